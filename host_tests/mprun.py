@@ -1,0 +1,60 @@
+"""Run the test_* functions of one module under whatever interpreter runs this file.
+
+    micropython host_tests/mprun.py host_tests/mp/test_ring.py [name_filter]
+    python      host_tests/mprun.py host_tests/mp/test_ring.py
+
+MicroPython has no pytest, so suites that must pass on both runtimes are plain
+modules of ``def test_*():`` functions with bare ``assert``.  This prints
+``PASS name`` / ``FAIL name: error`` per test and a closing
+``N passed, N failed`` line; the exit status is 1 when anything failed or no
+test ran.
+"""
+import sys
+
+try:
+    import traceback
+except ImportError:
+    traceback = None
+
+
+def _load(path):
+    # Import by file path on both runtimes: put the folder on sys.path.
+    slash = path.rfind("/")
+    folder, name = (path[:slash], path[slash + 1:]) if slash >= 0 else (".", path)
+    if name.endswith(".py"):
+        name = name[:-3]
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return __import__(name)
+
+
+def main(argv):
+    if len(argv) < 2:
+        print("usage: mprun.py MODULE.py [name_filter]")
+        return 2
+    mod = _load(argv[1])
+    want = argv[2] if len(argv) > 2 else None
+    names = sorted(n for n in dir(mod) if n.startswith("test_"))
+    passed = failed = 0
+    for n in names:
+        if want and want not in n:
+            continue
+        fn = getattr(mod, n)
+        try:
+            fn()
+        except Exception as e:  # report and go on
+            failed += 1
+            print("FAIL %s: %s: %s" % (n, type(e).__name__, e))
+            if hasattr(sys, "print_exception"):
+                sys.print_exception(e)
+            elif traceback:
+                traceback.print_exc()
+        else:
+            passed += 1
+            print("PASS %s" % n)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

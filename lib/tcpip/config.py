@@ -1,0 +1,61 @@
+"""Every size and timer of the stack in one object, with defaults chosen for an
+RP2040 board (264 KB RAM, a MicroPython heap of about 160 KB).
+
+Build one, change what you need, hand it to ``Stack``::
+
+    cfg = Config(mac=b"\\x02\\x00\\x00\\x00\\x00\\x02", ip="192.0.2.2", prefix=24,
+                 gateway="192.0.2.1")
+    cfg.tcp_sockets = 2
+"""
+
+
+class Config:
+    def __init__(self, mac=b"\x02\x00\x00\x00\x00\x02", ip="0.0.0.0", prefix=24,
+                 gateway="0.0.0.0", dns=None, **kw):
+        # Interface
+        self.mac = bytes(mac)  # 6 bytes
+        self.ip = ip  # dotted quad; "0.0.0.0" until DHCP or static config
+        self.prefix = prefix  # netmask length
+        self.gateway = gateway
+        self.dns = list(dns) if dns else []  # dotted quads
+        self.mtu = 1500  # IPv4 MTU; Ethernet frames are at most mtu + 14 bytes
+        self.hostname = "tcpip"
+        # Poll loop
+        self.rx_frames_per_poll = 8  # frames drained from the NIC by one poll()
+        # ARP (RFC 826, RFC 1122 2.3.2.1)
+        self.arp_entries = 8
+        self.arp_timeout_ms = 300000  # an entry is refreshed before this
+        self.arp_refresh_ms = 240000  # unicast re-request when used after this
+        self.arp_retry_ms = 1000
+        self.arp_retries = 3  # requests before the pending frames are dropped
+        self.arp_queue = 2  # frames waiting for resolution (whole stack)
+        self.arp_queue_slot_bytes = 590  # larger frames are not queued (TCP resends them)
+        # IPv4
+        self.ttl = 64
+        # ICMP
+        self.icmp_rate_per_s = 10  # error messages (port unreachable...) per second
+        # TCP
+        self.tcp_sockets = 4
+        self.tcp_rx_bytes = 2048
+        self.tcp_tx_bytes = 2048
+        self.tcp_ooo_ranges = 4  # out-of-order byte ranges held in an RX ring
+        self.tcp_rto_min_ms = 200
+        self.tcp_rto_initial_ms = 1000
+        self.tcp_rto_max_ms = 60000
+        self.tcp_retries = 8  # retransmissions before ETIMEDOUT
+        self.tcp_syn_retries = 5
+        self.tcp_delack_ms = 200
+        self.tcp_msl_ms = 2000  # TIME-WAIT lasts 2 * MSL
+        self.tcp_keepalive_idle_ms = 7200000
+        self.tcp_keepalive_interval_ms = 75000
+        self.tcp_keepalive_count = 9
+        self.tcp_backlog = 2
+        # UDP
+        self.udp_sockets = 2
+        self.udp_rx_bytes = 1024
+        # DNS
+        self.dns_cache_entries = 4
+        for k in kw:
+            if not hasattr(self, k):
+                raise ValueError("Config has no setting %r" % k)
+            setattr(self, k, kw[k])

@@ -1,0 +1,480 @@
+"""One Ethernet interface: addresses, routing, ARP cache, demux, ICMP.
+
+Frames come in through ``input``; each one ends in exactly one counter: an
+``in_<proto>`` counter when a protocol took it, or a ``drop_<reason>`` counter.
+So ``rx_frames == sum(in_*) + sum(drop_*)`` always holds.
+
+Transports sit above and register handlers (``tcp_input``, ``udp_input``,
+``icmp_error_input``); they write their header and payload into ``tx`` at
+``IP_PAYLOAD_OFF`` and call ``send_ip``.
+
+ARP policy (RFC 826 "merge"): an entry is created only for an address we asked
+for (pending request) or when a host asks for *our* address; an existing entry
+is refreshed by any ARP packet from its address.  Unsolicited replies for
+addresses we never asked for are ignored, so an ARP flood cannot push out the
+gateway's entry.  A full cache evicts the least recently confirmed entry.
+"""
+from tcpip.compat import const, ticks_diff, ticks_add
+from tcpip.wire import ethernet, arp, ipv4, icmp
+from tcpip.wire.ethernet import Ethernet, mac_eq, is_broadcast, is_multicast
+from tcpip.wire.arp import Arp
+from tcpip.wire.ipv4 import IPv4, aton, prefix_mask
+from tcpip.wire.icmp import Icmp
+from tcpip.wire.bytes import put16
+
+IP_OFF = const(14)
+IP_PAYLOAD_OFF = const(34)  # Ethernet + 20-byte IPv4 header; we send no IP options
+
+# ARP entry states
+_FREE = const(0)
+_PENDING = const(1)
+_VALID = const(2)
+
+# send_ip results
+SENT = const(0)
+QUEUED = const(1)
+NO_ROUTE = const(-1)
+DROPPED = const(-2)
+
+_ZERO_MAC = b"\x00\x00\x00\x00\x00\x00"
+
+STAT_KEYS = (
+    "rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "tx_errors",
+    "in_arp", "in_icmp", "in_udp", "in_tcp",
+    "arp_requests_tx", "arp_replies_tx", "arp_gratuitous_tx", "arp_evictions",
+    "icmp_echo_replies_tx", "icmp_errors_tx", "icmp_rate_limited",
+    "link_up_events", "link_down_events",
+    "drop_eth_short", "drop_eth_vlan", "drop_eth_type", "drop_eth_not_for_us",
+    "drop_arp_malformed", "drop_arp_not_for_us", "drop_arp_unsolicited",
+    "drop_ip_short", "drop_ip_version", "drop_ip_ihl", "drop_ip_len", "drop_ip_checksum",
+    "drop_ip_fragment", "drop_ip_ttl", "drop_ip_not_for_us", "drop_ip_bad_src", "drop_ip_proto",
+    "drop_icmp_short", "drop_icmp_checksum", "drop_icmp_type", "drop_icmp_broadcast",
+    "drop_arp_queue_full", "drop_arp_queue_oversize", "drop_arp_unresolved", "drop_no_route",
+)
+
+
+class ArpCache:
+    """Fixed table of IPv4 -> MAC entries with pending requests and aging."""
+
+    def __init__(self, entries):
+        self.n = entries
+        self.ip = [0] * entries
+        self.mac = bytearray(6 * entries)
+        self.state = bytearray(entries)
+        self.stamp_ms = [0] * entries  # last confirmed (valid) or next retry (pending)
+        self.tries = bytearray(entries)
+
+    def find(self, ip):
+        st = self.state
+        ips = self.ip
+        for i in range(self.n):
+            if st[i] != _FREE and ips[i] == ip:
+                return i
+        return -1
+
+    def alloc(self, ip, now_ms):
+        """A slot for ip: a free one, else the least recently confirmed valid one."""
+        st = self.state
+        victim = -1
+        oldest = 0
+        for i in range(self.n):
+            if st[i] == _FREE:
+                victim = i
+                break
+            age = ticks_diff(now_ms, self.stamp_ms[i]) if st[i] == _VALID else -1
+            if victim < 0 or age > oldest:
+                victim = i
+                oldest = age
+        self.ip[victim] = ip
+        return victim
+
+    def set_valid(self, i, buf, off, now_ms):
+        self.mac[6 * i:6 * i + 6] = buf[off:off + 6]
+        self.state[i] = _VALID
+        self.stamp_ms[i] = now_ms
+        self.tries[i] = 0
+
+    def entries(self):
+        """(ip, mac bytes, state name) for each used entry (REPL and tests; allocates)."""
+        names = ("free", "pending", "valid")
+        return [(self.ip[i], bytes(self.mac[6 * i:6 * i + 6]), names[self.state[i]])
+                for i in range(self.n) if self.state[i] != _FREE]
+
+
+class Interface:
+    def __init__(self, cfg, nic, stats):
+        self.cfg = cfg
+        self.nic = nic
+        self.mac = bytes(nic.mac) if getattr(nic, "mac", None) else cfg.mac
+        self.stats = stats
+        for k in STAT_KEYS:
+            stats[k] = 0
+        self.configure(cfg.ip, cfg.prefix, cfg.gateway)
+        self.mtu = cfg.mtu
+        frame = cfg.mtu + 14
+        self.rx = bytearray(frame + 4)  # room for an 802.1Q tag
+        self.tx = bytearray(frame)
+        self.txv = memoryview(self.tx)
+        self.eth = Ethernet()
+        self.arp_pkt = Arp()
+        self.ip_hdr = IPv4()
+        self.icmp_hdr = Icmp()
+        self.arp = ArpCache(cfg.arp_entries)
+        self.q_slots = cfg.arp_queue
+        self.q_slot_bytes = cfg.arp_queue_slot_bytes
+        self.q_buf = bytearray(self.q_slots * self.q_slot_bytes)
+        self.q_len = [0] * self.q_slots
+        self.q_ip = [0] * self.q_slots
+        self.ident = 1
+        self.ttl = cfg.ttl
+        self.icmp_tokens = cfg.icmp_rate_per_s
+        self.icmp_refill_ms = 0
+        self.announce_pending = True  # gratuitous ARP at the first poll with an address
+        # Upper layers fill these in (see module docstring).
+        self.tcp_input = None  # fn(iface, ip_hdr, now_ms) -> None or drop reason
+        self.udp_input = None  # fn(iface, ip_hdr, now_ms) -> None, reason, or "port_unreach"
+        self.icmp_error_input = None  # fn(icmp_type, code, buf, inner_off, end)
+        self.echo_reply_input = None  # fn(ident, seq, buf, off, end, now_ms)
+        self.trace = None  # fn(direction, buf, n): packet tracer
+
+    # -- configuration
+
+    def configure(self, ip, prefix, gateway):
+        """Set address, prefix length and gateway (dotted quads or ints)."""
+        self.ip = aton(ip)
+        self.prefix = prefix
+        self.netmask = prefix_mask(prefix)
+        self.gateway = aton(gateway)
+        self.announce_pending = True
+
+    def is_local_broadcast(self, dst):
+        return dst == 0xFFFFFFFF or (self.netmask != 0xFFFFFFFF and dst == (self.ip | (~self.netmask & 0xFFFFFFFF)))
+
+    def next_hop(self, dst):
+        """Where a datagram for dst goes on the link: dst itself, the gateway, or 0 (no route)."""
+        if self.ip and (dst & self.netmask) == (self.ip & self.netmask):
+            return dst
+        return self.gateway
+
+    # -- receive path
+
+    def input(self, n, now_ms):
+        st = self.stats
+        st["rx_frames"] += 1
+        st["rx_bytes"] += n
+        buf = self.rx
+        if self.trace:
+            self.trace("in", buf, n)
+        eth = self.eth
+        why = eth.parse(buf, n)
+        if why:
+            st["drop_" + why] += 1
+            return
+        if eth.vlan >= 0:
+            # Replies would go out untagged: a board on an access port never
+            # sees tagged frames, so treat them as not ours.
+            st["drop_eth_vlan"] += 1
+            return
+        if not (mac_eq(buf, 0, self.mac) or is_broadcast(buf, 0) or is_multicast(buf, 0)):
+            st["drop_eth_not_for_us"] += 1
+            return
+        t = eth.ethertype
+        if t == ethernet.TYPE_IPV4:
+            self._ip_input(buf, n, now_ms)
+        elif t == ethernet.TYPE_ARP:
+            self._arp_input(buf, n, now_ms)
+        else:
+            st["drop_eth_type"] += 1
+
+    def _arp_input(self, buf, n, now_ms):
+        st = self.stats
+        a = self.arp_pkt
+        why = a.parse(buf, ethernet.HLEN, n)
+        if why:
+            st["drop_" + why] += 1
+            return
+        cache = self.arp
+        for_us = self.ip != 0 and a.tpa == self.ip
+        i = cache.find(a.spa) if a.spa else -1
+        if i >= 0:
+            # RFC 826 merge: refresh what we know about the sender
+            was_pending = cache.state[i] == _PENDING
+            cache.set_valid(i, buf, a.sha_off, now_ms)
+            if was_pending:
+                self._flush_queue(i)
+        elif for_us and a.spa:
+            i = cache.alloc(a.spa, now_ms)
+            cache.set_valid(i, buf, a.sha_off, now_ms)
+        if a.oper == arp.REQUEST and for_us:
+            st["in_arp"] += 1
+            self._send_arp(arp.REPLY, buf, a.sha_off, a.spa, buf, a.sha_off)
+            st["arp_replies_tx"] += 1
+        elif i >= 0:
+            st["in_arp"] += 1
+        elif a.oper == arp.REPLY:
+            st["drop_arp_unsolicited"] += 1
+        else:
+            st["drop_arp_not_for_us"] += 1
+
+    def _ip_input(self, buf, n, now_ms):
+        st = self.stats
+        ip = self.ip_hdr
+        why = ip.parse(buf, IP_OFF, n)
+        if why:
+            st["drop_" + why] += 1
+            return
+        if ip.ttl == 0:
+            st["drop_ip_ttl"] += 1
+            return
+        dst = ip.dst
+        if dst != self.ip and not self.is_local_broadcast(dst) and self.ip != 0:
+            st["drop_ip_not_for_us"] += 1
+            return
+        proto = ip.proto
+        if proto == ipv4.PROTO_TCP:
+            h = self.tcp_input
+            why = h(self, ip, now_ms) if h else "tcp_no_handler"
+            if why:
+                st["drop_" + why] = st.get("drop_" + why, 0) + 1
+            else:
+                st["in_tcp"] += 1
+        elif proto == ipv4.PROTO_UDP:
+            h = self.udp_input
+            why = h(self, ip, now_ms) if h else "udp_port_unreach"
+            if why == "udp_port_unreach":
+                self.send_icmp_error(icmp.DEST_UNREACH, icmp.CODE_PORT_UNREACH, now_ms)
+            if why:
+                st["drop_" + why] = st.get("drop_" + why, 0) + 1
+            else:
+                st["in_udp"] += 1
+        elif proto == ipv4.PROTO_ICMP:
+            self._icmp_input(buf, ip, now_ms)
+        else:
+            # RFC 1122 3.2.2.1: protocol unreachable for unknown protocols
+            self.send_icmp_error(icmp.DEST_UNREACH, icmp.CODE_PROTO_UNREACH, now_ms)
+            st["drop_ip_proto"] += 1
+
+    def _icmp_input(self, buf, ip, now_ms):
+        st = self.stats
+        m = self.icmp_hdr
+        why = m.parse(buf, ip.payload_off, ip.payload_end)
+        if why:
+            st["drop_" + why] += 1
+            return
+        t = m.type
+        if t == icmp.ECHO_REQUEST:
+            if ip.dst != self.ip:
+                # RFC 1122 3.2.2.6: a host may ignore broadcast echo requests
+                st["drop_icmp_broadcast"] += 1
+                return
+            st["in_icmp"] += 1
+            self._echo_reply(buf, ip, m)
+        elif t == icmp.ECHO_REPLY:
+            st["in_icmp"] += 1
+            h = self.echo_reply_input
+            if h:
+                h(m.ident, m.seq, buf, m.payload_off, m.payload_end, now_ms)
+        elif t == icmp.DEST_UNREACH or t == icmp.TIME_EXCEEDED:
+            st["in_icmp"] += 1
+            h = self.icmp_error_input
+            if h:
+                h(t, m.code, buf, m.inner_off, m.payload_end)
+        else:
+            st["drop_icmp_type"] += 1
+
+    def _echo_reply(self, buf, ip, m):
+        # RFC 792: same identifier, sequence and data; sent straight back to
+        # the link-layer sender, so no ARP lookup is needed.
+        n = ip.payload_end - ip.payload_off
+        tx = self.tx
+        tx[IP_PAYLOAD_OFF:IP_PAYLOAD_OFF + n] = buf[ip.payload_off:ip.payload_end]
+        icmp.emit_echo(tx, IP_PAYLOAD_OFF, icmp.ECHO_REPLY, m.ident, m.seq, n - icmp.HLEN)
+        self._emit_ip(ip.src, ipv4.PROTO_ICMP, n)
+        ethernet.emit(tx, buf, self.mac, ethernet.TYPE_IPV4, 6)
+        self.stats["icmp_echo_replies_tx"] += 1
+        self._transmit(IP_PAYLOAD_OFF + n)
+
+    def send_icmp_error(self, type_, code, now_ms):
+        """ICMP error about the datagram now in the RX buffer (ip_hdr), rate-limited."""
+        ip = self.ip_hdr
+        buf = self.rx
+        # RFC 1122 3.2.2: never about broadcasts, multicasts or bogus sources
+        if (self.is_local_broadcast(ip.dst) or (ip.dst >> 28) == 14 or ip.src == 0
+                or self.is_local_broadcast(ip.src) or (ip.src >> 28) >= 14 or is_multicast(buf, 0)):
+            return
+        if ticks_diff(now_ms, self.icmp_refill_ms) >= 1000:
+            self.icmp_refill_ms = now_ms
+            self.icmp_tokens = self.cfg.icmp_rate_per_s
+        if self.icmp_tokens <= 0:
+            self.stats["icmp_rate_limited"] += 1
+            return
+        self.icmp_tokens -= 1
+        quoted = ip.total_len
+        if quoted > 548:  # stay within 576 bytes (RFC 1812 4.3.2.3)
+            quoted = 548
+        tx = self.tx
+        start = IP_PAYLOAD_OFF + icmp.HLEN
+        tx[start:start + quoted] = buf[IP_OFF:IP_OFF + quoted]
+        icmp.emit_error(tx, IP_PAYLOAD_OFF, type_, code, quoted)
+        self._emit_ip(ip.src, ipv4.PROTO_ICMP, icmp.HLEN + quoted)
+        ethernet.emit(tx, buf, self.mac, ethernet.TYPE_IPV4, 6)
+        self.stats["icmp_errors_tx"] += 1
+        self._transmit(IP_PAYLOAD_OFF + icmp.HLEN + quoted)
+
+    # -- transmit path
+
+    def _emit_ip(self, dst, proto, payload_len):
+        self.ident = (self.ident + 1) & 0xFFFF
+        ipv4.emit(self.tx, IP_OFF, self.ip, dst, proto, payload_len, self.ttl, self.ident)
+
+    def _transmit(self, n):
+        if self.trace:
+            self.trace("out", self.tx, n)
+        try:
+            self.nic.send(self.txv[:n])
+        except OSError:
+            self.stats["tx_errors"] += 1
+            return
+        self.stats["tx_frames"] += 1
+        self.stats["tx_bytes"] += n
+
+    def send_ip(self, dst, proto, payload_len, now_ms):
+        """Send the datagram whose payload is at tx[IP_PAYLOAD_OFF:]; returns SENT,
+        QUEUED (waiting for ARP), NO_ROUTE or DROPPED."""
+        self._emit_ip(dst, proto, payload_len)
+        n = IP_PAYLOAD_OFF + payload_len
+        tx = self.tx
+        if self.is_local_broadcast(dst):
+            ethernet.emit(tx, ethernet.BROADCAST, self.mac, ethernet.TYPE_IPV4)
+            self._transmit(n)
+            return SENT
+        if (dst >> 28) == 14:  # multicast: RFC 1112 6.4 mapping
+            tx[0] = 0x01
+            tx[1] = 0x00
+            tx[2] = 0x5E
+            tx[3] = (dst >> 16) & 0x7F
+            tx[4] = (dst >> 8) & 0xFF
+            tx[5] = dst & 0xFF
+            tx[6:12] = self.mac
+            put16(tx, 12, ethernet.TYPE_IPV4)
+            self._transmit(n)
+            return SENT
+        hop = self.next_hop(dst)
+        if hop == 0:
+            self.stats["drop_no_route"] += 1
+            return NO_ROUTE
+        cache = self.arp
+        i = cache.find(hop)
+        if i >= 0 and cache.state[i] == _VALID:
+            ethernet.emit(tx, cache.mac, self.mac, ethernet.TYPE_IPV4, 6 * i)
+            if ticks_diff(now_ms, cache.stamp_ms[i]) > self.cfg.arp_refresh_ms and cache.tries[i] == 0:
+                cache.tries[i] = 1
+                self._transmit(n)
+                # RFC 1122 2.3.2.1: confirm a used entry with a unicast request
+                self._send_arp(arp.REQUEST, cache.mac, 6 * i, hop, _ZERO_MAC, 0)
+                self.stats["arp_requests_tx"] += 1
+                return SENT
+            self._transmit(n)
+            return SENT
+        return self._queue(hop, n, i, now_ms)
+
+    def _queue(self, hop, n, i, now_ms):
+        st = self.stats
+        cache = self.arp
+        if i < 0:
+            i = cache.alloc(hop, now_ms)
+            if cache.state[i] == _VALID:
+                st["arp_evictions"] += 1
+            cache.state[i] = _PENDING
+            cache.tries[i] = 1
+            cache.stamp_ms[i] = ticks_add(now_ms, self.cfg.arp_retry_ms)
+            self._send_arp(arp.REQUEST, ethernet.BROADCAST, 0, hop, _ZERO_MAC, 0)
+            st["arp_requests_tx"] += 1
+        if n > self.q_slot_bytes:
+            st["drop_arp_queue_oversize"] += 1
+            return DROPPED
+        for k in range(self.q_slots):
+            if self.q_len[k] == 0:
+                o = k * self.q_slot_bytes
+                self.q_buf[o:o + n] = self.txv[:n]
+                self.q_len[k] = n
+                self.q_ip[k] = hop
+                return QUEUED
+        st["drop_arp_queue_full"] += 1
+        return DROPPED
+
+    def _flush_queue(self, i):
+        cache = self.arp
+        hop = cache.ip[i]
+        for k in range(self.q_slots):
+            n = self.q_len[k]
+            if n and self.q_ip[k] == hop:
+                o = k * self.q_slot_bytes
+                self.tx[0:n] = self.q_buf[o:o + n]
+                ethernet.emit(self.tx, cache.mac, self.mac, ethernet.TYPE_IPV4, 6 * i)
+                self.q_len[k] = 0
+                self._transmit(n)
+
+    def _drop_queue(self, hop):
+        for k in range(self.q_slots):
+            if self.q_len[k] and self.q_ip[k] == hop:
+                self.q_len[k] = 0
+                self.stats["drop_arp_unresolved"] += 1
+
+    def _send_arp(self, oper, dst_mac, dst_off, tpa, tha, tha_off):
+        tx = self.tx
+        ethernet.emit(tx, dst_mac, self.mac, ethernet.TYPE_ARP, dst_off)
+        arp.emit(tx, ethernet.HLEN, oper, self.mac, self.ip, tha[tha_off:tha_off + 6], tpa)
+        self._transmit(ethernet.HLEN + arp.LEN)
+
+    def announce(self):
+        """Gratuitous ARP (RFC 5227 2.3 announcement) for our address."""
+        if self.ip:
+            self._send_arp(arp.REQUEST, ethernet.BROADCAST, 0, self.ip, _ZERO_MAC, 0)
+            self.stats["arp_gratuitous_tx"] += 1
+        self.announce_pending = False
+
+    def resolve(self, ip, now_ms):
+        """Start (or check) resolution of an on-link address; True when known."""
+        hop = self.next_hop(ip)
+        i = self.arp.find(hop)
+        if i >= 0 and self.arp.state[i] == _VALID:
+            return True
+        if i < 0 and hop:
+            i = self.arp.alloc(hop, now_ms)
+            self.arp.state[i] = _PENDING
+            self.arp.tries[i] = 1
+            self.arp.stamp_ms[i] = ticks_add(now_ms, self.cfg.arp_retry_ms)
+            self._send_arp(arp.REQUEST, ethernet.BROADCAST, 0, hop, _ZERO_MAC, 0)
+            self.stats["arp_requests_tx"] += 1
+        return False
+
+    # -- timers
+
+    def timers(self, now_ms):
+        """Run ARP retries and aging; returns ms until the next ARP deadline (or a large value)."""
+        if self.announce_pending:
+            self.announce()
+        cache = self.arp
+        cfg = self.cfg
+        wait = 1000
+        for i in range(cache.n):
+            s = cache.state[i]
+            if s == _PENDING:
+                due = ticks_diff(cache.stamp_ms[i], now_ms)
+                if due <= 0:
+                    if cache.tries[i] >= cfg.arp_retries:
+                        self._drop_queue(cache.ip[i])
+                        cache.state[i] = _FREE
+                        continue
+                    cache.tries[i] += 1
+                    cache.stamp_ms[i] = ticks_add(now_ms, cfg.arp_retry_ms)
+                    self._send_arp(arp.REQUEST, ethernet.BROADCAST, 0, cache.ip[i], _ZERO_MAC, 0)
+                    self.stats["arp_requests_tx"] += 1
+                    due = cfg.arp_retry_ms
+                if due < wait:
+                    wait = due
+            elif s == _VALID:
+                if ticks_diff(now_ms, cache.stamp_ms[i]) > cfg.arp_timeout_ms:
+                    cache.state[i] = _FREE
+        return wait

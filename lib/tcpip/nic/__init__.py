@@ -1,0 +1,14 @@
+"""Network interface drivers.
+
+A NIC is four things::
+
+    nic.mac                 # 6-byte bytes, the station address
+    nic.recv_into(buf)      # -> n: copy one whole Ethernet frame (no FCS) into buf,
+                            #    0 when nothing waits; never blocks
+    nic.send(frame_mv)      # transmit one whole frame (a memoryview, 14..1514 bytes)
+    nic.link_up()           # -> bool
+
+Drivers: ``w5500`` (WIZnet W5500 in MACRAW mode over SPI, boards), ``tap`` (Linux
+TAP, CPython), ``packet`` (Linux AF_PACKET raw socket, MicroPython unix port and
+CPython), ``link`` (in-memory wire with impairments on virtual time, tests).
+"""

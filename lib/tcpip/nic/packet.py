@@ -1,0 +1,141 @@
+"""Linux AF_PACKET raw-socket NIC, for the MicroPython unix port and CPython.
+
+The stack runs on a PC as if on a board: one end of a veth pair (``vb``) is the
+stack's wire, the other end (``vk``) is the Linux kernel, the peer.  A raw
+packet socket bound to ``vb`` hands us every whole Ethernet frame the kernel
+sends to ``vk``'s peer, and frames we write come out of ``vk`` into the
+kernel's stack.  The MicroPython unix port has no ioctl to attach a TAP, but it
+can open this socket, so the same lib/tcpip files run there::
+
+    from tcpip.nic.packet import PacketNIC
+    nic = PacketNIC("vb")                 # needs root (CAP_NET_RAW)
+    n = nic.recv_into(buf)                # 0 when nothing waits
+
+Turn checksum offload off on the kernel's end (``ethtool -K vk tx off``) or the
+kernel sends TCP/UDP segments with partial checksums (tools/netns.py does).
+Frames this socket sends are not looped back to it by the kernel
+(net/core/dev.c skips the sending socket), so the stack never hears itself.
+"""
+
+import struct
+import socket
+
+from tcpip.compat import const, EINVAL, EPERM
+
+_ENODEV = const(19)  # Linux errno: no such device (not in every runtime's errno)
+_AF_PACKET = const(17)
+_ETH_P_ALL = const(0x0003)  # linux/if_ether.h: every protocol
+_ETH_P_ALL_BE = const(0x0300)  # the same in network byte order, as a native short
+_SOL_SOCKET = const(1)
+_SO_RCVBUF = const(8)
+_SO_RCVBUFFORCE = const(33)  # root may exceed net.core.rmem_max
+_RCVBUF_BYTES = const(1 << 20)
+_SEND_TRIES = const(8)
+
+_IS_MICROPYTHON = not hasattr(socket, "AF_PACKET")
+
+
+def _read_sys(ifname, leaf):
+    # /sys/class/net/IF/LEAF holds one short line; None when it cannot be read.
+    try:
+        with open("/sys/class/net/" + ifname + "/" + leaf) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _parse_mac(text):
+    parts = text.split(":")
+    return bytes([int(p, 16) for p in parts])
+
+
+class PacketNIC:
+    """Whole Ethernet frames over a raw AF_PACKET socket bound to ``ifname``.
+
+    ``mac`` is the station address the stack uses (6 bytes); the default is the
+    locally administered 02:00:00:00:00:02, different from the interface's own
+    address so the host kernel treats frames to us as someone else's
+    (pkt_type OTHERHOST) and leaves them alone.  ``mac="iface"`` takes the
+    interface's address instead.
+    """
+
+    def __init__(self, ifname, mac=b"\x02\x00\x00\x00\x00\x02"):
+        self.ifname = ifname
+        ifindex = _read_sys(ifname, "ifindex")
+        if ifindex is None:
+            raise OSError(_ENODEV, "no network interface %r here (/sys/class/net/%s missing)"
+                          % (ifname, ifname))
+        self.ifindex = int(ifindex)
+        if isinstance(mac, str) and mac == "iface":
+            mac = _parse_mac(_read_sys(ifname, "address"))
+        self.mac = bytes(mac)
+        if len(self.mac) != 6:
+            raise OSError(EINVAL, "mac must be 6 bytes, got %d" % len(self.mac))
+        self.tx_dropped = 0  # frames the kernel would not take (socket buffer full)
+        try:
+            if _IS_MICROPYTHON:
+                s = socket.socket(_AF_PACKET, socket.SOCK_RAW, _ETH_P_ALL_BE)
+                # struct sockaddr_ll (linux/if_packet.h): family, protocol (network
+                # order), ifindex, hatype, pkttype, halen, addr[8]
+                s.bind(struct.pack("<HHiHBB8s", _AF_PACKET, _ETH_P_ALL_BE, self.ifindex,
+                                   0, 0, 0, b""))
+            else:
+                s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ALL))
+                s.bind((ifname, _ETH_P_ALL))
+        except OSError as e:
+            code = e.args[0] if e.args else EPERM
+            raise OSError(code, "cannot open a raw packet socket on %s (needs root or "
+                          "CAP_NET_RAW): %s" % (ifname, e))
+        self._sock = s
+        try:
+            s.setsockopt(_SOL_SOCKET, _SO_RCVBUFFORCE, _RCVBUF_BYTES)
+        except OSError:
+            try:
+                s.setsockopt(_SOL_SOCKET, _SO_RCVBUF, _RCVBUF_BYTES)
+            except OSError:
+                pass
+        s.setblocking(False)
+        if _IS_MICROPYTHON:
+            # MicroPython sockets are streams: readinto()/write() return None
+            # instead of raising when a non-blocking call would block.
+            self._readinto = s.readinto
+            self._write = s.write
+        else:
+            # A raw unbuffered file over the socket's fd: readinto() returns None
+            # on EAGAIN, so an empty poll costs no exception.
+            import io
+            self._file = io.FileIO(s.fileno(), "r+b", closefd=False)
+            self._readinto = self._file.readinto
+            self._write = self._file.write
+
+    def fileno(self):
+        """The socket's file descriptor, for select/poll."""
+        return self._sock.fileno()
+
+    def recv_into(self, buf):
+        """Copy one whole frame into ``buf``; return its length, 0 when none waits."""
+        try:
+            n = self._readinto(buf)
+        except OSError:  # EAGAIN on runtimes that raise it, ENETDOWN while vb is down
+            return 0
+        return n or 0
+
+    def send(self, frame):
+        """Transmit one whole Ethernet frame (bytes or memoryview, 14..1514 bytes)."""
+        for _ in range(_SEND_TRIES):
+            try:
+                n = self._write(frame)
+            except OSError:
+                n = None
+            if n:
+                return
+        self.tx_dropped += 1
+
+    def link_up(self):
+        """True when the interface has carrier (both veth ends up)."""
+        return _read_sys(self.ifname, "carrier") != "0"
+
+    def close(self):
+        if not _IS_MICROPYTHON:
+            self._file.close()
+        self._sock.close()

@@ -1,0 +1,216 @@
+"""Fixed-size ring buffer over one bytearray, for TCP/UDP receive and send queues.
+
+Nothing allocates after construction.  Besides the ordinary queue operations it
+accepts data *ahead* of the write pointer (TCP out-of-order segments): such
+bytes are stored in place and remembered as a bounded number of filled ranges;
+when in-order data reaches a range, the range joins the readable data.
+
+Offsets passed to ``write_at`` count from the end of the readable data.
+"""
+
+
+class Ring:
+    def __init__(self, size, max_ranges=4):
+        self.buf = bytearray(size)
+        self.size = size
+        self.head = 0  # index of the first readable byte
+        self.count = 0  # readable bytes
+        # Out-of-order ranges [start, end) relative to the end of readable data,
+        # kept sorted and disjoint.
+        self.max_ranges = max_ranges
+        self.r_start = [0] * max_ranges
+        self.r_end = [0] * max_ranges
+        self.nranges = 0
+
+    def used(self):
+        return self.count
+
+    def free(self):
+        return self.size - self.count
+
+    def clear(self):
+        self.head = 0
+        self.count = 0
+        self.nranges = 0
+
+    # -- copying helpers (two slices at most: before and after the wrap)
+
+    def _put(self, pos, src, src_off, n):
+        # pos: index in buf; copies n bytes from src[src_off:]
+        buf = self.buf
+        first = self.size - pos
+        if n <= first:
+            buf[pos:pos + n] = src[src_off:src_off + n]
+        else:
+            buf[pos:] = src[src_off:src_off + first]
+            buf[:n - first] = src[src_off + first:src_off + n]
+
+    def _get(self, pos, dst, dst_off, n):
+        buf = self.buf
+        first = self.size - pos
+        if n <= first:
+            dst[dst_off:dst_off + n] = buf[pos:pos + n]
+        else:
+            dst[dst_off:dst_off + first] = buf[pos:]
+            dst[dst_off + first:dst_off + n] = buf[:n - first]
+
+    # -- queue operations
+
+    def write(self, src, src_off=0, n=-1):
+        """Append up to n bytes (all of src when n < 0); returns bytes stored."""
+        if n < 0:
+            n = len(src) - src_off
+        free = self.size - self.count
+        if n > free:
+            n = free
+        if n <= 0:
+            return 0
+        pos = self.head + self.count
+        if pos >= self.size:
+            pos -= self.size
+        self._put(pos, src, src_off, n)
+        self.count += n
+        if self.nranges:
+            self._advance_ranges(n)
+        return n
+
+    def read_into(self, dst, dst_off=0, n=-1):
+        """Move up to n readable bytes into dst[dst_off:]; returns bytes moved."""
+        if n < 0:
+            n = len(dst) - dst_off
+        if n > self.count:
+            n = self.count
+        if n <= 0:
+            return 0
+        self._get(self.head, dst, dst_off, n)
+        self.discard(n)
+        return n
+
+    def peek_into(self, dst, dst_off, n, offset=0):
+        """Copy up to n bytes starting `offset` bytes past the head; nothing is consumed."""
+        avail = self.count - offset
+        if n > avail:
+            n = avail
+        if n <= 0:
+            return 0
+        pos = self.head + offset
+        if pos >= self.size:
+            pos -= self.size
+        self._get(pos, dst, dst_off, n)
+        return n
+
+    def discard(self, n):
+        """Drop n bytes from the head (acknowledged or consumed data)."""
+        if n > self.count:
+            n = self.count
+        self.head += n
+        if self.head >= self.size:
+            self.head -= self.size
+        self.count -= n
+        if self.count == 0 and self.nranges == 0:
+            self.head = 0  # keep later writes contiguous when the ring drains
+        return n
+
+    def find(self, byte, limit=-1):
+        """Offset of the first readable `byte` value within limit bytes, or -1 (readline)."""
+        n = self.count if limit < 0 or limit > self.count else limit
+        buf = self.buf
+        pos = self.head
+        size = self.size
+        for i in range(n):
+            if buf[pos] == byte:
+                return i
+            pos += 1
+            if pos == size:
+                pos = 0
+        return -1
+
+    # -- out-of-order data
+
+    def write_at(self, offset, src, src_off=0, n=-1):
+        """Store n bytes `offset` bytes past the end of readable data.
+
+        offset 0 is an ordinary write.  Returns bytes accepted (0 when it does
+        not fit in the free space or no range slot is left).  Readable data
+        grows when the gap before a stored range fills.
+        """
+        if n < 0:
+            n = len(src) - src_off
+        if offset == 0:
+            return self.write(src, src_off, n)
+        free = self.size - self.count
+        if offset >= free:
+            return 0
+        if offset + n > free:
+            n = free - offset
+        if n <= 0:
+            return 0
+        if not self._add_range(offset, offset + n):
+            return 0
+        pos = self.head + self.count + offset
+        while pos >= self.size:
+            pos -= self.size
+        self._put(pos, src, src_off, n)
+        return n
+
+    def ranges(self):
+        """Stored out-of-order ranges as (start, end) offsets past readable data (allocates; for tests and SACK)."""
+        return [(self.r_start[i], self.r_end[i]) for i in range(self.nranges)]
+
+    def _add_range(self, start, end):
+        rs, re = self.r_start, self.r_end
+        k = self.nranges
+        # find insertion point and merge overlapping/adjacent ranges
+        i = 0
+        while i < k and re[i] < start:
+            i += 1
+        j = i
+        while j < k and rs[j] <= end:
+            if rs[j] < start:
+                start = rs[j]
+            if re[j] > end:
+                end = re[j]
+            j += 1
+        merged = j - i
+        if merged == 0 and k == self.max_ranges:
+            return False
+        # replace ranges i..j-1 with one range
+        shift = 1 - merged
+        if shift > 0:
+            m = k
+            while m > i:
+                rs[m] = rs[m - 1]
+                re[m] = re[m - 1]
+                m -= 1
+        elif shift < 0:
+            for m in range(i + 1, k + shift):
+                rs[m] = rs[m - shift]
+                re[m] = re[m - shift]
+        rs[i] = start
+        re[i] = end
+        self.nranges = k + shift
+        return True
+
+    def _advance_ranges(self, n):
+        # In-order data of n bytes arrived: ranges move n closer, and a range
+        # that now starts at (or before) the end of readable data joins it.
+        rs, re = self.r_start, self.r_end
+        k = self.nranges
+        w = 0
+        for i in range(k):
+            s = rs[i] - n
+            e = re[i] - n
+            if e <= 0:
+                continue  # fully overwritten by the in-order data
+            rs[w] = s
+            re[w] = e
+            w += 1
+        self.nranges = w
+        if w and rs[0] <= 0:
+            e = re[0]
+            # the bytes [0, e) are already in place
+            for i in range(1, w):
+                rs[i - 1] = rs[i] - e
+                re[i - 1] = re[i] - e
+            self.nranges = w - 1
+            self.count += e

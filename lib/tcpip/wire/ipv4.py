@@ -1,0 +1,108 @@
+"""IPv4 header (RFC 791, RFC 1122 3.2.1)."""
+from tcpip.compat import const
+from tcpip.wire.bytes import get16, get32, put16, put32
+from tcpip.wire.checksum import sum16, checksum
+
+HLEN = const(20)
+PROTO_ICMP = const(1)
+PROTO_TCP = const(6)
+PROTO_UDP = const(17)
+BROADCAST = const(0xFFFFFFFF)
+
+
+class IPv4:
+    """Parsed IPv4 header.
+
+    After a good parse: ``src``, ``dst``, ``proto``, ``ttl``, ``ident``, ``hlen``
+    (bytes), ``total_len``, ``payload_off`` and ``payload_end`` (Ethernet padding
+    excluded), ``off`` (where the header starts).
+    """
+
+    def __init__(self):
+        self.off = 0
+        self.hlen = HLEN
+        self.total_len = 0
+        self.ident = 0
+        self.ttl = 0
+        self.proto = 0
+        self.src = 0
+        self.dst = 0
+        self.payload_off = 0
+        self.payload_end = 0
+
+    def parse(self, buf, off, end):
+        avail = end - off
+        if avail < HLEN:
+            return "ip_short"
+        vihl = buf[off]
+        if vihl >> 4 != 4:
+            return "ip_version"
+        hlen = (vihl & 0x0F) * 4
+        if hlen < HLEN or hlen > avail:
+            return "ip_ihl"
+        total = get16(buf, off + 2)
+        # RFC 1122 3.2.1.1-3.2.1.2: the length field must fit what arrived
+        if total < hlen or total > avail:
+            return "ip_len"
+        if sum16(buf, off, off + hlen) != 0xFFFF:
+            return "ip_checksum"
+        frag = get16(buf, off + 6)
+        if frag & 0x3FFF:  # MF set or a fragment offset: no reassembly
+            return "ip_fragment"
+        self.off = off
+        self.hlen = hlen
+        self.total_len = total
+        self.ident = get16(buf, off + 4)
+        self.ttl = buf[off + 8]
+        self.proto = buf[off + 9]
+        self.src = get32(buf, off + 12)
+        self.dst = get32(buf, off + 16)
+        self.payload_off = off + hlen
+        self.payload_end = off + total
+        return None
+
+
+def emit(buf, off, src, dst, proto, payload_len, ttl=64, ident=0, dont_fragment=True):
+    """Write a 20-byte header (no options) with its checksum. Returns 20."""
+    buf[off] = 0x45
+    buf[off + 1] = 0
+    put16(buf, off + 2, HLEN + payload_len)
+    put16(buf, off + 4, ident)
+    put16(buf, off + 6, 0x4000 if dont_fragment else 0)
+    buf[off + 8] = ttl
+    buf[off + 9] = proto
+    buf[off + 10] = 0
+    buf[off + 11] = 0
+    put32(buf, off + 12, src)
+    put32(buf, off + 16, dst)
+    put16(buf, off + 10, checksum(buf, off, off + HLEN))
+    return HLEN
+
+
+def aton(s):
+    """'192.0.2.1' -> int; ValueError for anything that is not a dotted quad."""
+    if isinstance(s, int):
+        return s
+    parts = s.split(".")
+    if len(parts) != 4:
+        raise ValueError("not an IPv4 address: %r" % (s,))
+    v = 0
+    for p in parts:
+        if not p or not p.isdigit():
+            raise ValueError("not an IPv4 address: %r" % (s,))
+        n = int(p)
+        if n > 255:
+            raise ValueError("not an IPv4 address: %r" % (s,))
+        v = (v << 8) | n
+    return v
+
+
+def ntoa(v):
+    """int -> '192.0.2.1'."""
+    return "%d.%d.%d.%d" % ((v >> 24) & 0xFF, (v >> 16) & 0xFF, (v >> 8) & 0xFF, v & 0xFF)
+
+
+def prefix_mask(prefix):
+    return (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF if prefix else 0
+
+

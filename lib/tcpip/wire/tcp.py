@@ -1,0 +1,194 @@
+"""TCP header and options (RFC 9293 3.1, RFC 7323, RFC 2018)."""
+from tcpip.compat import const
+from tcpip.wire.bytes import get16, get32, put16, put32
+from tcpip.wire.checksum import sum16, fold, pseudo_sum
+
+HLEN = const(20)
+PROTO = const(6)
+
+FIN = const(0x01)
+SYN = const(0x02)
+RST = const(0x04)
+PSH = const(0x08)
+ACK = const(0x10)
+URG = const(0x20)
+ECE = const(0x40)
+CWR = const(0x80)
+
+OPT_EOL = const(0)
+OPT_NOP = const(1)
+OPT_MSS = const(2)
+OPT_WSCALE = const(3)
+OPT_SACK_PERM = const(4)
+OPT_SACK = const(5)
+OPT_TIMESTAMP = const(8)
+
+MAX_SACK_BLOCKS = const(4)
+
+
+class Tcp:
+    """Parsed TCP segment.
+
+    Header: sport, dport, seq, ack, flags, window, urgent, hlen, payload_off,
+    payload_end.  Options (-1 / False when absent): mss, wscale, sack_perm,
+    ts_val/ts_ecr (has_ts), sack_n blocks in sack_left/sack_right.
+    """
+
+    def __init__(self):
+        self.sport = 0
+        self.dport = 0
+        self.seq = 0
+        self.ack = 0
+        self.flags = 0
+        self.window = 0
+        self.urgent = 0
+        self.hlen = HLEN
+        self.payload_off = 0
+        self.payload_end = 0
+        self.mss = -1
+        self.wscale = -1
+        self.sack_perm = False
+        self.has_ts = False
+        self.ts_val = 0
+        self.ts_ecr = 0
+        self.sack_n = 0
+        self.sack_left = [0] * MAX_SACK_BLOCKS
+        self.sack_right = [0] * MAX_SACK_BLOCKS
+
+    def parse(self, buf, off, end, src, dst):
+        avail = end - off
+        if avail < HLEN:
+            return "tcp_short"
+        hlen = (buf[off + 12] >> 4) * 4
+        if hlen < HLEN or hlen > avail:
+            return "tcp_hlen"
+        if fold(sum16(buf, off, end) + pseudo_sum(src, dst, PROTO, avail)) != 0xFFFF:
+            return "tcp_checksum"
+        self.sport = get16(buf, off)
+        self.dport = get16(buf, off + 2)
+        self.seq = get32(buf, off + 4)
+        self.ack = get32(buf, off + 8)
+        self.flags = buf[off + 13]
+        self.window = get16(buf, off + 14)
+        self.urgent = get16(buf, off + 18)
+        self.hlen = hlen
+        self.payload_off = off + hlen
+        self.payload_end = end
+        self.mss = -1
+        self.wscale = -1
+        self.sack_perm = False
+        self.has_ts = False
+        self.sack_n = 0
+        if hlen > HLEN:
+            return self._options(buf, off + HLEN, off + hlen)
+        return None
+
+    def _options(self, buf, i, end):
+        # RFC 9293 3.2: kind, length, data; a length that runs past the
+        # header or is too short for its kind makes the segment malformed.
+        while i < end:
+            kind = buf[i]
+            if kind == OPT_EOL:
+                return None
+            if kind == OPT_NOP:
+                i += 1
+                continue
+            if i + 1 >= end:
+                return "tcp_options"
+            n = buf[i + 1]
+            if n < 2 or i + n > end:
+                return "tcp_options"
+            if kind == OPT_MSS:
+                if n != 4:
+                    return "tcp_options"
+                self.mss = get16(buf, i + 2)
+            elif kind == OPT_WSCALE:
+                if n != 3:
+                    return "tcp_options"
+                self.wscale = buf[i + 2]
+            elif kind == OPT_SACK_PERM:
+                if n != 2:
+                    return "tcp_options"
+                self.sack_perm = True
+            elif kind == OPT_TIMESTAMP:
+                if n != 10:
+                    return "tcp_options"
+                self.has_ts = True
+                self.ts_val = get32(buf, i + 2)
+                self.ts_ecr = get32(buf, i + 6)
+            elif kind == OPT_SACK:
+                if (n - 2) % 8 or n == 2:
+                    return "tcp_options"
+                k = 0
+                j = i + 2
+                while j < i + n and k < MAX_SACK_BLOCKS:
+                    self.sack_left[k] = get32(buf, j)
+                    self.sack_right[k] = get32(buf, j + 4)
+                    k += 1
+                    j += 8
+                self.sack_n = k
+            # unknown kinds are skipped by their length (RFC 9293 3.2)
+            i += n
+        return None
+
+
+def emit(buf, off, sport, dport, seq, ack, flags, window, hlen=HLEN):
+    """Write the fixed 20-byte header (checksum 0); options follow via the
+    option writers; call ``finish`` once the payload is in place."""
+    put16(buf, off, sport)
+    put16(buf, off + 2, dport)
+    put32(buf, off + 4, seq)
+    put32(buf, off + 8, ack)
+    buf[off + 12] = (hlen // 4) << 4
+    buf[off + 13] = flags
+    put16(buf, off + 14, window)
+    put16(buf, off + 16, 0)
+    put16(buf, off + 18, 0)
+    return HLEN
+
+
+def opt_mss(buf, i, mss):
+    buf[i] = OPT_MSS
+    buf[i + 1] = 4
+    put16(buf, i + 2, mss)
+    return 4
+
+
+def opt_wscale(buf, i, shift):
+    buf[i] = OPT_NOP
+    buf[i + 1] = OPT_WSCALE
+    buf[i + 2] = 3
+    buf[i + 3] = shift
+    return 4
+
+
+def opt_sack_perm(buf, i):
+    buf[i] = OPT_NOP
+    buf[i + 1] = OPT_NOP
+    buf[i + 2] = OPT_SACK_PERM
+    buf[i + 3] = 2
+    return 4
+
+
+def opt_timestamp(buf, i, ts_val, ts_ecr):
+    buf[i] = OPT_NOP
+    buf[i + 1] = OPT_NOP
+    buf[i + 2] = OPT_TIMESTAMP
+    buf[i + 3] = 10
+    put32(buf, i + 4, ts_val)
+    put32(buf, i + 8, ts_ecr)
+    return 12
+
+
+def finish(buf, off, seg_len, src, dst):
+    """Checksum over header, options and payload (seg_len bytes from off)."""
+    buf[off + 16] = 0
+    buf[off + 17] = 0
+    c = ~fold(sum16(buf, off, off + seg_len) + pseudo_sum(src, dst, PROTO, seg_len)) & 0xFFFF
+    put16(buf, off + 16, c)
+
+
+def flags_str(flags):
+    """'SYN,ACK' style text (trace and tests)."""
+    names = ("FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR")
+    return ",".join(names[i] for i in range(8) if flags & (1 << i))
