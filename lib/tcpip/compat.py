@@ -82,6 +82,7 @@ def _e(name, default):
 
 # Linux / CPython values; MicroPython uses the same numbers.
 EPERM = _e("EPERM", 1)
+EACCES = _e("EACCES", 13)
 EIO = _e("EIO", 5)
 EAGAIN = _e("EAGAIN", 11)
 ENOMEM = _e("ENOMEM", 12)

@@ -53,8 +53,12 @@ class Config:
         # UDP
         self.udp_sockets = 2
         self.udp_rx_bytes = 1024
-        # DNS
+        # DNS (RFC 1035)
         self.dns_cache_entries = 4
+        self.dns_timeout_ms = 2000  # per query attempt
+        self.dns_retries = 2  # rounds over all servers
+        # DHCP (RFC 2131)
+        self.dhcp_retry_ms = 2000  # first retransmission; doubles up to 64 s
         for k in kw:
             if not hasattr(self, k):
                 raise ValueError("Config has no setting %r" % k)

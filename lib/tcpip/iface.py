@@ -112,9 +112,10 @@ class Interface:
         self.configure(cfg.ip, cfg.prefix, cfg.gateway)
         self.mtu = cfg.mtu
         frame = cfg.mtu + 14
-        self.rx = bytearray(frame + 4)  # room for an 802.1Q tag
-        self.tx = bytearray(frame)
-        self.txv = memoryview(self.tx)
+        # Work on memoryviews: slices of them (checksums, copies) are views, not copies.
+        self.rx = memoryview(bytearray(frame + 4))  # room for an 802.1Q tag
+        self.tx = memoryview(bytearray(frame))
+        self.txv = self.tx
         self.eth = Ethernet()
         self.arp_pkt = Arp()
         self.ip_hdr = IPv4()
@@ -122,7 +123,7 @@ class Interface:
         self.arp = ArpCache(cfg.arp_entries)
         self.q_slots = cfg.arp_queue
         self.q_slot_bytes = cfg.arp_queue_slot_bytes
-        self.q_buf = bytearray(self.q_slots * self.q_slot_bytes)
+        self.q_buf = memoryview(bytearray(self.q_slots * self.q_slot_bytes))
         self.q_len = [0] * self.q_slots
         self.q_ip = [0] * self.q_slots
         self.ident = 1

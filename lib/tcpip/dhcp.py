@@ -1,0 +1,201 @@
+"""DHCP client (RFC 2131): INIT -> SELECTING -> REQUESTING -> BOUND -> RENEWING -> REBINDING.
+
+    client = DhcpClient(stack)       # uses one UDP endpoint on port 68
+    client.start(now_ms)             # then Stack.poll drives it
+    client.state == "bound"
+
+Retransmissions back off 2, 4, 8 ... 64 s (RFC 2131 4.1).  At T1 (half the
+lease) the client renews by unicast to its server, at T2 (7/8) it rebinds by
+broadcast, and when the lease runs out the interface is unconfigured and the
+client starts over.  A NAK restarts it at once.  Elapsed lease time is summed
+from poll to poll, so leases longer than the ticks half-period (6 days) work.
+"""
+from tcpip.compat import random32, ticks_diff, ticks_add
+from tcpip.wire import dhcp as msg
+from tcpip.wire.ipv4 import ntoa, BROADCAST
+
+INIT = "init"
+SELECTING = "selecting"
+REQUESTING = "requesting"
+BOUND = "bound"
+RENEWING = "renewing"
+REBINDING = "rebinding"
+STOPPED = "stopped"
+
+_BUF_BYTES = 548
+
+
+def _prefix_len(mask):
+    n = 0
+    while mask & 0x80000000:
+        n += 1
+        mask = (mask << 1) & 0xFFFFFFFF
+    return n
+
+
+class DhcpClient:
+    def __init__(self, stack, retry_ms=2000, retry_max_ms=64000, on_change=None):
+        self.stack = stack
+        self.iface = stack.iface
+        self.ep = None
+        self.buf = bytearray(_BUF_BYTES)
+        self.reply = msg.DhcpReply()
+        self.retry_ms = retry_ms
+        self.retry_max_ms = retry_max_ms
+        self.on_change = on_change
+        self.state = STOPPED
+        self.xid = 0
+        self.offered = 0
+        self.server = 0
+        self.lease_s = 0
+        self.t1_s = 0
+        self.t2_s = 0
+        self.elapsed_ms = 0  # since the lease was granted
+        self.last_ms = 0
+        self.due_ms = 0
+        self.backoff_ms = retry_ms
+        self.tries = 0
+        self.started_ms = 0
+        self.renewals = 0
+        self.naks = 0
+        self.leases = 0
+
+    def start(self, now_ms):
+        if self.ep is None:
+            self.ep = self.stack.udp.open()
+            self.ep.bind(msg.CLIENT_PORT)
+            self.ep.broadcast = True
+        self._restart(now_ms)
+
+    def stop(self):
+        if self.ep is not None:
+            self.ep.close()
+            self.ep = None
+        self.state = STOPPED
+
+    def _restart(self, now_ms):
+        self.state = SELECTING
+        self.xid = random32()
+        self.offered = 0
+        self.server = 0
+        self.started_ms = now_ms
+        self.backoff_ms = self.retry_ms
+        self.tries = 0
+        self._send(msg.DISCOVER, now_ms)
+
+    def _send(self, kind, now_ms, unicast=0):
+        iface = self.iface
+        requested = self.offered if self.state in (REQUESTING, SELECTING) else 0
+        ciaddr = iface.ip if self.state in (RENEWING, REBINDING) else 0
+        server = self.server if self.state == REQUESTING else 0
+        secs = ticks_diff(now_ms, self.started_ms) // 1000
+        n = msg.build_request(self.buf, kind, self.xid, iface.mac, secs if secs > 0 else 0, ciaddr,
+                              requested if kind == msg.REQUEST else 0, server,
+                              self.stack.cfg.hostname)
+        try:
+            self.ep.sendto(memoryview(self.buf)[:n], unicast or BROADCAST, msg.SERVER_PORT, now_ms)
+        except OSError:
+            pass  # retried by the timer
+        self.tries += 1
+        # RFC 2131 4.1: randomised exponential backoff
+        self.due_ms = ticks_add(now_ms, self.backoff_ms + (random32() % 1000) - 500)
+        if self.backoff_ms < self.retry_max_ms:
+            self.backoff_ms *= 2
+
+    def timers(self, now_ms):
+        if self.state == STOPPED:
+            return 10000
+        self._receive(now_ms)
+        if self.state in (BOUND, RENEWING, REBINDING):
+            self.elapsed_ms += ticks_diff(now_ms, self.last_ms)
+            self.last_ms = now_ms
+            el_s = self.elapsed_ms // 1000
+            if el_s >= self.lease_s:
+                # RFC 2131 4.4.5: lease expired, stop using the address
+                self.iface.configure(0, 0, 0)
+                self._changed()
+                self._restart(now_ms)
+            elif self.state == BOUND and el_s >= self.t1_s:
+                self.state = RENEWING
+                self.backoff_ms = self.retry_ms
+                self._send(msg.REQUEST, now_ms, unicast=self.server)
+            elif self.state == RENEWING and el_s >= self.t2_s:
+                self.state = REBINDING
+                self.backoff_ms = self.retry_ms
+                self._send(msg.REQUEST, now_ms)
+            elif self.state != BOUND and ticks_diff(now_ms, self.due_ms) >= 0:
+                self._send(msg.REQUEST, now_ms, unicast=self.server if self.state == RENEWING else 0)
+            return 1000
+        if ticks_diff(now_ms, self.due_ms) >= 0:
+            if self.state == REQUESTING and self.tries >= 4:
+                self._restart(now_ms)
+            else:
+                self._send(msg.DISCOVER if self.state == SELECTING else msg.REQUEST, now_ms)
+        w = ticks_diff(self.due_ms, now_ms)
+        return w if 0 < w < 1000 else (0 if w <= 0 else 1000)
+
+    def _receive(self, now_ms):
+        ep = self.ep
+        while ep is not None and ep.datagrams:
+            r = ep.recvfrom_into(self.buf)
+            n = r[0]
+            m = self.reply
+            why = m.parse(self.buf, 0, n, self.iface.mac)
+            if why or m.xid != self.xid:
+                st = self.iface.stats
+                k = "drop_" + (why or "dhcp_xid")
+                st[k] = st.get(k, 0) + 1
+                continue
+            self._handle(m, now_ms)
+
+    def _handle(self, m, now_ms):
+        t = m.msg_type
+        if self.state == SELECTING and t == msg.OFFER and m.yiaddr:
+            self.offered = m.yiaddr
+            self.server = m.server_id
+            self.state = REQUESTING
+            self.backoff_ms = self.retry_ms
+            self.tries = 0
+            self._send(msg.REQUEST, now_ms)
+        elif self.state in (REQUESTING, RENEWING, REBINDING) and t == msg.ACK:
+            self._bind(m, now_ms)
+        elif self.state in (REQUESTING, RENEWING, REBINDING) and t == msg.NAK:
+            # RFC 2131 3.1.5 / 4.4: NAK means start over
+            self.naks += 1
+            if self.state != REQUESTING:
+                self.iface.configure(0, 0, 0)
+                self._changed()
+            self._restart(now_ms)
+
+    def _bind(self, m, now_ms):
+        renewing = self.state in (RENEWING, REBINDING)
+        lease = m.lease_s if m.lease_s > 0 else 3600
+        self.lease_s = lease
+        self.t1_s = m.t1_s if 0 < m.t1_s < lease else lease // 2
+        self.t2_s = m.t2_s if 0 < m.t2_s < lease else lease * 7 // 8
+        if m.server_id:
+            self.server = m.server_id
+        self.elapsed_ms = 0
+        self.last_ms = now_ms
+        self.state = BOUND
+        self.leases += 1
+        if renewing:
+            self.renewals += 1
+        iface = self.iface
+        prefix = _prefix_len(m.subnet) if m.subnet else 24
+        iface.configure(m.yiaddr, prefix, m.router)
+        dns = self.stack.cfg.dns
+        del dns[:]
+        for k in range(m.ndns):
+            dns.append(ntoa(m.dns[k]))
+        self._changed()
+
+    def _changed(self):
+        if self.on_change:
+            self.on_change(self)
+
+    def info(self):
+        """What the lease says, for ifconfig() and the REPL."""
+        return {"state": self.state, "ip": ntoa(self.iface.ip), "server": ntoa(self.server),
+                "lease_s": self.lease_s, "t1_s": self.t1_s, "t2_s": self.t2_s,
+                "elapsed_s": self.elapsed_ms // 1000, "renewals": self.renewals}

@@ -1,0 +1,182 @@
+"""DNS stub resolver (RFC 1035): A records over UDP with a small TTL cache.
+
+``Resolver.start(name, now_ms)`` sends a query; ``Stack.poll`` drives retries
+and answers; ``Resolver.result(name)`` returns an address int, ``None`` while
+pending, or raises OSError with getaddrinfo's codes (-2 name not known,
+-3 temporary failure/timeout), like CPython's socket.gaierror and MicroPython.
+
+Query id and source port are random per query (RFC 5452); an answer counts
+only when its id, source address/port and question match ours.  Each attempt
+waits ``dns_timeout_ms``; the resolver tries every configured server in turn
+``dns_retries`` times.
+"""
+from tcpip.compat import random32, ticks_diff, ticks_add
+from tcpip.wire import dns as wire
+from tcpip.wire.ipv4 import aton
+
+EAI_NONAME = -2
+EAI_AGAIN = -3
+
+_PENDING = 1
+_DONE = 2
+_FAILED = 3
+
+
+class Resolver:
+    def __init__(self, stack, cache_entries=4, timeout_ms=2000, retries=2):
+        self.stack = stack
+        self.timeout_ms = timeout_ms
+        self.retries = retries
+        self.buf = bytearray(512)
+        self.query = bytearray(272)
+        self.qlen = 0
+        self.answer = wire.DnsAnswer()
+        # fixed cache: names, addresses, expiry (ms on the ticks clock)
+        self.n = cache_entries
+        self.names = [None] * cache_entries
+        self.addrs = [0] * cache_entries
+        self.expires = [0] * cache_entries
+        self.status = [0] * cache_entries  # _DONE or _FAILED (negative entry)
+        self.pending_name = None
+        self.ep = None
+        self.server_i = 0
+        self.attempt = 0
+        self.due_ms = 0
+        self.qid = 0
+        self.error = 0
+        self.queries_tx = 0
+
+    def servers(self):
+        return self.stack.cfg.dns
+
+    def _cached(self, name, now_ms):
+        for i in range(self.n):
+            if self.names[i] == name:
+                if ticks_diff(self.expires[i], now_ms) > 0:
+                    return i
+                self.names[i] = None
+        return -1
+
+    def _store(self, name, addr, ttl_s, status, now_ms):
+        # RFC 1035 3.2.1 TTL, capped so the ticks clock never wraps past it.
+        # TTL 0 still answers the query in progress (RFC 1035 4.1.3): keep 1 s.
+        ttl_ms = ttl_s * 1000 if ttl_s < 86400 else 86400000
+        if ttl_ms < 1000:
+            ttl_ms = 1000
+        victim = 0
+        for i in range(self.n):
+            if self.names[i] is None or self.names[i] == name:
+                victim = i
+                break
+            if ticks_diff(self.expires[i], self.expires[victim]) < 0:
+                victim = i
+        self.names[victim] = name
+        self.addrs[victim] = addr
+        self.status[victim] = status
+        self.expires[victim] = ticks_add(now_ms, ttl_ms)
+
+    def start(self, name, now_ms):
+        """Begin resolving name (no-op when cached or already pending)."""
+        if self._cached(name, now_ms) >= 0 or self.pending_name == name:
+            return
+        if self.pending_name is not None:
+            raise OSError(EAI_AGAIN, "resolver busy with %s" % self.pending_name)
+        if not self.servers():
+            raise OSError(EAI_AGAIN, "no DNS server configured")
+        self.qlen = wire.build_query(self.query, 0, name)
+        self.pending_name = name
+        self.server_i = 0
+        self.attempt = 0
+        self._send(now_ms)
+
+    def _send(self, now_ms):
+        if self.ep is not None:
+            self.ep.close()
+        udp = self.stack.udp
+        self.ep = udp.open()
+        # RFC 5452 9.2: random source port and id for every query
+        for _ in range(8):
+            try:
+                self.ep.bind(1024 + random32() % 64512)
+                break
+            except OSError:
+                continue
+        else:
+            self.ep.bind(0)
+        self.qid = random32() & 0xFFFF
+        q = self.query
+        q[0] = self.qid >> 8
+        q[1] = self.qid & 0xFF
+        servers = self.servers()
+        server = aton(servers[self.server_i % len(servers)])
+        self.server = server
+        try:
+            self.ep.sendto(memoryview(q)[:self.qlen], server, wire.PORT, now_ms)
+            self.queries_tx += 1
+        except OSError:
+            pass
+        self.due_ms = ticks_add(now_ms, self.timeout_ms)
+
+    def _finish(self, addr, ttl_s, status, now_ms):
+        self._store(self.pending_name, addr, ttl_s, status, now_ms)
+        self.pending_name = None
+        if self.ep is not None:
+            self.ep.close()
+            self.ep = None
+
+    def timers(self, now_ms):
+        if self.pending_name is None:
+            return 10000
+        ep = self.ep
+        while ep is not None and ep.datagrams:
+            n, src, sport = ep.recvfrom_into(self.buf)
+            if src != self.server or sport != wire.PORT:
+                continue
+            a = self.answer
+            why = a.parse(self.buf, 0, n, self.qid, self.query, self.qlen)
+            if why:
+                st = self.stack.iface.stats
+                st["drop_" + why] = st.get("drop_" + why, 0) + 1
+                continue
+            if a.rcode == wire.RCODE_NXDOMAIN:
+                self._finish(0, 60, _FAILED, now_ms)  # RFC 2308 negative caching, short
+                return 10000
+            if a.rcode or not a.address:
+                self._next_server(now_ms)
+                return 0
+            self._finish(a.address, a.ttl_s, _DONE, now_ms)
+            return 10000
+        if ticks_diff(now_ms, self.due_ms) >= 0:
+            self._next_server(now_ms)
+        w = ticks_diff(self.due_ms, now_ms)
+        return w if w > 0 else 0
+
+    def _next_server(self, now_ms):
+        self.server_i += 1
+        if self.server_i >= len(self.servers()):
+            self.server_i = 0
+            self.attempt += 1
+        if self.attempt >= self.retries:
+            name = self.pending_name
+            self.pending_name = None
+            if self.ep is not None:
+                self.ep.close()
+                self.ep = None
+            self.error_name = name
+            self.error = EAI_AGAIN
+            return
+        self._send(now_ms)
+
+    def result(self, name, now_ms):
+        """Address int when known; None while pending; OSError when it failed."""
+        i = self._cached(name, now_ms)
+        if i >= 0:
+            if self.status[i] == _FAILED:
+                raise OSError(EAI_NONAME, "Name or service not known: %s" % name)
+            return self.addrs[i]
+        if self.pending_name == name:
+            return None
+        if self.error and getattr(self, "error_name", None) == name:
+            self.error = 0
+            raise OSError(EAI_AGAIN, "Temporary failure in name resolution: %s (no answer)" % name)
+        return None

@@ -1,0 +1,177 @@
+"""UDP (RFC 768): a fixed pool of endpoints, each with a ring of whole datagrams.
+
+A received datagram is stored as one record ``len(2) src_ip(4) src_port(2)
+data`` in the endpoint's ring; one that does not fit is dropped and counted
+(``drop_udp_rx_full``), never truncated.  Datagrams for a port nobody bound
+get ICMP port unreachable (rate-limited by the interface).
+"""
+from tcpip.compat import const, random32, ENOMEM, EADDRINUSE, EMSGSIZE, EACCES, EDESTADDRREQ, \
+    EHOSTUNREACH, EINVAL
+from tcpip.ring import Ring
+from tcpip.iface import IP_PAYLOAD_OFF, NO_ROUTE, DROPPED
+from tcpip.wire import udp as wire_udp
+from tcpip.wire.udp import Udp as UdpHeader
+from tcpip.wire.bytes import get16, get32, put16, put32
+from tcpip.wire.ipv4 import ntoa
+
+_REC = const(8)  # record header in the ring
+EPHEMERAL_LO = const(49152)
+
+
+class UdpEndpoint:
+    """One UDP socket's state: local/remote address, receive ring, flags."""
+
+    def __init__(self, owner, rx_bytes):
+        self.owner = owner
+        self.rx = Ring(rx_bytes, 1)
+        self.in_use = False
+        self.lport = 0
+        self.lip = 0
+        self.rip = 0  # connected peer (0: any)
+        self.rport = 0
+        self.broadcast = False
+        self.datagrams = 0
+        self._hdr = bytearray(_REC)
+
+    def bind(self, port=0, ip=0):
+        self.owner.bind(self, port, ip)
+
+    def connect(self, ip, port):
+        if not self.lport:
+            self.owner.bind(self, 0, 0)
+        self.rip = ip
+        self.rport = port
+
+    def sendto(self, data, ip, port, now_ms):
+        """Send one datagram; returns its length or raises OSError."""
+        return self.owner.send(self, data, ip, port, now_ms)
+
+    def recvfrom_into(self, buf, nbytes=0):
+        """Move the next datagram into buf: (n, src_ip, src_port), or None when none waits.
+
+        A datagram longer than buf (or nbytes) is truncated, like recvfrom on CPython."""
+        if not self.datagrams:
+            return None
+        h = self._hdr
+        self.rx.read_into(h, 0, _REC)
+        length = get16(h, 0)
+        src = get32(h, 2)
+        sport = get16(h, 6)
+        room = nbytes if 0 < nbytes < len(buf) else len(buf)
+        n = length if length < room else room
+        self.rx.read_into(buf, 0, n)
+        self.rx.discard(length - n)
+        self.datagrams -= 1
+        return n, src, sport
+
+    def pending(self):
+        """Length of the next datagram waiting, or -1 when none."""
+        if not self.datagrams:
+            return -1
+        self.rx.peek_into(self._hdr, 0, 2)
+        return get16(self._hdr, 0)
+
+    def close(self):
+        self.in_use = False
+        self.lport = 0
+        self.rip = 0
+        self.rport = 0
+        self.rx.clear()
+        self.datagrams = 0
+
+
+class Udp:
+    def __init__(self, cfg, iface):
+        self.iface = iface
+        self.pool = [UdpEndpoint(self, cfg.udp_rx_bytes) for _ in range(cfg.udp_sockets)]
+        self.hdr = UdpHeader()
+        self.next_port = EPHEMERAL_LO + random32() % (65536 - EPHEMERAL_LO)
+        iface.udp_input = self.input
+        st = iface.stats
+        for k in ("udp_tx", "drop_udp_rx_full", "drop_udp_short", "drop_udp_len",
+                  "drop_udp_checksum", "drop_udp_port_unreach"):
+            st[k] = 0
+
+    def open(self):
+        """A free endpoint, or OSError(ENOMEM) when the pool is used up."""
+        for ep in self.pool:
+            if not ep.in_use:
+                ep.close()
+                ep.in_use = True
+                return ep
+        raise OSError(ENOMEM, "all %d UDP sockets are in use" % len(self.pool))
+
+    def bind(self, ep, port, ip):
+        if ep.lport:
+            raise OSError(EINVAL, "UDP socket already bound to port %d" % ep.lport)
+        if port == 0:
+            for _ in range(65536 - EPHEMERAL_LO):
+                p = self.next_port
+                self.next_port = p + 1 if p < 65535 else EPHEMERAL_LO
+                if not self._bound(p):
+                    port = p
+                    break
+            else:
+                raise OSError(EADDRINUSE, "no free ephemeral UDP port")
+        elif self._bound(port):
+            raise OSError(EADDRINUSE, "UDP port %d is already bound" % port)
+        ep.lport = port
+        ep.lip = ip
+
+    def _bound(self, port):
+        for ep in self.pool:
+            if ep.in_use and ep.lport == port:
+                return True
+        return False
+
+    def send(self, ep, data, ip, port, now_ms):
+        iface = self.iface
+        if ep.lport == 0:
+            self.bind(ep, 0, 0)
+        if not ip:
+            if not ep.rip:
+                raise OSError(EDESTADDRREQ, "UDP socket is not connected; give an address")
+            ip, port = ep.rip, ep.rport
+        n = len(data)
+        if n > iface.mtu - 28:
+            raise OSError(EMSGSIZE, "datagram of %d bytes exceeds the %d-byte limit" % (n, iface.mtu - 28))
+        if iface.is_local_broadcast(ip) and not ep.broadcast:
+            raise OSError(EACCES, "broadcast needs setsockopt(SOL_SOCKET, SO_BROADCAST, 1)")
+        off = IP_PAYLOAD_OFF + wire_udp.HLEN
+        iface.tx[off:off + n] = data
+        wire_udp.emit(iface.tx, IP_PAYLOAD_OFF, ep.lport, port, n, iface.ip, ip)
+        r = iface.send_ip(ip, wire_udp.PROTO, wire_udp.HLEN + n, now_ms)
+        if r == NO_ROUTE:
+            raise OSError(EHOSTUNREACH, "no route to %s" % ntoa(ip))
+        if r != DROPPED:
+            iface.stats["udp_tx"] += 1
+        return n
+
+    def input(self, iface, ip, now_ms):
+        h = self.hdr
+        why = h.parse(iface.rx, ip.payload_off, ip.payload_end, ip.src, ip.dst)
+        if why:
+            return why
+        dport = h.dport
+        best = None
+        for ep in self.pool:
+            if not ep.in_use or ep.lport != dport:
+                continue
+            if ep.rip and (ep.rip != ip.src or ep.rport != h.sport):
+                continue
+            best = ep
+            break
+        if best is None:
+            return "udp_port_unreach"
+        n = h.payload_end - h.payload_off
+        rx = best.rx
+        if rx.free() < _REC + n:
+            return "udp_rx_full"
+        rec = best._hdr
+        put16(rec, 0, n)
+        put32(rec, 2, ip.src)
+        put16(rec, 6, h.sport)
+        rx.write(rec, 0, _REC)
+        rx.write(iface.rx, h.payload_off, n)
+        best.datagrams += 1
+        return None
