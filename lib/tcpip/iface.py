@@ -2,7 +2,9 @@
 
 Frames come in through ``input``; each one ends in exactly one counter: an
 ``in_<proto>`` counter when a protocol took it, or a ``drop_<reason>`` counter.
-So ``rx_frames == sum(in_*) + sum(drop_*)`` always holds.
+So ``rx_frames == sum(in_*) + sum(drop_*)`` always holds, leaving out the
+``TX_DROP_KEYS``: those count datagrams we failed to *send* (no route, ARP
+unresolved, ARP queue full or frame too big to queue).
 
 Transports sit above and register handlers (``tcp_input``, ``udp_input``,
 ``icmp_error_input``); they write their header and payload into ``tx`` at
@@ -20,6 +22,7 @@ from tcpip.wire.ethernet import Ethernet, mac_eq, is_broadcast, is_multicast
 from tcpip.wire.arp import Arp
 from tcpip.wire.ipv4 import IPv4, aton, prefix_mask
 from tcpip.wire.icmp import Icmp
+from tcpip.wire.udp import Udp
 from tcpip.wire.bytes import put16
 
 IP_OFF = const(14)
@@ -44,13 +47,16 @@ STAT_KEYS = (
     "arp_requests_tx", "arp_replies_tx", "arp_gratuitous_tx", "arp_evictions",
     "icmp_echo_replies_tx", "icmp_errors_tx", "icmp_rate_limited",
     "link_up_events", "link_down_events",
-    "drop_eth_short", "drop_eth_vlan", "drop_eth_type", "drop_eth_not_for_us",
+    "drop_eth_short", "drop_eth_oversize", "drop_eth_vlan", "drop_eth_type", "drop_eth_not_for_us",
     "drop_arp_malformed", "drop_arp_not_for_us", "drop_arp_unsolicited",
     "drop_ip_short", "drop_ip_version", "drop_ip_ihl", "drop_ip_len", "drop_ip_checksum",
     "drop_ip_fragment", "drop_ip_ttl", "drop_ip_not_for_us", "drop_ip_bad_src", "drop_ip_proto",
     "drop_icmp_short", "drop_icmp_checksum", "drop_icmp_type", "drop_icmp_broadcast",
+    "drop_udp_short", "drop_udp_len", "drop_udp_checksum", "drop_udp_port_unreach",
     "drop_arp_queue_full", "drop_arp_queue_oversize", "drop_arp_unresolved", "drop_no_route",
 )
+# Drops on the transmit side: not part of the rx_frames accounting.
+TX_DROP_KEYS = ("drop_arp_queue_full", "drop_arp_queue_oversize", "drop_arp_unresolved", "drop_no_route")
 
 
 class ArpCache:
@@ -72,8 +78,9 @@ class ArpCache:
                 return i
         return -1
 
-    def alloc(self, ip, now_ms):
-        """A slot for ip: a free one, else the least recently confirmed valid one."""
+    def victim(self, now_ms):
+        """The slot a new entry takes: a free one, else the least recently
+        confirmed valid one (a pending one only when nothing is valid)."""
         st = self.state
         victim = -1
         oldest = 0
@@ -85,8 +92,13 @@ class ArpCache:
             if victim < 0 or age > oldest:
                 victim = i
                 oldest = age
-        self.ip[victim] = ip
         return victim
+
+    def alloc(self, ip, now_ms):
+        """Take the victim slot for ip (its old content is simply forgotten)."""
+        i = self.victim(now_ms)
+        self.ip[i] = ip
+        return i
 
     def set_valid(self, i, buf, off, now_ms):
         self.mac[6 * i:6 * i + 6] = buf[off:off + 6]
@@ -120,6 +132,7 @@ class Interface:
         self.arp_pkt = Arp()
         self.ip_hdr = IPv4()
         self.icmp_hdr = Icmp()
+        self.udp_hdr = Udp()  # checks datagrams no UDP handler takes
         self.arp = ArpCache(cfg.arp_entries)
         self.q_slots = cfg.arp_queue
         self.q_slot_bytes = cfg.arp_queue_slot_bytes
@@ -171,6 +184,10 @@ class Interface:
         if why:
             st["drop_" + why] += 1
             return
+        if n > self.mtu + ethernet.HLEN and eth.vlan < 0:
+            # Longer than our MTU allows: replies (echo) would not fit in tx.
+            st["drop_eth_oversize"] += 1
+            return
         if eth.vlan >= 0:
             # Replies would go out untagged: a board on an access port never
             # sees tagged frames, so treat them as not ours.
@@ -203,8 +220,10 @@ class Interface:
             cache.set_valid(i, buf, a.sha_off, now_ms)
             if was_pending:
                 self._flush_queue(i)
-        elif for_us and a.spa:
-            i = cache.alloc(a.spa, now_ms)
+        elif for_us and a.spa and a.oper == arp.REQUEST:
+            # The asker will talk to us next; a *reply* we did not ask for
+            # creates nothing (see the module docstring).
+            i = self._arp_alloc(a.spa, now_ms)
             cache.set_valid(i, buf, a.sha_off, now_ms)
         if a.oper == arp.REQUEST and for_us:
             st["in_arp"] += 1
@@ -231,6 +250,12 @@ class Interface:
         if dst != self.ip and not self.is_local_broadcast(dst) and self.ip != 0:
             st["drop_ip_not_for_us"] += 1
             return
+        src = ip.src
+        if (src >> 28) >= 14 or (src >> 24) == 127 or (self.ip != 0 and self.is_local_broadcast(src)):
+            # RFC 1122 3.2.1.3: a broadcast, multicast or loopback source is
+            # bogus; anything we said back would go to the wrong place.
+            st["drop_ip_bad_src"] += 1
+            return
         proto = ip.proto
         if proto == ipv4.PROTO_TCP:
             h = self.tcp_input
@@ -241,7 +266,14 @@ class Interface:
                 st["in_tcp"] += 1
         elif proto == ipv4.PROTO_UDP:
             h = self.udp_input
-            why = h(self, ip, now_ms) if h else "udp_port_unreach"
+            if h:
+                why = h(self, ip, now_ms)
+            else:
+                # RFC 1122 4.1.3.4: a bad datagram is discarded silently, not
+                # answered with port unreachable.
+                why = self.udp_hdr.parse(buf, ip.payload_off, ip.payload_end, ip.src, ip.dst)
+                if not why:
+                    why = "udp_port_unreach"
             if why == "udp_port_unreach":
                 self.send_icmp_error(icmp.DEST_UNREACH, icmp.CODE_PORT_UNREACH, now_ms)
             if why:
@@ -303,7 +335,10 @@ class Interface:
         if (self.is_local_broadcast(ip.dst) or (ip.dst >> 28) == 14 or ip.src == 0
                 or self.is_local_broadcast(ip.src) or (ip.src >> 28) >= 14 or is_multicast(buf, 0)):
             return
-        if ticks_diff(now_ms, self.icmp_refill_ms) >= 1000:
+        since = ticks_diff(now_ms, self.icmp_refill_ms)
+        # since < 0: the stamp was never set for this clock (it starts anywhere
+        # on the 30-bit circle), so a new second starts now.
+        if since >= 1000 or since < 0:
             self.icmp_refill_ms = now_ms
             self.icmp_tokens = self.cfg.icmp_rate_per_s
         if self.icmp_tokens <= 0:
@@ -382,27 +417,45 @@ class Interface:
     def _queue(self, hop, n, i, now_ms):
         st = self.stats
         cache = self.arp
+        # Copy the datagram out of tx first: the ARP request below is built in tx.
+        res = DROPPED
+        if n > self.q_slot_bytes:
+            st["drop_arp_queue_oversize"] += 1
+        else:
+            for k in range(self.q_slots):
+                if self.q_len[k] == 0:
+                    o = k * self.q_slot_bytes
+                    self.q_buf[o:o + n] = self.txv[:n]
+                    self.q_len[k] = n
+                    self.q_ip[k] = hop
+                    res = QUEUED
+                    break
+            else:
+                st["drop_arp_queue_full"] += 1
         if i < 0:
-            i = cache.alloc(hop, now_ms)
-            if cache.state[i] == _VALID:
-                st["arp_evictions"] += 1
+            # Ask even when the frame could not wait: the sender retries.
+            i = self._arp_alloc(hop, now_ms)
             cache.state[i] = _PENDING
             cache.tries[i] = 1
             cache.stamp_ms[i] = ticks_add(now_ms, self.cfg.arp_retry_ms)
             self._send_arp(arp.REQUEST, ethernet.BROADCAST, 0, hop, _ZERO_MAC, 0)
             st["arp_requests_tx"] += 1
-        if n > self.q_slot_bytes:
-            st["drop_arp_queue_oversize"] += 1
-            return DROPPED
-        for k in range(self.q_slots):
-            if self.q_len[k] == 0:
-                o = k * self.q_slot_bytes
-                self.q_buf[o:o + n] = self.txv[:n]
-                self.q_len[k] = n
-                self.q_ip[k] = hop
-                return QUEUED
-        st["drop_arp_queue_full"] += 1
-        return DROPPED
+        return res
+
+    def _arp_alloc(self, ip, now_ms):
+        """A cache slot for ip; an evicted entry is counted, and the frames
+        waiting on an evicted pending entry are dropped (they would hold queue
+        slots forever)."""
+        cache = self.arp
+        i = cache.victim(now_ms)
+        s = cache.state[i]
+        if s == _VALID:
+            self.stats["arp_evictions"] += 1
+        elif s == _PENDING:
+            self._drop_queue(cache.ip[i])
+        cache.state[i] = _FREE
+        cache.ip[i] = ip
+        return i
 
     def _flush_queue(self, i):
         cache = self.arp
@@ -442,7 +495,7 @@ class Interface:
         if i >= 0 and self.arp.state[i] == _VALID:
             return True
         if i < 0 and hop:
-            i = self.arp.alloc(hop, now_ms)
+            i = self._arp_alloc(hop, now_ms)
             self.arp.state[i] = _PENDING
             self.arp.tries[i] = 1
             self.arp.stamp_ms[i] = ticks_add(now_ms, self.cfg.arp_retry_ms)

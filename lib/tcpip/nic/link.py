@@ -10,7 +10,12 @@ seeded xorshift generator, so a run is identical under CPython and MicroPython.
 Queues are bounded (``queue_frames`` per direction; a full queue drops, like a
 switch).  ``capture`` (if set) sees every frame handed to the wire:
 ``capture(end_index, frame_bytes, now_ms)``.  For tests, not for boards.
+
+``now_ms`` is on the same 30-bit wrapping clock as the stack (compat.ticks_add),
+so a test can run the link across the 2**30 wrap.  A frame is lost when either
+end's ``up`` is False (cable pulled at either side) or ``link.up`` is False.
 """
+from tcpip.compat import ticks_add, ticks_diff
 
 
 class _Rng:
@@ -53,8 +58,13 @@ class LinkEnd:
         now = self.link.now_ms
         best = -1
         for i in range(len(q)):
-            if q[i][0] <= now and (best < 0 or q[i][0] < q[best][0]
-                                   or (q[i][0] == q[best][0] and q[i][1] < q[best][1])):
+            if ticks_diff(q[i][0], now) > 0:
+                continue  # not due yet
+            if best < 0:
+                best = i
+                continue
+            d = ticks_diff(q[i][0], q[best][0])
+            if d < 0 or (d == 0 and q[i][1] < q[best][1]):
                 best = i
         if best < 0:
             return 0
@@ -74,7 +84,11 @@ class LinkEnd:
 
     def next_due(self):
         """Virtual time of the earliest frame waiting for this end, or None."""
-        return min(f[0] for f in self.queue) if self.queue else None
+        best = None
+        for f in self.queue:
+            if best is None or ticks_diff(f[0], best) < 0:
+                best = f[0]
+        return best
 
 
 class Link:
@@ -102,10 +116,10 @@ class Link:
         c = self.counts
         if self.capture:
             self.capture(src.index, frame, self.now_ms)
-        if not (self.up and src.up):
+        dst = self.b if src is self.a else self.a
+        if not (self.up and src.up and dst.up):
             c["link_down"] += 1
             return
-        dst = self.b if src is self.a else self.a
         rng = self.rng
         if rng.chance(self.loss):
             c["lost"] += 1
@@ -121,10 +135,10 @@ class Link:
                 i = rng.below(len(b))
                 b[i] ^= 1 << rng.below(8)
                 f = bytes(b)
-            due = self.now_ms + self.delay_ms
+            due = ticks_add(self.now_ms, self.delay_ms)
             if rng.chance(self.reorder):
                 c["reordered"] += 1
-                due += 1 + rng.below(self.reorder_ms)
+                due = ticks_add(due, 1 + rng.below(self.reorder_ms))
             if len(dst.queue) >= self.queue_frames:
                 c["overflow"] += 1
                 continue
@@ -139,4 +153,4 @@ class Link:
             return b
         if b is None:
             return a
-        return a if a < b else b
+        return a if ticks_diff(a, b) < 0 else b

@@ -1,0 +1,16 @@
+"""pytest configuration for host_tests.
+
+host_tests/mp/*.py are plain suites for both runtimes (run by test_mp_suites.py
+through mprun.py) and host_tests/apps/*.py are programs the tests start; pytest
+must not import either itself.
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+for p in (os.path.join(ROOT, "lib"), os.path.join(ROOT, "tools"), os.path.join(HERE, "mp")):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+collect_ignore = ["mp", "apps"]

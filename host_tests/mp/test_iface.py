@@ -1,0 +1,502 @@
+"""Interface scenarios over nic/link.py on virtual time, exact frames in and out
+(CPython and MicroPython).  Timer scenarios start just before the 2**30 wrap."""
+from tcpip.compat import ticks_add
+from tcpip.iface import IP_PAYLOAD_OFF, SENT, QUEUED, NO_ROUTE, DROPPED, TX_DROP_KEYS
+from tcpip.wire import arp, ipv4, icmp, tcp, ethernet
+from tcpip.wire.checksum import checksum
+from framehelp import (Rig, arp_frame, eth_frame, ip_packet, ipv4_frame, ping_frame, udp_frame,
+                       icmp_echo, icmp_error, pad60, drops, accounted,
+                       US_MAC, PEER_MAC, GW_MAC, OTHER_MAC, ZERO_MAC, BCAST_MAC,
+                       US_IP, PEER_IP, OTHER_IP, GW_IP, FAR_IP, SUBNET_BCAST, NEAR_WRAP)
+
+GARP = arp_frame(arp.REQUEST, US_MAC, US_IP, ZERO_MAC, US_IP)
+HOST4_IP = ipv4.aton("192.0.2.4")
+HOST4_MAC = b"\x02\x00\x00\x00\x00\x0d"
+PATTERN = bytes((i * 7 + 3) & 0xFF for i in range(1472))
+
+
+def _check_accounting(rig):
+    st = rig.stats()
+    assert st.get("internal_errors", 0) == 0, getattr(rig.stack, "last_error", None)
+    rx_drops = 0
+    for k in TX_DROP_KEYS:
+        rx_drops -= st[k]
+    assert accounted(st) + rx_drops == st["rx_frames"], st
+
+
+def _arp_req(target):
+    return arp_frame(arp.REQUEST, US_MAC, US_IP, ZERO_MAC, target)
+
+
+def _send(rig, dst, payload=b"data", proto=ipv4.PROTO_UDP):
+    """Hand a datagram to send_ip like a transport does; returns (result, expected frame body)."""
+    tx = rig.iface.tx
+    tx[IP_PAYLOAD_OFF:IP_PAYLOAD_OFF + len(payload)] = payload
+    res = rig.iface.send_ip(dst, proto, len(payload), rig.now)
+    body = ip_packet(US_IP, dst, proto, payload, ttl=64, ident=rig.iface.ident)
+    return res, body
+
+
+def _entries(rig):
+    return sorted((ip, mac, state) for ip, mac, state in rig.iface.arp.entries())
+
+
+# -- ARP replies
+
+def test_arp_request_for_us_gets_exact_reply():
+    rig = Rig()
+    out = rig.step(pad60(arp_frame(arp.REQUEST, PEER_MAC, PEER_IP, ZERO_MAC, US_IP)))
+    assert out == [arp_frame(arp.REPLY, US_MAC, US_IP, PEER_MAC, PEER_IP)]
+    st = rig.stats()
+    assert st["in_arp"] == 1 and st["arp_replies_tx"] == 1
+    assert _entries(rig) == [(PEER_IP, PEER_MAC, "valid")]
+    _check_accounting(rig)
+
+
+def test_arp_request_for_other_address_gets_no_reply():
+    rig = Rig()
+    assert rig.step(arp_frame(arp.REQUEST, PEER_MAC, PEER_IP, ZERO_MAC, OTHER_IP)) == []
+    assert drops(rig.stats()) == {"arp_not_for_us": 1}
+    assert _entries(rig) == []
+    _check_accounting(rig)
+
+
+def test_gratuitous_arp_on_first_poll():
+    rig = Rig(settle=False)
+    rig.poll()
+    assert rig.out() == [GARP]
+    assert rig.stats()["arp_gratuitous_tx"] == 1 and rig.stats()["link_up_events"] == 1
+    rig.advance(2000)
+    assert rig.out() == []
+
+
+def test_gratuitous_arp_after_link_down_and_up():
+    rig = Rig(start_ms=NEAR_WRAP)
+    rig.link.a.up = False
+    rig.advance(500)
+    assert rig.stats()["link_down_events"] == 1
+    assert rig.out() == []
+    rig.link.a.up = True
+    rig.advance(500)  # the stack checks the link every 500 ms; crosses the wrap
+    assert rig.out() == [GARP]
+    st = rig.stats()
+    assert st["link_up_events"] == 2 and st["arp_gratuitous_tx"] == 2
+
+
+def test_link_down_end_receives_nothing():
+    rig = Rig()
+    rig.link.a.up = False
+    assert rig.step(arp_frame(arp.REQUEST, PEER_MAC, PEER_IP, ZERO_MAC, US_IP)) == []
+    assert rig.stats()["rx_frames"] == 0
+
+
+# -- ARP resolution, retries, queue
+
+def test_arp_retries_then_queued_frame_dropped_across_wrap():
+    rig = Rig(start_ms=NEAR_WRAP - 1000)
+    res, _ = _send(rig, OTHER_IP)
+    assert res == QUEUED
+    assert rig.out() == [_arp_req(OTHER_IP)]
+    rig.advance(999)
+    assert rig.out() == []
+    rig.advance(1)
+    assert rig.out() == [_arp_req(OTHER_IP)]
+    rig.advance(1000)  # the clock wraps 500 ms before this retry
+    assert rig.out() == [_arp_req(OTHER_IP)]
+    assert rig.stats()["drop_arp_unresolved"] == 0
+    rig.advance(1000)
+    assert rig.out() == []
+    st = rig.stats()
+    assert st["arp_requests_tx"] == 3 and st["drop_arp_unresolved"] == 1
+    assert _entries(rig) == [] and rig.iface.q_len == [0, 0]
+    rig.advance(5000)
+    assert rig.out() == []
+
+
+def test_queued_frame_flushed_when_reply_arrives():
+    rig = Rig()
+    res, body = _send(rig, OTHER_IP, b"queued!")
+    assert res == QUEUED and rig.out() == [_arp_req(OTHER_IP)]
+    rig.advance(300)
+    out = rig.step(arp_frame(arp.REPLY, OTHER_MAC, OTHER_IP, US_MAC, US_IP))
+    assert out == [eth_frame(OTHER_MAC, US_MAC, ethernet.TYPE_IPV4, body)]
+    assert _entries(rig) == [(OTHER_IP, OTHER_MAC, "valid")]
+    assert rig.iface.q_len == [0, 0]
+    rig.advance(5000)  # no retries once resolved
+    assert rig.out() == []
+    res, body = _send(rig, OTHER_IP, b"direct")
+    assert res == SENT and rig.out() == [eth_frame(OTHER_MAC, US_MAC, ethernet.TYPE_IPV4, body)]
+    _check_accounting(rig)
+
+
+def test_arp_queue_is_bounded():
+    rig = Rig(arp_queue=2)
+    assert _send(rig, OTHER_IP)[0] == QUEUED
+    assert _send(rig, OTHER_IP)[0] == QUEUED
+    assert _send(rig, OTHER_IP)[0] == DROPPED
+    assert rig.out() == [_arp_req(OTHER_IP)]  # one request for all three
+    assert rig.stats()["drop_arp_queue_full"] == 1
+    big = bytes(rig.cfg.arp_queue_slot_bytes - IP_PAYLOAD_OFF + 1)
+    assert _send(rig, HOST4_IP, big)[0] == DROPPED
+    assert rig.stats()["drop_arp_queue_oversize"] == 1
+
+
+def test_arp_cache_is_bounded_and_evicts_least_recently_confirmed():
+    rig = Rig(arp_entries=2)
+    rig.learn(PEER_IP, PEER_MAC)
+    rig.advance(10)
+    rig.learn(OTHER_IP, OTHER_MAC)
+    rig.advance(10)
+    rig.learn(PEER_IP, PEER_MAC)  # confirms PEER again: OTHER is now the oldest
+    rig.advance(10)
+    rig.learn(HOST4_IP, HOST4_MAC)
+    assert _entries(rig) == [(PEER_IP, PEER_MAC, "valid"), (HOST4_IP, HOST4_MAC, "valid")]
+    assert rig.stats()["arp_evictions"] == 1
+
+
+def test_evicting_a_pending_entry_drops_its_queued_frames():
+    rig = Rig(arp_entries=1, arp_queue=2)
+    assert _send(rig, OTHER_IP)[0] == QUEUED
+    rig.out()
+    rig.learn(PEER_IP, PEER_MAC)  # takes the only slot from the pending OTHER
+    assert _entries(rig) == [(PEER_IP, PEER_MAC, "valid")]
+    assert rig.stats()["drop_arp_unresolved"] == 1
+    assert rig.iface.q_len == [0, 0]  # no queue slot stays held by a forgotten address
+    rig.step(arp_frame(arp.REPLY, OTHER_MAC, OTHER_IP, US_MAC, US_IP))
+    assert rig.out() == []
+
+
+def test_unsolicited_reply_ignored():
+    rig = Rig()
+    out = rig.step(arp_frame(arp.REPLY, OTHER_MAC, OTHER_IP, US_MAC, US_IP))
+    assert out == [] and _entries(rig) == []
+    assert drops(rig.stats()) == {"arp_unsolicited": 1}
+    # a flood cannot push out a known entry
+    rig.learn(PEER_IP, PEER_MAC)
+    for k in range(20):
+        ip = ipv4.aton("192.0.2.%d" % (100 + k))
+        rig.step(arp_frame(arp.REPLY, OTHER_MAC, ip, US_MAC, US_IP))
+    assert _entries(rig) == [(PEER_IP, PEER_MAC, "valid")]
+    assert rig.stats()["drop_arp_unsolicited"] == 21
+    _check_accounting(rig)
+
+
+def test_unsolicited_reply_refreshes_existing_entry():
+    rig = Rig()
+    rig.learn(PEER_IP, PEER_MAC)
+    new_mac = b"\x02\x00\x00\x00\x01\x0b"
+    assert rig.step(arp_frame(arp.REPLY, new_mac, PEER_IP, US_MAC, US_IP)) == []
+    assert _entries(rig) == [(PEER_IP, new_mac, "valid")]
+    assert rig.stats()["in_arp"] == 2
+    _check_accounting(rig)
+
+
+def test_gratuitous_arp_from_known_host_refreshes_entry():
+    rig = Rig()
+    rig.learn(PEER_IP, PEER_MAC)
+    new_mac = b"\x02\x00\x00\x00\x01\x0b"
+    assert rig.step(arp_frame(arp.REQUEST, new_mac, PEER_IP, ZERO_MAC, PEER_IP)) == []
+    assert _entries(rig) == [(PEER_IP, new_mac, "valid")]
+
+
+def test_entry_ages_out_across_wrap():
+    rig = Rig(start_ms=NEAR_WRAP - 100, arp_timeout_ms=5000, arp_refresh_ms=4000)
+    rig.learn(PEER_IP, PEER_MAC)
+    rig.advance(5000)
+    assert _entries(rig) == [(PEER_IP, PEER_MAC, "valid")]
+    rig.advance(100)
+    assert _entries(rig) == []
+
+
+def test_used_entry_is_confirmed_by_unicast_request():
+    rig = Rig(start_ms=NEAR_WRAP - 3000, arp_timeout_ms=5000, arp_refresh_ms=4000)
+    rig.learn(PEER_IP, PEER_MAC)
+    rig.advance(4100)
+    res, body = _send(rig, PEER_IP)
+    assert res == SENT
+    assert rig.out() == [eth_frame(PEER_MAC, US_MAC, ethernet.TYPE_IPV4, body),
+                         arp_frame(arp.REQUEST, US_MAC, US_IP, ZERO_MAC, PEER_IP, eth_dst=PEER_MAC)]
+    _send(rig, PEER_IP)
+    assert len(rig.out()) == 1  # one confirmation at a time
+    rig.step(arp_frame(arp.REPLY, PEER_MAC, PEER_IP, US_MAC, US_IP))
+    rig.advance(4900)  # past the first timeout: the reply renewed the entry
+    assert _entries(rig) == [(PEER_IP, PEER_MAC, "valid")]
+
+
+# -- ICMP echo
+
+def test_echo_reply_for_every_size_up_to_mtu():
+    rig = Rig()
+    for size in range(0, 1473):
+        data = PATTERN[:size]
+        out = rig.step(ping_frame(data, ident=size, seq=size ^ 0x5A5A))
+        want = ipv4_frame(US_IP, PEER_IP, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REPLY, size, size ^ 0x5A5A, data),
+                          eth_dst=PEER_MAC, eth_src=US_MAC, ident=rig.reply_ident())
+        assert out == [want], size
+    st = rig.stats()
+    assert st["icmp_echo_replies_tx"] == 1473 and st["in_icmp"] == 1473
+    _check_accounting(rig)
+
+
+def test_echo_in_padded_frame_replies_with_datagram_only():
+    rig = Rig()
+    out = rig.step(pad60(ping_frame(b"ab")))
+    assert out == [ipv4_frame(US_IP, PEER_IP, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REPLY, 0x1234, 1, b"ab"),
+                              eth_dst=PEER_MAC, eth_src=US_MAC, ident=rig.reply_ident())]
+
+
+def test_frame_over_mtu_dropped_not_crashed():
+    rig = Rig()
+    assert rig.step(ping_frame(PATTERN + b"x")) == []
+    assert drops(rig.stats()) == {"eth_oversize": 1}
+    _check_accounting(rig)
+
+
+def test_broadcast_echo_ignored():
+    rig = Rig()
+    assert rig.step(ping_frame(b"hi", dst=SUBNET_BCAST, eth_dst=BCAST_MAC)) == []
+    assert rig.step(ping_frame(b"hi", dst=0xFFFFFFFF, eth_dst=BCAST_MAC)) == []
+    assert drops(rig.stats()) == {"icmp_broadcast": 2}
+    _check_accounting(rig)
+
+
+# -- ICMP errors
+
+def _unreach(code, datagram, ident):
+    return ipv4_frame(US_IP, PEER_IP, ipv4.PROTO_ICMP, icmp_error(icmp.DEST_UNREACH, code, datagram),
+                      eth_dst=PEER_MAC, eth_src=US_MAC, ident=ident)
+
+
+def test_udp_to_closed_port_gets_port_unreachable():
+    rig = Rig()
+    f = pad60(udp_frame(5000, 9, b"hi"))
+    out = rig.step(f)
+    assert out == [_unreach(icmp.CODE_PORT_UNREACH, f[14:14 + 30], rig.reply_ident())]
+    st = rig.stats()
+    assert st["icmp_errors_tx"] == 1 and drops(st) == {"udp_port_unreach": 1}
+    _check_accounting(rig)
+
+
+def test_port_unreachable_is_rate_limited():
+    rig = Rig(start_ms=NEAR_WRAP - 200, icmp_rate_per_s=3)
+    n = 0
+    for k in range(5):
+        n += len(rig.step(udp_frame(5000 + k, 9, b"x")))
+    assert n == 3 and rig.stats()["icmp_rate_limited"] == 2
+    rig.advance(999)
+    assert rig.step(udp_frame(6000, 9, b"x")) == []
+    rig.advance(1)  # a new second (across the wrap) refills the budget
+    assert len(rig.step(udp_frame(6001, 9, b"x"))) == 1
+
+
+def test_rate_limit_refills_whatever_the_clock_reads_at_start():
+    # 2**29 + x is "before" 0 on the wrapping clock: the budget must still refill
+    rig = Rig(start_ms=(1 << 29) + 7, icmp_rate_per_s=1)
+    assert len(rig.step(udp_frame(5000, 9, b"x"))) == 1
+    assert rig.step(udp_frame(5001, 9, b"x")) == []
+    rig.advance(1000)
+    assert len(rig.step(udp_frame(5002, 9, b"x"))) == 1
+
+
+def test_no_port_unreachable_for_broadcast_or_bad_udp():
+    rig = Rig()
+    assert rig.step(udp_frame(5000, 9, b"x", dst=SUBNET_BCAST, eth_dst=BCAST_MAC)) == []
+    f = bytearray(udp_frame(5000, 9, b"xy"))
+    f[-1] ^= 1  # UDP checksum now wrong: RFC 1122 4.1.3.4 silently discard
+    assert rig.step(bytes(f)) == []
+    f = bytearray(udp_frame(5000, 9, b"xy"))
+    f[14 + 20 + 5] = 40  # UDP length beyond the datagram
+    assert rig.step(bytes(f)) == []
+    assert drops(rig.stats()) == {"udp_port_unreach": 1, "udp_checksum": 1, "udp_len": 1}
+    assert rig.stats()["icmp_errors_tx"] == 0
+    _check_accounting(rig)
+
+
+def test_unknown_protocol_gets_protocol_unreachable():
+    rig = Rig()
+    f = ipv4_frame(PEER_IP, US_IP, 253, b"experimental")
+    out = rig.step(f)
+    assert out == [_unreach(icmp.CODE_PROTO_UNREACH, f[14:], rig.reply_ident())]
+    assert drops(rig.stats()) == {"ip_proto": 1}
+    _check_accounting(rig)
+
+
+def test_icmp_error_quotes_at_most_548_bytes():
+    rig = Rig()
+    f = ipv4_frame(PEER_IP, US_IP, 253, PATTERN[:600])
+    out = rig.step(f)
+    assert out == [_unreach(icmp.CODE_PROTO_UNREACH, f[14:14 + 548], rig.reply_ident())]
+    assert len(out[0]) == 14 + 576
+
+
+# -- routing
+
+def test_on_link_destination_is_resolved_directly():
+    rig = Rig()
+    assert _send(rig, OTHER_IP)[0] == QUEUED
+    assert rig.out() == [_arp_req(OTHER_IP)]
+
+
+def test_off_link_destination_goes_via_gateway():
+    rig = Rig()
+    res, body = _send(rig, FAR_IP, b"far away")
+    assert res == QUEUED
+    assert rig.out() == [_arp_req(GW_IP)]
+    out = rig.step(arp_frame(arp.REPLY, GW_MAC, GW_IP, US_MAC, US_IP))
+    assert out == [eth_frame(GW_MAC, US_MAC, ethernet.TYPE_IPV4, body)]
+    res, body = _send(rig, ipv4.aton("203.0.113.9"), b"other far")
+    assert res == SENT and rig.out() == [eth_frame(GW_MAC, US_MAC, ethernet.TYPE_IPV4, body)]
+
+
+def test_off_link_without_gateway_is_no_route():
+    rig = Rig(gateway="0.0.0.0")
+    assert _send(rig, FAR_IP)[0] == NO_ROUTE
+    assert rig.out() == [] and rig.stats()["drop_no_route"] == 1
+
+
+def test_broadcast_and_multicast_need_no_arp():
+    rig = Rig()
+    res, body = _send(rig, SUBNET_BCAST)
+    assert res == SENT and rig.out() == [eth_frame(BCAST_MAC, US_MAC, ethernet.TYPE_IPV4, body)]
+    res, body = _send(rig, ipv4.aton("224.0.0.251"))
+    assert res == SENT
+    assert rig.out() == [eth_frame(b"\x01\x00\x5e\x00\x00\xfb", US_MAC, ethernet.TYPE_IPV4, body)]
+
+
+# -- malformed frames: each class ends in its own drop counter, nothing is sent
+
+def _refix_ip(f):
+    b = bytearray(f)
+    b[24] = b[25] = 0
+    hl = (b[14] & 15) * 4
+    c = checksum(b, 14, 14 + hl)
+    b[24] = c >> 8
+    b[25] = c & 0xFF
+    return bytes(b)
+
+
+def _patch(f, i, v, fix_ip=True):
+    b = bytearray(f)
+    b[i] = v
+    return _refix_ip(b) if fix_ip else bytes(b)
+
+
+def _tcp_frame(options=b"", hlen=None, corrupt=False):
+    n = 20 + len(options)
+    seg = bytearray(n)
+    tcp.emit(seg, 0, 40000, 80, 1, 0, tcp.SYN, 1000, n if hlen is None else hlen)
+    seg[20:] = options
+    tcp.finish(seg, 0, n, PEER_IP, US_IP)
+    if corrupt:
+        seg[4] ^= 0x80
+    return ipv4_frame(PEER_IP, US_IP, ipv4.PROTO_TCP, seg)
+
+
+def _malformed():
+    ping = ping_frame(b"abcdefgh")
+    arp_ok = arp_frame(arp.REQUEST, PEER_MAC, PEER_IP, ZERO_MAC, US_IP)
+    icmp_ts = bytearray(icmp_echo(13, 1, 1, bytes(12)))  # timestamp request: not served
+    return (
+        ("eth_short", bytes(13)),
+        ("eth_short", eth_frame(US_MAC, PEER_MAC, ethernet.TYPE_VLAN, b"")),
+        ("eth_vlan", eth_frame(US_MAC, PEER_MAC, ethernet.TYPE_IPV4, ping[14:], vlan=5)),
+        ("eth_type", eth_frame(US_MAC, PEER_MAC, 0x86DD, bytes(40))),
+        ("eth_not_for_us", ping_frame(b"x", eth_dst=OTHER_MAC)),
+        ("eth_oversize", ping_frame(PATTERN + b"x")),
+        ("arp_malformed", arp_ok[:41]),
+        ("arp_malformed", _patch(arp_ok, 14 + 4, 8, False)),
+        ("arp_malformed", _patch(arp_ok, 14 + 7, 9, False)),
+        ("arp_not_for_us", arp_frame(arp.REQUEST, PEER_MAC, PEER_IP, ZERO_MAC, OTHER_IP)),
+        ("arp_unsolicited", arp_frame(arp.REPLY, OTHER_MAC, OTHER_IP, US_MAC, US_IP)),
+        ("ip_short", ping[:14 + 19]),
+        ("ip_version", _patch(ping, 14, 0x65)),
+        ("ip_ihl", _patch(ping, 14, 0x44)),
+        ("ip_ihl", _patch(ping, 14, 0x4F)),
+        ("ip_len", _patch(ping, 17, 0xFF)),
+        ("ip_len", _patch(ping, 17, 10)),
+        ("ip_checksum", _patch(ping, 14 + 12, 1, False)),
+        ("ip_fragment", _patch(ping, 14 + 6, 0x20)),
+        ("ip_fragment", _patch(ping, 14 + 7, 0x10)),
+        ("ip_ttl", ipv4_frame(PEER_IP, US_IP, ipv4.PROTO_ICMP, icmp_echo(8, 1, 1, b"x"), ttl=0)),
+        ("ip_not_for_us", ping_frame(b"x", dst=OTHER_IP)),
+        ("ip_bad_src", ping_frame(b"x", src=SUBNET_BCAST)),
+        ("ip_bad_src", ping_frame(b"x", src=0xFFFFFFFF)),
+        ("ip_bad_src", ping_frame(b"x", src=ipv4.aton("224.0.0.1"))),
+        ("ip_bad_src", ping_frame(b"x", src=ipv4.aton("127.0.0.1"))),
+        ("icmp_short", ipv4_frame(PEER_IP, US_IP, ipv4.PROTO_ICMP, b"\x08\x00\xf7\xff")),
+        ("icmp_checksum", _patch(ping, len(ping) - 1, 0, False)),
+        ("icmp_type", ipv4_frame(PEER_IP, US_IP, ipv4.PROTO_ICMP, bytes(icmp_ts))),
+        ("icmp_broadcast", ping_frame(b"x", dst=SUBNET_BCAST, eth_dst=BCAST_MAC)),
+        ("icmp_short", ipv4_frame(PEER_IP, US_IP, ipv4.PROTO_ICMP,
+                                  icmp_error(icmp.DEST_UNREACH, 3, bytes(20)))),
+        ("udp_short", ipv4_frame(PEER_IP, US_IP, ipv4.PROTO_UDP, b"\x00\x01\x00\x02")),
+        ("udp_len", _patch(udp_frame(1, 2, b"abc"), 14 + 20 + 5, 7, False)),
+        ("udp_checksum", _patch(udp_frame(1, 2, b"abc"), len(udp_frame(1, 2, b"abc")) - 1, 0, False)),
+        ("tcp_short", ipv4_frame(PEER_IP, US_IP, ipv4.PROTO_TCP, bytes(19))),
+        ("tcp_hlen", _tcp_frame(hlen=16)),
+        ("tcp_hlen", _tcp_frame(hlen=24)),
+        ("tcp_checksum", _tcp_frame(corrupt=True)),
+        ("tcp_options", _tcp_frame(b"\x02\x03\x05\xb4")),
+        ("tcp_options", _tcp_frame(b"\x01\x01\x08\x0b" + bytes(8))),
+    )
+
+
+def test_every_malformed_class_counted_under_its_reason():
+    rig = Rig()
+    for reason, f in _malformed():
+        before = rig.stats()
+        out = rig.step(f)
+        after = rig.stats()
+        assert out == [], (reason, out)
+        changed = dict((k, after[k] - before.get(k, 0)) for k in after if after[k] != before.get(k, 0))
+        assert changed == {"rx_frames": 1, "rx_bytes": len(f), "drop_" + reason: 1}, (reason, changed)
+    _check_accounting(rig)
+    # and the stack still answers
+    assert len(rig.step(ping_frame(b"still here"))) == 1
+
+
+def test_interface_without_transports_still_counts_every_frame():
+    rig = Rig()
+    rig.iface.tcp_input = None
+    rig.iface.udp_input = None
+    assert rig.step(_tcp_frame()) == []
+    f = udp_frame(5000, 9, b"hi")
+    assert rig.step(f) == [_unreach(icmp.CODE_PORT_UNREACH, f[14:], rig.reply_ident())]
+    bad = bytearray(f)
+    bad[-1] ^= 1
+    assert rig.step(bytes(bad)) == []
+    assert rig.step(ipv4_frame(PEER_IP, US_IP, ipv4.PROTO_UDP, b"\x00\x01")) == []
+    assert drops(rig.stats()) == {"tcp_no_handler": 1, "udp_port_unreach": 1, "udp_checksum": 1,
+                                  "udp_short": 1}
+    _check_accounting(rig)
+
+
+def test_tx_drop_keys_are_known_counters():
+    st = Rig().stats()
+    for k in TX_DROP_KEYS:
+        assert k in st and k.startswith("drop_")
+
+
+# -- the link itself delivers across the wrap
+
+def _set_clock(rig, t):
+    rig.now = t
+    rig.link.now_ms = t
+
+
+def test_link_delay_across_wrap():
+    t = (1 << 30) - 15
+    rig = Rig(start_ms=t, link_kw={"delay_ms": 10})
+    _set_clock(rig, ticks_add(t, 10))
+    assert rig.out() == [GARP]  # sent at t, due 10 ms later
+    rig.inject(arp_frame(arp.REQUEST, PEER_MAC, PEER_IP, ZERO_MAC, US_IP))  # due 5 ms after the wrap
+    rig.poll()
+    assert rig.stats()["rx_frames"] == 0
+    _set_clock(rig, ticks_add(rig.now, 10))
+    assert rig.now == 5
+    rig.poll()
+    assert rig.stats()["rx_frames"] == 1
+    assert rig.out() == []  # the reply is on its way (10 ms)
+    _set_clock(rig, ticks_add(rig.now, 10))
+    assert rig.out() == [arp_frame(arp.REPLY, US_MAC, US_IP, PEER_MAC, PEER_IP)]
+    assert rig.link.next_due() is None
