@@ -1,0 +1,47 @@
+"""WIZnet W5500-EVB-Pico2: RP2350A + W5500 on SPI0, MicroPython.
+
+MicroPython has no board definition for it (reference section 7): flash the
+RPI_PICO2 build; this file passes the pins explicitly.
+
+Pins from the WIZnet schematic (shared/reference/w5500.md section 7):
+SCK GP18, MOSI GP19, MISO GP16, CS GP17, RSTn GP20, INTn GP21.
+
+    import tcpip_board as board          # this file, as copied by `make flash`
+    nic = board.nic(mac)                 # a tcpip.nic.w5500.W5500, chip reset and open
+"""
+
+NAME = "WIZnet W5500-EVB-Pico2"
+RUNTIME = "micropython"
+CHIP = "W5500"
+SPI_ID = 0
+SCK = 18
+MOSI = 19
+MISO = 16
+CS = 17
+RST = 20
+INT = 21
+# MicroPython >= 1.24 runs the rp2 peripheral clock at 48 MHz, so this request
+# gives 12 MHz on the wire (reference section 9); the W5500 takes up to 80 MHz.
+BAUDRATE = 20000000
+
+
+def spi(baudrate=BAUDRATE):
+    """The SPI adapter for this board's W5500."""
+    from tcpip.nic.w5500_spi import MachineSPI
+
+    return MachineSPI(SPI_ID, SCK, MOSI, MISO, CS, rst=RST, int_pin=INT, baudrate=baudrate)
+
+
+def nic(mac, **kw):
+    """Reset the W5500 and open it as a MACRAW NIC (see tcpip.nic.w5500.W5500)."""
+    from tcpip.nic.w5500 import W5500
+
+    return W5500(spi(), mac, **kw)
+
+
+def default_mac():
+    """A locally administered MAC derived from the RP2350's flash unique id."""
+    import machine
+
+    uid = machine.unique_id()
+    return bytes([0x02, uid[-5], uid[-4], uid[-3], uid[-2], uid[-1]])

@@ -1,0 +1,201 @@
+"""Bring tcpip up on a board: settings file, board module, NIC, Stack, DHCP or static.
+
+Shared by ``main.py`` (MicroPython) and ``code.py`` (CircuitPython); on a PC
+the same functions run with an emulated board (``boards/emulated_w5500.py``).
+
+    import netboot
+    net = netboot.start()        # MicroPython: polls in the background afterwards
+    net.stack.stats(), net.nic.stats(), net.ifconfig()
+
+Settings come from ``tcpip_config.json`` on the board's filesystem (all keys
+optional; missing file = defaults)::
+
+    {"dhcp": true, "dhcp_timeout_ms": 10000,
+     "ip": "192.168.1.50", "prefix": 24, "gateway": "192.168.1.1", "dns": [],
+     "mac": null, "poll_ms": 10}
+
+With ``"dhcp": true`` the board asks for a lease and falls back to the static
+``ip``/``prefix``/``gateway`` when none arrives within ``dhcp_timeout_ms``.
+"""
+
+try:
+    import json
+except ImportError:  # pragma: no cover
+    import ujson as json  # type: ignore
+
+from tcpip.compat import ticks_ms, ticks_diff, sleep_ms
+from tcpip.config import Config
+from tcpip.stack import Stack
+
+CONFIG_PATH = "tcpip_config.json"
+DEFAULTS = {
+    "dhcp": True,
+    "dhcp_timeout_ms": 10000,
+    "ip": "192.168.1.50",
+    "prefix": 24,
+    "gateway": "192.168.1.1",
+    "dns": [],
+    "mac": None,
+    "poll_ms": 10,
+}
+
+
+def load_settings(path=CONFIG_PATH):
+    """DEFAULTS updated from the JSON file at ``path`` (if it exists)."""
+    s = dict(DEFAULTS)
+    try:
+        with open(path) as f:
+            user = json.load(f)
+    except OSError:
+        return s
+    for k in user:
+        if k not in DEFAULTS:
+            raise ValueError("%s: unknown setting %r" % (path, k))
+        s[k] = user[k]
+    return s
+
+
+def parse_mac(text):
+    """'02:00:00:00:00:02' -> 6 bytes."""
+    parts = text.split(":")
+    if len(parts) != 6:
+        raise ValueError("mac must look like 02:00:00:00:00:02, got %r" % text)
+    return bytes([int(p, 16) for p in parts])
+
+
+class Net:
+    """What ``start()`` returns: ``stack``, ``nic``, ``board``, ``settings``,
+    ``how`` ("dhcp" or "static"), and ``background`` (MicroPython poller)."""
+
+    def __init__(self, stack, nic, board, settings, how):
+        self.stack = stack
+        self.nic = nic
+        self.board = board
+        self.settings = settings
+        self.how = how
+        self.background = None
+
+    def ifconfig(self):
+        """(ip, prefix, gateway, how) as the interface has them now."""
+        from tcpip.wire.ipv4 import ntoa
+
+        i = self.stack.iface
+        return (ntoa(i.ip), i.prefix, ntoa(i.gateway), self.how)
+
+    def poll(self):
+        """One stack poll now; returns ms until the next one is due."""
+        return self.stack.poll(ticks_ms())
+
+
+def bring_up(board, settings, wait_dhcp=True):
+    """Reset the board's chip, build the Stack, get an address.  Returns a Net."""
+    mac = parse_mac(settings["mac"]) if settings.get("mac") else board.default_mac()
+    nic = board.nic(mac)
+    cfg = Config(mac=mac, ip=settings["ip"], prefix=settings["prefix"],
+                 gateway=settings["gateway"], dns=settings["dns"])
+    how = "static"
+    if settings["dhcp"]:
+        # DHCP first: the interface has no address until a lease arrives.
+        cfg.ip = "0.0.0.0"
+        cfg.gateway = "0.0.0.0"
+    stack = Stack(cfg, nic)
+    net = Net(stack, nic, board, settings, how)
+    if settings["dhcp"]:
+        client = stack.start_dhcp(ticks_ms())
+        net.how = "dhcp"
+        if wait_dhcp:
+            t0 = ticks_ms()
+            while client.state != "bound":
+                if ticks_diff(ticks_ms(), t0) > settings["dhcp_timeout_ms"]:
+                    # No lease: static fallback from the settings file.
+                    client.stop()
+                    stack.iface.configure(settings["ip"], settings["prefix"],
+                                          settings["gateway"])
+                    net.how = "static"
+                    break
+                wait = stack.poll(ticks_ms())
+                sleep_ms(wait if 0 < wait < 10 else (1 if wait <= 0 else 10))
+    return net
+
+
+class Background:
+    """MicroPython: poll the stack from ``machine.Timer`` and the INTn edge,
+    via ``micropython.schedule`` so the poll runs outside IRQ context while the
+    REPL is idle.  ``stop()`` ends it."""
+
+    def __init__(self, net, period_ms=10):
+        import machine
+        import micropython
+
+        self.net = net
+        self.polls = 0
+        self.errors = 0
+        self.last_error = None
+        self._pending = False
+        self._schedule = micropython.schedule
+        # Bound methods made once: scheduling them allocates nothing per tick.
+        self._run_cb = self._run
+        self._kick_cb = self._kick
+        self.timer = machine.Timer(-1)
+        self.timer.init(mode=machine.Timer.PERIODIC, period=period_ms, callback=self._kick_cb)
+        # INTn, where the board wires it, gets frames handled without waiting
+        # for the next tick; the timer stays as the backstop (reference Q4).
+        self.uses_int = bool(net.nic.irq(self._kick_cb))
+
+    def _kick(self, _source):
+        if self._pending:
+            return
+        self._pending = True
+        try:
+            self._schedule(self._run_cb, 0)
+        except RuntimeError:  # schedule queue full: the next tick retries
+            self._pending = False
+
+    def _run(self, _arg):
+        self._pending = False
+        try:
+            wait = self.net.stack.poll(ticks_ms())
+            self.polls += 1
+        except Exception as e:  # keep the board on the network
+            self.errors += 1
+            self.last_error = e
+            return
+        if wait == 0:
+            self._kick(None)  # more frames waiting
+
+    def stop(self):
+        self.timer.deinit()
+
+
+def run_forever(net, max_sleep_ms=10):
+    """CircuitPython (no background timers): poll in a loop; Ctrl-C returns
+    to the REPL.  From asyncio code use ``poll_task`` instead."""
+    stack = net.stack
+    while True:
+        wait = stack.poll(ticks_ms())
+        if wait > 0:
+            sleep_ms(wait if wait < max_sleep_ms else max_sleep_ms)
+
+
+async def poll_task(net, max_sleep_ms=10):
+    """An asyncio task that keeps the stack polled (CircuitPython or MicroPython)."""
+    import asyncio
+
+    stack = net.stack
+    while True:
+        wait = stack.poll(ticks_ms())
+        ms = wait if 0 < wait < max_sleep_ms else max_sleep_ms
+        await asyncio.sleep(ms / 1000)
+
+
+def start(board=None, settings=None, background=True):
+    """Bring tcpip up from ``tcpip_board.py`` and ``tcpip_config.json``.
+    On MicroPython also starts the background poller (``net.background``)."""
+    if board is None:
+        import tcpip_board as board  # type: ignore  # boards/<BOARD>.py, copied by make flash
+    if settings is None:
+        settings = load_settings()
+    net = bring_up(board, settings)
+    if background:
+        net.background = Background(net, settings["poll_ms"])
+    return net

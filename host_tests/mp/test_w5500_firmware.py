@@ -1,0 +1,205 @@
+"""The firmware path (firmware/netboot.py) on an emulated W5500 board.
+
+netboot -> boards/emulated_w5500.py -> tcpip.nic.w5500 -> tools/w5500_emu.py,
+under CPython and the MicroPython unix port.  The wire is a MemoryWire, so the
+test is the peer: it injects frames and reads what the board sent.
+"""
+import sys
+
+
+
+def _repo_root():
+    f = __file__
+    for _ in range(3):
+        f = f[:f.rfind("/")] if "/" in f else "."
+    return f
+
+
+for _p in ("/firmware", "/boards"):
+    if _repo_root() + _p not in sys.path:
+        sys.path.append(_repo_root() + _p)
+
+import netboot  # noqa: E402
+import emulated_w5500 as board  # noqa: E402
+import w5500_emu as E  # noqa: E402
+from framehelp import arp_frame, ping_frame, pad60, PEER_MAC, PEER_IP  # noqa: E402
+from tcpip.wire import arp, icmp, ipv4  # noqa: E402
+from tcpip.compat import ticks_ms  # noqa: E402
+
+BOARD_MAC = b"\x02\x00\x00\x00\x00\x02"
+BOARD_IP = ipv4.aton("192.0.2.2")
+
+
+def settings(**kw):
+    s = dict(netboot.DEFAULTS)
+    s.update({"dhcp": False, "ip": "192.0.2.2", "prefix": 24, "gateway": "192.0.2.1",
+              "mac": "02:00:00:00:00:02"})
+    s.update(kw)
+    return s
+
+
+def up(**kw):
+    wire = E.MemoryWire()
+    board.WIRE = wire
+    net = netboot.bring_up(board, settings(**kw))
+    return wire, net
+
+
+def run(net, rounds=20):
+    for _ in range(rounds):
+        net.stack.poll(ticks_ms())
+
+
+def test_static_bring_up_answers_arp_through_the_emulated_chip():
+    wire, net = up()
+    assert net.how == "static"
+    assert net.ifconfig()[:3] == ("192.0.2.2", 24, "192.0.2.1")
+    run(net)
+    wire.outbox[:] = []  # gratuitous ARP at link-up is checked elsewhere
+    wire.inbox.append(arp_frame(arp.REQUEST, PEER_MAC, PEER_IP, b"\x00" * 6, BOARD_IP))
+    run(net)
+    want = pad60(arp_frame(arp.REPLY, BOARD_MAC, BOARD_IP, PEER_MAC, PEER_IP))
+    assert want in wire.outbox, wire.outbox
+
+
+def test_board_answers_ping_through_the_emulated_chip():
+    wire, net = up()
+    run(net)
+    wire.inbox.append(arp_frame(arp.REQUEST, PEER_MAC, PEER_IP, b"\x00" * 6, BOARD_IP))
+    run(net)
+    wire.outbox[:] = []
+    wire.inbox.append(ping_frame(b"hello w5500", eth_dst=BOARD_MAC, dst=BOARD_IP))
+    run(net)
+    assert len(wire.outbox) == 1
+    f = wire.outbox[0]
+    assert f[0:6] == PEER_MAC and f[6:12] == BOARD_MAC and f[12:14] == b"\x08\x00"
+    assert f[23] == 1  # ICMP
+    assert f[26:30] == bytes([192, 0, 2, 2]) and f[30:34] == bytes([192, 0, 2, 1])
+    assert f[34] == icmp.ECHO_REPLY
+    assert f[42:53] == b"hello w5500"
+    assert net.nic.rx_frames >= 2 and net.nic.tx_frames >= 2
+
+
+def test_gratuitous_arp_when_link_returns():
+    wire, net = up()
+    run(net)
+    board.CHIP.link = False
+    t = ticks_ms()
+    net.stack.poll(t + 600)
+    board.CHIP.link = True
+    wire.outbox[:] = []
+    net.stack.poll(t + 1200)
+    net.stack.poll(t + 1300)
+    garp = [f for f in wire.outbox if f[12:14] == b"\x08\x06"]
+    assert garp, wire.outbox
+    assert garp[0][0:6] == b"\xff" * 6
+
+
+def test_dhcp_without_server_falls_back_to_static():
+    wire, net = up(dhcp=True, dhcp_timeout_ms=300)
+    assert net.how == "static"
+    assert net.ifconfig()[0] == "192.0.2.2"
+    # It did ask: DHCPDISCOVER broadcasts from port 68 went out on the wire.
+    assert any(f[0:6] == b"\xff" * 6 and f[12:14] == b"\x08\x00" and f[23] == 17
+               for f in wire.outbox)
+
+
+def test_settings_file_is_read_and_checked():
+    path = "/tmp/tcpip_config_test_w5500.json"
+    with open(path, "w") as f:
+        f.write('{"dhcp": false, "ip": "192.0.2.9", "poll_ms": 25}')
+    s = netboot.load_settings(path)
+    assert s["ip"] == "192.0.2.9" and s["poll_ms"] == 25 and s["prefix"] == 24
+    with open(path, "w") as f:
+        f.write('{"ipp": "192.0.2.9"}')
+    try:
+        netboot.load_settings(path)
+    except ValueError as e:
+        assert "ipp" in str(e)
+    else:
+        raise AssertionError("unknown key accepted")
+    assert netboot.load_settings("/tmp/does-not-exist-w5500.json") == netboot.DEFAULTS
+
+
+class _FakeTimer:
+    PERIODIC = 1
+    made = []
+
+    def __init__(self, ident):
+        self.callback = None
+        self.period = None
+        self.running = False
+        _FakeTimer.made.append(self)
+
+    def init(self, mode=1, period=0, callback=None):
+        self.period = period
+        self.callback = callback
+        self.running = True
+
+    def deinit(self):
+        self.running = False
+
+
+class _FakeMachine:
+    Timer = _FakeTimer
+
+
+class _FakeMicropython:
+    queue = []
+
+    @staticmethod
+    def schedule(fn, arg):
+        if len(_FakeMicropython.queue) >= 4:
+            raise RuntimeError("schedule queue full")
+        _FakeMicropython.queue.append((fn, arg))
+
+
+def _with_fake_board_modules(fn):
+    saved = {k: sys.modules.get(k) for k in ("machine", "micropython")}
+    sys.modules["machine"] = _FakeMachine
+    sys.modules["micropython"] = _FakeMicropython
+    _FakeMicropython.queue[:] = []
+    try:
+        return fn()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                del sys.modules[k]
+            else:
+                sys.modules[k] = v
+
+
+def _run_scheduled():
+    q = _FakeMicropython.queue
+    n = 0
+    while q:
+        f, a = q.pop(0)
+        f(a)
+        n += 1
+    return n
+
+
+def test_background_poll_from_timer_and_intn_via_schedule():
+    def body():
+        wire, net = up()
+        bg = netboot.Background(net, period_ms=10)
+        timer = _FakeTimer.made[-1]
+        assert timer.running and timer.period == 10
+        assert bg.uses_int is True  # the emulated board wires INTn
+        # A timer tick schedules one poll; a second tick before it ran does not.
+        timer.callback(timer)
+        timer.callback(timer)
+        assert len(_FakeMicropython.queue) == 1
+        assert _run_scheduled() >= 1 and bg.polls >= 1
+        # A frame raises INTn: the edge alone gets the poll scheduled and the ARP answered.
+        wire.outbox[:] = []
+        wire.inbox.append(arp_frame(arp.REQUEST, PEER_MAC, PEER_IP, b"\x00" * 6, BOARD_IP))
+        board.CHIP.pump()
+        assert len(_FakeMicropython.queue) == 1
+        _run_scheduled()
+        want = pad60(arp_frame(arp.REPLY, BOARD_MAC, BOARD_IP, PEER_MAC, PEER_IP))
+        assert want in wire.outbox, wire.outbox
+        assert bg.errors == 0
+        bg.stop()
+        assert not timer.running
+    _with_fake_board_modules(body)

@@ -1,0 +1,119 @@
+"""Deployment pieces: board modules, make mpy / flash (dry run), package.json, manifest.py."""
+import glob
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+if os.path.join(ROOT, "lib") not in sys.path:
+    sys.path.insert(0, os.path.join(ROOT, "lib"))
+SOURCES = sorted(os.path.relpath(p, ROOT) for p in
+                 glob.glob(os.path.join(ROOT, "lib", "tcpip", "**", "*.py"), recursive=True))
+
+# shared/reference/w5500.md section 7.
+EVB_PINS = {"SPI_ID": 0, "SCK": 18, "MOSI": 19, "MISO": 16, "CS": 17, "RST": 20, "INT": 21}
+BOARDS = {
+    "w5500_evb_pico": dict(EVB_PINS, RUNTIME="micropython", CHIP="W5500"),
+    "w5500_evb_pico2": dict(EVB_PINS, RUNTIME="micropython", CHIP="W5500"),
+    "pico_wiznet_ethernet_hat": dict(EVB_PINS, RUNTIME="micropython", CHIP="W5100S"),
+    "feather_rp2040_ethernet_featherwing": dict(RUNTIME="circuitpython", CHIP="W5500", SCK="SCK",
+                                                MOSI="MOSI", MISO="MISO", CS="D10", RST=None,
+                                                INT=None),
+}
+
+
+def _load_board(name):
+    spec = importlib.util.spec_from_file_location("board_" + name,
+                                                  os.path.join(ROOT, "boards", name + ".py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # board-only imports are inside functions
+    return mod
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_board_module_pins_match_reference(name):
+    mod = _load_board(name)
+    for key, want in BOARDS[name].items():
+        assert getattr(mod, key) == want, (name, key)
+    assert mod.NAME and callable(mod.nic) and callable(mod.spi) and callable(mod.default_mac)
+
+
+def test_ethernet_hat_refuses_w5100s_with_clear_error():
+    mod = _load_board("pico_wiznet_ethernet_hat")
+    with pytest.raises(OSError, match="W5100S"):
+        mod.nic(b"\x02\x00\x00\x00\x00\x02")
+
+
+def _make(*args, **kw):
+    return subprocess.run(["make", "--no-print-directory", "-f", "tools/board.mk"] + list(args),
+                          cwd=ROOT, capture_output=True, text=True, timeout=600, **kw)
+
+
+def test_make_mpy_compiles_every_lib_file_for_armv6m(tmp_path):
+    p = _make("mpy", "MPY_DIR=%s" % tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    for src in SOURCES:
+        out = tmp_path / (src[len("lib/"):-3] + ".mpy")
+        data = out.read_bytes()
+        assert data[0:1] == b"M" and data[1] == 6, src  # .mpy format version 6
+
+
+def test_make_flash_dry_run_copies_board_firmware_and_mpy():
+    p = _make("-n", "flash", "BOARD=w5500_evb_pico", "PORT=/dev/ttyACM9",
+              "MPREMOTE=echo-mpremote", "MPY_CROSS=true")
+    out = p.stdout
+    assert p.returncode == 0, out + p.stderr
+    assert "echo-mpremote connect /dev/ttyACM9 fs cp -r .build/mpy/tcpip :lib/" in out
+    assert "fs cp boards/w5500_evb_pico.py :tcpip_board.py" in out
+    assert "fs cp firmware/main.py :main.py" in out
+    assert "fs cp firmware/netboot.py :netboot.py" in out
+    assert "fs cp firmware/tcpip_config.json :tcpip_config.json" in out
+
+
+def test_make_flash_unknown_board_lists_boards():
+    p = _make("flash", "BOARD=no_such_board")
+    assert p.returncode != 0
+    assert "w5500_evb_pico" in p.stdout and "feather_rp2040_ethernet_featherwing" in p.stdout
+
+
+def test_make_flash_circuitpython_copies_sources_to_drive(tmp_path):
+    p = _make("flash", "BOARD=feather_rp2040_ethernet_featherwing", "CIRCUITPY=%s" % tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert (tmp_path / "code.py").read_text() == open(os.path.join(ROOT, "firmware", "code.py")).read()
+    assert (tmp_path / "tcpip_board.py").exists() and (tmp_path / "netboot.py").exists()
+    assert json.loads((tmp_path / "tcpip_config.json").read_text())["dhcp"] is True
+    for src in SOURCES:
+        assert (tmp_path / src).exists(), src
+
+
+def test_package_json_lists_every_lib_file_for_mip():
+    with open(os.path.join(ROOT, "package.json")) as f:
+        pkg = json.load(f)
+    urls = pkg["urls"]
+    assert sorted(u[1] for u in urls) == SOURCES, "package.json is stale: run make package-json"
+    for dest, src in urls:
+        assert dest == src[len("lib/"):]
+    assert pkg["version"]
+
+
+def test_manifest_freezes_tcpip_package(tmp_path):
+    calls = []
+    env = {
+        "include": lambda p, **kw: calls.append(("include", p)),
+        "package": lambda name, base_path=".", **kw: calls.append(("package", name, base_path)),
+        "module": lambda name, base_path=".", **kw: calls.append(("module", name, base_path)),
+    }
+    fw = os.path.join(ROOT, "firmware")
+    with open(os.path.join(fw, "manifest.py")) as f:
+        exec(compile(f.read(), "manifest.py", "exec"), env)
+    pkgs = [c for c in calls if c[0] == "package"]
+    assert pkgs == [("package", "tcpip", "../lib")]
+    assert os.path.isfile(os.path.join(fw, "../lib", "tcpip", "__init__.py"))
+    for c in calls:
+        if c[0] == "module":
+            assert os.path.isfile(os.path.join(fw, c[2], c[1])), c

@@ -1,0 +1,180 @@
+"""SPI adapters that connect the W5500 driver to a board: the only board-specific part.
+
+An adapter has five calls (the emulator's ``tools/w5500_emu.EmuSPI`` has the same):
+
+    write(header, data)   one SPI frame: SCSn low, header (3 bytes), data, SCSn high
+    read(header, data)    one SPI frame: SCSn low, header, clock len(data) bytes in, SCSn high
+    hard_reset() -> bool  pulse RSTn (>= 1 ms low, then wait for the PLL); False if not wired
+    int_asserted()        INTn is low -> True; None when INTn is not wired
+    irq(handler) -> bool  call handler(pin) on the INTn falling edge; False if impossible
+    describe() -> str     the wiring, for error messages
+
+``MachineSPI`` is for MicroPython (``machine.SPI`` + ``machine.Pin``),
+``BusioSPI`` for CircuitPython (``busio.SPI`` + ``digitalio``).  Board modules
+are imported inside the classes so this file imports on a PC too.
+
+SPI mode 0, MSB first [DS p13].  On MicroPython rp2 >= 1.24 the peripheral clock
+is 48 MHz, so a 20 MHz request gives 12 MHz (reference 9).
+"""
+
+from tcpip.compat import sleep_ms
+
+
+class MachineSPI:
+    """MicroPython: ``MachineSPI(spi_id, sck, mosi, miso, cs, rst=None,
+    int_pin=None, baudrate=20_000_000)``; pins are GPIO numbers."""
+
+    def __init__(self, spi_id, sck, mosi, miso, cs, rst=None, int_pin=None,
+                 baudrate=20000000):
+        import machine
+
+        Pin = machine.Pin
+        self._desc = "SPI%d SCK=GP%d MOSI=GP%d MISO=GP%d CS=GP%d RST=%s INT=%s" % (
+            spi_id, sck, mosi, miso, cs,
+            "GP%d" % rst if rst is not None else "not wired",
+            "GP%d" % int_pin if int_pin is not None else "not wired")
+        # CS high before the bus starts clocking, so the chip sees no stray frame.
+        self._cs = Pin(cs, Pin.OUT, value=1)
+        self._spi = machine.SPI(spi_id, baudrate=baudrate, polarity=0, phase=0, bits=8,
+                                firstbit=machine.SPI.MSB, sck=Pin(sck), mosi=Pin(mosi),
+                                miso=Pin(miso))
+        self._rst = Pin(rst, Pin.OUT, value=1) if rst is not None else None
+        self._int = Pin(int_pin, Pin.IN, Pin.PULL_UP) if int_pin is not None else None
+
+    def write(self, header, data):
+        cs = self._cs
+        spi = self._spi
+        cs(0)
+        try:
+            spi.write(header)
+            spi.write(data)
+        finally:
+            cs(1)
+
+    def read(self, header, data):
+        cs = self._cs
+        spi = self._spi
+        cs(0)
+        try:
+            spi.write(header)
+            spi.readinto(data, 0)
+        finally:
+            cs(1)
+
+    def hard_reset(self):
+        rst = self._rst
+        if rst is None:
+            return False
+        # Datasheet: >= 500 us low, PLL lock <= 1 ms; use margin (reference 6).
+        rst(0)
+        sleep_ms(2)
+        rst(1)
+        sleep_ms(10)
+        return True
+
+    def int_asserted(self):
+        if self._int is None:
+            return None
+        return self._int.value() == 0
+
+    def irq(self, handler):
+        if self._int is None:
+            return False
+        import machine
+
+        self._int.irq(handler=handler, trigger=machine.Pin.IRQ_FALLING)
+        return True
+
+    def describe(self):
+        return self._desc
+
+
+class BusioSPI:
+    """CircuitPython: ``BusioSPI(clock, mosi, miso, cs, rst=None, int_pin=None,
+    baudrate=8_000_000, shared=False)``; pins are ``board`` pin objects.
+
+    The bus is locked once and kept when ``shared`` is False (the W5500 has
+    the bus to itself on the boards in ``boards/``); with ``shared=True``
+    every frame does try_lock / configure / unlock like ``SPIDevice``.
+    CircuitPython has no pin interrupts: ``irq`` returns False and callers
+    poll ``int_asserted()``."""
+
+    def __init__(self, clock, mosi, miso, cs, rst=None, int_pin=None,
+                 baudrate=8000000, shared=False):
+        import busio
+        import digitalio
+
+        self._desc = "SCK=%s MOSI=%s MISO=%s CS=%s RST=%s INT=%s" % (
+            clock, mosi, miso, cs, rst, int_pin)
+        self._baudrate = baudrate
+        self._shared = shared
+        self._cs = digitalio.DigitalInOut(cs)
+        self._cs.switch_to_output(value=True)
+        self._spi = busio.SPI(clock, MOSI=mosi, MISO=miso)
+        self._rst = None
+        if rst is not None:
+            self._rst = digitalio.DigitalInOut(rst)
+            self._rst.switch_to_output(value=True)
+        self._int = None
+        if int_pin is not None:
+            self._int = digitalio.DigitalInOut(int_pin)
+            self._int.switch_to_input(pull=digitalio.Pull.UP)
+        if not shared:
+            self._lock()
+
+    def _lock(self):
+        spi = self._spi
+        while not spi.try_lock():
+            pass
+        spi.configure(baudrate=self._baudrate, polarity=0, phase=0, bits=8)
+
+    def write(self, header, data):
+        spi = self._spi
+        if self._shared:
+            self._lock()
+        self._cs.value = False
+        try:
+            spi.write(header)
+            spi.write(data)
+        finally:
+            self._cs.value = True
+            if self._shared:
+                spi.unlock()
+
+    def read(self, header, data):
+        spi = self._spi
+        if self._shared:
+            self._lock()
+        self._cs.value = False
+        try:
+            spi.write(header)
+            spi.readinto(data, write_value=0)
+        finally:
+            self._cs.value = True
+            if self._shared:
+                spi.unlock()
+
+    def hard_reset(self):
+        rst = self._rst
+        if rst is None:
+            return False
+        rst.value = False
+        sleep_ms(2)
+        rst.value = True
+        sleep_ms(10)
+        return True
+
+    def int_asserted(self):
+        if self._int is None:
+            return None
+        return not self._int.value
+
+    def irq(self, handler):
+        return False
+
+    def frequency(self):
+        """The SPI clock CircuitPython actually chose, in Hz."""
+        return self._spi.frequency
+
+    def describe(self):
+        return self._desc
