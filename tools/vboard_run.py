@@ -1,0 +1,138 @@
+"""The virtual board's stack process: runs under CPython or the MicroPython unix port.
+
+tools/vboard.py starts it inside a namespace; by hand (as root, in a namespace
+made with tools/netns.py)::
+
+    ip netns exec NS micropython tools/vboard_run.py --nic packet --if vb
+    ip netns exec NS python tools/vboard_run.py --nic tap --if tap0
+
+Options (all optional)::
+
+    --nic tap|packet      default: tap under CPython, packet under MicroPython
+    --if NAME             default: tap0 for tap, vb for packet
+    --ip A.B.C.D          default 192.0.2.2
+    --prefix N            default 24
+    --gateway A.B.C.D     default 192.0.2.1
+    --mac 02:00:00:00:00:02
+    --serve LIST          services to start (checked by vboard.py; none exist yet)
+    --stack MODULE        module with a Stack(config, nic) class (default tcpip.stack)
+
+Prints ``ready`` once the NIC is attached and the stack built, then loops:
+``stack.poll(now)``, then waits on the NIC's file descriptor for at most
+min(the ms poll returned, 50).  SIGINT (KeyboardInterrupt) prints one line
+``{"stats": {...}}`` and exits 0.
+"""
+
+import sys
+import select
+
+try:
+    import json
+except ImportError:  # pragma: no cover
+    import ujson as json
+
+from tcpip.compat import ticks_ms
+from tcpip.config import Config
+
+_MAX_WAIT_MS = 50
+
+
+def _is_micropython():
+    return sys.implementation.name == "micropython"
+
+
+def _parse_mac(text):
+    parts = text.split(":")
+    if len(parts) != 6:
+        raise ValueError("mac must look like 02:00:00:00:00:02, got %r" % text)
+    return bytes([int(p, 16) for p in parts])
+
+
+def _parse_args(argv):
+    opts = {
+        "nic": "packet" if _is_micropython() else "tap",
+        "if": None,
+        "ip": "192.0.2.2",
+        "prefix": "24",
+        "gateway": "192.0.2.1",
+        "mac": "02:00:00:00:00:02",
+        "serve": "",
+        "stack": "tcpip.stack",
+    }
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if not a.startswith("--") or a[2:] not in opts or i + 1 >= len(argv):
+            raise ValueError("bad argument %r (see the docstring of tools/vboard_run.py)" % a)
+        opts[a[2:]] = argv[i + 1]
+        i += 2
+    if opts["nic"] not in ("tap", "packet"):
+        raise ValueError("--nic must be tap or packet")
+    if opts["if"] is None:
+        opts["if"] = "tap0" if opts["nic"] == "tap" else "vb"
+    return opts
+
+
+def _say(line):
+    print(line)
+    try:
+        sys.stdout.flush()
+    except AttributeError:
+        pass
+
+
+def make_nic(opts):
+    mac = _parse_mac(opts["mac"])
+    if opts["nic"] == "tap":
+        from tcpip.nic.tap import TapNIC
+        return TapNIC(opts["if"], mac=mac)
+    from tcpip.nic.packet import PacketNIC
+    return PacketNIC(opts["if"], mac=mac)
+
+
+def make_stack(opts, nic):
+    mod = __import__(opts["stack"], None, None, ["Stack"])
+    cfg = Config(mac=nic.mac, ip=opts["ip"], prefix=int(opts["prefix"]), gateway=opts["gateway"])
+    return mod.Stack(cfg, nic)
+
+
+def run(stack, nic):
+    """Poll until KeyboardInterrupt; never returns otherwise."""
+    poller = select.poll()
+    poller.register(nic.fileno(), select.POLLIN)
+    # ipoll (MicroPython) reuses one result tuple: nothing allocated per wait.
+    wait = poller.ipoll if hasattr(poller, "ipoll") else poller.poll
+    while True:
+        delay_ms = stack.poll(ticks_ms())
+        if delay_ms is None or delay_ms > _MAX_WAIT_MS:
+            delay_ms = _MAX_WAIT_MS
+        if delay_ms > 0:
+            for _ in wait(delay_ms):
+                break
+
+
+def main(argv):
+    try:
+        opts = _parse_args(argv)
+    except ValueError as e:
+        print("vboard_run: %s" % e)
+        return 2
+    try:
+        nic = make_nic(opts)
+    except OSError as e:
+        print("vboard_run: %s" % e)
+        return 2
+    stack = make_stack(opts, nic)
+    _say("ready")
+    try:
+        run(stack, nic)
+    except KeyboardInterrupt:
+        pass
+    stats = stack.stats()
+    stats["nic_tx_dropped"] = getattr(nic, "tx_dropped", 0)
+    _say(json.dumps({"stats": stats}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
