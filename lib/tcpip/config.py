@@ -49,7 +49,10 @@ class Config:
         self.tcp_keepalive_idle_ms = 7200000
         self.tcp_keepalive_interval_ms = 75000
         self.tcp_keepalive_count = 9
-        self.tcp_backlog = 2
+        self.tcp_backlog = 2  # unaccepted connections per listener; more SYNs are dropped
+        self.tcp_listeners = 4  # listen slots (no rings: a listener is only a port)
+        self.tcp_fin_wait2_ms = 10000  # a closed connection gives up waiting for the peer's FIN
+        self.tcp_challenge_acks_per_s = 10  # RFC 5961 7 rate limit
         # UDP
         self.udp_sockets = 2
         self.udp_rx_bytes = 1024

@@ -9,11 +9,21 @@ the NIC, runs the timers that are due and returns the milliseconds until the
 next one (0 when frames may still be waiting).  Time is whatever the caller
 passes, so tests run on a virtual clock.
 """
-from tcpip.compat import ticks_diff
+from tcpip.compat import ticks_diff, sleep_ms
 from tcpip.config import Config
 from tcpip.iface import Interface
+from tcpip.tcp import Tcp
+from tcpip.udp import Udp
+from tcpip.dns import Resolver
 
 LINK_CHECK_MS = 500
+
+_current = None
+
+
+def current():
+    """The most recently built Stack (what sockets and REPL tools use by default)."""
+    return _current
 
 
 class Stack:
@@ -26,13 +36,53 @@ class Stack:
         self.link_check_ms = 0
         self.now_ms = 0
         self.transports = []  # objects with timers(now_ms) -> ms
-        self._rxv = memoryview(self.iface.rx)
+        self._rxv = self.iface.rx
+        # TCP control blocks and their rings are allocated here, once.
+        self.tcp = Tcp(self.cfg, self.iface, self._stats)
+        self.add_transport(self.tcp)
+        self.udp = Udp(self.cfg, self.iface)
+        self.dns = Resolver(self, self.cfg.dns_cache_entries, self.cfg.dns_timeout_ms,
+                            self.cfg.dns_retries)
+        self.add_transport(self.dns)
+        self.dhcp = None  # a DhcpClient once start_dhcp() is called
+        self._in_poll = False
+        global _current
+        _current = self
+
+    def start_dhcp(self, now_ms=None):
+        """Configure the interface by DHCP from now on (RFC 2131); returns the client."""
+        from tcpip.dhcp import DhcpClient
+        if self.dhcp is None:
+            self.dhcp = DhcpClient(self, self.cfg.dhcp_retry_ms)
+            self.add_transport(self.dhcp)
+        self.dhcp.start(self.now_ms if now_ms is None else now_ms)
+        return self.dhcp
 
     def add_transport(self, t):
         self.transports.append(t)
 
+    def idle(self, ms):
+        """Wait up to ms for the NIC (its ``wait`` if it has one) without polling."""
+        w = getattr(self.nic, "wait", None)
+        if w is not None:
+            w(ms)
+        elif ms > 0:
+            sleep_ms(ms)
+
     def poll(self, now_ms):
-        """Receive, run timers, transmit; returns ms until poll is next needed."""
+        """Receive, run timers, transmit; returns ms until poll is next needed.
+
+        Re-entrant calls (a background timer firing while the application is
+        inside poll) return at once instead of corrupting state."""
+        if self._in_poll:
+            return 1
+        self._in_poll = True
+        try:
+            return self._poll(now_ms)
+        finally:
+            self._in_poll = False
+
+    def _poll(self, now_ms):
         self.now_ms = now_ms
         iface = self.iface
         nic = self.nic

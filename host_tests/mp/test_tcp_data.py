@@ -1,0 +1,288 @@
+"""TCP data transfer against a scripted peer: windows, ACKs, Nagle, out-of-order,
+retransmission, fast retransmit, persist, keepalive, sequence wraparound."""
+from tcphelp import Peer, ACK, PSH, RST, seq_add
+from tcpip.compat import ETIMEDOUT
+
+
+def test_receive_window_is_ring_free_space_in_every_segment():
+    p = Peer()
+    c, snd, rcv = p.connect()
+    p.send(ACK | PSH, rcv, snd, data=b"a" * 100)
+    p.poll(200)  # delayed ACK fires
+    a = p.one()
+    assert a.ack == seq_add(rcv, 100)
+    # 1948 free, but receiver SWS avoidance keeps the old right edge
+    assert a.window == 1948
+    buf = bytearray(100)
+    assert c.recv_into(buf) == 100 and bytes(buf) == b"a" * 100
+    p.none()  # 100 bytes freed is less than min(1024, MSS): no update yet
+    c.send(b"q")
+    s = p.one()
+    assert s.window == 1948 and s.data == b"q"
+
+
+def test_window_update_sent_when_app_frees_space():
+    p = Peer()
+    c, snd, rcv = p.connect()
+    p.send(ACK, rcv, snd, data=b"b" * 1460)
+    p.send(ACK, seq_add(rcv, 1460), snd, data=b"c" * 588)
+    a = p.out()[-1]  # less than one MSS of window left: ACK at once
+    assert a.ack == seq_add(rcv, 2048) and a.window == 0
+    buf = bytearray(2048)
+    assert c.recv_into(buf, 0, 1500) == 1500
+    u = p.one()
+    assert u.is_(ACK) and u.ack == seq_add(rcv, 2048) and u.window == 1500
+
+
+def test_delayed_ack_at_most_200ms():
+    p = Peer()
+    c, snd, rcv = p.connect()
+    p.send(ACK | PSH, rcv, snd, data=b"hello")
+    p.none()
+    p.advance(190)
+    p.none()
+    p.advance(10)
+    a = p.one()
+    assert a.is_(ACK) and a.ack == seq_add(rcv, 5)
+
+
+def test_every_second_full_segment_acked_at_once():
+    p = Peer(tcp_rx_bytes=8192)
+    c, snd, rcv = p.connect()
+    p.send(ACK, rcv, snd, data=b"x" * 1460)
+    p.none()
+    p.send(ACK, seq_add(rcv, 1460), snd, data=b"x" * 1460)
+    a = p.one()
+    assert a.ack == seq_add(rcv, 2920)
+
+
+def test_ack_rides_on_data():
+    p = Peer()
+    c, snd, rcv = p.connect()
+    p.send(ACK | PSH, rcv, snd, data=b"ping")
+    p.none()
+    c.send(b"pong")
+    s = p.one()
+    assert s.data == b"pong" and s.ack == seq_add(rcv, 4)
+    p.send(ACK, seq_add(rcv, 4), seq_add(snd, 4))
+    p.advance(300)
+    p.none()  # the pending ACK went with the data
+
+
+def test_out_of_order_segments_kept_and_delivered_when_gap_fills():
+    p = Peer()
+    c, snd, rcv = p.connect()
+    p.send(ACK, seq_add(rcv, 10), snd, data=b"KLMNOPQRST")
+    d1 = p.one()
+    assert d1.ack == rcv  # duplicate ACK at once
+    p.send(ACK, seq_add(rcv, 30), snd, data=b"0123456789")
+    assert p.one().ack == rcv
+    assert c.recv_into(bytearray(50)) == -1
+    p.send(ACK, rcv, snd, data=b"ABCDEFGHIJ")
+    a = p.one()
+    assert a.ack == seq_add(rcv, 20)  # gap filled up to the second hole
+    p.send(ACK, seq_add(rcv, 20), snd, data=b"abcdefghij")
+    assert p.one().ack == seq_add(rcv, 40)
+    buf = bytearray(64)
+    n = c.recv_into(buf)
+    assert bytes(buf[:n]) == b"ABCDEFGHIJKLMNOPQRSTabcdefghij0123456789"
+
+
+def test_duplicate_segment_acked_not_delivered_twice():
+    p = Peer()
+    c, snd, rcv = p.connect()
+    p.send(ACK | PSH, rcv, snd, data=b"once")
+    p.send(ACK | PSH, rcv, snd, data=b"once")
+    a = p.one()
+    assert a.ack == seq_add(rcv, 4)
+    buf = bytearray(16)
+    n = c.recv_into(buf)
+    assert bytes(buf[:n]) == b"once"
+
+
+def test_several_segments_in_flight_never_beyond_peer_window():
+    p = Peer(tcp_tx_bytes=8192)
+    c, snd, rcv = p.connect(mss=500, window=1200)
+    assert c.send(b"z" * 5000) == 5000
+    segs = p.out()
+    # window 1200: 500 + 500 in flight; the 200-byte remainder is less than
+    # half the largest window seen, so sender SWS avoidance waits
+    assert [len(s.data) for s in segs] == [500, 500]
+    p.send(ACK, rcv, seq_add(snd, 500), window=1200)
+    assert [len(s.data) for s in p.out()] == [500]
+    p.send(ACK, rcv, seq_add(snd, 1500), window=3000)
+    # slow start: cwnd 2000 (initial window 4 * MSS) + 2 * 500; window 3000
+    assert [len(s.data) for s in p.out()] == [500] * 6
+
+
+def test_nagle_sends_tail_after_full_segments():
+    p = Peer(tcp_tx_bytes=4096)
+    c, snd, rcv = p.connect()
+    c.send(b"t" * 1500)
+    assert [len(s.data) for s in p.out()] == [1460, 40]  # Minshall: no small one in flight
+    c.send(b"u" * 10)
+    p.none()  # now a small segment is unacknowledged
+    p.send(ACK, rcv, seq_add(snd, 1500))
+    assert p.one().data == b"u" * 10
+
+
+def test_nagle_holds_small_segment_until_ack():
+    p = Peer()
+    c, snd, rcv = p.connect()
+    c.send(b"a")
+    assert p.one().data == b"a"
+    c.send(b"b")
+    c.send(b"c")
+    p.none()
+    p.send(ACK, rcv, seq_add(snd, 1))
+    s = p.one()
+    assert s.data == b"bc" and s.flags & PSH
+
+
+def test_nodelay_sends_small_segments_at_once():
+    p = Peer()
+    c, snd, rcv = p.connect()
+    c.set_nodelay(True)
+    c.send(b"a")
+    c.send(b"b")
+    assert [s.data for s in p.out()] == [b"a", b"b"]
+
+
+def test_retransmission_timeout_backoff_and_karn():
+    p = Peer()
+    c, snd, rcv = p.connect()
+    c.send(b"data")
+    first = p.one()
+    times = []
+    t = 0
+    for _ in range(40):
+        p.poll(100)
+        t += 100
+        for s in p.out():
+            assert s.seq == first.seq and s.data == b"data"
+            times.append(t)
+    # the handshake took 0 ms: RTO = max(200 ms floor, srtt + 4*rttvar) = 200
+    assert times == [200, 600, 1400, 3000], times
+
+
+def test_retransmission_give_up_is_etimedout():
+    p = Peer(tcp_retries=3)
+    c, snd, rcv = p.connect()
+    c.send(b"data")
+    p.one()
+    for _ in range(100):
+        p.poll(100)
+    segs = p.out()
+    assert len(segs) == 4 and segs[-1].is_(RST)  # 3 retransmissions, then RST
+    assert c.error == ETIMEDOUT
+    try:
+        c.send(b"x")
+        assert False
+    except OSError as e:
+        assert e.args[0] == ETIMEDOUT
+
+
+def test_fast_retransmit_on_three_duplicate_acks():
+    p = Peer(tcp_tx_bytes=8192)
+    c, snd, rcv = p.connect(mss=1000)
+    c.send(b"m" * 4000)
+    segs = p.out()
+    assert len(segs) == 4
+    for _ in range(3):
+        p.send(ACK, rcv, snd)
+    r = p.one()
+    assert r.seq == snd and len(r.data) == 1000  # before any timeout
+    assert c.in_recovery
+    p.send(ACK, rcv, seq_add(snd, 4000))
+    assert not c.in_recovery
+    assert p.stack.stats()["tcp_fast_retransmits"] == 1
+
+
+def test_zero_window_persist_probes_then_resume():
+    p = Peer()
+    c, snd, rcv = p.connect(window=0)
+    c.send(b"w" * 100)
+    p.none()
+    probes = []
+    t = 0
+    for _ in range(80):
+        p.poll(100)
+        t += 100
+        for s in p.out():
+            assert len(s.data) == 1 and s.seq == snd
+            probes.append(t)
+            p.send(ACK, rcv, snd, window=0)  # still closed
+    assert probes[:5] == [200, 600, 1400, 3000, 6200], probes  # RTO 200, doubling
+    assert c.error == 0
+    p.send(ACK, rcv, snd, window=4000)  # window opens
+    s = p.out()
+    assert len(s) == 1 and len(s[0].data) == 100
+
+
+def test_zero_window_probe_to_us_gets_ack_with_zero_window():
+    p = Peer(tcp_rx_bytes=1024)
+    c, snd, rcv = p.connect()
+    p.send(ACK, rcv, snd, data=b"f" * 1024)
+    a = p.one()
+    assert a.window == 0 and a.ack == seq_add(rcv, 1024)
+    p.send(ACK, seq_add(rcv, 1024), snd, data=b"g")
+    a = p.one()
+    assert a.window == 0 and a.ack == seq_add(rcv, 1024)
+
+
+def test_keepalive_probes_then_timeout():
+    p = Peer(tcp_keepalive_idle_ms=1000, tcp_keepalive_interval_ms=500, tcp_keepalive_count=2)
+    c, snd, rcv = p.connect()
+    p.advance(5000)
+    p.none()  # off by default
+    c.set_keepalive(True)
+    p.advance(990)
+    p.none()
+    p.advance(10)
+    k = p.one()
+    assert k.seq == seq_add(snd, -1) and not k.data
+    p.send(ACK, rcv, snd)  # the peer answers: idle again
+    p.advance(990)
+    p.none()
+    p.advance(20)
+    assert p.one().seq == seq_add(snd, -1)
+    p.advance(500)
+    assert p.one().seq == seq_add(snd, -1)
+    p.advance(500)
+    assert p.one().is_(RST)
+    assert c.error == ETIMEDOUT
+
+
+def test_sequence_wraparound_both_directions():
+    p = Peer(isn=0xFFFFFF00, tcp_tx_bytes=4096)
+    c, snd, rcv = p.connect(peer_isn=0xFFFFFFF0)
+    assert snd == 0xFFFFFF01 and rcv == 0xFFFFFFF1
+    c.nodelay = True
+    c.send(b"s" * 600)
+    segs = p.out()
+    assert segs[0].seq == 0xFFFFFF01 and len(segs[0].data) == 600
+    p.send(ACK, rcv, seq_add(snd, 600))
+    assert c.snd_una == seq_add(snd, 600) and c.snd_una < 0x1000
+    p.send(ACK | PSH, rcv, seq_add(snd, 600), data=b"r" * 100)
+    p.advance(200)
+    assert p.one().ack == seq_add(rcv, 100) == 0x55
+    buf = bytearray(200)
+    assert c.recv_into(buf) == 100
+
+
+def test_rtt_measured_sets_rto():
+    p = Peer()
+    c, snd, rcv = p.connect()
+    c.send(b"a")
+    p.one()
+    p.advance(300)
+    p.out()
+    assert c.rto_ms == 400  # backed off once already (200 -> 400)
+    p.send(ACK, rcv, seq_add(snd, 1))
+    assert c.rto_ms == 400  # Karn: the retransmitted segment gives no sample
+    c.send(b"b")
+    p.one()
+    p.advance(50)
+    p.send(ACK, rcv, seq_add(snd, 2))
+    # second sample (50 ms) after a first of 0 ms: srtt 6, rttvar 25 -> 200 floor
+    assert c.rto_ms == 200 and c.srtt8 > 0

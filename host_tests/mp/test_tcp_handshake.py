@@ -1,0 +1,237 @@
+"""TCP opens (RFC 9293 3.5): active, passive, simultaneous; SYN retransmission,
+MSS option, pool and backlog limits.  Scripted peer, exact segments."""
+from tcphelp import Peer, PEER_IP, PEER_PORT, SYN, ACK, RST, seq_add, state
+from tcpip.compat import ENOMEM, ECONNREFUSED, ETIMEDOUT, EADDRINUSE
+
+
+def _err(fn):
+    try:
+        fn()
+    except OSError as e:
+        return e.args[0]
+    return None
+
+
+def test_active_open_sends_syn_with_mss_and_window():
+    p = Peer()
+    c = p.tcp.open(PEER_IP, PEER_PORT)
+    s = p.one()
+    assert s.is_(SYN)
+    assert s.mss == 1460  # MTU 1500 - 40
+    assert s.window == 2048  # the RX ring's free space
+    assert s.dport == PEER_PORT and 49152 <= s.sport <= 65535
+    assert state(c) == "SYN-SENT"
+
+
+def test_isn_is_random_per_connection():
+    p = Peer(tcp_sockets=4)
+    seqs = []
+    for _ in range(3):
+        p.tcp.open(PEER_IP, PEER_PORT)
+        seqs.append(p.one().seq)
+    assert len(set(seqs)) == 3
+
+
+def test_three_way_handshake_and_peer_mss_honoured():
+    p = Peer(tcp_tx_bytes=4096)
+    c, snd, rcv = p.connect(mss=1000)
+    assert c.snd_mss == 1000
+    c.send(b"x" * 2500)
+    segs = p.out()
+    assert [len(s.data) for s in segs] == [1000, 1000, 500]
+    assert segs[0].seq == snd and segs[1].seq == seq_add(snd, 1000)
+    assert segs[2].seq == seq_add(snd, 2000)
+    assert all(s.ack == rcv for s in segs)
+    assert [s.flags & 8 for s in segs] == [0, 0, 8]  # PSH only on the last
+
+
+def test_peer_without_mss_option_gets_536():
+    p = Peer()
+    c = p.tcp.open(PEER_IP, PEER_PORT)
+    syn = p.one()
+    p.port = syn.sport
+    p.send(SYN | ACK, 77, seq_add(syn.seq, 1))
+    p.one()
+    assert c.snd_mss == 536
+    c.send(b"y" * 600)
+    assert [len(s.data) for s in p.out()] == [536, 64]
+
+
+def test_syn_retransmitted_with_backoff_then_etimedout():
+    p = Peer()
+    c = p.tcp.open(PEER_IP, PEER_PORT)
+    first = p.one()
+    times = []
+    t = 0
+    for _ in range(700):
+        p.poll(100)
+        t += 100
+        for s in p.out():
+            assert s.is_(SYN) and s.seq == first.seq
+            times.append(t)
+        if c.error:
+            break
+    # 1 s initial RTO doubling: 1, 3, 7, 15, 31 s; give up after 5 retries
+    assert times == [1000, 3000, 7000, 15000, 31000], times
+    assert t == 63000  # the last RTO (32 s) ran out
+    assert c.error == ETIMEDOUT
+    assert _err(lambda: c.recv_into(bytearray(10))) == ETIMEDOUT
+    c.close()
+    assert p.tcp.free_blocks() == 4
+
+
+def test_rst_ack_to_syn_is_connection_refused():
+    p = Peer()
+    c = p.tcp.open(PEER_IP, PEER_PORT)
+    syn = p.one()
+    p.port = syn.sport
+    p.send(RST | ACK, 0, seq_add(syn.seq, 1))
+    p.none()
+    assert c.error == ECONNREFUSED
+    assert _err(lambda: c.send(b"a")) == ECONNREFUSED
+
+
+def test_syn_sent_bad_ack_gets_rst_and_keeps_waiting():
+    p = Peer()
+    c = p.tcp.open(PEER_IP, PEER_PORT)
+    syn = p.one()
+    p.port = syn.sport
+    p.send(SYN | ACK, 900, seq_add(syn.seq, 50))
+    r = p.one()
+    assert r.is_(RST) and r.seq == seq_add(syn.seq, 50)
+    assert state(c) == "SYN-SENT"
+
+
+def test_passive_open_syn_ack_and_accept():
+    p = Peer()
+    l = p.tcp.listen(7)
+    assert p.tcp.accept(l) is None
+    p.send(SYN, 1000, mss=1200, window=8000)
+    sa = p.one()
+    assert sa.is_(SYN | ACK) and sa.ack == 1001 and sa.mss == 1460 and sa.window == 2048
+    assert p.tcp.accept(l) is None  # not established yet
+    p.send(ACK, 1001, seq_add(sa.seq, 1), window=8000)
+    c = p.tcp.accept(l)
+    assert c is not None and state(c) == "ESTABLISHED"
+    assert c.snd_mss == 1200 and c.snd_wnd == 8000
+    assert p.tcp.accept(l) is None
+
+
+def test_lost_syn_ack_resent_on_syn_retransmission():
+    p = Peer()
+    p.tcp.listen(7)
+    p.send(SYN, 1000, mss=1460)
+    a = p.one()
+    p.send(SYN, 1000, mss=1460)
+    b = p.one()
+    assert b.is_(SYN | ACK) and b.seq == a.seq and b.ack == 1001
+
+
+def test_syn_ack_retransmitted_until_given_up():
+    p = Peer()
+    l = p.tcp.listen(7)
+    p.send(SYN, 1000, mss=1460)
+    p.one()
+    n = 0
+    for _ in range(700):
+        p.poll(100)
+        n += len([s for s in p.out() if s.is_(SYN | ACK)])
+    assert n == 5
+    assert p.tcp.pending(l) == 0 and p.tcp.free_blocks() == 4
+
+
+def test_simultaneous_open():
+    p = Peer()
+    c = p.tcp.open(PEER_IP, PEER_PORT)
+    syn = p.one()
+    p.port = syn.sport
+    p.send(SYN, 3000, mss=1460)  # the peer's own SYN crosses ours
+    sa = p.one()
+    assert sa.is_(SYN | ACK) and sa.seq == syn.seq and sa.ack == 3001
+    assert state(c) == "SYN-RECEIVED"
+    p.send(SYN | ACK, 3000, seq_add(syn.seq, 1), mss=1460)
+    # RFC 9293 figure 8: the SYN,ACK completes it
+    assert state(c) == "ESTABLISHED"
+
+
+def test_backlog_full_drops_syn():
+    p = Peer(tcp_backlog=1)
+    l = p.tcp.listen(7, backlog=1)
+    p.send(SYN, 100, mss=1460, sport=1111)
+    assert p.one().is_(SYN | ACK)
+    p.send(SYN, 200, mss=1460, sport=2222)
+    p.none()  # dropped silently: the client retries
+    assert p.tcp.pending(l) == 1
+    assert p.stack.stats()["drop_tcp_backlog"] == 1
+
+
+def test_pool_full_active_open_enomem():
+    p = Peer(tcp_sockets=2)
+    p.tcp.open(PEER_IP, PEER_PORT)
+    p.tcp.open(PEER_IP, PEER_PORT)
+    assert _err(lambda: p.tcp.open(PEER_IP, PEER_PORT)) == ENOMEM
+
+
+def test_listen_twice_is_addrinuse():
+    p = Peer()
+    p.tcp.listen(80)
+    assert _err(lambda: p.tcp.listen(80)) == EADDRINUSE
+
+
+def test_pool_full_reuses_oldest_time_wait():
+    p = Peer(tcp_sockets=2)
+    conns = []
+    for k in range(2):
+        c, snd, rcv = p.connect(peer_isn=1000 * (k + 1))
+        c.close()
+        fin = p.one()
+        assert fin.is_(FIN_ACK)
+        p.send(ACK, rcv, seq_add(snd, 1))
+        p.send(FIN | ACK, rcv, seq_add(snd, 1))
+        assert p.one().is_(ACK)
+        assert state(c) == "TIME-WAIT"
+        conns.append(c)
+        p.poll(10)
+    assert p.tcp.free_blocks() == 0
+    c3 = p.tcp.open(PEER_IP, PEER_PORT)
+    assert c3 is conns[0]  # the oldest TIME-WAIT block was recycled
+    assert state(conns[1]) == "TIME-WAIT"
+    assert p.stack.stats()["tcp_time_wait_reused"] == 1
+
+
+FIN = 1
+FIN_ACK = 0x11
+
+
+def test_syn_retransmission_across_tick_wrap():
+    p = Peer(now=(1 << 30) - 1500)  # the 30-bit clock wraps 1.5 s from now
+    p.tcp.open(PEER_IP, PEER_PORT)
+    p.one()
+    times = []
+    t = 0
+    for _ in range(100):
+        p.poll(100)
+        t += 100
+        if p.out():
+            times.append(t)
+    assert times == [1000, 3000, 7000], times
+    assert p.now < 10000  # really wrapped
+
+
+def test_icmp_port_unreachable_refuses_syn_sent():
+    from tcpip.wire import icmp, ipv4, ethernet
+    from tcphelp import PEER_MAC, STACK_MAC, STACK_IP
+    from tcpip.wire.ipv4 import aton
+    p = Peer()
+    c = p.tcp.open(PEER_IP, PEER_PORT)
+    syn_frame = p.nic.sent[-1]
+    p.out()
+    quoted = syn_frame[14:14 + 48]
+    buf = bytearray(14 + 20 + 8 + len(quoted))
+    ethernet.emit(buf, STACK_MAC, PEER_MAC, ethernet.TYPE_IPV4)
+    buf[42:] = quoted
+    icmp.emit_error(buf, 34, 3, 3, len(quoted))
+    ipv4.emit(buf, 14, aton(PEER_IP), aton(STACK_IP), 1, 8 + len(quoted))
+    p.nic.inbox.append(bytes(buf))
+    p.poll()
+    assert c.error == ECONNREFUSED

@@ -1,0 +1,70 @@
+"""Built-in echo/discard/chargen servers (tools/services.py) against the
+client modes, stack to stack on the in-memory link."""
+import hashlib
+import binascii
+import services
+from tcphelp import Pair, STACK_IP
+
+
+def _hex(b):
+    return binascii.hexlify(b).decode()
+
+
+def _serve_and(kind, nbytes, loss=0.0):
+    pair = Pair(seed=5, loss=loss, delay_ms=1)
+    svc = services.start(pair.b, ["echo", "discard", "chargen"])
+    cl = services.Client(pair.a, kind, STACK_IP, nbytes=nbytes)
+
+    def each():
+        svc.run()
+        cl.run()
+    pair.each = each
+    assert pair.run(lambda: cl.done, 600000), "client %s did not finish" % kind
+    assert cl.error == 0
+    assert pair.run(lambda: pair.b.tcp.free_blocks() == 4 and pair.a.tcp.free_blocks() == 4, 60000)
+    svc.stop()
+    return cl
+
+
+def test_names_and_ports():
+    assert services.NAMES == ("echo", "discard", "chargen")
+    assert services.SERVICES == services.NAMES
+    assert [services.PORTS[n] for n in services.NAMES] == [7, 9, 19]
+
+
+def test_echo_returns_every_byte():
+    cl = _serve_and("echo", 50000)
+    assert cl.sent == 50000 and cl.received == 50000
+    assert cl.digest("in") == cl.digest("out")
+
+
+def test_echo_under_loss():
+    cl = _serve_and("echo", 30000, loss=0.05)
+    assert cl.received == 30000 and cl.digest("in") == cl.digest("out")
+
+
+def test_discard_takes_everything():
+    cl = _serve_and("discard", 50000)
+    assert cl.sent == 50000 and cl.received == 0
+
+
+def test_chargen_sends_rfc864_lines():
+    cl = _serve_and("chargen", 20000)
+    assert cl.received >= 20000
+    pat = services.chargen_pattern()
+    assert bytes(pat[:74]) == b" !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefg\r\n"
+    exp = hashlib.sha256()
+    full = cl.received // len(pat)
+    for _ in range(full):
+        exp.update(pat)
+    exp.update(pat[:cl.received - full * len(pat)])
+    assert _hex(exp.digest()) == cl.digest("in")
+
+
+def test_unknown_service_rejected():
+    pair = Pair()
+    try:
+        services.start(pair.b, ["qotd"])
+        assert False
+    except ValueError:
+        pass
