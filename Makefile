@@ -13,7 +13,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 BUILD := .build
-REQUIREMENTS := requirements.txt $(wildcard requirements-board.txt)
+REQUIREMENTS := requirements.txt $(wildcard requirements-board.txt) $(wildcard requirements-apps.txt)
 SETUP_STAMP := $(VENV)/.setup-done
 TOOLS_STAMP := $(VENV)/.system-tools-done
 PYTEST_ARGS ?=
@@ -25,7 +25,7 @@ PYTEST_IGNORE := --ignore=host_tests/mp --ignore=host_tests/apps
 export PATH := $(PATH):/usr/local/sbin:/usr/sbin:/sbin
 
 # command:Debian package, for the system tools the network tests and demo use
-SYSTEM_TOOLS := ip:iproute2 ping:iputils-ping arping:arping tcpdump:tcpdump tshark:tshark ethtool:ethtool dnsmasq:dnsmasq-base
+SYSTEM_TOOLS := ip:iproute2 ping:iputils-ping arping:arping tcpdump:tcpdump tshark:tshark ethtool:ethtool dnsmasq:dnsmasq-base mosquitto:mosquitto chronyd:chrony curl:curl
 
 .PHONY: help setup demo test bench soak lint clean distclean
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/vboard.py --netns NAME --runtime cpython|micropython \\
         [--duration S] [--serve LIST] [--ip 192.0.2.2 --peer-ip 192.0.2.1 --prefix 24] \\
-        [--nic tap|packet]
+        [--nic tap|packet] [--dhcp]
 
 Makes network namespace NAME where the Linux kernel is the board's peer
 (PEER_IP/PREFIX), starts the stack inside it under the chosen runtime
@@ -20,6 +20,15 @@ The wire: ``--nic tap`` (default under CPython) is a TAP device ``tap0``;
 ``--nic packet`` (default under MicroPython, whose unix port cannot attach a
 TAP) is a veth pair whose board end ``vb`` the stack opens as a raw packet
 socket.  Either way the kernel's interface in the namespace has PEER_IP.
+
+``--serve`` takes echo, discard, chargen (tools/services.py) and http: a status
+page (interface, netstat, stats) on port 80, served by tools/httpstatus.py on
+tcpip's socket API -- ``ip netns exec NAME curl http://192.0.2.2/``.
+
+``--dhcp`` runs dnsmasq (Debian ``dnsmasq-base``) in the namespace as DHCP and
+DNS server (lease for --mac pinned to --ip, 2-minute leases, router and DNS
+192.0.2.1, the name ``vboard.test`` for the board) and the stack configures
+itself by DHCP; ``ready IP`` then names the leased address.
 
 Exit status: 0 after a clean run, 1 when the stack failed to start, answer or
 stop, 2 for a usage problem (unknown service, not root, no /dev/net/tun).
@@ -50,8 +59,8 @@ def known_services():
     try:
         import services  # tools/services.py, arrives with TCP
     except ImportError:
-        return ()
-    return tuple(sorted(getattr(services, "SERVICES", ())))
+        return ("http",)
+    return tuple(sorted(tuple(getattr(services, "SERVICES", ())) + ("http",)))
 
 
 def micropython_path():
@@ -89,6 +98,8 @@ def parse_args(argv):
     ap.add_argument("--nic", choices=("tap", "packet"), default=None,
                     help="tap (CPython default) or packet over veth (MicroPython default)")
     ap.add_argument("--mac", default="02:00:00:00:00:02", help="the stack's MAC address")
+    ap.add_argument("--dhcp", action="store_true",
+                    help="run dnsmasq in the namespace; the stack configures itself by DHCP")
     ap.add_argument("--stack", default=None, help=argparse.SUPPRESS)  # tests: module with Stack
     return ap.parse_args(argv)
 
@@ -161,6 +172,8 @@ def main(argv):
         runtime = [exe]
     else:
         runtime = [sys.executable]
+    if a.dhcp and not netns._which("dnsmasq"):
+        return _fail(2, "--dhcp needs dnsmasq (apt-get install dnsmasq-base, or make setup)")
     if netns.exists(a.netns):
         return _fail(2, "namespace %r already exists; pick another --netns or run: ip netns del %s"
                      % (a.netns, a.netns))
@@ -176,10 +189,13 @@ def main(argv):
     ns = netns.Namespace(a.netns, mode="tap" if nic == "tap" else "veth",
                          kernel_ip=a.peer_ip, prefix=a.prefix)
     child = None
+    dnsmasq = None
     code = 0
     stats = None
     try:
         ns.create()
+        if a.dhcp:
+            dnsmasq = start_dnsmasq(ns, a)
         path = [os.path.join(ROOT, "lib"), HERE]
         if a.stack:
             path.append(os.path.join(ROOT, "host_tests"))
@@ -192,6 +208,8 @@ def main(argv):
             args += ["--serve", ",".join(wanted)]
         if a.stack:
             args += ["--stack", a.stack]
+        if a.dhcp:
+            args += ["--dhcp", "1"]
         child = Child(ns.argv(runtime + [os.path.join(HERE, "vboard_run.py")] + args), env)
         code = wait_ready(a, ns, child, stop)
         if code == 0:
@@ -210,6 +228,8 @@ def main(argv):
     finally:
         if child is not None:
             stats = child.stop()
+        if dnsmasq is not None:
+            stop_process(dnsmasq)
         try:
             ns.destroy()
         except netns.NetnsError as e:
@@ -220,6 +240,37 @@ def main(argv):
         _log("the stack printed no stats")
         code = code or 1
     return code
+
+
+def start_dnsmasq(ns, a):
+    """dnsmasq in the namespace: DHCP (lease for a.mac pinned to a.ip) and DNS."""
+    argv = ["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--interface=" + ns.kernel_if,
+            "--bind-interfaces", "--except-interface=lo", "--listen-address=" + a.peer_ip,
+            "--dhcp-range=%s,%s,2m" % (_host(a.peer_ip, 50), _host(a.peer_ip, 99)),
+            "--dhcp-host=%s,%s" % (a.mac, a.ip), "--dhcp-option=3," + a.peer_ip,
+            "--dhcp-option=6," + a.peer_ip, "--no-resolv", "--no-hosts", "--local=/test/",
+            "--host-record=vboard.test," + a.ip, "--dhcp-leasefile=/dev/null"]
+    p = subprocess.Popen(ns.argv(argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         stdin=subprocess.DEVNULL)
+    time.sleep(0.2)
+    if p.poll() is not None:
+        raise netns.NetnsError("dnsmasq exited at once (status %s)" % p.returncode)
+    return p
+
+
+def _host(ip, last):
+    return ".".join(ip.split(".")[:3] + [str(last)])
+
+
+def stop_process(p):
+    """SIGTERM our child by PID, SIGKILL if it lingers."""
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=5)
 
 
 def wait_ready(a, ns, child, stop):
@@ -233,6 +284,10 @@ def wait_ready(a, ns, child, stop):
             return _fail(1, "the stack process exited before ready (status %s)" % child.proc.wait())
         if line == "ready":
             break
+        if line.startswith("bound "):
+            a.ip = line.split()[1]  # the leased address (--dhcp)
+            _log("DHCP lease: %s" % a.ip)
+            continue
         if line:
             _log("stack: " + line)
         if time.monotonic() > deadline:

@@ -14,10 +14,14 @@ Options (all optional)::
     --prefix N            default 24
     --gateway A.B.C.D     default 192.0.2.1
     --mac 02:00:00:00:00:02
-    --serve LIST          services to start (checked by vboard.py; none exist yet)
+    --serve LIST          services to start: echo, discard, chargen (tools/services.py)
+                          and http (tools/httpstatus.py: status page on port 80)
+    --dhcp 1              configure the interface by DHCP (RFC 2131) instead of
+                          --ip/--prefix/--gateway; prints ``bound IP`` once leased
     --stack MODULE        module with a Stack(config, nic) class (default tcpip.stack)
 
-Prints ``ready`` once the NIC is attached and the stack built, then loops:
+Prints ``ready`` once the NIC is attached and the stack built (and, with --dhcp,
+bound), then loops:
 ``stack.poll(now)``, then waits on the NIC's file descriptor for at most
 min(the ms poll returned, 50).  SIGINT (KeyboardInterrupt) prints one line
 ``{"stats": {...}}`` and exits 0.
@@ -57,6 +61,7 @@ def _parse_args(argv):
         "gateway": "192.0.2.1",
         "mac": "02:00:00:00:00:02",
         "serve": "",
+        "dhcp": "0",
         "stack": "tcpip.stack",
     }
     i = 0
@@ -92,18 +97,55 @@ def make_nic(opts):
 
 def make_stack(opts, nic):
     mod = __import__(opts["stack"], None, None, ["Stack"])
-    cfg = Config(mac=nic.mac, ip=opts["ip"], prefix=int(opts["prefix"]), gateway=opts["gateway"])
+    if opts["dhcp"] != "0":
+        cfg = Config(mac=nic.mac, ip="0.0.0.0", prefix=0, gateway="0.0.0.0")
+    else:
+        cfg = Config(mac=nic.mac, ip=opts["ip"], prefix=int(opts["prefix"]), gateway=opts["gateway"])
     return mod.Stack(cfg, nic)
 
 
-def run(stack, nic):
-    """Poll until KeyboardInterrupt; never returns otherwise."""
+DHCP_WAIT_MS = 12000
+
+
+def wait_dhcp(stack, nic):
+    """Poll until the DHCP client is bound; the leased address, or None."""
+    from tcpip.compat import ticks_diff
+    from tcpip.wire.ipv4 import ntoa
+    client = stack.start_dhcp(ticks_ms())
+    poller = select.poll()
+    poller.register(nic.fileno(), select.POLLIN)
+    t0 = ticks_ms()
+    while client.state != "bound":
+        if ticks_diff(ticks_ms(), t0) > DHCP_WAIT_MS:
+            return None
+        w = stack.poll(ticks_ms())
+        poller.poll(w if 0 < w < _MAX_WAIT_MS else (0 if w <= 0 else _MAX_WAIT_MS))
+    return ntoa(stack.iface.ip)
+
+
+def start_services(stack, names):
+    """Objects with run() for the --serve names (services.py and httpstatus.py)."""
+    out = []
+    tcp_names = [n for n in names if n != "http"]
+    if tcp_names:
+        import services
+        out.append(services.start(stack, tcp_names))
+    if "http" in names:
+        import httpstatus
+        out.append(httpstatus.StatusServer(stack, 80))
+    return out
+
+
+def run(stack, nic, servers=()):
+    """Poll (and run the servers) until KeyboardInterrupt; never returns otherwise."""
     poller = select.poll()
     poller.register(nic.fileno(), select.POLLIN)
     # ipoll (MicroPython) reuses one result tuple: nothing allocated per wait.
     wait = poller.ipoll if hasattr(poller, "ipoll") else poller.poll
     while True:
         delay_ms = stack.poll(ticks_ms())
+        for srv in servers:
+            srv.run()
         if delay_ms is None or delay_ms > _MAX_WAIT_MS:
             delay_ms = _MAX_WAIT_MS
         if delay_ms > 0:
@@ -123,9 +165,22 @@ def main(argv):
         print("vboard_run: %s" % e)
         return 2
     stack = make_stack(opts, nic)
+    try:
+        import tcpip.socket
+        tcpip.socket.set_stack(stack)
+    except ImportError:  # a --stack module without the socket layer
+        pass
+    if opts["dhcp"] != "0":
+        ip = wait_dhcp(stack, nic)
+        if ip is None:
+            print("vboard_run: no DHCP lease within %d ms" % DHCP_WAIT_MS)
+            return 1
+        _say("bound %s" % ip)
+    names = [n.strip() for n in opts["serve"].split(",") if n.strip()]
+    servers = start_services(stack, names) if names else []
     _say("ready")
     try:
-        run(stack, nic)
+        run(stack, nic, servers)
     except KeyboardInterrupt:
         pass
     stats = stack.stats()

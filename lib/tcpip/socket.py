@@ -1,0 +1,705 @@
+"""Sockets on tcpip, shaped like MicroPython's ``socket`` module and the subset
+of CPython's that embedded code uses, plus a CircuitPython-style ``SocketPool``.
+
+    import tcpip.socket as socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b"hi", ("192.0.2.1", 7))
+
+Blocking calls drive ``Stack.poll`` until they can finish or their timeout
+passes: ``socket.timeout`` (CPython: ``TimeoutError``), an ``OSError`` whose
+errno is ETIMEDOUT.  Non-blocking calls raise ``OSError(EAGAIN)`` (CPython:
+``BlockingIOError``) and a non-blocking ``connect`` raises EINPROGRESS.  Errors
+carry CPython's errno values (ECONNREFUSED, ECONNRESET, ENOTCONN, ...).
+
+While a blocking call waits it sleeps on the NIC's file descriptor when the NIC
+has one (TAP, packet socket), so it wakes as soon as a frame arrives; on a board
+it sleeps at most 10 ms between polls.
+
+Stream methods as on MicroPython: ``read(n)`` / ``readinto(buf)`` fill the whole
+request unless the peer closes (a non-blocking socket returns what is there,
+or None when nothing is), ``readline()``, ``write(buf)`` (all of it when
+blocking).  On MicroPython a socket is an ``io.IOBase`` with ``ioctl``, so
+``select.poll`` and asyncio streams accept it; each poll of it runs the stack.
+On CPython use ``tcpip.aio`` for asyncio.
+
+Name resolution: ``getaddrinfo(host, port)`` returns CPython-shaped 5-tuples
+``(AF_INET, type, proto, '', (ip_str, port))``; IP literals need no DNS; a name
+that does not exist raises ``gaierror`` with errno -2 (EAI_NONAME), no answer
+-3 (EAI_AGAIN), as CPython and MicroPython do.
+"""
+from tcpip.compat import ticks_ms, ticks_diff, EAGAIN, ETIMEDOUT, EBADF, \
+    EINVAL, ENOTCONN, EOPNOTSUPP, EINPROGRESS, EALREADY, EISCONN
+from tcpip.wire.ipv4 import aton, ntoa
+
+try:
+    import select as _select
+except ImportError:  # CircuitPython: no select; sockets sleep between polls
+    _select = None
+
+try:
+    import io as _io
+    _Base = _io.IOBase if hasattr(_io.IOBase, "ioctl") or not hasattr(_io, "RawIOBase") else object
+except (ImportError, AttributeError):
+    _Base = object
+
+AF_INET = 2
+SOCK_STREAM = 1
+SOCK_DGRAM = 2
+IPPROTO_IP = 0
+IPPROTO_TCP = 6
+IPPROTO_UDP = 17
+SOL_SOCKET = 1
+SO_REUSEADDR = 2
+SO_BROADCAST = 6
+SO_KEEPALIVE = 9
+TCP_NODELAY = 1
+SHUT_RD = 0
+SHUT_WR = 1
+SHUT_RDWR = 2
+MSG_DONTWAIT = 0x40
+
+# select.poll / ioctl constants (MicroPython stream protocol)
+_POLLIN = 1
+_POLLOUT = 4
+_POLLERR = 8
+_POLLHUP = 16
+_MP_STREAM_POLL = 3
+_MP_STREAM_CLOSE = 4
+_MP_STREAM_GET_FILENO = 10
+
+try:
+    timeout = TimeoutError  # CPython: socket.timeout is TimeoutError (an OSError)
+except NameError:  # MicroPython
+    class timeout(OSError):  # noqa: N801 - the module attribute CPython code expects
+        pass
+
+
+class gaierror(OSError):  # noqa: N801
+    pass
+
+
+_stack = None
+
+
+def set_stack(stack):
+    """Make ``stack`` the one new sockets and getaddrinfo use (tcpip.start does this)."""
+    global _stack
+    _stack = stack
+
+
+def get_stack():
+    if _stack is None:
+        from tcpip.stack import current
+        s = current()
+        if s is None:
+            raise OSError(ENOTCONN, "no network stack: call tcpip.start() or build a Stack first")
+        return s
+    return _stack
+
+
+def _idle(stack, ms):
+    """Sleep up to ms, waking early when the NIC has a frame (its fileno, if any)."""
+    p = getattr(stack, "_socket_idle_poller", None)
+    if p is None:
+        p = False
+        fileno = getattr(stack.nic, "fileno", None)
+        if fileno is not None and _select is not None:
+            try:
+                p = _select.poll()
+                p.register(fileno(), _select.POLLIN)
+            except (OSError, TypeError, ValueError, AttributeError):
+                p = False
+        stack._socket_idle_poller = p
+    if ms <= 0:
+        return
+    if p:
+        p.poll(ms)
+    else:
+        stack.idle(ms)
+
+
+def _wait(stack, ready, timeout_ms, what):
+    """Poll the stack until ready() is true; ``timeout`` (ETIMEDOUT) when the
+    timeout passes, OSError(EAGAIN) at once for a non-blocking socket."""
+    if ready():
+        return
+    if timeout_ms == 0:
+        raise OSError(EAGAIN, "%s would block" % what)
+    start = ticks_ms()
+    while True:
+        now = ticks_ms()
+        wait = stack.poll(now)
+        if ready():
+            return
+        if timeout_ms is not None:
+            left = timeout_ms - ticks_diff(ticks_ms(), start)
+            if left <= 0:
+                raise timeout(ETIMEDOUT, "%s timed out" % what)
+            if wait > left:
+                wait = left
+        _idle(stack, wait if wait < 10 else 10)
+
+
+def _resolve(host, stack):
+    if isinstance(host, int):
+        return host
+    if host == "" or host == "0.0.0.0":
+        return 0
+    if host == "<broadcast>":
+        return 0xFFFFFFFF
+    try:
+        return aton(host)
+    except ValueError:
+        pass
+    if host == "localhost":
+        return stack.iface.ip
+    dns = stack.dns
+    now = ticks_ms()
+    try:
+        dns.start(host, now)
+    except ValueError:
+        raise gaierror(-2, "Name or service not known: %r" % (host,))
+    holder = [None]
+
+    def done():
+        holder[0] = dns.result(host, ticks_ms())
+        return holder[0] is not None
+
+    if done():
+        return holder[0]
+    start = now
+    while True:
+        w = stack.poll(ticks_ms())
+        if done():  # raises OSError(-2) for NXDOMAIN, (-3) when no server answered
+            return holder[0]
+        if dns.pending_name != host:
+            raise gaierror(-3, "Temporary failure in name resolution: %s" % host)
+        if ticks_diff(ticks_ms(), start) > 60000:
+            raise gaierror(-3, "Temporary failure in name resolution: %s" % host)
+        _idle(stack, w if w < 5 else 5)
+
+
+def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0, stack=None):
+    """[(AF_INET, type, proto, '', (ip_str, port))]; IP literals need no DNS.
+    Failures raise OSError(-2) (name not known) or OSError(-3) (no answer)."""
+    st = stack or get_stack()
+    try:
+        ip = _resolve(host, st)
+    except gaierror:
+        raise
+    except OSError as e:
+        raise gaierror(e.args[0], e.args[1] if len(e.args) > 1 else str(e))
+    if isinstance(port, str):
+        port = int(port)
+    t = type or SOCK_STREAM
+    p = proto or (IPPROTO_TCP if t == SOCK_STREAM else IPPROTO_UDP)
+    return [(AF_INET, t, p, "", (ntoa(ip), port))]
+
+
+def inet_aton(s):
+    v = aton(s)
+    return bytes(((v >> 24) & 255, (v >> 16) & 255, (v >> 8) & 255, v & 255))
+
+
+def inet_ntoa(b):
+    return "%d.%d.%d.%d" % (b[0], b[1], b[2], b[3])
+
+
+def _acceptable(tcp, listener):
+    """True when accept() on listener has an established connection to give."""
+    for c in tcp.pool:
+        if c.listener is listener and c.is_established():
+            return True
+    return False
+
+
+class socket(_Base):  # noqa: N801 - the name every socket API uses
+    """A TCP (SOCK_STREAM) or UDP (SOCK_DGRAM) socket on a tcpip Stack."""
+
+    def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0, stack=None, _conn=None):
+        if af != AF_INET:
+            raise OSError(EOPNOTSUPP, "only AF_INET is supported")
+        if type not in (SOCK_STREAM, SOCK_DGRAM):
+            raise OSError(EOPNOTSUPP, "socket type %r is not supported" % (type,))
+        self.stack = stack or get_stack()
+        self.type = type
+        self.family = af
+        self.proto = proto
+        self._timeout_ms = None  # blocking
+        self._ep = None
+        self._conn = _conn
+        self._closed = False
+        if type == SOCK_DGRAM:
+            self._ep = self.stack.udp.open()
+        else:
+            self._tcp_init()
+
+    # -- common
+
+    def settimeout(self, value):
+        """None: block; 0: non-blocking; seconds (float) otherwise."""
+        if value is None:
+            self._timeout_ms = None
+            return
+        if value < 0:
+            raise ValueError("timeout value out of range")
+        ms = int(value * 1000)
+        self._timeout_ms = 1 if value > 0 and ms == 0 else ms
+
+    def gettimeout(self):
+        return None if self._timeout_ms is None else self._timeout_ms / 1000
+
+    def setblocking(self, flag):
+        self._timeout_ms = None if flag else 0
+
+    def fileno(self):
+        return -1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _check_open(self):
+        if self._closed:
+            raise OSError(EBADF, "socket is closed")
+
+    def setsockopt(self, level, opt, value):
+        self._check_open()
+        on = bool(value) if not isinstance(value, (bytes, bytearray)) else any(value)
+        if level == SOL_SOCKET and opt == SO_BROADCAST:
+            if self._ep is not None:
+                self._ep.broadcast = on
+        elif level == SOL_SOCKET and opt == SO_REUSEADDR:
+            self._reuse = on
+        elif self.type == SOCK_STREAM:
+            self._tcp_setsockopt(level, opt, on)
+        else:
+            raise OSError(EINVAL, "option %r/%r not supported on UDP sockets" % (level, opt))
+
+    def bind(self, address):
+        self._check_open()
+        host, port = address
+        ip = _resolve(host, self.stack) if host else 0
+        if self._ep is not None:
+            self._ep.bind(port, ip)
+        else:
+            self._tcp_bind(ip, port)
+
+    def connect(self, address):
+        self._check_open()
+        host, port = address
+        ip = _resolve(host, self.stack)
+        if self._ep is not None:
+            self._ep.connect(ip, port)
+        else:
+            self._tcp_connect(ip, port)
+
+    def close(self):
+        if self._closed:
+            return
+        self._closed = True
+        if self._ep is not None:
+            self._ep.close()
+            self._ep = None
+        else:
+            self._tcp_close()
+
+    # -- UDP
+
+    def sendto(self, data, address):
+        self._check_open()
+        if self._ep is None:
+            return self.send(data)
+        host, port = address
+        ip = _resolve(host, self.stack)
+        return self._ep.sendto(data, ip, port, ticks_ms())
+
+    def recvfrom_into(self, buf, nbytes=0):
+        self._check_open()
+        if self._ep is None:
+            n = self.recv_into(buf, nbytes)
+            return n, self.getpeername()
+        ep = self._ep
+        _wait(self.stack, lambda: ep.datagrams > 0, self._timeout_ms, "recvfrom")
+        n, ip, port = ep.recvfrom_into(buf, nbytes)
+        return n, (ntoa(ip), port)
+
+    def recvfrom(self, bufsize):
+        buf = bytearray(bufsize)
+        n, addr = self.recvfrom_into(buf)
+        return bytes(buf[:n]), addr
+
+    # -- both
+
+    def send(self, data):
+        self._check_open()
+        if self._ep is not None:
+            if not self._ep.rip:
+                raise OSError(ENOTCONN, "UDP socket is not connected")
+            return self._ep.sendto(data, 0, 0, ticks_ms())
+        return self._tcp_send(data)
+
+    def sendall(self, data):
+        if self._ep is not None:
+            self.send(data)
+            return None
+        mv = memoryview(data)
+        sent = 0
+        while sent < len(mv):
+            sent += self._tcp_send(mv[sent:], wait_all=True)
+        return None
+
+    def recv_into(self, buf, nbytes=0):
+        self._check_open()
+        if self._ep is not None:
+            return self.recvfrom_into(buf, nbytes)[0]
+        return self._tcp_recv_into(buf, nbytes)
+
+    def recv(self, bufsize):
+        buf = bytearray(bufsize)
+        n = self.recv_into(buf)
+        return bytes(buf[:n])
+
+    def getsockname(self):
+        if self._ep is not None:
+            return (ntoa(self._ep.lip or self.stack.iface.ip), self._ep.lport)
+        return self._tcp_sockname()
+
+    def getpeername(self):
+        if self._ep is not None:
+            if not self._ep.rip:
+                raise OSError(ENOTCONN, "UDP socket is not connected")
+            return (ntoa(self._ep.rip), self._ep.rport)
+        return self._tcp_peername()
+
+    # -- MicroPython stream protocol
+
+    def read(self, n=-1):
+        """Stream read (MicroPython): n bytes, fewer only at end of data; all
+        until end of data when n < 0.  A non-blocking socket returns what is
+        there, or None when nothing is."""
+        if n is None or n < 0:
+            out = b""
+            while True:
+                d = self.read(1460)
+                if d is None:
+                    return out if out else None
+                if not d:
+                    return out
+                out += d
+        buf = bytearray(n)
+        k = self.readinto(buf)
+        if k is None:
+            return None
+        return bytes(buf) if k == n else bytes(buf[:k])
+
+    def readinto(self, buf, nbytes=0):
+        """Stream readinto: fill buf (or its first nbytes), fewer only at end of
+        data; a non-blocking socket returns what is there, or None."""
+        self._check_open()
+        want = nbytes if 0 < nbytes < len(buf) else len(buf)
+        if self._ep is not None:
+            try:
+                return self.recv_into(buf, want)
+            except OSError as e:
+                if e.args[0] == EAGAIN:
+                    return None
+                raise
+        mv = memoryview(buf)
+        got = 0
+        while got < want:
+            try:
+                k = self._tcp_recv_into(mv[got:want], 0)
+            except OSError as e:
+                if e.args[0] == EAGAIN:
+                    return got if got else None
+                raise
+            if k == 0:
+                break
+            got += k
+            if self._timeout_ms == 0:
+                # non-blocking: take what is there without waiting
+                c = self._conn
+                if c is None or not c.readable():
+                    break
+        return got
+
+    def readline(self):
+        """Stream readline: bytes up to and including b"\\n" (or to end of data)."""
+        self._check_open()
+        if self._ep is not None:
+            return self.recv(1472)
+        return self._tcp_readline()
+
+    def write(self, buf, n=None):
+        """Stream write: all of buf (or its first n bytes) on a blocking socket,
+        returns the count; non-blocking: what fits now, or None when nothing does."""
+        mv = memoryview(buf)
+        if n is not None:
+            mv = mv[:n]
+        if self._ep is not None:
+            return self.send(mv)
+        total = len(mv)
+        done = 0
+        while done < total:
+            try:
+                k = self._tcp_send(mv[done:])
+            except OSError as e:
+                if e.args[0] == EAGAIN:
+                    return done if done else None
+                raise
+            done += k
+            if self._timeout_ms == 0:
+                c = self._conn
+                if c is None or c.writable() <= 0:
+                    break
+        return done
+
+    def ioctl(self, req, arg):
+        if req == _MP_STREAM_POLL:
+            self.stack.poll(ticks_ms())
+            return self._poll_flags() & (arg | _POLLERR | _POLLHUP)
+        if req == _MP_STREAM_CLOSE:
+            self.close()
+            return 0
+        return -1  # no file descriptor: select.poll then asks MP_STREAM_POLL
+
+    def _poll_flags(self):
+        if self._closed:
+            return _POLLHUP
+        if self._ep is not None:
+            return (_POLLIN if self._ep.datagrams else 0) | _POLLOUT
+        return self._tcp_poll_flags()
+
+    # -- TCP
+
+    def listen(self, backlog=None):
+        self._check_open()
+        if self.type != SOCK_STREAM:
+            raise OSError(EOPNOTSUPP, "listen() needs a SOCK_STREAM socket")
+        if not self._port:
+            raise OSError(EINVAL, "bind() a port before listen()")
+        self._listener = self.stack.tcp.listen(self._port, backlog)
+
+    def accept(self):
+        """(socket, (ip, port)) for the next established connection."""
+        self._check_open()
+        lst = self._listener
+        if lst is None:
+            raise OSError(EINVAL, "accept() needs a listening socket")
+        tcp = self.stack.tcp
+        _wait(self.stack, lambda: _acceptable(tcp, lst), self._timeout_ms, "accept")
+        c = tcp.accept(lst)
+        s = socket(AF_INET, SOCK_STREAM, 0, self.stack, _conn=c)
+        s._timeout_ms = None
+        if self._nodelay:
+            c.set_nodelay(True)
+        return s, c.remote()
+
+    def shutdown(self, how=SHUT_RDWR):
+        self._check_open()
+        c = self._need_conn()
+        if how in (SHUT_RD, SHUT_RDWR):
+            self._rd_shut = True
+        if how in (SHUT_WR, SHUT_RDWR):
+            c.shutdown()
+            self.stack.poll(ticks_ms())
+
+    def _tcp_init(self):
+        self._listener = None
+        self._port = 0
+        self._nodelay = False
+        self._keepalive = False
+        self._rd_shut = False
+        self._reuse = False
+        if self._conn is not None:
+            self._port = self._conn.lport
+
+    def _need_conn(self):
+        c = self._conn
+        if c is None:
+            raise OSError(ENOTCONN, "socket is not connected")
+        return c
+
+    def _tcp_bind(self, ip, port):
+        if self._port:
+            raise OSError(EINVAL, "socket is already bound to port %d" % self._port)
+        if ip and ip != self.stack.iface.ip:
+            raise OSError(99, "cannot bind to %s: not this interface's address" % ntoa(ip))
+        self._port = port
+
+    def _tcp_connect(self, ip, port):
+        c = self._conn
+        if c is not None:
+            if c.error:
+                raise OSError(c.error, "connect failed")
+            if c.is_established():
+                raise OSError(EISCONN, "socket is already connected")
+            if self._timeout_ms == 0:
+                raise OSError(EALREADY, "connect already in progress")
+        else:
+            c = self.stack.tcp.open(ip, port, self._port)
+            self._conn = c
+            self._port = c.lport
+            if self._nodelay:
+                c.set_nodelay(True)
+            if self._keepalive:
+                c.set_keepalive(True)
+            if self._timeout_ms == 0:
+                raise OSError(EINPROGRESS, "connect in progress")
+        try:
+            _wait(self.stack, lambda: c.is_established() or c.error or c.state == 0,
+                  self._timeout_ms, "connect")
+        except OSError:
+            c.abort()
+            self._conn = None
+            raise
+        if c.error or not c.is_established():
+            e = c.error or 111
+            c.close()
+            self._conn = None
+            raise OSError(e, "connect to %s:%d failed" % (ntoa(ip), port))
+
+    def _tcp_setsockopt(self, level, opt, on):
+        if level == IPPROTO_TCP and opt == TCP_NODELAY:
+            self._nodelay = on
+            if self._conn is not None:
+                self._conn.set_nodelay(on)
+        elif level == SOL_SOCKET and opt == SO_KEEPALIVE:
+            self._keepalive = on
+            if self._conn is not None:
+                self._conn.set_keepalive(on)
+        else:
+            raise OSError(EINVAL, "option %r/%r not supported" % (level, opt))
+
+    def _tcp_send(self, data, wait_all=False):
+        c = self._need_conn()
+        n = len(data)
+        if n == 0:
+            return 0
+        if c.error:
+            raise OSError(c.error, "send failed")
+        _wait(self.stack, lambda: c.writable() > 0 or c.error or c.fin_queued, self._timeout_ms, "send")
+        return c.send(data)
+
+    def _tcp_recv_into(self, buf, nbytes):
+        c = self._need_conn()
+        if self._rd_shut:
+            return 0
+        n = nbytes if 0 < nbytes < len(buf) else len(buf)
+        if n == 0:
+            return 0
+        k = c.recv_into(buf, 0, n)
+        if k >= 0:
+            return k
+        _wait(self.stack, lambda: c.readable() or c.fin_rcvd or c.error or c.state == 0,
+              self._timeout_ms, "recv")
+        k = c.recv_into(buf, 0, n)
+        return k if k > 0 else 0
+
+    def _tcp_readline(self):
+        c = self._need_conn()
+        out = b""
+        while True:
+            i = c.rx.find(10)
+            if i >= 0:
+                buf = bytearray(i + 1)
+                c.recv_into(buf, 0, i + 1)
+                return out + bytes(buf)
+            if c.rx.count:
+                buf = bytearray(c.rx.count)
+                c.recv_into(buf)
+                out += bytes(buf)
+                continue
+            if c.fin_rcvd or c.state == 0:
+                return out
+            if c.error:
+                if out:
+                    return out
+                c.recv_into(bytearray(1))  # raises the connection's error
+                return out
+            if self._timeout_ms == 0:
+                # non-blocking (MicroPython streams): the partial line, or None
+                return out if out else None
+            try:
+                _wait(self.stack, lambda: c.readable() or c.fin_rcvd or c.error or c.state == 0,
+                      self._timeout_ms, "readline")
+            except OSError:
+                if out:
+                    return out  # a partial line rather than losing the bytes
+                raise
+
+    def _tcp_close(self):
+        if self._listener is not None:
+            self.stack.tcp.unlisten(self._listener)
+            self._listener = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+            self.stack.poll(ticks_ms())
+
+    def _tcp_sockname(self):
+        return (ntoa(self.stack.iface.ip), self._port)
+
+    def _tcp_peername(self):
+        return self._need_conn().remote()
+
+    def _tcp_poll_flags(self):
+        if self._listener is not None:
+            return _POLLIN if _acceptable(self.stack.tcp, self._listener) else 0
+        c = self._conn
+        if c is None:
+            return 0
+        f = 0
+        if c.readable() or c.fin_rcvd:
+            f |= _POLLIN
+        if c.is_established() and c.writable():
+            f |= _POLLOUT
+        if c.error:
+            f |= _POLLERR | _POLLIN
+        if c.state == 0 or (c.fin_rcvd and c.fin_queued):
+            f |= _POLLHUP
+        return f
+
+
+class SocketPool:
+    """CircuitPython's socketpool.SocketPool on a tcpip Stack (for adafruit_requests,
+    adafruit_minimqtt, adafruit_ntp and friends, unchanged)::
+
+        pool = tcpip.SocketPool(net)                 # net from tcpip.start(), or a Stack
+        requests = adafruit_requests.Session(pool)
+        mqtt = MQTT.MQTT(broker="192.0.2.1", socket_pool=pool, is_ssl=False)
+        ntp = adafruit_ntp.NTP(pool, server="pool.ntp.org")
+
+    A socket timeout raises ``pool.timeout`` (an OSError with errno ETIMEDOUT),
+    a failed lookup ``pool.gaierror``; no TLS (``is_ssl=False``)."""
+
+    AF_INET = AF_INET
+    SOCK_STREAM = SOCK_STREAM
+    SOCK_DGRAM = SOCK_DGRAM
+    SOL_SOCKET = SOL_SOCKET
+    SO_REUSEADDR = SO_REUSEADDR
+    SO_BROADCAST = SO_BROADCAST
+    SO_KEEPALIVE = SO_KEEPALIVE
+    IPPROTO_IP = IPPROTO_IP
+    IPPROTO_TCP = IPPROTO_TCP
+    IPPROTO_UDP = IPPROTO_UDP
+    TCP_NODELAY = TCP_NODELAY
+    EAI_NONAME = -2
+    timeout = timeout
+    gaierror = gaierror
+
+    def __init__(self, stack=None):
+        """stack: a Stack, or what tcpip.start() returned (anything with .stack);
+        default: the current stack."""
+        if stack is None:
+            stack = get_stack()
+        self.stack = getattr(stack, "stack", stack)
+
+    def socket(self, family=AF_INET, type=SOCK_STREAM, proto=0):
+        return socket(family, type, proto, stack=self.stack)
+
+    def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):
+        return getaddrinfo(host, port, family, type, proto, flags, stack=self.stack)
