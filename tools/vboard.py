@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/vboard.py --netns NAME --runtime cpython|micropython \\
         [--duration S] [--serve LIST] [--ip 192.0.2.2 --peer-ip 192.0.2.1 --prefix 24] \\
-        [--nic tap|packet] [--dhcp]
+        [--nic tap|packet|w5500] [--dhcp]
 
 Makes network namespace NAME where the Linux kernel is the board's peer
 (PEER_IP/PREFIX), starts the stack inside it under the chosen runtime
@@ -20,6 +20,12 @@ The wire: ``--nic tap`` (default under CPython) is a TAP device ``tap0``;
 ``--nic packet`` (default under MicroPython, whose unix port cannot attach a
 TAP) is a veth pair whose board end ``vb`` the stack opens as a raw packet
 socket.  Either way the kernel's interface in the namespace has PEER_IP.
+``--nic w5500`` runs the board path on that wire (TAP under CPython, veth
+under MicroPython): firmware/netboot.py brings the stack up with
+boards/emulated_w5500.py, the tcpip.nic.w5500 driver talks SPI to the
+register-level W5500 of tools/w5500_emu.py, and the chip's Ethernet side is
+the wire; the stats line then also has the driver's ``nic_*`` counters
+(``nic_spi_bytes``, ...) and the chip's ``chip_*`` counters.
 
 ``--serve`` takes echo, discard, chargen (tools/services.py) and http: a status
 page (interface, netstat, stats) on port 80, served by tools/httpstatus.py on
@@ -95,9 +101,13 @@ def parse_args(argv):
     ap.add_argument("--ip", default=netns.STACK_IP, help="the stack's address (192.0.2.2)")
     ap.add_argument("--peer-ip", default=netns.KERNEL_IP, help="the kernel's address (192.0.2.1)")
     ap.add_argument("--prefix", type=int, default=netns.PREFIX)
-    ap.add_argument("--nic", choices=("tap", "packet"), default=None,
-                    help="tap (CPython default) or packet over veth (MicroPython default)")
+    ap.add_argument("--nic", choices=("tap", "packet", "w5500"), default=None,
+                    help="tap (CPython default), packet over veth (MicroPython default), or "
+                    "w5500: the firmware and W5500 driver on an emulated chip wired to "
+                    "tap (CPython) or veth (MicroPython)")
     ap.add_argument("--mac", default="02:00:00:00:00:02", help="the stack's MAC address")
+    ap.add_argument("--heapsize", default=None,
+                    help="MicroPython heap for the stack process, e.g. 256k (micropython -X heapsize=)")
     ap.add_argument("--dhcp", action="store_true",
                     help="run dnsmasq in the namespace; the stack configures itself by DHCP")
     ap.add_argument("--stack", default=None, help=argparse.SUPPRESS)  # tests: module with Stack
@@ -162,7 +172,9 @@ def main(argv):
     nic = a.nic or ("tap" if a.runtime == "cpython" else "packet")
     if a.runtime == "micropython" and nic == "tap":
         return _fail(2, "the MicroPython unix port cannot attach a TAP (no ioctl); use --nic packet")
-    why = netns.preflight(need_tun=(nic == "tap"))
+    # The emulated W5500's wire: the runtime's default wire.
+    wire = nic if nic != "w5500" else ("tap" if a.runtime == "cpython" else "packet")
+    why = netns.preflight(need_tun=(wire == "tap"))
     if why:
         return _fail(2, why)
     if a.runtime == "micropython":
@@ -170,6 +182,8 @@ def main(argv):
         if not exe:
             return _fail(2, "micropython not found (run make setup)")
         runtime = [exe]
+        if a.heapsize:
+            runtime += ["-X", "heapsize=" + a.heapsize]
     else:
         runtime = [sys.executable]
     if a.dhcp and not netns._which("dnsmasq"):
@@ -181,12 +195,15 @@ def main(argv):
     stop = threading.Event()
 
     def on_signal(signum, frame):
-        stop.set()
+        # Not stop.set() here: the handler runs in the main thread, which may
+        # hold the Event's lock inside stop.wait() right then -- set() would
+        # wait for it forever.  A helper thread waits for the lock instead.
+        threading.Thread(target=stop.set, daemon=True).start()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    ns = netns.Namespace(a.netns, mode="tap" if nic == "tap" else "veth",
+    ns = netns.Namespace(a.netns, mode="tap" if wire == "tap" else "veth",
                          kernel_ip=a.peer_ip, prefix=a.prefix)
     child = None
     dnsmasq = None
@@ -202,7 +219,9 @@ def main(argv):
         env = dict(os.environ)
         env["PYTHONPATH"] = ":".join(path)
         env["MICROPYPATH"] = ":".join(path + [".frozen"])
-        args = ["--nic", nic, "--if", ns.board_if, "--ip", a.ip, "--prefix", str(a.prefix),
+        if nic == "w5500" and a.runtime == "micropython" and not a.heapsize:
+            runtime = runtime + ["-X", "heapsize=4M"]  # stack + emulated chip's 32 KB of RAM
+        args = ["--nic", nic, "--wire", wire, "--if", ns.board_if, "--ip", a.ip, "--prefix", str(a.prefix),
                 "--gateway", a.peer_ip, "--mac", a.mac]
         if wanted:
             args += ["--serve", ",".join(wanted)]

@@ -8,7 +8,13 @@ made with tools/netns.py)::
 
 Options (all optional)::
 
-    --nic tap|packet      default: tap under CPython, packet under MicroPython
+    --nic tap|packet|w5500  default: tap under CPython, packet under MicroPython;
+                          w5500: the board path -- firmware/netboot.py brings the
+                          stack up on boards/emulated_w5500.py, i.e. the real
+                          tcpip.nic.w5500 driver talking SPI to the register-level
+                          chip in tools/w5500_emu.py, whose wire is --wire
+    --wire tap|packet     the emulated chip's wire (--nic w5500 only); default:
+                          tap under CPython, packet under MicroPython
     --if NAME             default: tap0 for tap, vb for packet
     --ip A.B.C.D          default 192.0.2.2
     --prefix N            default 24
@@ -24,7 +30,9 @@ Prints ``ready`` once the NIC is attached and the stack built (and, with --dhcp,
 bound), then loops:
 ``stack.poll(now)``, then waits on the NIC's file descriptor for at most
 min(the ms poll returned, 50).  SIGINT (KeyboardInterrupt) prints one line
-``{"stats": {...}}`` and exits 0.
+``{"stats": {...}}`` and exits 0.  With ``--nic w5500`` the stats also hold
+the driver's counters as ``nic_<name>`` (``nic_spi_bytes``, ``nic_rx_frames``,
+...) and the chip's as ``chip_<name>``.
 """
 
 import sys
@@ -63,6 +71,7 @@ def _parse_args(argv):
         "serve": "",
         "dhcp": "0",
         "stack": "tcpip.stack",
+        "wire": None,
     }
     i = 0
     while i < len(argv):
@@ -71,10 +80,15 @@ def _parse_args(argv):
             raise ValueError("bad argument %r (see the docstring of tools/vboard_run.py)" % a)
         opts[a[2:]] = argv[i + 1]
         i += 2
-    if opts["nic"] not in ("tap", "packet"):
-        raise ValueError("--nic must be tap or packet")
+    if opts["nic"] not in ("tap", "packet", "w5500"):
+        raise ValueError("--nic must be tap, packet or w5500")
+    if opts["wire"] is None:
+        opts["wire"] = opts["nic"] if opts["nic"] != "w5500" else (
+            "packet" if _is_micropython() else "tap")
+    if opts["wire"] not in ("tap", "packet"):
+        raise ValueError("--wire must be tap or packet")
     if opts["if"] is None:
-        opts["if"] = "tap0" if opts["nic"] == "tap" else "vb"
+        opts["if"] = "tap0" if opts["wire"] == "tap" else "vb"
     return opts
 
 
@@ -88,7 +102,7 @@ def _say(line):
 
 def make_nic(opts):
     mac = _parse_mac(opts["mac"])
-    if opts["nic"] == "tap":
+    if opts["wire"] == "tap":
         from tcpip.nic.tap import TapNIC
         return TapNIC(opts["if"], mac=mac)
     from tcpip.nic.packet import PacketNIC
@@ -105,6 +119,63 @@ def make_stack(opts, nic):
 
 
 DHCP_WAIT_MS = 12000
+
+
+class EmulatedW5500Board:
+    """``--nic w5500``: the firmware path of a board on this PC.
+
+    ``firmware/netboot.py`` brings tcpip up exactly as ``main.py`` does on a
+    board, with ``boards/emulated_w5500.py`` as the board module: the
+    ``tcpip.nic.w5500`` driver resets the chip over SPI, checks VERSIONR, opens
+    socket 0 in MACRAW, and the Stack runs on it.  The chip
+    (``tools/w5500_emu.py``) takes frames from ``wire`` (TAP or packet socket)
+    at the start of every SPI frame and sends what the driver SENDs to it.
+    ``fileno()`` is the wire's, so the runner sleeps until a frame arrives."""
+
+    def __init__(self, opts):
+        for d in ("/firmware", "/boards"):
+            d = _ROOT + d
+            if d not in sys.path:
+                sys.path.append(d)
+        import netboot
+        import emulated_w5500 as board
+
+        self.wire = make_nic(opts)  # every frame on the wire; the chip filters by SHAR
+        board.WIRE = self.wire
+        settings = dict(netboot.DEFAULTS)
+        settings.update({"dhcp": opts["dhcp"] != "0", "dhcp_timeout_ms": DHCP_WAIT_MS,
+                         "ip": opts["ip"], "prefix": int(opts["prefix"]),
+                         "gateway": opts["gateway"], "mac": opts["mac"]})
+        self.net = netboot.bring_up(board, settings)
+        self.chip = board.CHIP
+        self.chip.wire_frames_per_select = 4
+        self.stack = self.net.stack
+        self.nic = self.net.nic
+
+    def fileno(self):
+        return self.wire.fileno()
+
+    def pending(self):
+        """True when a frame waits in the chip (INTn asserted)."""
+        return self.nic.pending()
+
+    def stats(self):
+        """Driver counters as nic_<name>, chip counters as chip_<name>."""
+        d = {}
+        for k, v in self.nic.stats().items():
+            d["nic_" + k] = v
+        for k, v in self.chip.stats().items():
+            d["chip_" + k] = v
+        return d
+
+
+def _root():
+    """The repository: the folder above tools/ (no os.path on MicroPython)."""
+    i = __file__.rfind("/")
+    return (__file__[:i] if i > 0 else ".") + "/.."
+
+
+_ROOT = _root()
 
 
 def wait_dhcp(stack, nic):
@@ -142,12 +213,18 @@ def run(stack, nic, servers=()):
     poller.register(nic.fileno(), select.POLLIN)
     # ipoll (MicroPython) reuses one result tuple: nothing allocated per wait.
     wait = poller.ipoll if hasattr(poller, "ipoll") else poller.poll
+    # A NIC with its own frame store (the emulated W5500 pulls frames off the
+    # wire during any SPI access) says whether a frame already waits in it, as
+    # INTn does on a board: then the wire's fd would sleep through it.
+    pending = getattr(nic, "pending", None)
     while True:
         delay_ms = stack.poll(ticks_ms())
         for srv in servers:
             srv.run()
         if delay_ms is None or delay_ms > _MAX_WAIT_MS:
             delay_ms = _MAX_WAIT_MS
+        if delay_ms > 0 and pending is not None and pending():
+            delay_ms = 0
         if delay_ms > 0:
             for _ in wait(delay_ms):
                 break
@@ -159,18 +236,29 @@ def main(argv):
     except ValueError as e:
         print("vboard_run: %s" % e)
         return 2
+    board = None
     try:
-        nic = make_nic(opts)
+        if opts["nic"] == "w5500":
+            board = EmulatedW5500Board(opts)
+            nic, stack = board, board.stack
+        else:
+            nic = make_nic(opts)
     except OSError as e:
         print("vboard_run: %s" % e)
         return 2
-    stack = make_stack(opts, nic)
+    if board is None:
+        stack = make_stack(opts, nic)
     try:
         import tcpip.socket
         tcpip.socket.set_stack(stack)
     except ImportError:  # a --stack module without the socket layer
         pass
-    if opts["dhcp"] != "0":
+    if board is not None and opts["dhcp"] != "0":
+        if board.net.how != "dhcp":  # netboot fell back to the static address
+            print("vboard_run: no DHCP lease within %d ms" % DHCP_WAIT_MS)
+            return 1
+        _say("bound %s" % board.net.ifconfig()[0])
+    elif opts["dhcp"] != "0":
         ip = wait_dhcp(stack, nic)
         if ip is None:
             print("vboard_run: no DHCP lease within %d ms" % DHCP_WAIT_MS)
@@ -185,6 +273,8 @@ def main(argv):
         pass
     stats = stack.stats()
     stats["nic_tx_dropped"] = getattr(nic, "tx_dropped", 0)
+    if board is not None:
+        stats.update(board.stats())
     _say(json.dumps({"stats": stats}))
     return 0
 

@@ -856,6 +856,12 @@ class EmulatedBoardNIC:
     def link_up(self):
         return self.driver.link_up()
 
+    def pending(self):
+        """True when a frame already waits in the chip (INTn asserted): the
+        chip takes frames off the wire during any SPI access, so the wire's
+        fd alone can sleep through one (tools/vboard_run.py checks this)."""
+        return self.driver.pending()
+
     def stats(self):
         d = self.driver.stats()
         for k, v in self.chip.stats().items():
@@ -993,6 +999,8 @@ def serve(argv):
             wait = net.stack.poll(ticks_ms())
             if wait > 20:
                 wait = 20
+            if wait > 0 and net.nic.pending():
+                wait = 0  # a frame already waits in the chip (INTn), not on the wire
             if wait > 0:
                 for _ in wait_fn(wait):
                     break
