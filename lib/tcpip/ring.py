@@ -6,12 +6,19 @@ bytes are stored in place and remembered as a bounded number of filled ranges;
 when in-order data reaches a range, the range joins the readable data.
 
 Offsets passed to ``write_at`` count from the end of the readable data.
+
+Copies go through ``wire.bytes.copy`` (memoryview slices on CPython, a native
+loop on MicroPython), so moving data in or out allocates nothing there.
 """
+from tcpip.wire.bytes import copy as _copy, copy_viper as _copy_viper
 
 
 class Ring:
     def __init__(self, size, max_ranges=4):
         self.buf = bytearray(size)
+        # CPython slices of a memoryview are views: one memcpy per copy.  The
+        # viper copy takes the bytearray itself.
+        self.mv = self.buf if _copy_viper is not None else memoryview(self.buf)
         self.size = size
         self.head = 0  # index of the first readable byte
         self.count = 0  # readable bytes
@@ -37,28 +44,26 @@ class Ring:
 
     def _put(self, pos, src, src_off, n):
         # pos: index in buf; copies n bytes from src[src_off:]
-        buf = self.buf
         first = self.size - pos
         if n <= first:
-            buf[pos:pos + n] = src[src_off:src_off + n]
+            _copy(self.mv, pos, src, src_off, n)
         else:
-            buf[pos:] = src[src_off:src_off + first]
-            buf[:n - first] = src[src_off + first:src_off + n]
+            _copy(self.mv, pos, src, src_off, first)
+            _copy(self.mv, 0, src, src_off + first, n - first)
 
     def _get(self, pos, dst, dst_off, n):
-        buf = self.buf
         first = self.size - pos
         if n <= first:
-            dst[dst_off:dst_off + n] = buf[pos:pos + n]
+            _copy(dst, dst_off, self.mv, pos, n)
         else:
-            dst[dst_off:dst_off + first] = buf[pos:]
-            dst[dst_off + first:dst_off + n] = buf[:n - first]
+            _copy(dst, dst_off, self.mv, pos, first)
+            _copy(dst, dst_off + first, self.mv, 0, n - first)
 
     # -- queue operations
 
     def write(self, src, src_off=0, n=-1):
         """Append up to n bytes (all of src when n < 0); returns bytes stored."""
-        if n < 0:
+        if n < 0 or n > len(src) - src_off:
             n = len(src) - src_off
         free = self.size - self.count
         if n > free:
@@ -76,7 +81,7 @@ class Ring:
 
     def read_into(self, dst, dst_off=0, n=-1):
         """Move up to n readable bytes into dst[dst_off:]; returns bytes moved."""
-        if n < 0:
+        if n < 0 or n > len(dst) - dst_off:
             n = len(dst) - dst_off
         if n > self.count:
             n = self.count
@@ -134,7 +139,7 @@ class Ring:
         not fit in the free space or no range slot is left).  Readable data
         grows when the gap before a stored range fills.
         """
-        if n < 0:
+        if n < 0 or n > len(src) - src_off:
             n = len(src) - src_off
         if offset == 0:
             return self.write(src, src_off, n)

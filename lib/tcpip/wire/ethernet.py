@@ -1,5 +1,6 @@
 """Ethernet II header (IEEE 802.3), with an 802.1Q tag recognised."""
 from tcpip.compat import const
+from tcpip.wire.bytes import copy
 
 HLEN = const(14)
 TYPE_IPV4 = const(0x0800)
@@ -51,9 +52,8 @@ def mac_eq(buf, off, mac):
 
 def emit(buf, dst, src, ethertype, dst_off=0):
     """Write dst MAC (from dst[dst_off:dst_off+6]), src MAC and type at buf[0:14]."""
-    for k in range(6):  # no slice: dst may be a MAC inside a larger table
-        buf[k] = dst[dst_off + k]
-    buf[6:12] = src
+    copy(buf, 0, dst, dst_off, 6)  # no slice: dst may be a MAC inside a larger table
+    copy(buf, 6, src, 0, 6)
     buf[12] = ethertype >> 8
     buf[13] = ethertype & 0xFF
     return HLEN

@@ -1,6 +1,7 @@
 """IPv4 header (RFC 791, RFC 1122 3.2.1)."""
+import struct
+
 from tcpip.compat import const
-from tcpip.wire.bytes import get16, get32, put16, put32
 from tcpip.wire.checksum import sum16, checksum
 
 HLEN = const(20)
@@ -40,23 +41,24 @@ class IPv4:
         hlen = (vihl & 0x0F) * 4
         if hlen < HLEN or hlen > avail:
             return "ip_ihl"
-        total = get16(buf, off + 2)
+        b = buf
+        total = (b[off + 2] << 8) | b[off + 3]
         # RFC 1122 3.2.1.1-3.2.1.2: the length field must fit what arrived
         if total < hlen or total > avail:
             return "ip_len"
         if sum16(buf, off, off + hlen) != 0xFFFF:
             return "ip_checksum"
-        frag = get16(buf, off + 6)
+        frag = (b[off + 6] << 8) | b[off + 7]
         if frag & 0x3FFF:  # MF set or a fragment offset: no reassembly
             return "ip_fragment"
         self.off = off
         self.hlen = hlen
         self.total_len = total
-        self.ident = get16(buf, off + 4)
-        self.ttl = buf[off + 8]
-        self.proto = buf[off + 9]
-        self.src = get32(buf, off + 12)
-        self.dst = get32(buf, off + 16)
+        self.ident = (b[off + 4] << 8) | b[off + 5]
+        self.ttl = b[off + 8]
+        self.proto = b[off + 9]
+        self.src = (b[off + 12] << 24) | (b[off + 13] << 16) | (b[off + 14] << 8) | b[off + 15]
+        self.dst = (b[off + 16] << 24) | (b[off + 17] << 16) | (b[off + 18] << 8) | b[off + 19]
         self.payload_off = off + hlen
         self.payload_end = off + total
         return None
@@ -64,18 +66,14 @@ class IPv4:
 
 def emit(buf, off, src, dst, proto, payload_len, ttl=64, ident=0, dont_fragment=True):
     """Write a 20-byte header (no options) with its checksum. Returns 20."""
-    buf[off] = 0x45
-    buf[off + 1] = 0
-    put16(buf, off + 2, HLEN + payload_len)
-    put16(buf, off + 4, ident)
-    put16(buf, off + 6, 0x4000 if dont_fragment else 0)
-    buf[off + 8] = ttl
-    buf[off + 9] = proto
-    buf[off + 10] = 0
-    buf[off + 11] = 0
-    put32(buf, off + 12, src)
-    put32(buf, off + 16, dst)
-    put16(buf, off + 10, checksum(buf, off, off + HLEN))
+    # One C call for the header (no allocation on MicroPython either), then
+    # the checksum over it (RFC 791: computed with the field zero).
+    struct.pack_into("!BBHHHBBHII", buf, off, 0x45, 0, (HLEN + payload_len) & 0xFFFF, ident & 0xFFFF,
+                     0x4000 if dont_fragment else 0, ttl & 0xFF, proto & 0xFF, 0,
+                     src & 0xFFFFFFFF, dst & 0xFFFFFFFF)
+    c = checksum(buf, off, off + HLEN)
+    buf[off + 10] = c >> 8
+    buf[off + 11] = c & 0xFF
     return HLEN
 
 

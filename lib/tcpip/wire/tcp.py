@@ -1,4 +1,6 @@
 """TCP header and options (RFC 9293 3.1, RFC 7323, RFC 2018)."""
+import struct
+
 from tcpip.compat import const
 from tcpip.wire.bytes import get16, get32, put16, put32
 from tcpip.wire.checksum import sum16, fold, pseudo_sum
@@ -64,13 +66,16 @@ class Tcp:
             return "tcp_hlen"
         if fold(sum16(buf, off, end) + pseudo_sum(src, dst, PROTO, avail)) != 0xFFFF:
             return "tcp_checksum"
-        self.sport = get16(buf, off)
-        self.dport = get16(buf, off + 2)
-        self.seq = get32(buf, off + 4)
-        self.ack = get32(buf, off + 8)
-        self.flags = buf[off + 13]
-        self.window = get16(buf, off + 14)
-        self.urgent = get16(buf, off + 18)
+        # Fields read in place, without get16/get32 calls or a tuple from
+        # unpack_from (this runs once per segment).
+        b = buf
+        self.sport = (b[off] << 8) | b[off + 1]
+        self.dport = (b[off + 2] << 8) | b[off + 3]
+        self.seq = (b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) | b[off + 7]
+        self.ack = (b[off + 8] << 24) | (b[off + 9] << 16) | (b[off + 10] << 8) | b[off + 11]
+        self.flags = b[off + 13]
+        self.window = (b[off + 14] << 8) | b[off + 15]
+        self.urgent = (b[off + 18] << 8) | b[off + 19]
         self.hlen = hlen
         self.payload_off = off + hlen
         self.payload_end = end
@@ -135,15 +140,10 @@ class Tcp:
 def emit(buf, off, sport, dport, seq, ack, flags, window, hlen=HLEN):
     """Write the fixed 20-byte header (checksum 0); options follow via the
     option writers; call ``finish`` once the payload is in place."""
-    put16(buf, off, sport)
-    put16(buf, off + 2, dport)
-    put32(buf, off + 4, seq)
-    put32(buf, off + 8, ack)
-    buf[off + 12] = (hlen // 4) << 4
-    buf[off + 13] = flags
-    put16(buf, off + 14, window)
-    put16(buf, off + 16, 0)
-    put16(buf, off + 18, 0)
+    # One C call for the whole header (struct takes its arguments from the
+    # stack: nothing is allocated on MicroPython either).
+    struct.pack_into("!HHIIBBHHH", buf, off, sport & 0xFFFF, dport & 0xFFFF, seq & 0xFFFFFFFF,
+                     ack & 0xFFFFFFFF, (hlen >> 2) << 4, flags & 0xFF, window & 0xFFFF, 0, 0)
     return HLEN
 
 
@@ -185,7 +185,8 @@ def finish(buf, off, seg_len, src, dst):
     buf[off + 16] = 0
     buf[off + 17] = 0
     c = ~fold(sum16(buf, off, off + seg_len) + pseudo_sum(src, dst, PROTO, seg_len)) & 0xFFFF
-    put16(buf, off + 16, c)
+    buf[off + 16] = c >> 8
+    buf[off + 17] = c & 0xFF
 
 
 def flags_str(flags):

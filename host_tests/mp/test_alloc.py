@@ -1,0 +1,159 @@
+"""Hot-path allocation and the fast checksum/copy variants (CPython and MicroPython).
+
+On MicroPython: two default stacks move data over tools/memreport.SlotWire (an
+in-memory wire that allocates nothing, so the NIC is not counted) and the heap
+must not grow by a single byte per data segment, sending or receiving, with the
+GC disabled across each batch of segments.  On both runtimes: the portable and
+the viper checksum (and copy) give the same answers, including the edge cases.
+"""
+import sys
+import gc
+
+from tcpip.wire import checksum as ck
+from tcpip.wire import bytes as wb
+
+IS_MP = sys.implementation.name == "micropython"
+
+
+def _rng(seed):
+    x = [seed * 2654435761 & 0xFFFFFFFF or 1]
+
+    def nxt():
+        v = x[0]
+        v ^= (v << 13) & 0xFFFFFFFF
+        v ^= v >> 17
+        v ^= (v << 5) & 0xFFFFFFFF
+        x[0] = v
+        return v
+    return nxt
+
+
+def _bufs():
+    r = _rng(7)
+    out = []
+    for n in (0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 20, 60, 1513, 1514):
+        out.append(bytearray(n))
+        out.append(bytearray(b"\xff" * n))
+        out.append(bytearray([r() & 0xFF for _ in range(n)]))
+    return out
+
+
+def _impls():
+    f = [ck.sum16_portable]
+    if ck.sum16_viper is not None:
+        f.append(ck.sum16_viper)
+    return f
+
+
+def test_viper_checksum_is_chosen_on_micropython_unix():
+    if IS_MP:
+        assert ck.sum16_viper is not None and ck.IMPL == "viper", ck.IMPL
+        assert wb.copy_viper is not None and wb.copy is wb.copy_viper
+    else:
+        assert ck.sum16_viper is None and ck.IMPL == "portable"
+        assert wb.copy is wb.copy_slices
+
+
+def test_rfc1071_example_sum():
+    # RFC 1071 3: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2
+    b = bytearray(b"\x00\x01\xf2\x03\xf4\xf5\xf6\xf7")
+    for f in _impls():
+        assert f(b, 0, 8) == 0xDDF2
+        assert f(memoryview(b), 0, 8) == 0xDDF2
+
+
+def test_zero_and_all_ones_edge_cases():
+    for f in _impls():
+        assert f(bytearray(10), 0, 10) == 0  # all zero: the only sum that is 0
+        assert f(b"\xff\xff", 0, 2) == 0xFFFF  # a nonzero multiple of 0xFFFF is 0xFFFF
+        assert f(b"\xff\xff\xff\xff", 0, 4) == 0xFFFF
+        assert f(b"\x80\x00\x80\x00", 0, 4) == 0x0001  # carry folds back in
+        assert f(b"\xab", 0, 1) == 0xAB00  # odd length: padded with a zero byte
+        assert f(b"\x01\x02\x03", 1, 3) == 0x0203
+        assert f(b"\x01\x02\x03", 3, 3) == 0
+        assert f(b"\x01\x02", 0, 10) == 0x0102  # end past the buffer: cut to it
+
+
+def test_portable_and_viper_agree_on_many_buffers():
+    impls = _impls()
+    for b in _bufs():
+        n = len(b)
+        mv = memoryview(b)
+        for start in (0, 1, 2, 3):
+            if start > n:
+                continue
+            for end in (n, n - 1, n + 3):
+                if end < start:
+                    continue
+                want = impls[0](b, start, end)
+                for f in impls:
+                    assert f(b, start, end) == want, (f, n, start, end)
+                    assert f(mv, start, end) == want, (f, n, start, end)
+
+
+def test_checksum_field_verifies():
+    b = bytearray(b"\x45\x00\x00\x1c\x00\x01\x40\x00\x40\x11\x00\x00\xc0\x00\x02\x01\xc0\x00\x02\x02")
+    c = ck.checksum(b, 0, 20)
+    b[10] = c >> 8
+    b[11] = c & 0xFF
+    assert ck.verify(b, 0, 20)
+    b[15] ^= 1
+    assert not ck.verify(b, 0, 20)
+
+
+def test_copy_variants_agree_and_stay_in_bounds():
+    impls = [wb.copy_slices]
+    if wb.copy_viper is not None:
+        impls.append(wb.copy_viper)
+    src = bytes(range(200))
+    for f in impls:
+        d = bytearray(50)
+        f(d, 3, src, 10, 20)
+        assert d[3:23] == src[10:30] and d[:3] == bytearray(3) and d[23:] == bytearray(27)
+        d = bytearray(50)
+        f(memoryview(d), 0, memoryview(src), 190, 10)
+        assert d[:10] == src[190:200]
+    if wb.copy_viper is not None:
+        d = bytearray(8)
+        wb.copy_viper(d, 6, src, 198, 10)  # cut to 2 bytes: neither buffer overrun
+        assert d == bytearray(6) + src[198:200]
+        wb.copy_viper(d, 0, src, 0, -5)
+        assert d[:6] == bytearray(6)
+
+
+def _heap_delta(fn, times):
+    gc.collect()
+    gc.disable()
+    try:
+        m0 = gc.mem_alloc()
+        for _ in range(times):
+            fn()
+        return gc.mem_alloc() - m0
+    finally:
+        gc.enable()
+
+
+def test_viper_checksum_and_copy_allocate_nothing():
+    if not IS_MP:
+        return  # CPython has no gc.mem_alloc; allocation is a MicroPython budget
+    b = bytearray(1514)
+    mv = memoryview(b)
+    d = bytearray(1514)
+    s16 = ck.sum16
+    cp = wb.copy
+    assert _heap_delta(lambda: s16(mv, 34, 1514), 100) == 0
+    assert _heap_delta(lambda: cp(d, 0, mv, 34, 1460), 100) == 0
+
+
+def test_zero_bytes_allocated_per_segment_in_bulk_transfer():
+    import memreport  # tools/memreport.py
+    r = memreport.alloc_per_segment(segments=300, warmup=100, batch=50)
+    assert r["payload_ok"], r
+    assert r["segments"] >= 300, r
+    assert r["wire_drops"] == 0, r
+    if not IS_MP:
+        return
+    print("alloc per segment: send %s recv %s bytes over %d segments"
+          % (r["alloc_per_segment_send"], r["alloc_per_segment_recv"], r["segments"]))
+    assert r["alloc_per_segment_send"] == 0, r
+    assert r["alloc_per_segment_recv"] == 0, r

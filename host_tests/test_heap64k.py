@@ -1,0 +1,114 @@
+"""The default stack lives in 64 KB of MicroPython heap: 1 MB each way and an
+HTTP exchange with the Linux kernel, without MemoryError.
+
+On a board the code of lib/tcpip is frozen into flash; the MicroPython unix port
+compiles it from source onto the heap (about 140 KB, more while compiling), so
+``-X heapsize=64k`` cannot even import it there.  This test therefore gives the
+stack process a larger heap, lets it import everything, and then -- this file is
+also the ``--stack`` module of the stack process -- fills the heap with ballast
+until exactly 64 KB are free before the Stack is built.  Everything the stack and
+its services allocate from then on (control blocks, rings, frame buffers, the
+HTTP page, the per-frame ``recv()`` of the host packet NIC) has those 64 KB.
+"""
+import sys
+
+DATA_HEAP_BYTES = 64 * 1024
+
+if sys.implementation.name == "micropython":
+    # ---- inside the stack process (tools/vboard_run.py --stack test_heap64k)
+    import gc
+    import services  # noqa: F401  (code, not data: imported before the ballast)
+    import httpstatus  # noqa: F401
+    from tcpip.stack import Stack as _Stack
+
+    _ballast = []
+
+    def _largest_free():
+        """The largest block the heap can allocate now (bisection; MicroPython)."""
+        lo, hi = 0, gc.mem_free()
+        while hi - lo > 256:
+            mid = (lo + hi) // 2
+            gc.collect()
+            try:
+                b = bytearray(mid)
+                del b
+                lo = mid
+            except MemoryError:
+                hi = mid
+        gc.collect()
+        return lo
+
+    class Stack(_Stack):
+        def __init__(self, cfg=None, nic=None):
+            # The largest free region (the end of the heap) gets a ballast
+            # block that leaves exactly 64 KB at its end (first fit puts the
+            # block at the region's start).  The holes that compiling left
+            # between code objects stay free (a board with frozen code has
+            # none); they are reported as heap_free_in_holes.
+            gc.collect()
+            largest = _largest_free()
+            big = largest - DATA_HEAP_BYTES
+            if big > 0:
+                _ballast.append(bytearray(big))
+            gc.collect()
+            self.heap_free_in_holes = gc.mem_free() - DATA_HEAP_BYTES
+            self.heap_largest_free = _largest_free()
+            self.heap_free_at_start = gc.mem_free()
+            _Stack.__init__(self, cfg, nic)
+
+        def stats(self):
+            d = _Stack.stats(self)
+            d["heap_free_at_start"] = self.heap_free_at_start
+            d["heap_free_in_holes"] = self.heap_free_in_holes
+            d["heap_largest_free"] = self.heap_largest_free
+            gc.collect()
+            d["heap_free_at_end"] = gc.mem_free()
+            return d
+
+else:
+    import json
+    import os
+
+    import pytest
+
+    HERE = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, HERE)
+    import netharness  # noqa: E402
+
+    BENCH = os.path.join(netharness.ROOT, "tools", "bench.py")
+
+    def _client(board, mode, nbytes):
+        p = board.run([sys.executable, BENCH, "client", mode, netharness.STACK_IP, str(nbytes), "60"],
+                      timeout=120)
+        assert p.returncode == 0, p.stdout + p.stderr
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
+    def test_default_stack_runs_in_64k_of_heap():
+        why = netharness.skip_reason("micropython", tools=("curl",))
+        if why:
+            pytest.skip(why)
+        board = netharness.VBoard("micropython", tag="heap64k",
+                                  extra=["--serve", "discard,chargen,http", "--heapsize", "1M",
+                                         "--stack", "test_heap64k"])
+        try:
+            rx = _client(board, "discard", 1000000)
+            assert rx["ok"] and rx["bytes"] == 1000000, rx
+            tx = _client(board, "chargen", 1000000)
+            assert tx["ok"] and tx["bytes"] >= 1000000, tx
+            p = board.run(["curl", "-s", "-m", "20", "-o", "-", "-w", "\\nHTTP %{http_code}",
+                           "http://%s/" % netharness.STACK_IP], timeout=60)
+            assert p.stdout.rstrip().endswith("HTTP 200"), p.stdout[-2000:] + p.stderr
+            assert "rx_frames" in p.stdout  # the status page with the stack's counters
+            stats = board.stop()
+            err = board.stderr()
+        finally:
+            board.close()
+        assert "MemoryError" not in err, err[-3000:]
+        assert stats.get("internal_errors", 0) == 0, stats
+        # the ballast left one free region of 64 KB (give or take the bisection step)
+        assert DATA_HEAP_BYTES - 1024 <= stats["heap_largest_free"] <= DATA_HEAP_BYTES + 1024, stats
+        netharness.record("heap64k", {"heap_free_at_start": stats["heap_free_at_start"],
+                                      "heap_free_in_holes": stats["heap_free_in_holes"],
+                                      "heap_largest_free": stats["heap_largest_free"],
+                                      "heap_free_at_end": stats["heap_free_at_end"],
+                                      "rx_bytes": rx["bytes"], "tx_bytes": tx["bytes"]})

@@ -1,0 +1,178 @@
+"""Measure tcpip on a real board (RP2040 + W5500, MicroPython): the numbers the
+README's RP2040 projection estimates.
+
+On the PC, with the board flashed (``make flash BOARD=...``)::
+
+    mpremote cp tools/memreport.py tools/services.py : + run tools/board_bench.py
+
+It prints one line per measurement and a final JSON line:
+
+- ``spi_tx_us_per_1514``: wall time of ``nic.send()`` for a full-size frame
+  (SPI write of the frame into the W5500's TX buffer, pointer update, SEND
+  command, wait for SEND_OK): the SPI floor of sending one segment.  The frames
+  go to a locally administered MAC nobody has (``02:00:00:00:00:00``); 200 of
+  them, about 300 KB, once.
+- ``spi_empty_poll_us``: ``nic.recv_into()`` when nothing waits (the cost of a
+  poll with no traffic: one register read over SPI).
+- ``pair_us_per_segment``: two stacks on an in-memory wire in this CPU
+  (tools/memreport.py), microseconds of interpreter per data segment for the
+  sender and the receiver together, no SPI; and their heap allocation per
+  segment (0 expected).
+- ``stack_default_bytes``: heap taken by ``Stack(Config())`` on this board.
+
+Then, unless ``SERVE_S = 0`` below, it serves discard (port 9) and chargen
+(port 19) for ``SERVE_S`` seconds with the stack on the real NIC, so the real
+throughput can be measured from a PC on the same LAN::
+
+    python tools/bench.py client discard BOARD_IP 5000000 20     # PC -> board
+    python tools/bench.py client chargen BOARD_IP 5000000 20     # board -> PC
+"""
+import gc
+import sys
+
+from tcpip.compat import ticks_ms, ticks_diff, const
+
+try:
+    from time import ticks_us, ticks_diff as _us_diff
+except ImportError:  # CPython: only the in-memory part makes sense there
+    import time as _t
+
+    def ticks_us():
+        return int(_t.perf_counter() * 1000000)
+
+    def _us_diff(a, b):
+        return a - b
+
+TX_FRAMES = const(200)
+PAIR_SEGMENTS = const(300)
+SERVE_S = 60
+
+
+def _say(k, v):
+    print("%-24s %s" % (k, v))
+
+
+def spi_figures(nic):
+    out = {}
+    f = bytearray(1514)
+    f[0] = 0x02  # 02:00:00:00:00:00, locally administered, nobody's
+    f[6:12] = nic.mac
+    f[12] = 0x88  # IEEE 802 local experimental ethertype 0x88B5
+    f[13] = 0xB5
+    mv = memoryview(f)
+    nic.send(mv)  # warm up
+    t0 = ticks_us()
+    for _ in range(TX_FRAMES):
+        nic.send(mv)
+    out["spi_tx_us_per_1514"] = _us_diff(ticks_us(), t0) / TX_FRAMES
+    buf = bytearray(1518)
+    t0 = ticks_us()
+    n = 0
+    for _ in range(100):
+        n += nic.recv_into(buf)
+    out["spi_empty_poll_us"] = _us_diff(ticks_us(), t0) / 100
+    if hasattr(nic, "stats"):
+        st = nic.stats()
+        if "spi_bytes" in st:
+            out["nic_spi_bytes"] = st["spi_bytes"]
+    return out
+
+
+def pair_figures():
+    import memreport
+    out = {}
+    r = memreport.alloc_per_segment(segments=PAIR_SEGMENTS, warmup=50, batch=50)
+    out["pair_alloc_per_segment_send"] = r["alloc_per_segment_send"]
+    out["pair_alloc_per_segment_recv"] = r["alloc_per_segment_recv"]
+    w, a, b = memreport.make_pair()
+    bulk = memreport.Bulk(a, b)
+    for _ in range(20):
+        bulk.step(False)
+    s0 = a._stats["tcp_segs_out"]
+    t0 = ticks_us()
+    while a._stats["tcp_segs_out"] - s0 < PAIR_SEGMENTS:
+        bulk.step(False)
+    us = _us_diff(ticks_us(), t0)
+    out["pair_us_per_segment"] = us / (a._stats["tcp_segs_out"] - s0)
+    out["pair_payload_ok"] = bulk.bad == 0
+    del w, a, b, bulk
+    import tcpip.stack
+    tcpip.stack._current = None
+    gc.collect()
+    return out
+
+
+def stack_bytes():
+    from tcpip.config import Config
+    from tcpip.stack import Stack
+    import tcpip.stack
+
+    class Null:
+        mac = b"\x02\x00\x00\x00\x00\x02"
+
+        def recv_into(self, b):
+            return 0
+
+        def send(self, f):
+            pass
+
+        def link_up(self):
+            return True
+    tcpip.stack._current = None
+    gc.collect()
+    m0 = gc.mem_alloc()
+    s = Stack(Config(), Null())
+    gc.collect()
+    n = gc.mem_alloc() - m0
+    del s
+    tcpip.stack._current = None
+    gc.collect()
+    return n
+
+
+def serve(net, seconds):
+    import services
+    svc = services.start(net.stack, ["discard", "chargen", "echo"])
+    print("serving discard/chargen/echo on %s for %d s" % (net.ifconfig()[0], seconds))
+    t0 = ticks_ms()
+    while ticks_diff(ticks_ms(), t0) < seconds * 1000:
+        net.stack.poll(ticks_ms())
+        svc.run()
+    svc.stop()
+
+
+def main():
+    out = {"runtime": sys.implementation.name, "platform": sys.platform}
+    try:
+        import machine
+        out["cpu_hz"] = machine.freq()
+    except (ImportError, AttributeError):
+        pass
+    out["stack_default_bytes"] = stack_bytes()
+    _say("stack_default_bytes", out["stack_default_bytes"])
+    for k, v in pair_figures().items():
+        out[k] = v
+        _say(k, v)
+    net = None
+    try:
+        import netboot
+        net = netboot.start(background=False)
+    except ImportError:
+        print("no firmware/netboot.py here: SPI figures skipped (run on a flashed board)")
+    if net is not None:
+        for k, v in spi_figures(net.nic).items():
+            out[k] = v
+            _say(k, v)
+        seg_us = out["spi_tx_us_per_1514"] + out["pair_us_per_segment"] / 2
+        out["projected_tx_mb_per_s"] = 1460 / seg_us  # bytes per us == MB/s
+        _say("projected_tx_mb_per_s", out["projected_tx_mb_per_s"])
+    try:
+        import json
+        print(json.dumps(out))
+    except ImportError:
+        print(out)
+    if net is not None and SERVE_S:
+        serve(net, SERVE_S)
+
+
+main()
