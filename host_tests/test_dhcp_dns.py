@@ -27,10 +27,10 @@ RUNTIMES = {
 }
 
 
-def _dnsmasq(ns, tmp_path, dns=True):
+def _dnsmasq(ns, tmp_path, dns=True, pool="192.0.2.50,192.0.2.99", extra=()):
     argv = ["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--interface=" + ns.kernel_if,
             "--bind-interfaces", "--except-interface=lo", "--listen-address=192.0.2.1",
-            "--dhcp-range=192.0.2.50,192.0.2.99,255.255.255.0,2m",
+            "--dhcp-range=%s,255.255.255.0,2m" % pool,
             "--dhcp-option=3,192.0.2.1", "--dhcp-option=6,192.0.2.1",
             # T1 short so a renewal happens during the test (T2 well after it)
             "--dhcp-option=option:T1,5", "--dhcp-option=option:T2,100",
@@ -40,6 +40,7 @@ def _dnsmasq(ns, tmp_path, dns=True):
             "--dhcp-leasefile=%s" % (tmp_path / "leases"), "--log-dhcp", "--log-queries"]
     if not dns:
         argv.append("--port=0")
+    argv.extend(extra)
     log = open(tmp_path / "dnsmasq.log", "w")
     return subprocess.Popen(ns.argv(argv), stdout=log, stderr=subprocess.STDOUT)
 
@@ -110,3 +111,45 @@ def test_dns_server_down_times_out(runtime, tmp_path):
     errors = [e for e in events if e["event"] == "error"]
     assert errors == [{"event": "error", "name": "www.example.test", "errno": -3}], events
     assert events[-1]["stats"]["udp_tx"] >= 2  # retried before giving up
+
+
+ARP_OWNER = """
+import sys
+from scapy.all import ARP, Ether, sendp, sniff
+ifname, ip = sys.argv[1], sys.argv[2]
+mac = "02:00:00:00:00:50"
+def answer(p):
+    if ARP in p and p[ARP].op == 1 and p[ARP].pdst == ip:
+        sendp(Ether(dst=p[Ether].src, src=mac) / ARP(op=2, hwsrc=mac, psrc=ip,
+              hwdst=p[ARP].hwsrc, pdst=p[ARP].psrc), iface=ifname, verbose=False)
+print("ready", flush=True)
+sniff(iface=ifname, filter="arp", prn=answer, store=False, timeout=30)
+"""
+
+
+def test_dhcp_declines_an_address_another_host_answers_for(runtime, tmp_path):
+    ns = _namespace(runtime, "c")
+    # Another host (a scapy responder) already uses the only address in the
+    # pool, and dnsmasq is told not to ping-check it: only our ARP probe
+    # (RFC 5227 2.1.1) can notice the clash.
+    owner = subprocess.Popen(ns.argv([sys.executable, "-c", ARP_OWNER, ns.kernel_if, "192.0.2.50"]),
+                             stdout=subprocess.PIPE, text=True)
+    server = None
+    try:
+        assert owner.stdout.readline().strip() == "ready"
+        server = _dnsmasq(ns, tmp_path, pool="192.0.2.50,192.0.2.50", extra=["--no-ping"])
+        time.sleep(0.3)
+        events = _run_app(ns, runtime, 7, [])
+    finally:
+        owner.terminate()
+        owner.wait(5)
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            server.wait(5)
+        ns.destroy()
+    states = [e.get("state") for e in events if e["event"] == "state"]
+    assert "checking" in states, events
+    assert not [e for e in events if e["event"] == "bound"], events
+    assert events[-1]["stats"]["dhcp_declines"] >= 1
+    assert events[-1]["stats"]["arp_probes_tx"] >= 1
+    assert "DHCPDECLINE" in (tmp_path / "dnsmasq.log").read_text()

@@ -1,10 +1,12 @@
-"""DHCP client (RFC 2131): INIT -> SELECTING -> REQUESTING -> BOUND -> RENEWING -> REBINDING.
+"""DHCP client (RFC 2131): SELECTING -> REQUESTING -> CHECKING -> BOUND -> RENEWING -> REBINDING.
 
     client = DhcpClient(stack)       # uses one UDP endpoint on port 68
     client.start(now_ms)             # then Stack.poll drives it
     client.state == "bound"
 
-Retransmissions back off 2, 4, 8 ... 64 s (RFC 2131 4.1).  At T1 (half the
+Before using a new address the client probes it with ARP for ``probe_ms``
+(RFC 2131 4.4.1, RFC 5227 2.1.1); if another host answers, it sends DECLINE
+and starts over 10 s later.  Retransmissions back off 2, 4, 8 ... 64 s (RFC 2131 4.1).  At T1 (half the
 lease) the client renews by unicast to its server, at T2 (7/8) it rebinds by
 broadcast, and when the lease runs out the interface is unconfigured and the
 client starts over.  A NAK restarts it at once.  Elapsed lease time is summed
@@ -14,6 +16,7 @@ from tcpip.compat import random32, ticks_diff, ticks_add
 from tcpip.wire import dhcp as msg
 from tcpip.wire.ipv4 import ntoa, BROADCAST
 
+CHECKING = "checking"  # ARP probe of the offered address before using it (RFC 2131 4.4.1)
 INIT = "init"
 SELECTING = "selecting"
 REQUESTING = "requesting"
@@ -34,7 +37,7 @@ def _prefix_len(mask):
 
 
 class DhcpClient:
-    def __init__(self, stack, retry_ms=2000, retry_max_ms=64000, on_change=None):
+    def __init__(self, stack, retry_ms=2000, retry_max_ms=64000, on_change=None, probe_ms=1000):
         self.stack = stack
         self.iface = stack.iface
         self.ep = None
@@ -59,6 +62,9 @@ class DhcpClient:
         self.renewals = 0
         self.naks = 0
         self.leases = 0
+        self.declines = 0
+        self.probe_ms = probe_ms  # 0: use the address without an ARP check
+        self._ack = msg.DhcpReply()  # the ACK being checked
 
     def start(self, now_ms):
         if self.ep is None:
@@ -105,7 +111,8 @@ class DhcpClient:
     def timers(self, now_ms):
         if self.state == STOPPED:
             return 10000
-        self._receive(now_ms)
+        if self.state != INIT:
+            self._receive(now_ms)
         if self.state in (BOUND, RENEWING, REBINDING):
             self.elapsed_ms += ticks_diff(now_ms, self.last_ms)
             self.last_ms = now_ms
@@ -125,6 +132,32 @@ class DhcpClient:
                 self._send(msg.REQUEST, now_ms)
             elif self.state != BOUND and ticks_diff(now_ms, self.due_ms) >= 0:
                 self._send(msg.REQUEST, now_ms, unicast=self.server if self.state == RENEWING else 0)
+            return 1000
+        if self.state == CHECKING:
+            iface = self.iface
+            if iface.probe_conflict:
+                # RFC 2131 3.1.5: DECLINE the address, start over (after 10 s, RFC 2131 3.1.5)
+                addr = self._ack.yiaddr
+                iface.probe(0)
+                self.declines += 1
+                self.iface.stats["dhcp_declines"] = self.declines
+                n = msg.build_request(self.buf, msg.DECLINE, self.xid, iface.mac, 0, 0, addr,
+                                      self._ack.server_id or self.server)
+                try:
+                    self.ep.sendto(memoryview(self.buf)[:n], BROADCAST, msg.SERVER_PORT, now_ms)
+                except OSError:
+                    pass
+                self.state = INIT
+                self.due_ms = ticks_add(now_ms, 10000)
+            elif ticks_diff(now_ms, self.due_ms) >= 0:
+                iface.probe(0)
+                self._bind(self._ack, now_ms)
+                return 1000
+            w = ticks_diff(self.due_ms, now_ms)
+            return w if w > 0 else 0
+        if self.state == INIT:
+            if ticks_diff(now_ms, self.due_ms) >= 0:
+                self._restart(now_ms)
             return 1000
         if ticks_diff(now_ms, self.due_ms) >= 0:
             if self.state == REQUESTING and self.tries >= 4:
@@ -157,6 +190,12 @@ class DhcpClient:
             self.backoff_ms = self.retry_ms
             self.tries = 0
             self._send(msg.REQUEST, now_ms)
+        elif self.state == REQUESTING and t == msg.ACK and self.probe_ms:
+            # RFC 2131 4.4.1: check with ARP that nobody else uses the address
+            self._keep(m)
+            self.state = CHECKING
+            self.iface.probe(m.yiaddr)
+            self.due_ms = ticks_add(now_ms, self.probe_ms)
         elif self.state in (REQUESTING, RENEWING, REBINDING) and t == msg.ACK:
             self._bind(m, now_ms)
         elif self.state in (REQUESTING, RENEWING, REBINDING) and t == msg.NAK:
@@ -166,6 +205,21 @@ class DhcpClient:
                 self.iface.configure(0, 0, 0)
                 self._changed()
             self._restart(now_ms)
+
+    def _keep(self, m):
+        k = self._ack
+        k.msg_type = m.msg_type
+        k.xid = m.xid
+        k.yiaddr = m.yiaddr
+        k.server_id = m.server_id
+        k.subnet = m.subnet
+        k.router = m.router
+        k.ndns = m.ndns
+        for i in range(m.ndns):
+            k.dns[i] = m.dns[i]
+        k.lease_s = m.lease_s
+        k.t1_s = m.t1_s
+        k.t2_s = m.t2_s
 
     def _bind(self, m, now_ms):
         renewing = self.state in (RENEWING, REBINDING)

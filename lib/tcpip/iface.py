@@ -44,7 +44,7 @@ _ZERO_MAC = b"\x00\x00\x00\x00\x00\x00"
 STAT_KEYS = (
     "rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "tx_errors",
     "in_arp", "in_icmp", "in_udp", "in_tcp",
-    "arp_requests_tx", "arp_replies_tx", "arp_gratuitous_tx", "arp_evictions",
+    "arp_requests_tx", "arp_replies_tx", "arp_gratuitous_tx", "arp_probes_tx", "arp_evictions",
     "icmp_echo_replies_tx", "icmp_errors_tx", "icmp_rate_limited",
     "link_up_events", "link_down_events",
     "drop_eth_short", "drop_eth_oversize", "drop_eth_vlan", "drop_eth_type", "drop_eth_not_for_us",
@@ -128,6 +128,13 @@ class Interface:
         self.rx = memoryview(bytearray(frame + 4))  # room for an 802.1Q tag
         self.tx = memoryview(bytearray(frame))
         self.txv = self.tx
+        # Views tx[:n] for the last two frame lengths sent: in bulk transfer
+        # every frame is either a full segment or a pure ACK, so sending needs
+        # no new view object (a memoryview slice is a heap object on MicroPython).
+        self._tx_n0 = -1
+        self._tx_v0 = None
+        self._tx_n1 = -1
+        self._tx_v1 = None
         self.eth = Ethernet()
         self.arp_pkt = Arp()
         self.ip_hdr = IPv4()
@@ -144,6 +151,8 @@ class Interface:
         self.icmp_tokens = cfg.icmp_rate_per_s
         self.icmp_refill_ms = 0
         self.announce_pending = True  # gratuitous ARP at the first poll with an address
+        self.probe_ip = 0  # address being checked before use (DHCP), see probe()
+        self.probe_conflict = False
         # Upper layers fill these in (see module docstring).
         self.tcp_input = None  # fn(iface, ip_hdr, now_ms) -> None or drop reason
         self.udp_input = None  # fn(iface, ip_hdr, now_ms) -> None, reason, or "port_unreach"
@@ -160,6 +169,11 @@ class Interface:
         self.netmask = prefix_mask(prefix)
         self.gateway = aton(gateway)
         self.announce_pending = True
+        # send_ip's memo of the last unicast destination and the ARP slot of
+        # its next hop (forgotten whenever the addressing changes)
+        self._last_dst = -1
+        self._last_hop = 0
+        self._last_arp_i = -1
 
     def is_local_broadcast(self, dst):
         return dst == 0xFFFFFFFF or (self.netmask != 0xFFFFFFFF and dst == (self.ip | (~self.netmask & 0xFFFFFFFF)))
@@ -210,6 +224,12 @@ class Interface:
         why = a.parse(buf, ethernet.HLEN, n)
         if why:
             st["drop_" + why] += 1
+            return
+        if self.probe_ip and (a.spa == self.probe_ip or (
+                a.oper == arp.REQUEST and a.spa == 0 and a.tpa == self.probe_ip)):
+            # RFC 5227 2.1.1: someone uses (or probes for) the address we want
+            self.probe_conflict = True
+            st["in_arp"] += 1
             return
         cache = self.arp
         for_us = self.ip != 0 and a.tpa == self.ip
@@ -366,8 +386,18 @@ class Interface:
     def _transmit(self, n):
         if self.trace:
             self.trace("out", self.tx, n)
+        if n == self._tx_n0:
+            v = self._tx_v0
+        elif n == self._tx_n1:
+            v = self._tx_v1
+        else:
+            v = self.txv[:n]
+            self._tx_n1 = self._tx_n0
+            self._tx_v1 = self._tx_v0
+            self._tx_n0 = n
+            self._tx_v0 = v
         try:
-            self.nic.send(self.txv[:n])
+            self.nic.send(v)
         except OSError:
             self.stats["tx_errors"] += 1
             return
@@ -380,6 +410,17 @@ class Interface:
         self._emit_ip(dst, proto, payload_len)
         n = IP_PAYLOAD_OFF + payload_len
         tx = self.tx
+        i = self._last_arp_i
+        if dst == self._last_dst and i >= 0:
+            # Same destination as the last datagram (every segment of a bulk
+            # transfer): its next hop is still in slot i, fresh, so skip routing
+            # and the cache search; anything else takes the full path below.
+            cache = self.arp
+            if cache.state[i] == _VALID and cache.ip[i] == self._last_hop \
+                    and ticks_diff(now_ms, cache.stamp_ms[i]) <= self.cfg.arp_refresh_ms:
+                ethernet.emit(tx, cache.mac, self.mac, ethernet.TYPE_IPV4, 6 * i)
+                self._transmit(n)
+                return SENT
         if self.is_local_broadcast(dst):
             ethernet.emit(tx, ethernet.BROADCAST, self.mac, ethernet.TYPE_IPV4)
             self._transmit(n)
@@ -410,6 +451,9 @@ class Interface:
                 self._send_arp(arp.REQUEST, cache.mac, 6 * i, hop, _ZERO_MAC, 0)
                 self.stats["arp_requests_tx"] += 1
                 return SENT
+            self._last_dst = dst
+            self._last_hop = hop
+            self._last_arp_i = i
             self._transmit(n)
             return SENT
         return self._queue(hop, n, i, now_ms)
@@ -480,6 +524,18 @@ class Interface:
         ethernet.emit(tx, dst_mac, self.mac, ethernet.TYPE_ARP, dst_off)
         arp.emit(tx, ethernet.HLEN, oper, self.mac, self.ip, tha[tha_off:tha_off + 6], tpa)
         self._transmit(ethernet.HLEN + arp.LEN)
+
+    def probe(self, ip):
+        """ARP probe for ip (RFC 5227 2.1.1: sender address 0); an ARP packet from
+        or probing for ip sets ``probe_conflict``.  ``probe(0)`` stops watching."""
+        self.probe_ip = ip
+        self.probe_conflict = False
+        if ip:
+            tx = self.tx
+            ethernet.emit(tx, ethernet.BROADCAST, self.mac, ethernet.TYPE_ARP)
+            arp.emit(tx, ethernet.HLEN, arp.REQUEST, self.mac, 0, _ZERO_MAC, ip)
+            self._transmit(ethernet.HLEN + arp.LEN)
+            self.stats["arp_probes_tx"] += 1
 
     def announce(self):
         """Gratuitous ARP (RFC 5227 2.3 announcement) for our address."""
