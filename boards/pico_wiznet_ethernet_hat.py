@@ -4,12 +4,13 @@ Pins (same footprint as the WIZnet EVB boards; shared/reference/w5500.md
 section 7): SCK GP18, MOSI GP19, MISO GP16, CS GP17, RSTn GP20, INTn GP21
 (WIZnet's own examples use pins up to GP20 only).
 
-The WIZnet Ethernet HAT carries a **W5100S**, not a W5500 (reference section 7):
-different SPI framing (0xF0/0x0F + 16-bit address, no block select), 8 KB
-buffers and VERR 0x51.  tcpip's MACRAW driver supports the W5500 only, so
-``nic()`` refuses with a clear error instead of failing the VERSIONR check.
-Put a W5500 module (e.g. WIZ850io) on these pins and pass ``chip="W5500"`` to
-use the same wiring with the W5500 driver.
+The WIZnet Ethernet HAT carries a **W5100S**, not a W5500 (reference section 7),
+so ``nic()`` returns a ``tcpip.nic.w5100s.W5100S`` (MACRAW, 8 KB buffers, VERR
+0x51).  Put a W5500 module (e.g. WIZ850io) on these pins and pass
+``chip="W5500"`` to use the same wiring with the W5500 driver.
+
+    import tcpip_board as board          # this file, as copied by `make flash`
+    nic = board.nic(mac)                 # a tcpip.nic.w5100s.W5100S, chip reset and open
 """
 
 NAME = "Raspberry Pi Pico + WIZnet Ethernet HAT"
@@ -22,26 +23,32 @@ MISO = 16
 CS = 17
 RST = 20
 INT = 21
+# The W5100S takes up to 70 MHz (reference section 7); MicroPython >= 1.24 gives
+# 12 MHz for this request (reference section 9).
 BAUDRATE = 20000000
 
 
 def spi(baudrate=BAUDRATE):
-    """The SPI adapter for the chip on the HAT."""
+    """The SPI adapter for the chip on the HAT (raw bytes; works for both chips)."""
     from tcpip.nic.w5500_spi import MachineSPI
 
     return MachineSPI(SPI_ID, SCK, MOSI, MISO, CS, rst=RST, int_pin=INT, baudrate=baudrate)
 
 
 def nic(mac, chip=CHIP, **kw):
-    """A tcpip.nic.w5500.W5500 on these pins; OSError(EOPNOTSUPP) for the HAT's W5100S."""
+    """Reset the chip and open it as a MACRAW NIC: a tcpip.nic.w5100s.W5100S
+    (the HAT's chip), or with ``chip="W5500"`` a tcpip.nic.w5500.W5500."""
+    if chip == "W5100S":
+        from tcpip.nic.w5100s import W5100S
+
+        return W5100S(spi(), mac, **kw)
+    if chip == "W5500":
+        from tcpip.nic.w5500 import W5500
+
+        return W5500(spi(), mac, **kw)
     from tcpip.compat import EOPNOTSUPP
 
-    if chip != "W5500":
-        raise OSError(EOPNOTSUPP, "%s has a %s; tcpip's MACRAW driver supports the W5500 only"
-                      % (NAME, chip))
-    from tcpip.nic.w5500 import W5500
-
-    return W5500(spi(), mac, **kw)
+    raise OSError(EOPNOTSUPP, "%s: chip %r is not supported (W5100S or W5500)" % (NAME, chip))
 
 
 def default_mac():

@@ -21,6 +21,7 @@ BOARDS = {
     "w5500_evb_pico": dict(EVB_PINS, RUNTIME="micropython", CHIP="W5500"),
     "w5500_evb_pico2": dict(EVB_PINS, RUNTIME="micropython", CHIP="W5500"),
     "pico_wiznet_ethernet_hat": dict(EVB_PINS, RUNTIME="micropython", CHIP="W5100S"),
+    "w5100s_evb_pico": dict(EVB_PINS, RUNTIME="micropython", CHIP="W5100S"),
     "feather_rp2040_ethernet_featherwing": dict(RUNTIME="circuitpython", CHIP="W5500", SCK="SCK",
                                                 MOSI="MOSI", MISO="MISO", CS="D10", RST=None,
                                                 INT=None),
@@ -43,10 +44,11 @@ def test_board_module_pins_match_reference(name):
     assert mod.NAME and callable(mod.nic) and callable(mod.spi) and callable(mod.default_mac)
 
 
-def test_ethernet_hat_refuses_w5100s_with_clear_error():
+def test_ethernet_hat_board_is_w5100s_and_rejects_unknown_chips():
     mod = _load_board("pico_wiznet_ethernet_hat")
-    with pytest.raises(OSError, match="W5100S"):
-        mod.nic(b"\x02\x00\x00\x00\x00\x02")
+    assert mod.CHIP == "W5100S"
+    with pytest.raises(OSError, match="W5300"):
+        mod.nic(b"\x02\x00\x00\x00\x00\x02", chip="W5300")
 
 
 def _make(*args, **kw):
