@@ -6,10 +6,10 @@ After boot the REPL has ``net``::
 
     >>> net.ifconfig()                  # ('192.168.1.50', 24, '192.168.1.1', 'dhcp')
     >>> net.stack.stats()               # stack counters
-    >>> net.nic.stats()                 # W5500 counters (SPI bytes, resyncs, ...)
+    >>> net.nic.stats()                 # W5500/W5100S counters (SPI bytes, resyncs, ...)
     >>> net.background.stop()           # stop the background poll
 
-The poll runs from a ``machine.Timer`` (every ``poll_ms``) and from the W5500's
+The poll runs from a ``machine.Timer`` (every ``poll_ms``) and from the WIZnet chip's
 INTn falling edge where the board wires it, both through
 ``micropython.schedule``, so the board answers ARP and ping while the REPL
 waits for input.  Any error here is printed and the REPL still starts.
