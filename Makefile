@@ -13,7 +13,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 BUILD := .build
-REQUIREMENTS := requirements.txt $(wildcard requirements-board.txt) $(wildcard requirements-apps.txt)
+REQUIREMENTS := requirements.txt $(wildcard requirements-board.txt) $(wildcard requirements-apps.txt) $(wildcard requirements-harden.txt)
 SETUP_STAMP := $(VENV)/.setup-done
 TOOLS_STAMP := $(VENV)/.system-tools-done
 PYTEST_ARGS ?=
@@ -25,9 +25,9 @@ PYTEST_IGNORE := --ignore=host_tests/mp --ignore=host_tests/apps
 export PATH := $(PATH):/usr/local/sbin:/usr/sbin:/sbin
 
 # command:Debian package, for the system tools the network tests and demo use
-SYSTEM_TOOLS := ip:iproute2 ping:iputils-ping arping:arping tcpdump:tcpdump tshark:tshark ethtool:ethtool dnsmasq:dnsmasq-base mosquitto:mosquitto chronyd:chrony curl:curl
+SYSTEM_TOOLS := ip:iproute2 ping:iputils-ping arping:arping tcpdump:tcpdump tshark:tshark ethtool:ethtool dnsmasq:dnsmasq-base mosquitto:mosquitto chronyd:chrony curl:curl nmap:nmap hping3:hping3
 
-.PHONY: help setup demo test bench soak lint clean distclean
+.PHONY: help setup demo test bench soak fuzz harden lint clean distclean
 
 help: ## list the targets
 	@echo "tcpip make targets:"
@@ -73,7 +73,7 @@ $(SETUP_STAMP): $(REQUIREMENTS)
 	@touch $@
 	@echo "setup: done ($(VENV) is ready)"
 
-demo: setup ## the kernel pings the stack under MicroPython in a namespace (root)
+demo: setup ## the kernel pings the stack: MicroPython on the emulated W5500, in a namespace (root)
 	@$(PY) tools/demo.py --runtime micropython
 
 test: setup ## run every host test (pytest); fails when a test fails or none ran
@@ -82,13 +82,20 @@ test: setup ## run every host test (pytest); fails when a test fails or none ran
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): failing"; exit 1; fi; \
 	exit $$rc
 
-bench: setup ## throughput and latency benchmarks (comes with issue 6)
-	@echo "bench: benchmarks come with issue 6; for now see 'make test' (ping -f numbers in $(BUILD)/measurements.jsonl)"
+bench: setup ## throughput, latency, CPU per MB, memory (root): bench/results.json + table
+	@$(PY) tools/bench.py $(BENCH_ARGS)
 
 SOAK_SECONDS ?= 600
 soak: setup ## long impairment soak between two stacks, both runtimes (SOAK_SECONDS=600)
 	$(PY) tools/soak.py --seconds $(SOAK_SECONDS)
 	MICROPYPATH=lib:tools:host_tests/mp $(VENV)/bin/micropython tools/soak.py --seconds $(SOAK_SECONDS)
+
+FUZZ_SECONDS ?= 600
+fuzz: setup ## coverage-guided fuzzing of frames -> Stack.poll with atheris (FUZZ_SECONDS=600)
+	$(PY) tools/fuzz.py --seconds $(FUZZ_SECONDS)
+
+harden: setup ## scans, floods and blind attacks against the virtual board, both runtimes (root)
+	$(PY) tools/harden.py --runtime both --soak-seconds 60 --markdown $(BUILD)/hardening.md
 
 lint: setup ## ruff (when installed), byte-compile, and mpy-cross -march=armv6m over lib/tcpip
 	@if [ -x $(VENV)/bin/ruff ]; then $(VENV)/bin/ruff check lib tools host_tests; \

@@ -154,12 +154,25 @@ def test_simultaneous_open():
     assert state(c) == "ESTABLISHED"
 
 
-def test_backlog_full_drops_syn():
+def test_backlog_full_of_half_open_evicts_oldest():
+    # SYN flood defence (RFC 4987 3.4): the oldest SYN-RECEIVED block makes room
     p = Peer(tcp_backlog=1)
     l = p.tcp.listen(7, backlog=1)
     p.send(SYN, 100, mss=1460, sport=1111)
     assert p.one().is_(SYN | ACK)
     p.send(SYN, 200, mss=1460, sport=2222)
+    sa = p.one()
+    assert sa.is_(SYN | ACK) and sa.ack == 201
+    assert p.tcp.pending(l) == 1 and p.stack.stats()["tcp_syn_evictions"] == 1
+
+
+def test_backlog_full_of_established_drops_syn():
+    p = Peer(tcp_backlog=1)
+    l = p.tcp.listen(7, backlog=1)
+    p.send(SYN, 200, mss=1460, sport=2222)
+    sa = p.one()
+    p.send(ACK, 201, seq_add(sa.seq, 1), sport=2222)  # established, not yet accepted
+    p.send(SYN, 300, mss=1460, sport=3333)
     p.none()  # dropped silently: the client retries
     assert p.tcp.pending(l) == 1
     assert p.stack.stats()["drop_tcp_backlog"] == 1

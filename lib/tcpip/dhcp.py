@@ -176,7 +176,8 @@ class DhcpClient:
             why = m.parse(self.buf, 0, n, self.iface.mac)
             if why or m.xid != self.xid:
                 st = self.iface.stats
-                k = "drop_" + (why or "dhcp_xid")
+                # the datagram already counted as in_udp: this is not a frame drop
+                k = (why or "dhcp_xid").replace("dhcp_", "dhcp_ignored_")
                 st[k] = st.get(k, 0) + 1
                 continue
             self._handle(m, now_ms)

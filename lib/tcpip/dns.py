@@ -136,7 +136,8 @@ class Resolver:
             why = a.parse(self.buf, 0, n, self.qid, self.query, self.qlen)
             if why:
                 st = self.stack.iface.stats
-                st["drop_" + why] = st.get("drop_" + why, 0) + 1
+                k = why.replace("dns_", "dns_ignored_")  # already counted as in_udp
+                st[k] = st.get(k, 0) + 1
                 continue
             if a.rcode == wire.RCODE_NXDOMAIN:
                 self._finish(0, 60, _FAILED, now_ms)  # RFC 2308 negative caching, short

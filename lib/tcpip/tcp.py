@@ -36,10 +36,17 @@ Receiver: window = free RX ring space with receiver SWS avoidance, out-of-order
 segments kept in the ring (``Ring.write_at``), delayed ACKs.
 
 Choices (documented here, decided by the RFCs where they allow):
-- A SYN for a listener whose backlog is full is dropped silently (like Linux);
-  the client's SYN retransmission tries again.  A SYN when every control block
-  is busy recycles the oldest TIME-WAIT block nobody holds (as lwIP does), else
-  it is dropped too.  An active open with no block left raises OSError(ENOMEM).
+- SYN flood defence (RFC 4987 3.4, SYN-RECEIVED eviction): a SYN for a
+  listener whose backlog is full evicts that listener's oldest SYN-RECEIVED
+  block (silently; counted in ``tcp_syn_evictions``); when the backlog is full
+  of established, not yet accepted connections the SYN is dropped silently
+  (like Linux) and the client's SYN retransmission tries again.  A SYN when
+  every control block is busy recycles the oldest TIME-WAIT block nobody holds
+  (as lwIP does), else the oldest half-open block of any listener, else it is
+  dropped too.  An active open with no block left raises OSError(ENOMEM).
+  No SYN cookies: a handshake that takes longer than ``tcp_backlog`` flood
+  SYNs can still be evicted, so during a flood legitimate clients may need
+  their SYN retransmission; after it they connect at once.
 - Data in a SYN is not accepted (the peer resends it after the handshake).
 - No window scaling, SACK or timestamps are offered (rings are small).
 - ``close()`` with unread data, or data arriving after ``close()``, resets the
@@ -89,7 +96,7 @@ STAT_KEYS = (
     "tcp_active_opens", "tcp_passive_opens", "tcp_established", "tcp_resets_rx",
     "tcp_rst_tx", "tcp_challenge_acks", "tcp_rto_timeouts", "tcp_retransmits",
     "tcp_fast_retransmits", "tcp_persist_probes", "tcp_keepalive_probes",
-    "tcp_timeouts", "tcp_ooo_segments", "tcp_time_wait_reused", "tcp_segs_out",
+    "tcp_timeouts", "tcp_ooo_segments", "tcp_time_wait_reused", "tcp_segs_out", "tcp_syn_evictions",
     "drop_tcp_short", "drop_tcp_hlen", "drop_tcp_checksum", "drop_tcp_options",
     "drop_tcp_no_socket", "drop_tcp_backlog", "drop_tcp_no_block", "drop_tcp_broadcast",
 )
@@ -802,11 +809,31 @@ class Tcp:
             n = dlen + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)
             self._send_rst(src, seg.dport, seg.sport, 0, (seg.seq + n) & _MASK, RST | ACK, now_ms)
 
+    def _evict_half_open(self, l):
+        """Free the oldest SYN-RECEIVED block of listener l (any listener when
+        l is None) silently; True when one was freed."""
+        victim = None
+        for c in self.pool:
+            if c.in_use and c.state == SYN_RECEIVED and c.listener is not None and \
+                    (l is None or c.listener is l) and (victim is None or c.born < victim.born):
+                victim = c
+        if victim is None:
+            return False
+        self.stats["tcp_syn_evictions"] += 1
+        self._free(victim)
+        return True
+
     def _listen_input(self, l, ip, seg, now_ms):
         # RFC 9293 3.10.7.2 (SYN for a listener, no RST/ACK: checked by the caller)
-        if self.pending(l) >= l.backlog:
+        # SYN flood defence: a full backlog (or pool) gives up its oldest
+        # half-open connection (RFC 4987 3.4 "SYN-RECEIVED eviction") so new
+        # SYNs keep getting answered; only accepted-pending established
+        # connections make a SYN wait for the client's retransmission.
+        if self.pending(l) >= l.backlog and not self._evict_half_open(l):
             return "tcp_backlog"
         c = self._alloc(now_ms)
+        if c is None and self._evict_half_open(None):
+            c = self._alloc(now_ms)
         if c is None:
             return "tcp_no_block"
         c.listener = l
