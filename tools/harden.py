@@ -666,8 +666,12 @@ def attack_synflood(board, quick, tool="scapy"):
     busy = _blocks(st)
     ok = (board.alive() and stats.get("internal_errors", 0) == 0 and accounting_ok(stats)
           and first_ok_after is not None and first_ok_after < 5 and len(busy) <= 4)
-    did = ("%d frames reached the stack; %d SYNs evicted, %d half-open answered; legit %d/%d during, %d/%d after (first %.1f s after); "
-           "%d blocks busy after" % (d.get("rx_frames", 0), d.get("tcp_syn_evictions", 0), d.get("tcp_passive_opens", 0),
+    did = ("%d frames reached the stack; %d SYN cookies sent, %d came back valid, %d half-open kept, "
+           "%d evicted; legit %d/%d during, %d/%d after (first %.1f s after); "
+           "%d blocks busy after" % (d.get("rx_frames", 0), d.get("tcp_syncookies_sent", 0),
+                                     d.get("tcp_syncookies_ok", 0),
+                                     d.get("tcp_passive_opens", 0) - d.get("tcp_syncookies_ok", 0),
+                                     d.get("tcp_syn_evictions", 0),
                                      sum(1 for t in during if t[1]), len(during), sum(1 for t in after if t[1]),
                                      len(after), first_ok_after if first_ok_after is not None else -1,
                                      len(busy)))

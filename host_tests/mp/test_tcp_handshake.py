@@ -1,6 +1,6 @@
 """TCP opens (RFC 9293 3.5): active, passive, simultaneous; SYN retransmission,
 MSS option, pool and backlog limits.  Scripted peer, exact segments."""
-from tcphelp import Peer, PEER_IP, PEER_PORT, SYN, ACK, RST, seq_add, state
+from tcphelp import Peer, PEER_IP, PEER_PORT, SYN, ACK, RST, PSH, seq_add, state
 from tcpip.compat import ENOMEM, ECONNREFUSED, ETIMEDOUT, EADDRINUSE
 
 
@@ -154,16 +154,79 @@ def test_simultaneous_open():
     assert state(c) == "ESTABLISHED"
 
 
-def test_backlog_full_of_half_open_evicts_oldest():
-    # SYN flood defence (RFC 4987 3.4): the oldest SYN-RECEIVED block makes room
+def test_backlog_full_of_half_open_answers_with_a_syn_cookie():
+    # RFC 4987 3.6: no state for the second SYN, but a SYN,ACK whose ISN is a
+    # cookie; the ACK that returns it becomes an established connection
     p = Peer(tcp_backlog=1)
     l = p.tcp.listen(7, backlog=1)
     p.send(SYN, 100, mss=1460, sport=1111)
     assert p.one().is_(SYN | ACK)
+    free = p.tcp.free_blocks()
+    p.send(SYN, 200, mss=1220, sport=2222)
+    sa = p.one()
+    assert sa.is_(SYN | ACK) and sa.ack == 201 and sa.mss == 1460
+    assert p.tcp.free_blocks() == free and p.tcp.pending(l) == 1  # stateless
+    st = p.stack.stats()
+    assert st["tcp_syncookies_sent"] == 1 and st["tcp_syn_evictions"] == 0
+    p.send(ACK | PSH, 201, seq_add(sa.seq, 1), b"hi", sport=2222)
+    p.advance(300)  # the delayed ACK
+    ack = p.one()
+    assert ack.ack == 203 and not ack.flags & RST
+    assert p.tcp.pending(l) == 2 and p.stack.stats()["tcp_syncookies_ok"] == 1
+    c = p.tcp.accept(l)  # the established one (1111 is still half-open)
+    assert c is not None and c.rport == 2222 and state(c) == "ESTABLISHED"
+    assert c.snd_mss == 1220  # from the cookie's MSS table
+    buf = bytearray(8)
+    assert c.recv_into(buf) == 2 and bytes(buf[:2]) == b"hi"
+
+
+def test_burst_of_clients_beyond_the_backlog_all_connect():
+    # three clients at once on listen(2): nobody is reset (SYN-RECEIVED
+    # eviction used to RST the first one); the third waits for accept()
+    p = Peer(tcp_backlog=2)
+    l = p.tcp.listen(7, backlog=2)
+    sas = []
+    for k in range(3):
+        p.send(SYN, 100 * k, mss=1460, sport=4000 + k)
+        sas.append(p.one())
+    assert all(sa.is_(SYN | ACK) for sa in sas)
+    for k in range(3):
+        p.send(ACK, 100 * k + 1, seq_add(sas[k].seq, 1), sport=4000 + k)
+    assert not [s for s in p.out() if s.flags & RST]
+    assert p.stack.stats()["drop_tcp_backlog"] == 1  # the third, accept queue full
+    first = p.tcp.accept(l)
+    assert first.rport == 4000
+    # the third client's data (its ACK retransmitted, in effect) now gets in
+    p.send(ACK | PSH, 201, seq_add(sas[2].seq, 1), b"x", sport=4002)
+    assert not [s for s in p.out() if s.flags & RST]
+    ports = [p.tcp.accept(l).rport, p.tcp.accept(l).rport]
+    assert sorted(ports) == [4001, 4002], ports
+    assert p.stack.stats()["tcp_syncookies_ok"] == 1
+
+
+def test_forged_or_stale_syn_cookie_gets_rst():
+    p = Peer(tcp_backlog=1)
+    l = p.tcp.listen(7, backlog=1)
+    p.send(SYN, 100, mss=1460, sport=1111)
+    p.one()
     p.send(SYN, 200, mss=1460, sport=2222)
     sa = p.one()
-    assert sa.is_(SYN | ACK) and sa.ack == 201
-    assert p.tcp.pending(l) == 1 and p.stack.stats()["tcp_syn_evictions"] == 1
+    free = p.tcp.free_blocks()
+    # wrong cookie (one off), and the right cookie for a different client ISN
+    p.send(ACK, 201, seq_add(sa.seq, 2), sport=2222)
+    assert p.one().is_(RST)
+    p.send(ACK, 301, seq_add(sa.seq, 1), sport=2222)
+    assert p.one().is_(RST)
+    # the right cookie from another port
+    p.send(ACK, 201, seq_add(sa.seq, 1), sport=2223)
+    assert p.one().is_(RST)
+    # the right cookie, but after three 64 s slots
+    p.advance(200000, step_ms=5000)
+    p.out()
+    p.send(ACK, 201, seq_add(sa.seq, 1), sport=2222)
+    assert p.one().is_(RST)
+    assert p.tcp.free_blocks() >= free and p.stack.stats()["tcp_syncookies_ok"] == 0
+    assert p.tcp.pending(l) == 0  # the half-open one timed out meanwhile
 
 
 def test_backlog_full_of_established_drops_syn():

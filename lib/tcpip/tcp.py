@@ -36,17 +36,23 @@ Receiver: window = free RX ring space with receiver SWS avoidance, out-of-order
 segments kept in the ring (``Ring.write_at``), delayed ACKs.
 
 Choices (documented here, decided by the RFCs where they allow):
-- SYN flood defence (RFC 4987 3.4, SYN-RECEIVED eviction): a SYN for a
-  listener whose backlog is full evicts that listener's oldest SYN-RECEIVED
-  block (silently; counted in ``tcp_syn_evictions``); when the backlog is full
-  of established, not yet accepted connections the SYN is dropped silently
-  (like Linux) and the client's SYN retransmission tries again.  A SYN when
-  every control block is busy recycles the oldest TIME-WAIT block nobody holds
-  (as lwIP does), else the oldest half-open block of any listener, else it is
-  dropped too.  An active open with no block left raises OSError(ENOMEM).
-  No SYN cookies: a handshake that takes longer than ``tcp_backlog`` flood
-  SYNs can still be evicted, so during a flood legitimate clients may need
-  their SYN retransmission; after it they connect at once.
+- SYN flood defence (RFC 4987 3.6, SYN cookies, as Linux does it): a SYN for
+  a listener whose backlog holds half-open connections, or that finds no free
+  control block, is answered with a stateless SYN,ACK whose ISN is a cookie
+  (keyed SHA-256 of the addresses, ports, the client's ISN, a 64 s time slot
+  and an MSS index; ``tcp_syncookies_sent``).  The client's ACK that returns
+  a valid cookie (two slots, up to ~128 s) becomes an established connection
+  waiting for accept (``tcp_syncookies_ok``), taking a free block, else the
+  oldest TIME-WAIT block nobody holds, else the oldest half-open block of any
+  listener (``tcp_syn_evictions``): a verified client beats an unverified
+  SYN.  Bursts of legitimate clients larger than the backlog thus connect at
+  once instead of failing, and a flood of spoofed SYNs fills at most the
+  backlog.  A bad or stale cookie gets a RST like any stray ACK.  When the
+  backlog is full of established, not yet accepted connections, SYNs and
+  cookie ACKs are dropped silently (``drop_tcp_backlog``, as Linux does) and
+  the client's retransmission tries again.  A cookie connection knows only
+  the MSS (from a table of four) and the window (options beyond MSS are not
+  offered anyway).  An active open with no block left raises OSError(ENOMEM).
 - Data in a SYN is not accepted (the peer resends it after the handshake).
 - No window scaling, SACK or timestamps are offered (rings are small).
 - ``close()`` with unread data, or data arriving after ``close()``, resets the
@@ -55,7 +61,8 @@ Choices (documented here, decided by the RFCs where they allow):
 - A Connection object is recycled once closed and freed: do not use it after
   ``close()`` / ``abort()``.
 """
-from tcpip.compat import (const, ticks_add, ticks_diff, random32,
+from struct import pack_into
+from tcpip.compat import (const, ticks_add, ticks_diff, random32, urandom,
                           ENOMEM, EADDRINUSE, ENOTCONN, EPIPE, ECONNREFUSED, ECONNRESET,
                           ETIMEDOUT, EINVAL, EHOSTUNREACH)
 from tcpip.ring import Ring
@@ -63,6 +70,11 @@ from tcpip.iface import IP_PAYLOAD_OFF
 from tcpip.wire import tcp as wire
 from tcpip.wire.tcp import FIN, SYN, RST, PSH, ACK
 from tcpip.wire.ipv4 import aton, ntoa
+
+try:
+    from hashlib import sha256 as _sha256
+except ImportError:  # a port without hashlib: keyed FNV-1a (weaker, still unguessable)
+    _sha256 = None
 
 # States (RFC 9293 3.3.2)
 CLOSED = const(0)
@@ -91,12 +103,14 @@ _MASK = const(0xFFFFFFFF)
 _EPHEMERAL_LO = const(49152)
 _DEFAULT_MSS = const(536)  # RFC 9293 3.7.1: when the peer sends no MSS option
 _FAR_MS = const(1000000)
+_COOKIE_MSS = (536, 1220, 1440, 1460)  # SYN cookie MSS table (2-bit index)
 
 STAT_KEYS = (
     "tcp_active_opens", "tcp_passive_opens", "tcp_established", "tcp_resets_rx",
     "tcp_rst_tx", "tcp_challenge_acks", "tcp_rto_timeouts", "tcp_retransmits",
     "tcp_fast_retransmits", "tcp_persist_probes", "tcp_keepalive_probes",
     "tcp_timeouts", "tcp_ooo_segments", "tcp_time_wait_reused", "tcp_segs_out", "tcp_syn_evictions",
+    "tcp_syncookies_sent", "tcp_syncookies_ok",
     "drop_tcp_short", "drop_tcp_hlen", "drop_tcp_checksum", "drop_tcp_options",
     "drop_tcp_no_socket", "drop_tcp_backlog", "drop_tcp_no_block", "drop_tcp_broadcast",
 )
@@ -334,6 +348,8 @@ class Tcp:
         self.next_port = _EPHEMERAL_LO + (random32() % (65536 - _EPHEMERAL_LO))
         self.challenge_tokens = cfg.tcp_challenge_acks_per_s
         self.challenge_refill_ms = 0
+        self.cookie_buf = bytearray(32)  # 16-byte secret key + the hashed fields
+        self.cookie_buf[:16] = urandom(16)
         iface.tcp_input = self.input
         if iface.icmp_error_input is None:
             iface.icmp_error_input = self.icmp_error
@@ -780,6 +796,10 @@ class Tcp:
             c = None
         if c is None:
             l = self._listener_for(dport)
+            if l is not None and flags & ACK and not flags & (RST | SYN):
+                why = self._cookie_input(l, ip, seg, buf, dlen, now_ms)
+                if why is not False:
+                    return why
             if l is None or flags & (RST | ACK):
                 self._reply_rst_closed(src, seg, dlen, now_ms)
                 return "tcp_no_socket"
@@ -823,19 +843,28 @@ class Tcp:
         self._free(victim)
         return True
 
+    def _waiting(self, l):
+        """(half-open, established) connections of listener l not yet accepted."""
+        half = 0
+        est = 0
+        for c in self.pool:
+            if c.listener is l:
+                if c.state == SYN_RECEIVED:
+                    half += 1
+                else:
+                    est += 1
+        return half, est
+
     def _listen_input(self, l, ip, seg, now_ms):
         # RFC 9293 3.10.7.2 (SYN for a listener, no RST/ACK: checked by the caller)
-        # SYN flood defence: a full backlog (or pool) gives up its oldest
-        # half-open connection (RFC 4987 3.4 "SYN-RECEIVED eviction") so new
-        # SYNs keep getting answered; only accepted-pending established
-        # connections make a SYN wait for the client's retransmission.
-        if self.pending(l) >= l.backlog and not self._evict_half_open(l):
-            return "tcp_backlog"
-        c = self._alloc(now_ms)
-        if c is None and self._evict_half_open(None):
-            c = self._alloc(now_ms)
+        half, est = self._waiting(l)
+        if est >= l.backlog:
+            return "tcp_backlog"  # accept queue full: the client's retry gets in
+        c = self._alloc(now_ms) if half + est < l.backlog else None
         if c is None:
-            return "tcp_no_block"
+            # backlog or pool full: a stateless SYN cookie (RFC 4987 3.6)
+            self._send_cookie(ip.src, seg, now_ms)
+            return None
         c.listener = l
         c.lport = seg.dport
         c.rip = ip.src
@@ -853,6 +882,86 @@ class Tcp:
         c.ka_at = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
         self.stats["tcp_passive_opens"] += 1
         self._output(c, now_ms)
+        return None
+
+    # -- SYN cookies: ISN = slot(8) | hash(22) | MSS index(2)
+
+    def _cookie(self, rip, lport, rport, irs, slot, midx):
+        b = self.cookie_buf
+        pack_into(">IIII", b, 16, rip, (lport << 16) | rport, irs, (slot << 8) | midx)
+        if _sha256 is not None:
+            d = _sha256(b).digest()
+            h = (d[0] << 16) | (d[1] << 8) | d[2]
+        else:
+            h = 0x811C9DC5
+            for x in b:
+                h = ((h ^ x) * 0x01000193) & _MASK
+            h ^= h >> 11
+        return (slot << 24) | (h & 0xFFFFFC) | midx
+
+    def _send_cookie(self, src, seg, now_ms):
+        mss = seg.mss if seg.mss > 0 else _DEFAULT_MSS
+        midx = 3
+        while midx and _COOKIE_MSS[midx] > mss:
+            midx -= 1
+        iss = self._cookie(src, seg.dport, seg.sport, seg.seq, (now_ms >> 16) & 0xFF, midx)
+        wnd = self.cfg.tcp_rx_bytes
+        if wnd > 65535:
+            wnd = 65535
+        iface = self.iface
+        tx = iface.tx
+        o = IP_PAYLOAD_OFF
+        wire.emit(tx, o, seg.dport, seg.sport, iss, (seg.seq + 1) & _MASK, SYN | ACK, wnd, 24)
+        wire.opt_mss(tx, o + 20, self.mss)
+        wire.finish(tx, o, 24, iface.ip, src)
+        self.stats["tcp_syncookies_sent"] += 1
+        self.stats["tcp_segs_out"] += 1
+        iface.send_ip(src, 6, 24, now_ms)
+
+    def _cookie_input(self, l, ip, seg, buf, dlen, now_ms):
+        """An ACK for listener l with no connection: False when it does not
+        carry a valid cookie, else None (taken) or a drop reason."""
+        ck = (seg.ack - 1) & _MASK
+        slot = ck >> 24
+        if ((now_ms >> 16) - slot) & 0xFF > 1:
+            return False  # older than two 64 s slots
+        irs = (seg.seq - 1) & _MASK
+        midx = ck & 3
+        if self._cookie(ip.src, seg.dport, seg.sport, irs, slot, midx) != ck:
+            return False
+        half, est = self._waiting(l)
+        if est >= l.backlog:
+            return "tcp_backlog"  # dropped: the client's retransmission retries
+        c = self._alloc(now_ms)
+        if c is None and self._evict_half_open(None):
+            c = self._alloc(now_ms)  # a verified client beats an unverified SYN
+        if c is None:
+            return "tcp_no_block"
+        c.listener = l
+        c.lport = seg.dport
+        c.rip = ip.src
+        c.rport = seg.sport
+        self._init_send(c)
+        c.iss = ck
+        c.snd_una = ck
+        c.snd_nxt = (ck + 1) & _MASK  # our SYN,ACK went out (statelessly)
+        c.snd_max = c.snd_nxt
+        c.recover = ck
+        c.snd_sml = ck
+        self._set_peer_mss(c, _COOKIE_MSS[midx])
+        c.irs = irs
+        c.rcv_nxt = seg.seq
+        wnd = c.rx.size if c.rx.size < 65535 else 65535
+        c.rcv_adv = (seg.seq + wnd) & _MASK
+        c.snd_wnd = seg.window
+        c.max_sndwnd = seg.window
+        c.snd_wl1 = irs
+        c.snd_wl2 = 0
+        c.state = SYN_RECEIVED
+        c.ka_at = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
+        self.stats["tcp_passive_opens"] += 1
+        self.stats["tcp_syncookies_ok"] += 1
+        self._sync_input(c, seg, buf, dlen, now_ms)
         return None
 
     def _syn_sent_input(self, c, seg, now_ms):
