@@ -10,6 +10,55 @@ Build one, change what you need, hand it to ``Stack``::
 
 
 class Config:
+    # Defaults are class attributes: an instance holds only the addresses and
+    # what was changed, so a Config costs a few map slots instead of one per
+    # setting (each instance attribute is a slot in the object's map).
+    # Interface (mac, ip, prefix, gateway and dns: see __init__)
+    mtu = 1500  # IPv4 MTU; Ethernet frames are at most mtu + 14 bytes
+    hostname = "tcpip"
+    # Poll loop
+    rx_frames_per_poll = 8  # frames drained from the NIC by one poll()
+    # ARP (RFC 826, RFC 1122 2.3.2.1)
+    arp_entries = 8
+    arp_timeout_ms = 300000  # an entry is refreshed before this
+    arp_refresh_ms = 240000  # unicast re-request when used after this
+    arp_retry_ms = 1000
+    arp_retries = 3  # requests before the pending frames are dropped
+    arp_queue = 2  # frames waiting for resolution (whole stack)
+    arp_queue_slot_bytes = 590  # larger frames are not queued (TCP resends them)
+    # IPv4
+    ttl = 64
+    # ICMP
+    icmp_rate_per_s = 10  # error messages (port unreachable...) per second
+    # TCP
+    tcp_sockets = 4
+    tcp_rx_bytes = 2048
+    tcp_tx_bytes = 2048
+    tcp_ooo_ranges = 4  # out-of-order byte ranges held in an RX ring
+    tcp_rto_min_ms = 200
+    tcp_rto_initial_ms = 1000
+    tcp_rto_max_ms = 60000
+    tcp_retries = 8  # retransmissions before ETIMEDOUT
+    tcp_syn_retries = 5
+    tcp_delack_ms = 200
+    tcp_msl_ms = 2000  # TIME-WAIT lasts 2 * MSL
+    tcp_keepalive_idle_ms = 7200000
+    tcp_keepalive_interval_ms = 75000
+    tcp_keepalive_count = 9
+    tcp_backlog = 2  # unaccepted connections per listener; more SYNs are dropped
+    tcp_listeners = 4  # listen slots (no rings: a listener is only a port)
+    tcp_fin_wait2_ms = 10000  # a closed connection gives up waiting for the peer's FIN
+    tcp_challenge_acks_per_s = 10  # RFC 5961 7 rate limit
+    # UDP
+    udp_sockets = 2
+    udp_rx_bytes = 1024
+    # DNS (RFC 1035)
+    dns_cache_entries = 4
+    dns_timeout_ms = 2000  # per query attempt
+    dns_retries = 2  # rounds over all servers
+    # DHCP (RFC 2131)
+    dhcp_retry_ms = 2000  # first retransmission; doubles up to 64 s
+
     def __init__(self, mac=b"\x02\x00\x00\x00\x00\x02", ip="0.0.0.0", prefix=24,
                  gateway="0.0.0.0", dns=None, **kw):
         # Interface
@@ -17,51 +66,7 @@ class Config:
         self.ip = ip  # dotted quad; "0.0.0.0" until DHCP or static config
         self.prefix = prefix  # netmask length
         self.gateway = gateway
-        self.dns = list(dns) if dns else []  # dotted quads
-        self.mtu = 1500  # IPv4 MTU; Ethernet frames are at most mtu + 14 bytes
-        self.hostname = "tcpip"
-        # Poll loop
-        self.rx_frames_per_poll = 8  # frames drained from the NIC by one poll()
-        # ARP (RFC 826, RFC 1122 2.3.2.1)
-        self.arp_entries = 8
-        self.arp_timeout_ms = 300000  # an entry is refreshed before this
-        self.arp_refresh_ms = 240000  # unicast re-request when used after this
-        self.arp_retry_ms = 1000
-        self.arp_retries = 3  # requests before the pending frames are dropped
-        self.arp_queue = 2  # frames waiting for resolution (whole stack)
-        self.arp_queue_slot_bytes = 590  # larger frames are not queued (TCP resends them)
-        # IPv4
-        self.ttl = 64
-        # ICMP
-        self.icmp_rate_per_s = 10  # error messages (port unreachable...) per second
-        # TCP
-        self.tcp_sockets = 4
-        self.tcp_rx_bytes = 2048
-        self.tcp_tx_bytes = 2048
-        self.tcp_ooo_ranges = 4  # out-of-order byte ranges held in an RX ring
-        self.tcp_rto_min_ms = 200
-        self.tcp_rto_initial_ms = 1000
-        self.tcp_rto_max_ms = 60000
-        self.tcp_retries = 8  # retransmissions before ETIMEDOUT
-        self.tcp_syn_retries = 5
-        self.tcp_delack_ms = 200
-        self.tcp_msl_ms = 2000  # TIME-WAIT lasts 2 * MSL
-        self.tcp_keepalive_idle_ms = 7200000
-        self.tcp_keepalive_interval_ms = 75000
-        self.tcp_keepalive_count = 9
-        self.tcp_backlog = 2  # unaccepted connections per listener; more SYNs are dropped
-        self.tcp_listeners = 4  # listen slots (no rings: a listener is only a port)
-        self.tcp_fin_wait2_ms = 10000  # a closed connection gives up waiting for the peer's FIN
-        self.tcp_challenge_acks_per_s = 10  # RFC 5961 7 rate limit
-        # UDP
-        self.udp_sockets = 2
-        self.udp_rx_bytes = 1024
-        # DNS (RFC 1035)
-        self.dns_cache_entries = 4
-        self.dns_timeout_ms = 2000  # per query attempt
-        self.dns_retries = 2  # rounds over all servers
-        # DHCP (RFC 2131)
-        self.dhcp_retry_ms = 2000  # first retransmission; doubles up to 64 s
+        self.dns = list(dns) if dns else []  # dotted quads (a list of its own: DHCP fills it)
         for k in kw:
             if not hasattr(self, k):
                 raise ValueError("Config has no setting %r" % k)

@@ -25,8 +25,6 @@ RENEWING = "renewing"
 REBINDING = "rebinding"
 STOPPED = "stopped"
 
-_BUF_BYTES = 548
-
 
 def _prefix_len(mask):
     n = 0
@@ -41,7 +39,7 @@ class DhcpClient:
         self.stack = stack
         self.iface = stack.iface
         self.ep = None
-        self.buf = bytearray(_BUF_BYTES)
+        self.buf = stack.msg_buf  # shared with DNS (see stack.MSG_BUF_BYTES)
         self.reply = msg.DhcpReply()
         self.retry_ms = retry_ms
         self.retry_max_ms = retry_max_ms

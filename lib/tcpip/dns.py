@@ -17,6 +17,7 @@ from tcpip.wire.ipv4 import aton
 EAI_NONAME = -2
 EAI_AGAIN = -3
 
+_MSG_BYTES = 512  # RFC 1035 2.3.4: a UDP message; longer answers are cut here
 _PENDING = 1
 _DONE = 2
 _FAILED = 3
@@ -27,7 +28,7 @@ class Resolver:
         self.stack = stack
         self.timeout_ms = timeout_ms
         self.retries = retries
-        self.buf = bytearray(512)
+        self.buf = stack.msg_buf  # shared with DHCP (see stack.MSG_BUF_BYTES)
         self.query = bytearray(272)
         self.qlen = 0
         self.answer = wire.DnsAnswer()
@@ -129,7 +130,7 @@ class Resolver:
             return 10000
         ep = self.ep
         while ep is not None and ep.datagrams:
-            n, src, sport = ep.recvfrom_into(self.buf)
+            n, src, sport = ep.recvfrom_into(self.buf, _MSG_BYTES)
             if src != self.server or sport != wire.PORT:
                 continue
             a = self.answer

@@ -127,7 +127,6 @@ class Interface:
         # Work on memoryviews: slices of them (checksums, copies) are views, not copies.
         self.rx = memoryview(bytearray(frame + 4))  # room for an 802.1Q tag
         self.tx = memoryview(bytearray(frame))
-        self.txv = self.tx
         # Views tx[:n] for the last two frame lengths sent: in bulk transfer
         # every frame is either a full segment or a pure ACK, so sending needs
         # no new view object (a memoryview slice is a heap object on MicroPython).
@@ -141,13 +140,14 @@ class Interface:
         self.icmp_hdr = Icmp()
         self.udp_hdr = Udp()  # checks datagrams no UDP handler takes
         self.arp = ArpCache(cfg.arp_entries)
-        self.q_slots = cfg.arp_queue
-        self.q_slot_bytes = cfg.arp_queue_slot_bytes
-        self.q_buf = memoryview(bytearray(self.q_slots * self.q_slot_bytes))
-        self.q_len = [0] * self.q_slots
-        self.q_ip = [0] * self.q_slots
+        # ARP queue: cfg.arp_queue slots of cfg.arp_queue_slot_bytes.  Sizes and
+        # the TTL are read from cfg, not copied: every instance attribute is a
+        # slot in this object's map, and MicroPython grows a map of 37 slots to
+        # 47 at the 38th attribute (16 bytes a slot on 64-bit): we have 37.
+        self.q_buf = memoryview(bytearray(cfg.arp_queue * cfg.arp_queue_slot_bytes))
+        self.q_len = [0] * cfg.arp_queue
+        self.q_ip = [0] * cfg.arp_queue
         self.ident = 1
-        self.ttl = cfg.ttl
         self.icmp_tokens = cfg.icmp_rate_per_s
         self.icmp_refill_ms = 0
         self.announce_pending = True  # gratuitous ARP at the first poll with an address
@@ -165,7 +165,6 @@ class Interface:
     def configure(self, ip, prefix, gateway):
         """Set address, prefix length and gateway (dotted quads or ints)."""
         self.ip = aton(ip)
-        self.prefix = prefix
         self.netmask = prefix_mask(prefix)
         self.gateway = aton(gateway)
         self.announce_pending = True
@@ -174,6 +173,16 @@ class Interface:
         self._last_dst = -1
         self._last_hop = 0
         self._last_arp_i = -1
+
+    @property
+    def prefix(self):
+        """Netmask length (kept as the mask only: one attribute fewer)."""
+        m = self.netmask
+        n = 0
+        while m & 0x80000000:
+            n += 1
+            m = (m << 1) & 0xFFFFFFFF
+        return n
 
     def is_local_broadcast(self, dst):
         return dst == 0xFFFFFFFF or (self.netmask != 0xFFFFFFFF and dst == (self.ip | (~self.netmask & 0xFFFFFFFF)))
@@ -381,7 +390,7 @@ class Interface:
 
     def _emit_ip(self, dst, proto, payload_len):
         self.ident = (self.ident + 1) & 0xFFFF
-        ipv4.emit(self.tx, IP_OFF, self.ip, dst, proto, payload_len, self.ttl, self.ident)
+        ipv4.emit(self.tx, IP_OFF, self.ip, dst, proto, payload_len, self.cfg.ttl, self.ident)
 
     def _transmit(self, n):
         if self.trace:
@@ -391,7 +400,7 @@ class Interface:
         elif n == self._tx_n1:
             v = self._tx_v1
         else:
-            v = self.txv[:n]
+            v = self.tx[:n]
             self._tx_n1 = self._tx_n0
             self._tx_v1 = self._tx_v0
             self._tx_n0 = n
@@ -463,13 +472,14 @@ class Interface:
         cache = self.arp
         # Copy the datagram out of tx first: the ARP request below is built in tx.
         res = DROPPED
-        if n > self.q_slot_bytes:
+        slot = self.cfg.arp_queue_slot_bytes
+        if n > slot:
             st["drop_arp_queue_oversize"] += 1
         else:
-            for k in range(self.q_slots):
+            for k in range(len(self.q_len)):
                 if self.q_len[k] == 0:
-                    o = k * self.q_slot_bytes
-                    self.q_buf[o:o + n] = self.txv[:n]
+                    o = k * slot
+                    self.q_buf[o:o + n] = self.tx[:n]
                     self.q_len[k] = n
                     self.q_ip[k] = hop
                     res = QUEUED
@@ -504,17 +514,18 @@ class Interface:
     def _flush_queue(self, i):
         cache = self.arp
         hop = cache.ip[i]
-        for k in range(self.q_slots):
+        slot = self.cfg.arp_queue_slot_bytes
+        for k in range(len(self.q_len)):
             n = self.q_len[k]
             if n and self.q_ip[k] == hop:
-                o = k * self.q_slot_bytes
+                o = k * slot
                 self.tx[0:n] = self.q_buf[o:o + n]
                 ethernet.emit(self.tx, cache.mac, self.mac, ethernet.TYPE_IPV4, 6 * i)
                 self.q_len[k] = 0
                 self._transmit(n)
 
     def _drop_queue(self, hop):
-        for k in range(self.q_slots):
+        for k in range(len(self.q_len)):
             if self.q_len[k] and self.q_ip[k] == hop:
                 self.q_len[k] = 0
                 self.stats["drop_arp_unresolved"] += 1

@@ -15,19 +15,23 @@ from tcpip.wire.bytes import copy as _copy, copy_viper as _copy_viper
 
 class Ring:
     def __init__(self, size, max_ranges=4):
-        self.buf = bytearray(size)
-        # CPython slices of a memoryview are views: one memcpy per copy.  The
-        # viper copy takes the bytearray itself.
-        self.mv = self.buf if _copy_viper is not None else memoryview(self.buf)
+        # The viper copy takes the bytearray itself; on CPython the buffer is
+        # held as a memoryview, whose slices are views: one memcpy per copy.
+        buf = bytearray(size)
+        self.buf = buf if _copy_viper is not None else memoryview(buf)
         self.size = size
         self.head = 0  # index of the first readable byte
         self.count = 0  # readable bytes
         # Out-of-order ranges [start, end) relative to the end of readable data,
-        # kept sorted and disjoint.
-        self.max_ranges = max_ranges
-        self.r_start = [0] * max_ranges
-        self.r_end = [0] * max_ranges
+        # kept sorted and disjoint: range i is r[2 * i], r[2 * i + 1].  A ring
+        # without ranges (TX, UDP) shares the empty tuple.  Few attributes on
+        # purpose: every instance attribute costs a slot in the object's map.
+        self.r = [0] * (2 * max_ranges) if max_ranges > 0 else ()
         self.nranges = 0
+
+    @property
+    def max_ranges(self):
+        return len(self.r) >> 1
 
     def used(self):
         return self.count
@@ -46,18 +50,18 @@ class Ring:
         # pos: index in buf; copies n bytes from src[src_off:]
         first = self.size - pos
         if n <= first:
-            _copy(self.mv, pos, src, src_off, n)
+            _copy(self.buf, pos, src, src_off, n)
         else:
-            _copy(self.mv, pos, src, src_off, first)
-            _copy(self.mv, 0, src, src_off + first, n - first)
+            _copy(self.buf, pos, src, src_off, first)
+            _copy(self.buf, 0, src, src_off + first, n - first)
 
     def _get(self, pos, dst, dst_off, n):
         first = self.size - pos
         if n <= first:
-            _copy(dst, dst_off, self.mv, pos, n)
+            _copy(dst, dst_off, self.buf, pos, n)
         else:
-            _copy(dst, dst_off, self.mv, pos, first)
-            _copy(dst, dst_off + first, self.mv, 0, n - first)
+            _copy(dst, dst_off, self.buf, pos, first)
+            _copy(dst, dst_off + first, self.buf, 0, n - first)
 
     # -- queue operations
 
@@ -160,62 +164,63 @@ class Ring:
 
     def ranges(self):
         """Stored out-of-order ranges as (start, end) offsets past readable data (allocates; for tests and SACK)."""
-        return [(self.r_start[i], self.r_end[i]) for i in range(self.nranges)]
+        r = self.r
+        return [(r[2 * i], r[2 * i + 1]) for i in range(self.nranges)]
 
     def _add_range(self, start, end):
-        rs, re = self.r_start, self.r_end
+        r = self.r
         k = self.nranges
         # find insertion point and merge overlapping/adjacent ranges
         i = 0
-        while i < k and re[i] < start:
+        while i < k and r[2 * i + 1] < start:
             i += 1
         j = i
-        while j < k and rs[j] <= end:
-            if rs[j] < start:
-                start = rs[j]
-            if re[j] > end:
-                end = re[j]
+        while j < k and r[2 * j] <= end:
+            if r[2 * j] < start:
+                start = r[2 * j]
+            if r[2 * j + 1] > end:
+                end = r[2 * j + 1]
             j += 1
         merged = j - i
-        if merged == 0 and k == self.max_ranges:
+        if merged == 0 and 2 * k == len(r):
             return False
         # replace ranges i..j-1 with one range
         shift = 1 - merged
         if shift > 0:
             m = k
             while m > i:
-                rs[m] = rs[m - 1]
-                re[m] = re[m - 1]
+                r[2 * m] = r[2 * m - 2]
+                r[2 * m + 1] = r[2 * m - 1]
                 m -= 1
         elif shift < 0:
             for m in range(i + 1, k + shift):
-                rs[m] = rs[m - shift]
-                re[m] = re[m - shift]
-        rs[i] = start
-        re[i] = end
+                r[2 * m] = r[2 * (m - shift)]
+                r[2 * m + 1] = r[2 * (m - shift) + 1]
+        r[2 * i] = start
+        r[2 * i + 1] = end
         self.nranges = k + shift
         return True
 
     def _advance_ranges(self, n):
         # In-order data of n bytes arrived: ranges move n closer, and a range
         # that now starts at (or before) the end of readable data joins it.
-        rs, re = self.r_start, self.r_end
+        r = self.r
         k = self.nranges
         w = 0
         for i in range(k):
-            s = rs[i] - n
-            e = re[i] - n
+            s = r[2 * i] - n
+            e = r[2 * i + 1] - n
             if e <= 0:
                 continue  # fully overwritten by the in-order data
-            rs[w] = s
-            re[w] = e
+            r[2 * w] = s
+            r[2 * w + 1] = e
             w += 1
         self.nranges = w
-        if w and rs[0] <= 0:
-            e = re[0]
+        if w and r[0] <= 0:
+            e = r[1]
             # the bytes [0, e) are already in place
             for i in range(1, w):
-                rs[i - 1] = rs[i] - e
-                re[i - 1] = re[i] - e
+                r[2 * i - 2] = r[2 * i] - e
+                r[2 * i - 1] = r[2 * i + 1] - e
             self.nranges = w - 1
             self.count += e

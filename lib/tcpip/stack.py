@@ -17,6 +17,11 @@ from tcpip.udp import Udp
 from tcpip.dns import Resolver
 
 LINK_CHECK_MS = 500
+# One buffer the DHCP client and the DNS resolver build and parse their
+# messages in: each uses it only within one call (build then send, or receive
+# then parse), so they never need it at the same time.  548 bytes: a DHCP
+# message (RFC 2131 2: 576-byte datagrams); a DNS message (512) fits.
+MSG_BUF_BYTES = 548
 
 _current = None
 
@@ -37,6 +42,7 @@ class Stack:
         self.now_ms = 0
         self.transports = []  # objects with timers(now_ms) -> ms
         self._rxv = self.iface.rx
+        self.msg_buf = bytearray(MSG_BUF_BYTES)
         # TCP control blocks and their rings are allocated here, once.
         self.tcp = Tcp(self.cfg, self.iface, self._stats)
         self.add_transport(self.tcp)

@@ -10,7 +10,6 @@ from tcpip.compat import const, random32, ENOMEM, EADDRINUSE, EMSGSIZE, EACCES, 
 from tcpip.ring import Ring
 from tcpip.iface import IP_PAYLOAD_OFF, NO_ROUTE, DROPPED
 from tcpip.wire import udp as wire_udp
-from tcpip.wire.udp import Udp as UdpHeader
 from tcpip.wire.bytes import get16, get32, put16, put32
 from tcpip.wire.ipv4 import ntoa
 
@@ -21,9 +20,9 @@ EPHEMERAL_LO = const(49152)
 class UdpEndpoint:
     """One UDP socket's state: local/remote address, receive ring, flags."""
 
-    def __init__(self, owner, rx_bytes):
+    def __init__(self, owner, rx_bytes, rec):
         self.owner = owner
-        self.rx = Ring(rx_bytes, 1)
+        self.rx = Ring(rx_bytes, 0)  # whole datagrams in order: no out-of-order ranges
         self.in_use = False
         self.lport = 0
         self.lip = 0
@@ -31,7 +30,9 @@ class UdpEndpoint:
         self.rport = 0
         self.broadcast = False
         self.datagrams = 0
-        self._hdr = bytearray(_REC)
+        # record header scratch, shared by every endpoint of the Udp layer
+        # (each use is within one call)
+        self._hdr = rec
 
     def bind(self, port=0, ip=0):
         self.owner.bind(self, port, ip)
@@ -83,8 +84,10 @@ class UdpEndpoint:
 class Udp:
     def __init__(self, cfg, iface):
         self.iface = iface
-        self.pool = [UdpEndpoint(self, cfg.udp_rx_bytes) for _ in range(cfg.udp_sockets)]
-        self.hdr = UdpHeader()
+        rec = bytearray(_REC)
+        self.pool = [UdpEndpoint(self, cfg.udp_rx_bytes, rec) for _ in range(cfg.udp_sockets)]
+        # The interface's UDP parser is idle once we take udp_input: share it.
+        self.hdr = iface.udp_hdr
         self.next_port = EPHEMERAL_LO + random32() % (65536 - EPHEMERAL_LO)
         iface.udp_input = self.input
         st = iface.stats
