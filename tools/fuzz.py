@@ -133,6 +133,7 @@ class Target:
         self.cfg = cfg
         self.nic = nic if nic is not None else Nic(US_MAC)
         self.stack = Stack(cfg, self.nic)
+        self.stat_keys = len(self.stack.stats())  # fixed once built: nothing grows
         self.now = now_ms
         self.buf = bytearray(2048)
         self.conns = []
@@ -220,9 +221,11 @@ def check(t):
             _ring_ok(ring, size)
         if not c.in_use and (c.rx.count or c.tx.count):
             raise InvariantError("free block holds data")
+    if len(st) != t.stat_keys:
+        raise InvariantError("stats grew a key after the stack was built: %r"
+                             % sorted(k for k in st if st[k] and k not in _seen_zero(t)))
     for ep in s.udp.pool:
-        if len(ep.ring.buf) != cfg.udp_rx_bytes if hasattr(ep, "ring") else False:
-            raise InvariantError("UDP ring size changed")
+        _ring_ok(ep.rx, cfg.udp_rx_bytes)
     if len(s.udp.pool) != cfg.udp_sockets:
         raise InvariantError("UDP pool size changed")
     i = s.iface
@@ -230,6 +233,11 @@ def check(t):
         raise InvariantError("interface buffers resized")
     if i.arp.n != cfg.arp_entries or len(i.arp.state) != cfg.arp_entries:
         raise InvariantError("ARP table resized")
+
+
+def _seen_zero(t):
+    # the keys a fresh stack of the same config starts with
+    return Stack(t.cfg, Nic(US_MAC)).stats()
 
 
 def _ring_ok(r, size):

@@ -17,6 +17,12 @@ from tcpip.udp import Udp
 from tcpip.dns import Resolver
 
 LINK_CHECK_MS = 500
+# Counters bumped only on rare paths: created with the others so the stats
+# dict never grows after the stack is built.
+_RARE_KEYS = ("rx_errors", "internal_errors", "drop_tcp_no_handler",
+              "dhcp_ignored_short", "dhcp_ignored_malformed", "dhcp_ignored_not_for_us",
+              "dhcp_ignored_xid", "dns_ignored_short", "dns_ignored_id",
+              "dns_ignored_malformed", "dns_ignored_question")
 # One buffer the DHCP client and the DNS resolver build and parse their
 # messages in: each uses it only within one call (build then send, or receive
 # then parse), so they never need it at the same time.  548 bytes: a DHCP
@@ -50,6 +56,9 @@ class Stack:
         self.dns = Resolver(self, self.cfg.dns_cache_entries, self.cfg.dns_timeout_ms,
                             self.cfg.dns_retries)
         self.add_transport(self.dns)
+        for k in _RARE_KEYS:
+            if k not in self._stats:
+                self._stats[k] = 0
         self.dhcp = None  # a DhcpClient once start_dhcp() is called
         self._in_poll = False
         global _current
