@@ -48,11 +48,9 @@ def test_native_runs_report_every_figure_with_verified_payloads(results):
         r = results["stack"][key]
         for fig in bench.FIGURES:
             assert fig in r, "%s: %s missing" % (key, fig)
-            if fig == "udp_echo_ms_median" and r[fig] is None:
-                assert r.get("udp_echo_note"), key  # says why it is not measured
-                continue
             assert isinstance(r[fig], (int, float)) and r[fig] >= 0, (key, fig, r[fig])
-        assert r["rx_ok"] and r["tx_ok"] and r["echo_ok"], (key, r)
+        assert r["rx_ok"] and r["tx_ok"] and r["echo_ok"] and r["udp_echo_ok"], (key, r)
+        assert r["udp_echo_count"] + r["udp_echo_lost"] == 10, (key, r)
         assert r["connect_fails"] == 0, (key, r)
         assert r["ping_loss_pct"] == 0, (key, r)
         assert r["pair_ok"] and r["pair_mb_per_s"] > 0

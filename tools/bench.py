@@ -56,7 +56,7 @@ FIGURES = (
     "rx_mb_per_s", "rx_cpu_s_per_mb", "tx_mb_per_s", "tx_cpu_s_per_mb",
     "echo_mb_per_s", "echo_cpu_s_per_mb", "connect_ms_median", "connect_ms_p90",
     "cycle_ms_median", "cycle_ms_p90", "ping_rtt_ms_avg", "ping_rtt_ms_max",
-    "udp_echo_ms_median",
+    "udp_echo_ms_median", "udp_echo_ms_p90",
 )
 
 
@@ -221,6 +221,40 @@ def client_connects(ip, port, count, seconds):
             "ok": fails == 0 and len(conn) > 0}
 
 
+def client_udpecho(ip, port, count, seconds):
+    """count sequential 64-byte datagrams to the UDP echo port, one in flight;
+    RTT per answered datagram, payload checked, 1 s timeout each."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1.0)
+    rtts = []
+    lost = 0
+    bad = 0
+    deadline = time.monotonic() + seconds
+    for i in range(count):
+        if time.monotonic() > deadline:
+            break
+        msg = b"%08d" % i + bytes(56)
+        t0 = time.perf_counter()
+        s.sendto(msg, (ip, port))
+        while True:
+            try:
+                d, _ = s.recvfrom(2048)
+            except socket.timeout:
+                lost += 1
+                break
+            if d[:8] == msg[:8]:
+                rtts.append((time.perf_counter() - t0) * 1000)
+                if d != msg:
+                    bad += 1
+                break  # else a late answer to an earlier one: keep waiting
+    s.close()
+    return {"rtt_ms": rtts, "lost": lost, "bad": bad, "ok": bad == 0 and len(rtts) > 0}
+
+
+def _round(x):
+    return None if x is None else round(x, 3)
+
+
 def _pct(xs, p):
     if not xs:
         return None
@@ -267,8 +301,20 @@ def kernel_serve(ip, seconds):
                 threading.Thread(target=fn, args=(c,), daemon=True).start()
         threading.Thread(target=loop, daemon=True).start()
 
+    def udpecho():
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind((ip, 7))
+        u.settimeout(seconds)
+        while True:
+            try:
+                d, a = u.recvfrom(2048)
+            except OSError:
+                return
+            u.sendto(d, a)
+
     listen(9, discard)
     listen(19, chargen)
+    threading.Thread(target=udpecho, daemon=True).start()
     print("ready", flush=True)
     time.sleep(seconds)
 
@@ -327,7 +373,7 @@ class Board:
     def __init__(self, name, runtime, nic=None, heapsize=None):
         self.name = name
         argv = [sys.executable, os.path.join(HERE, "vboard.py"), "--netns", name,
-                "--runtime", runtime, "--serve", "echo,discard,chargen"]
+                "--runtime", runtime, "--serve", "echo,discard,chargen,udpecho"]
         if nic:
             argv += ["--nic", nic]
         if heapsize and runtime == "micropython":
@@ -401,6 +447,13 @@ def run_suite(ns, pid, ip, size):
         res["connect_ms_p90"] = _pct(r["connect_ms"], 90)
         res["cycle_ms_median"] = _pct(r["cycle_ms"], 50)
         res["cycle_ms_p90"] = _pct(r["cycle_ms"], 90)
+    if size.get("udp"):
+        r = ns_run_json(ns, ["client", "udpecho", ip, str(size["udp"]), str(t)], t + 60)
+        res["udp_echo_count"] = len(r["rtt_ms"])
+        res["udp_echo_lost"] = r["lost"]
+        res["udp_echo_ok"] = r["ok"]
+        res["udp_echo_ms_median"] = _round(_pct(r["rtt_ms"], 50))
+        res["udp_echo_ms_p90"] = _round(_pct(r["rtt_ms"], 90))
     if size.get("pings"):
         p = subprocess.run(["ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", str(size["pings"]),
                             "-i", "0.01", "-W", "1", ip], capture_output=True, text=True,
@@ -439,8 +492,6 @@ def bench_stack(runtime, size, tag, nic=None, heapsize=None):
     b = Board(name, runtime, nic, heapsize)
     try:
         res = run_suite(name, b.pid, STACK_IP, size)
-        res["udp_echo_ms_median"] = None
-        res["udp_echo_note"] = "no UDP echo service in tools/services.py yet"
         res["stack_pid_found"] = b.pid is not None
         if heapsize and runtime == "micropython":
             res["mp_heapsize"] = heapsize
@@ -595,11 +646,11 @@ def main(argv):
         _log("cannot run: " + why)
         return 2
     if a.quick:
-        size = {"bulk": 1 * MB, "echo": 200000, "connects": 10, "pings": 10, "seconds": 5.0}
+        size = {"bulk": 1 * MB, "echo": 200000, "connects": 10, "pings": 10, "udp": 10, "seconds": 5.0}
         pair_bytes = 300000
         w5500_bytes = 100000
     else:
-        size = {"bulk": int(a.mb * MB), "echo": 5 * MB, "connects": 200, "pings": 100,
+        size = {"bulk": int(a.mb * MB), "echo": 5 * MB, "connects": 200, "pings": 100, "udp": 200,
                 "seconds": a.seconds}
         pair_bytes = 5 * MB
         w5500_bytes = 1 * MB
@@ -653,6 +704,7 @@ def table(res):
             ("connect ms median / p90", ("connect_ms_median", "connect_ms_p90")),
             ("connect+close ms median / p90", ("cycle_ms_median", "cycle_ms_p90")),
             ("ping RTT ms avg / max", ("ping_rtt_ms_avg", "ping_rtt_ms_max")),
+            ("UDP echo RTT ms median / p90", ("udp_echo_ms_median", "udp_echo_ms_p90")),
             ("bulk rx / tx vs ceiling", ("rx_ceiling_ratio", "tx_ceiling_ratio")),
             ("2 stacks in-memory MB/s", "pair_mb_per_s"), ("  CPU s/MB", "pair_cpu_s_per_mb"),
             ("SPI bytes per payload byte", "spi_bytes_per_payload_byte")]
@@ -684,7 +736,8 @@ def table(res):
 def _client_main(argv):
     mode, ip, amount, seconds = argv[0], argv[1], int(float(argv[2])), float(argv[3])
     fn = {"discard": (client_discard, 9), "chargen": (client_chargen, 19),
-          "echo": (client_echo, 7), "connects": (client_connects, 9)}[mode]
+          "echo": (client_echo, 7), "connects": (client_connects, 9),
+          "udpecho": (client_udpecho, 7)}[mode]
     r = fn[0](ip, fn[1], amount, seconds)
     print(json.dumps(r))
     return 0

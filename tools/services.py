@@ -1,6 +1,7 @@
-"""Built-in TCP test services on the connection API: echo (RFC 862, port 7),
-discard (RFC 863, port 9), chargen (RFC 864, port 19) -- servers for the
-kernel's clients, and client modes for benchmarks.  Portable (CPython and
+"""Built-in test services on the connection API: echo (RFC 862, port 7),
+discard (RFC 863, port 9), chargen (RFC 864, port 19) over TCP, and udpecho
+(RFC 862 over UDP, port 7) -- servers for the kernel's clients, and client
+modes for benchmarks.  Portable (CPython and
 MicroPython; runs in the virtual board's stack process).
 
 Servers::
@@ -20,7 +21,8 @@ Clients (the stack connects out; ``run()`` after every poll until ``done``)::
     bytes sent for discard, received for chargen, echoed back for echo)
 
 Each server serves as many clients at once as the TCP pool has blocks; the
-per-connection state is two small ints.  Nothing is allocated per segment.
+per-connection state is two small ints.  Nothing is allocated per TCP
+segment (udpecho slices a view per datagram).
 """
 try:
     import hashlib
@@ -31,8 +33,9 @@ try:
 except ImportError:  # pragma: no cover
     binascii = None
 
-NAMES = ("echo", "discard", "chargen")
-SERVICES = NAMES  # tools/vboard.py reads this name
+NAMES = ("echo", "discard", "chargen")  # TCP; the index is the connection's kind
+UDP_NAMES = ("udpecho",)
+SERVICES = NAMES + UDP_NAMES  # tools/vboard.py reads this name
 PORTS = {"echo": 7, "discard": 9, "chargen": 19}
 CLIENT_KINDS = ("echo", "discard", "chargen", "recv")  # recv: read until the server closes
 
@@ -64,15 +67,21 @@ class Services:
         self.stack = stack
         self.tcp = stack.tcp
         self.listeners = []  # (kind index, Listener)
+        self.udp_ep = None
         for name in names:
+            if name == "udpecho":
+                self.udp_ep = stack.udp.open()
+                self.udp_ep.bind(7)
+                continue
             if name not in PORTS:
-                raise ValueError("unknown service %r (known: %s)" % (name, ", ".join(NAMES)))
+                raise ValueError("unknown service %r (known: %s)" % (name, ", ".join(SERVICES)))
             self.listeners.append((NAMES.index(name), self.tcp.listen(PORTS[name], backlog)))
         n = len(self.tcp.pool)
         self.conns = [None] * n
         self.kind = [0] * n
         self.pos = [0] * n  # chargen: offset in the pattern
         self.scratch = bytearray(_SCRATCH_BYTES)
+        self.scratch_mv = memoryview(self.scratch)
         self.pattern = chargen_pattern() if "chargen" in names else None
         self.pattern2 = None
         if self.pattern is not None:
@@ -90,9 +99,20 @@ class Services:
         for _, l in self.listeners:
             self.tcp.unlisten(l)
         self.listeners = []
+        if self.udp_ep is not None:
+            self.udp_ep.close()
+            self.udp_ep = None
 
     def run(self):
         """Accept and serve; call after every stack.poll()."""
+        ep = self.udp_ep
+        while ep is not None and ep.datagrams:
+            n, src, sport = ep.recvfrom_into(self.scratch)
+            try:
+                ep.sendto(self.scratch_mv[:n], src, sport, self.stack.now_ms)
+                self.served += 1
+            except OSError:
+                pass  # no route / ARP queue full: a lost echo, as on a real LAN
         for kind, l in self.listeners:
             while True:
                 c = self.tcp.accept(l)

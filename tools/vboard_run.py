@@ -20,7 +20,7 @@ Options (all optional)::
     --prefix N            default 24
     --gateway A.B.C.D     default 192.0.2.1
     --mac 02:00:00:00:00:02
-    --serve LIST          services to start: echo, discard, chargen (tools/services.py)
+    --serve LIST          services to start: echo, discard, chargen, udpecho (tools/services.py), http
                           and http (tools/httpstatus.py: status page on port 80)
     --dhcp 1              configure the interface by DHCP (RFC 2131) instead of
                           --ip/--prefix/--gateway; prints ``bound IP`` once leased
