@@ -4,6 +4,7 @@ import hashlib
 import binascii
 import services
 from tcphelp import Pair, STACK_IP
+from tcpip.wire.ipv4 import aton
 
 
 def _hex(b):
@@ -28,8 +29,28 @@ def _serve_and(kind, nbytes, loss=0.0):
 
 def test_names_and_ports():
     assert services.NAMES == ("echo", "discard", "chargen")
-    assert services.SERVICES == services.NAMES
+    assert services.SERVICES == services.NAMES + ("udpecho",)
     assert [services.PORTS[n] for n in services.NAMES] == [7, 9, 19]
+
+
+def test_udp_echo_returns_each_datagram_to_its_sender():
+    pair = Pair(seed=3, delay_ms=1)
+    svc = services.start(pair.b, ["udpecho"])
+    pair.each = svc.run
+    ep = pair.a.udp.open()
+    ep.bind(5555)
+    got = []
+    buf = bytearray(100)
+    for i in range(5):
+        msg = b"dgram %d" % i
+        ep.sendto(msg, aton(STACK_IP), 7, pair.now())
+        assert pair.run(lambda: ep.datagrams > 0, 5000), "no echo for %r" % msg
+        n, src, sport = ep.recvfrom_into(buf)
+        got.append((bytes(buf[:n]), sport))
+    assert got == [(b"dgram %d" % i, 7) for i in range(5)]
+    assert svc.served == 5
+    svc.stop()
+    assert all(not e.in_use for e in pair.b.udp.pool)
 
 
 def test_echo_returns_every_byte():
