@@ -23,6 +23,7 @@ Invariants checked after every frame (``check``):
   - nothing escapes poll: internal_errors stays 0;
   - rx_frames == sum(in_*) + sum(drop_*) less iface.TX_DROP_KEYS;
   - TCP pool: free blocks + used blocks == tcp_sockets, no block twice;
+  - every TCP control-block field (Connection.w) an unsigned 32-bit number;
   - every ring (TCP RX/TX, UDP RX) within its size, buffers still the configured size;
   - interface buffers, ARP table and ARP queue no bigger than configured.
 """
@@ -198,6 +199,7 @@ class InvariantError(AssertionError):
 def check(t):
     """Every invariant of the module docstring; raises InvariantError naming the broken one."""
     from tcpip.iface import TX_DROP_KEYS
+    from tcpip.tcp import FIELDS
     s = t.stack
     st = s.stats()
     if st.get("internal_errors", 0):
@@ -221,6 +223,9 @@ def check(t):
             _ring_ok(ring, size)
         if not c.in_use and (c.rx.count or c.tx.count):
             raise InvariantError("free block holds data")
+        if len(c.w) != len(FIELDS) or not all(0 <= v <= 0xFFFFFFFF for v in c.w):
+            # MicroPython keeps them in array('I'): out of range would wrap there
+            raise InvariantError("TCP field out of uint32 range: %r" % list(zip(FIELDS, c.w)))
     if len(st) != t.stat_keys:
         raise InvariantError("stats grew a key after the stack was built: %r"
                              % sorted(k for k in st if st[k] and k not in _seen_zero(t)))

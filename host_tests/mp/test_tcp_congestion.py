@@ -1,5 +1,6 @@
 """Congestion control (RFC 5681, NewReno RFC 6582) against a scripted peer."""
 from tcphelp import Peer, ACK, seq_add
+from tcpip.tcp import FIELDS
 
 
 def _conn(tx=16384, mss=1000):
@@ -27,7 +28,7 @@ def test_slow_start_grows_one_mss_per_ack():
 
 def test_congestion_avoidance_grows_about_one_mss_per_window():
     p, c, snd, rcv = _conn()
-    c.ssthresh = 3000
+    c.w[FIELDS.index("ssthresh")] = 3000  # fields are read-only by name
     c.send(b"s" * 16000)
     p.out()
     p.send(ACK, rcv, seq_add(snd, 1000))

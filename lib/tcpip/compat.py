@@ -1,4 +1,4 @@
-"""Runtime differences in one place: clock, const, random bytes, errno, sleep.
+"""Runtime differences in one place: clock, const, random bytes, errno, sleep, slots.
 
 Every other module in tcpip imports time, os, errno and micropython only through
 here, so the same files run on CPython >= 3.11, MicroPython (rp2, unix) and
@@ -24,6 +24,10 @@ except ImportError:  # pragma: no cover
 
 import time as _time
 import os as _os
+import sys as _sys
+from array import array as _array
+
+_MICROPYTHON = _sys.implementation.name in ("micropython", "circuitpython")
 
 TICKS_PERIOD = const(1 << 30)
 TICKS_MAX = const((1 << 30) - 1)
@@ -63,6 +67,19 @@ def ticks_diff(a, b):
 def ticks_add(t, delta_ms):
     """t + delta_ms on the wrapping clock."""
     return (t + delta_ms) & TICKS_MAX
+
+
+def uint32_slots(n):
+    """n zeroed slots for unsigned 32-bit numbers (a TCP control block's fields).
+
+    MicroPython: ``array('I')``, 4 bytes a slot instead of an attribute's map
+    slot.  CPython: a list, whose subscripts the interpreter specialises (an
+    array's are slower there than the attributes they replace); memory does
+    not matter on a PC, and the fuzz invariants check the values stay unsigned.
+    """
+    if _MICROPYTHON:
+        return _array("I", bytes(4 * n))
+    return [0] * n
 
 
 def urandom(n):

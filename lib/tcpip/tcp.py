@@ -62,7 +62,7 @@ Choices (documented here, decided by the RFCs where they allow):
   ``close()`` / ``abort()``.
 """
 from struct import pack_into
-from tcpip.compat import (const, ticks_add, ticks_diff, random32, urandom,
+from tcpip.compat import (const, ticks_add, ticks_diff, random32, urandom, uint32_slots,
                           ENOMEM, EADDRINUSE, ENOTCONN, EPIPE, ECONNREFUSED, ECONNRESET,
                           ETIMEDOUT, EINVAL, EHOSTUNREACH)
 from tcpip.ring import Ring
@@ -105,6 +105,72 @@ _DEFAULT_MSS = const(536)  # RFC 9293 3.7.1: when the peer sends no MSS option
 _FAR_MS = const(1000000)
 _COOKIE_MSS = (536, 1220, 1440, 1460)  # SYN cookie MSS table (2-bit index)
 
+# A Connection keeps its numbers and flags (flags as 0/1) in one array('I')
+# ``w`` (compat.uint32_slots: a list on CPython) instead of ~50 instance
+# attributes: every attribute costs a slot in the object's map (16 bytes on
+# 64-bit MicroPython), the array 4 bytes.  The hot paths take ``w = c.w`` once
+# and index it with these constants; FIELDS names them in order (``c.snd_una``
+# etc. still read through __getattr__, read-only).  Nothing stored here may be
+# negative or reach 2**32 (MicroPython would wrap it silently).
+_IN_USE = const(0)
+_INDEX = const(1)
+_STATE = const(2)
+_USER = const(3)
+_LISTENER = const(4)
+_BORN = const(5)
+_ERROR = const(6)
+_LPORT = const(7)
+_RIP = const(8)
+_RPORT = const(9)
+_ISS = const(10)
+_SND_UNA = const(11)
+_SND_NXT = const(12)
+_SND_MAX = const(13)
+_SND_WND = const(14)
+_SND_WL1 = const(15)
+_SND_WL2 = const(16)
+_MAX_SNDWND = const(17)
+_SND_MSS = const(18)
+_SND_SML = const(19)
+_FIN_QUEUED = const(20)
+_IRS = const(21)
+_RCV_NXT = const(22)
+_RCV_ADV = const(23)
+_FIN_RCVD = const(24)
+_SRTT8 = const(25)
+_RTTVAR4 = const(26)
+_RTO_MS = const(27)
+_RTT_ON = const(28)
+_RTT_SEQ = const(29)
+_RTT_MS = const(30)
+_RETRIES = const(31)
+_TMR = const(32)
+_TMR_AT = const(33)
+_ACK_NOW = const(34)
+_DELACK_ON = const(35)
+_DELACK_AT = const(36)
+_ACK_SEGS = const(37)
+_CWND = const(38)
+_SSTHRESH = const(39)
+_DUPACKS = const(40)
+_RECOVER = const(41)
+_IN_RECOVERY = const(42)
+_NODELAY = const(43)
+_KEEPALIVE = const(44)
+_KA_AT = const(45)
+_KA_PROBES = const(46)
+_PROBES = const(47)
+_NFIELDS = const(48)
+FIELDS = (
+    "in_use", "index", "state", "user", "listener", "born", "error", "lport", "rip", "rport",
+    "iss", "snd_una", "snd_nxt", "snd_max", "snd_wnd", "snd_wl1", "snd_wl2", "max_sndwnd",
+    "snd_mss", "snd_sml", "fin_queued", "irs", "rcv_nxt", "rcv_adv", "fin_rcvd", "srtt8",
+    "rttvar4", "rto_ms", "rtt_on", "rtt_seq", "rtt_ms", "retries", "tmr", "tmr_at", "ack_now",
+    "delack_on", "delack_at", "ack_segs", "cwnd", "ssthresh", "dupacks", "recover", "in_recovery",
+    "nodelay", "keepalive", "ka_at", "ka_probes", "probes",
+)
+
+
 STAT_KEYS = (
     "tcp_active_opens", "tcp_passive_opens", "tcp_established", "tcp_resets_rx",
     "tcp_rst_tx", "tcp_challenge_acks", "tcp_rto_timeouts", "tcp_retransmits",
@@ -127,7 +193,8 @@ def _sdiff(a, b):
 class Listener:
     """A passive-open slot: the local port and how many unaccepted connections it may hold."""
 
-    def __init__(self):
+    def __init__(self, index):
+        self.id = index + 1  # what a Connection holds in w[_LISTENER] (0: none)
         self.port = 0
         self.backlog = 0
         self.in_use = False
@@ -137,79 +204,133 @@ class Connection:
     """One TCP control block with its RX and TX rings (see the module docstring)."""
 
     def __init__(self, tcp, index, rx_bytes, tx_bytes, ooo_ranges):
+        # Four attributes only; every number and flag lives in w (see FIELDS).
         self.tcp = tcp
-        self.index = index
         self.rx = Ring(rx_bytes, ooo_ranges)
         self.tx = Ring(tx_bytes, 0)
-        self.in_use = False
+        self.w = w = uint32_slots(_NFIELDS)
+        w[_INDEX] = index
         self._reset_fields()
 
     def _reset_fields(self):
-        self.state = CLOSED
-        self.user = False  # the application holds this block (open/accept .. close)
-        self.listener = None  # the Listener of a not yet accepted passive connection
-        self.born = 0  # allocation order (accept oldest first)
-        self.error = 0  # errno once the connection failed
-        self.lport = 0
-        self.rip = 0
-        self.rport = 0
+        w = self.w
+        w[_STATE] = CLOSED
+        w[_USER] = 0  # the application holds this block (open/accept .. close)
+        w[_LISTENER] = 0  # Listener.id of a not yet accepted passive connection
+        w[_BORN] = 0  # allocation order (accept oldest first)
+        w[_ERROR] = 0  # errno once the connection failed
+        w[_LPORT] = 0
+        w[_RIP] = 0
+        w[_RPORT] = 0
         # send sequence space (RFC 9293 3.3.1)
-        self.iss = 0
-        self.snd_una = 0
-        self.snd_nxt = 0
-        self.snd_max = 0  # highest sequence number sent + 1 (go-back-N rewinds snd_nxt)
-        self.snd_wnd = 0
-        self.snd_wl1 = 0
-        self.snd_wl2 = 0
-        self.max_sndwnd = 0
-        self.snd_mss = _DEFAULT_MSS
-        self.snd_sml = 0  # end of the last small segment sent (Nagle, Minshall)
-        self.fin_queued = False  # write side shut down: FIN after the TX ring data
+        w[_ISS] = 0
+        w[_SND_UNA] = 0
+        w[_SND_NXT] = 0
+        w[_SND_MAX] = 0  # highest sequence number sent + 1 (go-back-N rewinds snd_nxt)
+        w[_SND_WND] = 0
+        w[_SND_WL1] = 0
+        w[_SND_WL2] = 0
+        w[_MAX_SNDWND] = 0
+        w[_SND_MSS] = _DEFAULT_MSS
+        w[_SND_SML] = 0  # end of the last small segment sent (Nagle, Minshall)
+        w[_FIN_QUEUED] = 0  # write side shut down: FIN after the TX ring data
         # receive sequence space
-        self.irs = 0
-        self.rcv_nxt = 0
-        self.rcv_adv = 0  # right edge of the window last advertised
-        self.fin_rcvd = False
+        w[_IRS] = 0
+        w[_RCV_NXT] = 0
+        w[_RCV_ADV] = 0  # right edge of the window last advertised
+        w[_FIN_RCVD] = 0
         # RTT / RTO (RFC 6298), in ms; srtt scaled by 8, rttvar by 4
-        self.srtt8 = 0
-        self.rttvar4 = 0
-        self.rto_ms = self.tcp.cfg.tcp_rto_initial_ms
-        self.rtt_on = False
-        self.rtt_seq = 0
-        self.rtt_ms = 0
-        self.retries = 0
-        self.tmr = _T_OFF
-        self.tmr_at = 0
+        w[_SRTT8] = 0
+        w[_RTTVAR4] = 0
+        w[_RTO_MS] = self.tcp.cfg.tcp_rto_initial_ms
+        w[_RTT_ON] = 0
+        w[_RTT_SEQ] = 0
+        w[_RTT_MS] = 0
+        w[_RETRIES] = 0
+        w[_TMR] = _T_OFF
+        w[_TMR_AT] = 0
         # delayed ACK (RFC 1122 4.2.3.2, RFC 9293 3.8.6.3)
-        self.ack_now = False
-        self.delack_on = False
-        self.delack_at = 0
-        self.ack_segs = 0
+        w[_ACK_NOW] = 0
+        w[_DELACK_ON] = 0
+        w[_DELACK_AT] = 0
+        w[_ACK_SEGS] = 0
         # congestion control (RFC 5681, RFC 6582)
-        self.cwnd = 0
-        self.ssthresh = 65535
-        self.dupacks = 0
-        self.recover = 0
-        self.in_recovery = False
+        w[_CWND] = 0
+        w[_SSTHRESH] = 65535
+        w[_DUPACKS] = 0
+        w[_RECOVER] = 0
+        w[_IN_RECOVERY] = 0
         # options
-        self.nodelay = False
-        self.keepalive = False
-        self.ka_at = 0
-        self.ka_probes = 0
-        self.probes = 0  # window probes the peer did not answer
+        w[_NODELAY] = 0
+        w[_KEEPALIVE] = 0
+        w[_KA_AT] = 0
+        w[_KA_PROBES] = 0
+        w[_PROBES] = 0  # window probes the peer did not answer
+
+    # -- fields by name (cold: the API, the socket layer, tests, the REPL)
+
+    def __getattr__(self, name):
+        # only called for names that are not attributes: c.snd_una, c.cwnd ...
+        try:
+            i = FIELDS.index(name)
+        except ValueError:
+            raise AttributeError(name)
+        return self.w[i]
+
+    @property
+    def state(self):
+        return self.w[_STATE]
+
+    @property
+    def error(self):
+        """errno once the connection failed, else 0."""
+        return self.w[_ERROR]
+
+    @property
+    def lport(self):
+        return self.w[_LPORT]
+
+    @property
+    def rip(self):
+        return self.w[_RIP]
+
+    @property
+    def rport(self):
+        return self.w[_RPORT]
+
+    @property
+    def fin_rcvd(self):
+        return self.w[_FIN_RCVD]
+
+    @property
+    def fin_queued(self):
+        return self.w[_FIN_QUEUED]
+
+    @property
+    def listener(self):
+        """The Listener of a connection not yet accepted, else None."""
+        i = self.w[_LISTENER]
+        return self.tcp.listeners[i - 1] if i else None
+
+    @property
+    def nodelay(self):
+        return self.w[_NODELAY]
+
+    @nodelay.setter
+    def nodelay(self, on):
+        self.w[_NODELAY] = 1 if on else 0
 
     # -- queries
 
     def state_name(self):
-        return STATE_NAMES[self.state]
+        return STATE_NAMES[self.w[_STATE]]
 
     def is_established(self):
         """True once the handshake completed and until the connection is gone."""
-        s = self.state
-        return s >= ESTABLISHED
+        return self.w[_STATE] >= ESTABLISHED
 
     def is_synchronized(self):
-        return self.state >= SYN_RECEIVED
+        return self.w[_STATE] >= SYN_RECEIVED
 
     def readable(self):
         """Bytes waiting in the RX ring."""
@@ -217,7 +338,8 @@ class Connection:
 
     def writable(self):
         """Bytes the TX ring can accept now (0 after shutdown or when failed)."""
-        if self.fin_queued or self.error or self.state == CLOSED:
+        w = self.w
+        if w[_FIN_QUEUED] or w[_ERROR] or w[_STATE] == CLOSED:
             return 0
         return self.tx.size - self.tx.count
 
@@ -227,58 +349,65 @@ class Connection:
 
     def at_eof(self):
         """True when the peer closed its side and every byte has been read."""
-        return self.fin_rcvd and self.rx.count == 0
+        return self.w[_FIN_RCVD] and self.rx.count == 0
 
     def local(self):
-        return (ntoa(self.tcp.iface.ip), self.lport)
+        return (ntoa(self.tcp.iface.ip), self.w[_LPORT])
 
     def remote(self):
-        return (ntoa(self.rip), self.rport)
+        w = self.w
+        return (ntoa(w[_RIP]), w[_RPORT])
 
     def __repr__(self):
-        return "<Connection %d %s %d -> %s:%d>" % (self.index, STATE_NAMES[self.state],
-                                                   self.lport, ntoa(self.rip), self.rport)
+        w = self.w
+        return "<Connection %d %s %d -> %s:%d>" % (w[_INDEX], STATE_NAMES[w[_STATE]],
+                                                   w[_LPORT], ntoa(w[_RIP]), w[_RPORT])
 
     # -- options (the socket layer's TCP_NODELAY and SO_KEEPALIVE)
 
     def set_nodelay(self, on):
         """TCP_NODELAY: True turns Nagle's algorithm off (small writes go at once)."""
-        self.nodelay = bool(on)
-        if self.nodelay and self.state >= ESTABLISHED:
+        w = self.w
+        w[_NODELAY] = 1 if on else 0
+        if w[_NODELAY] and w[_STATE] >= ESTABLISHED:
             self.tcp._output(self, self.tcp.now_ms)
 
     def set_keepalive(self, on):
         """SO_KEEPALIVE: probe an idle connection (cfg.tcp_keepalive_*; off by default)."""
-        self.keepalive = bool(on)
-        self.ka_probes = 0
-        self.ka_at = ticks_add(self.tcp.now_ms, self.tcp.cfg.tcp_keepalive_idle_ms)
+        w = self.w
+        w[_KEEPALIVE] = 1 if on else 0
+        w[_KA_PROBES] = 0
+        w[_KA_AT] = ticks_add(self.tcp.now_ms, self.tcp.cfg.tcp_keepalive_idle_ms)
 
     # -- data
 
     def _check_usable(self):
-        if self.error:
-            raise OSError(self.error, "connection failed: %s" % _errname(self.error))
-        if not self.in_use or not self.user:
+        w = self.w
+        if w[_ERROR]:
+            raise OSError(w[_ERROR], "connection failed: %s" % _errname(w[_ERROR]))
+        if not w[_IN_USE] or not w[_USER]:
             raise OSError(ENOTCONN, "connection is closed")
 
     def send(self, data, off=0, n=-1):
         """Queue bytes from data[off:off+n] into the TX ring; returns bytes accepted
         (0 when the ring is full).  Segments go out at once when the window allows."""
+        w = self.w
         self._check_usable()
-        if self.fin_queued:
+        if w[_FIN_QUEUED]:
             raise OSError(EPIPE, "send after shutdown of the write side")
-        if self.state == CLOSED or self.state == LISTEN:
+        if w[_STATE] == CLOSED or w[_STATE] == LISTEN:
             raise OSError(ENOTCONN, "not connected")
         if n < 0:
             n = len(data) - off
         k = self.tx.write(data, off, n)
-        if k and self.state >= ESTABLISHED:
+        if k and w[_STATE] >= ESTABLISHED:
             self.tcp._output(self, self.tcp.now_ms)
         return k
 
     def recv_into(self, buf, off=0, n=-1):
         """Move received bytes into buf[off:]; returns the count, 0 at end of data
         (peer sent FIN and everything was read), -1 when nothing is there yet."""
+        w = self.w
         rx = self.rx
         if n < 0:
             n = len(buf) - off
@@ -287,17 +416,17 @@ class Connection:
             tcp = self.tcp
             # RFC 9293 3.8.6.2.2: tell the peer once the window opened by a
             # worthwhile amount (receiver SWS avoidance decides inside).
-            if self.state >= ESTABLISHED and not self.fin_rcvd and tcp._window_grew(self):
-                self.ack_now = True
+            if w[_STATE] >= ESTABLISHED and not w[_FIN_RCVD] and tcp._window_grew(self):
+                w[_ACK_NOW] = 1
                 tcp._output(self, tcp.now_ms)
             return k
-        if self.fin_rcvd:
+        if w[_FIN_RCVD]:
             return 0
-        if self.error:
-            raise OSError(self.error, "connection failed: %s" % _errname(self.error))
-        if not self.in_use or not self.user:
+        if w[_ERROR]:
+            raise OSError(w[_ERROR], "connection failed: %s" % _errname(w[_ERROR]))
+        if not w[_IN_USE] or not w[_USER]:
             raise OSError(ENOTCONN, "connection is closed")
-        if self.state == CLOSED:
+        if w[_STATE] == CLOSED:
             return 0
         return -1
 
@@ -340,7 +469,7 @@ class Tcp:
         self.mss = cfg.mtu - 40  # RFC 9293 3.7.1: MTU minus IP and TCP headers
         self.pool = [Connection(self, i, cfg.tcp_rx_bytes, cfg.tcp_tx_bytes, cfg.tcp_ooo_ranges)
                      for i in range(cfg.tcp_sockets)]
-        self.listeners = [Listener() for _ in range(cfg.tcp_listeners)]
+        self.listeners = [Listener(i) for i in range(cfg.tcp_listeners)]
         self.seg = wire.Tcp()
         self.isn = random32  # ISN source (tests replace it to start near 2**32)
         self.now_ms = 0
@@ -366,7 +495,8 @@ class Tcp:
             raise OSError(EHOSTUNREACH, "no route to %s (no address or gateway yet)" % ntoa(rip))
         if local_port:
             for c in self.pool:
-                if c.in_use and c.lport == local_port and c.rip == rip and c.rport == remote_port:
+                w = c.w
+                if w[_IN_USE] and w[_LPORT] == local_port and w[_RIP] == rip and w[_RPORT] == remote_port:
                     raise OSError(EADDRINUSE, "connection %d -> %s:%d exists"
                                   % (local_port, ntoa(rip), remote_port))
         else:
@@ -374,12 +504,13 @@ class Tcp:
         c = self._alloc(self.now_ms)
         if c is None:
             raise OSError(ENOMEM, "no free TCP control block (tcp_sockets=%d)" % len(self.pool))
-        c.user = True
-        c.lport = local_port
-        c.rip = rip
-        c.rport = remote_port
+        w = c.w
+        w[_USER] = 1
+        w[_LPORT] = local_port
+        w[_RIP] = rip
+        w[_RPORT] = remote_port
         self._init_send(c)
-        c.state = SYN_SENT
+        w[_STATE] = SYN_SENT
         self.stats["tcp_active_opens"] += 1
         self._output(c, self.now_ms)
         return c
@@ -401,27 +532,34 @@ class Tcp:
 
     def accept(self, listener):
         """The oldest established connection waiting on listener, or None."""
+        lid = listener.id
         best = None
+        born = 0
         for c in self.pool:
-            if c.listener is listener and c.state >= ESTABLISHED and (best is None or c.born < best.born):
+            w = c.w
+            if w[_LISTENER] == lid and w[_STATE] >= ESTABLISHED and (best is None or w[_BORN] < born):
                 best = c
+                born = w[_BORN]
         if best is not None:
-            best.listener = None
-            best.user = True
+            w = best.w
+            w[_LISTENER] = 0
+            w[_USER] = 1
         return best
 
     def pending(self, listener):
         """Connections (handshaking or established) waiting for accept."""
+        lid = listener.id
         n = 0
         for c in self.pool:
-            if c.listener is listener:
+            if c.w[_LISTENER] == lid:
                 n += 1
         return n
 
     def unlisten(self, listener):
         """Stop listening; connections not yet accepted are reset."""
+        lid = listener.id
         for c in self.pool:
-            if c.listener is listener:
+            if c.w[_LISTENER] == lid:
                 self._abort(c, True)
         listener.in_use = False
         listener.port = 0
@@ -430,7 +568,7 @@ class Tcp:
         """Control blocks not in use (TIME-WAIT blocks nobody holds count as used)."""
         n = 0
         for c in self.pool:
-            if not c.in_use:
+            if not c.w[_IN_USE]:
                 n += 1
         return n
 
@@ -458,7 +596,7 @@ class Tcp:
             self.next_port = p + 1 if p < 65535 else _EPHEMERAL_LO
             busy = False
             for c in self.pool:
-                if c.in_use and c.lport == p:
+                if c.w[_IN_USE] and c.w[_LPORT] == p:
                     busy = True
                     break
             if not busy:
@@ -473,49 +611,56 @@ class Tcp:
     def _alloc(self, now_ms):
         victim = None
         for c in self.pool:
-            if not c.in_use:
+            if not c.w[_IN_USE]:
                 victim = c
                 break
         if victim is None:
             # lwIP: when the pool is exhausted, reuse the oldest TIME-WAIT block
             # nobody holds (its deadline is the earliest).
+            at = 0
             for c in self.pool:
-                if c.state == TIME_WAIT and not c.user and c.listener is None and (
-                        victim is None or ticks_diff(c.tmr_at, victim.tmr_at) < 0):
+                w = c.w
+                if w[_STATE] == TIME_WAIT and not w[_USER] and not w[_LISTENER] and (
+                        victim is None or ticks_diff(w[_TMR_AT], at) < 0):
                     victim = c
+                    at = w[_TMR_AT]
             if victim is None:
                 return None
             self.stats["tcp_time_wait_reused"] += 1
         victim._reset_fields()
         victim.rx.clear()
         victim.tx.clear()
-        victim.in_use = True
+        w = victim.w
+        w[_IN_USE] = 1
         self.births += 1
-        victim.born = self.births
+        w[_BORN] = self.births
         return victim
 
     def _free(self, c):
-        c.in_use = False
-        c.user = False
-        c.listener = None
-        c.state = CLOSED
-        c.tmr = _T_OFF
-        c.delack_on = False
+        w = c.w
+        w[_IN_USE] = 0
+        w[_USER] = 0
+        w[_LISTENER] = 0
+        w[_STATE] = CLOSED
+        w[_TMR] = _T_OFF
+        w[_DELACK_ON] = 0
         c.rx.clear()
         c.tx.clear()
 
     def _init_send(self, c):
+        w = c.w
         # RFC 9293 3.4.1 / RFC 6528: an unpredictable ISN per connection
-        c.iss = self.isn() & _MASK
-        c.snd_una = c.iss
-        c.snd_nxt = c.iss
-        c.snd_max = c.iss
-        c.recover = c.iss
-        c.snd_sml = c.iss
-        c.snd_mss = _DEFAULT_MSS if _DEFAULT_MSS < self.mss else self.mss
-        c.rto_ms = self.cfg.tcp_rto_initial_ms
+        w[_ISS] = self.isn() & _MASK
+        w[_SND_UNA] = w[_ISS]
+        w[_SND_NXT] = w[_ISS]
+        w[_SND_MAX] = w[_ISS]
+        w[_RECOVER] = w[_ISS]
+        w[_SND_SML] = w[_ISS]
+        w[_SND_MSS] = _DEFAULT_MSS if _DEFAULT_MSS < self.mss else self.mss
+        w[_RTO_MS] = self.cfg.tcp_rto_initial_ms
 
     def _set_peer_mss(self, c, mss):
+        w = c.w
         # RFC 9293 3.7.1: 536 when absent; never more than our own MSS
         if mss <= 0:
             mss = _DEFAULT_MSS
@@ -523,39 +668,41 @@ class Tcp:
             mss = self.mss
         if mss < 64:
             mss = 64
-        c.snd_mss = mss
+        w[_SND_MSS] = mss
         # RFC 5681 3.1 initial window, sized down for a small TX ring
         iw = 4 * mss
         if iw > 4380:
             iw = 4380 if 4380 > 2 * mss else 2 * mss
         if iw > c.tx.size:
             iw = c.tx.size if c.tx.size > mss else mss
-        c.cwnd = iw
-        c.ssthresh = 65535
+        w[_CWND] = iw
+        w[_SSTHRESH] = 65535
 
     def _shutdown(self, c):
-        if c.fin_queued:
+        w = c.w
+        if w[_FIN_QUEUED]:
             return
-        s = c.state
+        s = w[_STATE]
         if s == SYN_SENT:
             # nothing sent yet that the peer knows of: just forget it
-            c.fin_queued = True
+            w[_FIN_QUEUED] = 1
             return
-        c.fin_queued = True
+        w[_FIN_QUEUED] = 1
         # RFC 9293 3.10.4: queue the FIN after the data; the state changes now
         if s == ESTABLISHED or s == SYN_RECEIVED:
-            c.state = FIN_WAIT_1
+            w[_STATE] = FIN_WAIT_1
         elif s == CLOSE_WAIT:
-            c.state = LAST_ACK
+            w[_STATE] = LAST_ACK
         else:
             return
         self._output(c, self.now_ms)
 
     def _close(self, c):
-        if not c.in_use:
+        w = c.w
+        if not w[_IN_USE]:
             return
-        c.user = False
-        s = c.state
+        w[_USER] = 0
+        s = w[_STATE]
         if s == CLOSED or s == SYN_SENT:
             self._free(c)
             return
@@ -563,60 +710,66 @@ class Tcp:
             # RFC 9293 3.10.4 / RFC 2525 2.17: unread data is lost; tell the peer
             self._abort(c, True)
             return
-        if c.error:
+        if w[_ERROR]:
             self._free(c)
             return
         self._shutdown(c)
-        if c.state == FIN_WAIT_2:
+        if w[_STATE] == FIN_WAIT_2:
             self._arm(c, _T_FIN_WAIT_2, self.cfg.tcp_fin_wait2_ms, self.now_ms)
 
     def _abort(self, c, send_rst):
-        if not c.in_use:
+        w = c.w
+        if not w[_IN_USE]:
             return
-        if send_rst and c.state >= SYN_RECEIVED and c.state != TIME_WAIT:
-            self._send_rst(c.rip, c.lport, c.rport, c.snd_max, 0, RST, self.now_ms)
+        if send_rst and w[_STATE] >= SYN_RECEIVED and w[_STATE] != TIME_WAIT:
+            self._send_rst(w[_RIP], w[_LPORT], w[_RPORT], w[_SND_MAX], 0, RST, self.now_ms)
         self._free(c)
 
     def _fail(self, c, err):
         """The connection is gone (RST, timeout): the holder sees err, others free it."""
-        if c.user:
-            c.error = err
-            c.state = CLOSED
-            c.tmr = _T_OFF
-            c.delack_on = False
+        w = c.w
+        if w[_USER]:
+            w[_ERROR] = err
+            w[_STATE] = CLOSED
+            w[_TMR] = _T_OFF
+            w[_DELACK_ON] = 0
             c.tx.clear()
         else:
             self._free(c)
 
     def _to_closed(self, c):
-        if c.user:
-            c.state = CLOSED
-            c.tmr = _T_OFF
-            c.delack_on = False
+        w = c.w
+        if w[_USER]:
+            w[_STATE] = CLOSED
+            w[_TMR] = _T_OFF
+            w[_DELACK_ON] = 0
         else:
             self._free(c)
 
     def _arm(self, c, kind, ms, now_ms):
-        c.tmr = kind
-        c.tmr_at = ticks_add(now_ms, ms)
+        w = c.w
+        w[_TMR] = kind
+        w[_TMR_AT] = ticks_add(now_ms, ms)
 
     def _window_grew(self, c):
+        w = c.w
         free = c.rx.size - c.rx.count
         if free > 65535:
             free = 65535
-        grow = _sdiff(c.rcv_nxt + free, c.rcv_adv)
+        grow = _sdiff(w[_RCV_NXT] + free, w[_RCV_ADV])
         thresh = c.rx.size >> 1
         if thresh > self.mss:
             thresh = self.mss
         return grow >= thresh
 
     def _rcv_window(self, c):
+        w = c.w
         # RFC 9293 3.8.6.2.2: keep the advertised right edge until it can move
         # by min(half the buffer, one MSS); never shrink it (3.8.6).
         free = c.rx.size - c.rx.count
         if free > 65535:
             free = 65535
-        adv = _sdiff(c.rcv_adv, c.rcv_nxt)
+        adv = _sdiff(w[_RCV_ADV], w[_RCV_NXT])
         if adv < 0:
             adv = 0
         if adv > free:
@@ -633,31 +786,33 @@ class Tcp:
     def _emit(self, c, seq, flags, n, now_ms):
         """Build one segment of c in iface.tx and send it; n data bytes from the
         TX ring at seq (seq - snd_una bytes past its head)."""
+        w = c.w
         iface = self.iface
         tx = iface.tx
         o = IP_PAYLOAD_OFF
         hlen = 24 if flags & SYN else 20
         if flags & ACK:
             wnd = self._rcv_window(c)
-            c.rcv_adv = (c.rcv_nxt + wnd) & _MASK
-            c.ack_now = False
-            c.delack_on = False
-            c.ack_segs = 0
-            ack = c.rcv_nxt
+            ack = w[_RCV_NXT]
+            w[_RCV_ADV] = (ack + wnd) & _MASK
+            w[_ACK_NOW] = 0
+            w[_DELACK_ON] = 0
+            w[_ACK_SEGS] = 0
         else:
             wnd = self._rcv_window(c)
             ack = 0
-        wire.emit(tx, o, c.lport, c.rport, seq, ack, flags, wnd, hlen)
+        wire.emit(tx, o, w[_LPORT], w[_RPORT], seq, ack, flags, wnd, hlen)
         if flags & SYN:
             wire.opt_mss(tx, o + 20, self.mss)  # RFC 9293 3.7.1
         if n:
-            off = _sdiff(seq, c.snd_una)
-            if c.state <= SYN_RECEIVED:
+            off = _sdiff(seq, w[_SND_UNA])
+            if w[_STATE] <= SYN_RECEIVED:
                 off -= 1  # the SYN is not acknowledged yet
             c.tx.peek_into(tx, o + hlen, n, off)
-        wire.finish(tx, o, hlen + n, iface.ip, c.rip)
+        rip = w[_RIP]
+        wire.finish(tx, o, hlen + n, iface.ip, rip)
         self.stats["tcp_segs_out"] += 1
-        iface.send_ip(c.rip, 6, hlen + n, now_ms)
+        iface.send_ip(rip, 6, hlen + n, now_ms)
 
     def _send_rst(self, dst, sport, dport, seq, ack, flags, now_ms):
         iface = self.iface
@@ -669,6 +824,7 @@ class Tcp:
         iface.send_ip(dst, 6, 20, now_ms)
 
     def _challenge_ack(self, c, now_ms):
+        w = c.w
         # RFC 5961 7: rate-limit challenge ACKs
         if ticks_diff(now_ms, self.challenge_refill_ms) >= 1000:
             self.challenge_refill_ms = now_ms
@@ -677,43 +833,48 @@ class Tcp:
             return
         self.challenge_tokens -= 1
         self.stats["tcp_challenge_acks"] += 1
-        self._emit(c, c.snd_max, ACK, 0, now_ms)
+        self._emit(c, w[_SND_MAX], ACK, 0, now_ms)
 
     def _output(self, c, now_ms, force=False):
         """Send what the state, windows, Nagle and SWS avoidance allow, then a
         pure ACK if one is still owed."""
-        s = c.state
+        w = c.w
+        s = w[_STATE]
         if s == SYN_SENT or s == SYN_RECEIVED:
-            if c.snd_nxt == c.iss:
+            if w[_SND_NXT] == w[_ISS]:
                 flags = SYN if s == SYN_SENT else SYN | ACK
-                self._emit(c, c.iss, flags, 0, now_ms)
-                c.snd_nxt = (c.iss + 1) & _MASK
-                c.snd_max = c.snd_nxt
-                if c.tmr != _T_RTX:
-                    self._arm(c, _T_RTX, c.rto_ms, now_ms)
-                if c.retries == 0 and not c.rtt_on:
-                    c.rtt_on = True
-                    c.rtt_seq = c.snd_nxt
-                    c.rtt_ms = now_ms
-            elif c.ack_now and s == SYN_RECEIVED:
+                self._emit(c, w[_ISS], flags, 0, now_ms)
+                w[_SND_NXT] = (w[_ISS] + 1) & _MASK
+                w[_SND_MAX] = w[_SND_NXT]
+                if w[_TMR] != _T_RTX:
+                    self._arm(c, _T_RTX, w[_RTO_MS], now_ms)
+                if w[_RETRIES] == 0 and not w[_RTT_ON]:
+                    w[_RTT_ON] = 1
+                    w[_RTT_SEQ] = w[_SND_NXT]
+                    w[_RTT_MS] = now_ms & _MASK  # same ticks_diff, never negative
+            elif w[_ACK_NOW] and s == SYN_RECEIVED:
                 # a retransmitted SYN: our SYN-ACK was lost (RFC 9293 3.10.7.4)
-                self._emit(c, c.iss, SYN | ACK, 0, now_ms)
-            c.ack_now = False
+                self._emit(c, w[_ISS], SYN | ACK, 0, now_ms)
+            w[_ACK_NOW] = 0
             return
         if s == CLOSED or s == LISTEN:
             return
         sent = False
         if s == ESTABLISHED or s == CLOSE_WAIT or s == FIN_WAIT_1 or s == CLOSING or s == LAST_ACK:
-            tx_count = c.tx.count
-            data_end = (c.snd_una + tx_count) & _MASK
-            mss = c.snd_mss
-            fin_queued = c.fin_queued and s != CLOSE_WAIT and s != ESTABLISHED
+            # snd_una and the windows stay put while this loop sends
+            una = w[_SND_UNA]
+            data_end = (una + c.tx.count) & _MASK
+            mss = w[_SND_MSS]
+            fin_queued = w[_FIN_QUEUED] and s != CLOSE_WAIT and s != ESTABLISHED
+            wnd = w[_SND_WND]
+            if w[_CWND] < wnd:
+                wnd = w[_CWND]
+            nxt = w[_SND_NXT]
             while True:
-                in_flight = _sdiff(c.snd_nxt, c.snd_una)
-                unsent = _sdiff(data_end, c.snd_nxt)
+                in_flight = _sdiff(nxt, una)
+                unsent = _sdiff(data_end, nxt)
                 if unsent < 0:
                     break  # FIN already sent
-                wnd = c.snd_wnd if c.snd_wnd < c.cwnd else c.cwnd
                 usable = wnd - in_flight
                 n = unsent
                 if n > mss:
@@ -727,9 +888,9 @@ class Tcp:
                     if n < unsent:
                         # RFC 9293 3.8.6.2.1: sender SWS avoidance; the persist
                         # timer overrides when nothing is in flight
-                        if n < (c.max_sndwnd >> 1) or n == 0:
+                        if n < (w[_MAX_SNDWND] >> 1) or n == 0:
                             break
-                    elif in_flight > 0 and not c.nodelay and not fin and _sdiff(c.snd_sml, c.snd_una) > 0:
+                    elif in_flight > 0 and not w[_NODELAY] and not fin and _sdiff(w[_SND_SML], una) > 0:
                         # RFC 9293 3.7.4 Nagle, Minshall's variant (as Linux): hold a
                         # small segment only while an earlier small one is unacked
                         break
@@ -738,33 +899,34 @@ class Tcp:
                     flags |= PSH  # last segment of what the application wrote
                 if fin:
                     flags |= FIN
-                new = _sdiff(c.snd_nxt, c.snd_max) >= 0
+                new = _sdiff(nxt, w[_SND_MAX]) >= 0
                 if not new:
                     self.stats["tcp_retransmits"] += 1
-                self._emit(c, c.snd_nxt, flags, n, now_ms)
-                if new and not c.rtt_on:
-                    c.rtt_on = True  # RFC 6298 / Karn: time one new segment
-                    c.rtt_seq = (c.snd_nxt + n) & _MASK
-                    c.rtt_ms = now_ms
+                self._emit(c, nxt, flags, n, now_ms)
+                if new and not w[_RTT_ON]:
+                    w[_RTT_ON] = 1  # RFC 6298 / Karn: time one new segment
+                    w[_RTT_SEQ] = (nxt + n) & _MASK
+                    w[_RTT_MS] = now_ms & _MASK  # same ticks_diff, never negative
                 if n < mss:
-                    c.snd_sml = (c.snd_nxt + n) & _MASK
-                c.snd_nxt = (c.snd_nxt + n + (1 if fin else 0)) & _MASK
-                if _sdiff(c.snd_nxt, c.snd_max) > 0:
-                    c.snd_max = c.snd_nxt
+                    w[_SND_SML] = (nxt + n) & _MASK
+                nxt = (nxt + n + (1 if fin else 0)) & _MASK
+                w[_SND_NXT] = nxt
+                if _sdiff(nxt, w[_SND_MAX]) > 0:
+                    w[_SND_MAX] = nxt
                 sent = True
                 force = False
-                if c.tmr != _T_RTX:
-                    self._arm(c, _T_RTX, c.rto_ms, now_ms)
+                if w[_TMR] != _T_RTX:
+                    self._arm(c, _T_RTX, w[_RTO_MS], now_ms)
                 if fin:
                     break
-            if not sent and c.tmr == _T_OFF and _sdiff(data_end, c.snd_nxt) > 0 and c.snd_max == c.snd_una:
+            if not sent and w[_TMR] == _T_OFF and _sdiff(data_end, nxt) > 0 and w[_SND_MAX] == una:
                 # RFC 9293 3.8.6.1: data waits for a window: probe it
-                c.retries = 0
-                self._arm(c, _T_PERSIST, c.rto_ms, now_ms)
-        if not sent and c.ack_now:
+                w[_RETRIES] = 0
+                self._arm(c, _T_PERSIST, w[_RTO_MS], now_ms)
+        if not sent and w[_ACK_NOW]:
             # BSD: a pure ACK carries snd_max, never a rewound snd_nxt the peer
             # has already passed (it would find the ACK out of window)
-            self._emit(c, c.snd_max, ACK, 0, now_ms)
+            self._emit(c, w[_SND_MAX], ACK, 0, now_ms)
 
     # ------------------------------------------------------------ input
 
@@ -783,13 +945,16 @@ class Tcp:
         sport = seg.sport
         dport = seg.dport
         c = None
+        w = None
         for k in self.pool:
-            if k.in_use and k.lport == dport and k.rport == sport and k.rip == src and k.state != CLOSED:
+            w = k.w
+            if w[_IN_USE] and w[_LPORT] == dport and w[_RPORT] == sport and w[_RIP] == src \
+                    and w[_STATE] != CLOSED:
                 c = k
                 break
         dlen = seg.payload_end - seg.payload_off
-        if c is not None and c.state == TIME_WAIT and flags & SYN and not flags & (ACK | RST) \
-                and not c.user and _sdiff(seg.seq, c.rcv_nxt) > 0 and self._listener_for(dport):
+        if c is not None and w[_STATE] == TIME_WAIT and flags & SYN and not flags & (ACK | RST) \
+                and not w[_USER] and _sdiff(seg.seq, w[_RCV_NXT]) > 0 and self._listener_for(dport):
             # RFC 1122 4.2.2.13 / RFC 6191: a new SYN may reopen a TIME-WAIT pair
             self.stats["tcp_time_wait_reused"] += 1
             self._free(c)
@@ -806,7 +971,7 @@ class Tcp:
             if not flags & SYN:
                 return "tcp_no_socket"  # RFC 9293 3.10.7.2: drop anything else
             return self._listen_input(l, ip, seg, now_ms)
-        if c.state == SYN_SENT:
+        if w[_STATE] == SYN_SENT:
             self._syn_sent_input(c, seg, now_ms)
         else:
             self._sync_input(c, seg, buf, dlen, now_ms)
@@ -833,10 +998,13 @@ class Tcp:
         """Free the oldest SYN-RECEIVED block of listener l (any listener when
         l is None) silently; True when one was freed."""
         victim = None
+        born = 0
         for c in self.pool:
-            if c.in_use and c.state == SYN_RECEIVED and c.listener is not None and \
-                    (l is None or c.listener is l) and (victim is None or c.born < victim.born):
+            w = c.w
+            if w[_IN_USE] and w[_STATE] == SYN_RECEIVED and w[_LISTENER] and \
+                    (l is None or w[_LISTENER] == l.id) and (victim is None or w[_BORN] < born):
                 victim = c
+                born = w[_BORN]
         if victim is None:
             return False
         self.stats["tcp_syn_evictions"] += 1
@@ -845,11 +1013,13 @@ class Tcp:
 
     def _waiting(self, l):
         """(half-open, established) connections of listener l not yet accepted."""
+        lid = l.id
         half = 0
         est = 0
         for c in self.pool:
-            if c.listener is l:
-                if c.state == SYN_RECEIVED:
+            w = c.w
+            if w[_LISTENER] == lid:
+                if w[_STATE] == SYN_RECEIVED:
                     half += 1
                 else:
                     est += 1
@@ -865,21 +1035,22 @@ class Tcp:
             # backlog or pool full: a stateless SYN cookie (RFC 4987 3.6)
             self._send_cookie(ip.src, seg, now_ms)
             return None
-        c.listener = l
-        c.lport = seg.dport
-        c.rip = ip.src
-        c.rport = seg.sport
+        w = c.w
+        w[_LISTENER] = l.id
+        w[_LPORT] = seg.dport
+        w[_RIP] = ip.src
+        w[_RPORT] = seg.sport
         self._init_send(c)
         self._set_peer_mss(c, seg.mss)
-        c.irs = seg.seq
-        c.rcv_nxt = (seg.seq + 1) & _MASK
-        c.rcv_adv = c.rcv_nxt
-        c.snd_wnd = seg.window
-        c.max_sndwnd = seg.window
-        c.snd_wl1 = seg.seq
-        c.snd_wl2 = 0
-        c.state = SYN_RECEIVED
-        c.ka_at = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
+        w[_IRS] = seg.seq
+        w[_RCV_NXT] = (seg.seq + 1) & _MASK
+        w[_RCV_ADV] = w[_RCV_NXT]
+        w[_SND_WND] = seg.window
+        w[_MAX_SNDWND] = seg.window
+        w[_SND_WL1] = seg.seq
+        w[_SND_WL2] = 0
+        w[_STATE] = SYN_RECEIVED
+        w[_KA_AT] = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
         self.stats["tcp_passive_opens"] += 1
         self._output(c, now_ms)
         return None
@@ -937,40 +1108,42 @@ class Tcp:
             c = self._alloc(now_ms)  # a verified client beats an unverified SYN
         if c is None:
             return "tcp_no_block"
-        c.listener = l
-        c.lport = seg.dport
-        c.rip = ip.src
-        c.rport = seg.sport
+        w = c.w
+        w[_LISTENER] = l.id
+        w[_LPORT] = seg.dport
+        w[_RIP] = ip.src
+        w[_RPORT] = seg.sport
         self._init_send(c)
-        c.iss = ck
-        c.snd_una = ck
-        c.snd_nxt = (ck + 1) & _MASK  # our SYN,ACK went out (statelessly)
-        c.snd_max = c.snd_nxt
-        c.recover = ck
-        c.snd_sml = ck
+        w[_ISS] = ck
+        w[_SND_UNA] = ck
+        w[_SND_NXT] = (ck + 1) & _MASK  # our SYN,ACK went out (statelessly)
+        w[_SND_MAX] = w[_SND_NXT]
+        w[_RECOVER] = ck
+        w[_SND_SML] = ck
         self._set_peer_mss(c, _COOKIE_MSS[midx])
-        c.irs = irs
-        c.rcv_nxt = seg.seq
+        w[_IRS] = irs
+        w[_RCV_NXT] = seg.seq
         wnd = c.rx.size if c.rx.size < 65535 else 65535
-        c.rcv_adv = (seg.seq + wnd) & _MASK
-        c.snd_wnd = seg.window
-        c.max_sndwnd = seg.window
-        c.snd_wl1 = irs
-        c.snd_wl2 = 0
-        c.state = SYN_RECEIVED
-        c.ka_at = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
+        w[_RCV_ADV] = (seg.seq + wnd) & _MASK
+        w[_SND_WND] = seg.window
+        w[_MAX_SNDWND] = seg.window
+        w[_SND_WL1] = irs
+        w[_SND_WL2] = 0
+        w[_STATE] = SYN_RECEIVED
+        w[_KA_AT] = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
         self.stats["tcp_passive_opens"] += 1
         self.stats["tcp_syncookies_ok"] += 1
         self._sync_input(c, seg, buf, dlen, now_ms)
         return None
 
     def _syn_sent_input(self, c, seg, now_ms):
+        w = c.w
         # RFC 9293 3.10.7.3
         flags = seg.flags
         if flags & ACK:
-            if _sdiff(seg.ack, c.iss) <= 0 or _sdiff(seg.ack, c.snd_max) > 0:
+            if _sdiff(seg.ack, w[_ISS]) <= 0 or _sdiff(seg.ack, w[_SND_MAX]) > 0:
                 if not flags & RST:
-                    self._send_rst(c.rip, c.lport, c.rport, seg.ack, 0, RST, now_ms)
+                    self._send_rst(w[_RIP], w[_LPORT], w[_RPORT], seg.ack, 0, RST, now_ms)
                 return
         if flags & RST:
             if flags & ACK:
@@ -979,52 +1152,53 @@ class Tcp:
             return
         if not flags & SYN:
             return
-        c.irs = seg.seq
-        c.rcv_nxt = (seg.seq + 1) & _MASK
-        c.rcv_adv = c.rcv_nxt
+        w[_IRS] = seg.seq
+        w[_RCV_NXT] = (seg.seq + 1) & _MASK
+        w[_RCV_ADV] = w[_RCV_NXT]
         self._set_peer_mss(c, seg.mss)
-        c.ka_at = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
+        w[_KA_AT] = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
         if flags & ACK:
-            c.snd_una = seg.ack
+            w[_SND_UNA] = seg.ack
             self._rtt_sample(c, seg.ack, now_ms)
-            c.retries = 0
-            c.tmr = _T_OFF
-            c.state = ESTABLISHED
+            w[_RETRIES] = 0
+            w[_TMR] = _T_OFF
+            w[_STATE] = ESTABLISHED
             self.stats["tcp_established"] += 1
             self._update_window(c, seg.seq, seg.ack, seg.window)
-            if c.fin_queued:
-                c.state = FIN_WAIT_1
-            c.ack_now = True
+            if w[_FIN_QUEUED]:
+                w[_STATE] = FIN_WAIT_1
+            w[_ACK_NOW] = 1
             self._output(c, now_ms)
         else:
             # RFC 9293 3.10.7.3 / figure 8: simultaneous open
-            c.state = SYN_RECEIVED
-            c.snd_wnd = seg.window
-            c.max_sndwnd = seg.window
-            c.snd_wl1 = seg.seq
-            c.snd_nxt = c.iss  # SYN,ACK with our original ISN
+            w[_STATE] = SYN_RECEIVED
+            w[_SND_WND] = seg.window
+            w[_MAX_SNDWND] = seg.window
+            w[_SND_WL1] = seg.seq
+            w[_SND_NXT] = w[_ISS]  # SYN,ACK with our original ISN
             self._output(c, now_ms)
 
     def _sync_input(self, c, seg, buf, dlen, now_ms):
         """RFC 9293 3.10.7.4: SYN-RECEIVED and every synchronized state."""
+        w = c.w
         flags = seg.flags
         seq = seg.seq
         rx = c.rx
         wnd = rx.size - rx.count
         if wnd > 65535:
             wnd = 65535
-        rel = _sdiff(seq, c.rcv_nxt)
+        rel = _sdiff(seq, w[_RCV_NXT])
         # first: RST (RFC 5961 3.2: exact match resets, in-window gets a challenge ACK)
         if flags & RST:
-            if c.state == TIME_WAIT:
+            if w[_STATE] == TIME_WAIT:
                 return  # RFC 1337: no TIME-WAIT assassination; the 2 MSL wait runs out
             if rel == 0:
                 self.stats["tcp_resets_rx"] += 1
-                if c.state == SYN_RECEIVED and c.listener is not None:
+                if w[_STATE] == SYN_RECEIVED and w[_LISTENER]:
                     self._free(c)  # passive: back to listening, nobody knew it
-                elif c.state == SYN_RECEIVED:
+                elif w[_STATE] == SYN_RECEIVED:
                     self._fail(c, ECONNREFUSED)
-                elif c.state == CLOSING or c.state == LAST_ACK:
+                elif w[_STATE] == CLOSING or w[_STATE] == LAST_ACK:
                     self._to_closed(c)
                 else:
                     self._fail(c, ECONNRESET)
@@ -1032,7 +1206,7 @@ class Tcp:
                 self._challenge_ack(c, now_ms)
             return
         if flags & SYN:
-            if c.state == SYN_RECEIVED and seq == c.irs:
+            if w[_STATE] == SYN_RECEIVED and seq == w[_IRS]:
                 if flags & ACK:
                     # RFC 9293 figure 8 (simultaneous open): the SYN is old news,
                     # the ACK completes the handshake
@@ -1040,11 +1214,11 @@ class Tcp:
                     seq = (seq + 1) & _MASK
                     rel += 1
                 else:
-                    c.ack_now = True  # our SYN,ACK went missing: send it again
+                    w[_ACK_NOW] = 1  # our SYN,ACK went missing: send it again
                     self._output(c, now_ms)
                     return
-            elif c.state == SYN_RECEIVED:
-                c.ack_now = True
+            elif w[_STATE] == SYN_RECEIVED:
+                w[_ACK_NOW] = 1
                 self._output(c, now_ms)
                 return
             else:
@@ -1063,14 +1237,14 @@ class Tcp:
             ok = rel == 0
             dlen = 0
             fin = 0
-            c.ack_now = True  # a window probe: tell the peer the window again
+            w[_ACK_NOW] = 1  # a window probe: tell the peer the window again
         else:
             ok = rel < wnd and rel + seglen > 0
         if not ok:
-            if fin and c.state == TIME_WAIT:
+            if fin and w[_STATE] == TIME_WAIT:
                 # RFC 9293 3.10.7.4: a retransmitted FIN restarts the 2 MSL wait
                 self._enter_time_wait(c, now_ms)
-            c.ack_now = True
+            w[_ACK_NOW] = 1
             self._output(c, now_ms)
             return
         if rel < 0:
@@ -1091,15 +1265,15 @@ class Tcp:
             return
         if not self._ack_input(c, seg, now_ms, seglen):
             return
-        if not c.in_use:
+        if not w[_IN_USE]:
             return
-        s = c.state
-        c.ka_at = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
-        c.ka_probes = 0
-        c.probes = 0
+        s = w[_STATE]
+        w[_KA_AT] = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
+        w[_KA_PROBES] = 0
+        w[_PROBES] = 0
         # seventh: segment text
         if dlen and (s == ESTABLISHED or s == FIN_WAIT_1 or s == FIN_WAIT_2):
-            if not c.user and c.listener is None:
+            if not w[_USER] and not w[_LISTENER]:
                 # RFC 2525 2.17: data for a closed (orphaned) connection
                 self._abort(c, True)
                 return
@@ -1107,175 +1281,182 @@ class Tcp:
                 before = rx.count
                 rx.write(buf, data_off, dlen)
                 filled = rx.count - before
-                c.rcv_nxt = (c.rcv_nxt + filled) & _MASK
+                w[_RCV_NXT] = (w[_RCV_NXT] + filled) & _MASK
                 if filled > dlen or rx.nranges:
-                    c.ack_now = True  # RFC 5681 4.2: ACK at once when a gap fills
+                    w[_ACK_NOW] = 1  # RFC 5681 4.2: ACK at once when a gap fills
                 elif rx.size - rx.count < self.mss:
-                    c.ack_now = True  # the window is nearly shut: the peer waits for us
-                elif dlen >= c.snd_mss or dlen >= self.mss:
-                    c.ack_segs += 1
-                    if c.ack_segs >= 2:
-                        c.ack_now = True  # RFC 1122 4.2.3.2: every second full segment
-                if not c.ack_now and not c.delack_on:
-                    c.delack_on = True
-                    c.delack_at = ticks_add(now_ms, self.cfg.tcp_delack_ms)
+                    w[_ACK_NOW] = 1  # the window is nearly shut: the peer waits for us
+                elif dlen >= w[_SND_MSS] or dlen >= self.mss:
+                    w[_ACK_SEGS] += 1
+                    if w[_ACK_SEGS] >= 2:
+                        w[_ACK_NOW] = 1  # RFC 1122 4.2.3.2: every second full segment
+                if not w[_ACK_NOW] and not w[_DELACK_ON]:
+                    w[_DELACK_ON] = 1
+                    w[_DELACK_AT] = ticks_add(now_ms, self.cfg.tcp_delack_ms)
             else:
                 # out of order: keep it in the ring, send a duplicate ACK at once
                 rx.write_at(rel, buf, data_off, dlen)
                 self.stats["tcp_ooo_segments"] += 1
-                c.ack_now = True
+                w[_ACK_NOW] = 1
                 fin = 0
         elif dlen and s != CLOSED:
-            c.ack_now = True
+            w[_ACK_NOW] = 1
         # eighth: FIN (only in order)
-        if fin and _sdiff(seq + (seg.payload_end - seg.payload_off), c.rcv_nxt) == 0 and not c.fin_rcvd:
-            c.rcv_nxt = (c.rcv_nxt + 1) & _MASK
-            c.fin_rcvd = True
-            c.ack_now = True
+        if fin and _sdiff(seq + (seg.payload_end - seg.payload_off), w[_RCV_NXT]) == 0 and not w[_FIN_RCVD]:
+            w[_RCV_NXT] = (w[_RCV_NXT] + 1) & _MASK
+            w[_FIN_RCVD] = 1
+            w[_ACK_NOW] = 1
             if s == SYN_RECEIVED or s == ESTABLISHED:
-                c.state = CLOSE_WAIT
+                w[_STATE] = CLOSE_WAIT
             elif s == FIN_WAIT_1:
-                c.state = CLOSING
+                w[_STATE] = CLOSING
             elif s == FIN_WAIT_2:
                 self._enter_time_wait(c, now_ms)
         elif fin and s == TIME_WAIT:
             # RFC 9293 3.10.7.4: a retransmitted FIN restarts the 2 MSL wait
-            c.ack_now = True
+            w[_ACK_NOW] = 1
             self._enter_time_wait(c, now_ms)
-        elif fin and c.fin_rcvd:
-            c.ack_now = True
+        elif fin and w[_FIN_RCVD]:
+            w[_ACK_NOW] = 1
         self._output(c, now_ms)
 
     def _ack_input(self, c, seg, now_ms, seglen):
         """RFC 9293 3.10.7.4 fifth step; False when the segment is dropped."""
+        w = c.w
         ack = seg.ack
-        if c.state == SYN_RECEIVED:
-            if _sdiff(ack, c.snd_una) > 0 and _sdiff(ack, c.snd_max) <= 0:
-                c.snd_una = (c.snd_una + 1) & _MASK  # the SYN
+        if w[_STATE] == SYN_RECEIVED:
+            if _sdiff(ack, w[_SND_UNA]) > 0 and _sdiff(ack, w[_SND_MAX]) <= 0:
+                w[_SND_UNA] = (w[_SND_UNA] + 1) & _MASK  # the SYN
                 self._rtt_sample(c, ack, now_ms)
-                c.retries = 0
-                c.tmr = _T_OFF
-                c.state = FIN_WAIT_1 if c.fin_queued else ESTABLISHED
+                w[_RETRIES] = 0
+                w[_TMR] = _T_OFF
+                w[_STATE] = FIN_WAIT_1 if w[_FIN_QUEUED] else ESTABLISHED
                 self.stats["tcp_established"] += 1
-                c.snd_wnd = seg.window
-                c.max_sndwnd = seg.window
-                c.snd_wl1 = seg.seq
-                c.snd_wl2 = ack
-                if ack == c.snd_una:
+                w[_SND_WND] = seg.window
+                w[_MAX_SNDWND] = seg.window
+                w[_SND_WL1] = seg.seq
+                w[_SND_WL2] = ack
+                if ack == w[_SND_UNA]:
                     return True
             else:
-                self._send_rst(c.rip, c.lport, c.rport, ack, 0, RST, now_ms)
+                self._send_rst(w[_RIP], w[_LPORT], w[_RPORT], ack, 0, RST, now_ms)
                 return False
-        una_rel = _sdiff(ack, c.snd_una)
-        max_rel = _sdiff(c.snd_max, c.snd_una)
+        una_rel = _sdiff(ack, w[_SND_UNA])
+        max_rel = _sdiff(w[_SND_MAX], w[_SND_UNA])
         if una_rel > max_rel:
             # RFC 9293: an ACK for something not yet sent: ACK and drop
-            c.ack_now = True
+            w[_ACK_NOW] = 1
             self._output(c, now_ms)
             return False
-        mw = c.max_sndwnd if c.max_sndwnd > 0 else 1
+        mw = w[_MAX_SNDWND] if w[_MAX_SNDWND] > 0 else 1
         if una_rel < -mw:
             # RFC 5961 5.2: too old to be plausible
-            c.ack_now = True
+            w[_ACK_NOW] = 1
             self._output(c, now_ms)
             return False
         if una_rel > 0:
             self._ack_new(c, ack, una_rel, now_ms)
-            if not c.in_use or c.state == CLOSED:
+            if not w[_IN_USE] or w[_STATE] == CLOSED:
                 return False
-        elif una_rel == 0 and seglen == 0 and seg.window == c.snd_wnd and c.snd_max != c.snd_una \
-                and c.tmr == _T_RTX:
+        elif una_rel == 0 and seglen == 0 and seg.window == w[_SND_WND] and w[_SND_MAX] != w[_SND_UNA] \
+                and w[_TMR] == _T_RTX:
             self._dupack(c, now_ms)
         self._update_window(c, seg.seq, ack, seg.window)
         return True
 
     def _update_window(self, c, seq, ack, window):
+        w = c.w
         # RFC 9293 3.10.7.4: update the send window from the newest segment only
-        d1 = _sdiff(seq, c.snd_wl1)
-        if d1 > 0 or (d1 == 0 and _sdiff(ack, c.snd_wl2) >= 0) or c.snd_wl2 == 0:
-            opened = c.snd_wnd == 0 and window > 0
-            c.snd_wnd = window
-            c.snd_wl1 = seq
-            c.snd_wl2 = ack
-            if window > c.max_sndwnd:
-                c.max_sndwnd = window
-            if opened and c.tmr == _T_PERSIST:
-                c.tmr = _T_OFF
-                c.snd_nxt = c.snd_una  # a refused probe byte goes again with the rest
+        d1 = _sdiff(seq, w[_SND_WL1])
+        if d1 > 0 or (d1 == 0 and _sdiff(ack, w[_SND_WL2]) >= 0) or w[_SND_WL2] == 0:
+            opened = w[_SND_WND] == 0 and window > 0
+            w[_SND_WND] = window
+            w[_SND_WL1] = seq
+            w[_SND_WL2] = ack
+            if window > w[_MAX_SNDWND]:
+                w[_MAX_SNDWND] = window
+            if opened and w[_TMR] == _T_PERSIST:
+                w[_TMR] = _T_OFF
+                w[_SND_NXT] = w[_SND_UNA]  # a refused probe byte goes again with the rest
 
     def _rtt_sample(self, c, ack, now_ms):
+        w = c.w
         # RFC 6298 2 with Karn's algorithm (only segments sent once are timed)
-        if not c.rtt_on or _sdiff(ack, c.rtt_seq) < 0:
+        if not w[_RTT_ON] or _sdiff(ack, w[_RTT_SEQ]) < 0:
             return
-        c.rtt_on = False
-        r = ticks_diff(now_ms, c.rtt_ms)
+        w[_RTT_ON] = 0
+        r = ticks_diff(now_ms, w[_RTT_MS])
         if r < 0:
             return
-        if c.srtt8 == 0:
-            c.srtt8 = (r << 3) or 1
-            c.rttvar4 = r << 1
+        if w[_SRTT8] == 0:
+            w[_SRTT8] = (r << 3) or 1
+            w[_RTTVAR4] = r << 1
         else:
-            delta = r - (c.srtt8 >> 3)
-            c.srtt8 += delta
-            if c.srtt8 <= 0:
-                c.srtt8 = 1
+            delta = r - (w[_SRTT8] >> 3)
+            w[_SRTT8] += delta
+            if w[_SRTT8] <= 0:
+                w[_SRTT8] = 1
             if delta < 0:
                 delta = -delta
-            c.rttvar4 += delta - (c.rttvar4 >> 2)
-        var = c.rttvar4 if c.rttvar4 > 1 else 1
-        rto = (c.srtt8 >> 3) + var
+            w[_RTTVAR4] += delta - (w[_RTTVAR4] >> 2)
+        var = w[_RTTVAR4] if w[_RTTVAR4] > 1 else 1
+        rto = (w[_SRTT8] >> 3) + var
         cfg = self.cfg
         if rto < cfg.tcp_rto_min_ms:
             rto = cfg.tcp_rto_min_ms
         if rto > cfg.tcp_rto_max_ms:
             rto = cfg.tcp_rto_max_ms
-        c.rto_ms = rto
+        w[_RTO_MS] = rto
 
     def _ack_new(self, c, ack, acked, now_ms):
+        w = c.w
         tx = c.tx
         data = acked if acked <= tx.count else tx.count
         tx.discard(data)
         fin_acked = acked > data
-        c.snd_una = ack
-        if _sdiff(c.snd_nxt, ack) < 0:
-            c.snd_nxt = ack
-        if _sdiff(c.snd_max, ack) < 0:
-            c.snd_max = ack
+        w[_SND_UNA] = ack
+        if _sdiff(w[_SND_NXT], ack) < 0:
+            w[_SND_NXT] = ack
+        if _sdiff(w[_SND_MAX], ack) < 0:
+            w[_SND_MAX] = ack
         self._rtt_sample(c, ack, now_ms)
-        c.retries = 0
-        mss = c.snd_mss
-        # RFC 5681 3.1 / RFC 6582 3.2
-        if c.in_recovery:
-            if _sdiff(ack, c.recover) >= 0:
-                flight = _sdiff(c.snd_max, c.snd_una)
-                c.cwnd = c.ssthresh if c.ssthresh < flight + mss else flight + mss
-                c.in_recovery = False
+        w[_RETRIES] = 0
+        mss = w[_SND_MSS]
+        # RFC 5681 3.1 / RFC 6582 3.2 (a local cwnd: the deflation may dip
+        # below zero for a moment, which w cannot hold)
+        cwnd = w[_CWND]
+        if w[_IN_RECOVERY]:
+            if _sdiff(ack, w[_RECOVER]) >= 0:
+                flight = _sdiff(w[_SND_MAX], w[_SND_UNA])
+                cwnd = w[_SSTHRESH] if w[_SSTHRESH] < flight + mss else flight + mss
+                w[_IN_RECOVERY] = 0
             else:
                 # partial ACK: resend the next hole, deflate by what was acked
                 self._retransmit_one(c, now_ms)
-                c.cwnd -= acked
+                cwnd -= acked
                 if acked >= mss:
-                    c.cwnd += mss
-                if c.cwnd < mss:
-                    c.cwnd = mss
-        elif c.cwnd < c.ssthresh:
-            c.cwnd += acked if acked < mss else mss
+                    cwnd += mss
+                if cwnd < mss:
+                    cwnd = mss
+        elif cwnd < w[_SSTHRESH]:
+            cwnd += acked if acked < mss else mss
         else:
-            inc = mss * mss // c.cwnd
-            c.cwnd += inc if inc > 0 else 1
-        if c.cwnd > 0x40000:
-            c.cwnd = 0x40000
-        c.dupacks = 0
-        if c.snd_max == c.snd_una:
-            if c.tmr == _T_RTX:
-                c.tmr = _T_OFF
-        elif c.tmr == _T_RTX or c.tmr == _T_OFF or c.tmr == _T_PERSIST:
-            self._arm(c, _T_RTX, c.rto_ms, now_ms)  # RFC 6298 5.3
+            inc = mss * mss // cwnd
+            cwnd += inc if inc > 0 else 1
+        if cwnd > 0x40000:
+            cwnd = 0x40000
+        w[_CWND] = cwnd
+        w[_DUPACKS] = 0
+        if w[_SND_MAX] == w[_SND_UNA]:
+            if w[_TMR] == _T_RTX:
+                w[_TMR] = _T_OFF
+        elif w[_TMR] == _T_RTX or w[_TMR] == _T_OFF or w[_TMR] == _T_PERSIST:
+            self._arm(c, _T_RTX, w[_RTO_MS], now_ms)  # RFC 6298 5.3
         if fin_acked:
-            s = c.state
+            s = w[_STATE]
             if s == FIN_WAIT_1:
-                c.state = FIN_WAIT_2
-                if not c.user:
+                w[_STATE] = FIN_WAIT_2
+                if not w[_USER]:
                     self._arm(c, _T_FIN_WAIT_2, self.cfg.tcp_fin_wait2_ms, now_ms)
             elif s == CLOSING:
                 self._enter_time_wait(c, now_ms)
@@ -1283,59 +1464,63 @@ class Tcp:
                 self._to_closed(c)
 
     def _dupack(self, c, now_ms):
+        w = c.w
         # RFC 5681 3.2 with RFC 6582 (NewReno)
-        c.dupacks += 1
-        mss = c.snd_mss
-        if c.dupacks == 3 and not c.in_recovery and _sdiff(c.snd_una, c.recover) > 0:
-            flight = _sdiff(c.snd_max, c.snd_una)
+        w[_DUPACKS] += 1
+        mss = w[_SND_MSS]
+        if w[_DUPACKS] == 3 and not w[_IN_RECOVERY] and _sdiff(w[_SND_UNA], w[_RECOVER]) > 0:
+            flight = _sdiff(w[_SND_MAX], w[_SND_UNA])
             half = flight >> 1
-            c.ssthresh = half if half > 2 * mss else 2 * mss
-            c.recover = c.snd_max
-            c.in_recovery = True
+            w[_SSTHRESH] = half if half > 2 * mss else 2 * mss
+            w[_RECOVER] = w[_SND_MAX]
+            w[_IN_RECOVERY] = 1
             self.stats["tcp_fast_retransmits"] += 1
             self._retransmit_one(c, now_ms)
-            c.cwnd = c.ssthresh + 3 * mss
-        elif c.in_recovery:
-            c.cwnd += mss
+            w[_CWND] = w[_SSTHRESH] + 3 * mss
+        elif w[_IN_RECOVERY]:
+            w[_CWND] += mss
             self._output(c, now_ms)
 
     def _retransmit_one(self, c, now_ms):
+        w = c.w
         # one segment at snd_una, only bytes sent before; snd_nxt stays
-        n = _sdiff(c.snd_max, c.snd_una)
+        n = _sdiff(w[_SND_MAX], w[_SND_UNA])
         if n > c.tx.count:
             n = c.tx.count
-        if n > c.snd_mss:
-            n = c.snd_mss
+        if n > w[_SND_MSS]:
+            n = w[_SND_MSS]
         flags = ACK
-        fin = c.fin_queued and c.state != ESTABLISHED and c.state != CLOSE_WAIT \
-            and n == c.tx.count and c.snd_max == ((c.snd_una + n + 1) & _MASK)
+        fin = w[_FIN_QUEUED] and w[_STATE] != ESTABLISHED and w[_STATE] != CLOSE_WAIT \
+            and n == c.tx.count and w[_SND_MAX] == ((w[_SND_UNA] + n + 1) & _MASK)
         if fin:
             flags |= FIN
         if n == 0 and not fin:
             return
-        c.rtt_on = False  # Karn
+        w[_RTT_ON] = 0  # Karn
         self.stats["tcp_retransmits"] += 1
-        self._emit(c, c.snd_una, flags, n, now_ms)
-        self._arm(c, _T_RTX, c.rto_ms, now_ms)
+        self._emit(c, w[_SND_UNA], flags, n, now_ms)
+        self._arm(c, _T_RTX, w[_RTO_MS], now_ms)
 
     def _probe(self, c, now_ms):
-        if c.snd_wnd == 0 and c.tx.count:
+        w = c.w
+        if w[_SND_WND] == 0 and c.tx.count:
             # one byte beyond the window; it counts as sent (snd_max) so the
             # ACK that takes it is valid, but the persist timer, not the
             # retransmission timer, looks after it (never gives up)
-            if c.snd_nxt == c.snd_una:
-                self._emit(c, c.snd_nxt, ACK, 1, now_ms)
-                c.snd_nxt = (c.snd_nxt + 1) & _MASK
-                if _sdiff(c.snd_nxt, c.snd_max) > 0:
-                    c.snd_max = c.snd_nxt
+            if w[_SND_NXT] == w[_SND_UNA]:
+                self._emit(c, w[_SND_NXT], ACK, 1, now_ms)
+                w[_SND_NXT] = (w[_SND_NXT] + 1) & _MASK
+                if _sdiff(w[_SND_NXT], w[_SND_MAX]) > 0:
+                    w[_SND_MAX] = w[_SND_NXT]
             else:
-                self._emit(c, c.snd_una, ACK, 1, now_ms)
+                self._emit(c, w[_SND_UNA], ACK, 1, now_ms)
         else:
             self._output(c, now_ms, True)
 
     def _enter_time_wait(self, c, now_ms):
-        c.state = TIME_WAIT
-        c.delack_on = False
+        w = c.w
+        w[_STATE] = TIME_WAIT
+        w[_DELACK_ON] = 0
         self._arm(c, _T_TIME_WAIT, 2 * self.cfg.tcp_msl_ms, now_ms)
 
     def icmp_error(self, type_, code, buf, inner_off, end):
@@ -1352,7 +1537,9 @@ class Tcp:
         dst = (buf[inner_off + 16] << 24) | (buf[inner_off + 17] << 16) | (buf[inner_off + 18] << 8) \
             | buf[inner_off + 19]
         for c in self.pool:
-            if c.in_use and c.state == SYN_SENT and c.lport == sport and c.rport == dport and c.rip == dst:
+            w = c.w
+            if w[_IN_USE] and w[_STATE] == SYN_SENT and w[_LPORT] == sport and w[_RPORT] == dport \
+                    and w[_RIP] == dst:
                 self._fail(c, ECONNREFUSED)
 
     # ------------------------------------------------------------ timers
@@ -1363,47 +1550,49 @@ class Tcp:
         wait = _FAR_MS
         cfg = self.cfg
         for c in self.pool:
-            if not c.in_use:
+            w = c.w
+            if not w[_IN_USE]:
                 continue
-            if c.tmr != _T_OFF:
-                due = ticks_diff(c.tmr_at, now_ms)
+            if w[_TMR] != _T_OFF:
+                due = ticks_diff(w[_TMR_AT], now_ms)
                 if due <= 0:
                     self._timer_fired(c, now_ms)
-                    if not c.in_use:
+                    if not w[_IN_USE]:
                         continue
-                    due = ticks_diff(c.tmr_at, now_ms) if c.tmr != _T_OFF else _FAR_MS
+                    due = ticks_diff(w[_TMR_AT], now_ms) if w[_TMR] != _T_OFF else _FAR_MS
                 if due < wait:
                     wait = due
-            if c.delack_on:
-                due = ticks_diff(c.delack_at, now_ms)
+            if w[_DELACK_ON]:
+                due = ticks_diff(w[_DELACK_AT], now_ms)
                 if due <= 0:
-                    c.ack_now = True
+                    w[_ACK_NOW] = 1
                     self._output(c, now_ms)
                 else:
                     if due < wait:
                         wait = due
-            if c.keepalive and (c.state == ESTABLISHED or c.state == CLOSE_WAIT):
-                due = ticks_diff(c.ka_at, now_ms)
+            if w[_KEEPALIVE] and (w[_STATE] == ESTABLISHED or w[_STATE] == CLOSE_WAIT):
+                due = ticks_diff(w[_KA_AT], now_ms)
                 if due <= 0:
-                    if c.snd_max == c.snd_una:
-                        if c.ka_probes >= cfg.tcp_keepalive_count:
+                    if w[_SND_MAX] == w[_SND_UNA]:
+                        if w[_KA_PROBES] >= cfg.tcp_keepalive_count:
                             self.stats["tcp_timeouts"] += 1
-                            self._send_rst(c.rip, c.lport, c.rport, c.snd_max, 0, RST, now_ms)
+                            self._send_rst(w[_RIP], w[_LPORT], w[_RPORT], w[_SND_MAX], 0, RST, now_ms)
                             self._fail(c, ETIMEDOUT)
                             continue
                         # RFC 1122 4.2.3.6: a probe with a sequence number the peer has seen
-                        c.ka_probes += 1
+                        w[_KA_PROBES] += 1
                         self.stats["tcp_keepalive_probes"] += 1
-                        self._emit(c, (c.snd_una - 1) & _MASK, ACK, 0, now_ms)
-                    c.ka_at = ticks_add(now_ms, cfg.tcp_keepalive_interval_ms)
+                        self._emit(c, (w[_SND_UNA] - 1) & _MASK, ACK, 0, now_ms)
+                    w[_KA_AT] = ticks_add(now_ms, cfg.tcp_keepalive_interval_ms)
                     due = cfg.tcp_keepalive_interval_ms
                 if due < wait:
                     wait = due
         return wait
 
     def _timer_fired(self, c, now_ms):
-        kind = c.tmr
-        c.tmr = _T_OFF
+        w = c.w
+        kind = w[_TMR]
+        w[_TMR] = _T_OFF
         cfg = self.cfg
         if kind == _T_TIME_WAIT or kind == _T_FIN_WAIT_2:
             self._to_closed(c)
@@ -1412,55 +1601,55 @@ class Tcp:
             # RFC 9293 3.8.6.1: probe the zero window (or override SWS) and back
             # off; keep probing while the peer answers (RFC 1122 4.2.2.17), give
             # up like a retransmission when it stays silent
-            if c.probes >= cfg.tcp_retries:
+            if w[_PROBES] >= cfg.tcp_retries:
                 self.stats["tcp_timeouts"] += 1
-                self._send_rst(c.rip, c.lport, c.rport, c.snd_max, 0, RST, now_ms)
+                self._send_rst(w[_RIP], w[_LPORT], w[_RPORT], w[_SND_MAX], 0, RST, now_ms)
                 self._fail(c, ETIMEDOUT)
                 return
-            c.probes += 1
+            w[_PROBES] += 1
             self.stats["tcp_persist_probes"] += 1
             self._probe(c, now_ms)
-            if c.tmr == _T_OFF and c.tx.count:
-                c.retries += 1
-                shift = c.retries if c.retries < 10 else 10
-                ms = c.rto_ms << shift
+            if w[_TMR] == _T_OFF and c.tx.count:
+                w[_RETRIES] += 1
+                shift = w[_RETRIES] if w[_RETRIES] < 10 else 10
+                ms = w[_RTO_MS] << shift
                 if ms > cfg.tcp_rto_max_ms:
                     ms = cfg.tcp_rto_max_ms
                 self._arm(c, _T_PERSIST, ms, now_ms)
             return
         # retransmission timeout (RFC 6298 5.4-5.7)
-        s = c.state
+        s = w[_STATE]
         limit = cfg.tcp_syn_retries if s <= SYN_RECEIVED else cfg.tcp_retries
-        if c.retries >= limit:
+        if w[_RETRIES] >= limit:
             self.stats["tcp_timeouts"] += 1
             if s >= SYN_RECEIVED:
-                self._send_rst(c.rip, c.lport, c.rport, c.snd_max, 0, RST, now_ms)
+                self._send_rst(w[_RIP], w[_LPORT], w[_RPORT], w[_SND_MAX], 0, RST, now_ms)
             self._fail(c, ETIMEDOUT)
             return
-        c.retries += 1
+        w[_RETRIES] += 1
         self.stats["tcp_rto_timeouts"] += 1
-        c.rto_ms = c.rto_ms * 2 if c.rto_ms * 2 < cfg.tcp_rto_max_ms else cfg.tcp_rto_max_ms
-        c.rtt_on = False  # Karn: no sample from a retransmitted segment
+        w[_RTO_MS] = w[_RTO_MS] * 2 if w[_RTO_MS] * 2 < cfg.tcp_rto_max_ms else cfg.tcp_rto_max_ms
+        w[_RTT_ON] = 0  # Karn: no sample from a retransmitted segment
         if s <= SYN_RECEIVED:
-            c.snd_nxt = c.iss
+            w[_SND_NXT] = w[_ISS]
             self.stats["tcp_retransmits"] += 1
             self._output(c, now_ms)
-            self._arm(c, _T_RTX, c.rto_ms, now_ms)
+            self._arm(c, _T_RTX, w[_RTO_MS], now_ms)
             return
-        mss = c.snd_mss
-        flight = _sdiff(c.snd_max, c.snd_una)
+        mss = w[_SND_MSS]
+        flight = _sdiff(w[_SND_MAX], w[_SND_UNA])
         half = flight >> 1
-        c.ssthresh = half if half > 2 * mss else 2 * mss  # RFC 5681 (4)
-        c.cwnd = mss  # loss window
-        c.dupacks = 0
-        c.in_recovery = False
-        c.recover = c.snd_max
-        c.snd_nxt = c.snd_una  # go back N: resend from the first unacknowledged byte
-        if c.snd_wnd == 0 and c.tx.count:
+        w[_SSTHRESH] = half if half > 2 * mss else 2 * mss  # RFC 5681 (4)
+        w[_CWND] = mss  # loss window
+        w[_DUPACKS] = 0
+        w[_IN_RECOVERY] = 0
+        w[_RECOVER] = w[_SND_MAX]
+        w[_SND_NXT] = w[_SND_UNA]  # go back N: resend from the first unacknowledged byte
+        if w[_SND_WND] == 0 and c.tx.count:
             # the peer shut its window: probe it instead of counting towards give-up
-            c.retries = 0
+            w[_RETRIES] = 0
             self._probe(c, now_ms)
-            self._arm(c, _T_PERSIST, c.rto_ms, now_ms)
+            self._arm(c, _T_PERSIST, w[_RTO_MS], now_ms)
             return
         self._output(c, now_ms, True)
-        self._arm(c, _T_RTX, c.rto_ms, now_ms)
+        self._arm(c, _T_RTX, w[_RTO_MS], now_ms)
