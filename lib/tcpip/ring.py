@@ -10,10 +10,16 @@ Offsets passed to ``write_at`` count from the end of the readable data.
 Copies go through ``wire.bytes.copy`` (memoryview slices on CPython, a native
 loop on MicroPython), so moving data in or out allocates nothing there.
 """
+from array import array
 from tcpip.wire.bytes import copy as _copy, copy_viper as _copy_viper
 
 
 class Ring:
+    # A ring without ranges (TX, UDP) never stores these, so it reads the
+    # class's and has four instance attributes instead of six.
+    r = ()
+    nranges = 0
+
     def __init__(self, size, max_ranges=4):
         # The viper copy takes the bytearray itself; on CPython the buffer is
         # held as a memoryview, whose slices are views: one memcpy per copy.
@@ -23,11 +29,13 @@ class Ring:
         self.head = 0  # index of the first readable byte
         self.count = 0  # readable bytes
         # Out-of-order ranges [start, end) relative to the end of readable data,
-        # kept sorted and disjoint: range i is r[2 * i], r[2 * i + 1].  A ring
-        # without ranges (TX, UDP) shares the empty tuple.  Few attributes on
-        # purpose: every instance attribute costs a slot in the object's map.
-        self.r = [0] * (2 * max_ranges) if max_ranges > 0 else ()
-        self.nranges = 0
+        # kept sorted and disjoint: range i is r[2 * i], r[2 * i + 1] (signed:
+        # a range start goes <= 0 for a moment when in-order data reaches it).
+        # Few attributes on purpose: every instance attribute costs a slot in
+        # the object's map.
+        if max_ranges > 0:
+            self.r = array("i", bytes(8 * max_ranges))
+            self.nranges = 0
 
     @property
     def max_ranges(self):
@@ -42,7 +50,8 @@ class Ring:
     def clear(self):
         self.head = 0
         self.count = 0
-        self.nranges = 0
+        if self.nranges:
+            self.nranges = 0
 
     # -- copying helpers (two slices at most: before and after the wrap)
 
