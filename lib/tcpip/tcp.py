@@ -399,10 +399,10 @@ class Connection:
             raise OSError(ENOTCONN, "not connected")
         if n < 0:
             n = len(data) - off
-        k = self.tx.write(data, off, n)
-        if k and w[_STATE] >= ESTABLISHED:
+        n = self.tx.write(data, off, n)
+        if n and w[_STATE] >= ESTABLISHED:
             self.tcp._output(self, self.tcp.now_ms)
-        return k
+        return n
 
     def recv_into(self, buf, off=0, n=-1):
         """Move received bytes into buf[off:]; returns the count, 0 at end of data
@@ -746,30 +746,31 @@ class Tcp:
         else:
             self._free(c)
 
+    # The small per-segment helpers below index c.w without a local ``w``:
+    # MicroPython puts a call frame of more than 11 slots (locals + stack) on
+    # the heap, which costs far more than a second attribute load.
+
     def _arm(self, c, kind, ms, now_ms):
-        w = c.w
-        w[_TMR] = kind
-        w[_TMR_AT] = ticks_add(now_ms, ms)
+        c.w[_TMR] = kind
+        c.w[_TMR_AT] = ticks_add(now_ms, ms)
 
     def _window_grew(self, c):
-        w = c.w
         free = c.rx.size - c.rx.count
         if free > 65535:
             free = 65535
-        grow = _sdiff(w[_RCV_NXT] + free, w[_RCV_ADV])
+        grow = _sdiff(c.w[_RCV_NXT] + free, c.w[_RCV_ADV])
         thresh = c.rx.size >> 1
         if thresh > self.mss:
             thresh = self.mss
         return grow >= thresh
 
     def _rcv_window(self, c):
-        w = c.w
         # RFC 9293 3.8.6.2.2: keep the advertised right edge until it can move
         # by min(half the buffer, one MSS); never shrink it (3.8.6).
         free = c.rx.size - c.rx.count
         if free > 65535:
             free = 65535
-        adv = _sdiff(w[_RCV_ADV], w[_RCV_NXT])
+        adv = _sdiff(c.w[_RCV_ADV], c.w[_RCV_NXT])
         if adv < 0:
             adv = 0
         if adv > free:
@@ -1369,15 +1370,15 @@ class Tcp:
         # RFC 9293 3.10.7.4: update the send window from the newest segment only
         d1 = _sdiff(seq, w[_SND_WL1])
         if d1 > 0 or (d1 == 0 and _sdiff(ack, w[_SND_WL2]) >= 0) or w[_SND_WL2] == 0:
-            opened = w[_SND_WND] == 0 and window > 0
+            if w[_SND_WND] == 0 and window > 0 and w[_TMR] == _T_PERSIST:
+                # the window opened
+                w[_TMR] = _T_OFF
+                w[_SND_NXT] = w[_SND_UNA]  # a refused probe byte goes again with the rest
             w[_SND_WND] = window
             w[_SND_WL1] = seq
             w[_SND_WL2] = ack
             if window > w[_MAX_SNDWND]:
                 w[_MAX_SNDWND] = window
-            if opened and w[_TMR] == _T_PERSIST:
-                w[_TMR] = _T_OFF
-                w[_SND_NXT] = w[_SND_UNA]  # a refused probe byte goes again with the rest
 
     def _rtt_sample(self, c, ack, now_ms):
         w = c.w
