@@ -614,7 +614,7 @@ def bench_memory():
     if p.returncode != 0 or not line:
         raise RuntimeError("memreport failed: " + p.stdout + p.stderr)
     r = json.loads(line[-1])
-    keep = ("mpy_total_bytes", "mpy_board_bytes", "mpy_largest", "mp_stack_default_bytes", "mp_tcp_socket_bytes",
+    keep = ("mpy_total_bytes", "mpy_board_bytes", "mpy_board_bytes_O3", "mpy_largest", "mp_stack_default_bytes", "mp_tcp_socket_bytes",
             "mp_tcp_block_overhead_bytes", "mp_alloc_per_segment_send", "mp_alloc_per_segment_recv",
             "mp_checksum_impl", "mp_heap_after_imports_bytes")
     return {k: r.get(k) for k in keep}
