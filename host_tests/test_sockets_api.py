@@ -13,7 +13,7 @@ import nsharness  # noqa: E402
 EXPECTED = {"getaddrinfo", "connect_refused", "send_recv", "stream_methods", "recv_timeout",
             "nonblocking_recv", "send_full", "nonblocking_connect", "reset", "peer_close",
             "shutdown", "setsockopt_and_context", "listen_accept", "udp", "udp_broadcast",
-            "icmp_port_unreachable", "bulk_readinto"}
+            "udp_refused", "icmp_port_unreachable", "bulk_readinto"}
 
 
 @pytest.mark.parametrize("runtime", nsharness.RUNTIMES)

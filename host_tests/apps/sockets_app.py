@@ -261,6 +261,21 @@ def c_udp_broadcast():
     u.close()
 
 
+def c_udp_refused():
+    # the kernel answers a datagram to a closed port with ICMP port
+    # unreachable: a connected socket sees ECONNREFUSED once, like on Linux
+    u = S(tcpip.AF_INET, tcpip.SOCK_DGRAM)
+    u.connect((K, 7999))
+    u.settimeout(2)
+    u.send(b"anyone?")
+    e = errno_of(lambda: u.recv(100))
+    expect(e == ECONNREFUSED, e)
+    e = errno_of(lambda: u.recv(100))
+    expect(e == ETIMEDOUT, e)  # reported once
+    u.close()
+    return e
+
+
 def c_icmp_port_unreachable():
     before = stack.stats()
     ctl = connect(7006, timeout=20)
@@ -312,7 +327,7 @@ def c_select_poll():
 
 for name in ("getaddrinfo", "connect_refused", "send_recv", "stream_methods", "recv_timeout",
              "nonblocking_recv", "send_full", "nonblocking_connect", "reset", "peer_close",
-             "shutdown", "setsockopt_and_context", "listen_accept", "udp", "udp_broadcast",
+             "shutdown", "setsockopt_and_context", "listen_accept", "udp", "udp_broadcast", "udp_refused",
              "icmp_port_unreachable", "bulk_readinto"):
     checks.run(name, globals()["c_" + name])
 if MP:

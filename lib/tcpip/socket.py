@@ -28,7 +28,7 @@ that does not exist raises ``gaierror`` with errno -2 (EAI_NONAME), no answer
 -3 (EAI_AGAIN), as CPython and MicroPython do.
 """
 from tcpip.compat import ticks_ms, ticks_diff, EAGAIN, ETIMEDOUT, EBADF, \
-    EINVAL, ENOTCONN, EOPNOTSUPP, EINPROGRESS, EALREADY, EISCONN
+    EINVAL, ENOTCONN, EOPNOTSUPP, EINPROGRESS, EALREADY, EISCONN, ECONNREFUSED
 from tcpip.wire.ipv4 import aton, ntoa
 
 try:
@@ -138,6 +138,15 @@ def _wait(stack, ready, timeout_ms, what):
             if wait > left:
                 wait = left
         _idle(stack, wait if wait < 10 else 10)
+
+
+def _raise_udp_error(ep):
+    # An ICMP error about an earlier datagram of this connected socket is
+    # reported once, like Linux (ECONNREFUSED after port unreachable).
+    e = ep.take_error()
+    if e:
+        raise OSError(e, "%s (ICMP from %s:%d)" % (
+            "connection refused" if e == ECONNREFUSED else "host unreachable", ntoa(ep.rip), ep.rport))
 
 
 def _resolve(host, stack):
@@ -314,6 +323,7 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             return self.send(data)
         host, port = address
         ip = _resolve(host, self.stack)
+        _raise_udp_error(self._ep)
         return self._ep.sendto(data, ip, port, ticks_ms())
 
     def recvfrom_into(self, buf, nbytes=0):
@@ -322,7 +332,9 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             n = self.recv_into(buf, nbytes)
             return n, self.getpeername()
         ep = self._ep
-        _wait(self.stack, lambda: ep.datagrams > 0, self._timeout_ms, "recvfrom")
+        _wait(self.stack, lambda: ep.datagrams > 0 or ep.error, self._timeout_ms, "recvfrom")
+        if not ep.datagrams:
+            _raise_udp_error(ep)
         n, ip, port = ep.recvfrom_into(buf, nbytes)
         return n, (ntoa(ip), port)
 
@@ -338,6 +350,7 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         if self._ep is not None:
             if not self._ep.rip:
                 raise OSError(ENOTCONN, "UDP socket is not connected")
+            _raise_udp_error(self._ep)
             return self._ep.sendto(data, 0, 0, ticks_ms())
         return self._tcp_send(data)
 
@@ -470,7 +483,8 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         if self._closed:
             return _POLLHUP
         if self._ep is not None:
-            return (_POLLIN if self._ep.datagrams else 0) | _POLLOUT
+            ep = self._ep
+            return (_POLLIN if ep.datagrams else 0) | (_POLLERR if ep.error else 0) | _POLLOUT
         return self._tcp_poll_flags()
 
     # -- TCP

@@ -4,9 +4,16 @@ A received datagram is stored as one record ``len(2) src_ip(4) src_port(2)
 data`` in the endpoint's ring; one that does not fit is dropped and counted
 (``drop_udp_rx_full``), never truncated.  Datagrams for a port nobody bound
 get ICMP port unreachable (rate-limited by the interface).
+
+An ICMP destination unreachable about a datagram a *connected* endpoint sent
+to its peer sets ``ep.error`` (ECONNREFUSED for port/protocol unreachable,
+EHOSTUNREACH for net/host unreachable), as Linux does; the socket layer raises
+it once on the next send or receive (after any datagrams already queued).
+Unconnected endpoints ignore such errors (RFC 1122 4.1.3.3 leaves it to the
+application; CPython reports nothing there either).
 """
 from tcpip.compat import const, random32, ENOMEM, EADDRINUSE, EMSGSIZE, EACCES, EDESTADDRREQ, \
-    EHOSTUNREACH, EINVAL
+    EHOSTUNREACH, EINVAL, ECONNREFUSED
 from tcpip.ring import Ring
 from tcpip.iface import IP_PAYLOAD_OFF, NO_ROUTE, DROPPED
 from tcpip.wire import udp as wire_udp
@@ -30,6 +37,7 @@ class UdpEndpoint:
         self.rport = 0
         self.broadcast = False
         self.datagrams = 0
+        self.error = 0  # errno from an ICMP error about our datagram (connected only)
         # record header scratch, shared by every endpoint of the Udp layer
         # (each use is within one call)
         self._hdr = rec
@@ -79,6 +87,13 @@ class UdpEndpoint:
         self.rport = 0
         self.rx.clear()
         self.datagrams = 0
+        self.error = 0
+
+    def take_error(self):
+        """The pending ICMP-reported errno (0 if none), cleared as it is read."""
+        e = self.error
+        self.error = 0
+        return e
 
 
 class Udp:
@@ -90,10 +105,34 @@ class Udp:
         self.hdr = iface.udp_hdr
         self.next_port = EPHEMERAL_LO + random32() % (65536 - EPHEMERAL_LO)
         iface.udp_input = self.input
+        # ICMP errors: ours when the quoted datagram is UDP, else the hook
+        # that was there (TCP's)
+        self.icmp_next = iface.icmp_error_input
+        iface.icmp_error_input = self.icmp_error
         st = iface.stats
         for k in ("udp_tx", "drop_udp_rx_full", "drop_udp_short", "drop_udp_len",
                   "drop_udp_checksum", "drop_udp_port_unreach"):
             st[k] = 0
+
+    def icmp_error(self, type_, code, buf, inner_off, end):
+        """iface.icmp_error_input hook (see the module docstring)."""
+        if end - inner_off < 28 or buf[inner_off + 9] != 17:
+            h = self.icmp_next
+            if h is not None:
+                h(type_, code, buf, inner_off, end)
+            return
+        if type_ != 3 or code > 3:
+            return  # time exceeded, fragmentation needed...: soft, not reported
+        ihl = (buf[inner_off] & 15) * 4
+        if end - inner_off < ihl + 8:
+            return
+        t = inner_off + ihl
+        sport = get16(buf, t)
+        dport = get16(buf, t + 2)
+        dst = get32(buf, inner_off + 16)
+        for ep in self.pool:
+            if ep.in_use and ep.lport == sport and ep.rport == dport and ep.rip == dst:
+                ep.error = ECONNREFUSED if code >= 2 else EHOSTUNREACH
 
     def open(self):
         """A free endpoint, or OSError(ENOMEM) when the pool is used up."""
