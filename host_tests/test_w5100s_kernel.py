@@ -1,4 +1,5 @@
-"""The Linux kernel pings the stack through the emulated W5100S on a PC:
+"""The Linux kernel pings the stack, and talks TCP to its echo and discard
+services, through the emulated W5100S on a PC:
 
     kernel (netns) -> veth/TAP -> tools/w5100s_emu.py (register-level W5100S)
       -> SPI adapter -> tcpip.nic.w5100s driver -> firmware/netboot.py -> Stack
@@ -44,10 +45,12 @@ class EmuBoard:
         lib = os.path.join(H.ROOT, "lib")
         tools = os.path.join(H.ROOT, "tools")
         if self.runtime == "micropython":
-            argv = [H.MICROPYTHON, "-X", "heapsize=4M", EMU, "serve", "--nic", "packet", "--if", "vb"]
+            argv = [H.MICROPYTHON, "-X", "heapsize=4M", EMU, "serve", "--nic", "packet", "--if", "vb",
+                    "--serve", "echo,discard"]
             env["MICROPYPATH"] = lib + ":" + tools + ":.frozen"
         else:
-            argv = [sys.executable, EMU, "serve", "--nic", "tap", "--if", "tap0"]
+            argv = [sys.executable, EMU, "serve", "--nic", "tap", "--if", "tap0",
+                    "--serve", "echo,discard"]
             env["PYTHONPATH"] = lib + ":" + tools
         self.proc = subprocess.Popen(self.ns.argv(argv), stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
@@ -119,4 +122,29 @@ def test_kernel_pings_stack_through_emulated_w5100s(board):
         "spi_bytes": nic["spi_bytes"], "frame_bytes": nic["rx_bytes"] + nic["tx_bytes"],
         "spi_overhead_bytes_per_frame": round((nic["spi_bytes"] - nic["rx_bytes"] -
                                                nic["tx_bytes"]) / float(frames), 1),
+    })
+
+
+def _client(ns, mode, nbytes):
+    """tools/bench.py's kernel-side client (payload checked) inside the namespace."""
+    p = ns.run([sys.executable, os.path.join(H.ROOT, "tools", "bench.py"), "client", mode,
+                H.STACK_IP, str(nbytes), "30"], timeout=90)
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+    assert lines, p.stdout + p.stderr
+    return json.loads(lines[-1])
+
+
+def test_kernel_tcp_echo_and_discard_through_emulated_w5100s(board):
+    e = _client(board.ns, "echo", 200000)
+    assert e["ok"] and e["bytes"] == 200000, e  # every byte echoed, in order
+    d = _client(board.ns, "discard", 1000000)
+    assert d["ok"] and d["bytes"] == 1000000, d  # the server's FIN after the last byte
+    st = board.stop()
+    nic, chip, stats = st["nic"], st["chip"], st["stats"]
+    assert stats["tcp_passive_opens"] == 2 and stats.get("internal_errors", 0) == 0
+    assert nic["resyncs"] == 0 and nic["tx_timeouts"] == 0 and chip["bad_opcodes"] == 0
+    H.record("w5100s_emulated_tcp", {
+        "runtime": board.runtime, "echo_mb_per_s": round(e["bytes"] / 1e6 / e["seconds"], 3),
+        "discard_mb_per_s": round(d["bytes"] / 1e6 / d["seconds"], 3),
+        "spi_bytes_per_payload_byte": round(nic["spi_bytes"] / float(2 * e["bytes"] + d["bytes"]), 3),
     })

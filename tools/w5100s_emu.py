@@ -379,7 +379,9 @@ def serve(argv):
     """firmware/netboot.py + tcpip.nic.w5100s + this emulator with a real wire:
 
         micropython tools/w5100s_emu.py serve --nic packet --if vb
-        python tools/w5100s_emu.py serve --nic tap --if tap0
+        python tools/w5100s_emu.py serve --nic tap --if tap0 --serve echo,discard
+
+``--serve`` starts tools/services.py servers (echo, discard, chargen, udpecho).
 
     Prints ``ready`` when up; on SIGINT prints one JSON stats line and returns."""
     import sys
@@ -404,7 +406,7 @@ def serve(argv):
 
     opts = {"nic": "packet" if sys.implementation.name == "micropython" else "tap",
             "if": None, "ip": "192.0.2.2", "prefix": "24", "gateway": "192.0.2.1",
-            "mac": "02:00:00:00:00:02"}
+            "mac": "02:00:00:00:00:02", "serve": ""}
     i = 0
     while i < len(argv):
         key = argv[i][2:]
@@ -427,6 +429,10 @@ def serve(argv):
     net = netboot.bring_up(board, settings)
     chip = board.chip
     chip.wire_frames_per_select = 4
+    svc = None
+    if opts["serve"]:
+        import services
+        svc = services.start(net.stack, opts["serve"])
     print("ready")
     try:
         sys.stdout.flush()
@@ -438,6 +444,8 @@ def serve(argv):
     try:
         while True:
             wait = net.stack.poll(ticks_ms())
+            if svc is not None:
+                svc.run()
             if wait > 20:
                 wait = 20
             if wait > 0 and net.nic.pending():
