@@ -13,4 +13,6 @@ for p in (os.path.join(ROOT, "lib"), os.path.join(ROOT, "tools"), os.path.join(H
     if p not in sys.path:
         sys.path.insert(0, p)
 
+import netns  # noqa: E402,F401  (SIGINT for children: netns.interruptible_children)
+
 collect_ignore = ["mp", "apps"]

@@ -31,8 +31,26 @@ As a command::
 """
 
 import os
+import signal
 import subprocess
 import sys
+
+
+def interruptible_children():
+    """Make sure the processes we start can be stopped with SIGINT.
+
+    A shell that starts a job in the background without job control (``cmd &``
+    in a script, some CI runners) gives it SIGINT ignored, and an ignored signal
+    stays ignored across exec: every board, bridge and agent the harness later
+    stops with SIGINT would ignore it and be killed at the timeout instead.  A
+    Python handler is reset to the default on exec, so installing one here
+    gives every child SIGINT back.  Called when this module is imported (all
+    harness entry points import it)."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+interruptible_children()
 
 KERNEL_IP = "192.0.2.1"
 STACK_IP = "192.0.2.2"
