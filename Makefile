@@ -86,9 +86,10 @@ bench: setup ## throughput, latency, CPU per MB, memory (root): bench/results.js
 	@$(PY) tools/bench.py $(BENCH_ARGS)
 
 SOAK_SECONDS ?= 600
-soak: setup ## long impairment soak between two stacks, both runtimes (SOAK_SECONDS=600)
+soak: setup ## impairment soaks, both runtimes: two stacks in memory, then kernel<->stack through the impairing bridge (root) (SOAK_SECONDS=600 each)
 	$(PY) tools/soak.py --seconds $(SOAK_SECONDS)
 	MICROPYPATH=lib:tools:host_tests/mp $(VENV)/bin/micropython tools/soak.py --seconds $(SOAK_SECONDS)
+	$(PY) tools/harden.py --runtime both --only soak --soak-seconds $(SOAK_SECONDS)
 
 FUZZ_SECONDS ?= 600
 fuzz: setup ## coverage-guided fuzzing of frames -> Stack.poll with atheris (FUZZ_SECONDS=600)
