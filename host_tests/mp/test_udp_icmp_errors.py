@@ -8,31 +8,11 @@ from tcpip.stack import Stack
 from tcpip.compat import ECONNREFUSED, EHOSTUNREACH, ETIMEDOUT
 from tcpip.wire import ipv4, icmp
 from framehelp import US_MAC, PEER_MAC, US_IP, PEER_IP, ipv4_frame, icmp_error, udp_frame
-
-
-class InjectNIC:
-    mac = US_MAC
-
-    def __init__(self):
-        self.inbox = []
-        self.sent = []
-
-    def recv_into(self, buf):
-        if not self.inbox:
-            return 0
-        f = self.inbox.pop(0)
-        buf[:len(f)] = f
-        return len(f)
-
-    def send(self, mv):
-        self.sent.append(bytes(mv))
-
-    def link_up(self):
-        return True
+from tcphelp import FakeNic
 
 
 def _stack():
-    nic = InjectNIC()
+    nic = FakeNic(US_MAC)
     st = Stack(Config(mac=US_MAC, ip="192.0.2.2", prefix=24, gateway="192.0.2.254"), nic)
     arp = st.iface.arp
     i = arp.alloc(PEER_IP, 0)
