@@ -32,6 +32,9 @@ except ImportError:  # run from the repository root without a path set
 from tcpip.config import Config
 from tcpip.stack import Stack
 from tcpip.wire import checksum as _checksum
+# the wire's own copy (viper on MicroPython): the in-memory wire below must not
+# allocate per frame either
+from tcpip.wire.bytes import copy
 
 IS_MP = sys.implementation.name == "micropython"
 MAC_A = b"\x02\x00\x00\x00\x00\x0a"
@@ -45,33 +48,6 @@ def mem_alloc():
     """Heap bytes in use (MicroPython), or -1 where the runtime cannot tell."""
     f = getattr(gc, "mem_alloc", None)
     return f() if f else -1
-
-
-def copy_slices(dst, dst_off, src, src_off, n):
-    dst[dst_off:dst_off + n] = memoryview(src)[src_off:src_off + n]
-
-
-# MicroPython: a slice of a bytearray is a copy and a slice of a memoryview is
-# a new view object, so the wire copies with a viper loop there (compiled from
-# source, so this file stays portable).
-_COPY_SRC = """
-@micropython.viper
-def copy(dst, dst_off: int, src, src_off: int, n: int):
-    d = ptr8(dst)
-    s = ptr8(src)
-    i = 0
-    while i < n:
-        d[dst_off + i] = s[src_off + i]
-        i += 1
-"""
-copy = copy_slices
-if IS_MP:
-    try:
-        _ns = {}
-        exec(_COPY_SRC, _ns)
-        copy = _ns["copy"]
-    except Exception:
-        pass
 
 
 class _Queue:
