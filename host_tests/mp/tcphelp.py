@@ -28,6 +28,15 @@ PEER_PORT = 40000
 M32 = 0xFFFFFFFF
 
 
+def errno_of(fn):
+    """The errno of the OSError fn() raises, or None when it raises nothing."""
+    try:
+        fn()
+    except OSError as e:
+        return e.args[0]
+    return None
+
+
 def seq_add(a, n):
     return (a + n) & M32
 

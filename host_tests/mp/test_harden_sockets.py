@@ -7,14 +7,7 @@ Clear errors, nothing grows, everything recovers.  CPython and MicroPython.
 import tcpip.socket as socket
 from tcpip.compat import EAGAIN, ENOMEM, EINPROGRESS
 from tcphelp import Peer, build, PEER_IP, STACK_IP, PEER_PORT, seq_add, SYN, ACK, PSH
-
-
-def _errno(fn):
-    try:
-        fn()
-    except OSError as e:
-        return e.args[0]
-    return None
+from tcphelp import errno_of as _errno
 
 
 def _sock(p):

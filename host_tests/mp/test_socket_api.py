@@ -5,6 +5,7 @@ import tcpip
 from tcpip.config import Config
 from tcpip.stack import Stack
 from tcpip.compat import ticks_ms, ticks_diff
+from tcphelp import errno_of as _errno
 
 
 class NullNIC:
@@ -29,14 +30,6 @@ def _stack():
                       dns=["192.0.2.1"]), NullNIC())
     tcpip.set_stack(st)
     return st
-
-
-def _errno(fn):
-    try:
-        fn()
-    except OSError as e:
-        return e.args[0]
-    return None
 
 
 def test_socket_name_is_callable_and_the_module():

@@ -2,14 +2,7 @@
 MSS option, pool and backlog limits.  Scripted peer, exact segments."""
 from tcphelp import Peer, PEER_IP, PEER_PORT, SYN, ACK, RST, PSH, seq_add, state
 from tcpip.compat import ENOMEM, ECONNREFUSED, ETIMEDOUT, EADDRINUSE
-
-
-def _err(fn):
-    try:
-        fn()
-    except OSError as e:
-        return e.args[0]
-    return None
+from tcphelp import errno_of as _err
 
 
 def test_active_open_sends_syn_with_mss_and_window():

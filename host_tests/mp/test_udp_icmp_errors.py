@@ -9,6 +9,7 @@ from tcpip.compat import ECONNREFUSED, EHOSTUNREACH, ETIMEDOUT
 from tcpip.wire import ipv4, icmp
 from framehelp import US_MAC, PEER_MAC, US_IP, PEER_IP, ipv4_frame, icmp_error, udp_frame
 from tcphelp import FakeNic
+from tcphelp import errno_of as _errno
 
 
 def _stack():
@@ -19,14 +20,6 @@ def _stack():
     arp.set_valid(i, PEER_MAC, 0, 0)
     tcpip.set_stack(st)
     return st, nic
-
-
-def _errno(fn):
-    try:
-        fn()
-    except OSError as e:
-        return e.args[0]
-    return None
 
 
 def _last_udp(nic):
