@@ -8,7 +8,8 @@ A NIC is four things::
     nic.send(frame_mv)      # transmit one whole frame (a memoryview, 14..1514 bytes)
     nic.link_up()           # -> bool
 
-Drivers: ``w5500`` (WIZnet W5500 in MACRAW mode over SPI, boards), ``tap`` (Linux
+Drivers: ``w5500`` and ``w5100s`` (WIZnet chips in MACRAW mode over SPI, boards;
+their shared logic is ``macraw``, their SPI adapters ``w5500_spi``), ``tap`` (Linux
 TAP, CPython), ``packet`` (Linux AF_PACKET raw socket, MicroPython unix port and
 CPython), ``link`` (in-memory wire with impairments on virtual time, tests).
 """

@@ -1,0 +1,457 @@
+"""A WIZnet chip's socket 0 in MACRAW mode as a NIC: what the W5500 and W5100S drivers share.
+
+The chip only moves raw Ethernet frames; tcpip does the rest.  ``W5500``
+(``w5500.py``) and ``W5100S`` (``w5100s.py``) subclass ``MacrawNIC`` and supply
+what differs between the chips:
+
+- ``_header(addr, write)``: the 3-byte SPI header for a transfer at ``addr``;
+- class attributes: ``CHIP`` (name for messages), ``_S0`` (socket 0's register
+  block), ``_TX_BUF`` / ``_RX_BUF`` (socket 0's TX / RX memory), ``_BUF_BYTES``
+  (its size each way), ``_VERSION_REG`` / ``_VERSION_REG_NAME`` / ``_VERSION``
+  (the version register, its name and what it reads), ``_MR_MAC_FILTER``
+  (Sn_MR's MAC filter bit);
+- ``_configure()``: buffer sizes and interrupt routing at bring-up;
+- ``_write_mode()``: socket 0's mode registers before OPEN;
+- ``_read_link()``: the PHY status, passed to ``_set_link``.
+
+What is the same on both: MR and SHAR addresses, socket registers at the same
+offsets from socket 0's block, commands in Sn_CR that clear when accepted,
+free-running 16-bit RX/TX pointers that the host masks and splits at the
+buffer end, RX records ``LEN_hi LEN_lo frame`` where LEN counts its own two
+bytes, and SPI frames of a 3-byte header then data (so a burst costs 3 + n
+bytes).  Facts and section numbers: ``shared/reference/w5500.md`` (W5500
+datasheet v1.0.9, [DS]; WIZnet ioLibrary_Driver, [ioLib]; Mongoose's W5500 and
+W5100 drivers, [MG]).  Per frame no object is allocated except memoryview
+slices of the caller's buffer (MicroPython's ``machine.SPI`` has no start/end
+arguments).
+"""
+
+from tcpip.compat import const, ticks_ms, ticks_diff, sleep_ms, EIO, EMSGSIZE
+
+# Common registers at the same address on both chips.
+_MR = const(0x0000)
+_SHAR = const(0x0009)
+
+# Socket registers: offsets from socket 0's block [reference 3].
+_Sn_MR = const(0x0000)
+_Sn_CR = const(0x0001)
+_Sn_IR = const(0x0002)
+_Sn_SR = const(0x0003)
+_Sn_TX_FSR = const(0x0020)
+_Sn_TX_WR = const(0x0024)
+_Sn_RX_RSR = const(0x0026)
+_Sn_RX_RD = const(0x0028)
+_Sn_IMR = const(0x002C)
+
+_MR_RST = const(0x80)
+_MR_MACRAW = const(0x04)
+
+_CMD_OPEN = const(0x01)
+_CMD_CLOSE = const(0x10)
+_CMD_SEND = const(0x20)
+_CMD_RECV = const(0x40)
+
+_SOCK_CLOSED = const(0x00)
+_SOCK_MACRAW = const(0x42)
+
+_IR_SEND_OK = const(0x10)
+_IR_TIMEOUT = const(0x08)
+_IR_RECV = const(0x04)
+
+_MTU_FRAME = const(1514)  # MACRAW MTU, no FCS
+_MIN_FRAME = const(60)  # the MAC never hands over a shorter frame (64 minus FCS)
+
+# Frame filter bits: the W5500 has them in Sn_MR, the W5100S in Sn_MR2, at the
+# same positions (BCASTB/MBBLK, MMB/MMBLK, MIP6B/IPV6BLK).
+_BLOCK_BROADCAST = const(0x40)
+_BLOCK_MULTICAST = const(0x20)
+_BLOCK_IPV6 = const(0x10)
+
+
+
+
+def _hex(b):
+    return ":".join(["%02x" % x for x in b])
+
+
+class MacrawNIC:
+    """A NIC: ``mac``, ``recv_into(buf)``, ``send(mv)``, ``link_up()``.
+
+    ``W5500(spi, mac, block_broadcast=False, block_multicast=False,
+    block_ipv6=False, mac_filter=True, send_timeout_ms=20)`` (``W5100S`` the
+    same).  ``spi`` is an adapter from ``tcpip.nic.w5500_spi`` (or the
+    emulators' ``EmuSPI`` on a PC).  The constructor resets and configures the
+    chip and raises ``OSError(EIO, ...)`` naming the pins when no chip answers.
+    """
+
+    CHIP = ""
+    _S0 = 0
+    _TX_BUF = 0
+    _RX_BUF = 0
+    _BUF_BYTES = 0
+    _VERSION_REG = 0
+    _VERSION_REG_NAME = ""
+    _VERSION = 0
+    _MR_MAC_FILTER = 0
+
+    def __init__(self, spi, mac, block_broadcast=False, block_multicast=False,
+                 block_ipv6=False, mac_filter=True, send_timeout_ms=20):
+        self.spi = spi
+        if len(mac) != 6:
+            raise ValueError("mac must be 6 bytes")
+        self.mac = bytes(mac)
+        self._mode = _MR_MACRAW | (self._MR_MAC_FILTER if mac_filter else 0)
+        self._block = ((_BLOCK_BROADCAST if block_broadcast else 0) |
+                       (_BLOCK_MULTICAST if block_multicast else 0) |
+                       (_BLOCK_IPV6 if block_ipv6 else 0))
+        self.send_timeout_ms = send_timeout_ms
+        # Preallocated SPI header and register buffers, with fixed views.
+        self._hdr = bytearray(3)
+        self._hdr_mv = memoryview(self._hdr)
+        self._reg = bytearray(8)
+        reg = memoryview(self._reg)
+        self._r1 = reg[:1]
+        self._r2 = reg[:2]
+        self._r4 = reg[:4]
+        self._r6 = reg[:6]
+        self._pad = bytearray(_MIN_FRAME)  # short frames are padded here
+        self._pad_mv = memoryview(self._pad)
+        self._int = spi.int_asserted() is not None
+        # Frames known to be waiting (from one stable RX_RSR read) and the
+        # driver's copy of RX_RD: a burst of frames costs one RSR read.
+        self._rx_avail = 0
+        self._rx_rd = 0
+        self.speed_mbps = 0
+        self.full_duplex = False
+        self._link = False
+        # Counters (stats()).
+        self.rx_frames = 0
+        self.tx_frames = 0
+        self.rx_bytes = 0
+        self.tx_bytes = 0
+        self.spi_bytes = 0
+        self.spi_transactions = 0
+        self.resyncs = 0
+        self.rx_drop_too_big = 0
+        self.tx_timeouts = 0
+        self.tx_fsr_timeouts = 0
+        self.link_changes = 0
+        self.chip_reinits = 0
+        self.tx_link_down = 0
+        self.bring_up()
+
+    # ------------------------------------------------------ chip specifics
+    def _header(self, addr, write):
+        """The SPI header (a 3-byte memoryview) for a transfer at ``addr``."""
+        raise NotImplementedError
+
+    def _configure(self):
+        """Buffer sizes and interrupt routing, at bring-up."""
+        raise NotImplementedError
+
+    def _write_mode(self):
+        """Socket 0's mode registers, before OPEN."""
+        raise NotImplementedError
+
+    def _read_link(self):
+        """Read the PHY status; return ``self._set_link(up, speed_mbps, full_duplex)``."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ SPI access
+    def _read(self, addr, mv):
+        self.spi.read(self._header(addr, False), mv)
+        self.spi_transactions += 1
+        self.spi_bytes += 3 + len(mv)
+
+    def _write(self, addr, mv):
+        self.spi.write(self._header(addr, True), mv)
+        self.spi_transactions += 1
+        self.spi_bytes += 3 + len(mv)
+
+    def _read8(self, addr):
+        self._read(addr, self._r1)
+        return self._reg[0]
+
+    def _write8(self, addr, value):
+        self._reg[0] = value
+        self._write(addr, self._r1)
+
+    def _write16(self, addr, value):
+        r = self._reg
+        r[0] = (value >> 8) & 0xFF
+        r[1] = value & 0xFF
+        self._write(addr, self._r2)
+
+    def _command(self, cmd):
+        # Sn_CR clears once the chip has accepted the command (Q1); bounded.
+        cr = self._S0 + _Sn_CR
+        self._write8(cr, cmd)
+        for _ in range(100):
+            if self._read8(cr) == 0:
+                return True
+        return False
+
+    # --------------------------------------------------------------- bring-up
+    def bring_up(self):
+        """Reset the chip and open socket 0 in MACRAW with all buffer memory (reference 6)."""
+        spi = self.spi
+        if not spi.hard_reset():
+            # No RSTn wired: software reset, MR.RST self-clears when done.
+            self._write8(_MR, _MR_RST)
+            t0 = ticks_ms()
+            while self._read8(_MR) & _MR_RST:
+                if ticks_diff(ticks_ms(), t0) > 100:
+                    break
+                sleep_ms(1)
+        # Some units read the version as 0 right after reset (ESP): poll it.
+        t0 = ticks_ms()
+        while True:
+            version = self._read8(self._VERSION_REG)
+            if version == self._VERSION or ticks_diff(ticks_ms(), t0) > 200:
+                break
+            sleep_ms(2)
+        if version != self._VERSION:
+            raise OSError(EIO, "no %s found: %s=0x%02x, expected 0x%02x; check %s" % (
+                self.CHIP, self._VERSION_REG_NAME, version, self._VERSION, spi.describe()))
+        r = self._reg
+        for i in range(6):
+            r[i] = self.mac[i]
+        self._write(_SHAR, self._r6)
+        self._read(_SHAR, self._r6)
+        if bytes(self._r6) != self.mac:
+            raise OSError(EIO, "%s SHAR read back %s, wrote %s: check MOSI in %s"
+                          % (self.CHIP, _hex(self._r6), _hex(self.mac), spi.describe()))
+        # Interrupts: RECV drives INTn; SEND_OK is unmasked too because some
+        # chips only latch unmasked bits (Q7).  The driver clears SEND_OK at once.
+        self._write8(self._S0 + _Sn_IMR, _IR_RECV | _IR_SEND_OK)
+        self._configure()
+        self._open()
+        self._read_link()
+
+    def _open(self):
+        s0 = self._S0
+        self._command(_CMD_CLOSE)
+        self._write8(s0 + _Sn_IR, 0xFF)
+        self._write_mode()
+        self._command(_CMD_OPEN)
+        # OPEN completes before the next transaction in practice (Q1, MG).
+        sr = _SOCK_CLOSED
+        for _ in range(10):
+            sr = self._read8(s0 + _Sn_SR)
+            if sr == _SOCK_MACRAW:
+                break
+        if sr != _SOCK_MACRAW:
+            raise OSError(EIO, "%s socket 0 did not open in MACRAW (Sn_SR=0x%02x)"
+                          % (self.CHIP, sr))
+        self._rx_avail = 0
+
+    def _resync(self):
+        # A length that cannot be right: we lost track of the record
+        # boundaries.  Close and reopen socket 0 (OPEN resets the pointers,
+        # dropping what was queued) and carry on, like ESP's drain (W5100S
+        # forum #5549: corrupt MACRAW header).
+        self.resyncs += 1
+        self._open()
+
+    # ------------------------------------------------------------------- RX
+    def recv_into(self, buf):
+        """Copy one received Ethernet frame (no FCS) into ``buf``; return its
+        length, or 0 when nothing waits.  Never blocks."""
+        s0 = self._S0
+        r = self._reg
+        if self._rx_avail == 0:
+            if self._int:
+                # Clear RECV before draining so a frame that lands meanwhile
+                # raises INTn again (Q3, ESP's order); on the W5100S this also
+                # releases the IRQ line (Q11).
+                self._write8(s0 + _Sn_IR, _IR_RECV)
+            # RX_RSR and RX_RD are adjacent: one burst reads both.  The
+            # chip does not latch 16-bit counters, so re-read RSR until two
+            # successive values agree [DS Sn_RX_RSR; reference 3].  A zero
+            # needs no second look: a torn read of a growing counter only
+            # under-reads, and the frame is still there next time.
+            self._read(s0 + _Sn_RX_RSR, self._r4)
+            rsr = (r[0] << 8) | r[1]
+            if rsr == 0:
+                return 0
+            rd = (r[2] << 8) | r[3]
+            for _ in range(8):
+                self._read(s0 + _Sn_RX_RSR, self._r2)
+                v = (r[0] << 8) | r[1]
+                if v == rsr:
+                    break
+                rsr = v
+            self._rx_rd = rd
+            self._rx_avail = rsr
+        rd = self._rx_rd
+        avail = self._rx_avail
+        # Record = LEN_hi LEN_lo frame; LEN counts its own 2 bytes [reference 4].
+        self._read_ring(rd, self._r2, 2)
+        rec = (r[0] << 8) | r[1]
+        n = rec - 2
+        if n < _MIN_FRAME or n > _MTU_FRAME or rec > avail:
+            self._resync()
+            return 0
+        rd2 = (rd + rec) & 0xFFFF
+        if n <= len(buf):
+            self._read_ring((rd + 2) & 0xFFFF, buf, n)
+        else:
+            self.rx_drop_too_big += 1
+        self._write16(s0 + _Sn_RX_RD, rd2)
+        self._command(_CMD_RECV)
+        self._rx_rd = rd2
+        self._rx_avail = avail - rec
+        if n > len(buf):
+            return 0
+        self.rx_frames += 1
+        self.rx_bytes += n
+        return n
+
+    def _read_ring(self, ptr, buf, n):
+        # The buffer address is ptr masked to the buffer size; split at the
+        # buffer end rather than rely on a burst wrapping inside the chip (the
+        # W5100S does not, the W5500 is not documented to) ([ioLib]
+        # wiz_recv_data, [MG] w5100_rx).
+        mv = buf if isinstance(buf, memoryview) else memoryview(buf)
+        off = ptr & (self._BUF_BYTES - 1)
+        first = self._BUF_BYTES - off
+        if first >= n:
+            self._read(self._RX_BUF + off, mv[:n])
+        else:
+            self._read(self._RX_BUF + off, mv[:first])
+            self._read(self._RX_BUF, mv[first:n])
+
+    def pending(self):
+        """True when the chip may have a frame: INTn asserted, or no INTn
+        wired (then only a read of RX_RSR can tell)."""
+        if self._rx_avail:
+            return True
+        a = self.spi.int_asserted()
+        return True if a is None else a
+
+    # ------------------------------------------------------------------- TX
+    def send(self, frame):
+        """Transmit one Ethernet frame (14..1514 bytes, no FCS).  Frames under
+        60 bytes are padded.  A frame the chip does not confirm within
+        ``send_timeout_ms`` is counted in ``tx_timeouts`` and lost, like on a
+        wire; the socket is reopened when the link is up (ioLib #168)."""
+        n = len(frame)
+        if n > _MTU_FRAME or n < 14:
+            raise OSError(EMSGSIZE, "%s MACRAW frame must be 14..1514 bytes, got %d"
+                          % (self.CHIP, n))
+        if not self._link:
+            # Link down at the last link_up(): SEND may never complete then
+            # (ESP, esp-idf #6233), so do not wait for it; the frame is lost.
+            self.tx_link_down += 1
+            return
+        if n < _MIN_FRAME:
+            p = self._pad
+            p_mv = self._pad_mv
+            p_mv[:n] = frame
+            for i in range(n, _MIN_FRAME):
+                p[i] = 0
+            frame = p_mv
+            n = _MIN_FRAME
+        s0 = self._S0
+        r = self._reg
+        t0 = ticks_ms()
+        # TX_FSR, TX_RD, TX_WR in one burst.  FSR only grows behind our back,
+        # and a torn read of a growing counter never over-reads, so one read
+        # that shows room is enough; otherwise read again until it does.
+        while True:
+            self._read(s0 + _Sn_TX_FSR, self._r6)
+            fsr = (r[0] << 8) | r[1]
+            if fsr >= n:
+                break
+            if ticks_diff(ticks_ms(), t0) > self.send_timeout_ms:
+                self.tx_fsr_timeouts += 1
+                self._tx_recover()
+                return
+        wr = (r[4] << 8) | r[5]
+        mv = frame if isinstance(frame, memoryview) else memoryview(frame)
+        off = wr & (self._BUF_BYTES - 1)
+        first = self._BUF_BYTES - off
+        if first >= n:
+            self._write(self._TX_BUF + off, mv)
+        else:
+            # [ioLib] wiz_send_data: the host splits at the buffer end.
+            self._write(self._TX_BUF + off, mv[:first])
+            self._write(self._TX_BUF, mv[first:n])
+        self._write16(s0 + _Sn_TX_WR, (wr + n) & 0xFFFF)
+        self._write8(s0 + _Sn_CR, _CMD_SEND)
+        # Sn_CR and Sn_IR are adjacent: one 2-byte read shows both.
+        while True:
+            self._read(s0 + _Sn_CR, self._r2)
+            ir = r[1]
+            if r[0] == 0 and ir & (_IR_SEND_OK | _IR_TIMEOUT):
+                break
+            if ticks_diff(ticks_ms(), t0) > self.send_timeout_ms:
+                self.tx_timeouts += 1
+                self._tx_recover()
+                return
+        self._write8(s0 + _Sn_IR, ir & (_IR_SEND_OK | _IR_TIMEOUT))
+        if ir & _IR_SEND_OK:
+            self.tx_frames += 1
+            self.tx_bytes += n
+        else:
+            # TIMEOUT belongs to ARP/TCP timers, not MACRAW, but MG and
+            # ioLib treat it as a failed send (reference 5).
+            self.tx_timeouts += 1
+
+    def _tx_recover(self):
+        # SEND_OK never came: when the link is down the frame is just lost;
+        # otherwise the socket may be wedged (Q6), so reopen it.
+        if self._read_link():
+            self._resync()
+
+    # ----------------------------------------------------------------- link
+    def link_up(self):
+        """The PHY's link bit; also refreshes ``speed_mbps`` and ``full_duplex``.
+
+        The stack calls this about every 500 ms, so it also checks that socket
+        0 is still open in MACRAW: a chip that reset itself (brown-out, ESD)
+        comes back with every register at its reset value and is brought up
+        again (counted in ``chip_reinits``)."""
+        if self._read8(self._S0 + _Sn_SR) != _SOCK_MACRAW:
+            self.chip_reinits += 1
+            try:
+                self.bring_up()
+            except OSError:
+                self._rx_avail = 0
+                return self._set_link(False, 0, False)
+        return self._read_link()
+
+    def _set_link(self, up, speed_mbps, full_duplex):
+        if not up:
+            speed_mbps = 0
+            full_duplex = False
+        self.speed_mbps = speed_mbps
+        self.full_duplex = full_duplex
+        if up != self._link:
+            self.link_changes += 1
+            self._link = up
+        return up
+
+    # ------------------------------------------------------------ interrupts
+    def irq(self, handler):
+        """Call ``handler(nic)`` from the INTn falling edge (an IRQ context on
+        a board: schedule the real work).  Returns False when INTn is not
+        wired; then poll instead."""
+        nic = self
+
+        def _edge(_pin):
+            handler(nic)
+
+        return self.spi.irq(_edge)
+
+    def stats(self):
+        """Counters: frames, bytes, SPI traffic, resyncs, timeouts."""
+        return {
+            "rx_frames": self.rx_frames, "tx_frames": self.tx_frames,
+            "rx_bytes": self.rx_bytes, "tx_bytes": self.tx_bytes,
+            "spi_bytes": self.spi_bytes, "spi_transactions": self.spi_transactions,
+            "resyncs": self.resyncs, "rx_drop_too_big": self.rx_drop_too_big,
+            "tx_timeouts": self.tx_timeouts, "tx_fsr_timeouts": self.tx_fsr_timeouts,
+            "link_changes": self.link_changes, "chip_reinits": self.chip_reinits,
+            "tx_link_down": self.tx_link_down,
+        }
