@@ -83,7 +83,8 @@ def test_invariant_checker_catches_broken_state():
     with pytest.raises(fuzz.InvariantError):
         fuzz.check(t)
     t = fuzz.Target(0)
-    t.stack.tcp.pool[0].rx.count = t.cfg.tcp_rx_bytes + 1
+    from tcpip import tcp
+    t.stack.tcp.pool[0].w[tcp._RX_COUNT] = t.cfg.tcp_rx_bytes + 1
     with pytest.raises(fuzz.InvariantError):
         fuzz.check(t)
     t = fuzz.Target(0)

@@ -1,5 +1,7 @@
-"""The layout of a TCP control block (Connection): four attributes, every number
-and flag in ``c.w``, named by ``tcp.FIELDS`` in the order of the ``_X`` constants."""
+"""The layout of a TCP control block (Connection): two attributes, every number,
+flag and ring index in ``c.w``, named by ``tcp.FIELDS`` in the order of the
+``_X`` constants, then the RX ring's out-of-order ranges; the ring bytes of the
+whole pool in one buffer, ``tcp.buf``."""
 from tcpip import tcp
 from tcpip.config import Config
 from tcpip.stack import Stack
@@ -28,11 +30,35 @@ def test_field_constants_follow_the_names():
     assert tcp._NFIELDS == len(tcp.FIELDS) == len(set(tcp.FIELDS))
 
 
-def test_connection_holds_four_attributes_only():
+def test_connection_holds_two_attributes_only():
     s = _stack()
     c = s.tcp.pool[0]
-    assert sorted(vars(c)) == ["rx", "tcp", "tx", "w"]
-    assert len(c.w) == len(tcp.FIELDS)
+    assert sorted(vars(c)) == ["tcp", "w"]
+    assert len(c.w) == len(tcp.FIELDS) + 2 * s.cfg.tcp_ooo_ranges
+
+
+def test_rings_are_slices_of_one_pool_buffer():
+    s = _stack()
+    cfg = s.cfg
+    per = cfg.tcp_rx_bytes + cfg.tcp_tx_bytes
+    assert len(s.tcp.buf) == cfg.tcp_sockets * per
+    for i, c in enumerate(s.tcp.pool):
+        assert c.index == i
+        assert (c.rx_base, c.rx_size) == (i * per, cfg.tcp_rx_bytes)
+        assert (c.tx_base, c.tx_size) == (i * per + cfg.tcp_rx_bytes, cfg.tcp_tx_bytes)
+        assert c.rx.max_ranges == cfg.tcp_ooo_ranges and c.tx.max_ranges == 0
+
+
+def test_data_lands_in_the_blocks_own_slice():
+    s = _stack()
+    c = s.tcp.pool[1]
+    c.w[tcp._STATE] = tcp.ESTABLISHED  # enough for the ring path of send()
+    c.w[tcp._IN_USE] = c.w[tcp._USER] = 1
+    c.w[tcp._SND_WND] = 0  # nothing may leave: the bytes stay in the TX ring
+    assert c.send(b"abc") == 3 and c.unsent() == 3
+    base = c.tx_base
+    assert bytes(s.tcp.buf[base:base + 3]) == b"abc"
+    assert bytes(s.tcp.buf[:base]).count(b"abc") == 0
 
 
 def test_fields_read_by_name():
@@ -43,8 +69,11 @@ def test_fields_read_by_name():
     assert c.snd_una == w[tcp._SND_UNA] and c.rport == 80
     assert c.in_use and c.user and c.listener is None and c.error == 0
     c.nodelay = True
-    assert w[tcp._NODELAY] == 1 and c.nodelay
-    assert sorted(vars(c)) == ["rx", "tcp", "tx", "w"]  # no attribute crept in
+    assert w[tcp._OPTS] == tcp._OPT_NODELAY and c.nodelay and not c.keepalive
+    c.set_keepalive(True)
+    c.nodelay = False
+    assert w[tcp._OPTS] == tcp._OPT_KEEPALIVE and c.keepalive and not c.nodelay
+    assert sorted(vars(c)) == ["tcp", "w"]  # no attribute crept in
 
 
 def test_listener_is_held_by_id():

@@ -218,12 +218,14 @@ def check(t):
     used = sum(1 for c in pool if c.in_use)
     if used + s.tcp.free_blocks() != cfg.tcp_sockets:
         raise InvariantError("TCP pool: free + used != tcp_sockets")
+    if len(s.tcp.buf) != cfg.tcp_sockets * (cfg.tcp_rx_bytes + cfg.tcp_tx_bytes):
+        raise InvariantError("TCP ring pool resized")
     for c in pool:
         for ring, size in ((c.rx, cfg.tcp_rx_bytes), (c.tx, cfg.tcp_tx_bytes)):
             _ring_ok(ring, size)
         if not c.in_use and (c.rx.count or c.tx.count):
             raise InvariantError("free block holds data")
-        if len(c.w) != len(FIELDS) or not all(0 <= v <= 0xFFFFFFFF for v in c.w):
+        if len(c.w) != len(FIELDS) + 2 * cfg.tcp_ooo_ranges or not all(0 <= v <= 0xFFFFFFFF for v in c.w):
             # MicroPython keeps them in array('I'): out of range would wrap there
             raise InvariantError("TCP field out of uint32 range: %r" % list(zip(FIELDS, c.w)))
     if len(st) != t.stat_keys:
@@ -246,8 +248,8 @@ def _seen_zero(t):
 
 
 def _ring_ok(r, size):
-    if r.size != size or len(r.buf) != size:
-        raise InvariantError("ring resized %d -> %d" % (size, len(r.buf)))
+    if r.size != size or len(r.buf) < size:
+        raise InvariantError("ring resized %d -> %d" % (size, r.size))
     if not (0 <= r.count <= size and 0 <= r.head < size and 0 <= r.nranges <= r.max_ranges):
         raise InvariantError("ring out of bounds: head %d count %d ranges %d" % (r.head, r.count, r.nranges))
 

@@ -67,6 +67,7 @@ def test_application_not_reading_holds_a_zero_window_for_minutes():
     segs = p.out()
     assert segs and segs[-1].window == 0 and segs[-1].ack == seq, segs
     probes = 0
+    pool_bytes = len(c.tcp.buf)  # every ring of the pool lives in one buffer
     for k in range(36):  # 3 minutes of window probes, one every 5 s
         p.advance(5000, step_ms=500)
         p.out()
@@ -74,7 +75,7 @@ def test_application_not_reading_holds_a_zero_window_for_minutes():
         r = p.out()
         assert len(r) == 1 and r[0].window == 0 and r[0].ack == seq, r  # answered, not taken
         probes += 1
-        assert c.rx.count == 2048 and len(c.rx.buf) == 2048  # nothing grows
+        assert c.rx.count == 2048 and c.rx.size == 2048 and len(c.tcp.buf) == pool_bytes  # nothing grows
     assert p.stack.stats().get("internal_errors", 0) == 0
     buf = bytearray(4096)
     assert c.recv_into(buf) == 2048 and bytes(buf[:3]) == b"zzz"

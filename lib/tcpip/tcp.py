@@ -1,8 +1,10 @@
 """TCP (RFC 9293): a fixed pool of control blocks, the state machine, timers.
 
 Everything is allocated when the Stack is built: ``cfg.tcp_sockets`` control
-blocks (``Connection``), each with an RX and a TX ``Ring``, and
-``cfg.tcp_listeners`` listen slots.  Nothing grows afterwards::
+blocks (``Connection``), each with an RX and a TX ring (their bytes in one
+pool-wide buffer ``tcp.buf``, their state in the block's field array, see
+``tcpip.ring``), and ``cfg.tcp_listeners`` listen slots.  Nothing grows
+afterwards::
 
     tcp = stack.tcp
     c = tcp.open("192.0.2.1", 7)          # active open (SYN goes out now)
@@ -33,7 +35,7 @@ Sender: several segments in flight within min(peer window, cwnd), Nagle
 (off with ``c.nodelay = True``), sender SWS avoidance, go-back-N after a
 retransmission timeout, NewReno fast retransmit/recovery, persist probes.
 Receiver: window = free RX ring space with receiver SWS avoidance, out-of-order
-segments kept in the ring (``Ring.write_at``), delayed ACKs.
+segments kept in the ring (``ring.write_at``), delayed ACKs.
 
 Choices (documented here, decided by the RFCs where they allow):
 - SYN flood defence (RFC 4987 3.6, SYN cookies, as Linux does it): a SYN for
@@ -65,7 +67,10 @@ from struct import pack_into
 from tcpip.compat import (const, ticks_add, ticks_diff, random32, urandom, uint32_slots,
                           ENOMEM, EADDRINUSE, ENOTCONN, EPIPE, ECONNREFUSED, ECONNRESET,
                           ETIMEDOUT, EINVAL, EHOSTUNREACH)
-from tcpip.ring import Ring
+from tcpip import ring as _ring
+from tcpip.ring import Ring, read_into as _ring_read_into, write as _ring_write, \
+    write_at as _ring_write_at, peek_into as _ring_peek_into, discard as _ring_discard
+from tcpip.wire.bytes import copy_viper as _copy_viper
 from tcpip.iface import IP_PAYLOAD_OFF
 from tcpip.wire import tcp as wire
 from tcpip.wire.tcp import FIN, SYN, RST, PSH, ACK
@@ -105,70 +110,86 @@ _DEFAULT_MSS = const(536)  # RFC 9293 3.7.1: when the peer sends no MSS option
 _FAR_MS = const(1000000)
 _COOKIE_MSS = (536, 1220, 1440, 1460)  # SYN cookie MSS table (2-bit index)
 
-# A Connection keeps its numbers and flags (flags as 0/1) in one array('I')
-# ``w`` (compat.uint32_slots: a list on CPython) instead of ~50 instance
-# attributes: every attribute costs a slot in the object's map (16 bytes on
-# 64-bit MicroPython), the array 4 bytes.  The hot paths take ``w = c.w`` once
+# A Connection keeps its numbers, flags (0/1) and ring indices in one
+# array('I') ``w`` (compat.uint32_slots: a list on CPython) instead of ~60
+# instance attributes and two Ring objects: every attribute costs a slot in
+# the object's map (16 bytes on 64-bit MicroPython), the array 4 bytes.  The hot paths take ``w = c.w`` once
 # and index it with these constants; FIELDS names them in order (``c.snd_una``
 # etc. still read through __getattr__, read-only).  Nothing stored here may be
 # negative or reach 2**32 (MicroPython would wrap it silently).
 _IN_USE = const(0)
-_INDEX = const(1)
-_STATE = const(2)
-_USER = const(3)
-_LISTENER = const(4)
-_BORN = const(5)
-_ERROR = const(6)
-_LPORT = const(7)
-_RIP = const(8)
-_RPORT = const(9)
-_ISS = const(10)
-_SND_UNA = const(11)
-_SND_NXT = const(12)
-_SND_MAX = const(13)
-_SND_WND = const(14)
-_SND_WL1 = const(15)
-_SND_WL2 = const(16)
-_MAX_SNDWND = const(17)
-_SND_MSS = const(18)
-_SND_SML = const(19)
-_FIN_QUEUED = const(20)
-_IRS = const(21)
-_RCV_NXT = const(22)
-_RCV_ADV = const(23)
-_FIN_RCVD = const(24)
-_SRTT8 = const(25)
-_RTTVAR4 = const(26)
-_RTO_MS = const(27)
-_RTT_ON = const(28)
-_RTT_SEQ = const(29)
-_RTT_MS = const(30)
-_RETRIES = const(31)
-_TMR = const(32)
-_TMR_AT = const(33)
-_ACK_NOW = const(34)
-_DELACK_ON = const(35)
-_DELACK_AT = const(36)
-_ACK_SEGS = const(37)
-_CWND = const(38)
-_SSTHRESH = const(39)
-_DUPACKS = const(40)
-_RECOVER = const(41)
-_IN_RECOVERY = const(42)
-_NODELAY = const(43)
-_KEEPALIVE = const(44)
-_KA_AT = const(45)
-_KA_PROBES = const(46)
-_PROBES = const(47)
-_NFIELDS = const(48)
+_STATE = const(1)
+_USER = const(2)
+_LISTENER = const(3)
+_BORN = const(4)
+_ERROR = const(5)
+_LPORT = const(6)
+_RIP = const(7)
+_RPORT = const(8)
+_ISS = const(9)
+_SND_UNA = const(10)
+_SND_NXT = const(11)
+_SND_MAX = const(12)
+_SND_WND = const(13)
+_SND_WL1 = const(14)
+_SND_WL2 = const(15)
+_MAX_SNDWND = const(16)
+_SND_MSS = const(17)
+_SND_SML = const(18)
+_FIN_QUEUED = const(19)
+_IRS = const(20)
+_RCV_NXT = const(21)
+_RCV_ADV = const(22)
+_FIN_RCVD = const(23)
+_SRTT8 = const(24)
+_RTTVAR4 = const(25)
+_RTO_MS = const(26)
+_RTT_ON = const(27)
+_RTT_SEQ = const(28)
+_RTT_MS = const(29)
+_RETRIES = const(30)
+_TMR = const(31)
+_TMR_AT = const(32)
+_ACK_NOW = const(33)
+_DELACK_ON = const(34)
+_DELACK_AT = const(35)
+_ACK_SEGS = const(36)
+_CWND = const(37)
+_SSTHRESH = const(38)
+_DUPACKS = const(39)
+_RECOVER = const(40)
+_IN_RECOVERY = const(41)
+_OPTS = const(42)
+_KA_AT = const(43)
+_KA_PROBES = const(44)
+_PROBES = const(45)
+_OPT_NODELAY = const(1)  # bits of w[_OPTS]: TCP_NODELAY
+_OPT_KEEPALIVE = const(2)  # SO_KEEPALIVE
+# The two rings (tcpip.ring state layout, ring.RANGES fields each): TX, then
+# RX, whose out-of-order range slots (cfg.tcp_ooo_ranges) end the array
+# (ring.py reads a ring's range room from where the array ends).
+_TX_BASE = const(46)
+_TX_SIZE = const(47)
+_TX_HEAD = const(48)
+_TX_COUNT = const(49)
+_TX_NRANGES = const(50)
+_RX_BASE = const(51)
+_RX_SIZE = const(52)
+_RX_HEAD = const(53)
+_RX_COUNT = const(54)
+_RX_NRANGES = const(55)
+_TX = const(46)  # where each ring's state starts
+_RX = const(51)
+_NFIELDS = const(56)  # named fields; the RX ranges follow
 FIELDS = (
-    "in_use", "index", "state", "user", "listener", "born", "error", "lport", "rip", "rport",
-    "iss", "snd_una", "snd_nxt", "snd_max", "snd_wnd", "snd_wl1", "snd_wl2", "max_sndwnd",
-    "snd_mss", "snd_sml", "fin_queued", "irs", "rcv_nxt", "rcv_adv", "fin_rcvd", "srtt8",
-    "rttvar4", "rto_ms", "rtt_on", "rtt_seq", "rtt_ms", "retries", "tmr", "tmr_at", "ack_now",
-    "delack_on", "delack_at", "ack_segs", "cwnd", "ssthresh", "dupacks", "recover", "in_recovery",
-    "nodelay", "keepalive", "ka_at", "ka_probes", "probes",
-)
+    "in_use", "state", "user", "listener", "born", "error", "lport", "rip", "rport", "iss",
+    "snd_una", "snd_nxt", "snd_max", "snd_wnd", "snd_wl1", "snd_wl2", "max_sndwnd", "snd_mss",
+    "snd_sml", "fin_queued", "irs", "rcv_nxt", "rcv_adv", "fin_rcvd", "srtt8", "rttvar4",
+    "rto_ms", "rtt_on", "rtt_seq", "rtt_ms", "retries", "tmr", "tmr_at", "ack_now", "delack_on",
+    "delack_at", "ack_segs", "cwnd", "ssthresh", "dupacks", "recover", "in_recovery", "opts",
+    "ka_at", "ka_probes", "probes", "tx_base", "tx_size", "tx_head", "tx_count", "tx_nranges",
+    "rx_base", "rx_size", "rx_head", "rx_count", "rx_nranges",
+)  # then the RX ring's out-of-order ranges
 
 
 STAT_KEYS = (
@@ -204,13 +225,24 @@ class Connection:
     """One TCP control block with its RX and TX rings (see the module docstring)."""
 
     def __init__(self, tcp, index, rx_bytes, tx_bytes, ooo_ranges):
-        # Four attributes only; every number and flag lives in w (see FIELDS).
+        # Two attributes only: every number, flag and ring index lives in w
+        # (see FIELDS); the ring bytes are this block's part of tcp.buf.
         self.tcp = tcp
-        self.rx = Ring(rx_bytes, ooo_ranges)
-        self.tx = Ring(tx_bytes, 0)
-        self.w = w = uint32_slots(_NFIELDS)
-        w[_INDEX] = index
+        self.w = w = uint32_slots(_NFIELDS + 2 * ooo_ranges)
+        base = index * (rx_bytes + tx_bytes)
+        _ring.init(w, _RX, base, rx_bytes)
+        _ring.init(w, _TX, base + rx_bytes, tx_bytes)
         self._reset_fields()
+
+    @property
+    def rx(self):
+        """The receive ring as a Ring view (allocates: REPL, tests, readline)."""
+        return Ring(0, (len(self.w) - _NFIELDS) >> 1, self.tcp.buf, self.w, _RX)
+
+    @property
+    def tx(self):
+        """The send ring as a Ring view (allocates)."""
+        return Ring(0, 0, self.tcp.buf, self.w, _TX)
 
     def _reset_fields(self):
         w = self.w
@@ -261,8 +293,7 @@ class Connection:
         w[_RECOVER] = 0
         w[_IN_RECOVERY] = 0
         # options
-        w[_NODELAY] = 0
-        w[_KEEPALIVE] = 0
+        w[_OPTS] = 0
         w[_KA_AT] = 0
         w[_KA_PROBES] = 0
         w[_PROBES] = 0  # window probes the peer did not answer
@@ -313,12 +344,25 @@ class Connection:
         return self.tcp.listeners[i - 1] if i else None
 
     @property
+    def index(self):
+        """Position in the pool (and of the rings in tcp.buf)."""
+        return self.w[_RX_BASE] // (self.w[_RX_SIZE] + self.w[_TX_SIZE])
+
+    @property
     def nodelay(self):
-        return self.w[_NODELAY]
+        return 1 if self.w[_OPTS] & _OPT_NODELAY else 0
 
     @nodelay.setter
     def nodelay(self, on):
-        self.w[_NODELAY] = 1 if on else 0
+        self._set_opt(_OPT_NODELAY, on)
+
+    @property
+    def keepalive(self):
+        return 1 if self.w[_OPTS] & _OPT_KEEPALIVE else 0
+
+    def _set_opt(self, bit, on):
+        w = self.w
+        w[_OPTS] = (w[_OPTS] | bit) if on else (w[_OPTS] & ~bit)
 
     # -- queries
 
@@ -334,22 +378,22 @@ class Connection:
 
     def readable(self):
         """Bytes waiting in the RX ring."""
-        return self.rx.count
+        return self.w[_RX_COUNT]
 
     def writable(self):
         """Bytes the TX ring can accept now (0 after shutdown or when failed)."""
         w = self.w
         if w[_FIN_QUEUED] or w[_ERROR] or w[_STATE] == CLOSED:
             return 0
-        return self.tx.size - self.tx.count
+        return w[_TX_SIZE] - w[_TX_COUNT]
 
     def unsent(self):
         """Bytes in the TX ring not yet acknowledged by the peer."""
-        return self.tx.count
+        return self.w[_TX_COUNT]
 
     def at_eof(self):
         """True when the peer closed its side and every byte has been read."""
-        return self.w[_FIN_RCVD] and self.rx.count == 0
+        return self.w[_FIN_RCVD] and self.w[_RX_COUNT] == 0
 
     def local(self):
         return (ntoa(self.tcp.iface.ip), self.w[_LPORT])
@@ -360,7 +404,7 @@ class Connection:
 
     def __repr__(self):
         w = self.w
-        return "<Connection %d %s %d -> %s:%d>" % (w[_INDEX], STATE_NAMES[w[_STATE]],
+        return "<Connection %d %s %d -> %s:%d>" % (self.index, STATE_NAMES[w[_STATE]],
                                                    w[_LPORT], ntoa(w[_RIP]), w[_RPORT])
 
     # -- options (the socket layer's TCP_NODELAY and SO_KEEPALIVE)
@@ -368,14 +412,14 @@ class Connection:
     def set_nodelay(self, on):
         """TCP_NODELAY: True turns Nagle's algorithm off (small writes go at once)."""
         w = self.w
-        w[_NODELAY] = 1 if on else 0
-        if w[_NODELAY] and w[_STATE] >= ESTABLISHED:
+        self._set_opt(_OPT_NODELAY, on)
+        if on and w[_STATE] >= ESTABLISHED:
             self.tcp._output(self, self.tcp.now_ms)
 
     def set_keepalive(self, on):
         """SO_KEEPALIVE: probe an idle connection (cfg.tcp_keepalive_*; off by default)."""
         w = self.w
-        w[_KEEPALIVE] = 1 if on else 0
+        self._set_opt(_OPT_KEEPALIVE, on)
         w[_KA_PROBES] = 0
         w[_KA_AT] = ticks_add(self.tcp.now_ms, self.tcp.cfg.tcp_keepalive_idle_ms)
 
@@ -397,9 +441,9 @@ class Connection:
             raise OSError(EPIPE, "send after shutdown of the write side")
         if w[_STATE] == CLOSED or w[_STATE] == LISTEN:
             raise OSError(ENOTCONN, "not connected")
-        if n < 0:
+        if n < 0 or n > len(data) - off:
             n = len(data) - off
-        n = self.tx.write(data, off, n)
+        n = _ring_write(self.tcp.buf, w, _TX, data, off, n)
         if n and w[_STATE] >= ESTABLISHED:
             self.tcp._output(self, self.tcp.now_ms)
         return n
@@ -408,10 +452,9 @@ class Connection:
         """Move received bytes into buf[off:]; returns the count, 0 at end of data
         (peer sent FIN and everything was read), -1 when nothing is there yet."""
         w = self.w
-        rx = self.rx
-        if n < 0:
+        if n < 0 or n > len(buf) - off:
             n = len(buf) - off
-        k = rx.read_into(buf, off, n) if rx.count else 0
+        k = _ring_read_into(self.tcp.buf, w, _RX, buf, off, n) if w[_RX_COUNT] else 0
         if k:
             tcp = self.tcp
             # RFC 9293 3.8.6.2.2: tell the peer once the window opened by a
@@ -467,6 +510,11 @@ class Tcp:
         for k in STAT_KEYS:
             stats[k] = 0
         self.mss = cfg.mtu - 40  # RFC 9293 3.7.1: MTU minus IP and TCP headers
+        # Every ring of the pool in one buffer (block i: RX then TX bytes).
+        # The viper copy takes the bytearray; on CPython slices of a
+        # memoryview are views (one memcpy per copy).
+        buf = bytearray(cfg.tcp_sockets * (cfg.tcp_rx_bytes + cfg.tcp_tx_bytes))
+        self.buf = buf if _copy_viper is not None else memoryview(buf)
         self.pool = [Connection(self, i, cfg.tcp_rx_bytes, cfg.tcp_tx_bytes, cfg.tcp_ooo_ranges)
                      for i in range(cfg.tcp_sockets)]
         self.listeners = [Listener(i) for i in range(cfg.tcp_listeners)]
@@ -628,8 +676,9 @@ class Tcp:
                 return None
             self.stats["tcp_time_wait_reused"] += 1
         victim._reset_fields()
-        victim.rx.clear()
-        victim.tx.clear()
+        w = victim.w
+        _ring.clear(w, _RX)
+        _ring.clear(w, _TX)
         w = victim.w
         w[_IN_USE] = 1
         self.births += 1
@@ -644,8 +693,8 @@ class Tcp:
         w[_STATE] = CLOSED
         w[_TMR] = _T_OFF
         w[_DELACK_ON] = 0
-        c.rx.clear()
-        c.tx.clear()
+        _ring.clear(w, _RX)
+        _ring.clear(w, _TX)
 
     def _init_send(self, c):
         w = c.w
@@ -673,8 +722,9 @@ class Tcp:
         iw = 4 * mss
         if iw > 4380:
             iw = 4380 if 4380 > 2 * mss else 2 * mss
-        if iw > c.tx.size:
-            iw = c.tx.size if c.tx.size > mss else mss
+        size = w[_TX_SIZE]
+        if iw > size:
+            iw = size if size > mss else mss
         w[_CWND] = iw
         w[_SSTHRESH] = 65535
 
@@ -706,7 +756,7 @@ class Tcp:
         if s == CLOSED or s == SYN_SENT:
             self._free(c)
             return
-        if c.rx.count:
+        if w[_RX_COUNT]:
             # RFC 9293 3.10.4 / RFC 2525 2.17: unread data is lost; tell the peer
             self._abort(c, True)
             return
@@ -733,7 +783,7 @@ class Tcp:
             w[_STATE] = CLOSED
             w[_TMR] = _T_OFF
             w[_DELACK_ON] = 0
-            c.tx.clear()
+            _ring.clear(w, _TX)
         else:
             self._free(c)
 
@@ -755,11 +805,11 @@ class Tcp:
         c.w[_TMR_AT] = ticks_add(now_ms, ms)
 
     def _window_grew(self, c):
-        free = c.rx.size - c.rx.count
+        free = c.w[_RX_SIZE] - c.w[_RX_COUNT]
         if free > 65535:
             free = 65535
         grow = _sdiff(c.w[_RCV_NXT] + free, c.w[_RCV_ADV])
-        thresh = c.rx.size >> 1
+        thresh = c.w[_RX_SIZE] >> 1
         if thresh > self.mss:
             thresh = self.mss
         return grow >= thresh
@@ -767,7 +817,7 @@ class Tcp:
     def _rcv_window(self, c):
         # RFC 9293 3.8.6.2.2: keep the advertised right edge until it can move
         # by min(half the buffer, one MSS); never shrink it (3.8.6).
-        free = c.rx.size - c.rx.count
+        free = c.w[_RX_SIZE] - c.w[_RX_COUNT]
         if free > 65535:
             free = 65535
         adv = _sdiff(c.w[_RCV_ADV], c.w[_RCV_NXT])
@@ -775,7 +825,7 @@ class Tcp:
             adv = 0
         if adv > free:
             adv = free
-        thresh = c.rx.size >> 1
+        thresh = c.w[_RX_SIZE] >> 1
         if thresh > self.mss:
             thresh = self.mss
         if free - adv < thresh:
@@ -809,7 +859,7 @@ class Tcp:
             off = _sdiff(seq, w[_SND_UNA])
             if w[_STATE] <= SYN_RECEIVED:
                 off -= 1  # the SYN is not acknowledged yet
-            c.tx.peek_into(tx, o + hlen, n, off)
+            _ring_peek_into(self.buf, w, _TX, tx, o + hlen, n, off)
         rip = w[_RIP]
         wire.finish(tx, o, hlen + n, iface.ip, rip)
         self.stats["tcp_segs_out"] += 1
@@ -864,7 +914,7 @@ class Tcp:
         if s == ESTABLISHED or s == CLOSE_WAIT or s == FIN_WAIT_1 or s == CLOSING or s == LAST_ACK:
             # snd_una and the windows stay put while this loop sends
             una = w[_SND_UNA]
-            data_end = (una + c.tx.count) & _MASK
+            data_end = (una + w[_TX_COUNT]) & _MASK
             mss = w[_SND_MSS]
             fin_queued = w[_FIN_QUEUED] and s != CLOSE_WAIT and s != ESTABLISHED
             wnd = w[_SND_WND]
@@ -891,7 +941,7 @@ class Tcp:
                         # timer overrides when nothing is in flight
                         if n < (w[_MAX_SNDWND] >> 1) or n == 0:
                             break
-                    elif in_flight > 0 and not w[_NODELAY] and not fin and _sdiff(w[_SND_SML], una) > 0:
+                    elif in_flight > 0 and not w[_OPTS] & _OPT_NODELAY and not fin and _sdiff(w[_SND_SML], una) > 0:
                         # RFC 9293 3.7.4 Nagle, Minshall's variant (as Linux): hold a
                         # small segment only while an earlier small one is unacked
                         break
@@ -1124,7 +1174,7 @@ class Tcp:
         self._set_peer_mss(c, _COOKIE_MSS[midx])
         w[_IRS] = irs
         w[_RCV_NXT] = seg.seq
-        wnd = c.rx.size if c.rx.size < 65535 else 65535
+        wnd = w[_RX_SIZE] if w[_RX_SIZE] < 65535 else 65535
         w[_RCV_ADV] = (seg.seq + wnd) & _MASK
         w[_SND_WND] = seg.window
         w[_MAX_SNDWND] = seg.window
@@ -1184,8 +1234,7 @@ class Tcp:
         w = c.w
         flags = seg.flags
         seq = seg.seq
-        rx = c.rx
-        wnd = rx.size - rx.count
+        wnd = w[_RX_SIZE] - w[_RX_COUNT]
         if wnd > 65535:
             wnd = 65535
         rel = _sdiff(seq, w[_RCV_NXT])
@@ -1279,13 +1328,13 @@ class Tcp:
                 self._abort(c, True)
                 return
             if rel == 0:
-                before = rx.count
-                rx.write(buf, data_off, dlen)
-                filled = rx.count - before
+                before = w[_RX_COUNT]
+                _ring_write(self.buf, w, _RX, buf, data_off, dlen)
+                filled = w[_RX_COUNT] - before
                 w[_RCV_NXT] = (w[_RCV_NXT] + filled) & _MASK
-                if filled > dlen or rx.nranges:
+                if filled > dlen or w[_RX_NRANGES]:
                     w[_ACK_NOW] = 1  # RFC 5681 4.2: ACK at once when a gap fills
-                elif rx.size - rx.count < self.mss:
+                elif w[_RX_SIZE] - w[_RX_COUNT] < self.mss:
                     w[_ACK_NOW] = 1  # the window is nearly shut: the peer waits for us
                 elif dlen >= w[_SND_MSS] or dlen >= self.mss:
                     w[_ACK_SEGS] += 1
@@ -1296,7 +1345,7 @@ class Tcp:
                     w[_DELACK_AT] = ticks_add(now_ms, self.cfg.tcp_delack_ms)
             else:
                 # out of order: keep it in the ring, send a duplicate ACK at once
-                rx.write_at(rel, buf, data_off, dlen)
+                _ring_write_at(self.buf, w, _RX, rel, buf, data_off, dlen)
                 self.stats["tcp_ooo_segments"] += 1
                 w[_ACK_NOW] = 1
                 fin = 0
@@ -1411,9 +1460,8 @@ class Tcp:
 
     def _ack_new(self, c, ack, acked, now_ms):
         w = c.w
-        tx = c.tx
-        data = acked if acked <= tx.count else tx.count
-        tx.discard(data)
+        data = acked if acked <= w[_TX_COUNT] else w[_TX_COUNT]
+        _ring_discard(w, _TX, data)
         fin_acked = acked > data
         w[_SND_UNA] = ack
         if _sdiff(w[_SND_NXT], ack) < 0:
@@ -1486,13 +1534,13 @@ class Tcp:
         w = c.w
         # one segment at snd_una, only bytes sent before; snd_nxt stays
         n = _sdiff(w[_SND_MAX], w[_SND_UNA])
-        if n > c.tx.count:
-            n = c.tx.count
+        if n > w[_TX_COUNT]:
+            n = w[_TX_COUNT]
         if n > w[_SND_MSS]:
             n = w[_SND_MSS]
         flags = ACK
         fin = w[_FIN_QUEUED] and w[_STATE] != ESTABLISHED and w[_STATE] != CLOSE_WAIT \
-            and n == c.tx.count and w[_SND_MAX] == ((w[_SND_UNA] + n + 1) & _MASK)
+            and n == w[_TX_COUNT] and w[_SND_MAX] == ((w[_SND_UNA] + n + 1) & _MASK)
         if fin:
             flags |= FIN
         if n == 0 and not fin:
@@ -1504,7 +1552,7 @@ class Tcp:
 
     def _probe(self, c, now_ms):
         w = c.w
-        if w[_SND_WND] == 0 and c.tx.count:
+        if w[_SND_WND] == 0 and w[_TX_COUNT]:
             # one byte beyond the window; it counts as sent (snd_max) so the
             # ACK that takes it is valid, but the persist timer, not the
             # retransmission timer, looks after it (never gives up)
@@ -1571,7 +1619,7 @@ class Tcp:
                 else:
                     if due < wait:
                         wait = due
-            if w[_KEEPALIVE] and (w[_STATE] == ESTABLISHED or w[_STATE] == CLOSE_WAIT):
+            if w[_OPTS] & _OPT_KEEPALIVE and (w[_STATE] == ESTABLISHED or w[_STATE] == CLOSE_WAIT):
                 due = ticks_diff(w[_KA_AT], now_ms)
                 if due <= 0:
                     if w[_SND_MAX] == w[_SND_UNA]:
@@ -1610,7 +1658,7 @@ class Tcp:
             w[_PROBES] += 1
             self.stats["tcp_persist_probes"] += 1
             self._probe(c, now_ms)
-            if w[_TMR] == _T_OFF and c.tx.count:
+            if w[_TMR] == _T_OFF and w[_TX_COUNT]:
                 w[_RETRIES] += 1
                 shift = w[_RETRIES] if w[_RETRIES] < 10 else 10
                 ms = w[_RTO_MS] << shift
@@ -1646,7 +1694,7 @@ class Tcp:
         w[_IN_RECOVERY] = 0
         w[_RECOVER] = w[_SND_MAX]
         w[_SND_NXT] = w[_SND_UNA]  # go back N: resend from the first unacknowledged byte
-        if w[_SND_WND] == 0 and c.tx.count:
+        if w[_SND_WND] == 0 and w[_TX_COUNT]:
             # the peer shut its window: probe it instead of counting towards give-up
             w[_RETRIES] = 0
             self._probe(c, now_ms)
