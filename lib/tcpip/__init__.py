@@ -30,12 +30,41 @@ from tcpip.socket import (AF_INET, SOCK_STREAM, SOCK_DGRAM, IPPROTO_IP, IPPROTO_
                           IPPROTO_UDP, SOL_SOCKET, SO_REUSEADDR, SO_BROADCAST, SO_KEEPALIVE,
                           TCP_NODELAY, SHUT_RD, SHUT_WR, SHUT_RDWR, getaddrinfo, SocketPool,
                           gaierror, timeout, set_stack, get_stack)
-# tcpip.trace is also a submodule: load it now, so that importing it later
-# (repl.trace does) cannot rebind the name ``trace`` from the function below.
-from tcpip import trace as _trace_module  # noqa: F401
-from tcpip.repl import ping, netstat, ifconfig, stats, trace  # noqa: F401
 
 __version__ = "0.1.0"
+
+
+# The REPL helpers live in tcpip/repl.py and load on first use, so a board that
+# never calls them keeps that code (and tcpip/tracer.py) off its heap.
+
+def ping(*args, **kw):
+    """ICMP echo like the ping command: ``tcpip.repl.ping``."""
+    from tcpip import repl
+    return repl.ping(*args, **kw)
+
+
+def netstat(*args, **kw):
+    """Print the socket table: ``tcpip.repl.netstat``."""
+    from tcpip import repl
+    return repl.netstat(*args, **kw)
+
+
+def ifconfig(*args, **kw):
+    """Get or set (ip, netmask, gateway, dns): ``tcpip.repl.ifconfig``."""
+    from tcpip import repl
+    return repl.ifconfig(*args, **kw)
+
+
+def stats(*args, **kw):
+    """Print the stack's counters: ``tcpip.repl.stats``."""
+    from tcpip import repl
+    return repl.stats(*args, **kw)
+
+
+def trace(*args, **kw):
+    """One line per packet in and out, optionally pcap: ``tcpip.repl.trace``."""
+    from tcpip import repl
+    return repl.trace(*args, **kw)
 
 
 class _SocketModule:

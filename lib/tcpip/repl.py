@@ -173,7 +173,7 @@ def trace(on=True, stack=None, out=None, pcap=None):
     if old is not None and getattr(old, "owned_file", None) is not None:
         old.owned_file.close()
     if on:
-        from tcpip.trace import Tracer, PcapWriter
+        from tcpip.tracer import Tracer, PcapWriter
         owned = None
         if isinstance(pcap, str):
             owned = pcap = open(pcap, "wb")
