@@ -187,6 +187,10 @@ class Bulk:
         self.alloc_rx += m2 - m1
 
 
+def _segs_out(stack):
+    return stack.counters.get("tcp_segs_out")  # no dict: allocates nothing
+
+
 def alloc_per_segment(segments=1000, warmup=200, batch=50, cfg=None):
     """Bytes allocated per data segment in steady-state bulk transfer (see the
     module docstring).  The GC is off inside each batch of ``batch`` segments
@@ -195,23 +199,22 @@ def alloc_per_segment(segments=1000, warmup=200, batch=50, cfg=None):
     bulk = Bulk(a, b)
     for _ in range(warmup):
         bulk.step(False)
-    st = a._stats
-    segs0 = st["tcp_segs_out"]
+    segs0 = _segs_out(a)
     got0 = bulk.got
     bulk.alloc_tx = 0
     bulk.alloc_rx = 0
     rounds = 0
-    while st["tcp_segs_out"] - segs0 < segments and rounds < segments * 20:
+    while _segs_out(a) - segs0 < segments and rounds < segments * 20:
         gc.collect()
         gc.disable()
         try:
-            end = st["tcp_segs_out"] + batch
-            while st["tcp_segs_out"] < end and rounds < segments * 20:
+            end = _segs_out(a) + batch
+            while _segs_out(a) < end and rounds < segments * 20:
                 bulk.step()
                 rounds += 1
         finally:
             gc.enable()
-    segs = st["tcp_segs_out"] - segs0
+    segs = _segs_out(a) - segs0
     moved = bulk.got - got0
     out = {"segments": segs, "payload_bytes": moved, "payload_ok": bulk.bad == 0 and moved > 0,
            "wire_drops": w.a.outq.dropped + w.b.outq.dropped}
@@ -235,7 +238,7 @@ def pair_rate(nbytes=2000000, limit_ms=60000, cfg=None):
     ms = ticks_diff(ticks_ms(), t0)
     return {"pair_bytes": bulk.got, "pair_ms": ms, "pair_ok": bulk.bad == 0,
             "pair_mb_per_s": (bulk.got / 1e6) / (ms / 1000.0) if ms > 0 else None,
-            "pair_segments": a._stats["tcp_segs_out"] + b._stats["tcp_segs_out"]}
+            "pair_segments": _segs_out(a) + _segs_out(b)}
 
 
 class _NullNic:

@@ -138,7 +138,7 @@ class DhcpClient:
                 addr = self._ack.yiaddr
                 iface.probe(0)
                 self.declines += 1
-                self.iface.stats["dhcp_declines"] = self.declines
+                self.iface.counters.add("dhcp_declines")
                 n = msg.build_request(self.buf, msg.DECLINE, self.xid, iface.mac, 0, 0, addr,
                                       self._ack.server_id or self.server)
                 try:
@@ -173,10 +173,8 @@ class DhcpClient:
             m = self.reply
             why = m.parse(self.buf, 0, n, self.iface.mac)
             if why or m.xid != self.xid:
-                st = self.iface.stats
                 # the datagram already counted as in_udp: this is not a frame drop
-                k = (why or "dhcp_xid").replace("dhcp_", "dhcp_ignored_")
-                st[k] = st.get(k, 0) + 1
+                self.iface.counters.add((why or "dhcp_xid").replace("dhcp_", "dhcp_ignored_"))
                 continue
             self._handle(m, now_ms)
 

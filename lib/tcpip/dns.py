@@ -136,9 +136,8 @@ class Resolver:
             a = self.answer
             why = a.parse(self.buf, 0, n, self.qid, self.query, self.qlen)
             if why:
-                st = self.stack.iface.stats
-                k = why.replace("dns_", "dns_ignored_")  # already counted as in_udp
-                st[k] = st.get(k, 0) + 1
+                # already counted as in_udp: not a frame drop
+                self.stack.counters.add(why.replace("dns_", "dns_ignored_"))
                 continue
             if a.rcode == wire.RCODE_NXDOMAIN:
                 self._finish(0, 60, _FAILED, now_ms)  # RFC 2308 negative caching, short

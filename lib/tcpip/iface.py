@@ -16,7 +16,7 @@ is refreshed by any ARP packet from its address.  Unsolicited replies for
 addresses we never asked for are ignored, so an ARP flood cannot push out the
 gateway's entry.  A full cache evicts the least recently confirmed entry.
 """
-from tcpip.compat import const, ticks_diff, ticks_add
+from tcpip.compat import const, ticks_diff, ticks_add, uint32_slots
 from tcpip.wire import ethernet, arp, ipv4, icmp
 from tcpip.wire.ethernet import Ethernet, mac_eq, is_broadcast, is_multicast
 from tcpip.wire.arp import Arp
@@ -55,8 +55,99 @@ STAT_KEYS = (
     "drop_udp_short", "drop_udp_len", "drop_udp_checksum", "drop_udp_port_unreach",
     "drop_arp_queue_full", "drop_arp_queue_oversize", "drop_arp_unresolved", "drop_no_route",
 )
+# Where each counter sits in the array the interface bumps (same order).
+_C_RX_FRAMES = const(0)
+_C_RX_BYTES = const(1)
+_C_TX_FRAMES = const(2)
+_C_TX_BYTES = const(3)
+_C_TX_ERRORS = const(4)
+_C_IN_ARP = const(5)
+_C_IN_ICMP = const(6)
+_C_IN_UDP = const(7)
+_C_IN_TCP = const(8)
+_C_ARP_REQUESTS_TX = const(9)
+_C_ARP_REPLIES_TX = const(10)
+_C_ARP_GRATUITOUS_TX = const(11)
+_C_ARP_PROBES_TX = const(12)
+_C_ARP_EVICTIONS = const(13)
+_C_ICMP_ECHO_REPLIES_TX = const(14)
+_C_ICMP_ERRORS_TX = const(15)
+_C_ICMP_RATE_LIMITED = const(16)
+_C_LINK_UP_EVENTS = const(17)
+_C_LINK_DOWN_EVENTS = const(18)
+_C_DROP_ETH_SHORT = const(19)
+_C_DROP_ETH_OVERSIZE = const(20)
+_C_DROP_ETH_VLAN = const(21)
+_C_DROP_ETH_TYPE = const(22)
+_C_DROP_ETH_NOT_FOR_US = const(23)
+_C_DROP_ARP_MALFORMED = const(24)
+_C_DROP_ARP_NOT_FOR_US = const(25)
+_C_DROP_ARP_UNSOLICITED = const(26)
+_C_DROP_IP_SHORT = const(27)
+_C_DROP_IP_VERSION = const(28)
+_C_DROP_IP_IHL = const(29)
+_C_DROP_IP_LEN = const(30)
+_C_DROP_IP_CHECKSUM = const(31)
+_C_DROP_IP_FRAGMENT = const(32)
+_C_DROP_IP_TTL = const(33)
+_C_DROP_IP_NOT_FOR_US = const(34)
+_C_DROP_IP_BAD_SRC = const(35)
+_C_DROP_IP_PROTO = const(36)
+_C_DROP_ICMP_SHORT = const(37)
+_C_DROP_ICMP_CHECKSUM = const(38)
+_C_DROP_ICMP_TYPE = const(39)
+_C_DROP_ICMP_BROADCAST = const(40)
+_C_DROP_UDP_SHORT = const(41)
+_C_DROP_UDP_LEN = const(42)
+_C_DROP_UDP_CHECKSUM = const(43)
+_C_DROP_UDP_PORT_UNREACH = const(44)
+_C_DROP_ARP_QUEUE_FULL = const(45)
+_C_DROP_ARP_QUEUE_OVERSIZE = const(46)
+_C_DROP_ARP_UNRESOLVED = const(47)
+_C_DROP_NO_ROUTE = const(48)
 # Drops on the transmit side: not part of the rx_frames accounting.
 TX_DROP_KEYS = ("drop_arp_queue_full", "drop_arp_queue_oversize", "drop_arp_unresolved", "drop_no_route")
+
+
+class Counters:
+    """The stack's counters (``Stack.stats()``): groups of named counters fixed
+    when the stack is built, one group per layer, each an array the layer
+    indexes with its own ``const()`` positions (no dict lookups, nothing added
+    later).  A counter is an unsigned 32-bit number and wraps at 2**32."""
+
+    def __init__(self):
+        self.groups = []  # (names, values)
+
+    def group(self, names):
+        """Add a group; returns its array of counters (index = position in names)."""
+        v = uint32_slots(len(names))
+        self.groups.append((names, v))
+        return v
+
+    def add(self, name, n=1):
+        """Bump a counter by name (drop reasons, rare events: a search);
+        KeyError for a name no layer declared."""
+        for names, v in self.groups:
+            for i in range(len(names)):
+                if names[i] == name:
+                    v[i] += n
+                    return
+        raise KeyError(name)
+
+    def get(self, name):
+        for names, v in self.groups:
+            for i in range(len(names)):
+                if names[i] == name:
+                    return v[i]
+        raise KeyError(name)
+
+    def dict(self):
+        """Every counter by name (allocates: the REPL, tests)."""
+        d = {}
+        for names, v in self.groups:
+            for i in range(len(names)):
+                d[names[i]] = v[i]
+        return d
 
 
 class ArpCache:
@@ -114,13 +205,13 @@ class ArpCache:
 
 
 class Interface:
-    def __init__(self, cfg, nic, stats):
+    def __init__(self, cfg, nic):
         self.cfg = cfg
         self.nic = nic
         self.mac = bytes(nic.mac) if getattr(nic, "mac", None) else cfg.mac
-        self.stats = stats
-        for k in STAT_KEYS:
-            stats[k] = 0
+        # every layer's counters; this layer's are ctr[_C_...]
+        self.counters = Counters()
+        self.ctr = self.counters.group(STAT_KEYS)
         self.configure(cfg.ip, cfg.prefix, cfg.gateway)
         self.mtu = cfg.mtu
         frame = cfg.mtu + 14
@@ -196,28 +287,28 @@ class Interface:
     # -- receive path
 
     def input(self, n, now_ms):
-        st = self.stats
-        st["rx_frames"] += 1
-        st["rx_bytes"] += n
+        st = self.ctr
+        st[_C_RX_FRAMES] += 1
+        st[_C_RX_BYTES] += n
         buf = self.rx
         if self.trace:
             self.trace("in", buf, n)
         eth = self.eth
         why = eth.parse(buf, n)
         if why:
-            st["drop_" + why] += 1
+            self.counters.add("drop_" + why)
             return
         if n > self.mtu + ethernet.HLEN and eth.vlan < 0:
             # Longer than our MTU allows: replies (echo) would not fit in tx.
-            st["drop_eth_oversize"] += 1
+            st[_C_DROP_ETH_OVERSIZE] += 1
             return
         if eth.vlan >= 0:
             # Replies would go out untagged: a board on an access port never
             # sees tagged frames, so treat them as not ours.
-            st["drop_eth_vlan"] += 1
+            st[_C_DROP_ETH_VLAN] += 1
             return
         if not (mac_eq(buf, 0, self.mac) or is_broadcast(buf, 0) or is_multicast(buf, 0)):
-            st["drop_eth_not_for_us"] += 1
+            st[_C_DROP_ETH_NOT_FOR_US] += 1
             return
         t = eth.ethertype
         if t == ethernet.TYPE_IPV4:
@@ -225,20 +316,20 @@ class Interface:
         elif t == ethernet.TYPE_ARP:
             self._arp_input(buf, n, now_ms)
         else:
-            st["drop_eth_type"] += 1
+            st[_C_DROP_ETH_TYPE] += 1
 
     def _arp_input(self, buf, n, now_ms):
-        st = self.stats
+        st = self.ctr
         a = self.arp_pkt
         why = a.parse(buf, ethernet.HLEN, n)
         if why:
-            st["drop_" + why] += 1
+            self.counters.add("drop_" + why)
             return
         if self.probe_ip and (a.spa == self.probe_ip or (
                 a.oper == arp.REQUEST and a.spa == 0 and a.tpa == self.probe_ip)):
             # RFC 5227 2.1.1: someone uses (or probes for) the address we want
             self.probe_conflict = True
-            st["in_arp"] += 1
+            st[_C_IN_ARP] += 1
             return
         cache = self.arp
         for_us = self.ip != 0 and a.tpa == self.ip
@@ -255,44 +346,44 @@ class Interface:
             i = self._arp_alloc(a.spa, now_ms)
             cache.set_valid(i, buf, a.sha_off, now_ms)
         if a.oper == arp.REQUEST and for_us:
-            st["in_arp"] += 1
+            st[_C_IN_ARP] += 1
             self._send_arp(arp.REPLY, buf, a.sha_off, a.spa, buf, a.sha_off)
-            st["arp_replies_tx"] += 1
+            st[_C_ARP_REPLIES_TX] += 1
         elif i >= 0:
-            st["in_arp"] += 1
+            st[_C_IN_ARP] += 1
         elif a.oper == arp.REPLY:
-            st["drop_arp_unsolicited"] += 1
+            st[_C_DROP_ARP_UNSOLICITED] += 1
         else:
-            st["drop_arp_not_for_us"] += 1
+            st[_C_DROP_ARP_NOT_FOR_US] += 1
 
     def _ip_input(self, buf, n, now_ms):
-        st = self.stats
+        st = self.ctr
         ip = self.ip_hdr
         why = ip.parse(buf, IP_OFF, n)
         if why:
-            st["drop_" + why] += 1
+            self.counters.add("drop_" + why)
             return
         if ip.ttl == 0:
-            st["drop_ip_ttl"] += 1
+            st[_C_DROP_IP_TTL] += 1
             return
         dst = ip.dst
         if dst != self.ip and not self.is_local_broadcast(dst) and self.ip != 0:
-            st["drop_ip_not_for_us"] += 1
+            st[_C_DROP_IP_NOT_FOR_US] += 1
             return
         src = ip.src
         if (src >> 28) >= 14 or (src >> 24) == 127 or (self.ip != 0 and self.is_local_broadcast(src)):
             # RFC 1122 3.2.1.3: a broadcast, multicast or loopback source is
             # bogus; anything we said back would go to the wrong place.
-            st["drop_ip_bad_src"] += 1
+            st[_C_DROP_IP_BAD_SRC] += 1
             return
         proto = ip.proto
         if proto == ipv4.PROTO_TCP:
             h = self.tcp_input
             why = h(self, ip, now_ms) if h else "tcp_no_handler"
             if why:
-                st["drop_" + why] = st.get("drop_" + why, 0) + 1
+                self.counters.add("drop_" + why)
             else:
-                st["in_tcp"] += 1
+                st[_C_IN_TCP] += 1
         elif proto == ipv4.PROTO_UDP:
             h = self.udp_input
             if h:
@@ -306,43 +397,43 @@ class Interface:
             if why == "udp_port_unreach":
                 self.send_icmp_error(icmp.DEST_UNREACH, icmp.CODE_PORT_UNREACH, now_ms)
             if why:
-                st["drop_" + why] = st.get("drop_" + why, 0) + 1
+                self.counters.add("drop_" + why)
             else:
-                st["in_udp"] += 1
+                st[_C_IN_UDP] += 1
         elif proto == ipv4.PROTO_ICMP:
             self._icmp_input(buf, ip, now_ms)
         else:
             # RFC 1122 3.2.2.1: protocol unreachable for unknown protocols
             self.send_icmp_error(icmp.DEST_UNREACH, icmp.CODE_PROTO_UNREACH, now_ms)
-            st["drop_ip_proto"] += 1
+            st[_C_DROP_IP_PROTO] += 1
 
     def _icmp_input(self, buf, ip, now_ms):
-        st = self.stats
+        st = self.ctr
         m = self.icmp_hdr
         why = m.parse(buf, ip.payload_off, ip.payload_end)
         if why:
-            st["drop_" + why] += 1
+            self.counters.add("drop_" + why)
             return
         t = m.type
         if t == icmp.ECHO_REQUEST:
             if ip.dst != self.ip:
                 # RFC 1122 3.2.2.6: a host may ignore broadcast echo requests
-                st["drop_icmp_broadcast"] += 1
+                st[_C_DROP_ICMP_BROADCAST] += 1
                 return
-            st["in_icmp"] += 1
+            st[_C_IN_ICMP] += 1
             self._echo_reply(buf, ip, m)
         elif t == icmp.ECHO_REPLY:
-            st["in_icmp"] += 1
+            st[_C_IN_ICMP] += 1
             h = self.echo_reply_input
             if h:
                 h(m.ident, m.seq, buf, m.payload_off, m.payload_end, now_ms)
         elif t == icmp.DEST_UNREACH or t == icmp.TIME_EXCEEDED:
-            st["in_icmp"] += 1
+            st[_C_IN_ICMP] += 1
             h = self.icmp_error_input
             if h:
                 h(t, m.code, buf, m.inner_off, m.payload_end)
         else:
-            st["drop_icmp_type"] += 1
+            st[_C_DROP_ICMP_TYPE] += 1
 
     def _echo_reply(self, buf, ip, m):
         # RFC 792: same identifier, sequence and data; sent straight back to
@@ -353,7 +444,7 @@ class Interface:
         icmp.emit_echo(tx, IP_PAYLOAD_OFF, icmp.ECHO_REPLY, m.ident, m.seq, n - icmp.HLEN)
         self._emit_ip(ip.src, ipv4.PROTO_ICMP, n)
         ethernet.emit(tx, buf, self.mac, ethernet.TYPE_IPV4, 6)
-        self.stats["icmp_echo_replies_tx"] += 1
+        self.ctr[_C_ICMP_ECHO_REPLIES_TX] += 1
         self._transmit(IP_PAYLOAD_OFF + n)
 
     def send_icmp_error(self, type_, code, now_ms):
@@ -371,7 +462,7 @@ class Interface:
             self.icmp_refill_ms = now_ms
             self.icmp_tokens = self.cfg.icmp_rate_per_s
         if self.icmp_tokens <= 0:
-            self.stats["icmp_rate_limited"] += 1
+            self.ctr[_C_ICMP_RATE_LIMITED] += 1
             return
         self.icmp_tokens -= 1
         quoted = ip.total_len
@@ -383,7 +474,7 @@ class Interface:
         icmp.emit_error(tx, IP_PAYLOAD_OFF, type_, code, quoted)
         self._emit_ip(ip.src, ipv4.PROTO_ICMP, icmp.HLEN + quoted)
         ethernet.emit(tx, buf, self.mac, ethernet.TYPE_IPV4, 6)
-        self.stats["icmp_errors_tx"] += 1
+        self.ctr[_C_ICMP_ERRORS_TX] += 1
         self._transmit(IP_PAYLOAD_OFF + icmp.HLEN + quoted)
 
     # -- transmit path
@@ -408,10 +499,10 @@ class Interface:
         try:
             self.nic.send(v)
         except OSError:
-            self.stats["tx_errors"] += 1
+            self.ctr[_C_TX_ERRORS] += 1
             return
-        self.stats["tx_frames"] += 1
-        self.stats["tx_bytes"] += n
+        self.ctr[_C_TX_FRAMES] += 1
+        self.ctr[_C_TX_BYTES] += n
 
     def send_ip(self, dst, proto, payload_len, now_ms):
         """Send the datagram whose payload is at tx[IP_PAYLOAD_OFF:]; returns SENT,
@@ -447,7 +538,7 @@ class Interface:
             return SENT
         hop = self.next_hop(dst)
         if hop == 0:
-            self.stats["drop_no_route"] += 1
+            self.ctr[_C_DROP_NO_ROUTE] += 1
             return NO_ROUTE
         cache = self.arp
         i = cache.find(hop)
@@ -458,7 +549,7 @@ class Interface:
                 self._transmit(n)
                 # RFC 1122 2.3.2.1: confirm a used entry with a unicast request
                 self._send_arp(arp.REQUEST, cache.mac, 6 * i, hop, _ZERO_MAC, 0)
-                self.stats["arp_requests_tx"] += 1
+                self.ctr[_C_ARP_REQUESTS_TX] += 1
                 return SENT
             self._last_dst = dst
             self._last_hop = hop
@@ -468,13 +559,13 @@ class Interface:
         return self._queue(hop, n, i, now_ms)
 
     def _queue(self, hop, n, i, now_ms):
-        st = self.stats
+        st = self.ctr
         cache = self.arp
         # Copy the datagram out of tx first: the ARP request below is built in tx.
         res = DROPPED
         slot = self.cfg.arp_queue_slot_bytes
         if n > slot:
-            st["drop_arp_queue_oversize"] += 1
+            st[_C_DROP_ARP_QUEUE_OVERSIZE] += 1
         else:
             for k in range(len(self.q_len)):
                 if self.q_len[k] == 0:
@@ -485,7 +576,7 @@ class Interface:
                     res = QUEUED
                     break
             else:
-                st["drop_arp_queue_full"] += 1
+                st[_C_DROP_ARP_QUEUE_FULL] += 1
         if i < 0:
             # Ask even when the frame could not wait: the sender retries.
             i = self._arp_alloc(hop, now_ms)
@@ -493,7 +584,7 @@ class Interface:
             cache.tries[i] = 1
             cache.stamp_ms[i] = ticks_add(now_ms, self.cfg.arp_retry_ms)
             self._send_arp(arp.REQUEST, ethernet.BROADCAST, 0, hop, _ZERO_MAC, 0)
-            st["arp_requests_tx"] += 1
+            st[_C_ARP_REQUESTS_TX] += 1
         return res
 
     def _arp_alloc(self, ip, now_ms):
@@ -504,7 +595,7 @@ class Interface:
         i = cache.victim(now_ms)
         s = cache.state[i]
         if s == _VALID:
-            self.stats["arp_evictions"] += 1
+            self.ctr[_C_ARP_EVICTIONS] += 1
         elif s == _PENDING:
             self._drop_queue(cache.ip[i])
         cache.state[i] = _FREE
@@ -528,7 +619,7 @@ class Interface:
         for k in range(len(self.q_len)):
             if self.q_len[k] and self.q_ip[k] == hop:
                 self.q_len[k] = 0
-                self.stats["drop_arp_unresolved"] += 1
+                self.ctr[_C_DROP_ARP_UNRESOLVED] += 1
 
     def _send_arp(self, oper, dst_mac, dst_off, tpa, tha, tha_off):
         tx = self.tx
@@ -546,13 +637,13 @@ class Interface:
             ethernet.emit(tx, ethernet.BROADCAST, self.mac, ethernet.TYPE_ARP)
             arp.emit(tx, ethernet.HLEN, arp.REQUEST, self.mac, 0, _ZERO_MAC, ip)
             self._transmit(ethernet.HLEN + arp.LEN)
-            self.stats["arp_probes_tx"] += 1
+            self.ctr[_C_ARP_PROBES_TX] += 1
 
     def announce(self):
         """Gratuitous ARP (RFC 5227 2.3 announcement) for our address."""
         if self.ip:
             self._send_arp(arp.REQUEST, ethernet.BROADCAST, 0, self.ip, _ZERO_MAC, 0)
-            self.stats["arp_gratuitous_tx"] += 1
+            self.ctr[_C_ARP_GRATUITOUS_TX] += 1
         self.announce_pending = False
 
     def resolve(self, ip, now_ms):
@@ -567,7 +658,7 @@ class Interface:
             self.arp.tries[i] = 1
             self.arp.stamp_ms[i] = ticks_add(now_ms, self.cfg.arp_retry_ms)
             self._send_arp(arp.REQUEST, ethernet.BROADCAST, 0, hop, _ZERO_MAC, 0)
-            self.stats["arp_requests_tx"] += 1
+            self.ctr[_C_ARP_REQUESTS_TX] += 1
         return False
 
     # -- timers
@@ -591,7 +682,7 @@ class Interface:
                     cache.tries[i] += 1
                     cache.stamp_ms[i] = ticks_add(now_ms, cfg.arp_retry_ms)
                     self._send_arp(arp.REQUEST, ethernet.BROADCAST, 0, cache.ip[i], _ZERO_MAC, 0)
-                    self.stats["arp_requests_tx"] += 1
+                    self.ctr[_C_ARP_REQUESTS_TX] += 1
                     due = cfg.arp_retry_ms
                 if due < wait:
                     wait = due

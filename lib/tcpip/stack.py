@@ -17,12 +17,13 @@ from tcpip.udp import Udp
 from tcpip.dns import Resolver
 
 LINK_CHECK_MS = 500
-# Counters bumped only on rare paths: created with the others so the stats
-# dict never grows after the stack is built.
-_RARE_KEYS = ("rx_errors", "internal_errors", "drop_tcp_no_handler",
-              "dhcp_ignored_short", "dhcp_ignored_malformed", "dhcp_ignored_not_for_us",
-              "dhcp_ignored_xid", "dns_ignored_short", "dns_ignored_id",
-              "dns_ignored_malformed", "dns_ignored_question")
+# Counters of the stack itself and of the DHCP client and DNS resolver (a
+# group fixed when the stack is built, so the set of counters never grows;
+# bumped by name: all rare).
+STAT_KEYS = ("rx_errors", "internal_errors", "drop_tcp_no_handler", "dhcp_declines",
+             "dhcp_ignored_short", "dhcp_ignored_malformed", "dhcp_ignored_not_for_us",
+             "dhcp_ignored_xid", "dns_ignored_short", "dns_ignored_id",
+             "dns_ignored_malformed", "dns_ignored_question")
 # One buffer the DHCP client and the DNS resolver build and parse their
 # messages in: each uses it only within one call (build then send, or receive
 # then parse), so they never need it at the same time.  548 bytes: a DHCP
@@ -41,8 +42,8 @@ class Stack:
     def __init__(self, cfg=None, nic=None):
         self.cfg = cfg if cfg is not None else Config()
         self.nic = nic
-        self._stats = {}
-        self.iface = Interface(self.cfg, nic, self._stats)
+        self.iface = Interface(self.cfg, nic)
+        self.counters = self.iface.counters
         self.link = None  # unknown until the first poll
         self.link_check_ms = 0
         self.now_ms = 0
@@ -50,15 +51,13 @@ class Stack:
         self._rxv = self.iface.rx
         self.msg_buf = bytearray(MSG_BUF_BYTES)
         # TCP control blocks and their rings are allocated here, once.
-        self.tcp = Tcp(self.cfg, self.iface, self._stats)
+        self.tcp = Tcp(self.cfg, self.iface)
         self.add_transport(self.tcp)
         self.udp = Udp(self.cfg, self.iface)
         self.dns = Resolver(self, self.cfg.dns_cache_entries, self.cfg.dns_timeout_ms,
                             self.cfg.dns_retries)
         self.add_transport(self.dns)
-        for k in _RARE_KEYS:
-            if k not in self._stats:
-                self._stats[k] = 0
+        self.counters.group(STAT_KEYS)
         self.dhcp = None  # a DhcpClient once start_dhcp() is called
         self._in_poll = False
         global _current
@@ -110,7 +109,7 @@ class Stack:
                 n = nic.recv_into(rx)
             except OSError:
                 n = 0
-                self._stats["rx_errors"] = self._stats.get("rx_errors", 0) + 1
+                self.counters.add("rx_errors")
             if not n:
                 break
             try:
@@ -136,8 +135,7 @@ class Stack:
         return wait
 
     def _count_crash(self, e):
-        st = self._stats
-        st["internal_errors"] = st.get("internal_errors", 0) + 1
+        self.counters.add("internal_errors")
         self.last_error = e
 
     def _check_link(self, now_ms):
@@ -148,13 +146,14 @@ class Stack:
             up = False
         if up != self.link:
             if up:
-                self._stats["link_up_events"] += 1
+                self.counters.add("link_up_events")
                 # RFC 5227 2.3: announce our address when the link (re)appears
                 self.iface.announce_pending = True
             elif self.link is not None:
-                self._stats["link_down_events"] += 1
+                self.counters.add("link_down_events")
             self.link = up
 
     def stats(self):
-        """A copy of every counter (see iface.STAT_KEYS for what they mean)."""
-        return dict(self._stats)
+        """Every counter by name, in a new dict (the layers' STAT_KEYS say what
+        they mean; ``stack.counters.get(name)`` reads one without a dict)."""
+        return self.counters.dict()

@@ -201,6 +201,33 @@ STAT_KEYS = (
     "drop_tcp_short", "drop_tcp_hlen", "drop_tcp_checksum", "drop_tcp_options",
     "drop_tcp_no_socket", "drop_tcp_backlog", "drop_tcp_no_block", "drop_tcp_broadcast",
 )
+# positions in the counter array (same order)
+_C_TCP_ACTIVE_OPENS = const(0)
+_C_TCP_PASSIVE_OPENS = const(1)
+_C_TCP_ESTABLISHED = const(2)
+_C_TCP_RESETS_RX = const(3)
+_C_TCP_RST_TX = const(4)
+_C_TCP_CHALLENGE_ACKS = const(5)
+_C_TCP_RTO_TIMEOUTS = const(6)
+_C_TCP_RETRANSMITS = const(7)
+_C_TCP_FAST_RETRANSMITS = const(8)
+_C_TCP_PERSIST_PROBES = const(9)
+_C_TCP_KEEPALIVE_PROBES = const(10)
+_C_TCP_TIMEOUTS = const(11)
+_C_TCP_OOO_SEGMENTS = const(12)
+_C_TCP_TIME_WAIT_REUSED = const(13)
+_C_TCP_SEGS_OUT = const(14)
+_C_TCP_SYN_EVICTIONS = const(15)
+_C_TCP_SYNCOOKIES_SENT = const(16)
+_C_TCP_SYNCOOKIES_OK = const(17)
+_C_DROP_TCP_SHORT = const(18)
+_C_DROP_TCP_HLEN = const(19)
+_C_DROP_TCP_CHECKSUM = const(20)
+_C_DROP_TCP_OPTIONS = const(21)
+_C_DROP_TCP_NO_SOCKET = const(22)
+_C_DROP_TCP_BACKLOG = const(23)
+_C_DROP_TCP_NO_BLOCK = const(24)
+_C_DROP_TCP_BROADCAST = const(25)
 
 
 def _sdiff(a, b):
@@ -503,12 +530,10 @@ def _errname(e):
 class Tcp:
     """The TCP layer of one Stack: pool of Connections, listeners, input, timers."""
 
-    def __init__(self, cfg, iface, stats):
+    def __init__(self, cfg, iface):
         self.cfg = cfg
         self.iface = iface
-        self.stats = stats
-        for k in STAT_KEYS:
-            stats[k] = 0
+        self.ctr = iface.counters.group(STAT_KEYS)  # self.ctr[_C_...]
         self.mss = cfg.mtu - 40  # RFC 9293 3.7.1: MTU minus IP and TCP headers
         # Every ring of the pool in one buffer (block i: RX then TX bytes).
         # The viper copy takes the bytearray; on CPython slices of a
@@ -559,7 +584,7 @@ class Tcp:
         w[_RPORT] = remote_port
         self._init_send(c)
         w[_STATE] = SYN_SENT
-        self.stats["tcp_active_opens"] += 1
+        self.ctr[_C_TCP_ACTIVE_OPENS] += 1
         self._output(c, self.now_ms)
         return c
 
@@ -674,7 +699,7 @@ class Tcp:
                     at = w[_TMR_AT]
             if victim is None:
                 return None
-            self.stats["tcp_time_wait_reused"] += 1
+            self.ctr[_C_TCP_TIME_WAIT_REUSED] += 1
         victim._reset_fields()
         w = victim.w
         _ring.clear(w, _RX)
@@ -862,7 +887,7 @@ class Tcp:
             _ring_peek_into(self.buf, w, _TX, tx, o + hlen, n, off)
         rip = w[_RIP]
         wire.finish(tx, o, hlen + n, iface.ip, rip)
-        self.stats["tcp_segs_out"] += 1
+        self.ctr[_C_TCP_SEGS_OUT] += 1
         iface.send_ip(rip, 6, hlen + n, now_ms)
 
     def _send_rst(self, dst, sport, dport, seq, ack, flags, now_ms):
@@ -871,7 +896,7 @@ class Tcp:
         o = IP_PAYLOAD_OFF
         wire.emit(tx, o, sport, dport, seq, ack, flags, 0)
         wire.finish(tx, o, 20, iface.ip, dst)
-        self.stats["tcp_rst_tx"] += 1
+        self.ctr[_C_TCP_RST_TX] += 1
         iface.send_ip(dst, 6, 20, now_ms)
 
     def _challenge_ack(self, c, now_ms):
@@ -883,7 +908,7 @@ class Tcp:
         if self.challenge_tokens <= 0:
             return
         self.challenge_tokens -= 1
-        self.stats["tcp_challenge_acks"] += 1
+        self.ctr[_C_TCP_CHALLENGE_ACKS] += 1
         self._emit(c, w[_SND_MAX], ACK, 0, now_ms)
 
     def _output(self, c, now_ms, force=False):
@@ -952,7 +977,7 @@ class Tcp:
                     flags |= FIN
                 new = _sdiff(nxt, w[_SND_MAX]) >= 0
                 if not new:
-                    self.stats["tcp_retransmits"] += 1
+                    self.ctr[_C_TCP_RETRANSMITS] += 1
                 self._emit(c, nxt, flags, n, now_ms)
                 if new and not w[_RTT_ON]:
                     w[_RTT_ON] = 1  # RFC 6298 / Karn: time one new segment
@@ -1007,7 +1032,7 @@ class Tcp:
         if c is not None and w[_STATE] == TIME_WAIT and flags & SYN and not flags & (ACK | RST) \
                 and not w[_USER] and _sdiff(seg.seq, w[_RCV_NXT]) > 0 and self._listener_for(dport):
             # RFC 1122 4.2.2.13 / RFC 6191: a new SYN may reopen a TIME-WAIT pair
-            self.stats["tcp_time_wait_reused"] += 1
+            self.ctr[_C_TCP_TIME_WAIT_REUSED] += 1
             self._free(c)
             c = None
         if c is None:
@@ -1058,7 +1083,7 @@ class Tcp:
                 born = w[_BORN]
         if victim is None:
             return False
-        self.stats["tcp_syn_evictions"] += 1
+        self.ctr[_C_TCP_SYN_EVICTIONS] += 1
         self._free(victim)
         return True
 
@@ -1102,7 +1127,7 @@ class Tcp:
         w[_SND_WL2] = 0
         w[_STATE] = SYN_RECEIVED
         w[_KA_AT] = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
-        self.stats["tcp_passive_opens"] += 1
+        self.ctr[_C_TCP_PASSIVE_OPENS] += 1
         self._output(c, now_ms)
         return None
 
@@ -1136,8 +1161,8 @@ class Tcp:
         wire.emit(tx, o, seg.dport, seg.sport, iss, (seg.seq + 1) & _MASK, SYN | ACK, wnd, 24)
         wire.opt_mss(tx, o + 20, self.mss)
         wire.finish(tx, o, 24, iface.ip, src)
-        self.stats["tcp_syncookies_sent"] += 1
-        self.stats["tcp_segs_out"] += 1
+        self.ctr[_C_TCP_SYNCOOKIES_SENT] += 1
+        self.ctr[_C_TCP_SEGS_OUT] += 1
         iface.send_ip(src, 6, 24, now_ms)
 
     def _cookie_input(self, l, ip, seg, buf, dlen, now_ms):
@@ -1182,8 +1207,8 @@ class Tcp:
         w[_SND_WL2] = 0
         w[_STATE] = SYN_RECEIVED
         w[_KA_AT] = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
-        self.stats["tcp_passive_opens"] += 1
-        self.stats["tcp_syncookies_ok"] += 1
+        self.ctr[_C_TCP_PASSIVE_OPENS] += 1
+        self.ctr[_C_TCP_SYNCOOKIES_OK] += 1
         self._sync_input(c, seg, buf, dlen, now_ms)
         return None
 
@@ -1198,7 +1223,7 @@ class Tcp:
                 return
         if flags & RST:
             if flags & ACK:
-                self.stats["tcp_resets_rx"] += 1
+                self.ctr[_C_TCP_RESETS_RX] += 1
                 self._fail(c, ECONNREFUSED)
             return
         if not flags & SYN:
@@ -1214,7 +1239,7 @@ class Tcp:
             w[_RETRIES] = 0
             w[_TMR] = _T_OFF
             w[_STATE] = ESTABLISHED
-            self.stats["tcp_established"] += 1
+            self.ctr[_C_TCP_ESTABLISHED] += 1
             self._update_window(c, seg.seq, seg.ack, seg.window)
             if w[_FIN_QUEUED]:
                 w[_STATE] = FIN_WAIT_1
@@ -1243,7 +1268,7 @@ class Tcp:
             if w[_STATE] == TIME_WAIT:
                 return  # RFC 1337: no TIME-WAIT assassination; the 2 MSL wait runs out
             if rel == 0:
-                self.stats["tcp_resets_rx"] += 1
+                self.ctr[_C_TCP_RESETS_RX] += 1
                 if w[_STATE] == SYN_RECEIVED and w[_LISTENER]:
                     self._free(c)  # passive: back to listening, nobody knew it
                 elif w[_STATE] == SYN_RECEIVED:
@@ -1346,7 +1371,7 @@ class Tcp:
             else:
                 # out of order: keep it in the ring, send a duplicate ACK at once
                 _ring_write_at(self.buf, w, _RX, rel, buf, data_off, dlen)
-                self.stats["tcp_ooo_segments"] += 1
+                self.ctr[_C_TCP_OOO_SEGMENTS] += 1
                 w[_ACK_NOW] = 1
                 fin = 0
         elif dlen and s != CLOSED:
@@ -1381,7 +1406,7 @@ class Tcp:
                 w[_RETRIES] = 0
                 w[_TMR] = _T_OFF
                 w[_STATE] = FIN_WAIT_1 if w[_FIN_QUEUED] else ESTABLISHED
-                self.stats["tcp_established"] += 1
+                self.ctr[_C_TCP_ESTABLISHED] += 1
                 w[_SND_WND] = seg.window
                 w[_MAX_SNDWND] = seg.window
                 w[_SND_WL1] = seg.seq
@@ -1523,7 +1548,7 @@ class Tcp:
             w[_SSTHRESH] = half if half > 2 * mss else 2 * mss
             w[_RECOVER] = w[_SND_MAX]
             w[_IN_RECOVERY] = 1
-            self.stats["tcp_fast_retransmits"] += 1
+            self.ctr[_C_TCP_FAST_RETRANSMITS] += 1
             self._retransmit_one(c, now_ms)
             w[_CWND] = w[_SSTHRESH] + 3 * mss
         elif w[_IN_RECOVERY]:
@@ -1546,7 +1571,7 @@ class Tcp:
         if n == 0 and not fin:
             return
         w[_RTT_ON] = 0  # Karn
-        self.stats["tcp_retransmits"] += 1
+        self.ctr[_C_TCP_RETRANSMITS] += 1
         self._emit(c, w[_SND_UNA], flags, n, now_ms)
         self._arm(c, _T_RTX, w[_RTO_MS], now_ms)
 
@@ -1624,13 +1649,13 @@ class Tcp:
                 if due <= 0:
                     if w[_SND_MAX] == w[_SND_UNA]:
                         if w[_KA_PROBES] >= cfg.tcp_keepalive_count:
-                            self.stats["tcp_timeouts"] += 1
+                            self.ctr[_C_TCP_TIMEOUTS] += 1
                             self._send_rst(w[_RIP], w[_LPORT], w[_RPORT], w[_SND_MAX], 0, RST, now_ms)
                             self._fail(c, ETIMEDOUT)
                             continue
                         # RFC 1122 4.2.3.6: a probe with a sequence number the peer has seen
                         w[_KA_PROBES] += 1
-                        self.stats["tcp_keepalive_probes"] += 1
+                        self.ctr[_C_TCP_KEEPALIVE_PROBES] += 1
                         self._emit(c, (w[_SND_UNA] - 1) & _MASK, ACK, 0, now_ms)
                     w[_KA_AT] = ticks_add(now_ms, cfg.tcp_keepalive_interval_ms)
                     due = cfg.tcp_keepalive_interval_ms
@@ -1651,12 +1676,12 @@ class Tcp:
             # off; keep probing while the peer answers (RFC 1122 4.2.2.17), give
             # up like a retransmission when it stays silent
             if w[_PROBES] >= cfg.tcp_retries:
-                self.stats["tcp_timeouts"] += 1
+                self.ctr[_C_TCP_TIMEOUTS] += 1
                 self._send_rst(w[_RIP], w[_LPORT], w[_RPORT], w[_SND_MAX], 0, RST, now_ms)
                 self._fail(c, ETIMEDOUT)
                 return
             w[_PROBES] += 1
-            self.stats["tcp_persist_probes"] += 1
+            self.ctr[_C_TCP_PERSIST_PROBES] += 1
             self._probe(c, now_ms)
             if w[_TMR] == _T_OFF and w[_TX_COUNT]:
                 w[_RETRIES] += 1
@@ -1670,18 +1695,18 @@ class Tcp:
         s = w[_STATE]
         limit = cfg.tcp_syn_retries if s <= SYN_RECEIVED else cfg.tcp_retries
         if w[_RETRIES] >= limit:
-            self.stats["tcp_timeouts"] += 1
+            self.ctr[_C_TCP_TIMEOUTS] += 1
             if s >= SYN_RECEIVED:
                 self._send_rst(w[_RIP], w[_LPORT], w[_RPORT], w[_SND_MAX], 0, RST, now_ms)
             self._fail(c, ETIMEDOUT)
             return
         w[_RETRIES] += 1
-        self.stats["tcp_rto_timeouts"] += 1
+        self.ctr[_C_TCP_RTO_TIMEOUTS] += 1
         w[_RTO_MS] = w[_RTO_MS] * 2 if w[_RTO_MS] * 2 < cfg.tcp_rto_max_ms else cfg.tcp_rto_max_ms
         w[_RTT_ON] = 0  # Karn: no sample from a retransmitted segment
         if s <= SYN_RECEIVED:
             w[_SND_NXT] = w[_ISS]
-            self.stats["tcp_retransmits"] += 1
+            self.ctr[_C_TCP_RETRANSMITS] += 1
             self._output(c, now_ms)
             self._arm(c, _T_RTX, w[_RTO_MS], now_ms)
             return

@@ -21,6 +21,9 @@ from tcpip.wire.bytes import get16, get32, put16, put32
 from tcpip.wire.ipv4 import ntoa
 
 _REC = const(8)  # record header in the ring
+# counters; the drops are bumped by the interface from input()'s reasons
+STAT_KEYS = ("udp_tx", "drop_udp_rx_full")
+_C_UDP_TX = const(0)
 EPHEMERAL_LO = const(49152)
 
 
@@ -109,10 +112,7 @@ class Udp:
         # that was there (TCP's)
         self.icmp_next = iface.icmp_error_input
         iface.icmp_error_input = self.icmp_error
-        st = iface.stats
-        for k in ("udp_tx", "drop_udp_rx_full", "drop_udp_short", "drop_udp_len",
-                  "drop_udp_checksum", "drop_udp_port_unreach"):
-            st[k] = 0
+        self.ctr = iface.counters.group(STAT_KEYS)
 
     def icmp_error(self, type_, code, buf, inner_off, end):
         """iface.icmp_error_input hook (see the module docstring)."""
@@ -186,7 +186,7 @@ class Udp:
         if r == NO_ROUTE:
             raise OSError(EHOSTUNREACH, "no route to %s" % ntoa(ip))
         if r != DROPPED:
-            iface.stats["udp_tx"] += 1
+            self.ctr[_C_UDP_TX] += 1
         return n
 
     def input(self, iface, ip, now_ms):
