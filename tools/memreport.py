@@ -2,8 +2,10 @@
 segment, and the size of lib/tcpip compiled for armv6m.
 
     MICROPYPATH=lib:tools micropython tools/memreport.py [--segments N] [--json]
-    python tools/memreport.py [--segments N] [--json]     (CPython: runs the
-        MicroPython part with .venv/bin/micropython, adds mpy-cross sizes)
+    python tools/memreport.py [--segments N] [--json] [--mp32 PATH]
+        (CPython: runs the MicroPython part with .venv/bin/micropython, keys
+        ``mp_*``, and with the 32-bit build of ``make mp32`` when it exists,
+        keys ``mp32_*`` (default .build/mp32/micropython); adds mpy-cross sizes)
 
 Measured on MicroPython with ``gc.mem_alloc()`` after ``gc.collect()``:
 
@@ -307,7 +309,7 @@ def main(argv):
     if "--no-rate" not in argv:
         out.update(pair_rate())
     if not IS_MP:
-        out.update(_cpython_extras(segments))
+        out.update(_cpython_extras(segments, argv))
     if "--json" in argv:
         import json
         print(json.dumps(out))
@@ -341,8 +343,23 @@ def mpy_sizes(root=None, opt=()):
     return sizes
 
 
-def _cpython_extras(segments):
-    """On CPython: the MicroPython figures (subprocess) and the .mpy sizes."""
+MPY_BOARD = "w5500_evb_pico"
+
+
+def mpy_board_files(root, board=MPY_BOARD):
+    """The files of ``board``'s board set (the stack, its chip's driver and SPI
+    glue: what ``make flash`` copies), relative to lib/tcpip, as
+    ``make -f tools/board.mk board-files`` lists them."""
+    import subprocess
+    p = subprocess.run(["make", "-s", "--no-print-directory", "-f", "tools/board.mk", "board-files",
+                        "BOARD=" + board], cwd=root, capture_output=True, text=True, timeout=60,
+                       check=True)
+    return [f[len("lib/tcpip/"):] for f in p.stdout.split()]
+
+
+def _cpython_extras(segments, argv=()):
+    """On CPython: the MicroPython figures (subprocess; 64-bit unix port as
+    ``mp_*``, the 32-bit tools/mp32 build as ``mp32_*``) and the .mpy sizes."""
     import json
     import os
     import subprocess
@@ -351,24 +368,30 @@ def _cpython_extras(segments):
     sizes = mpy_sizes(root)
     out["mpy_total_bytes"] = sum(sizes.values())
     out["mpy_files"] = len(sizes)
-    # what a board needs: everything but the host-only NICs
-    host_only = ("nic/tap.py", "nic/packet.py", "nic/link.py")
-    out["mpy_board_bytes"] = sum(v for k, v in sizes.items() if k not in host_only)
+    # what a board runs: make flash's board set for MPY_BOARD (tools/board.mk)
+    board = mpy_board_files(root)
+    out["mpy_board_set"] = "%s: the stack and %s" % (
+        MPY_BOARD, " ".join(f for f in board if f.startswith("nic/")))
+    out["mpy_board_bytes"] = sum(v for k, v in sizes.items() if k in board)
     small = mpy_sizes(root, ("-O3",))
-    out["mpy_board_bytes_O3"] = sum(v for k, v in small.items() if k not in host_only)
+    out["mpy_total_bytes_O3"] = sum(small.values())
+    out["mpy_board_bytes_O3"] = sum(v for k, v in small.items() if k in board)
     big = sorted(sizes.items(), key=lambda kv: -kv[1])[:6]
     out["mpy_largest"] = ", ".join("%s %d" % kv for kv in big)
-    mp = os.path.join(root, ".venv", "bin", "micropython")
-    if os.path.exists(mp):
+    mp32 = argv[argv.index("--mp32") + 1] if "--mp32" in argv else \
+        os.path.join(root, ".build", "mp32", "micropython")
+    for prefix, mp in (("mp_", os.path.join(root, ".venv", "bin", "micropython")), ("mp32_", mp32)):
+        if not os.path.exists(mp):
+            continue
         env = dict(os.environ)
         env["MICROPYPATH"] = os.path.join(root, "lib") + ":" + os.path.join(root, "tools") + ":.frozen"
         p = subprocess.run([mp, os.path.abspath(__file__), "--json", "--segments", str(segments)],
                            env=env, capture_output=True, text=True, timeout=600)
         line = [x for x in p.stdout.splitlines() if x.startswith("{")]
         if p.returncode != 0 or not line:
-            raise RuntimeError("micropython memreport failed:\n" + p.stdout + p.stderr)
+            raise RuntimeError("%s memreport failed:\n%s%s" % (mp, p.stdout, p.stderr))
         for k, v in json.loads(line[-1]).items():
-            out["mp_" + k] = v
+            out[prefix + k] = v
     return out
 
 
