@@ -56,6 +56,23 @@ def _make(*args, **kw):
                           cwd=ROOT, capture_output=True, text=True, timeout=600, **kw)
 
 
+HOST_ONLY = {"lib/tcpip/nic/tap.py", "lib/tcpip/nic/packet.py", "lib/tcpip/nic/link.py"}
+STACK = [s for s in SOURCES if not s.startswith("lib/tcpip/nic/")] + ["lib/tcpip/nic/__init__.py"]
+# What each board can run beyond the stack: its chip's driver(s), the MACRAW
+# base and the SPI glue.
+BOARD_NICS = {
+    "w5500_evb_pico": ["macraw", "w5500", "w5500_spi"],
+    "w5500_evb_pico2": ["macraw", "w5500", "w5500_spi"],
+    "feather_rp2040_ethernet_featherwing": ["macraw", "w5500", "w5500_spi"],
+    "w5100s_evb_pico": ["macraw", "w5100s", "w5500_spi"],
+    "pico_wiznet_ethernet_hat": ["macraw", "w5100s", "w5500", "w5500_spi"],  # chip="W5500" too
+}
+
+
+def _board_set(name):
+    return sorted(STACK + ["lib/tcpip/nic/%s.py" % m for m in BOARD_NICS[name]])
+
+
 def test_make_mpy_compiles_every_lib_file_for_armv6m(tmp_path):
     p = _make("mpy", "MPY_DIR=%s" % tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr
@@ -63,6 +80,29 @@ def test_make_mpy_compiles_every_lib_file_for_armv6m(tmp_path):
         out = tmp_path / (src[len("lib/"):-3] + ".mpy")
         data = out.read_bytes()
         assert data[0:1] == b"M" and data[1] == 6, src  # .mpy format version 6
+    total = sum((tmp_path / (s[len("lib/"):-3] + ".mpy")).stat().st_size for s in SOURCES)
+    board = sum((tmp_path / (s[len("lib/"):-3] + ".mpy")).stat().st_size
+                for s in _board_set("w5500_evb_pico"))
+    assert board < total
+    assert ("all %d bytes in %d files; board set for w5500_evb_pico: %d bytes in %d files"
+            % (total, len(SOURCES), board, len(_board_set("w5500_evb_pico")))) in p.stdout, p.stdout
+
+
+@pytest.mark.parametrize("name", sorted(BOARD_NICS))
+def test_board_set_is_the_stack_and_the_boards_chip_drivers(name):
+    p = _make("board-files", "BOARD=" + name)
+    assert p.returncode == 0, p.stdout + p.stderr
+    files = p.stdout.split()
+    assert files == _board_set(name)
+    assert not HOST_ONLY & set(files)
+
+
+def test_make_board_mpy_stages_only_the_board_set(tmp_path):
+    p = _make("board-mpy", "BOARD=w5100s_evb_pico", "MPY_DIR=%s" % (tmp_path / "mpy"))
+    assert p.returncode == 0, p.stdout + p.stderr
+    staged = tmp_path / "mpy-boards" / "w5100s_evb_pico"
+    got = sorted(str(f.relative_to(staged)) for f in staged.rglob("*.mpy"))
+    assert got == sorted(s[len("lib/"):-3] + ".mpy" for s in _board_set("w5100s_evb_pico"))
 
 
 def test_make_flash_dry_run_copies_board_firmware_and_mpy():
@@ -70,7 +110,8 @@ def test_make_flash_dry_run_copies_board_firmware_and_mpy():
               "MPREMOTE=echo-mpremote", "MPY_CROSS=true")
     out = p.stdout
     assert p.returncode == 0, out + p.stderr
-    assert "echo-mpremote connect /dev/ttyACM9 fs cp -r .build/mpy/tcpip :lib/" in out
+    assert "echo-mpremote connect /dev/ttyACM9 fs rm -r :lib/tcpip" in out
+    assert "echo-mpremote connect /dev/ttyACM9 fs cp -r .build/mpy-boards/w5500_evb_pico/tcpip :lib/" in out
     assert "fs cp boards/w5500_evb_pico.py :tcpip_board.py" in out
     assert "fs cp firmware/main.py :main.py" in out
     assert "fs cp firmware/netboot.py :netboot.py" in out
@@ -89,8 +130,9 @@ def test_make_flash_circuitpython_copies_sources_to_drive(tmp_path):
     assert (tmp_path / "code.py").read_text() == open(os.path.join(ROOT, "firmware", "code.py")).read()
     assert (tmp_path / "tcpip_board.py").exists() and (tmp_path / "netboot.py").exists()
     assert json.loads((tmp_path / "tcpip_config.json").read_text())["dhcp"] is True
-    for src in SOURCES:
-        assert (tmp_path / src).exists(), src
+    copied = sorted("lib/" + str(f.relative_to(tmp_path / "lib"))
+                    for f in (tmp_path / "lib").rglob("*") if f.is_file())
+    assert copied == _board_set("feather_rp2040_ethernet_featherwing")
 
 
 def test_package_json_lists_every_lib_file_for_mip():

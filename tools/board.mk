@@ -1,18 +1,29 @@
 # Board targets, included by the top-level Makefile (`include tools/board.mk`).
 #
-#   make mpy                                   # lib/tcpip -> .build/mpy/tcpip/*.mpy (armv6m)
+#   make mpy                                   # lib/tcpip -> .build/mpy/tcpip/*.mpy (armv6m);
+#                                              # prints the total and BOARD's board set
 #   make mpy MPY_OPT=-O3                       # ~6 KB smaller (and so less RAM when not
-#                                              # frozen), but tracebacks lose line numbers
+#                                              # frozen), but tracebacks lose line numbers;
+#                                              # built in .build/mpy-O3
+#   make board-mpy BOARD=w5500_evb_pico        # just the board set, ready to copy
+#   make board-files BOARD=...                 # list the board set's sources
 #   make flash BOARD=w5500_evb_pico [PORT=/dev/ttyACM0] [CONFIG=my_config.json]
 #   make flash BOARD=feather_rp2040_ethernet_featherwing [CIRCUITPY=/media/$USER/CIRCUITPY]
 #   make repl [PORT=/dev/ttyACM0]
 #   make package-json                          # regenerate package.json (mpremote mip)
 #
-# BOARD names a file in boards/.  MicroPython boards get .mpy files, the board
-# module as tcpip_board.py, firmware/netboot.py, firmware/main.py and the
-# settings file through mpremote, then a soft reset.  CircuitPython boards get
-# .py sources (CircuitPython's .mpy format differs from mpy-cross's) copied to
-# the CIRCUITPY drive, with firmware/code.py.
+# BOARD names a file in boards/.  MicroPython boards get .mpy files of the
+# board set, the board module as tcpip_board.py, firmware/netboot.py,
+# firmware/main.py and the settings file through mpremote, then a soft reset.
+# CircuitPython boards get the board set's .py sources (CircuitPython's .mpy
+# format differs from mpy-cross's) copied to the CIRCUITPY drive, with
+# firmware/code.py.
+#
+# The board set is what a board can run: the stack (lib/tcpip outside nic/),
+# nic/__init__.py, and the nic/ modules the board file imports with the nic/
+# modules those import (its chip's driver, the MACRAW base, the SPI glue).  The
+# host-only NICs (tap.py, packet.py, link.py) and other chips' drivers stay on
+# the PC.
 
 VENV ?= .venv
 MPY_CROSS ?= $(VENV)/bin/mpy-cross
@@ -20,7 +31,7 @@ MPREMOTE ?= $(VENV)/bin/mpremote
 BOARD_PYTHON ?= $(VENV)/bin/python
 MPY_ARCH ?= armv6m
 MPY_OPT ?=
-MPY_DIR ?= .build/mpy
+MPY_DIR ?= .build/mpy$(subst $(eval) ,,$(MPY_OPT))
 BOARD ?= w5500_evb_pico
 PORT ?=
 CONFIG ?= firmware/tcpip_config.json
@@ -33,13 +44,34 @@ TCPIP_MPY := $(patsubst lib/%.py,$(MPY_DIR)/%.mpy,$(TCPIP_SOURCES))
 BOARD_FILE = boards/$(BOARD).py
 BOARD_RUNTIME = $(shell sed -n 's/^RUNTIME = "\(.*\)"/\1/p' $(BOARD_FILE) 2>/dev/null)
 
-.PHONY: mpy flash flash-micropython flash-circuitpython repl package-json board-check
+# Board set (see the top): nic/ modules named in `from tcpip.nic.X import` lines.
+nic_imports = $(sort $(shell sed -n 's/^ *from tcpip\.nic\.\([a-z0-9_]*\) import .*/\1/p' $(1) /dev/null 2>/dev/null))
+BOARD_NICS_DIRECT = $(call nic_imports,$(BOARD_FILE))
+BOARD_NICS = $(sort $(BOARD_NICS_DIRECT) $(call nic_imports,$(BOARD_NICS_DIRECT:%=lib/tcpip/nic/%.py)))
+BOARD_SOURCES = $(sort $(filter-out lib/tcpip/nic/%,$(TCPIP_SOURCES)) lib/tcpip/nic/__init__.py \
+                       $(BOARD_NICS:%=lib/tcpip/nic/%.py))
+BOARD_MPY = $(patsubst lib/%.py,$(MPY_DIR)/%.mpy,$(BOARD_SOURCES))
+BOARD_MPY_DIR ?= $(MPY_DIR)-boards/$(BOARD)
 
-mpy: $(TCPIP_MPY) ## compile lib/tcpip to .mpy for armv6m (.build/mpy)
+.PHONY: mpy board-mpy board-files flash flash-micropython flash-circuitpython repl package-json board-check
+
+mpy: $(TCPIP_MPY) ## compile lib/tcpip to .mpy for armv6m (.build/mpy); prints all and BOARD's set
+	@echo "lib/tcpip .mpy ($(MPY_ARCH)$(if $(MPY_OPT), $(MPY_OPT),)): all $$(cat $(TCPIP_MPY) | wc -c) bytes in $(words $(TCPIP_MPY)) files;" \
+	  "board set for $(BOARD): $$(cat $(BOARD_MPY) | wc -c) bytes in $(words $(BOARD_MPY)) files" \
+	  "(the stack, nic/__init__ and $(addprefix nic/,$(BOARD_NICS)))"
 
 $(MPY_DIR)/%.mpy: lib/%.py
 	@mkdir -p $(dir $@)
 	$(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -o $@ $<
+
+board-files: board-check ## list the sources of BOARD's board set (what make flash copies)
+	@for f in $(BOARD_SOURCES); do echo $$f; done
+
+board-mpy: board-check $(BOARD_MPY) ## the board set's .mpy files in .build/mpy-boards/BOARD/tcpip
+	@rm -rf $(BOARD_MPY_DIR)
+	@mkdir -p $(BOARD_MPY_DIR)
+	@cd $(MPY_DIR) && cp --parents $(BOARD_MPY:$(MPY_DIR)/%=%) $(abspath $(BOARD_MPY_DIR))/
+	@echo "board set for $(BOARD) in $(BOARD_MPY_DIR): $$(cat $(BOARD_MPY) | wc -c) bytes in $(words $(BOARD_MPY)) files"
 
 board-check:
 	@test -f $(BOARD_FILE) || { echo "no board '$(BOARD)': pick one of: $$(ls boards | sed -n 's/\.py$$//p' | tr '\n' ' ')"; exit 2; }
@@ -51,11 +83,14 @@ flash: board-check ## copy tcpip + board + firmware to a board: BOARD=w5500_evb_
 	  *) echo "board $(BOARD) has RUNTIME '$(BOARD_RUNTIME)': nothing to flash"; exit 2 ;; \
 	esac
 
-# `fs mkdir` fails when the folder exists: ignore that (leading '-').
-flash-micropython: mpy
+# `fs mkdir` fails when the folder exists and `fs rm -r` when it does not:
+# ignore that (leading '-').  The old lib/tcpip goes first, so files from an
+# earlier, larger copy do not stay behind.
+flash-micropython: board-mpy
 	-$(MPREMOTE) $(MPREMOTE_CONNECT) fs mkdir :lib
 ifeq ($(FROZEN),0)
-	$(MPREMOTE) $(MPREMOTE_CONNECT) fs cp -r $(MPY_DIR)/tcpip :lib/
+	-$(MPREMOTE) $(MPREMOTE_CONNECT) fs rm -r :lib/tcpip
+	$(MPREMOTE) $(MPREMOTE_CONNECT) fs cp -r $(BOARD_MPY_DIR)/tcpip :lib/
 	$(MPREMOTE) $(MPREMOTE_CONNECT) fs cp firmware/netboot.py :netboot.py
 endif
 	$(MPREMOTE) $(MPREMOTE_CONNECT) fs cp $(BOARD_FILE) :tcpip_board.py + \
@@ -64,9 +99,9 @@ endif
 
 flash-circuitpython:
 	@test -d "$(CIRCUITPY)" || { echo "CIRCUITPY drive not found at $(CIRCUITPY): set CIRCUITPY=/path"; exit 2; }
+	rm -rf "$(CIRCUITPY)/lib/tcpip"
 	mkdir -p "$(CIRCUITPY)/lib"
-	cp -r lib/tcpip "$(CIRCUITPY)/lib/"
-	find "$(CIRCUITPY)/lib/tcpip" -name __pycache__ -prune -exec rm -rf {} +
+	cd lib && cp --parents $(BOARD_SOURCES:lib/%=%) "$(CIRCUITPY)/lib/"
 	cp $(BOARD_FILE) "$(CIRCUITPY)/tcpip_board.py"
 	cp $(CONFIG) "$(CIRCUITPY)/tcpip_config.json"
 	cp firmware/netboot.py firmware/code.py "$(CIRCUITPY)/"
