@@ -40,34 +40,49 @@ import sys
 
 from tcpip.compat import ticks_ms, EAGAIN, EINPROGRESS
 from tcpip.socket import (getaddrinfo, get_stack, socket as _socket, AF_INET, SOCK_STREAM,
-                          SOL_SOCKET, SO_REUSEADDR, _acceptable)
+                          SOL_SOCKET, SO_REUSEADDR, _acceptable, _tcp_settled, _tcp_receivable)
 
 _NATIVE = sys.implementation.name == "micropython" and hasattr(asyncio, "Stream")
 _MAX_SLEEP_MS = 5
 
 
-async def _sleep_ms(ms):
+async def _sleep_ms(ms, max_ms):
+    """Sleep ms, at most max_ms; ms <= 0 only yields to other tasks."""
+    ms = 0 if ms < 0 else (max_ms if ms > max_ms else ms)
     if hasattr(asyncio, "sleep_ms"):
         await asyncio.sleep_ms(ms)
     else:
         await asyncio.sleep(ms / 1000)
 
 
-async def _until(stack, ready):
-    """Poll the stack until ready() is true (yielding to other tasks between polls)."""
+async def _until(stack, ready, obj):
+    """Poll the stack until ready(obj) is true (yielding to other tasks between polls)."""
     while True:
         w = stack.poll(ticks_ms())
-        if ready():
+        if ready(obj):
             return
-        await _sleep_ms(w if 0 < w < _MAX_SLEEP_MS else (0 if w <= 0 else _MAX_SLEEP_MS))
+        await _sleep_ms(w, _MAX_SLEEP_MS)
+
+
+def _readable(sock):
+    c = sock._conn
+    return c is None or _tcp_receivable(c)
+
+
+def _writable(sock):
+    c = sock._conn
+    return c is None or c.writable() > 0 or c.error
+
+
+def _closed_or_acceptable(sock):
+    return sock._closed or _acceptable(sock)
 
 
 async def poll_task(stack=None, max_sleep_ms=10):
     """Run forever: poll the stack, sleep until its next timer (at most max_sleep_ms)."""
     st = stack or get_stack()
     while True:
-        w = st.poll(ticks_ms())
-        await _sleep_ms(w if 0 < w < max_sleep_ms else (0 if w <= 0 else max_sleep_ms))
+        await _sleep_ms(st.poll(ticks_ms()), max_sleep_ms)
 
 
 class Stream:
@@ -88,10 +103,6 @@ class Stream:
                 return default
         return self.e.get(name, default)
 
-    def _readable(self):
-        c = self.s._conn
-        return c is None or c.readable() > 0 or c.fin_rcvd or c.error or c.state == 0
-
     async def read(self, n=-1):
         """Up to n bytes (b"" at end of data); n < 0: everything until end of data."""
         if n is None or n < 0:
@@ -105,14 +116,14 @@ class Stream:
             d = self.s.read(n)
             if d is not None:
                 return d
-            await _until(self.stack, self._readable)
+            await _until(self.stack, _readable, self.s)
 
     async def readinto(self, buf):
         while True:
             k = self.s.readinto(buf)
             if k is not None:
                 return k
-            await _until(self.stack, self._readable)
+            await _until(self.stack, _readable, self.s)
 
     async def readexactly(self, n):
         out = b""
@@ -138,7 +149,7 @@ class Stream:
                     return out
             elif d is not None:
                 return out  # end of data
-            await _until(self.stack, self._readable)
+            await _until(self.stack, _readable, self.s)
 
     def write(self, buf):
         self.out_buf += bytes(buf)
@@ -152,8 +163,7 @@ class Stream:
             if k:
                 off += k
             else:
-                c = s._conn
-                await _until(self.stack, lambda: c is None or c.writable() > 0 or c.error)
+                await _until(self.stack, _writable, s)
         self.out_buf = b""
 
     async def awrite(self, buf, off=0, sz=-1):
@@ -203,7 +213,7 @@ async def open_connection(host, port, stack=None):
             s.close()
             raise
     c = s._conn
-    await _until(st, lambda: c.is_established() or c.error or c.state == 0)
+    await _until(st, _tcp_settled, c)
     if not c.is_established():
         s.close()
         raise OSError(c.error or 111, "connect to %s:%d failed" % (ai[-1][0], port))
@@ -223,11 +233,9 @@ class Server:
 
     async def _serve(self):
         s = self.s
-        tcp = self.stack.tcp
-        lst = s._listener
         try:
             while True:
-                await _until(self.stack, lambda: s._closed or _acceptable(tcp, lst))
+                await _until(self.stack, _closed_or_acceptable, s)
                 if s._closed:
                     return
                 try:

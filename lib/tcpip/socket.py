@@ -118,10 +118,11 @@ def _idle(stack, ms):
         stack.idle(ms)
 
 
-def _wait(stack, ready, timeout_ms, what):
-    """Poll the stack until ready() is true; ``timeout`` (ETIMEDOUT) when the
-    timeout passes, OSError(EAGAIN) at once for a non-blocking socket."""
-    if ready():
+def _wait(stack, ready, obj, timeout_ms, what):
+    """Poll the stack until ready(obj) is true; ``timeout`` (ETIMEDOUT) when the
+    timeout passes, OSError(EAGAIN) at once for a non-blocking socket.  The
+    predicates below are module functions, so waiting creates no closure."""
+    if ready(obj):
         return
     if timeout_ms == 0:
         raise OSError(EAGAIN, "%s would block" % what)
@@ -129,7 +130,7 @@ def _wait(stack, ready, timeout_ms, what):
     while True:
         now = ticks_ms()
         wait = stack.poll(now)
-        if ready():
+        if ready(obj):
             return
         if timeout_ms is not None:
             left = timeout_ms - ticks_diff(ticks_ms(), start)
@@ -138,6 +139,33 @@ def _wait(stack, ready, timeout_ms, what):
             if wait > left:
                 wait = left
         _idle(stack, wait if wait < 10 else 10)
+
+
+def _udp_ready(ep):
+    return ep.datagrams > 0 or ep.error
+
+
+def _tcp_settled(c):
+    """The handshake is over: established, failed or closed."""
+    return c.is_established() or c.error or c.state == 0
+
+
+def _tcp_sendable(c):
+    return c.writable() > 0 or c.error or c.fin_queued
+
+
+def _tcp_receivable(c):
+    """recv() will not block: data, the peer's FIN, an error, or closed."""
+    return c.readable() or c.fin_rcvd or c.error or c.state == 0
+
+
+def _acceptable(sock):
+    """True when accept() on the listening sock has an established connection to give."""
+    listener = sock._listener
+    for c in sock.stack.tcp.pool:
+        if c.listener is listener and c.is_established():
+            return True
+    return False
 
 
 def _raise_udp_error(ep):
@@ -163,29 +191,20 @@ def _resolve(host, stack):
     if host == "localhost":
         return stack.iface.ip
     dns = stack.dns
-    now = ticks_ms()
+    start = ticks_ms()
     try:
-        dns.start(host, now)
+        dns.start(host, start)
     except ValueError:
         raise gaierror(-2, "Name or service not known: %r" % (host,))
-    holder = [None]
-
-    def done():
-        holder[0] = dns.result(host, ticks_ms())
-        return holder[0] is not None
-
-    if done():
-        return holder[0]
-    start = now
     while True:
+        ip = dns.result(host, ticks_ms())  # OSError(-2) for NXDOMAIN, (-3) when no server answered
+        if ip is not None:
+            return ip
+        if dns.pending_name != host or ticks_diff(ticks_ms(), start) > 60000:
+            raise gaierror(-3, "Temporary failure in name resolution: %s" % host)
         w = stack.poll(ticks_ms())
-        if done():  # raises OSError(-2) for NXDOMAIN, (-3) when no server answered
-            return holder[0]
-        if dns.pending_name != host:
-            raise gaierror(-3, "Temporary failure in name resolution: %s" % host)
-        if ticks_diff(ticks_ms(), start) > 60000:
-            raise gaierror(-3, "Temporary failure in name resolution: %s" % host)
-        _idle(stack, w if w < 5 else 5)
+        if dns.pending_name == host:  # no answer yet: sleep until a frame or the next timer
+            _idle(stack, w if w < 5 else 5)
 
 
 def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0, stack=None):
@@ -214,16 +233,11 @@ def inet_ntoa(b):
     return "%d.%d.%d.%d" % (b[0], b[1], b[2], b[3])
 
 
-def _acceptable(tcp, listener):
-    """True when accept() on listener has an established connection to give."""
-    for c in tcp.pool:
-        if c.listener is listener and c.is_established():
-            return True
-    return False
-
-
 class socket(_Base):  # noqa: N801 - the name every socket API uses
-    """A TCP (SOCK_STREAM) or UDP (SOCK_DGRAM) socket on a tcpip Stack."""
+    """A TCP (SOCK_STREAM) or UDP (SOCK_DGRAM) socket on a tcpip Stack.
+
+    A UDP socket holds its endpoint in ``_ep``; a TCP socket its connection
+    in ``_conn`` (None until connect or accept), or its ``_listener``."""
 
     def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0, stack=None, _conn=None):
         if af != AF_INET:
@@ -238,10 +252,15 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         self._ep = None
         self._conn = _conn
         self._closed = False
+        self._reuse = False
         if type == SOCK_DGRAM:
             self._ep = self.stack.udp.open()
-        else:
-            self._tcp_init()
+            return
+        self._listener = None
+        self._port = _conn.lport if _conn is not None else 0
+        self._nodelay = False
+        self._keepalive = False
+        self._rd_shut = False
 
     # -- common
 
@@ -274,18 +293,37 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         if self._closed:
             raise OSError(EBADF, "socket is closed")
 
+    def _need_conn(self):
+        c = self._conn
+        if c is None:
+            raise OSError(ENOTCONN, "socket is not connected")
+        return c
+
+    def _need_peer(self):
+        # a UDP socket's connect() address
+        if not self._ep.rip:
+            raise OSError(ENOTCONN, "socket is not connected")
+
     def setsockopt(self, level, opt, value):
         self._check_open()
         on = bool(value) if not isinstance(value, (bytes, bytearray)) else any(value)
+        tcp = self.type == SOCK_STREAM
+        c = self._conn
         if level == SOL_SOCKET and opt == SO_BROADCAST:
-            if self._ep is not None:
+            if not tcp:
                 self._ep.broadcast = on
         elif level == SOL_SOCKET and opt == SO_REUSEADDR:
             self._reuse = on
-        elif self.type == SOCK_STREAM:
-            self._tcp_setsockopt(level, opt, on)
+        elif tcp and level == IPPROTO_TCP and opt == TCP_NODELAY:
+            self._nodelay = on
+            if c is not None:
+                c.set_nodelay(on)
+        elif tcp and level == SOL_SOCKET and opt == SO_KEEPALIVE:
+            self._keepalive = on
+            if c is not None:
+                c.set_keepalive(on)
         else:
-            raise OSError(EINVAL, "option %r/%r not supported on UDP sockets" % (level, opt))
+            raise OSError(EINVAL, "option %r/%r not supported on this socket" % (level, opt))
 
     def bind(self, address):
         self._check_open()
@@ -293,8 +331,12 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         ip = _resolve(host, self.stack) if host else 0
         if self._ep is not None:
             self._ep.bind(port, ip)
-        else:
-            self._tcp_bind(ip, port)
+            return
+        if self._port:
+            raise OSError(EINVAL, "socket is already bound to port %d" % self._port)
+        if ip and ip != self.stack.iface.ip:
+            raise OSError(99, "cannot bind to %s: not this interface's address" % ntoa(ip))
+        self._port = port
 
     def connect(self, address):
         self._check_open()
@@ -302,8 +344,36 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         ip = _resolve(host, self.stack)
         if self._ep is not None:
             self._ep.connect(ip, port)
+            return
+        c = self._conn
+        if c is not None:
+            if c.error:
+                raise OSError(c.error, "connect failed")
+            if c.is_established():
+                raise OSError(EISCONN, "socket is already connected")
+            if self._timeout_ms == 0:
+                raise OSError(EALREADY, "connect already in progress")
         else:
-            self._tcp_connect(ip, port)
+            c = self.stack.tcp.open(ip, port, self._port)
+            self._conn = c
+            self._port = c.lport
+            if self._nodelay:
+                c.set_nodelay(True)
+            if self._keepalive:
+                c.set_keepalive(True)
+            if self._timeout_ms == 0:
+                raise OSError(EINPROGRESS, "connect in progress")
+        try:
+            _wait(self.stack, _tcp_settled, c, self._timeout_ms, "connect")
+        except OSError:
+            c.abort()
+            self._conn = None
+            raise
+        if c.error or not c.is_established():
+            e = c.error or 111
+            c.close()
+            self._conn = None
+            raise OSError(e, "connect to %s:%d failed" % (ntoa(ip), port))
 
     def close(self):
         if self._closed:
@@ -312,8 +382,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         if self._ep is not None:
             self._ep.close()
             self._ep = None
-        else:
-            self._tcp_close()
+            return
+        if self._listener is not None:
+            self.stack.tcp.unlisten(self._listener)
+            self._listener = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+            self.stack.poll(ticks_ms())
 
     # -- UDP
 
@@ -332,7 +408,7 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             n = self.recv_into(buf, nbytes)
             return n, self.getpeername()
         ep = self._ep
-        _wait(self.stack, lambda: ep.datagrams > 0 or ep.error, self._timeout_ms, "recvfrom")
+        _wait(self.stack, _udp_ready, ep, self._timeout_ms, "recvfrom")
         if not ep.datagrams:
             _raise_udp_error(ep)
         n, ip, port = ep.recvfrom_into(buf, nbytes)
@@ -348,8 +424,7 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
     def send(self, data):
         self._check_open()
         if self._ep is not None:
-            if not self._ep.rip:
-                raise OSError(ENOTCONN, "UDP socket is not connected")
+            self._need_peer()
             _raise_udp_error(self._ep)
             return self._ep.sendto(data, 0, 0, ticks_ms())
         return self._tcp_send(data)
@@ -361,7 +436,7 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         mv = memoryview(data)
         sent = 0
         while sent < len(mv):
-            sent += self._tcp_send(mv[sent:], wait_all=True)
+            sent += self._tcp_send(mv[sent:])
         return None
 
     def recv_into(self, buf, nbytes=0):
@@ -378,14 +453,13 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
     def getsockname(self):
         if self._ep is not None:
             return (ntoa(self._ep.lip or self.stack.iface.ip), self._ep.lport)
-        return self._tcp_sockname()
+        return (ntoa(self.stack.iface.ip), self._port)
 
     def getpeername(self):
         if self._ep is not None:
-            if not self._ep.rip:
-                raise OSError(ENOTCONN, "UDP socket is not connected")
+            self._need_peer()
             return (ntoa(self._ep.rip), self._ep.rport)
-        return self._tcp_peername()
+        return self._need_conn().remote()
 
     # -- MicroPython stream protocol
 
@@ -444,7 +518,35 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         self._check_open()
         if self._ep is not None:
             return self.recv(1472)
-        return self._tcp_readline()
+        c = self._need_conn()
+        out = b""
+        while True:
+            i = c.rx.find(10)
+            if i >= 0:
+                buf = bytearray(i + 1)
+                c.recv_into(buf, 0, i + 1)
+                return out + bytes(buf)
+            if c.rx.count:
+                buf = bytearray(c.rx.count)
+                c.recv_into(buf)
+                out += bytes(buf)
+                continue
+            if c.fin_rcvd or c.state == 0:
+                return out
+            if c.error:
+                if out:
+                    return out
+                c.recv_into(bytearray(1))  # raises the connection's error
+                return out
+            if self._timeout_ms == 0:
+                # non-blocking (MicroPython streams): the partial line, or None
+                return out if out else None
+            try:
+                _wait(self.stack, _tcp_receivable, c, self._timeout_ms, "readline")
+            except OSError:
+                if out:
+                    return out  # a partial line rather than losing the bytes
+                raise
 
     def write(self, buf, n=None):
         """Stream write: all of buf (or its first n bytes) on a blocking socket,
@@ -485,7 +587,21 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         if self._ep is not None:
             ep = self._ep
             return (_POLLIN if ep.datagrams else 0) | (_POLLERR if ep.error else 0) | _POLLOUT
-        return self._tcp_poll_flags()
+        if self._listener is not None:
+            return _POLLIN if _acceptable(self) else 0
+        c = self._conn
+        if c is None:
+            return 0
+        f = 0
+        if c.readable() or c.fin_rcvd:
+            f |= _POLLIN
+        if c.is_established() and c.writable():
+            f |= _POLLOUT
+        if c.error:
+            f |= _POLLERR | _POLLIN
+        if c.state == 0 or (c.fin_rcvd and c.fin_queued):
+            f |= _POLLHUP
+        return f
 
     # -- TCP
 
@@ -500,14 +616,11 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
     def accept(self):
         """(socket, (ip, port)) for the next established connection."""
         self._check_open()
-        lst = self._listener
-        if lst is None:
+        if self._listener is None:
             raise OSError(EINVAL, "accept() needs a listening socket")
-        tcp = self.stack.tcp
-        _wait(self.stack, lambda: _acceptable(tcp, lst), self._timeout_ms, "accept")
-        c = tcp.accept(lst)
+        _wait(self.stack, _acceptable, self, self._timeout_ms, "accept")
+        c = self.stack.tcp.accept(self._listener)
         s = socket(AF_INET, SOCK_STREAM, 0, self.stack, _conn=c)
-        s._timeout_ms = None
         if self._nodelay:
             c.set_nodelay(True)
         return s, c.remote()
@@ -521,81 +634,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             c.shutdown()
             self.stack.poll(ticks_ms())
 
-    def _tcp_init(self):
-        self._listener = None
-        self._port = 0
-        self._nodelay = False
-        self._keepalive = False
-        self._rd_shut = False
-        self._reuse = False
-        if self._conn is not None:
-            self._port = self._conn.lport
-
-    def _need_conn(self):
-        c = self._conn
-        if c is None:
-            raise OSError(ENOTCONN, "socket is not connected")
-        return c
-
-    def _tcp_bind(self, ip, port):
-        if self._port:
-            raise OSError(EINVAL, "socket is already bound to port %d" % self._port)
-        if ip and ip != self.stack.iface.ip:
-            raise OSError(99, "cannot bind to %s: not this interface's address" % ntoa(ip))
-        self._port = port
-
-    def _tcp_connect(self, ip, port):
-        c = self._conn
-        if c is not None:
-            if c.error:
-                raise OSError(c.error, "connect failed")
-            if c.is_established():
-                raise OSError(EISCONN, "socket is already connected")
-            if self._timeout_ms == 0:
-                raise OSError(EALREADY, "connect already in progress")
-        else:
-            c = self.stack.tcp.open(ip, port, self._port)
-            self._conn = c
-            self._port = c.lport
-            if self._nodelay:
-                c.set_nodelay(True)
-            if self._keepalive:
-                c.set_keepalive(True)
-            if self._timeout_ms == 0:
-                raise OSError(EINPROGRESS, "connect in progress")
-        try:
-            _wait(self.stack, lambda: c.is_established() or c.error or c.state == 0,
-                  self._timeout_ms, "connect")
-        except OSError:
-            c.abort()
-            self._conn = None
-            raise
-        if c.error or not c.is_established():
-            e = c.error or 111
-            c.close()
-            self._conn = None
-            raise OSError(e, "connect to %s:%d failed" % (ntoa(ip), port))
-
-    def _tcp_setsockopt(self, level, opt, on):
-        if level == IPPROTO_TCP and opt == TCP_NODELAY:
-            self._nodelay = on
-            if self._conn is not None:
-                self._conn.set_nodelay(on)
-        elif level == SOL_SOCKET and opt == SO_KEEPALIVE:
-            self._keepalive = on
-            if self._conn is not None:
-                self._conn.set_keepalive(on)
-        else:
-            raise OSError(EINVAL, "option %r/%r not supported" % (level, opt))
-
-    def _tcp_send(self, data, wait_all=False):
+    def _tcp_send(self, data):
         c = self._need_conn()
         n = len(data)
         if n == 0:
             return 0
         if c.error:
             raise OSError(c.error, "send failed")
-        _wait(self.stack, lambda: c.writable() > 0 or c.error or c.fin_queued, self._timeout_ms, "send")
+        _wait(self.stack, _tcp_sendable, c, self._timeout_ms, "send")
         return c.send(data)
 
     def _tcp_recv_into(self, buf, nbytes):
@@ -608,74 +654,9 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         k = c.recv_into(buf, 0, n)
         if k >= 0:
             return k
-        _wait(self.stack, lambda: c.readable() or c.fin_rcvd or c.error or c.state == 0,
-              self._timeout_ms, "recv")
+        _wait(self.stack, _tcp_receivable, c, self._timeout_ms, "recv")
         k = c.recv_into(buf, 0, n)
         return k if k > 0 else 0
-
-    def _tcp_readline(self):
-        c = self._need_conn()
-        out = b""
-        while True:
-            i = c.rx.find(10)
-            if i >= 0:
-                buf = bytearray(i + 1)
-                c.recv_into(buf, 0, i + 1)
-                return out + bytes(buf)
-            if c.rx.count:
-                buf = bytearray(c.rx.count)
-                c.recv_into(buf)
-                out += bytes(buf)
-                continue
-            if c.fin_rcvd or c.state == 0:
-                return out
-            if c.error:
-                if out:
-                    return out
-                c.recv_into(bytearray(1))  # raises the connection's error
-                return out
-            if self._timeout_ms == 0:
-                # non-blocking (MicroPython streams): the partial line, or None
-                return out if out else None
-            try:
-                _wait(self.stack, lambda: c.readable() or c.fin_rcvd or c.error or c.state == 0,
-                      self._timeout_ms, "readline")
-            except OSError:
-                if out:
-                    return out  # a partial line rather than losing the bytes
-                raise
-
-    def _tcp_close(self):
-        if self._listener is not None:
-            self.stack.tcp.unlisten(self._listener)
-            self._listener = None
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-            self.stack.poll(ticks_ms())
-
-    def _tcp_sockname(self):
-        return (ntoa(self.stack.iface.ip), self._port)
-
-    def _tcp_peername(self):
-        return self._need_conn().remote()
-
-    def _tcp_poll_flags(self):
-        if self._listener is not None:
-            return _POLLIN if _acceptable(self.stack.tcp, self._listener) else 0
-        c = self._conn
-        if c is None:
-            return 0
-        f = 0
-        if c.readable() or c.fin_rcvd:
-            f |= _POLLIN
-        if c.is_established() and c.writable():
-            f |= _POLLOUT
-        if c.error:
-            f |= _POLLERR | _POLLIN
-        if c.state == 0 or (c.fin_rcvd and c.fin_queued):
-            f |= _POLLHUP
-        return f
 
 
 class SocketPool:
