@@ -6,40 +6,26 @@
     >>> tcpip.ifconfig()
     >>> tcpip.trace(True)
 
-Each takes ``stack=`` and otherwise uses the current one (tcpip.start() or the
-last Stack built).  They print and also return what they printed, as data.
+Each takes ``stack=`` and otherwise uses the one sockets use
+(``tcpip.socket.get_stack()``: tcpip.start()'s, or the last Stack built).  They
+print and also return what they printed, as data.
 """
 from tcpip.compat import ticks_ms, ticks_diff, random32
 from tcpip.iface import IP_PAYLOAD_OFF, NO_ROUTE
+from tcpip.socket import get_stack, getaddrinfo
 from tcpip.wire import icmp, ipv4
 from tcpip.wire.ipv4 import ntoa, aton, prefix_mask
-
-
-def _stack(stack):
-    if stack is not None:
-        return stack
-    from tcpip.stack import current
-    s = current()
-    if s is None:
-        raise OSError(107, "no network stack: call tcpip.start() or build a Stack first")
-    return s
 
 
 def ping(host, count=4, size=56, timeout_ms=1000, interval_ms=1000, stack=None, quiet=False):
     """ICMP echo like the ping command; returns {'sent', 'received', 'loss_pct',
     'rtt_ms': [...], 'min_ms', 'avg_ms', 'max_ms'}."""
-    st = _stack(stack)
+    st = stack or get_stack()
     iface = st.iface
     if size < 0 or size > iface.mtu - 28:
         raise ValueError("size must be 0..%d" % (iface.mtu - 28))
-    if isinstance(host, str):
-        try:
-            dst = aton(host)
-        except ValueError:
-            from tcpip.socket import getaddrinfo
-            dst = aton(getaddrinfo(host, 0, stack=st)[0][-1][0])
-    else:
-        dst = host
+    # a name or an address literal (no DNS for a literal)
+    dst = aton(getaddrinfo(host, 0, stack=st)[0][-1][0]) if isinstance(host, str) else host
     ident = random32() & 0xFFFF
     got = {}
 
@@ -58,7 +44,8 @@ def ping(host, count=4, size=56, timeout_ms=1000, interval_ms=1000, stack=None, 
         if not quiet:
             print(line)
 
-    say("PING %s (%s) %d(%d) bytes of data." % (host, ntoa(dst), size, size + 28))
+    addr = ntoa(dst)
+    say("PING %s (%s) %d(%d) bytes of data." % (host, addr, size, size + 28))
     previous = iface.echo_reply_input
     iface.echo_reply_input = on_reply
     rtts = []
@@ -72,7 +59,7 @@ def ping(host, count=4, size=56, timeout_ms=1000, interval_ms=1000, stack=None, 
             icmp.emit_echo(tx, IP_PAYLOAD_OFF, icmp.ECHO_REQUEST, ident, seq, size)
             t0 = ticks_ms()
             if iface.send_ip(dst, ipv4.PROTO_ICMP, icmp.HLEN + size, t0) == NO_ROUTE:
-                raise OSError(113, "no route to %s" % ntoa(dst))
+                raise OSError(113, "no route to %s" % addr)
             sent += 1
             while seq not in got and ticks_diff(ticks_ms(), t0) < timeout_ms:
                 w = st.poll(ticks_ms())
@@ -81,12 +68,11 @@ def ping(host, count=4, size=56, timeout_ms=1000, interval_ms=1000, stack=None, 
             if seq in got:
                 rtt = ticks_diff(got[seq], t0)
                 rtts.append(rtt)
-                say("%d bytes from %s: icmp_seq=%d time=%d ms" % (size + 8, ntoa(dst), seq, rtt))
+                say("%d bytes from %s: icmp_seq=%d time=%d ms" % (size + 8, addr, seq, rtt))
             else:
-                say("no reply from %s: icmp_seq=%d" % (ntoa(dst), seq))
+                say("no reply from %s: icmp_seq=%d" % (addr, seq))
             if seq < count:
-                wait_until = ticks_ms()
-                while ticks_diff(ticks_ms(), t0) < interval_ms and ticks_diff(ticks_ms(), wait_until) >= 0:
+                while ticks_diff(ticks_ms(), t0) < interval_ms:
                     w = st.poll(ticks_ms())
                     st.idle(w if w < 5 else 5)
     finally:
@@ -107,7 +93,7 @@ def ping(host, count=4, size=56, timeout_ms=1000, interval_ms=1000, stack=None, 
 def netstat(stack=None, quiet=False):
     """Print the socket table (the seed's netstat view); returns the rows as tuples
     (proto, local, foreign, state, recv_q, send_q)."""
-    st = _stack(stack)
+    st = stack or get_stack()
     me = ntoa(st.iface.ip)
     rows = []
     tcp = getattr(st, "tcp", None)
@@ -133,7 +119,7 @@ def netstat(stack=None, quiet=False):
 
 def ifconfig(config=None, stack=None):
     """Get or set (ip, netmask, gateway, dns) like MicroPython's network modules."""
-    st = _stack(stack)
+    st = stack or get_stack()
     iface = st.iface
     if config is None:
         dns = st.cfg.dns[0] if st.cfg.dns else "0.0.0.0"
@@ -152,7 +138,7 @@ def ifconfig(config=None, stack=None):
 
 def stats(stack=None, all=False):
     """Print the counters (non-zero ones unless all=True); returns the dict."""
-    s = _stack(stack).stats()
+    s = (stack or get_stack()).stats()
     for k in sorted(s):
         if all or s[k]:
             print("%-28s %d" % (k, s[k]))
@@ -168,7 +154,7 @@ def trace(on=True, stack=None, out=None, pcap=None):
     (board: a UART or file) or, on a host, a file name: the same packets as a
     libpcap capture Wireshark opens.  ``trace(False)`` stops and closes a
     capture file opened by name."""
-    st = _stack(stack)
+    st = stack or get_stack()
     old = st.iface.trace
     if old is not None and getattr(old, "owned_file", None) is not None:
         old.owned_file.close()
