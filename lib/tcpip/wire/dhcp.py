@@ -151,12 +151,10 @@ def build_request(buf, msg_type, xid, mac, secs=0, ciaddr=0, requested_ip=0, ser
         buf[i + 2:i + 2 + len(h)] = h
         i += 2 + len(h)
     if msg_type != RELEASE:
-        params = (OPT_SUBNET, OPT_ROUTER, OPT_DNS, OPT_LEASE, OPT_T1, OPT_T2)
-        buf[i] = OPT_PARAMS
-        buf[i + 1] = len(params)
-        for k in range(len(params)):
-            buf[i + 2 + k] = params[k]
-        i += 2 + len(params)
+        request_list = bytes((OPT_PARAMS, 6, OPT_SUBNET, OPT_ROUTER, OPT_DNS, OPT_LEASE,
+                              OPT_T1, OPT_T2))
+        buf[i:i + 8] = request_list
+        i += 8
     buf[i] = OPT_END
     i += 1
     return i if i > MIN_LEN else MIN_LEN

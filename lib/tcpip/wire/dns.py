@@ -21,11 +21,8 @@ def build_query(buf, qid, name):
     if not name or len(name) > MAX_NAME:
         raise ValueError("bad DNS name")
     put16(buf, 0, qid)
-    put16(buf, 2, 0x0100)  # RD
-    put16(buf, 4, 1)
-    put16(buf, 6, 0)
-    put16(buf, 8, 0)
-    put16(buf, 10, 0)
+    # flags 0x0100 (RD), QDCOUNT 1, ANCOUNT, NSCOUNT, ARCOUNT 0 (RFC 1035 4.1.1)
+    buf[2:HLEN] = b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
     i = HLEN
     for label in name.split(b"."):
         n = len(label)
