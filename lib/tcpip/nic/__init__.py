@@ -11,5 +11,6 @@ A NIC is four things::
 Drivers: ``w5500`` and ``w5100s`` (WIZnet chips in MACRAW mode over SPI, boards;
 their shared logic is ``macraw``, their SPI adapters ``w5500_spi``), ``tap`` (Linux
 TAP, CPython), ``packet`` (Linux AF_PACKET raw socket, MicroPython unix port and
-CPython), ``link`` (in-memory wire with impairments on virtual time, tests).
+CPython; both on ``hostnic``), ``link`` (in-memory wire with impairments on
+virtual time, tests).
 """

@@ -20,7 +20,8 @@ Frames this socket sends are not looped back to it by the kernel
 import struct
 import socket
 
-from tcpip.compat import const, EINVAL, EPERM, ENODEV
+from tcpip.compat import const, EPERM, ENODEV
+from tcpip.nic.hostnic import HostNIC, read_sys
 
 
 _AF_PACKET = const(17)
@@ -30,18 +31,8 @@ _SOL_SOCKET = const(1)
 _SO_RCVBUF = const(8)
 _SO_RCVBUFFORCE = const(33)  # root may exceed net.core.rmem_max
 _RCVBUF_BYTES = const(1 << 20)
-_SEND_TRIES = const(8)
 
 _IS_MICROPYTHON = not hasattr(socket, "AF_PACKET")
-
-
-def _read_sys(ifname, leaf):
-    # /sys/class/net/IF/LEAF holds one short line; None when it cannot be read.
-    try:
-        with open("/sys/class/net/" + ifname + "/" + leaf) as f:
-            return f.read().strip()
-    except OSError:
-        return None
 
 
 def _parse_mac(text):
@@ -49,7 +40,7 @@ def _parse_mac(text):
     return bytes([int(p, 16) for p in parts])
 
 
-class PacketNIC:
+class PacketNIC(HostNIC):
     """Whole Ethernet frames over a raw AF_PACKET socket bound to ``ifname``.
 
     ``mac`` is the station address the stack uses (6 bytes); the default is the
@@ -60,18 +51,14 @@ class PacketNIC:
     """
 
     def __init__(self, ifname, mac=b"\x02\x00\x00\x00\x00\x02"):
-        self.ifname = ifname
-        ifindex = _read_sys(ifname, "ifindex")
+        ifindex = read_sys(ifname, "ifindex")
         if ifindex is None:
             raise OSError(ENODEV, "no network interface %r here (/sys/class/net/%s missing)"
                           % (ifname, ifname))
-        self.ifindex = int(ifindex)
         if isinstance(mac, str) and mac == "iface":
-            mac = _parse_mac(_read_sys(ifname, "address"))
-        self.mac = bytes(mac)
-        if len(self.mac) != 6:
-            raise OSError(EINVAL, "mac must be 6 bytes, got %d" % len(self.mac))
-        self.tx_dropped = 0  # frames the kernel would not take (socket buffer full)
+            mac = _parse_mac(read_sys(ifname, "address"))
+        HostNIC.__init__(self, ifname, mac)
+        self.ifindex = int(ifindex)
         try:
             if _IS_MICROPYTHON:
                 s = socket.socket(_AF_PACKET, socket.SOCK_RAW, _ETH_P_ALL_BE)
@@ -121,28 +108,9 @@ class PacketNIC:
         buf[0:n] = data
         return n
 
-    def recv_into(self, buf):
-        """Copy one whole frame into ``buf``; return its length, 0 when none waits."""
-        try:
-            n = self._readinto(buf)
-        except OSError:  # EAGAIN on runtimes that raise it, ENETDOWN while vb is down
-            return 0
-        return n or 0
-
-    def send(self, frame):
-        """Transmit one whole Ethernet frame (bytes or memoryview, 14..1514 bytes)."""
-        for _ in range(_SEND_TRIES):
-            try:
-                n = self._write(frame)
-            except OSError:
-                n = None
-            if n:
-                return
-        self.tx_dropped += 1
-
     def link_up(self):
         """True when the interface has carrier (both veth ends up)."""
-        return _read_sys(self.ifname, "carrier") != "0"
+        return read_sys(self.ifname, "carrier") != "0"
 
     def close(self):
         if not _IS_MICROPYTHON:

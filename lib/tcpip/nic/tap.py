@@ -14,23 +14,15 @@ veth end there).
 """
 
 from tcpip.compat import const, EINVAL, EPERM
+from tcpip.nic.hostnic import HostNIC, read_sys
 
 _TUNSETIFF = const(0x400454CA)  # linux/if_tun.h: _IOW('T', 202, int)
 _IFF_TAP = const(0x0002)
 _IFF_NO_PI = const(0x1000)
 _ENOENT = const(2)
-_SEND_TRIES = const(8)
 
 
-def _read_sys(ifname, leaf):
-    try:
-        with open("/sys/class/net/" + ifname + "/" + leaf) as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
-class TapNIC:
+class TapNIC(HostNIC):
     """Whole Ethernet frames through the Linux TAP device ``ifname``.
 
     ``mac`` is the station address of the stack on this wire (6 bytes); the
@@ -44,13 +36,9 @@ class TapNIC:
         import os
         import struct
 
-        self.ifname = ifname
-        self.mac = bytes(mac)
-        if len(self.mac) != 6:
-            raise OSError(EINVAL, "mac must be 6 bytes, got %d" % len(self.mac))
+        HostNIC.__init__(self, ifname, mac)
         if len(ifname.encode()) > 15:
             raise OSError(EINVAL, "interface name %r is longer than 15 bytes" % ifname)
-        self.tx_dropped = 0
         try:
             fd = os.open(tun_path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as e:
@@ -75,28 +63,9 @@ class TapNIC:
         """The TAP file descriptor, for select/poll."""
         return self._fd
 
-    def recv_into(self, buf):
-        """Copy one whole frame into ``buf``; return its length, 0 when none waits."""
-        try:
-            n = self._readinto(buf)
-        except OSError:  # EIO while the device is down
-            return 0
-        return n or 0
-
-    def send(self, frame):
-        """Transmit one whole Ethernet frame (bytes or memoryview, 14..1514 bytes)."""
-        for _ in range(_SEND_TRIES):
-            try:
-                n = self._write(frame)
-            except OSError:
-                n = None
-            if n:
-                return
-        self.tx_dropped += 1
-
     def link_up(self):
         """True while the device is administratively up on the kernel side."""
-        flags = _read_sys(self.ifname, "flags")
+        flags = read_sys(self.ifname, "flags")
         if flags is None:
             return False
         return bool(int(flags, 16) & 1)  # IFF_UP
