@@ -27,7 +27,7 @@ Name resolution: ``getaddrinfo(host, port)`` returns CPython-shaped 5-tuples
 that does not exist raises ``gaierror`` with errno -2 (EAI_NONAME), no answer
 -3 (EAI_AGAIN), as CPython and MicroPython do.
 """
-from tcpip.compat import ticks_ms, ticks_diff, EAGAIN, ETIMEDOUT, EBADF, \
+from tcpip.compat import const, ticks_ms, ticks_diff, EAGAIN, ETIMEDOUT, EBADF, \
     EINVAL, ENOTCONN, EOPNOTSUPP, EINPROGRESS, EALREADY, EISCONN, ECONNREFUSED
 from tcpip.wire.ipv4 import aton, ntoa
 
@@ -59,13 +59,12 @@ SHUT_RDWR = 2
 MSG_DONTWAIT = 0x40
 
 # select.poll / ioctl constants (MicroPython stream protocol)
-_POLLIN = 1
-_POLLOUT = 4
-_POLLERR = 8
-_POLLHUP = 16
-_MP_STREAM_POLL = 3
-_MP_STREAM_CLOSE = 4
-_MP_STREAM_GET_FILENO = 10
+_POLLIN = const(1)
+_POLLOUT = const(4)
+_POLLERR = const(8)
+_POLLHUP = const(16)
+_MP_STREAM_POLL = const(3)
+_MP_STREAM_CLOSE = const(4)
 
 try:
     timeout = TimeoutError  # CPython: socket.timeout is TimeoutError (an OSError)
