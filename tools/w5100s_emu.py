@@ -278,29 +278,12 @@ class W5100S(_E.W5500):
         if low and not was and self.on_int is not None:
             self.on_int()
 
-    def _accept(self, frame):
-        # Filtering as the W5500 model (reference Q5), with the W5100S bits.
-        mr = self.sock[0][Sn_MR]
-        mr2 = self.sock[0][Sn_MR2]
-        dst0 = frame[0]
-        if mr2 & MR2_IPV6BLK and len(frame) >= 14 and frame[12] == 0x86 and frame[13] == 0xDD:
-            return False
-        bcast = dst0 == 0xFF and frame[1] == 0xFF and frame[2] == 0xFF and \
-            frame[3] == 0xFF and frame[4] == 0xFF and frame[5] == 0xFF
-        if bcast:
-            return not (mr2 & MR2_MBBLK)
-        if dst0 & 1:
-            if dst0 == 0x33 and frame[1] == 0x33:
-                return True
-            if dst0 == 0x01 and frame[1] == 0x00 and frame[2] == 0x5E:
-                return not (mr2 & MR2_MMBLK)
-            return not (mr & SN_MR_MF)
-        if mr & SN_MR_MF:
-            c = self.common
-            for i in range(6):
-                if frame[i] != c[SHAR + i]:
-                    return False
-        return True
+    def _filter_mode(self):
+        # Filtering as the W5500 model (reference Q5), with the W5100S bits:
+        # MF in Sn_MR, the blocking bits in Sn_MR2 at the W5500's positions.
+        s = self.sock[0]
+        block = s[Sn_MR2] & (MR2_MBBLK | MR2_MMBLK | MR2_IPV6BLK)
+        return block | (_E.SN_MR_MFEN if s[Sn_MR] & SN_MR_MF else 0)
 
     def stats(self):
         d = _E.W5500.stats(self)
@@ -338,13 +321,13 @@ class EmulatedBoard:
     def __init__(self, wire, mac=b"\x02\x00\x00\x00\x00\x02"):
         self.wire = wire
         self.mac = mac
-        self.chip = None
+        self.CHIP = None  # the emulated chip once nic() ran (as in boards/emulated_w5500.py)
 
     def nic(self, mac, **kw):
         from tcpip.nic.w5100s import W5100S as Driver
 
-        self.chip = W5100S(self.wire)
-        return Driver(EmuSPI(self.chip), mac, **kw)
+        self.CHIP = W5100S(self.wire)
+        return Driver(EmuSPI(self.CHIP), mac, **kw)
 
     def default_mac(self):
         return self.mac
@@ -355,109 +338,24 @@ def spi_bytes_per_frame():
     (no INTn, one frame waiting)."""
     from tcpip.nic.w5100s import W5100S as Driver
 
-    mac = b"\x02\x00\x00\x00\x00\x02"
     chip = W5100S(_E._NullWire())
     chip.wire_frames_per_select = 0
-    nic = Driver(EmuSPI(chip, int_wired=False), mac)
-    buf = bytearray(1514)
+    nic = Driver(EmuSPI(chip, int_wired=False), b"\x02\x00\x00\x00\x00\x02")
     out = {}
     for size in (60, 1514):
-        f = bytearray(size)
-        f[0:6] = mac
-        f[12] = 0x08
-        chip.deliver(f)
-        b0 = nic.spi_bytes
-        nic.recv_into(buf)
-        out["rx_spi_bytes_%d" % size] = nic.spi_bytes - b0
-        b0 = nic.spi_bytes
-        nic.send(f)
-        out["tx_spi_bytes_%d" % size] = nic.spi_bytes - b0
+        _E.spi_bytes_one_frame(chip, nic, size, out)
     return out
 
 
 def serve(argv):
-    """firmware/netboot.py + tcpip.nic.w5100s + this emulator with a real wire:
+    """``w5500_emu.serve`` with the W5100S board: firmware/netboot.py +
+    tcpip.nic.w5100s + this emulator with a real wire.
 
         micropython tools/w5100s_emu.py serve --nic packet --if vb
         python tools/w5100s_emu.py serve --nic tap --if tap0 --serve echo,discard
 
-``--serve`` starts tools/services.py servers (echo, discard, chargen, udpecho).
-
     Prints ``ready`` when up; on SIGINT prints one JSON stats line and returns."""
-    import sys
-    import select
-
-    try:
-        import json
-    except ImportError:  # pragma: no cover
-        import ujson as json
-    here = __file__[:__file__.rfind("/")] if "/" in __file__ else "."
-    if here == ".":
-        root = ".."
-    elif "/" in here:
-        root = here[:here.rfind("/")]
-    else:
-        root = "."
-    for d in (root + "/lib", root + "/firmware", here):
-        if d not in sys.path:
-            sys.path.append(d)
-    import netboot
-    from tcpip.compat import ticks_ms
-
-    opts = {"nic": "packet" if sys.implementation.name == "micropython" else "tap",
-            "if": None, "ip": "192.0.2.2", "prefix": "24", "gateway": "192.0.2.1",
-            "mac": "02:00:00:00:00:02", "serve": ""}
-    i = 0
-    while i < len(argv):
-        key = argv[i][2:]
-        if not argv[i].startswith("--") or key not in opts or i + 1 >= len(argv):
-            print("w5100s_emu serve: bad argument %r" % argv[i])
-            return 2
-        opts[key] = argv[i + 1]
-        i += 2
-    mac = netboot.parse_mac(opts["mac"])
-    if opts["nic"] == "tap":
-        from tcpip.nic.tap import TapNIC
-        wire = TapNIC(opts["if"] or "tap0", mac=mac)
-    else:
-        from tcpip.nic.packet import PacketNIC
-        wire = PacketNIC(opts["if"] or "vb", mac=mac)
-    board = EmulatedBoard(wire, mac)
-    settings = dict(netboot.DEFAULTS)
-    settings.update({"dhcp": False, "ip": opts["ip"], "prefix": int(opts["prefix"]),
-                     "gateway": opts["gateway"], "mac": opts["mac"]})
-    net = netboot.bring_up(board, settings)
-    chip = board.chip
-    chip.wire_frames_per_select = 4
-    svc = None
-    if opts["serve"]:
-        import services
-        svc = services.start(net.stack, opts["serve"])
-    print("ready")
-    try:
-        sys.stdout.flush()
-    except AttributeError:
-        pass
-    poller = select.poll()
-    poller.register(wire.fileno(), select.POLLIN)
-    wait_fn = poller.ipoll if hasattr(poller, "ipoll") else poller.poll
-    try:
-        while True:
-            wait = net.stack.poll(ticks_ms())
-            if svc is not None:
-                svc.run()
-            if wait > 20:
-                wait = 20
-            if wait > 0 and net.nic.pending():
-                wait = 0
-            if wait > 0:
-                for _ in wait_fn(wait):
-                    break
-            chip.pump(16)
-    except KeyboardInterrupt:
-        pass
-    print(json.dumps({"stats": net.stack.stats(), "nic": net.nic.stats(), "chip": chip.stats()}))
-    return 0
+    return _E.serve(argv, "w5100s_emu", EmulatedBoard)
 
 
 if __name__ == "__main__":

@@ -575,8 +575,13 @@ class W5500:
         """Take up to ``limit`` frames from the wire now (as time passing does)."""
         self._pull_wire(limit)
 
+    def _filter_mode(self):
+        """Socket 0's frame filter in Sn_MR's layout: MFEN, BCASTB, MMB, MIP6B
+        (the W5100S model maps its Sn_MR / Sn_MR2 bits onto these)."""
+        return self.sock[0][Sn_MR]
+
     def _accept(self, frame):
-        mr = self.sock[0][Sn_MR]
+        mr = self._filter_mode()
         dst0 = frame[0]
         if mr & SN_MR_MIP6B and len(frame) >= 14 and frame[12] == 0x86 and frame[13] == 0xDD:
             return False
@@ -877,6 +882,23 @@ class _NullWire:
         pass
 
 
+def spi_bytes_one_frame(chip, nic, size, out):
+    """SPI bytes the driver ``nic`` spends on one ``size``-byte frame each way
+    (one frame waiting, no INTn) into ``out["rx_spi_bytes_SIZE"]`` and
+    ``out["tx_spi_bytes_SIZE"]``; returns the frame."""
+    f = bytearray(size)
+    f[0:6] = nic.mac
+    f[12] = 0x08
+    chip.deliver(f)
+    b0 = nic.spi_bytes
+    nic.recv_into(bytearray(1514))
+    out["rx_spi_bytes_%d" % size] = nic.spi_bytes - b0
+    b0 = nic.spi_bytes
+    nic.send(f)
+    out["tx_spi_bytes_%d" % size] = nic.spi_bytes - b0
+    return f
+
+
 def bench(seconds_per_case=1.0):
     """Driver cost on the emulator: SPI bytes per frame and frames/s, RX and TX.
 
@@ -894,17 +916,7 @@ def bench(seconds_per_case=1.0):
     buf = bytearray(1514)
     out = {"runtime": sys.implementation.name}
     for size in (60, 1514):
-        f = bytearray(size)
-        f[0:6] = mac
-        f[12] = 0x08
-        # Bytes per frame, measured on one frame each way (no INTn).
-        chip.deliver(f)
-        b0 = nic.spi_bytes
-        nic.recv_into(buf)
-        out["rx_spi_bytes_%d" % size] = nic.spi_bytes - b0
-        b0 = nic.spi_bytes
-        nic.send(f)
-        out["tx_spi_bytes_%d" % size] = nic.spi_bytes - b0
+        f = spi_bytes_one_frame(chip, nic, size, out)
         # RX frames/s: fill the ring (untimed), drain it (timed).
         per_fill = 16384 // (size + 2)
         n = 0
@@ -928,17 +940,29 @@ def bench(seconds_per_case=1.0):
     return out
 
 
-def serve(argv):
-    """The firmware path on a PC: firmware/netboot.py + boards/emulated_w5500.py +
-    tcpip.nic.w5500 + this emulator, with a real wire behind the chip.
+def _emulated_w5500_board(wire, mac):
+    import emulated_w5500 as board  # boards/emulated_w5500.py
+
+    board.WIRE = wire
+    return board
+
+
+def serve(argv, prog="w5500_emu", board_for=_emulated_w5500_board):
+    """The firmware path on a PC: firmware/netboot.py + a board (default
+    boards/emulated_w5500.py: tcpip.nic.w5500 on this emulator) with a real
+    wire behind the chip.
 
         micropython tools/w5500_emu.py serve --nic packet --if vb   (MicroPython, veth)
         python tools/w5500_emu.py serve --nic tap --if tap0         (CPython, TAP)
         options: --ip 192.0.2.2 --prefix 24 --gateway 192.0.2.1 --mac 02:00:00:00:00:02
+                 --serve echo,discard (tools/services.py: echo, discard, chargen, udpecho)
 
-    Run inside a namespace from tools/netns.py.  Prints ``ready`` when the stack
-    is up, then polls (waiting on the wire's fd, at most 20 ms); SIGINT prints
-    one line ``{"stats": {...}, "nic": {...}, "chip": {...}}`` and returns."""
+    ``board_for(wire, mac)`` returns a board module or stand-in (``nic(mac)``,
+    ``default_mac()``, and the emulated chip as ``CHIP`` once ``nic`` ran);
+    w5100s_emu.py passes its W5100S board.  Run inside a namespace from
+    tools/netns.py.  Prints ``ready`` when the stack is up, then polls
+    (waiting on the wire's fd, at most 20 ms); SIGINT prints one line
+    ``{"stats": {...}, "nic": {...}, "chip": {...}}`` and returns."""
     import sys
     import select
 
@@ -957,17 +981,16 @@ def serve(argv):
         if d not in sys.path:
             sys.path.append(d)
     import netboot
-    import emulated_w5500 as board
     from tcpip.compat import ticks_ms
 
     opts = {"nic": "packet" if sys.implementation.name == "micropython" else "tap",
             "if": None, "ip": "192.0.2.2", "prefix": "24", "gateway": "192.0.2.1",
-            "mac": "02:00:00:00:00:02"}
+            "mac": "02:00:00:00:00:02", "serve": ""}
     i = 0
     while i < len(argv):
         key = argv[i][2:]
         if not argv[i].startswith("--") or key not in opts or i + 1 >= len(argv):
-            print("w5500_emu serve: bad argument %r" % argv[i])
+            print("%s serve: bad argument %r" % (prog, argv[i]))
             return 2
         opts[key] = argv[i + 1]
         i += 2
@@ -979,13 +1002,17 @@ def serve(argv):
     else:
         from tcpip.nic.packet import PacketNIC
         wire = PacketNIC(opts["if"] or "vb", mac=wire_mac)
-    board.WIRE = wire
+    board = board_for(wire, mac)
     settings = dict(netboot.DEFAULTS)
     settings.update({"dhcp": False, "ip": opts["ip"], "prefix": int(opts["prefix"]),
                      "gateway": opts["gateway"], "mac": opts["mac"]})
     net = netboot.bring_up(board, settings)
     chip = board.CHIP
     chip.wire_frames_per_select = 4
+    svc = None
+    if opts["serve"]:
+        import services
+        svc = services.start(net.stack, opts["serve"])
     print("ready")
     try:
         sys.stdout.flush()
@@ -997,6 +1024,8 @@ def serve(argv):
     try:
         while True:
             wait = net.stack.poll(ticks_ms())
+            if svc is not None:
+                svc.run()
             if wait > 20:
                 wait = 20
             if wait > 0 and net.nic.pending():
