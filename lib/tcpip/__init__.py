@@ -73,9 +73,9 @@ class _SocketModule:
 
     def __init__(self, mod):
         self._module = mod
-        for name in dir(mod):
-            if not name.startswith("_"):
-                setattr(self, name, getattr(mod, name))
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
 
     def __call__(self, af=AF_INET, type=SOCK_STREAM, proto=0, stack=None):
         return self._module.socket(af, type, proto, stack)
