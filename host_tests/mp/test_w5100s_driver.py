@@ -119,6 +119,18 @@ def test_bring_up_fails_with_message_naming_wiring_when_no_chip():
         raise AssertionError("no OSError")
 
 
+def test_bring_up_fails_when_shar_reads_back_wrong():
+    chip = E.W5100S(E.MemoryWire())
+    chip.inject_read_fault(E.SHAR + 5, 0x00)
+    try:
+        W5100S(E.EmuSPI(chip), MAC)
+    except OSError as e:
+        msg = str(e)
+        assert "W5100S SHAR read back 02:00:00:00:00:00, wrote 02:00:00:00:00:02" in msg, msg
+    else:
+        raise AssertionError("no OSError")
+
+
 def test_w5500_driver_on_w5100s_fails_cleanly():
     from tcpip.nic.w5500 import W5500
 

@@ -96,6 +96,19 @@ def test_bring_up_fails_with_message_naming_wiring_when_no_chip():
         raise AssertionError("no OSError")
 
 
+def test_bring_up_fails_when_shar_reads_back_wrong():
+    chip = E.W5500(E.MemoryWire())
+    chip.inject_read_fault(0, E.SHAR + 1, 0x99)  # a stuck MISO/MOSI bit, say
+    try:
+        W5500(E.EmuSPI(chip), MAC)
+    except OSError as e:
+        msg = str(e)
+        assert "SHAR read back 02:99:00:00:00:02, wrote 02:00:00:00:00:02" in msg, msg
+        assert "emulated W5500" in msg, msg
+    else:
+        raise AssertionError("no OSError")
+
+
 def test_bring_up_rejects_bad_mac_length():
     wire = E.MemoryWire()
     chip = E.W5500(wire)

@@ -27,6 +27,7 @@ arguments).
 """
 
 from tcpip.compat import const, ticks_ms, ticks_diff, sleep_ms, EIO, EMSGSIZE
+from tcpip.wire.ethernet import mac_str
 
 # Common registers at the same address on both chips.
 _MR = const(0x0000)
@@ -68,10 +69,6 @@ _BLOCK_MULTICAST = const(0x20)
 _BLOCK_IPV6 = const(0x10)
 
 
-
-
-def _hex(b):
-    return ":".join(["%02x" % x for x in b])
 
 
 class MacrawNIC:
@@ -220,7 +217,7 @@ class MacrawNIC:
         self._read(_SHAR, self._r6)
         if bytes(self._r6) != self.mac:
             raise OSError(EIO, "%s SHAR read back %s, wrote %s: check MOSI in %s"
-                          % (self.CHIP, _hex(self._r6), _hex(self.mac), spi.describe()))
+                          % (self.CHIP, mac_str(self._r6), mac_str(self.mac), spi.describe()))
         # Interrupts: RECV drives INTn; SEND_OK is unmasked too because some
         # chips only latch unmasked bits (Q7).  The driver clears SEND_OK at once.
         self._write8(self._S0 + _Sn_IMR, _IR_RECV | _IR_SEND_OK)
