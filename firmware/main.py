@@ -1,7 +1,8 @@
 """MicroPython board boot: bring tcpip up, keep it polled in the background, return to the REPL.
 
-``make flash BOARD=...`` copies this file, ``netboot.py``, the board module (as
-``tcpip_board.py``), ``tcpip_config.json`` and ``lib/tcpip`` (as .mpy) to the board.
+``make flash BOARD=...`` copies this file, ``netboot`` and the board's part of
+``lib/tcpip`` (as .mpy), the board module (as ``tcpip_board.py``) and
+``tcpip_config.json`` to the board.
 After boot the REPL has ``net``::
 
     >>> net.ifconfig()                  # ('192.168.1.50', 24, '192.168.1.1', 'dhcp')

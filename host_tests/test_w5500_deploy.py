@@ -102,7 +102,8 @@ def test_make_board_mpy_stages_only_the_board_set(tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr
     staged = tmp_path / "mpy-boards" / "w5100s_evb_pico"
     got = sorted(str(f.relative_to(staged)) for f in staged.rglob("*.mpy"))
-    assert got == sorted(s[len("lib/"):-3] + ".mpy" for s in _board_set("w5100s_evb_pico"))
+    assert got == sorted([s[len("lib/"):-3] + ".mpy" for s in _board_set("w5100s_evb_pico")] +
+                         ["netboot.mpy"])
 
 
 def test_make_flash_dry_run_copies_board_firmware_and_mpy():
@@ -114,7 +115,8 @@ def test_make_flash_dry_run_copies_board_firmware_and_mpy():
     assert "echo-mpremote connect /dev/ttyACM9 fs cp -r .build/mpy-boards/w5500_evb_pico/tcpip :lib/" in out
     assert "fs cp boards/w5500_evb_pico.py :tcpip_board.py" in out
     assert "fs cp firmware/main.py :main.py" in out
-    assert "fs cp firmware/netboot.py :netboot.py" in out
+    assert "fs cp .build/mpy-boards/w5500_evb_pico/netboot.mpy :netboot.mpy" in out
+    assert "fs rm :netboot.py" in out  # an old source would shadow the .mpy
     assert "fs cp firmware/tcpip_config.json :tcpip_config.json" in out
 
 

@@ -13,8 +13,9 @@
 #   make package-json                          # regenerate package.json (mpremote mip)
 #
 # BOARD names a file in boards/.  MicroPython boards get .mpy files of the
-# board set, the board module as tcpip_board.py, firmware/netboot.py,
-# firmware/main.py and the settings file through mpremote, then a soft reset.
+# board set and of firmware/netboot.py (so the board does not compile them on
+# its heap), the board module as tcpip_board.py, firmware/main.py and the
+# settings file through mpremote, then a soft reset.
 # CircuitPython boards get the board set's .py sources (CircuitPython's .mpy
 # format differs from mpy-cross's) copied to the CIRCUITPY drive, with
 # firmware/code.py.
@@ -67,10 +68,11 @@ $(MPY_DIR)/%.mpy: lib/%.py
 board-files: board-check ## list the sources of BOARD's board set (what make flash copies)
 	@for f in $(BOARD_SOURCES); do echo $$f; done
 
-board-mpy: board-check $(BOARD_MPY) ## the board set's .mpy files in .build/mpy-boards/BOARD/tcpip
+board-mpy: board-check $(BOARD_MPY) ## the board set's .mpy files (and netboot.mpy) in .build/mpy-boards/BOARD
 	@rm -rf $(BOARD_MPY_DIR)
 	@mkdir -p $(BOARD_MPY_DIR)
 	@cd $(MPY_DIR) && cp --parents $(BOARD_MPY:$(MPY_DIR)/%=%) $(abspath $(BOARD_MPY_DIR))/
+	$(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -o $(BOARD_MPY_DIR)/netboot.mpy firmware/netboot.py
 	@echo "board set for $(BOARD) in $(BOARD_MPY_DIR): $$(cat $(BOARD_MPY) | wc -c) bytes in $(words $(BOARD_MPY)) files"
 
 board-check:
@@ -83,15 +85,17 @@ flash: board-check ## copy tcpip + board + firmware to a board: BOARD=w5500_evb_
 	  *) echo "board $(BOARD) has RUNTIME '$(BOARD_RUNTIME)': nothing to flash"; exit 2 ;; \
 	esac
 
-# `fs mkdir` fails when the folder exists and `fs rm -r` when it does not:
+# `fs mkdir` fails when the folder exists and `fs rm` when the file does not:
 # ignore that (leading '-').  The old lib/tcpip goes first, so files from an
-# earlier, larger copy do not stay behind.
+# earlier, larger copy do not stay behind, and an old netboot.py, which the
+# import would take before netboot.mpy.
 flash-micropython: board-mpy
 	-$(MPREMOTE) $(MPREMOTE_CONNECT) fs mkdir :lib
 ifeq ($(FROZEN),0)
 	-$(MPREMOTE) $(MPREMOTE_CONNECT) fs rm -r :lib/tcpip
+	-$(MPREMOTE) $(MPREMOTE_CONNECT) fs rm :netboot.py
 	$(MPREMOTE) $(MPREMOTE_CONNECT) fs cp -r $(BOARD_MPY_DIR)/tcpip :lib/
-	$(MPREMOTE) $(MPREMOTE_CONNECT) fs cp firmware/netboot.py :netboot.py
+	$(MPREMOTE) $(MPREMOTE_CONNECT) fs cp $(BOARD_MPY_DIR)/netboot.mpy :netboot.mpy
 endif
 	$(MPREMOTE) $(MPREMOTE_CONNECT) fs cp $(BOARD_FILE) :tcpip_board.py + \
 	  fs cp $(CONFIG) :tcpip_config.json + fs cp firmware/main.py :main.py + soft-reset
