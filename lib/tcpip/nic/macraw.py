@@ -81,15 +81,16 @@ class MacrawNIC:
     chip and raises ``OSError(EIO, ...)`` naming the pins when no chip answers.
     """
 
-    CHIP = ""
-    _S0 = 0
-    _TX_BUF = 0
-    _RX_BUF = 0
-    _BUF_BYTES = 0
-    _VERSION_REG = 0
-    _VERSION_REG_NAME = ""
-    _VERSION = 0
-    _MR_MAC_FILTER = 0
+    # Set by each chip's subclass (annotations only: nothing stored here).
+    CHIP: str
+    _S0: int
+    _TX_BUF: int
+    _RX_BUF: int
+    _BUF_BYTES: int
+    _VERSION_REG: int
+    _VERSION_REG_NAME: str
+    _VERSION: int
+    _MR_MAC_FILTER: int
 
     def __init__(self, spi, mac, block_broadcast=False, block_multicast=False,
                  block_ipv6=False, mac_filter=True, send_timeout_ms=20):
