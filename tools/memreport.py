@@ -321,7 +321,9 @@ def main(argv):
 
 def mpy_sizes(root=None, opt=()):
     """Bytes of every lib/tcpip/**.py compiled by mpy-cross -march=armv6m (CPython);
-    opt: extra flags, e.g. ("-O3",) (no line numbers: smaller)."""
+    opt: extra flags, e.g. ("-O3",) (no line numbers: smaller).  Compiled as
+    ``make mpy`` does, from the repository root with the path lib/tcpip/...
+    (a .mpy stores its source name), so the two reports agree to the byte."""
     import os
     import subprocess
     import tempfile
@@ -337,7 +339,8 @@ def mpy_sizes(root=None, opt=()):
                 src = os.path.join(d, f)
                 rel = os.path.relpath(src, lib)
                 dst = os.path.join(tmp, rel.replace("/", "_") + ".mpy")
-                subprocess.run([cross, "-march=armv6m"] + list(opt) + ["-o", dst, src], check=True,
+                subprocess.run([cross, "-march=armv6m"] + list(opt) +
+                               ["-o", dst, os.path.relpath(src, root)], cwd=root, check=True,
                                capture_output=True, timeout=60)
                 sizes[rel] = os.path.getsize(dst)
     return sizes
