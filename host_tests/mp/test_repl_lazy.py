@@ -10,23 +10,9 @@ LOADED_BY_IMPORT = [m for m in ("tcpip.repl", "tcpip.tracer") if m in sys.module
 
 from tcpip.config import Config  # noqa: E402
 from tcpip.stack import Stack  # noqa: E402
+from tcphelp import FakeNic  # noqa: E402
 
-
-class NullNIC:
-    """Frames go nowhere and are counted; nothing arrives."""
-    mac = b"\x02\x00\x00\x00\x00\x09"
-
-    def __init__(self):
-        self.sent = 0
-
-    def recv_into(self, buf):
-        return 0
-
-    def send(self, mv):
-        self.sent += 1
-
-    def link_up(self):
-        return True
+MAC = b"\x02\x00\x00\x00\x00\x09"
 
 
 class Lines:
@@ -38,8 +24,8 @@ class Lines:
 
 
 def _stack():
-    st = Stack(Config(mac=NullNIC.mac, ip="192.0.2.2", prefix=24, gateway="192.0.2.1",
-                      dns=["192.0.2.53"]), NullNIC())
+    st = Stack(Config(mac=MAC, ip="192.0.2.2", prefix=24, gateway="192.0.2.1",
+                      dns=["192.0.2.53"]), FakeNic(MAC))
     tcpip.set_stack(st)
     return st
 
@@ -70,7 +56,7 @@ def test_trace_stays_the_function_after_tracer_is_imported():
     from tcpip.tracer import Tracer  # noqa: F401  (must not rebind tcpip.trace)
     r = tcpip.ping("192.0.2.1", count=1, timeout_ms=0, interval_ms=0, quiet=True)
     assert r["sent"] == 1 and r["received"] == 0
-    assert st.nic.sent >= 1  # the ARP request for the gateway's address
+    assert st.nic.sent and st.nic.sent[0][12:14] == b"\x08\x06"  # ARP for 192.0.2.1
     assert out.lines and out.lines[0].startswith("-> ARP who-has 192.0.2.1"), out.lines
     tcpip.trace(False)
     assert st.iface.trace is None
