@@ -66,13 +66,17 @@ def test_fields_read_by_name():
     c = s.tcp.open("192.0.2.1", 80)
     w = c.w
     assert c.state == w[tcp._STATE] == tcp.SYN_SENT
-    assert c.snd_una == w[tcp._SND_UNA] and c.rport == 80
+    # sequence numbers by name are absolute; in w they count from the ISS
+    assert w[tcp._SND_UNA] == tcp._ISS and w[tcp._SND_NXT] == tcp._ISS + 1 and c.snd_una == c.iss
+    assert c.snd_nxt == (c.iss + 1) & 0xFFFFFFFF and c.rport == 80
+    assert c.rip == 0xC0000201 and (w[tcp._RIP_HI], w[tcp._RIP_LO]) == (0xC000, 0x0201)
     assert c.in_use and c.user and c.listener is None and c.error == 0
     c.nodelay = True
-    assert w[tcp._OPTS] == tcp._OPT_NODELAY and c.nodelay and not c.keepalive
+    assert w[tcp._FLAGS] & tcp._F_NODELAY and c.nodelay and not c.keepalive
     c.set_keepalive(True)
     c.nodelay = False
-    assert w[tcp._OPTS] == tcp._OPT_KEEPALIVE and c.keepalive and not c.nodelay
+    assert w[tcp._FLAGS] & (tcp._F_KEEPALIVE | tcp._F_NODELAY) == tcp._F_KEEPALIVE
+    assert c.keepalive and not c.nodelay
     assert sorted(vars(c)) == ["tcp", "w"]  # no attribute crept in
 
 

@@ -193,11 +193,20 @@ def _segs_out(stack):
     return stack.counters.get("tcp_segs_out")  # no dict: allocates nothing
 
 
-def alloc_per_segment(segments=1000, warmup=200, batch=50, cfg=None):
+def alloc_per_segment(segments=1000, warmup=200, batch=50, cfg=None, isn=None, reanchor=None):
     """Bytes allocated per data segment in steady-state bulk transfer (see the
     module docstring).  The GC is off inside each batch of ``batch`` segments
-    and a collection runs between batches, so any heap size will do."""
+    and a collection runs between batches, so any heap size will do.
+
+    ``isn``: the two stacks' ISNs (a, b) instead of random ones; ``reanchor``:
+    (at, by) for tcp.reanchor_at/reanchor_by, so the sequence anchors move
+    inside the measurement."""
     w, a, b = make_pair(cfg, cfg)
+    for s, k in ((a, 0), (b, 1)):
+        if isn is not None:
+            s.tcp.isn = (lambda v: lambda: v)(isn[k])
+        if reanchor is not None:
+            s.tcp.reanchor_at, s.tcp.reanchor_by = reanchor
     bulk = Bulk(a, b)
     for _ in range(warmup):
         bulk.step(False)

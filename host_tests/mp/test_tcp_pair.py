@@ -3,8 +3,7 @@ timers across the 2**30 tick wrap, loss recovery."""
 from tcphelp import Pair, Pump, STACK_IP, state
 
 
-def _bulk(pair, nbytes, limit_ms=120000):
-    ca, cb = pair.connect()
+def _pump_both_ways(pair, ca, cb, nbytes, limit_ms):
     up = Pump(ca, cb, nbytes, seed=3)
     down = Pump(cb, ca, nbytes, seed=5)
 
@@ -16,9 +15,14 @@ def _bulk(pair, nbytes, limit_ms=120000):
     assert ok, "transfer stalled: up %d/%d down %d/%d (%s, %s)" % (
         up.got, nbytes, down.got, nbytes, state(ca), state(cb))
     assert up.ok and down.ok
+    pair.each = None
+
+
+def _bulk(pair, nbytes, limit_ms=120000):
+    ca, cb = pair.connect()
+    _pump_both_ways(pair, ca, cb, nbytes, limit_ms)
     ca.close()
     cb.close()
-    pair.each = None
     assert pair.run(lambda: pair.a.tcp.free_blocks() == 4 and pair.b.tcp.free_blocks() == 4, 60000)
     return ca, cb
 
@@ -147,3 +151,35 @@ def test_zero_window_between_stacks_resumes():
         return len(got) == len(data)
     assert pair.run(more, 60000)
     assert bytes(got) == data
+
+
+def test_bulk_across_anchor_moves_and_the_32_bit_wrap():
+    # Sequence numbers live relative to an anchor per direction (small ints on
+    # a 32-bit port); the anchor moves by reanchor_by once a side has gone
+    # reanchor_at past it (2**28 / 2**29 normally, 64 KB / 128 KB here, so a
+    # short transfer moves it many times), while both ISNs sit just below 2**32.
+    pair = Pair(seed=7, loss=0.02, reorder=0.02, duplicate=0.01, delay_ms=1)
+    from tcpip import tcp
+    for s, isn in ((pair.a, 0xFFFFF000), (pair.b, 0xFFFF8000)):
+        s.tcp.reanchor_at = 0x20000
+        s.tcp.reanchor_by = 0x10000
+        s.tcp.isn = (lambda v: lambda: v)(isn)
+    ca, cb = pair.connect()
+    assert ca.iss == 0xFFFFF000 and cb.iss == 0xFFFF8000 and cb.irs == ca.iss
+    f = tcp.FIELDS.index  # the _X constants are not module attributes on MicroPython
+    sa0 = (ca.w[f("sa_hi")], cb.w[f("sa_hi")])
+    nbytes = 400000
+    _pump_both_ways(pair, ca, cb, nbytes, 600000)
+    assert pair.run(lambda: ca.unsent() == 0 and cb.unsent() == 0, 60000)
+    # each side moved its anchors several times ...
+    for c, a0 in ((ca, sa0[0]), (cb, sa0[1])):
+        assert (c.w[f("sa_hi")] - a0) & 0xFFFF >= 4, (c.w[f("sa_hi")], a0)
+        for name in ("snd_una", "snd_nxt", "snd_max", "rcv_nxt", "rcv_adv"):
+            assert 0 < c.w[f(name)] < 0x30000, (name, c.w[f(name)])
+    # ... and the absolute numbers still agree with the peer's, across the
+    # wrap: ISN + SYN + data + FIN (each Pump shuts its write side when done)
+    assert ca.snd_una == cb.rcv_nxt == (0xFFFFF000 + 1 + nbytes + 1) & 0xFFFFFFFF
+    assert cb.snd_una == ca.rcv_nxt == (0xFFFF8000 + 1 + nbytes + 1) & 0xFFFFFFFF
+    ca.close()
+    cb.close()
+    assert pair.run(lambda: pair.a.tcp.free_blocks() == 4 and pair.b.tcp.free_blocks() == 4, 60000)

@@ -41,6 +41,20 @@ DROPPED = const(-2)
 
 _ZERO_MAC = b"\x00\x00\x00\x00\x00\x00"
 
+# send_ip's memo (Interface.memo, a list: one attribute instead of eight):
+# the last unicast destination as halves, its next hop and that hop's ARP
+# slot; then the views tx[:n] for the last two frame lengths sent (in bulk
+# transfer every frame is a full segment or a pure ACK, so sending needs no
+# new view: a memoryview slice is a heap object on MicroPython).
+_M_DST_HI = const(0)
+_M_DST_LO = const(1)
+_M_HOP = const(2)
+_M_ARP_I = const(3)
+_M_N0 = const(4)
+_M_V0 = const(5)
+_M_N1 = const(6)
+_M_V1 = const(7)
+
 STAT_KEYS = (
     "rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "tx_errors",
     "in_arp", "in_icmp", "in_udp", "in_tcp",
@@ -212,19 +226,12 @@ class Interface:
         # every layer's counters; this layer's are ctr[_C_...]
         self.counters = Counters()
         self.ctr = self.counters.group(STAT_KEYS)
+        self.memo = [-1, -1, 0, -1, -1, None, -1, None]  # see _M_*
         self.configure(cfg.ip, cfg.prefix, cfg.gateway)
-        self.mtu = cfg.mtu
         frame = cfg.mtu + 14
         # Work on memoryviews: slices of them (checksums, copies) are views, not copies.
         self.rx = memoryview(bytearray(frame + 4))  # room for an 802.1Q tag
         self.tx = memoryview(bytearray(frame))
-        # Views tx[:n] for the last two frame lengths sent: in bulk transfer
-        # every frame is either a full segment or a pure ACK, so sending needs
-        # no new view object (a memoryview slice is a heap object on MicroPython).
-        self._tx_n0 = -1
-        self._tx_v0 = None
-        self._tx_n1 = -1
-        self._tx_v1 = None
         self.eth = Ethernet()
         self.arp_pkt = Arp()
         self.ip_hdr = IPv4()
@@ -234,7 +241,7 @@ class Interface:
         # ARP queue: cfg.arp_queue slots of cfg.arp_queue_slot_bytes.  Sizes and
         # the TTL are read from cfg, not copied: every instance attribute is a
         # slot in this object's map, and MicroPython grows a map of 37 slots to
-        # 47 at the 38th attribute (16 bytes a slot on 64-bit): we have 37.
+        # 47 at the 38th attribute (16 bytes a slot on 64-bit): we have 34.
         self.q_buf = memoryview(bytearray(cfg.arp_queue * cfg.arp_queue_slot_bytes))
         self.q_len = [0] * cfg.arp_queue
         self.q_ip = [0] * cfg.arp_queue
@@ -255,15 +262,26 @@ class Interface:
 
     def configure(self, ip, prefix, gateway):
         """Set address, prefix length and gateway (dotted quads or ints)."""
-        self.ip = aton(ip)
-        self.netmask = prefix_mask(prefix)
+        self.ip = ip = aton(ip)
+        self.netmask = mask = prefix_mask(prefix)
         self.gateway = aton(gateway)
+        # The per-frame checks compare 16-bit halves (see wire.ipv4.IPv4):
+        # our address and the subnet's broadcast address (0.0.0.0 when the
+        # prefix is 32: no such address then).
+        self.ip_hi = ip >> 16
+        self.ip_lo = ip & 0xFFFF
+        bc = (ip | (~mask & 0xFFFFFFFF)) if mask != 0xFFFFFFFF else 0
+        self.bc_hi = bc >> 16
+        self.bc_lo = bc & 0xFFFF
         self.announce_pending = True
-        # send_ip's memo of the last unicast destination and the ARP slot of
-        # its next hop (forgotten whenever the addressing changes)
-        self._last_dst = -1
-        self._last_hop = 0
-        self._last_arp_i = -1
+        # forget send_ip's memo of the last destination whenever addressing changes
+        m = self.memo
+        m[_M_DST_HI] = -1
+        m[_M_ARP_I] = -1
+
+    @property
+    def mtu(self):
+        return self.cfg.mtu
 
     @property
     def prefix(self):
@@ -276,7 +294,11 @@ class Interface:
         return n
 
     def is_local_broadcast(self, dst):
-        return dst == 0xFFFFFFFF or (self.netmask != 0xFFFFFFFF and dst == (self.ip | (~self.netmask & 0xFFFFFFFF)))
+        return self.is_broadcast_h(dst >> 16, dst & 0xFFFF)
+
+    def is_broadcast_h(self, hi, lo):
+        """is_local_broadcast for an address as halves: 255.255.255.255 or the subnet's."""
+        return (hi == 0xFFFF and lo == 0xFFFF) or (hi == self.bc_hi and lo == self.bc_lo and (hi or lo))
 
     def next_hop(self, dst):
         """Where a datagram for dst goes on the link: dst itself, the gateway, or 0 (no route)."""
@@ -298,7 +320,7 @@ class Interface:
         if why:
             self.counters.add("drop_" + why)
             return
-        if n > self.mtu + ethernet.HLEN and eth.vlan < 0:
+        if n > self.cfg.mtu + ethernet.HLEN and eth.vlan < 0:
             # Longer than our MTU allows: replies (echo) would not fit in tx.
             st[_C_DROP_ETH_OVERSIZE] += 1
             return
@@ -366,12 +388,13 @@ class Interface:
         if ip.ttl == 0:
             st[_C_DROP_IP_TTL] += 1
             return
-        dst = ip.dst
-        if dst != self.ip and not self.is_local_broadcast(dst) and self.ip != 0:
+        if (ip.dst_lo != self.ip_lo or ip.dst_hi != self.ip_hi) and self.ip != 0 \
+                and not self.is_broadcast_h(ip.dst_hi, ip.dst_lo):
             st[_C_DROP_IP_NOT_FOR_US] += 1
             return
-        src = ip.src
-        if (src >> 28) >= 14 or (src >> 24) == 127 or (self.ip != 0 and self.is_local_broadcast(src)):
+        src_hi = ip.src_hi
+        if (src_hi >> 12) >= 14 or (src_hi >> 8) == 127 or (
+                self.ip != 0 and self.is_broadcast_h(src_hi, ip.src_lo)):
             # RFC 1122 3.2.1.3: a broadcast, multicast or loopback source is
             # bogus; anything we said back would go to the wrong place.
             st[_C_DROP_IP_BAD_SRC] += 1
@@ -391,7 +414,7 @@ class Interface:
             else:
                 # RFC 1122 4.1.3.4: a bad datagram is discarded silently, not
                 # answered with port unreachable.
-                why = self.udp_hdr.parse(buf, ip.payload_off, ip.payload_end, ip.src, ip.dst)
+                why = self.udp_hdr.parse_sum(buf, ip.payload_off, ip.payload_end, ip.asum)
                 if not why:
                     why = "udp_port_unreach"
             if why == "udp_port_unreach":
@@ -442,7 +465,7 @@ class Interface:
         tx = self.tx
         tx[IP_PAYLOAD_OFF:IP_PAYLOAD_OFF + n] = buf[ip.payload_off:ip.payload_end]
         icmp.emit_echo(tx, IP_PAYLOAD_OFF, icmp.ECHO_REPLY, m.ident, m.seq, n - icmp.HLEN)
-        self._emit_ip(ip.src, ipv4.PROTO_ICMP, n)
+        self._emit_ip(ip.src_hi, ip.src_lo, ipv4.PROTO_ICMP, n)
         ethernet.emit(tx, buf, self.mac, ethernet.TYPE_IPV4, 6)
         self.ctr[_C_ICMP_ECHO_REPLIES_TX] += 1
         self._transmit(IP_PAYLOAD_OFF + n)
@@ -472,30 +495,32 @@ class Interface:
         start = IP_PAYLOAD_OFF + icmp.HLEN
         tx[start:start + quoted] = buf[IP_OFF:IP_OFF + quoted]
         icmp.emit_error(tx, IP_PAYLOAD_OFF, type_, code, quoted)
-        self._emit_ip(ip.src, ipv4.PROTO_ICMP, icmp.HLEN + quoted)
+        self._emit_ip(ip.src_hi, ip.src_lo, ipv4.PROTO_ICMP, icmp.HLEN + quoted)
         ethernet.emit(tx, buf, self.mac, ethernet.TYPE_IPV4, 6)
         self.ctr[_C_ICMP_ERRORS_TX] += 1
         self._transmit(IP_PAYLOAD_OFF + icmp.HLEN + quoted)
 
     # -- transmit path
 
-    def _emit_ip(self, dst, proto, payload_len):
+    def _emit_ip(self, dst_hi, dst_lo, proto, payload_len):
         self.ident = (self.ident + 1) & 0xFFFF
-        ipv4.emit(self.tx, IP_OFF, self.ip, dst, proto, payload_len, self.cfg.ttl, self.ident)
+        ipv4.emit_h(self.tx, IP_OFF, self.ip_hi, self.ip_lo, dst_hi, dst_lo, proto, payload_len,
+                    self.cfg.ttl, self.ident)
 
     def _transmit(self, n):
         if self.trace:
             self.trace("out", self.tx, n)
-        if n == self._tx_n0:
-            v = self._tx_v0
-        elif n == self._tx_n1:
-            v = self._tx_v1
+        m = self.memo
+        if n == m[_M_N0]:
+            v = m[_M_V0]
+        elif n == m[_M_N1]:
+            v = m[_M_V1]
         else:
             v = self.tx[:n]
-            self._tx_n1 = self._tx_n0
-            self._tx_v1 = self._tx_v0
-            self._tx_n0 = n
-            self._tx_v0 = v
+            m[_M_N1] = m[_M_N0]
+            m[_M_V1] = m[_M_V0]
+            m[_M_N0] = n
+            m[_M_V0] = v
         try:
             self.nic.send(v)
         except OSError:
@@ -507,36 +532,41 @@ class Interface:
     def send_ip(self, dst, proto, payload_len, now_ms):
         """Send the datagram whose payload is at tx[IP_PAYLOAD_OFF:]; returns SENT,
         QUEUED (waiting for ARP), NO_ROUTE or DROPPED."""
-        self._emit_ip(dst, proto, payload_len)
+        return self.send_ip_h(dst >> 16, dst & 0xFFFF, proto, payload_len, now_ms)
+
+    def send_ip_h(self, dst_hi, dst_lo, proto, payload_len, now_ms):
+        """``send_ip`` with the destination as 16-bit halves (the per-segment path)."""
+        self._emit_ip(dst_hi, dst_lo, proto, payload_len)
         n = IP_PAYLOAD_OFF + payload_len
         tx = self.tx
-        i = self._last_arp_i
-        if dst == self._last_dst and i >= 0:
+        m = self.memo
+        i = m[_M_ARP_I]
+        if dst_lo == m[_M_DST_LO] and dst_hi == m[_M_DST_HI] and i >= 0:
             # Same destination as the last datagram (every segment of a bulk
             # transfer): its next hop is still in slot i, fresh, so skip routing
             # and the cache search; anything else takes the full path below.
             cache = self.arp
-            if cache.state[i] == _VALID and cache.ip[i] == self._last_hop \
+            if cache.state[i] == _VALID and cache.ip[i] == m[_M_HOP] \
                     and ticks_diff(now_ms, cache.stamp_ms[i]) <= self.cfg.arp_refresh_ms:
                 ethernet.emit(tx, cache.mac, self.mac, ethernet.TYPE_IPV4, 6 * i)
                 self._transmit(n)
                 return SENT
-        if self.is_local_broadcast(dst):
+        if self.is_broadcast_h(dst_hi, dst_lo):
             ethernet.emit(tx, ethernet.BROADCAST, self.mac, ethernet.TYPE_IPV4)
             self._transmit(n)
             return SENT
-        if (dst >> 28) == 14:  # multicast: RFC 1112 6.4 mapping
+        if (dst_hi >> 12) == 14:  # multicast: RFC 1112 6.4 mapping
             tx[0] = 0x01
             tx[1] = 0x00
             tx[2] = 0x5E
-            tx[3] = (dst >> 16) & 0x7F
-            tx[4] = (dst >> 8) & 0xFF
-            tx[5] = dst & 0xFF
+            tx[3] = dst_hi & 0x7F
+            tx[4] = dst_lo >> 8
+            tx[5] = dst_lo & 0xFF
             tx[6:12] = self.mac
             put16(tx, 12, ethernet.TYPE_IPV4)
             self._transmit(n)
             return SENT
-        hop = self.next_hop(dst)
+        hop = self.next_hop((dst_hi << 16) | dst_lo)  # the slow path: ints may allocate
         if hop == 0:
             self.ctr[_C_DROP_NO_ROUTE] += 1
             return NO_ROUTE
@@ -551,9 +581,10 @@ class Interface:
                 self._send_arp(arp.REQUEST, cache.mac, 6 * i, hop, _ZERO_MAC, 0)
                 self.ctr[_C_ARP_REQUESTS_TX] += 1
                 return SENT
-            self._last_dst = dst
-            self._last_hop = hop
-            self._last_arp_i = i
+            m[_M_DST_HI] = dst_hi
+            m[_M_DST_LO] = dst_lo
+            m[_M_HOP] = hop
+            m[_M_ARP_I] = i
             self._transmit(n)
             return SENT
         return self._queue(hop, n, i, now_ms)

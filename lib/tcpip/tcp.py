@@ -104,7 +104,7 @@ _T_PERSIST = const(2)  # zero-window probe / SWS override
 _T_TIME_WAIT = const(3)  # 2 * MSL
 _T_FIN_WAIT_2 = const(4)  # orphaned FIN-WAIT-2 give-up
 
-_MASK = const(0xFFFFFFFF)
+_MASK = const(0xFFFFFFFF)  # cold paths only: a heap int on a 32-bit port
 _EPHEMERAL_LO = const(49152)
 _DEFAULT_MSS = const(536)  # RFC 9293 3.7.1: when the peer sends no MSS option
 _FAR_MS = const(1000000)
@@ -113,10 +113,28 @@ _COOKIE_MSS = (536, 1220, 1440, 1460)  # SYN cookie MSS table (2-bit index)
 # A Connection keeps its numbers, flags (0/1) and ring indices in one
 # array('I') ``w`` (compat.uint32_slots: a list on CPython) instead of ~60
 # instance attributes and two Ring objects: every attribute costs a slot in
-# the object's map (16 bytes on 64-bit MicroPython), the array 4 bytes.  The hot paths take ``w = c.w`` once
-# and index it with these constants; FIELDS names them in order (``c.snd_una``
-# etc. still read through __getattr__, read-only).  Nothing stored here may be
-# negative or reach 2**32 (MicroPython would wrap it silently).
+# the object's map (16 bytes on 64-bit MicroPython), the array 4 bytes.  The
+# hot paths take ``w = c.w`` once and index it with these constants; FIELDS
+# names them in order.  Nothing stored here may be negative or reach 2**32
+# (MicroPython would wrap it silently).
+#
+# Small integers only (a 32-bit MicroPython port keeps ints of 2**30 and more
+# on the heap, and every operation on one allocates): sequence numbers are
+# kept *relative* to an anchor per direction, each anchor an absolute 32-bit
+# value held as two 16-bit halves -- sa_hi/sa_lo for what we send, ra_hi/ra_lo
+# for what we receive.  The anchors start 64 KB below the ISS and the IRS, so
+# those are _ISS and _IRS (2**16) in relative terms, and a segment a little
+# older than the SYN still compares as older.  snd_una, snd_nxt, snd_max,
+# snd_wl2, recover, snd_sml and rtt_seq count from the send anchor; rcv_nxt,
+# rcv_adv and snd_wl1 from the receive anchor; sequence arithmetic is plain
+# integer arithmetic.  An incoming seq or ack becomes relative in _rel
+# (halves in, a small int out; _FAR when it is not within 2**30 above the
+# anchor, which no acceptable segment is); _emit turns relative values back
+# into halves for the header.  When a side has moved 2**29 its anchor
+# advances by 2**28 (_reanchor), so relative values stay below 2**30 for the
+# life of the connection.  The remote address is kept as halves too.
+# ``c.snd_una``, ``c.iss``, ``c.rip`` ... read absolute values by name (cold:
+# they allocate on a 32-bit port).
 _IN_USE = const(0)
 _STATE = const(1)
 _USER = const(2)
@@ -124,71 +142,75 @@ _LISTENER = const(3)
 _BORN = const(4)
 _ERROR = const(5)
 _LPORT = const(6)
-_RIP = const(7)
-_RPORT = const(8)
-_ISS = const(9)
-_SND_UNA = const(10)
-_SND_NXT = const(11)
-_SND_MAX = const(12)
-_SND_WND = const(13)
-_SND_WL1 = const(14)
-_SND_WL2 = const(15)
-_MAX_SNDWND = const(16)
-_SND_MSS = const(17)
-_SND_SML = const(18)
-_FIN_QUEUED = const(19)
-_IRS = const(20)
-_RCV_NXT = const(21)
-_RCV_ADV = const(22)
-_FIN_RCVD = const(23)
-_SRTT8 = const(24)
-_RTTVAR4 = const(25)
-_RTO_MS = const(26)
-_RTT_ON = const(27)
+_RIP_HI = const(7)
+_RIP_LO = const(8)
+_RPORT = const(9)
+_SA_HI = const(10)
+_SA_LO = const(11)
+_SND_UNA = const(12)
+_SND_NXT = const(13)
+_SND_MAX = const(14)
+_SND_WND = const(15)
+_SND_WL1 = const(16)
+_SND_WL2 = const(17)
+_MAX_SNDWND = const(18)
+_SND_MSS = const(19)
+_SND_SML = const(20)
+_RA_HI = const(21)
+_RA_LO = const(22)
+_RCV_NXT = const(23)
+_RCV_ADV = const(24)
+_SRTT8 = const(25)
+_RTTVAR4 = const(26)
+_RTO_MS = const(27)
 _RTT_SEQ = const(28)
 _RTT_MS = const(29)
 _RETRIES = const(30)
 _TMR = const(31)
 _TMR_AT = const(32)
-_ACK_NOW = const(33)
-_DELACK_ON = const(34)
-_DELACK_AT = const(35)
-_ACK_SEGS = const(36)
-_CWND = const(37)
-_SSTHRESH = const(38)
-_DUPACKS = const(39)
-_RECOVER = const(40)
-_IN_RECOVERY = const(41)
-_OPTS = const(42)
-_KA_AT = const(43)
-_KA_PROBES = const(44)
-_PROBES = const(45)
-_OPT_NODELAY = const(1)  # bits of w[_OPTS]: TCP_NODELAY
-_OPT_KEEPALIVE = const(2)  # SO_KEEPALIVE
+_DELACK_AT = const(33)
+_ACK_SEGS = const(34)
+_CWND = const(35)
+_SSTHRESH = const(36)
+_DUPACKS = const(37)
+_RECOVER = const(38)
+_FLAGS = const(39)
+_KA_AT = const(40)
+_KA_PROBES = const(41)
+_PROBES = const(42)
+# bits of w[_FLAGS] (lwIP keeps its pcb flags the same way)
+_F_FIN_QUEUED = const(1)  # write side shut down: FIN after the TX ring data
+_F_FIN_RCVD = const(2)  # the peer's FIN arrived (in order)
+_F_RTT_ON = const(4)  # a segment is being timed (RFC 6298): rtt_seq, rtt_ms
+_F_ACK_NOW = const(8)  # an ACK is owed now
+_F_DELACK_ON = const(16)  # a delayed ACK is due at delack_at
+_F_IN_RECOVERY = const(32)  # NewReno fast recovery (RFC 6582) until recover is acked
+_F_NODELAY = const(64)  # TCP_NODELAY: Nagle off
+_F_KEEPALIVE = const(128)  # SO_KEEPALIVE
+FLAG_NAMES = ("fin_queued", "fin_rcvd", "rtt_on", "ack_now", "delack_on", "in_recovery", "nodelay", "keepalive")
 # The two rings (tcpip.ring state layout, ring.RANGES fields each): TX, then
-# RX, whose out-of-order range slots (cfg.tcp_ooo_ranges) end the array
-# (ring.py reads a ring's range room from where the array ends).
-_TX_BASE = const(46)
-_TX_SIZE = const(47)
-_TX_HEAD = const(48)
-_TX_COUNT = const(49)
-_TX_NRANGES = const(50)
-_RX_BASE = const(51)
-_RX_SIZE = const(52)
-_RX_HEAD = const(53)
-_RX_COUNT = const(54)
-_RX_NRANGES = const(55)
-_TX = const(46)  # where each ring's state starts
-_RX = const(51)
-_NFIELDS = const(56)  # named fields; the RX ranges follow
+# RX, whose out-of-order range slots (cfg.tcp_ooo_ranges) end the array.
+_TX_BASE = const(43)
+_TX_SIZE = const(44)
+_TX_HEAD = const(45)
+_TX_COUNT = const(46)
+_TX_NRANGES = const(47)
+_RX_BASE = const(48)
+_RX_SIZE = const(49)
+_RX_HEAD = const(50)
+_RX_COUNT = const(51)
+_RX_NRANGES = const(52)
+_TX = const(43)  # where each ring's state starts
+_RX = const(48)
+_NFIELDS = const(53)  # named fields; the RX ranges follow
 FIELDS = (
-    "in_use", "state", "user", "listener", "born", "error", "lport", "rip", "rport", "iss",
-    "snd_una", "snd_nxt", "snd_max", "snd_wnd", "snd_wl1", "snd_wl2", "max_sndwnd", "snd_mss",
-    "snd_sml", "fin_queued", "irs", "rcv_nxt", "rcv_adv", "fin_rcvd", "srtt8", "rttvar4",
-    "rto_ms", "rtt_on", "rtt_seq", "rtt_ms", "retries", "tmr", "tmr_at", "ack_now", "delack_on",
-    "delack_at", "ack_segs", "cwnd", "ssthresh", "dupacks", "recover", "in_recovery", "opts",
-    "ka_at", "ka_probes", "probes", "tx_base", "tx_size", "tx_head", "tx_count", "tx_nranges",
-    "rx_base", "rx_size", "rx_head", "rx_count", "rx_nranges",
+    "in_use", "state", "user", "listener", "born", "error", "lport", "rip_hi", "rip_lo",
+    "rport", "sa_hi", "sa_lo", "snd_una", "snd_nxt", "snd_max", "snd_wnd", "snd_wl1", "snd_wl2",
+    "max_sndwnd", "snd_mss", "snd_sml", "ra_hi", "ra_lo", "rcv_nxt", "rcv_adv", "srtt8",
+    "rttvar4", "rto_ms", "rtt_seq", "rtt_ms", "retries", "tmr", "tmr_at", "delack_at",
+    "ack_segs", "cwnd", "ssthresh", "dupacks", "recover", "flags", "ka_at", "ka_probes",
+    "probes", "tx_base", "tx_size", "tx_head", "tx_count", "tx_nranges", "rx_base", "rx_size",
+    "rx_head", "rx_count", "rx_nranges",
 )  # then the RX ring's out-of-order ranges
 
 
@@ -231,11 +253,42 @@ _C_DROP_TCP_BROADCAST = const(25)
 
 
 def _sdiff(a, b):
-    """a - b in sequence space (RFC 9293 3.4: modulo 2**32), as a signed int."""
+    """a - b in sequence space (RFC 9293 3.4: modulo 2**32), as a signed int
+    (absolute 32-bit values: cold paths only)."""
     d = (a - b) & _MASK
     if d & 0x80000000:
         return d - 0x100000000
     return d
+
+
+_ISS = const(0x10000)  # where the ISS and the IRS sit relative to their anchors:
+_IRS = const(0x10000)  # 64 KB up, so a segment a little older than the SYN still counts as older
+_FAR = const(0x3FFFFFFF)  # _rel's answer for a value nowhere near the anchor
+_REANCHOR_AT = const(0x20000000)  # 2**29: move the anchor ...
+_REANCHOR_BY = const(0x10000000)  # ... by 2**28
+_SND_SEQS = (_SND_UNA, _SND_NXT, _SND_MAX, _SND_WL2, _RECOVER, _SND_SML, _RTT_SEQ)
+_RCV_SEQS = (_RCV_NXT, _RCV_ADV, _SND_WL1)
+_SND_NAMES = ("snd_una", "snd_nxt", "snd_max", "snd_wl2", "recover", "snd_sml", "rtt_seq")
+_RCV_NAMES = ("rcv_nxt", "rcv_adv", "snd_wl1")
+
+
+def _rel(hi, lo, a_hi, a_lo):
+    """The 32-bit value (hi, lo) minus the anchor (a_hi, a_lo), modulo 2**32,
+    when that is below 2**30; else _FAR.  Small ints throughout."""
+    lo -= a_lo
+    hi -= a_hi
+    if lo < 0:
+        lo += 0x10000
+        hi -= 1
+    hi &= 0xFFFF
+    if hi >= 0x4000:
+        return _FAR
+    return (hi << 16) | lo
+
+
+def _abs32(w, a, v):
+    """Relative value v of the side anchored at w[a], w[a + 1] as a 32-bit int (cold)."""
+    return (((w[a] << 16) | w[a + 1]) + v) & _MASK
 
 
 class Listener:
@@ -279,10 +332,12 @@ class Connection:
         w[_BORN] = 0  # allocation order (accept oldest first)
         w[_ERROR] = 0  # errno once the connection failed
         w[_LPORT] = 0
-        w[_RIP] = 0
+        w[_RIP_HI] = 0
+        w[_RIP_LO] = 0
         w[_RPORT] = 0
-        # send sequence space (RFC 9293 3.3.1)
-        w[_ISS] = 0
+        # send sequence space (RFC 9293 3.3.1), relative to the send anchor
+        w[_SA_HI] = 0
+        w[_SA_LO] = 0
         w[_SND_UNA] = 0
         w[_SND_NXT] = 0
         w[_SND_MAX] = 0  # highest sequence number sent + 1 (go-back-N rewinds snd_nxt)
@@ -292,25 +347,21 @@ class Connection:
         w[_MAX_SNDWND] = 0
         w[_SND_MSS] = _DEFAULT_MSS
         w[_SND_SML] = 0  # end of the last small segment sent (Nagle, Minshall)
-        w[_FIN_QUEUED] = 0  # write side shut down: FIN after the TX ring data
-        # receive sequence space
-        w[_IRS] = 0
+        # receive sequence space, relative to the receive anchor
+        w[_RA_HI] = 0
+        w[_RA_LO] = 0
         w[_RCV_NXT] = 0
         w[_RCV_ADV] = 0  # right edge of the window last advertised
-        w[_FIN_RCVD] = 0
         # RTT / RTO (RFC 6298), in ms; srtt scaled by 8, rttvar by 4
         w[_SRTT8] = 0
         w[_RTTVAR4] = 0
         w[_RTO_MS] = self.tcp.cfg.tcp_rto_initial_ms
-        w[_RTT_ON] = 0
         w[_RTT_SEQ] = 0
         w[_RTT_MS] = 0
         w[_RETRIES] = 0
         w[_TMR] = _T_OFF
         w[_TMR_AT] = 0
         # delayed ACK (RFC 1122 4.2.3.2, RFC 9293 3.8.6.3)
-        w[_ACK_NOW] = 0
-        w[_DELACK_ON] = 0
         w[_DELACK_AT] = 0
         w[_ACK_SEGS] = 0
         # congestion control (RFC 5681, RFC 6582)
@@ -318,9 +369,8 @@ class Connection:
         w[_SSTHRESH] = 65535
         w[_DUPACKS] = 0
         w[_RECOVER] = 0
-        w[_IN_RECOVERY] = 0
         # options
-        w[_OPTS] = 0
+        w[_FLAGS] = 0  # the _F_ bits
         w[_KA_AT] = 0
         w[_KA_PROBES] = 0
         w[_PROBES] = 0  # window probes the peer did not answer
@@ -329,11 +379,23 @@ class Connection:
 
     def __getattr__(self, name):
         # only called for names that are not attributes: c.snd_una, c.cwnd ...
+        # Sequence numbers come back absolute (32-bit), as the RFC names them.
+        w = self.w
+        if name in _SND_NAMES:
+            return _abs32(w, _SA_HI, w[_SND_SEQS[_SND_NAMES.index(name)]])
+        if name in _RCV_NAMES:
+            return _abs32(w, _RA_HI, w[_RCV_SEQS[_RCV_NAMES.index(name)]])
+        if name == "iss":
+            return _abs32(w, _SA_HI, _ISS)  # the ISS until the anchor first moved
+        if name == "irs":
+            return _abs32(w, _RA_HI, _IRS)
+        if name in FLAG_NAMES:
+            return 1 if w[_FLAGS] & (1 << FLAG_NAMES.index(name)) else 0
         try:
             i = FIELDS.index(name)
         except ValueError:
             raise AttributeError(name)
-        return self.w[i]
+        return w[i]
 
     @property
     def state(self):
@@ -350,7 +412,7 @@ class Connection:
 
     @property
     def rip(self):
-        return self.w[_RIP]
+        return (self.w[_RIP_HI] << 16) | self.w[_RIP_LO]
 
     @property
     def rport(self):
@@ -358,11 +420,11 @@ class Connection:
 
     @property
     def fin_rcvd(self):
-        return self.w[_FIN_RCVD]
+        return 1 if self.w[_FLAGS] & _F_FIN_RCVD else 0
 
     @property
     def fin_queued(self):
-        return self.w[_FIN_QUEUED]
+        return 1 if self.w[_FLAGS] & _F_FIN_QUEUED else 0
 
     @property
     def listener(self):
@@ -377,19 +439,19 @@ class Connection:
 
     @property
     def nodelay(self):
-        return 1 if self.w[_OPTS] & _OPT_NODELAY else 0
+        return 1 if self.w[_FLAGS] & _F_NODELAY else 0
 
     @nodelay.setter
     def nodelay(self, on):
-        self._set_opt(_OPT_NODELAY, on)
+        self._set_flag(_F_NODELAY, on)
 
     @property
     def keepalive(self):
-        return 1 if self.w[_OPTS] & _OPT_KEEPALIVE else 0
+        return 1 if self.w[_FLAGS] & _F_KEEPALIVE else 0
 
-    def _set_opt(self, bit, on):
+    def _set_flag(self, bit, on):
         w = self.w
-        w[_OPTS] = (w[_OPTS] | bit) if on else (w[_OPTS] & ~bit)
+        w[_FLAGS] = (w[_FLAGS] | bit) if on else (w[_FLAGS] & ~bit)
 
     # -- queries
 
@@ -410,7 +472,7 @@ class Connection:
     def writable(self):
         """Bytes the TX ring can accept now (0 after shutdown or when failed)."""
         w = self.w
-        if w[_FIN_QUEUED] or w[_ERROR] or w[_STATE] == CLOSED:
+        if (w[_FLAGS] & _F_FIN_QUEUED) or w[_ERROR] or w[_STATE] == CLOSED:
             return 0
         return w[_TX_SIZE] - w[_TX_COUNT]
 
@@ -420,33 +482,33 @@ class Connection:
 
     def at_eof(self):
         """True when the peer closed its side and every byte has been read."""
-        return self.w[_FIN_RCVD] and self.w[_RX_COUNT] == 0
+        return bool(self.w[_FLAGS] & _F_FIN_RCVD) and self.w[_RX_COUNT] == 0
 
     def local(self):
         return (ntoa(self.tcp.iface.ip), self.w[_LPORT])
 
     def remote(self):
         w = self.w
-        return (ntoa(w[_RIP]), w[_RPORT])
+        return (ntoa(self.rip), w[_RPORT])
 
     def __repr__(self):
         w = self.w
         return "<Connection %d %s %d -> %s:%d>" % (self.index, STATE_NAMES[w[_STATE]],
-                                                   w[_LPORT], ntoa(w[_RIP]), w[_RPORT])
+                                                   w[_LPORT], ntoa(self.rip), w[_RPORT])
 
     # -- options (the socket layer's TCP_NODELAY and SO_KEEPALIVE)
 
     def set_nodelay(self, on):
         """TCP_NODELAY: True turns Nagle's algorithm off (small writes go at once)."""
         w = self.w
-        self._set_opt(_OPT_NODELAY, on)
+        self._set_flag(_F_NODELAY, on)
         if on and w[_STATE] >= ESTABLISHED:
             self.tcp._output(self, self.tcp.now_ms)
 
     def set_keepalive(self, on):
         """SO_KEEPALIVE: probe an idle connection (cfg.tcp_keepalive_*; off by default)."""
         w = self.w
-        self._set_opt(_OPT_KEEPALIVE, on)
+        self._set_flag(_F_KEEPALIVE, on)
         w[_KA_PROBES] = 0
         w[_KA_AT] = ticks_add(self.tcp.now_ms, self.tcp.cfg.tcp_keepalive_idle_ms)
 
@@ -464,7 +526,7 @@ class Connection:
         (0 when the ring is full).  Segments go out at once when the window allows."""
         w = self.w
         self._check_usable()
-        if w[_FIN_QUEUED]:
+        if w[_FLAGS] & _F_FIN_QUEUED:
             raise OSError(EPIPE, "send after shutdown of the write side")
         if w[_STATE] == CLOSED or w[_STATE] == LISTEN:
             raise OSError(ENOTCONN, "not connected")
@@ -486,11 +548,11 @@ class Connection:
             tcp = self.tcp
             # RFC 9293 3.8.6.2.2: tell the peer once the window opened by a
             # worthwhile amount (receiver SWS avoidance decides inside).
-            if w[_STATE] >= ESTABLISHED and not w[_FIN_RCVD] and tcp._window_grew(self):
-                w[_ACK_NOW] = 1
+            if w[_STATE] >= ESTABLISHED and not (w[_FLAGS] & _F_FIN_RCVD) and tcp._window_grew(self):
+                w[_FLAGS] |= _F_ACK_NOW
                 tcp._output(self, tcp.now_ms)
             return k
-        if w[_FIN_RCVD]:
+        if w[_FLAGS] & _F_FIN_RCVD:
             return 0
         if w[_ERROR]:
             raise OSError(w[_ERROR], "connection failed: %s" % _errname(w[_ERROR]))
@@ -545,6 +607,10 @@ class Tcp:
         self.listeners = [Listener(i) for i in range(cfg.tcp_listeners)]
         self.seg = wire.Tcp()
         self.isn = random32  # ISN source (tests replace it to start near 2**32)
+        # when a side's relative sequence numbers move their anchor, and by
+        # how much (a multiple of 2**16); tests make them small
+        self.reanchor_at = _REANCHOR_AT
+        self.reanchor_by = _REANCHOR_BY
         self.now_ms = 0
         self.births = 0
         self.next_port = _EPHEMERAL_LO + (random32() % (65536 - _EPHEMERAL_LO))
@@ -566,10 +632,13 @@ class Tcp:
             raise OSError(EINVAL, "bad remote port %r" % (remote_port,))
         if not self.iface.ip or not self.iface.next_hop(rip):
             raise OSError(EHOSTUNREACH, "no route to %s (no address or gateway yet)" % ntoa(rip))
+        rip_hi = rip >> 16
+        rip_lo = rip & 0xFFFF
         if local_port:
             for c in self.pool:
                 w = c.w
-                if w[_IN_USE] and w[_LPORT] == local_port and w[_RIP] == rip and w[_RPORT] == remote_port:
+                if w[_IN_USE] and w[_LPORT] == local_port and w[_RIP_LO] == rip_lo \
+                        and w[_RIP_HI] == rip_hi and w[_RPORT] == remote_port:
                     raise OSError(EADDRINUSE, "connection %d -> %s:%d exists"
                                   % (local_port, ntoa(rip), remote_port))
         else:
@@ -580,7 +649,8 @@ class Tcp:
         w = c.w
         w[_USER] = 1
         w[_LPORT] = local_port
-        w[_RIP] = rip
+        w[_RIP_HI] = rip_hi
+        w[_RIP_LO] = rip_lo
         w[_RPORT] = remote_port
         self._init_send(c)
         w[_STATE] = SYN_SENT
@@ -717,19 +787,23 @@ class Tcp:
         w[_LISTENER] = 0
         w[_STATE] = CLOSED
         w[_TMR] = _T_OFF
-        w[_DELACK_ON] = 0
+        w[_FLAGS] &= ~_F_DELACK_ON
         _ring.clear(w, _RX)
         _ring.clear(w, _TX)
 
-    def _init_send(self, c):
+    def _init_send(self, c, iss=-1):
         w = c.w
-        # RFC 9293 3.4.1 / RFC 6528: an unpredictable ISN per connection
-        w[_ISS] = self.isn() & _MASK
-        w[_SND_UNA] = w[_ISS]
-        w[_SND_NXT] = w[_ISS]
-        w[_SND_MAX] = w[_ISS]
-        w[_RECOVER] = w[_ISS]
-        w[_SND_SML] = w[_ISS]
+        # RFC 9293 3.4.1 / RFC 6528: an unpredictable ISN per connection; the
+        # send anchor goes 64 KB below it (the ISS is _ISS in relative terms)
+        if iss < 0:
+            iss = self.isn() & _MASK
+        w[_SA_HI] = ((iss >> 16) - 1) & 0xFFFF  # the anchor: iss - _ISS (2**16)
+        w[_SA_LO] = iss & 0xFFFF
+        w[_SND_UNA] = _ISS
+        w[_SND_NXT] = _ISS
+        w[_SND_MAX] = _ISS
+        w[_RECOVER] = _ISS
+        w[_SND_SML] = _ISS
         w[_SND_MSS] = _DEFAULT_MSS if _DEFAULT_MSS < self.mss else self.mss
         w[_RTO_MS] = self.cfg.tcp_rto_initial_ms
 
@@ -755,14 +829,14 @@ class Tcp:
 
     def _shutdown(self, c):
         w = c.w
-        if w[_FIN_QUEUED]:
+        if w[_FLAGS] & _F_FIN_QUEUED:
             return
         s = w[_STATE]
         if s == SYN_SENT:
             # nothing sent yet that the peer knows of: just forget it
-            w[_FIN_QUEUED] = 1
+            w[_FLAGS] |= _F_FIN_QUEUED
             return
-        w[_FIN_QUEUED] = 1
+        w[_FLAGS] |= _F_FIN_QUEUED
         # RFC 9293 3.10.4: queue the FIN after the data; the state changes now
         if s == ESTABLISHED or s == SYN_RECEIVED:
             w[_STATE] = FIN_WAIT_1
@@ -797,7 +871,7 @@ class Tcp:
         if not w[_IN_USE]:
             return
         if send_rst and w[_STATE] >= SYN_RECEIVED and w[_STATE] != TIME_WAIT:
-            self._send_rst(w[_RIP], w[_LPORT], w[_RPORT], w[_SND_MAX], 0, RST, self.now_ms)
+            self._send_rst_to(c, self.now_ms)
         self._free(c)
 
     def _fail(self, c, err):
@@ -807,7 +881,7 @@ class Tcp:
             w[_ERROR] = err
             w[_STATE] = CLOSED
             w[_TMR] = _T_OFF
-            w[_DELACK_ON] = 0
+            w[_FLAGS] &= ~_F_DELACK_ON
             _ring.clear(w, _TX)
         else:
             self._free(c)
@@ -817,7 +891,7 @@ class Tcp:
         if w[_USER]:
             w[_STATE] = CLOSED
             w[_TMR] = _T_OFF
-            w[_DELACK_ON] = 0
+            w[_FLAGS] &= ~_F_DELACK_ON
         else:
             self._free(c)
 
@@ -833,7 +907,7 @@ class Tcp:
         free = c.w[_RX_SIZE] - c.w[_RX_COUNT]
         if free > 65535:
             free = 65535
-        grow = _sdiff(c.w[_RCV_NXT] + free, c.w[_RCV_ADV])
+        grow = c.w[_RCV_NXT] + free - c.w[_RCV_ADV]
         thresh = c.w[_RX_SIZE] >> 1
         if thresh > self.mss:
             thresh = self.mss
@@ -845,7 +919,7 @@ class Tcp:
         free = c.w[_RX_SIZE] - c.w[_RX_COUNT]
         if free > 65535:
             free = 65535
-        adv = _sdiff(c.w[_RCV_ADV], c.w[_RCV_NXT])
+        adv = c.w[_RCV_ADV] - c.w[_RCV_NXT]
         if adv < 0:
             adv = 0
         if adv > free:
@@ -861,43 +935,56 @@ class Tcp:
 
     def _emit(self, c, seq, flags, n, now_ms):
         """Build one segment of c in iface.tx and send it; n data bytes from the
-        TX ring at seq (seq - snd_una bytes past its head)."""
+        TX ring at seq (relative, like snd_una: seq - snd_una bytes past its head)."""
         w = c.w
         iface = self.iface
         tx = iface.tx
         o = IP_PAYLOAD_OFF
         hlen = 24 if flags & SYN else 20
+        wnd = self._rcv_window(c)
+        ack_hi = 0
+        ack_lo = 0
         if flags & ACK:
-            wnd = self._rcv_window(c)
             ack = w[_RCV_NXT]
-            w[_RCV_ADV] = (ack + wnd) & _MASK
-            w[_ACK_NOW] = 0
-            w[_DELACK_ON] = 0
+            w[_RCV_ADV] = ack + wnd
+            w[_FLAGS] &= ~(_F_ACK_NOW | _F_DELACK_ON)
             w[_ACK_SEGS] = 0
-        else:
-            wnd = self._rcv_window(c)
-            ack = 0
-        wire.emit(tx, o, w[_LPORT], w[_RPORT], seq, ack, flags, wnd, hlen)
+            # the absolute ack: receive anchor + rcv_nxt, added in 16-bit halves
+            ack_lo = w[_RA_LO] + (ack & 0xFFFF)
+            ack_hi = (w[_RA_HI] + (ack >> 16) + (ack_lo >> 16)) & 0xFFFF
+            ack_lo &= 0xFFFF
+        seq_lo = w[_SA_LO] + (seq & 0xFFFF)
+        seq_hi = (w[_SA_HI] + (seq >> 16) + (seq_lo >> 16)) & 0xFFFF
+        wire.emit_h(tx, o, w[_LPORT], w[_RPORT], seq_hi, seq_lo & 0xFFFF, ack_hi, ack_lo, flags, wnd,
+                    hlen)
         if flags & SYN:
             wire.opt_mss(tx, o + 20, self.mss)  # RFC 9293 3.7.1
         if n:
-            off = _sdiff(seq, w[_SND_UNA])
+            off = seq - w[_SND_UNA]
             if w[_STATE] <= SYN_RECEIVED:
                 off -= 1  # the SYN is not acknowledged yet
             _ring_peek_into(self.buf, w, _TX, tx, o + hlen, n, off)
-        rip = w[_RIP]
-        wire.finish(tx, o, hlen + n, iface.ip, rip)
+        wire.finish_sum(tx, o, hlen + n, iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO])
         self.ctr[_C_TCP_SEGS_OUT] += 1
-        iface.send_ip(rip, 6, hlen + n, now_ms)
+        iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 6, hlen + n, now_ms)
 
-    def _send_rst(self, dst, sport, dport, seq, ack, flags, now_ms):
+    def _send_rst_h(self, dst_hi, dst_lo, sport, dport, seq_hi, seq_lo, ack_hi, ack_lo, flags,
+                    now_ms):
+        """A RST (RST,ACK when flags say so) with seq and ack given as halves."""
         iface = self.iface
         tx = iface.tx
         o = IP_PAYLOAD_OFF
-        wire.emit(tx, o, sport, dport, seq, ack, flags, 0)
-        wire.finish(tx, o, 20, iface.ip, dst)
+        wire.emit_h(tx, o, sport, dport, seq_hi, seq_lo, ack_hi, ack_lo, flags, 0, 20)
+        wire.finish_sum(tx, o, 20, iface.ip_hi + iface.ip_lo + dst_hi + dst_lo)
         self.ctr[_C_TCP_RST_TX] += 1
-        iface.send_ip(dst, 6, 20, now_ms)
+        iface.send_ip_h(dst_hi, dst_lo, 6, 20, now_ms)
+
+    def _send_rst_to(self, c, now_ms):
+        """RST to c's peer at snd_max (abort, give-up)."""
+        w = c.w
+        seq = _abs32(w, _SA_HI, w[_SND_MAX])  # cold: may be a heap int
+        self._send_rst_h(w[_RIP_HI], w[_RIP_LO], w[_LPORT], w[_RPORT], seq >> 16, seq & 0xFFFF,
+                         0, 0, RST, now_ms)
 
     def _challenge_ack(self, c, now_ms):
         w = c.w
@@ -917,21 +1004,21 @@ class Tcp:
         w = c.w
         s = w[_STATE]
         if s == SYN_SENT or s == SYN_RECEIVED:
-            if w[_SND_NXT] == w[_ISS]:
+            if w[_SND_NXT] == _ISS:  # the SYN is not out yet
                 flags = SYN if s == SYN_SENT else SYN | ACK
-                self._emit(c, w[_ISS], flags, 0, now_ms)
-                w[_SND_NXT] = (w[_ISS] + 1) & _MASK
-                w[_SND_MAX] = w[_SND_NXT]
+                self._emit(c, _ISS, flags, 0, now_ms)
+                w[_SND_NXT] = _ISS + 1
+                w[_SND_MAX] = _ISS + 1
                 if w[_TMR] != _T_RTX:
                     self._arm(c, _T_RTX, w[_RTO_MS], now_ms)
-                if w[_RETRIES] == 0 and not w[_RTT_ON]:
-                    w[_RTT_ON] = 1
-                    w[_RTT_SEQ] = w[_SND_NXT]
-                    w[_RTT_MS] = now_ms & _MASK  # same ticks_diff, never negative
-            elif w[_ACK_NOW] and s == SYN_RECEIVED:
+                if w[_RETRIES] == 0 and not (w[_FLAGS] & _F_RTT_ON):
+                    w[_FLAGS] |= _F_RTT_ON
+                    w[_RTT_SEQ] = _ISS + 1
+                    w[_RTT_MS] = now_ms
+            elif (w[_FLAGS] & _F_ACK_NOW) and s == SYN_RECEIVED:
                 # a retransmitted SYN: our SYN-ACK was lost (RFC 9293 3.10.7.4)
-                self._emit(c, w[_ISS], SYN | ACK, 0, now_ms)
-            w[_ACK_NOW] = 0
+                self._emit(c, _ISS, SYN | ACK, 0, now_ms)
+            w[_FLAGS] &= ~_F_ACK_NOW
             return
         if s == CLOSED or s == LISTEN:
             return
@@ -939,16 +1026,16 @@ class Tcp:
         if s == ESTABLISHED or s == CLOSE_WAIT or s == FIN_WAIT_1 or s == CLOSING or s == LAST_ACK:
             # snd_una and the windows stay put while this loop sends
             una = w[_SND_UNA]
-            data_end = (una + w[_TX_COUNT]) & _MASK
+            data_end = una + w[_TX_COUNT]
             mss = w[_SND_MSS]
-            fin_queued = w[_FIN_QUEUED] and s != CLOSE_WAIT and s != ESTABLISHED
+            fin_queued = (w[_FLAGS] & _F_FIN_QUEUED) and s != CLOSE_WAIT and s != ESTABLISHED
             wnd = w[_SND_WND]
             if w[_CWND] < wnd:
                 wnd = w[_CWND]
             nxt = w[_SND_NXT]
             while True:
-                in_flight = _sdiff(nxt, una)
-                unsent = _sdiff(data_end, nxt)
+                in_flight = nxt - una
+                unsent = data_end - nxt
                 if unsent < 0:
                     break  # FIN already sent
                 usable = wnd - in_flight
@@ -966,7 +1053,7 @@ class Tcp:
                         # timer overrides when nothing is in flight
                         if n < (w[_MAX_SNDWND] >> 1) or n == 0:
                             break
-                    elif in_flight > 0 and not w[_OPTS] & _OPT_NODELAY and not fin and _sdiff(w[_SND_SML], una) > 0:
+                    elif in_flight > 0 and not w[_FLAGS] & _F_NODELAY and not fin and w[_SND_SML] > una:
                         # RFC 9293 3.7.4 Nagle, Minshall's variant (as Linux): hold a
                         # small segment only while an earlier small one is unacked
                         break
@@ -975,19 +1062,19 @@ class Tcp:
                     flags |= PSH  # last segment of what the application wrote
                 if fin:
                     flags |= FIN
-                new = _sdiff(nxt, w[_SND_MAX]) >= 0
+                new = nxt >= w[_SND_MAX]
                 if not new:
                     self.ctr[_C_TCP_RETRANSMITS] += 1
                 self._emit(c, nxt, flags, n, now_ms)
-                if new and not w[_RTT_ON]:
-                    w[_RTT_ON] = 1  # RFC 6298 / Karn: time one new segment
-                    w[_RTT_SEQ] = (nxt + n) & _MASK
-                    w[_RTT_MS] = now_ms & _MASK  # same ticks_diff, never negative
+                if new and not (w[_FLAGS] & _F_RTT_ON):
+                    w[_FLAGS] |= _F_RTT_ON  # RFC 6298 / Karn: time one new segment
+                    w[_RTT_SEQ] = nxt + n
+                    w[_RTT_MS] = now_ms
                 if n < mss:
-                    w[_SND_SML] = (nxt + n) & _MASK
-                nxt = (nxt + n + (1 if fin else 0)) & _MASK
+                    w[_SND_SML] = nxt + n
+                nxt += n + (1 if fin else 0)
                 w[_SND_NXT] = nxt
-                if _sdiff(nxt, w[_SND_MAX]) > 0:
+                if nxt > w[_SND_MAX]:
                     w[_SND_MAX] = nxt
                 sent = True
                 force = False
@@ -995,11 +1082,11 @@ class Tcp:
                     self._arm(c, _T_RTX, w[_RTO_MS], now_ms)
                 if fin:
                     break
-            if not sent and w[_TMR] == _T_OFF and _sdiff(data_end, nxt) > 0 and w[_SND_MAX] == una:
+            if not sent and w[_TMR] == _T_OFF and data_end > nxt and w[_SND_MAX] == una:
                 # RFC 9293 3.8.6.1: data waits for a window: probe it
                 w[_RETRIES] = 0
                 self._arm(c, _T_PERSIST, w[_RTO_MS], now_ms)
-        if not sent and w[_ACK_NOW]:
+        if not sent and (w[_FLAGS] & _F_ACK_NOW):
             # BSD: a pure ACK carries snd_max, never a rewound snd_nxt the peer
             # has already passed (it would find the ACK out of window)
             self._emit(c, w[_SND_MAX], ACK, 0, now_ms)
@@ -1011,26 +1098,28 @@ class Tcp:
         self.now_ms = now_ms
         seg = self.seg
         buf = iface.rx
-        why = seg.parse(buf, ip.payload_off, ip.payload_end, ip.src, ip.dst)
+        why = seg.parse_sum(buf, ip.payload_off, ip.payload_end, ip.asum)
         if why:
             return why
-        if ip.dst != iface.ip:
+        if ip.dst_lo != iface.ip_lo or ip.dst_hi != iface.ip_hi:
             return "tcp_broadcast"  # RFC 9293 3.9.2.1 / RFC 1122 4.2.3.10
         flags = seg.flags
-        src = ip.src
+        src_hi = ip.src_hi
+        src_lo = ip.src_lo
         sport = seg.sport
         dport = seg.dport
         c = None
         w = None
         for k in self.pool:
             w = k.w
-            if w[_IN_USE] and w[_LPORT] == dport and w[_RPORT] == sport and w[_RIP] == src \
-                    and w[_STATE] != CLOSED:
+            if w[_IN_USE] and w[_LPORT] == dport and w[_RPORT] == sport and w[_RIP_LO] == src_lo \
+                    and w[_RIP_HI] == src_hi and w[_STATE] != CLOSED:
                 c = k
                 break
         dlen = seg.payload_end - seg.payload_off
         if c is not None and w[_STATE] == TIME_WAIT and flags & SYN and not flags & (ACK | RST) \
-                and not w[_USER] and _sdiff(seg.seq, w[_RCV_NXT]) > 0 and self._listener_for(dport):
+                and not w[_USER] and _sdiff(seg.seq, _abs32(w, _RA_HI, w[_RCV_NXT])) > 0 \
+                and self._listener_for(dport):
             # RFC 1122 4.2.2.13 / RFC 6191: a new SYN may reopen a TIME-WAIT pair
             self.ctr[_C_TCP_TIME_WAIT_REUSED] += 1
             self._free(c)
@@ -1042,7 +1131,7 @@ class Tcp:
                 if why is not False:
                     return why
             if l is None or flags & (RST | ACK):
-                self._reply_rst_closed(src, seg, dlen, now_ms)
+                self._reply_rst_closed(ip, seg, dlen, now_ms)
                 return "tcp_no_socket"
             if not flags & SYN:
                 return "tcp_no_socket"  # RFC 9293 3.10.7.2: drop anything else
@@ -1059,16 +1148,20 @@ class Tcp:
                 return l
         return None
 
-    def _reply_rst_closed(self, src, seg, dlen, now_ms):
+    def _reply_rst_closed(self, ip, seg, dlen, now_ms):
         # RFC 9293 3.10.7.1: a segment for no connection gets a RST unless it is one
         flags = seg.flags
         if flags & RST:
             return
         if flags & ACK:
-            self._send_rst(src, seg.dport, seg.sport, seg.ack, 0, RST, now_ms)
+            self._send_rst_h(ip.src_hi, ip.src_lo, seg.dport, seg.sport, seg.ack_hi, seg.ack_lo,
+                             0, 0, RST, now_ms)
         else:
-            n = dlen + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)
-            self._send_rst(src, seg.dport, seg.sport, 0, (seg.seq + n) & _MASK, RST | ACK, now_ms)
+            # ack = seq + the segment's length, in halves
+            lo = seg.seq_lo + dlen + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)
+            hi = (seg.seq_hi + (lo >> 16)) & 0xFFFF
+            self._send_rst_h(ip.src_hi, ip.src_lo, seg.dport, seg.sport, 0, 0, hi, lo & 0xFFFF,
+                             RST | ACK, now_ms)
 
     def _evict_half_open(self, l):
         """Free the oldest SYN-RECEIVED block of listener l (any listener when
@@ -1112,24 +1205,31 @@ class Tcp:
             self._send_cookie(ip.src, seg, now_ms)
             return None
         w = c.w
-        w[_LISTENER] = l.id
-        w[_LPORT] = seg.dport
-        w[_RIP] = ip.src
-        w[_RPORT] = seg.sport
-        self._init_send(c)
+        self._passive(c, l, ip, seg, -1)
         self._set_peer_mss(c, seg.mss)
-        w[_IRS] = seg.seq
-        w[_RCV_NXT] = (seg.seq + 1) & _MASK
-        w[_RCV_ADV] = w[_RCV_NXT]
+        w[_RA_HI] = (seg.seq_hi - 1) & 0xFFFF  # the anchor: IRS - _IRS (2**16)
+        w[_RA_LO] = seg.seq_lo
+        w[_RCV_NXT] = _IRS + 1
+        w[_RCV_ADV] = _IRS + 1
         w[_SND_WND] = seg.window
         w[_MAX_SNDWND] = seg.window
-        w[_SND_WL1] = seg.seq
-        w[_SND_WL2] = 0
+        w[_SND_WL1] = _IRS
+        w[_SND_WL2] = 0  # never set
         w[_STATE] = SYN_RECEIVED
         w[_KA_AT] = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
         self.ctr[_C_TCP_PASSIVE_OPENS] += 1
         self._output(c, now_ms)
         return None
+
+    def _passive(self, c, l, ip, seg, iss):
+        """A new block for listener l: the peer's address and ports, the send side."""
+        w = c.w
+        w[_LISTENER] = l.id
+        w[_LPORT] = seg.dport
+        w[_RIP_HI] = ip.src_hi
+        w[_RIP_LO] = ip.src_lo
+        w[_RPORT] = seg.sport
+        self._init_send(c, iss)
 
     # -- SYN cookies: ISN = slot(8) | hash(22) | MSS index(2)
 
@@ -1185,26 +1285,19 @@ class Tcp:
         if c is None:
             return "tcp_no_block"
         w = c.w
-        w[_LISTENER] = l.id
-        w[_LPORT] = seg.dport
-        w[_RIP] = ip.src
-        w[_RPORT] = seg.sport
-        self._init_send(c)
-        w[_ISS] = ck
-        w[_SND_UNA] = ck
-        w[_SND_NXT] = (ck + 1) & _MASK  # our SYN,ACK went out (statelessly)
-        w[_SND_MAX] = w[_SND_NXT]
-        w[_RECOVER] = ck
-        w[_SND_SML] = ck
+        self._passive(c, l, ip, seg, ck)  # the cookie was our ISS
+        w[_SND_NXT] = _ISS + 1  # our SYN,ACK went out (statelessly)
+        w[_SND_MAX] = _ISS + 1
         self._set_peer_mss(c, _COOKIE_MSS[midx])
-        w[_IRS] = irs
-        w[_RCV_NXT] = seg.seq
+        w[_RA_HI] = ((irs >> 16) - 1) & 0xFFFF
+        w[_RA_LO] = irs & 0xFFFF
+        w[_RCV_NXT] = _IRS + 1
         wnd = w[_RX_SIZE] if w[_RX_SIZE] < 65535 else 65535
-        w[_RCV_ADV] = (seg.seq + wnd) & _MASK
+        w[_RCV_ADV] = _IRS + 1 + wnd
         w[_SND_WND] = seg.window
         w[_MAX_SNDWND] = seg.window
-        w[_SND_WL1] = irs
-        w[_SND_WL2] = 0
+        w[_SND_WL1] = _IRS
+        w[_SND_WL2] = 0  # never set
         w[_STATE] = SYN_RECEIVED
         w[_KA_AT] = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
         self.ctr[_C_TCP_PASSIVE_OPENS] += 1
@@ -1216,10 +1309,12 @@ class Tcp:
         w = c.w
         # RFC 9293 3.10.7.3
         flags = seg.flags
+        ack = _rel(seg.ack_hi, seg.ack_lo, w[_SA_HI], w[_SA_LO])
         if flags & ACK:
-            if _sdiff(seg.ack, w[_ISS]) <= 0 or _sdiff(seg.ack, w[_SND_MAX]) > 0:
+            if ack <= _ISS or ack > w[_SND_MAX]:  # at or before the ISS, or beyond what we sent
                 if not flags & RST:
-                    self._send_rst(w[_RIP], w[_LPORT], w[_RPORT], seg.ack, 0, RST, now_ms)
+                    self._send_rst_h(w[_RIP_HI], w[_RIP_LO], w[_LPORT], w[_RPORT], seg.ack_hi,
+                                     seg.ack_lo, 0, 0, RST, now_ms)
                 return
         if flags & RST:
             if flags & ACK:
@@ -1228,41 +1323,43 @@ class Tcp:
             return
         if not flags & SYN:
             return
-        w[_IRS] = seg.seq
-        w[_RCV_NXT] = (seg.seq + 1) & _MASK
-        w[_RCV_ADV] = w[_RCV_NXT]
+        w[_RA_HI] = (seg.seq_hi - 1) & 0xFFFF  # the anchor: IRS - _IRS (2**16)
+        w[_RA_LO] = seg.seq_lo
+        w[_RCV_NXT] = _IRS + 1
+        w[_RCV_ADV] = _IRS + 1
         self._set_peer_mss(c, seg.mss)
         w[_KA_AT] = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
         if flags & ACK:
-            w[_SND_UNA] = seg.ack
-            self._rtt_sample(c, seg.ack, now_ms)
+            w[_SND_UNA] = ack
+            self._rtt_sample(c, ack, now_ms)
             w[_RETRIES] = 0
             w[_TMR] = _T_OFF
             w[_STATE] = ESTABLISHED
             self.ctr[_C_TCP_ESTABLISHED] += 1
-            self._update_window(c, seg.seq, seg.ack, seg.window)
-            if w[_FIN_QUEUED]:
+            self._update_window(c, _IRS, ack, seg.window)
+            if w[_FLAGS] & _F_FIN_QUEUED:
                 w[_STATE] = FIN_WAIT_1
-            w[_ACK_NOW] = 1
+            w[_FLAGS] |= _F_ACK_NOW
             self._output(c, now_ms)
         else:
             # RFC 9293 3.10.7.3 / figure 8: simultaneous open
             w[_STATE] = SYN_RECEIVED
             w[_SND_WND] = seg.window
             w[_MAX_SNDWND] = seg.window
-            w[_SND_WL1] = seg.seq
-            w[_SND_NXT] = w[_ISS]  # SYN,ACK with our original ISN
+            w[_SND_WL1] = _IRS
+            w[_SND_NXT] = _ISS  # SYN,ACK with our original ISN
             self._output(c, now_ms)
 
     def _sync_input(self, c, seg, buf, dlen, now_ms):
         """RFC 9293 3.10.7.4: SYN-RECEIVED and every synchronized state."""
         w = c.w
         flags = seg.flags
-        seq = seg.seq
+        seq = _rel(seg.seq_hi, seg.seq_lo, w[_RA_HI], w[_RA_LO])  # _FAR: out of any window
         wnd = w[_RX_SIZE] - w[_RX_COUNT]
         if wnd > 65535:
             wnd = 65535
-        rel = _sdiff(seq, w[_RCV_NXT])
+        rel = seq - w[_RCV_NXT]
+        sseq = seq  # the segment's own seq (window updates), before the SYN is skipped
         # first: RST (RFC 5961 3.2: exact match resets, in-window gets a challenge ACK)
         if flags & RST:
             if w[_STATE] == TIME_WAIT:
@@ -1281,19 +1378,19 @@ class Tcp:
                 self._challenge_ack(c, now_ms)
             return
         if flags & SYN:
-            if w[_STATE] == SYN_RECEIVED and seq == w[_IRS]:
+            if w[_STATE] == SYN_RECEIVED and seq == _IRS:
                 if flags & ACK:
                     # RFC 9293 figure 8 (simultaneous open): the SYN is old news,
                     # the ACK completes the handshake
                     flags &= ~SYN
-                    seq = (seq + 1) & _MASK
+                    seq += 1
                     rel += 1
                 else:
-                    w[_ACK_NOW] = 1  # our SYN,ACK went missing: send it again
+                    w[_FLAGS] |= _F_ACK_NOW  # our SYN,ACK went missing: send it again
                     self._output(c, now_ms)
                     return
             elif w[_STATE] == SYN_RECEIVED:
-                w[_ACK_NOW] = 1
+                w[_FLAGS] |= _F_ACK_NOW
                 self._output(c, now_ms)
                 return
             else:
@@ -1312,14 +1409,14 @@ class Tcp:
             ok = rel == 0
             dlen = 0
             fin = 0
-            w[_ACK_NOW] = 1  # a window probe: tell the peer the window again
+            w[_FLAGS] |= _F_ACK_NOW  # a window probe: tell the peer the window again
         else:
             ok = rel < wnd and rel + seglen > 0
         if not ok:
             if fin and w[_STATE] == TIME_WAIT:
                 # RFC 9293 3.10.7.4: a retransmitted FIN restarts the 2 MSL wait
                 self._enter_time_wait(c, now_ms)
-            w[_ACK_NOW] = 1
+            w[_FLAGS] |= _F_ACK_NOW
             self._output(c, now_ms)
             return
         if rel < 0:
@@ -1338,7 +1435,7 @@ class Tcp:
         # fifth: the ACK field
         if not flags & ACK:
             return
-        if not self._ack_input(c, seg, now_ms, seglen):
+        if not self._ack_input(c, seg, sseq, now_ms, seglen):
             return
         if not w[_IN_USE]:
             return
@@ -1356,31 +1453,30 @@ class Tcp:
                 before = w[_RX_COUNT]
                 _ring_write(self.buf, w, _RX, buf, data_off, dlen)
                 filled = w[_RX_COUNT] - before
-                w[_RCV_NXT] = (w[_RCV_NXT] + filled) & _MASK
+                w[_RCV_NXT] += filled
                 if filled > dlen or w[_RX_NRANGES]:
-                    w[_ACK_NOW] = 1  # RFC 5681 4.2: ACK at once when a gap fills
+                    w[_FLAGS] |= _F_ACK_NOW  # RFC 5681 4.2: ACK at once when a gap fills
                 elif w[_RX_SIZE] - w[_RX_COUNT] < self.mss:
-                    w[_ACK_NOW] = 1  # the window is nearly shut: the peer waits for us
+                    w[_FLAGS] |= _F_ACK_NOW  # the window is nearly shut: the peer waits for us
                 elif dlen >= w[_SND_MSS] or dlen >= self.mss:
                     w[_ACK_SEGS] += 1
                     if w[_ACK_SEGS] >= 2:
-                        w[_ACK_NOW] = 1  # RFC 1122 4.2.3.2: every second full segment
-                if not w[_ACK_NOW] and not w[_DELACK_ON]:
-                    w[_DELACK_ON] = 1
+                        w[_FLAGS] |= _F_ACK_NOW  # RFC 1122 4.2.3.2: every second full segment
+                if not w[_FLAGS] & (_F_ACK_NOW | _F_DELACK_ON):
+                    w[_FLAGS] |= _F_DELACK_ON
                     w[_DELACK_AT] = ticks_add(now_ms, self.cfg.tcp_delack_ms)
             else:
                 # out of order: keep it in the ring, send a duplicate ACK at once
                 _ring_write_at(self.buf, w, _RX, rel, buf, data_off, dlen)
                 self.ctr[_C_TCP_OOO_SEGMENTS] += 1
-                w[_ACK_NOW] = 1
+                w[_FLAGS] |= _F_ACK_NOW
                 fin = 0
         elif dlen and s != CLOSED:
-            w[_ACK_NOW] = 1
+            w[_FLAGS] |= _F_ACK_NOW
         # eighth: FIN (only in order)
-        if fin and _sdiff(seq + (seg.payload_end - seg.payload_off), w[_RCV_NXT]) == 0 and not w[_FIN_RCVD]:
-            w[_RCV_NXT] = (w[_RCV_NXT] + 1) & _MASK
-            w[_FIN_RCVD] = 1
-            w[_ACK_NOW] = 1
+        if fin and seq + (seg.payload_end - seg.payload_off) == w[_RCV_NXT] and not (w[_FLAGS] & _F_FIN_RCVD):
+            w[_RCV_NXT] += 1
+            w[_FLAGS] |= _F_FIN_RCVD | _F_ACK_NOW
             if s == SYN_RECEIVED or s == ESTABLISHED:
                 w[_STATE] = CLOSE_WAIT
             elif s == FIN_WAIT_1:
@@ -1389,44 +1485,63 @@ class Tcp:
                 self._enter_time_wait(c, now_ms)
         elif fin and s == TIME_WAIT:
             # RFC 9293 3.10.7.4: a retransmitted FIN restarts the 2 MSL wait
-            w[_ACK_NOW] = 1
+            w[_FLAGS] |= _F_ACK_NOW
             self._enter_time_wait(c, now_ms)
-        elif fin and w[_FIN_RCVD]:
-            w[_ACK_NOW] = 1
+        elif fin and (w[_FLAGS] & _F_FIN_RCVD):
+            w[_FLAGS] |= _F_ACK_NOW
+        # both sides move only here (segment text, FIN, ACKs): keep them small
+        if w[_RCV_NXT] >= self.reanchor_at:
+            self._reanchor(c, _RCV_SEQS, _RA_HI)
+        if w[_SND_UNA] >= self.reanchor_at:
+            self._reanchor(c, _SND_SEQS, _SA_HI)
         self._output(c, now_ms)
 
-    def _ack_input(self, c, seg, now_ms, seglen):
-        """RFC 9293 3.10.7.4 fifth step; False when the segment is dropped."""
+    def _reanchor(self, c, fields, a):
+        """Move one side's anchor (w[a], w[a + 1]) reanchor_by (2**28) forward
+        and its relative sequence numbers (fields) back: they stay small ints.
+        A value left that far behind (an old window update, an old recovery
+        point) becomes 0, the oldest there is, and compares the same way."""
         w = c.w
-        ack = seg.ack
+        by = self.reanchor_by
+        for f in fields:
+            v = w[f] - by
+            w[f] = v if v > 0 else 0
+        w[a] = (w[a] + (by >> 16)) & 0xFFFF
+
+    def _ack_input(self, c, seg, seq, now_ms, seglen):
+        """RFC 9293 3.10.7.4 fifth step (seq: the segment's, relative); False
+        when the segment is dropped."""
+        w = c.w
+        ack = _rel(seg.ack_hi, seg.ack_lo, w[_SA_HI], w[_SA_LO])  # _FAR: never sent
         if w[_STATE] == SYN_RECEIVED:
-            if _sdiff(ack, w[_SND_UNA]) > 0 and _sdiff(ack, w[_SND_MAX]) <= 0:
-                w[_SND_UNA] = (w[_SND_UNA] + 1) & _MASK  # the SYN
+            if w[_SND_UNA] < ack <= w[_SND_MAX]:
+                w[_SND_UNA] += 1  # the SYN
                 self._rtt_sample(c, ack, now_ms)
                 w[_RETRIES] = 0
                 w[_TMR] = _T_OFF
-                w[_STATE] = FIN_WAIT_1 if w[_FIN_QUEUED] else ESTABLISHED
+                w[_STATE] = FIN_WAIT_1 if (w[_FLAGS] & _F_FIN_QUEUED) else ESTABLISHED
                 self.ctr[_C_TCP_ESTABLISHED] += 1
                 w[_SND_WND] = seg.window
                 w[_MAX_SNDWND] = seg.window
-                w[_SND_WL1] = seg.seq
+                w[_SND_WL1] = seq
                 w[_SND_WL2] = ack
                 if ack == w[_SND_UNA]:
                     return True
             else:
-                self._send_rst(w[_RIP], w[_LPORT], w[_RPORT], ack, 0, RST, now_ms)
+                self._send_rst_h(w[_RIP_HI], w[_RIP_LO], w[_LPORT], w[_RPORT], seg.ack_hi,
+                                 seg.ack_lo, 0, 0, RST, now_ms)
                 return False
-        una_rel = _sdiff(ack, w[_SND_UNA])
-        max_rel = _sdiff(w[_SND_MAX], w[_SND_UNA])
+        una_rel = ack - w[_SND_UNA]
+        max_rel = w[_SND_MAX] - w[_SND_UNA]
         if una_rel > max_rel:
             # RFC 9293: an ACK for something not yet sent: ACK and drop
-            w[_ACK_NOW] = 1
+            w[_FLAGS] |= _F_ACK_NOW
             self._output(c, now_ms)
             return False
         mw = w[_MAX_SNDWND] if w[_MAX_SNDWND] > 0 else 1
         if una_rel < -mw:
             # RFC 5961 5.2: too old to be plausible
-            w[_ACK_NOW] = 1
+            w[_FLAGS] |= _F_ACK_NOW
             self._output(c, now_ms)
             return False
         if una_rel > 0:
@@ -1436,14 +1551,14 @@ class Tcp:
         elif una_rel == 0 and seglen == 0 and seg.window == w[_SND_WND] and w[_SND_MAX] != w[_SND_UNA] \
                 and w[_TMR] == _T_RTX:
             self._dupack(c, now_ms)
-        self._update_window(c, seg.seq, ack, seg.window)
+        self._update_window(c, seq, ack, seg.window)
         return True
 
     def _update_window(self, c, seq, ack, window):
         w = c.w
         # RFC 9293 3.10.7.4: update the send window from the newest segment only
-        d1 = _sdiff(seq, w[_SND_WL1])
-        if d1 > 0 or (d1 == 0 and _sdiff(ack, w[_SND_WL2]) >= 0) or w[_SND_WL2] == 0:
+        d1 = seq - w[_SND_WL1]
+        if d1 > 0 or (d1 == 0 and ack >= w[_SND_WL2]) or w[_SND_WL2] == 0:
             if w[_SND_WND] == 0 and window > 0 and w[_TMR] == _T_PERSIST:
                 # the window opened
                 w[_TMR] = _T_OFF
@@ -1457,9 +1572,9 @@ class Tcp:
     def _rtt_sample(self, c, ack, now_ms):
         w = c.w
         # RFC 6298 2 with Karn's algorithm (only segments sent once are timed)
-        if not w[_RTT_ON] or _sdiff(ack, w[_RTT_SEQ]) < 0:
+        if not (w[_FLAGS] & _F_RTT_ON) or ack < w[_RTT_SEQ]:
             return
-        w[_RTT_ON] = 0
+        w[_FLAGS] &= ~_F_RTT_ON
         r = ticks_diff(now_ms, w[_RTT_MS])
         if r < 0:
             return
@@ -1489,9 +1604,9 @@ class Tcp:
         _ring_discard(w, _TX, data)
         fin_acked = acked > data
         w[_SND_UNA] = ack
-        if _sdiff(w[_SND_NXT], ack) < 0:
+        if w[_SND_NXT] < ack:
             w[_SND_NXT] = ack
-        if _sdiff(w[_SND_MAX], ack) < 0:
+        if w[_SND_MAX] < ack:
             w[_SND_MAX] = ack
         self._rtt_sample(c, ack, now_ms)
         w[_RETRIES] = 0
@@ -1499,11 +1614,11 @@ class Tcp:
         # RFC 5681 3.1 / RFC 6582 3.2 (a local cwnd: the deflation may dip
         # below zero for a moment, which w cannot hold)
         cwnd = w[_CWND]
-        if w[_IN_RECOVERY]:
-            if _sdiff(ack, w[_RECOVER]) >= 0:
-                flight = _sdiff(w[_SND_MAX], w[_SND_UNA])
+        if w[_FLAGS] & _F_IN_RECOVERY:
+            if ack >= w[_RECOVER]:
+                flight = w[_SND_MAX] - w[_SND_UNA]
                 cwnd = w[_SSTHRESH] if w[_SSTHRESH] < flight + mss else flight + mss
-                w[_IN_RECOVERY] = 0
+                w[_FLAGS] &= ~_F_IN_RECOVERY
             else:
                 # partial ACK: resend the next hole, deflate by what was acked
                 self._retransmit_one(c, now_ms)
@@ -1542,35 +1657,35 @@ class Tcp:
         # RFC 5681 3.2 with RFC 6582 (NewReno)
         w[_DUPACKS] += 1
         mss = w[_SND_MSS]
-        if w[_DUPACKS] == 3 and not w[_IN_RECOVERY] and _sdiff(w[_SND_UNA], w[_RECOVER]) > 0:
-            flight = _sdiff(w[_SND_MAX], w[_SND_UNA])
+        if w[_DUPACKS] == 3 and not (w[_FLAGS] & _F_IN_RECOVERY) and w[_SND_UNA] > w[_RECOVER]:
+            flight = w[_SND_MAX] - w[_SND_UNA]
             half = flight >> 1
             w[_SSTHRESH] = half if half > 2 * mss else 2 * mss
             w[_RECOVER] = w[_SND_MAX]
-            w[_IN_RECOVERY] = 1
+            w[_FLAGS] |= _F_IN_RECOVERY
             self.ctr[_C_TCP_FAST_RETRANSMITS] += 1
             self._retransmit_one(c, now_ms)
             w[_CWND] = w[_SSTHRESH] + 3 * mss
-        elif w[_IN_RECOVERY]:
+        elif w[_FLAGS] & _F_IN_RECOVERY:
             w[_CWND] += mss
             self._output(c, now_ms)
 
     def _retransmit_one(self, c, now_ms):
         w = c.w
         # one segment at snd_una, only bytes sent before; snd_nxt stays
-        n = _sdiff(w[_SND_MAX], w[_SND_UNA])
+        n = w[_SND_MAX] - w[_SND_UNA]
         if n > w[_TX_COUNT]:
             n = w[_TX_COUNT]
         if n > w[_SND_MSS]:
             n = w[_SND_MSS]
         flags = ACK
-        fin = w[_FIN_QUEUED] and w[_STATE] != ESTABLISHED and w[_STATE] != CLOSE_WAIT \
-            and n == w[_TX_COUNT] and w[_SND_MAX] == ((w[_SND_UNA] + n + 1) & _MASK)
+        fin = (w[_FLAGS] & _F_FIN_QUEUED) and w[_STATE] != ESTABLISHED and w[_STATE] != CLOSE_WAIT \
+            and n == w[_TX_COUNT] and w[_SND_MAX] == w[_SND_UNA] + n + 1
         if fin:
             flags |= FIN
         if n == 0 and not fin:
             return
-        w[_RTT_ON] = 0  # Karn
+        w[_FLAGS] &= ~_F_RTT_ON  # Karn
         self.ctr[_C_TCP_RETRANSMITS] += 1
         self._emit(c, w[_SND_UNA], flags, n, now_ms)
         self._arm(c, _T_RTX, w[_RTO_MS], now_ms)
@@ -1583,8 +1698,8 @@ class Tcp:
             # retransmission timer, looks after it (never gives up)
             if w[_SND_NXT] == w[_SND_UNA]:
                 self._emit(c, w[_SND_NXT], ACK, 1, now_ms)
-                w[_SND_NXT] = (w[_SND_NXT] + 1) & _MASK
-                if _sdiff(w[_SND_NXT], w[_SND_MAX]) > 0:
+                w[_SND_NXT] += 1
+                if w[_SND_NXT] > w[_SND_MAX]:
                     w[_SND_MAX] = w[_SND_NXT]
             else:
                 self._emit(c, w[_SND_UNA], ACK, 1, now_ms)
@@ -1594,7 +1709,7 @@ class Tcp:
     def _enter_time_wait(self, c, now_ms):
         w = c.w
         w[_STATE] = TIME_WAIT
-        w[_DELACK_ON] = 0
+        w[_FLAGS] &= ~_F_DELACK_ON
         self._arm(c, _T_TIME_WAIT, 2 * self.cfg.tcp_msl_ms, now_ms)
 
     def icmp_error(self, type_, code, buf, inner_off, end):
@@ -1608,12 +1723,12 @@ class Tcp:
         t = inner_off + ihl
         sport = (buf[t] << 8) | buf[t + 1]
         dport = (buf[t + 2] << 8) | buf[t + 3]
-        dst = (buf[inner_off + 16] << 24) | (buf[inner_off + 17] << 16) | (buf[inner_off + 18] << 8) \
-            | buf[inner_off + 19]
+        dst_hi = (buf[inner_off + 16] << 8) | buf[inner_off + 17]
+        dst_lo = (buf[inner_off + 18] << 8) | buf[inner_off + 19]
         for c in self.pool:
             w = c.w
             if w[_IN_USE] and w[_STATE] == SYN_SENT and w[_LPORT] == sport and w[_RPORT] == dport \
-                    and w[_RIP] == dst:
+                    and w[_RIP_HI] == dst_hi and w[_RIP_LO] == dst_lo:
                 self._fail(c, ECONNREFUSED)
 
     # ------------------------------------------------------------ timers
@@ -1636,27 +1751,27 @@ class Tcp:
                     due = ticks_diff(w[_TMR_AT], now_ms) if w[_TMR] != _T_OFF else _FAR_MS
                 if due < wait:
                     wait = due
-            if w[_DELACK_ON]:
+            if w[_FLAGS] & _F_DELACK_ON:
                 due = ticks_diff(w[_DELACK_AT], now_ms)
                 if due <= 0:
-                    w[_ACK_NOW] = 1
+                    w[_FLAGS] |= _F_ACK_NOW
                     self._output(c, now_ms)
                 else:
                     if due < wait:
                         wait = due
-            if w[_OPTS] & _OPT_KEEPALIVE and (w[_STATE] == ESTABLISHED or w[_STATE] == CLOSE_WAIT):
+            if w[_FLAGS] & _F_KEEPALIVE and (w[_STATE] == ESTABLISHED or w[_STATE] == CLOSE_WAIT):
                 due = ticks_diff(w[_KA_AT], now_ms)
                 if due <= 0:
                     if w[_SND_MAX] == w[_SND_UNA]:
                         if w[_KA_PROBES] >= cfg.tcp_keepalive_count:
                             self.ctr[_C_TCP_TIMEOUTS] += 1
-                            self._send_rst(w[_RIP], w[_LPORT], w[_RPORT], w[_SND_MAX], 0, RST, now_ms)
+                            self._send_rst_to(c, now_ms)
                             self._fail(c, ETIMEDOUT)
                             continue
                         # RFC 1122 4.2.3.6: a probe with a sequence number the peer has seen
                         w[_KA_PROBES] += 1
                         self.ctr[_C_TCP_KEEPALIVE_PROBES] += 1
-                        self._emit(c, (w[_SND_UNA] - 1) & _MASK, ACK, 0, now_ms)
+                        self._emit(c, w[_SND_UNA] - 1, ACK, 0, now_ms)
                     w[_KA_AT] = ticks_add(now_ms, cfg.tcp_keepalive_interval_ms)
                     due = cfg.tcp_keepalive_interval_ms
                 if due < wait:
@@ -1677,7 +1792,7 @@ class Tcp:
             # up like a retransmission when it stays silent
             if w[_PROBES] >= cfg.tcp_retries:
                 self.ctr[_C_TCP_TIMEOUTS] += 1
-                self._send_rst(w[_RIP], w[_LPORT], w[_RPORT], w[_SND_MAX], 0, RST, now_ms)
+                self._send_rst_to(c, now_ms)
                 self._fail(c, ETIMEDOUT)
                 return
             w[_PROBES] += 1
@@ -1697,26 +1812,26 @@ class Tcp:
         if w[_RETRIES] >= limit:
             self.ctr[_C_TCP_TIMEOUTS] += 1
             if s >= SYN_RECEIVED:
-                self._send_rst(w[_RIP], w[_LPORT], w[_RPORT], w[_SND_MAX], 0, RST, now_ms)
+                self._send_rst_to(c, now_ms)
             self._fail(c, ETIMEDOUT)
             return
         w[_RETRIES] += 1
         self.ctr[_C_TCP_RTO_TIMEOUTS] += 1
         w[_RTO_MS] = w[_RTO_MS] * 2 if w[_RTO_MS] * 2 < cfg.tcp_rto_max_ms else cfg.tcp_rto_max_ms
-        w[_RTT_ON] = 0  # Karn: no sample from a retransmitted segment
+        w[_FLAGS] &= ~_F_RTT_ON  # Karn: no sample from a retransmitted segment
         if s <= SYN_RECEIVED:
-            w[_SND_NXT] = w[_ISS]
+            w[_SND_NXT] = _ISS  # the SYN goes again
             self.ctr[_C_TCP_RETRANSMITS] += 1
             self._output(c, now_ms)
             self._arm(c, _T_RTX, w[_RTO_MS], now_ms)
             return
         mss = w[_SND_MSS]
-        flight = _sdiff(w[_SND_MAX], w[_SND_UNA])
+        flight = w[_SND_MAX] - w[_SND_UNA]
         half = flight >> 1
         w[_SSTHRESH] = half if half > 2 * mss else 2 * mss  # RFC 5681 (4)
         w[_CWND] = mss  # loss window
         w[_DUPACKS] = 0
-        w[_IN_RECOVERY] = 0
+        w[_FLAGS] &= ~_F_IN_RECOVERY
         w[_RECOVER] = w[_SND_MAX]
         w[_SND_NXT] = w[_SND_UNA]  # go back N: resend from the first unacknowledged byte
         if w[_SND_WND] == 0 and w[_TX_COUNT]:

@@ -37,6 +37,8 @@ class UdpEndpoint:
         self.lport = 0
         self.lip = 0
         self.rip = 0  # connected peer (0: any)
+        self.rip_hi = 0  # the same as 16-bit halves (input compares these: see wire.ipv4)
+        self.rip_lo = 0
         self.rport = 0
         self.broadcast = False
         self.datagrams = 0
@@ -52,6 +54,8 @@ class UdpEndpoint:
         if not self.lport:
             self.owner.bind(self, 0, 0)
         self.rip = ip
+        self.rip_hi = ip >> 16
+        self.rip_lo = ip & 0xFFFF
         self.rport = port
 
     def sendto(self, data, ip, port, now_ms):
@@ -191,7 +195,7 @@ class Udp:
 
     def input(self, iface, ip, now_ms):
         h = self.hdr
-        why = h.parse(iface.rx, ip.payload_off, ip.payload_end, ip.src, ip.dst)
+        why = h.parse_sum(iface.rx, ip.payload_off, ip.payload_end, ip.asum)
         if why:
             return why
         dport = h.dport
@@ -199,7 +203,7 @@ class Udp:
         for ep in self.pool:
             if not ep.in_use or ep.lport != dport:
                 continue
-            if ep.rip and (ep.rip != ip.src or ep.rport != h.sport):
+            if ep.rip and (ep.rip_lo != ip.src_lo or ep.rip_hi != ip.src_hi or ep.rport != h.sport):
                 continue
             best = ep
             break
@@ -211,7 +215,8 @@ class Udp:
             return "udp_rx_full"
         rec = best._hdr
         put16(rec, 0, n)
-        put32(rec, 2, ip.src)
+        put16(rec, 2, ip.src_hi)
+        put16(rec, 4, ip.src_lo)
         put16(rec, 6, h.sport)
         rx.write(rec, 0, _REC)
         rx.write(iface.rx, h.payload_off, n)

@@ -94,9 +94,18 @@ def checksum(buf, start, end, acc=0):
     return ~fold(sum16(buf, start, end) + acc) & 0xFFFF
 
 
+def addr_sum(src, dst):
+    """The addresses' part of the pseudo-header sum: their four 16-bit halves.
+
+    The per-segment paths keep addresses as 16-bit halves and add them
+    themselves (``IPv4.asum``): a 32-bit address is a heap object on a 32-bit
+    MicroPython port, and so is anything computed from one."""
+    return (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF)
+
+
 def pseudo_sum(src, dst, proto, length):
     """Sum of the IPv4 pseudo-header (RFC 9293 3.1, RFC 768)."""
-    return (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + proto + length
+    return addr_sum(src, dst) + proto + length
 
 
 def verify(buf, start, end, acc=0):

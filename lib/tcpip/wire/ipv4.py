@@ -14,9 +14,15 @@ BROADCAST = const(0xFFFFFFFF)
 class IPv4:
     """Parsed IPv4 header.
 
-    After a good parse: ``src``, ``dst``, ``proto``, ``ttl``, ``ident``, ``hlen``
-    (bytes), ``total_len``, ``payload_off`` and ``payload_end`` (Ethernet padding
-    excluded), ``off`` (where the header starts).
+    After a good parse: ``src_hi``/``src_lo`` and ``dst_hi``/``dst_lo`` (the
+    addresses as 16-bit halves), ``asum`` (their sum, for the pseudo-header
+    checksum), ``proto``, ``ttl``, ``ident``, ``hlen`` (bytes), ``total_len``,
+    ``payload_off`` and ``payload_end`` (Ethernet padding excluded), ``off``
+    (where the header starts).  ``src`` and ``dst`` give the addresses as ints.
+
+    Halves, not 32-bit ints, because a 32-bit port of MicroPython keeps ints
+    of 2**30 and more on the heap: 192.168.x.x would cost two allocations a
+    frame.
     """
 
     def __init__(self):
@@ -26,8 +32,11 @@ class IPv4:
         self.ident = 0
         self.ttl = 0
         self.proto = 0
-        self.src = 0
-        self.dst = 0
+        self.src_hi = 0
+        self.src_lo = 0
+        self.dst_hi = 0
+        self.dst_lo = 0
+        self.asum = 0
         self.payload_off = 0
         self.payload_end = 0
 
@@ -57,24 +66,41 @@ class IPv4:
         self.ident = (b[off + 4] << 8) | b[off + 5]
         self.ttl = b[off + 8]
         self.proto = b[off + 9]
-        self.src = (b[off + 12] << 24) | (b[off + 13] << 16) | (b[off + 14] << 8) | b[off + 15]
-        self.dst = (b[off + 16] << 24) | (b[off + 17] << 16) | (b[off + 18] << 8) | b[off + 19]
+        self.src_hi = sh = (b[off + 12] << 8) | b[off + 13]
+        self.src_lo = sl = (b[off + 14] << 8) | b[off + 15]
+        self.dst_hi = dh = (b[off + 16] << 8) | b[off + 17]
+        self.dst_lo = dl = (b[off + 18] << 8) | b[off + 19]
+        self.asum = sh + sl + dh + dl
         self.payload_off = off + hlen
         self.payload_end = off + total
         return None
 
+    @property
+    def src(self):
+        return (self.src_hi << 16) | self.src_lo
+
+    @property
+    def dst(self):
+        return (self.dst_hi << 16) | self.dst_lo
+
 
 def emit(buf, off, src, dst, proto, payload_len, ttl=64, ident=0, dont_fragment=True):
     """Write a 20-byte header (no options) with its checksum. Returns 20."""
+    emit_h(buf, off, src >> 16, src & 0xFFFF, dst >> 16, dst & 0xFFFF, proto, payload_len, ttl,
+           ident, 0x4000 if dont_fragment else 0)
+    return HLEN
+
+
+def emit_h(buf, off, src_hi, src_lo, dst_hi, dst_lo, proto, payload_len, ttl, ident, frag=0x4000):
+    """``emit`` with the addresses as 16-bit halves (the per-frame path)."""
     # One C call for the header (no allocation on MicroPython either), then
     # the checksum over it (RFC 791: computed with the field zero).
-    struct.pack_into("!BBHHHBBHII", buf, off, 0x45, 0, (HLEN + payload_len) & 0xFFFF, ident & 0xFFFF,
-                     0x4000 if dont_fragment else 0, ttl & 0xFF, proto & 0xFF, 0,
-                     src & 0xFFFFFFFF, dst & 0xFFFFFFFF)
+    struct.pack_into("!BBHHHBBHHHHH", buf, off, 0x45, 0, (HLEN + payload_len) & 0xFFFF,
+                     ident & 0xFFFF, frag, ttl & 0xFF, proto & 0xFF, 0,
+                     src_hi, src_lo, dst_hi, dst_lo)
     c = checksum(buf, off, off + HLEN)
     buf[off + 10] = c >> 8
     buf[off + 11] = c & 0xFF
-    return HLEN
 
 
 def aton(s):

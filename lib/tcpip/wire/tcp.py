@@ -3,7 +3,7 @@ import struct
 
 from tcpip.compat import const
 from tcpip.wire.bytes import get16, get32, put16, put32
-from tcpip.wire.checksum import sum16, fold, pseudo_sum
+from tcpip.wire.checksum import sum16, fold, addr_sum
 
 HLEN = const(20)
 PROTO = const(6)
@@ -31,16 +31,22 @@ MAX_SACK_BLOCKS = const(4)
 class Tcp:
     """Parsed TCP segment.
 
-    Header: sport, dport, seq, ack, flags, window, urgent, hlen, payload_off,
-    payload_end.  Options (-1 / False when absent): mss, wscale, sack_perm,
-    ts_val/ts_ecr (has_ts), sack_n blocks in sack_left/sack_right.
+    Header: sport, dport, seq_hi/seq_lo and ack_hi/ack_lo (16-bit halves;
+    ``seq`` and ``ack`` give the 32-bit values), flags, window, urgent, hlen,
+    payload_off, payload_end.  Options (-1 / False when absent): mss, wscale,
+    sack_perm, ts_val/ts_ecr (has_ts), sack_n blocks in sack_left/sack_right.
+
+    Halves because a 32-bit MicroPython port keeps ints of 2**30 and more on
+    the heap: three quarters of all sequence numbers.
     """
 
     def __init__(self):
         self.sport = 0
         self.dport = 0
-        self.seq = 0
-        self.ack = 0
+        self.seq_hi = 0
+        self.seq_lo = 0
+        self.ack_hi = 0
+        self.ack_lo = 0
         self.flags = 0
         self.window = 0
         self.urgent = 0
@@ -57,22 +63,36 @@ class Tcp:
         self.sack_left = [0] * MAX_SACK_BLOCKS
         self.sack_right = [0] * MAX_SACK_BLOCKS
 
+    @property
+    def seq(self):
+        return (self.seq_hi << 16) | self.seq_lo
+
+    @property
+    def ack(self):
+        return (self.ack_hi << 16) | self.ack_lo
+
     def parse(self, buf, off, end, src, dst):
+        return self.parse_sum(buf, off, end, addr_sum(src, dst))
+
+    def parse_sum(self, buf, off, end, asum):
+        """``parse`` with the addresses' pseudo-header sum (``IPv4.asum``)."""
         avail = end - off
         if avail < HLEN:
             return "tcp_short"
         hlen = (buf[off + 12] >> 4) * 4
         if hlen < HLEN or hlen > avail:
             return "tcp_hlen"
-        if fold(sum16(buf, off, end) + pseudo_sum(src, dst, PROTO, avail)) != 0xFFFF:
+        if fold(sum16(buf, off, end) + asum + PROTO + avail) != 0xFFFF:
             return "tcp_checksum"
         # Fields read in place, without get16/get32 calls or a tuple from
         # unpack_from (this runs once per segment).
         b = buf
         self.sport = (b[off] << 8) | b[off + 1]
         self.dport = (b[off + 2] << 8) | b[off + 3]
-        self.seq = (b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) | b[off + 7]
-        self.ack = (b[off + 8] << 24) | (b[off + 9] << 16) | (b[off + 10] << 8) | b[off + 11]
+        self.seq_hi = (b[off + 4] << 8) | b[off + 5]
+        self.seq_lo = (b[off + 6] << 8) | b[off + 7]
+        self.ack_hi = (b[off + 8] << 8) | b[off + 9]
+        self.ack_lo = (b[off + 10] << 8) | b[off + 11]
         self.flags = b[off + 13]
         self.window = (b[off + 14] << 8) | b[off + 15]
         self.urgent = (b[off + 18] << 8) | b[off + 19]
@@ -140,11 +160,17 @@ class Tcp:
 def emit(buf, off, sport, dport, seq, ack, flags, window, hlen=HLEN):
     """Write the fixed 20-byte header (checksum 0); options follow via the
     option writers; call ``finish`` once the payload is in place."""
+    emit_h(buf, off, sport, dport, (seq >> 16) & 0xFFFF, seq & 0xFFFF, (ack >> 16) & 0xFFFF,
+           ack & 0xFFFF, flags, window, hlen)
+    return HLEN
+
+
+def emit_h(buf, off, sport, dport, seq_hi, seq_lo, ack_hi, ack_lo, flags, window, hlen):
+    """``emit`` with seq and ack as 16-bit halves (the per-segment path)."""
     # One C call for the whole header (struct takes its arguments from the
     # stack: nothing is allocated on MicroPython either).
-    struct.pack_into("!HHIIBBHHH", buf, off, sport & 0xFFFF, dport & 0xFFFF, seq & 0xFFFFFFFF,
-                     ack & 0xFFFFFFFF, (hlen >> 2) << 4, flags & 0xFF, window & 0xFFFF, 0, 0)
-    return HLEN
+    struct.pack_into("!HHHHHHBBHHH", buf, off, sport, dport, seq_hi, seq_lo, ack_hi, ack_lo,
+                     (hlen >> 2) << 4, flags, window, 0, 0)
 
 
 def opt_mss(buf, i, mss):
@@ -182,9 +208,14 @@ def opt_timestamp(buf, i, ts_val, ts_ecr):
 
 def finish(buf, off, seg_len, src, dst):
     """Checksum over header, options and payload (seg_len bytes from off)."""
+    finish_sum(buf, off, seg_len, addr_sum(src, dst))
+
+
+def finish_sum(buf, off, seg_len, asum):
+    """``finish`` with the addresses' pseudo-header sum."""
     buf[off + 16] = 0
     buf[off + 17] = 0
-    c = ~fold(sum16(buf, off, off + seg_len) + pseudo_sum(src, dst, PROTO, seg_len)) & 0xFFFF
+    c = ~fold(sum16(buf, off, off + seg_len) + asum + PROTO + seg_len) & 0xFFFF
     buf[off + 16] = c >> 8
     buf[off + 17] = c & 0xFF
 
