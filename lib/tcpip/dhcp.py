@@ -1,6 +1,6 @@
 """DHCP client (RFC 2131): SELECTING -> REQUESTING -> CHECKING -> BOUND -> RENEWING -> REBINDING.
 
-    client = DhcpClient(stack)       # uses one UDP endpoint on port 68
+    client = DhcpClient(stack)       # an internal UDP user on port 68 (Udp.attach)
     client.start(now_ms)             # then Stack.poll drives it
     client.state == "bound"
 
@@ -11,8 +11,11 @@ lease) the client renews by unicast to its server, at T2 (7/8) it rebinds by
 broadcast, and when the lease runs out the interface is unconfigured and the
 client starts over.  A NAK restarts it at once.  Elapsed lease time is summed
 from poll to poll, so leases longer than the ticks half-period (6 days) work.
+Messages are built in the TX frame and parsed where they arrive in the RX
+frame: no socket of the UDP pool and no message buffer of their own.
 """
 from tcpip.compat import random32, ticks_diff, ticks_add
+from tcpip.udp import PAYLOAD_OFF
 from tcpip.wire import dhcp as msg
 from tcpip.wire.ipv4 import ntoa, BROADCAST
 
@@ -38,8 +41,6 @@ class DhcpClient:
     def __init__(self, stack, retry_ms=2000, retry_max_ms=64000, on_change=None, probe_ms=1000):
         self.stack = stack
         self.iface = stack.iface
-        self.ep = None
-        self.buf = stack.msg_buf  # shared with DNS (see stack.MSG_BUF_BYTES)
         self.reply = msg.DhcpReply()
         self.retry_ms = retry_ms
         self.retry_max_ms = retry_max_ms
@@ -65,17 +66,21 @@ class DhcpClient:
         self._ack = msg.DhcpReply()  # the ACK being checked
 
     def start(self, now_ms):
-        if self.ep is None:
-            self.ep = self.stack.udp.open()
-            self.ep.bind(msg.CLIENT_PORT)
-            self.ep.broadcast = True
+        if self.state == STOPPED:
+            self.stack.udp.attach(msg.CLIENT_PORT, self._input)
         self._restart(now_ms)
 
     def stop(self):
-        if self.ep is not None:
-            self.ep.close()
-            self.ep = None
+        if self.state != STOPPED:
+            self.stack.udp.detach(msg.CLIENT_PORT)
         self.state = STOPPED
+
+    def _out(self, n, dst, now_ms):
+        """Send the n-byte message built at PAYLOAD_OFF of the TX frame."""
+        try:
+            self.stack.udp.send_tx(msg.CLIENT_PORT, dst, msg.SERVER_PORT, n, now_ms)
+        except OSError:
+            pass  # retried by the timer
 
     def _restart(self, now_ms):
         self.state = SELECTING
@@ -93,13 +98,12 @@ class DhcpClient:
         ciaddr = iface.ip if self.state in (RENEWING, REBINDING) else 0
         server = self.server if self.state == REQUESTING else 0
         secs = ticks_diff(now_ms, self.started_ms) // 1000
-        n = msg.build_request(self.buf, kind, self.xid, iface.mac, secs if secs > 0 else 0, ciaddr,
+        # built straight into the TX frame (a view: DHCP messages are rare)
+        n = msg.build_request(iface.tx[PAYLOAD_OFF:], kind, self.xid, iface.mac,
+                              secs if secs > 0 else 0, ciaddr,
                               requested if kind == msg.REQUEST else 0, server,
                               self.stack.cfg.hostname)
-        try:
-            self.ep.sendto(memoryview(self.buf)[:n], unicast or BROADCAST, msg.SERVER_PORT, now_ms)
-        except OSError:
-            pass  # retried by the timer
+        self._out(n, unicast or BROADCAST, now_ms)
         self.tries += 1
         # RFC 2131 4.1: randomised exponential backoff
         self.due_ms = ticks_add(now_ms, self.backoff_ms + (random32() % 1000) - 500)
@@ -109,8 +113,6 @@ class DhcpClient:
     def timers(self, now_ms):
         if self.state == STOPPED:
             return 10000
-        if self.state != INIT:
-            self._receive(now_ms)
         if self.state in (BOUND, RENEWING, REBINDING):
             self.elapsed_ms += ticks_diff(now_ms, self.last_ms)
             self.last_ms = now_ms
@@ -139,12 +141,9 @@ class DhcpClient:
                 iface.probe(0)
                 self.declines += 1
                 self.iface.counters.add("dhcp_declines")
-                n = msg.build_request(self.buf, msg.DECLINE, self.xid, iface.mac, 0, 0, addr,
-                                      self._ack.server_id or self.server)
-                try:
-                    self.ep.sendto(memoryview(self.buf)[:n], BROADCAST, msg.SERVER_PORT, now_ms)
-                except OSError:
-                    pass
+                n = msg.build_request(iface.tx[PAYLOAD_OFF:], msg.DECLINE, self.xid, iface.mac, 0, 0,
+                                      addr, self._ack.server_id or self.server)
+                self._out(n, BROADCAST, now_ms)
                 self.state = INIT
                 self.due_ms = ticks_add(now_ms, 10000)
             elif ticks_diff(now_ms, self.due_ms) >= 0:
@@ -165,18 +164,15 @@ class DhcpClient:
         w = ticks_diff(self.due_ms, now_ms)
         return w if 0 < w < 1000 else (0 if w <= 0 else 1000)
 
-    def _receive(self, now_ms):
-        ep = self.ep
-        while ep is not None and ep.datagrams:
-            r = ep.recvfrom_into(self.buf)
-            n = r[0]
-            m = self.reply
-            why = m.parse(self.buf, 0, n, self.iface.mac)
-            if why or m.xid != self.xid:
-                # the datagram already counted as in_udp: this is not a frame drop
-                self.iface.counters.add((why or "dhcp_xid").replace("dhcp_", "dhcp_ignored_"))
-                continue
-            self._handle(m, now_ms)
+    def _input(self, buf, off, end, ip, sport, now_ms):
+        """Udp hook: a datagram for port 68, read in the RX frame."""
+        m = self.reply
+        why = m.parse(buf, off, end, self.iface.mac)
+        if why or m.xid != self.xid:
+            # the datagram already counted as in_udp: this is not a frame drop
+            self.iface.counters.add((why or "dhcp_xid").replace("dhcp_", "dhcp_ignored_"))
+            return
+        self._handle(m, now_ms)
 
     def _handle(self, m, now_ms):
         t = m.msg_type

@@ -8,16 +8,19 @@ pending, or raises OSError with getaddrinfo's codes (-2 name not known,
 Query id and source port are random per query (RFC 5452); an answer counts
 only when its id, source address/port and question match ours.  Each attempt
 waits ``dns_timeout_ms``; the resolver tries every configured server in turn
-``dns_retries`` times.
+``dns_retries`` times.  The resolver is an internal UDP user (``Udp.attach``):
+the query is copied into the TX frame, the answer parsed where it arrived,
+and no socket of the UDP pool is taken.
 """
 from tcpip.compat import random32, ticks_diff, ticks_add
+from tcpip.udp import PAYLOAD_OFF
 from tcpip.wire import dns as wire
+from tcpip.wire.bytes import copy
 from tcpip.wire.ipv4 import aton
 
 EAI_NONAME = -2
 EAI_AGAIN = -3
 
-_MSG_BYTES = 512  # RFC 1035 2.3.4: a UDP message; longer answers are cut here
 _PENDING = 1
 _DONE = 2
 _FAILED = 3
@@ -28,8 +31,7 @@ class Resolver:
         self.stack = stack
         self.timeout_ms = timeout_ms
         self.retries = retries
-        self.buf = stack.msg_buf  # shared with DHCP (see stack.MSG_BUF_BYTES)
-        self.query = bytearray(272)
+        self.query = bytearray(272)  # kept: sent again on retries, checked against answers
         self.qlen = 0
         self.answer = wire.DnsAnswer()
         # fixed cache: names, addresses, expiry (ms on the ticks clock)
@@ -39,7 +41,7 @@ class Resolver:
         self.expires = [0] * cache_entries
         self.status = [0] * cache_entries  # _DONE or _FAILED (negative entry)
         self.pending_name = None
-        self.ep = None
+        self.port = 0  # our UDP port for the query in progress (0: none)
         self.server_i = 0
         self.attempt = 0
         self.due_ms = 0
@@ -90,20 +92,26 @@ class Resolver:
         self.attempt = 0
         self._send(now_ms)
 
+    def _detach(self):
+        if self.port:
+            self.stack.udp.detach(self.port)
+            self.port = 0
+
     def _send(self, now_ms):
-        if self.ep is not None:
-            self.ep.close()
+        self._detach()
         udp = self.stack.udp
-        self.ep = udp.open()
+        self.due_ms = ticks_add(now_ms, self.timeout_ms)
         # RFC 5452 9.2: random source port and id for every query
         for _ in range(8):
+            port = 1024 + random32() % 64512
             try:
-                self.ep.bind(1024 + random32() % 64512)
+                udp.attach(port, self._input)
+                self.port = port
                 break
             except OSError:
                 continue
         else:
-            self.ep.bind(0)
+            return  # no port taken this time: the timeout tries again
         self.qid = random32() & 0xFFFF
         q = self.query
         q[0] = self.qid >> 8
@@ -111,44 +119,41 @@ class Resolver:
         servers = self.servers()
         server = aton(servers[self.server_i % len(servers)])
         self.server = server
+        copy(self.stack.iface.tx, PAYLOAD_OFF, q, 0, self.qlen)
         try:
-            self.ep.sendto(memoryview(q)[:self.qlen], server, wire.PORT, now_ms)
+            udp.send_tx(port, server, wire.PORT, self.qlen, now_ms)
             self.queries_tx += 1
         except OSError:
             pass
-        self.due_ms = ticks_add(now_ms, self.timeout_ms)
 
     def _finish(self, addr, ttl_s, status, now_ms):
         self._store(self.pending_name, addr, ttl_s, status, now_ms)
         self.pending_name = None
-        if self.ep is not None:
-            self.ep.close()
-            self.ep = None
+        self._detach()
+
+    def _input(self, buf, off, end, ip, sport, now_ms):
+        """Udp hook: a datagram for our query port, read in the RX frame."""
+        if self.pending_name is None or sport != wire.PORT or ip.src != self.server:
+            return
+        a = self.answer
+        why = a.parse(buf, off, end, self.qid, self.query, self.qlen)
+        if why:
+            # already counted as in_udp: not a frame drop
+            self.stack.counters.add(why.replace("dns_", "dns_ignored_"))
+        elif a.rcode == wire.RCODE_NXDOMAIN:
+            self._finish(0, 60, _FAILED, now_ms)  # RFC 2308 negative caching, short
+        elif a.rcode or not a.address:
+            self._next_server(now_ms)
+        else:
+            self._finish(a.address, a.ttl_s, _DONE, now_ms)
 
     def timers(self, now_ms):
         if self.pending_name is None:
             return 10000
-        ep = self.ep
-        while ep is not None and ep.datagrams:
-            n, src, sport = ep.recvfrom_into(self.buf, _MSG_BYTES)
-            if src != self.server or sport != wire.PORT:
-                continue
-            a = self.answer
-            why = a.parse(self.buf, 0, n, self.qid, self.query, self.qlen)
-            if why:
-                # already counted as in_udp: not a frame drop
-                self.stack.counters.add(why.replace("dns_", "dns_ignored_"))
-                continue
-            if a.rcode == wire.RCODE_NXDOMAIN:
-                self._finish(0, 60, _FAILED, now_ms)  # RFC 2308 negative caching, short
-                return 10000
-            if a.rcode or not a.address:
-                self._next_server(now_ms)
-                return 0
-            self._finish(a.address, a.ttl_s, _DONE, now_ms)
-            return 10000
         if ticks_diff(now_ms, self.due_ms) >= 0:
             self._next_server(now_ms)
+            if self.pending_name is None:
+                return 10000
         w = ticks_diff(self.due_ms, now_ms)
         return w if w > 0 else 0
 
@@ -160,9 +165,7 @@ class Resolver:
         if self.attempt >= self.retries:
             name = self.pending_name
             self.pending_name = None
-            if self.ep is not None:
-                self.ep.close()
-                self.ep = None
+            self._detach()
             self.error_name = name
             self.error = EAI_AGAIN
             return

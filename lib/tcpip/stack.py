@@ -24,11 +24,6 @@ STAT_KEYS = ("rx_errors", "internal_errors", "drop_tcp_no_handler", "dhcp_declin
              "dhcp_ignored_short", "dhcp_ignored_malformed", "dhcp_ignored_not_for_us",
              "dhcp_ignored_xid", "dns_ignored_short", "dns_ignored_id",
              "dns_ignored_malformed", "dns_ignored_question")
-# One buffer the DHCP client and the DNS resolver build and parse their
-# messages in: each uses it only within one call (build then send, or receive
-# then parse), so they never need it at the same time.  548 bytes: a DHCP
-# message (RFC 2131 2: 576-byte datagrams); a DNS message (512) fits.
-MSG_BUF_BYTES = 548
 
 _current = None
 
@@ -49,7 +44,6 @@ class Stack:
         self.now_ms = 0
         self.transports = []  # objects with timers(now_ms) -> ms
         self._rxv = self.iface.rx
-        self.msg_buf = bytearray(MSG_BUF_BYTES)
         # TCP control blocks and their rings are allocated here, once.
         self.tcp = Tcp(self.cfg, self.iface)
         self.add_transport(self.tcp)

@@ -11,6 +11,13 @@ EHOSTUNREACH for net/host unreachable), as Linux does; the socket layer raises
 it once on the next send or receive (after any datagrams already queued).
 Unconnected endpoints ignore such errors (RFC 1122 4.1.3.3 leaves it to the
 application; CPython reports nothing there either).
+
+The stack's own UDP users (the DHCP client, the DNS resolver) take no
+endpoint from the pool: ``attach(port, fn)`` has ``fn(buf, off, end, ip,
+sport, now_ms)`` read each datagram for that port where it lies, in the RX
+frame, and ``send_tx`` sends a payload they built in place in the TX frame
+at ``PAYLOAD_OFF``.  No ring, no message buffer, and every endpoint stays
+free for the application.
 """
 from tcpip.compat import const, random32, ENOMEM, EADDRINUSE, EMSGSIZE, EACCES, EDESTADDRREQ, \
     EHOSTUNREACH, EINVAL, ECONNREFUSED
@@ -21,6 +28,8 @@ from tcpip.wire.bytes import get16, get32, put16, put32
 from tcpip.wire.ipv4 import ntoa
 
 _REC = const(8)  # record header in the ring
+PAYLOAD_OFF = const(42)  # where a datagram's payload starts in iface.tx: Ethernet + IPv4 + UDP
+_HOOKS = const(2)  # internal users attached at once (DHCP, a DNS query)
 # counters; the drops are bumped by the interface from input()'s reasons
 STAT_KEYS = ("udp_tx", "drop_udp_rx_full")
 _C_UDP_TX = const(0)
@@ -117,6 +126,7 @@ class Udp:
         self.icmp_next = iface.icmp_error_input
         iface.icmp_error_input = self.icmp_error
         self.ctr = iface.counters.group(STAT_KEYS)
+        self.hooks = [0, None] * _HOOKS  # port, fn per internal user (see the module docstring)
 
     def icmp_error(self, type_, code, buf, inner_off, end):
         """iface.icmp_error_input hook (see the module docstring)."""
@@ -168,7 +178,31 @@ class Udp:
         for ep in self.pool:
             if ep.in_use and ep.lport == port:
                 return True
+        h = self.hooks
+        for k in range(0, 2 * _HOOKS, 2):
+            if h[k] == port:
+                return True
         return False
+
+    def attach(self, port, fn):
+        """Hand every datagram for port to fn(buf, off, end, ip, sport, now_ms)
+        (see the module docstring); EADDRINUSE when the port is taken."""
+        if self._bound(port):
+            raise OSError(EADDRINUSE, "UDP port %d is already bound" % port)
+        h = self.hooks
+        for k in range(0, 2 * _HOOKS, 2):
+            if not h[k]:
+                h[k] = port
+                h[k + 1] = fn
+                return
+        raise OSError(ENOMEM, "no free slot for an internal UDP user")
+
+    def detach(self, port):
+        h = self.hooks
+        for k in range(0, 2 * _HOOKS, 2):
+            if h[k] == port:
+                h[k] = 0
+                h[k + 1] = None
 
     def send(self, ep, data, ip, port, now_ms):
         iface = self.iface
@@ -183,9 +217,14 @@ class Udp:
             raise OSError(EMSGSIZE, "datagram of %d bytes exceeds the %d-byte limit" % (n, iface.mtu - 28))
         if iface.is_local_broadcast(ip) and not ep.broadcast:
             raise OSError(EACCES, "broadcast needs setsockopt(SOL_SOCKET, SO_BROADCAST, 1)")
-        off = IP_PAYLOAD_OFF + wire_udp.HLEN
-        iface.tx[off:off + n] = data
-        wire_udp.emit(iface.tx, IP_PAYLOAD_OFF, ep.lport, port, n, iface.ip, ip)
+        iface.tx[PAYLOAD_OFF:PAYLOAD_OFF + n] = data
+        return self.send_tx(ep.lport, ip, port, n, now_ms)
+
+    def send_tx(self, lport, ip, port, n, now_ms):
+        """Send the n-byte payload already at iface.tx[PAYLOAD_OFF:] from lport
+        to ip:port; returns n (EHOSTUNREACH when there is no route)."""
+        iface = self.iface
+        wire_udp.emit(iface.tx, IP_PAYLOAD_OFF, lport, port, n, iface.ip, ip)
         r = iface.send_ip(ip, wire_udp.PROTO, wire_udp.HLEN + n, now_ms)
         if r == NO_ROUTE:
             raise OSError(EHOSTUNREACH, "no route to %s" % ntoa(ip))
@@ -199,6 +238,11 @@ class Udp:
         if why:
             return why
         dport = h.dport
+        hk = self.hooks
+        for k in range(0, 2 * _HOOKS, 2):
+            if hk[k] == dport:
+                hk[k + 1](iface.rx, h.payload_off, h.payload_end, ip, h.sport, now_ms)
+                return None
         best = None
         for ep in self.pool:
             if not ep.in_use or ep.lport != dport:
