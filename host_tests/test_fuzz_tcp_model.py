@@ -247,6 +247,7 @@ def _run(state, segs):
         p.nic.inbox.append(build(PEER_IP, STACK_IP, PEER_PORT, p.port, seq, ack, flags, 65535,
                                  b"d" * dlen, mss))
         p.poll()
+        p.poll()  # an ACK the segment made owed goes at the next poll (tcp.py _sync_input)
         _check(p, c, e, before, p.out(), what)
         if c.in_use and c.rx.count > 1500:
             c.recv_into(bytearray(4096))  # the application reads now and then

@@ -1,6 +1,6 @@
 """TCP data transfer against a scripted peer: windows, ACKs, Nagle, out-of-order,
 retransmission, fast retransmit, persist, keepalive, sequence wraparound."""
-from tcphelp import Peer, ACK, PSH, RST, seq_add
+from tcphelp import Peer, ACK, PSH, RST, seq_add, build, PEER_IP, STACK_IP, PEER_PORT
 from tcpip.compat import ETIMEDOUT
 
 
@@ -26,7 +26,8 @@ def test_window_update_sent_when_app_frees_space():
     c, snd, rcv = p.connect()
     p.send(ACK, rcv, snd, data=b"b" * 1460)
     p.send(ACK, seq_add(rcv, 1460), snd, data=b"c" * 588)
-    a = p.out()[-1]  # less than one MSS of window left: ACK at once
+    p.poll()  # less than one MSS of window left: the ACK goes at the next poll
+    a = p.out()[-1]
     assert a.ack == seq_add(rcv, 2048) and a.window == 0
     buf = bytearray(2048)
     assert c.recv_into(buf, 0, 1500) == 1500
@@ -46,14 +47,46 @@ def test_delayed_ack_at_most_200ms():
     assert a.is_(ACK) and a.ack == seq_add(rcv, 5)
 
 
-def test_every_second_full_segment_acked_at_once():
+def test_every_second_full_segment_acked_at_the_next_poll():
     p = Peer(tcp_rx_bytes=8192)
     c, snd, rcv = p.connect()
     p.send(ACK, rcv, snd, data=b"x" * 1460)
     p.none()
     p.send(ACK, seq_add(rcv, 1460), snd, data=b"x" * 1460)
-    a = p.one()
+    p.none()  # not inside the poll that took the segment ...
+    assert p.stack.tcp.ack_soon and p.stack.poll(p.now) >= 0
+    a = p.one()  # ... but at the next one, with no time passing
     assert a.ack == seq_add(rcv, 2920)
+
+
+def test_a_poll_that_leaves_an_ack_owed_asks_to_be_called_again_at_once():
+    p = Peer(tcp_rx_bytes=8192)
+    c, snd, rcv = p.connect()
+    for k in range(2):
+        p.nic.inbox.append(build(PEER_IP, STACK_IP, PEER_PORT, p.port, seq_add(rcv, 1460 * k), snd,
+                                 ACK, data=b"x" * 1460))
+    assert p.poll() == 0
+    p.none()
+    p.poll()
+    assert p.one().ack == seq_add(rcv, 2920)
+
+
+def test_owed_ack_rides_on_the_window_update_when_the_app_reads_first():
+    # the 2 KB ring fills: the ACK is owed; the application reads before the
+    # next poll, so one segment carries both the ACK and the reopened window
+    p = Peer()
+    c, snd, rcv = p.connect()
+    for k, n in ((0, 1460), (1460, 588)):  # both arrive within one poll
+        p.nic.inbox.append(build(PEER_IP, STACK_IP, PEER_PORT, p.port, seq_add(rcv, k), snd, ACK,
+                                 data=b"b" * n))
+    p.poll()
+    p.none()
+    buf = bytearray(2048)
+    assert c.recv_into(buf) == 2048
+    u = p.one()
+    assert u.ack == seq_add(rcv, 2048) and u.window == 2048
+    p.poll()
+    p.none()  # nothing was left owed
 
 
 def test_ack_rides_on_data():
@@ -223,6 +256,7 @@ def test_zero_window_probe_to_us_gets_ack_with_zero_window():
     p = Peer(tcp_rx_bytes=1024)
     c, snd, rcv = p.connect()
     p.send(ACK, rcv, snd, data=b"f" * 1024)
+    p.poll()  # the window is shut: the ACK goes at the next poll
     a = p.one()
     assert a.window == 0 and a.ack == seq_add(rcv, 1024)
     p.send(ACK, seq_add(rcv, 1024), snd, data=b"g")

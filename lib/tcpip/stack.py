@@ -97,6 +97,9 @@ class Stack:
         if self.link is None or ticks_diff(now_ms, self.link_check_ms) >= LINK_CHECK_MS:
             self._check_link(now_ms)
         busy = False
+        tcp = self.tcp
+        if tcp.ack_soon:  # ACKs owed since the last poll that nothing carried
+            tcp.send_soon_acks(now_ms)
         rx = self._rxv
         for _ in range(self.cfg.rx_frames_per_poll):
             try:
@@ -124,7 +127,7 @@ class Stack:
         link_wait = LINK_CHECK_MS - ticks_diff(now_ms, self.link_check_ms)
         if link_wait < wait:
             wait = link_wait
-        if busy or wait < 0:
+        if busy or wait < 0 or tcp.ack_soon:
             wait = 0
         return wait
 

@@ -35,7 +35,12 @@ Sender: several segments in flight within min(peer window, cwnd), Nagle
 (off with ``c.nodelay = True``), sender SWS avoidance, go-back-N after a
 retransmission timeout, NewReno fast retransmit/recovery, persist probes.
 Receiver: window = free RX ring space with receiver SWS avoidance, out-of-order
-segments kept in the ring (``ring.write_at``), delayed ACKs.
+segments kept in the ring (``ring.write_at``), delayed ACKs.  The ACK owed for
+every second full segment or for a nearly shut window goes at the start of
+the next ``Stack.poll`` (which returns 0 then), unless the application's read
+(its window update) or outgoing data carries it first: one frame per window
+instead of an ACK and then a window update (Linux waits for the read the
+same way).  Out-of-order data and filled gaps are still ACKed at once.
 
 Choices (documented here, decided by the RFCs where they allow):
 - SYN flood defence (RFC 4987 3.6, SYN cookies, as Linux does it): a SYN for
@@ -187,7 +192,8 @@ _F_DELACK_ON = const(16)  # a delayed ACK is due at delack_at
 _F_IN_RECOVERY = const(32)  # NewReno fast recovery (RFC 6582) until recover is acked
 _F_NODELAY = const(64)  # TCP_NODELAY: Nagle off
 _F_KEEPALIVE = const(128)  # SO_KEEPALIVE
-FLAG_NAMES = ("fin_queued", "fin_rcvd", "rtt_on", "ack_now", "delack_on", "in_recovery", "nodelay", "keepalive")
+_F_ACK_SOON = const(256)  # an ACK is owed at the next poll (Tcp.send_soon_acks)
+FLAG_NAMES = ("fin_queued", "fin_rcvd", "rtt_on", "ack_now", "delack_on", "in_recovery", "nodelay", "keepalive", "ack_soon")
 # The two rings (tcpip.ring state layout, ring.RANGES fields each): TX, then
 # RX, whose out-of-order range slots (cfg.tcp_ooo_ranges) end the array.
 _TX_BASE = const(43)
@@ -611,6 +617,7 @@ class Tcp:
         # how much (a multiple of 2**16); tests make them small
         self.reanchor_at = _REANCHOR_AT
         self.reanchor_by = _REANCHOR_BY
+        self.ack_soon = False  # some block has _F_ACK_SOON
         self.now_ms = 0
         self.births = 0
         self.next_port = _EPHEMERAL_LO + (random32() % (65536 - _EPHEMERAL_LO))
@@ -947,7 +954,7 @@ class Tcp:
         if flags & ACK:
             ack = w[_RCV_NXT]
             w[_RCV_ADV] = ack + wnd
-            w[_FLAGS] &= ~(_F_ACK_NOW | _F_DELACK_ON)
+            w[_FLAGS] &= ~(_F_ACK_NOW | _F_ACK_SOON | _F_DELACK_ON)
             w[_ACK_SEGS] = 0
             # the absolute ack: receive anchor + rcv_nxt, added in 16-bit halves
             ack_lo = w[_RA_LO] + (ack & 0xFFFF)
@@ -1454,15 +1461,19 @@ class Tcp:
                 _ring_write(self.buf, w, _RX, buf, data_off, dlen)
                 filled = w[_RX_COUNT] - before
                 w[_RCV_NXT] += filled
+                # An ACK these rules owe goes at the next poll, not at once: by
+                # then the application has usually read, and the window
+                # update it causes carries the ACK (one frame instead of two;
+                # Linux waits for the read the same way, tcp_cleanup_rbuf).
                 if filled > dlen or w[_RX_NRANGES]:
                     w[_FLAGS] |= _F_ACK_NOW  # RFC 5681 4.2: ACK at once when a gap fills
                 elif w[_RX_SIZE] - w[_RX_COUNT] < self.mss:
-                    w[_FLAGS] |= _F_ACK_NOW  # the window is nearly shut: the peer waits for us
+                    self._ack_soon(c)  # the window is nearly shut: the peer waits for us
                 elif dlen >= w[_SND_MSS] or dlen >= self.mss:
                     w[_ACK_SEGS] += 1
                     if w[_ACK_SEGS] >= 2:
-                        w[_FLAGS] |= _F_ACK_NOW  # RFC 1122 4.2.3.2: every second full segment
-                if not w[_FLAGS] & (_F_ACK_NOW | _F_DELACK_ON):
+                        self._ack_soon(c)  # RFC 1122 4.2.3.2: every second full segment
+                if not w[_FLAGS] & (_F_ACK_NOW | _F_ACK_SOON | _F_DELACK_ON):
                     w[_FLAGS] |= _F_DELACK_ON
                     w[_DELACK_AT] = ticks_add(now_ms, self.cfg.tcp_delack_ms)
             else:
@@ -1495,6 +1506,20 @@ class Tcp:
         if w[_SND_UNA] >= self.reanchor_at:
             self._reanchor(c, _SND_SEQS, _SA_HI)
         self._output(c, now_ms)
+
+    def _ack_soon(self, c):
+        c.w[_FLAGS] |= _F_ACK_SOON
+        self.ack_soon = True
+
+    def send_soon_acks(self, now_ms):
+        """Send the ACKs owed since the last poll that nothing has carried yet
+        (Stack.poll calls this first; see _sync_input)."""
+        self.ack_soon = False
+        for c in self.pool:
+            w = c.w
+            if w[_FLAGS] & _F_ACK_SOON:
+                w[_FLAGS] = (w[_FLAGS] & ~_F_ACK_SOON) | _F_ACK_NOW
+                self._output(c, now_ms)
 
     def _reanchor(self, c, fields, a):
         """Move one side's anchor (w[a], w[a + 1]) reanchor_by (2**28) forward
