@@ -108,7 +108,7 @@ def test_arp_retries_then_queued_frame_dropped_across_wrap():
     assert rig.out() == []
     st = rig.stats()
     assert st["arp_requests_tx"] == 3 and st["drop_arp_unresolved"] == 1
-    assert _entries(rig) == [] and rig.iface.q_len == [0, 0]
+    assert _entries(rig) == [] and rig.iface.q_len == [0] * rig.cfg.arp_queue
     rig.advance(5000)
     assert rig.out() == []
 
@@ -121,7 +121,7 @@ def test_queued_frame_flushed_when_reply_arrives():
     out = rig.step(arp_frame(arp.REPLY, OTHER_MAC, OTHER_IP, US_MAC, US_IP))
     assert out == [eth_frame(OTHER_MAC, US_MAC, ethernet.TYPE_IPV4, body)]
     assert _entries(rig) == [(OTHER_IP, OTHER_MAC, "valid")]
-    assert rig.iface.q_len == [0, 0]
+    assert rig.iface.q_len == [0] * rig.cfg.arp_queue
     rig.advance(5000)  # no retries once resolved
     assert rig.out() == []
     res, body = _send(rig, OTHER_IP, b"direct")
@@ -500,3 +500,21 @@ def test_link_delay_across_wrap():
     _set_clock(rig, ticks_add(rig.now, 10))
     assert rig.out() == [arp_frame(arp.REPLY, US_MAC, US_IP, PEER_MAC, PEER_IP)]
     assert rig.link.next_due() is None
+
+
+def test_tcp_segment_waits_for_arp_in_tcp_not_in_the_queue():
+    # TCP takes no ARP queue slot (its bytes stay in the ring, a SYN is remade
+    # from the state): the SYN to an unresolved host goes out as soon as the
+    # reply comes, not at the 1 s retransmission timeout
+    rig = Rig()
+    c = rig.stack.tcp.open(ipv4.ntoa(OTHER_IP), 80)
+    assert rig.out() == [_arp_req(OTHER_IP)]
+    assert rig.iface.q_len == [0] * rig.cfg.arp_queue  # the slot stays free for UDP/ICMP
+    rig.advance(300)
+    assert rig.out() == []
+    out = rig.step(arp_frame(arp.REPLY, OTHER_MAC, OTHER_IP, US_MAC, US_IP))
+    syn = [f for f in out if f[23:24] == b"\x06"]
+    assert len(syn) == 1 and syn[0][:6] == OTHER_MAC and syn[0][47] == 0x02, out  # SYN
+    assert c.state_name() == "SYN-SENT" and rig.stats()["tcp_retransmits"] == 0
+    rig.advance(500)  # the original RTO (1 s from open) still stands; nothing extra
+    assert [f for f in rig.out() if f[23:24] == b"\x06"] == []

@@ -24,8 +24,8 @@ class Config:
     arp_refresh_ms = 240000  # unicast re-request when used after this
     arp_retry_ms = 1000
     arp_retries = 3  # requests before the pending frames are dropped
-    arp_queue = 2  # frames waiting for resolution (whole stack)
-    arp_queue_slot_bytes = 590  # larger frames are not queued (TCP resends them)
+    arp_queue = 1  # frames waiting for resolution (whole stack); TCP needs none: it sends
+    arp_queue_slot_bytes = 590  # its segments again once ARP resolves; larger frames are dropped
     # IPv4
     ttl = 64
     # ICMP

@@ -241,7 +241,7 @@ class Interface:
         # ARP queue: cfg.arp_queue slots of cfg.arp_queue_slot_bytes.  Sizes and
         # the TTL are read from cfg, not copied: every instance attribute is a
         # slot in this object's map, and MicroPython grows a map of 37 slots to
-        # 47 at the 38th attribute (16 bytes a slot on 64-bit): we have 34.
+        # 47 at the 38th attribute (16 bytes a slot on 64-bit): we have 35.
         self.q_buf = memoryview(bytearray(cfg.arp_queue * cfg.arp_queue_slot_bytes))
         self.q_len = [0] * cfg.arp_queue
         self.q_ip = [0] * cfg.arp_queue
@@ -256,6 +256,7 @@ class Interface:
         self.udp_input = None  # fn(iface, ip_hdr, now_ms) -> None, reason, or "port_unreach"
         self.icmp_error_input = None  # fn(icmp_type, code, buf, inner_off, end)
         self.echo_reply_input = None  # fn(ident, seq, buf, off, end, now_ms)
+        self.arp_resolved = None  # fn(ip, now_ms): a pending ARP entry just became valid
         self.trace = None  # fn(direction, buf, n): packet tracer
 
     # -- configuration
@@ -362,6 +363,9 @@ class Interface:
             cache.set_valid(i, buf, a.sha_off, now_ms)
             if was_pending:
                 self._flush_queue(i)
+                h = self.arp_resolved
+                if h:
+                    h(cache.ip[i], now_ms)
         elif for_us and a.spa and a.oper == arp.REQUEST:
             # The asker will talk to us next; a *reply* we did not ask for
             # creates nothing (see the module docstring).
@@ -587,15 +591,19 @@ class Interface:
             m[_M_ARP_I] = i
             self._transmit(n)
             return SENT
-        return self._queue(hop, n, i, now_ms)
+        return self._queue(hop, n, i, now_ms, proto)
 
-    def _queue(self, hop, n, i, now_ms):
+    def _queue(self, hop, n, i, now_ms, proto):
         st = self.ctr
         cache = self.arp
         # Copy the datagram out of tx first: the ARP request below is built in tx.
         res = DROPPED
         slot = self.cfg.arp_queue_slot_bytes
-        if n > slot:
+        if proto == ipv4.PROTO_TCP:
+            # A segment does not take a slot: its bytes stay in the TCP ring
+            # and TCP sends it again once ARP resolves (the arp_resolved hook).
+            res = QUEUED
+        elif n > slot:
             st[_C_DROP_ARP_QUEUE_OVERSIZE] += 1
         else:
             for k in range(len(self.q_len)):

@@ -626,6 +626,7 @@ class Tcp:
         self.cookie_buf = bytearray(32)  # 16-byte secret key + the hashed fields
         self.cookie_buf[:16] = urandom(16)
         iface.tcp_input = self.input
+        iface.arp_resolved = self.arp_resolved
         if iface.icmp_error_input is None:
             iface.icmp_error_input = self.icmp_error
 
@@ -1736,6 +1737,27 @@ class Tcp:
         w[_STATE] = TIME_WAIT
         w[_FLAGS] &= ~_F_DELACK_ON
         self._arm(c, _T_TIME_WAIT, 2 * self.cfg.tcp_msl_ms, now_ms)
+
+    def arp_resolved(self, hop, now_ms):
+        """iface.arp_resolved hook: hop's MAC is known now.  Segments do not
+        wait in the interface's ARP queue (their bytes stay in the TX ring, a
+        SYN is remade from the state), so what waited for hop goes now rather
+        than at the next retransmission timeout."""
+        iface = self.iface
+        for c in self.pool:
+            w = c.w
+            s = w[_STATE]
+            if not w[_IN_USE] or s <= LISTEN or s == TIME_WAIT or w[_SND_MAX] == w[_SND_UNA]:
+                continue
+            if iface.next_hop((w[_RIP_HI] << 16) | w[_RIP_LO]) != hop:
+                continue
+            w[_FLAGS] &= ~_F_RTT_ON  # Karn: nothing sent again is timed
+            if s <= SYN_RECEIVED:
+                w[_SND_NXT] = _ISS  # the SYN (or SYN,ACK) again
+                self._output(c, now_ms)
+            else:
+                w[_SND_NXT] = w[_SND_UNA]
+                self._output(c, now_ms, True)
 
     def icmp_error(self, type_, code, buf, inner_off, end):
         """iface.icmp_error_input hook: RFC 1122 4.2.3.9 -- port or protocol
