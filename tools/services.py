@@ -82,12 +82,9 @@ class Services:
         self.pos = [0] * n  # chargen: offset in the pattern
         self.scratch = bytearray(_SCRATCH_BYTES)
         self.scratch_mv = memoryview(self.scratch)
+        # one copy of the 7030-byte pattern (a send stops at its end and the
+        # next one starts over: a board-sized heap has no room for more)
         self.pattern = chargen_pattern() if "chargen" in names else None
-        self.pattern2 = None
-        if self.pattern is not None:
-            # pattern twice, so any offset has a contiguous run of a whole
-            # pattern length (sends never wrap)
-            self.pattern2 = self.pattern + self.pattern
         self.served = 0
 
     def stop(self):
@@ -165,15 +162,15 @@ class Services:
                 return True
             if n < 0:
                 break
-        pat = self.pattern2
-        plen = len(self.pattern)
+        pat = self.pattern
+        plen = len(pat)
         while True:
             room = c.writable()
             if room <= 0:
                 return False
             p = self.pos[i]
-            if room > plen:
-                room = plen
+            if room > plen - p:
+                room = plen - p
             k = c.send(pat, p, room)
             if k <= 0:
                 return False
