@@ -93,6 +93,15 @@ def random32():
     return (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]
 
 
+def current_exception():
+    """Inside an ``except`` block: the exception being handled, or None where
+    the runtime cannot say (MicroPython without sys.exc_info).  Lets a hot
+    function catch with a bare ``except Exception:``, whose frame is smaller
+    than one with ``as e`` (see tools/frames.py)."""
+    f = getattr(_sys, "exc_info", None)
+    return f()[1] if f is not None else None
+
+
 def _e(name, default):
     return getattr(_errno, name, default)
 

@@ -24,6 +24,8 @@ from tcpip.wire.ipv4 import IPv4, aton, prefix_mask
 from tcpip.wire.icmp import Icmp
 from tcpip.wire.udp import Udp
 from tcpip.wire.bytes import put16
+from tcpip.wire.checksum import checksum
+from struct import pack_into
 
 IP_OFF = const(14)
 IP_PAYLOAD_OFF = const(34)  # Ethernet + 20-byte IPv4 header; we send no IP options
@@ -241,7 +243,7 @@ class Interface:
         # ARP queue: cfg.arp_queue slots of cfg.arp_queue_slot_bytes.  Sizes and
         # the TTL are read from cfg, not copied: every instance attribute is a
         # slot in this object's map, and MicroPython grows a map of 37 slots to
-        # 47 at the 38th attribute (16 bytes a slot on 64-bit): we have 35.
+        # 47 at the 38th attribute (16 bytes a slot on 64-bit): we have 36.
         self.q_buf = memoryview(bytearray(cfg.arp_queue * cfg.arp_queue_slot_bytes))
         self.q_len = [0] * cfg.arp_queue
         self.q_ip = [0] * cfg.arp_queue
@@ -249,6 +251,7 @@ class Interface:
         self.icmp_tokens = cfg.icmp_rate_per_s
         self.icmp_refill_ms = 0
         self.announce_pending = True  # gratuitous ARP at the first poll with an address
+        self.arp_due = 0  # when timers() scans the ARP table next (a new pending entry: now)
         self.probe_ip = 0  # address being checked before use (DHCP), see probe()
         self.probe_conflict = False
         # Upper layers fill these in (see module docstring).
@@ -310,9 +313,10 @@ class Interface:
     # -- receive path
 
     def input(self, n, now_ms):
-        st = self.ctr
-        st[_C_RX_FRAMES] += 1
-        st[_C_RX_BYTES] += n
+        # (few locals: a MicroPython frame over 11 words is a heap
+        # allocation, and this runs for every frame)
+        self.ctr[_C_RX_FRAMES] += 1
+        self.ctr[_C_RX_BYTES] += n
         buf = self.rx
         if self.trace:
             self.trace("in", buf, n)
@@ -320,26 +324,21 @@ class Interface:
         why = eth.parse(buf, n)
         if why:
             self.counters.add("drop_" + why)
-            return
-        if n > self.cfg.mtu + ethernet.HLEN and eth.vlan < 0:
+        elif n > self.cfg.mtu + ethernet.HLEN and eth.vlan < 0:
             # Longer than our MTU allows: replies (echo) would not fit in tx.
-            st[_C_DROP_ETH_OVERSIZE] += 1
-            return
-        if eth.vlan >= 0:
+            self.ctr[_C_DROP_ETH_OVERSIZE] += 1
+        elif eth.vlan >= 0:
             # Replies would go out untagged: a board on an access port never
             # sees tagged frames, so treat them as not ours.
-            st[_C_DROP_ETH_VLAN] += 1
-            return
-        if not (mac_eq(buf, 0, self.mac) or is_broadcast(buf, 0) or is_multicast(buf, 0)):
-            st[_C_DROP_ETH_NOT_FOR_US] += 1
-            return
-        t = eth.ethertype
-        if t == ethernet.TYPE_IPV4:
+            self.ctr[_C_DROP_ETH_VLAN] += 1
+        elif not (mac_eq(buf, 0, self.mac) or is_broadcast(buf, 0) or is_multicast(buf, 0)):
+            self.ctr[_C_DROP_ETH_NOT_FOR_US] += 1
+        elif eth.ethertype == ethernet.TYPE_IPV4:
             self._ip_input(buf, n, now_ms)
-        elif t == ethernet.TYPE_ARP:
+        elif eth.ethertype == ethernet.TYPE_ARP:
             self._arp_input(buf, n, now_ms)
         else:
-            st[_C_DROP_ETH_TYPE] += 1
+            self.ctr[_C_DROP_ETH_TYPE] += 1
 
     def _arp_input(self, buf, n, now_ms):
         st = self.ctr
@@ -507,31 +506,40 @@ class Interface:
     # -- transmit path
 
     def _emit_ip(self, dst_hi, dst_lo, proto, payload_len):
+        # ipv4.emit_h, inlined (a MicroPython call frame less per frame)
+        tx = self.tx
         self.ident = (self.ident + 1) & 0xFFFF
-        ipv4.emit_h(self.tx, IP_OFF, self.ip_hi, self.ip_lo, dst_hi, dst_lo, proto, payload_len,
-                    self.cfg.ttl, self.ident)
+        pack_into(ipv4.HDR_FMT, tx, IP_OFF, 0x45, 0, 20 + payload_len, self.ident, 0x4000,
+                  self.cfg.ttl, proto, 0, self.ip_hi, self.ip_lo, dst_hi, dst_lo)
+        c = checksum(tx, IP_OFF, IP_OFF + 20)
+        tx[IP_OFF + 10] = c >> 8
+        tx[IP_OFF + 11] = c & 0xFF
 
     def _transmit(self, n):
         if self.trace:
             self.trace("out", self.tx, n)
-        m = self.memo
-        if n == m[_M_N0]:
-            v = m[_M_V0]
-        elif n == m[_M_N1]:
-            v = m[_M_V1]
-        else:
-            v = self.tx[:n]
-            m[_M_N1] = m[_M_N0]
-            m[_M_V1] = m[_M_V0]
-            m[_M_N0] = n
-            m[_M_V0] = v
         try:
-            self.nic.send(v)
+            self.nic.send(self._view(n))
         except OSError:
             self.ctr[_C_TX_ERRORS] += 1
             return
         self.ctr[_C_TX_FRAMES] += 1
         self.ctr[_C_TX_BYTES] += n
+
+    def _view(self, n):
+        """tx[:n] without a new view object when n is one of the last two
+        lengths sent (a memoryview slice is a heap object on MicroPython)."""
+        m = self.memo
+        if n == m[_M_N0]:
+            return m[_M_V0]
+        if n == m[_M_N1]:
+            return m[_M_V1]
+        v = self.tx[:n]
+        m[_M_N1] = m[_M_N0]
+        m[_M_V1] = m[_M_V0]
+        m[_M_N0] = n
+        m[_M_V0] = v
+        return v
 
     def send_ip(self, dst, proto, payload_len, now_ms):
         """Send the datagram whose payload is at tx[IP_PAYLOAD_OFF:]; returns SENT,
@@ -617,14 +625,20 @@ class Interface:
             else:
                 st[_C_DROP_ARP_QUEUE_FULL] += 1
         if i < 0:
-            # Ask even when the frame could not wait: the sender retries.
-            i = self._arp_alloc(hop, now_ms)
-            cache.state[i] = _PENDING
-            cache.tries[i] = 1
-            cache.stamp_ms[i] = ticks_add(now_ms, self.cfg.arp_retry_ms)
-            self._send_arp(arp.REQUEST, ethernet.BROADCAST, 0, hop, _ZERO_MAC, 0)
-            st[_C_ARP_REQUESTS_TX] += 1
+            self._request(hop, now_ms)  # even when the frame could not wait: the sender retries
         return res
+
+    def _request(self, hop, now_ms):
+        """A pending entry for hop and the first broadcast ARP request for it."""
+        cache = self.arp
+        i = self._arp_alloc(hop, now_ms)
+        cache.state[i] = _PENDING
+        cache.tries[i] = 1
+        cache.stamp_ms[i] = at = ticks_add(now_ms, self.cfg.arp_retry_ms)
+        if ticks_diff(at, self.arp_due) < 0:
+            self.arp_due = at  # timers() scans again by then
+        self._send_arp(arp.REQUEST, ethernet.BROADCAST, 0, hop, _ZERO_MAC, 0)
+        self.ctr[_C_ARP_REQUESTS_TX] += 1
 
     def _arp_alloc(self, ip, now_ms):
         """A cache slot for ip; an evicted entry is counted, and the frames
@@ -692,12 +706,7 @@ class Interface:
         if i >= 0 and self.arp.state[i] == _VALID:
             return True
         if i < 0 and hop:
-            i = self._arp_alloc(hop, now_ms)
-            self.arp.state[i] = _PENDING
-            self.arp.tries[i] = 1
-            self.arp.stamp_ms[i] = ticks_add(now_ms, self.cfg.arp_retry_ms)
-            self._send_arp(arp.REQUEST, ethernet.BROADCAST, 0, hop, _ZERO_MAC, 0)
-            self.ctr[_C_ARP_REQUESTS_TX] += 1
+            self._request(hop, now_ms)
         return False
 
     # -- timers
@@ -706,6 +715,12 @@ class Interface:
         """Run ARP retries and aging; returns ms until the next ARP deadline (or a large value)."""
         if self.announce_pending:
             self.announce()
+        d = ticks_diff(self.arp_due, now_ms)
+        if d > 0:  # nothing due: no scan (and a small frame: this runs every poll)
+            return d
+        return self._arp_timers(now_ms)
+
+    def _arp_timers(self, now_ms):
         cache = self.arp
         cfg = self.cfg
         wait = 1000
@@ -726,6 +741,10 @@ class Interface:
                 if due < wait:
                     wait = due
             elif s == _VALID:
-                if ticks_diff(now_ms, cache.stamp_ms[i]) > cfg.arp_timeout_ms:
+                due = cfg.arp_timeout_ms - ticks_diff(now_ms, cache.stamp_ms[i])
+                if due < 0:
                     cache.state[i] = _FREE
+                elif due < wait:
+                    wait = due + 1  # the scan just after it ages out
+        self.arp_due = ticks_add(now_ms, wait)
         return wait

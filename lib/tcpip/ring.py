@@ -55,7 +55,10 @@ def clear(s, i):
     s[i + NRANGES] = 0
 
 
-# -- copying helpers (two copies at most: before and after the wrap)
+# -- copying helpers (two copies at most: before and after the wrap).  The
+# per-segment operations (write, read_into, peek_into) do the common case,
+# no wrap, themselves: on MicroPython a call whose frame exceeds 11 slots
+# takes a heap allocation, and these are called for every segment.
 
 def _put(buf, s, i, pos, src, src_off, n):
     # pos: index in the ring; copies n bytes from src[src_off:]
@@ -90,7 +93,10 @@ def write(buf, s, i, src, src_off, n):
     pos = s[i + HEAD] + s[i + COUNT]
     if pos >= s[i + SIZE]:
         pos -= s[i + SIZE]
-    _put(buf, s, i, pos, src, src_off, n)
+    if pos + n <= s[i + SIZE]:
+        _copy(buf, s[i + BASE] + pos, src, src_off, n)
+    else:
+        _put(buf, s, i, pos, src, src_off, n)
     s[i + COUNT] += n
     if s[i + NRANGES]:
         _advance_ranges(s, i, n)
@@ -103,7 +109,10 @@ def read_into(buf, s, i, dst, dst_off, n):
         n = s[i + COUNT]
     if n <= 0:
         return 0
-    _get(buf, s, i, s[i + HEAD], dst, dst_off, n)
+    if s[i + HEAD] + n <= s[i + SIZE]:
+        _copy(dst, dst_off, buf, s[i + BASE] + s[i + HEAD], n)
+    else:
+        _get(buf, s, i, s[i + HEAD], dst, dst_off, n)
     discard(s, i, n)
     return n
 
@@ -118,7 +127,10 @@ def peek_into(buf, s, i, dst, dst_off, n, offset):
     pos = s[i + HEAD] + offset
     if pos >= s[i + SIZE]:
         pos -= s[i + SIZE]
-    _get(buf, s, i, pos, dst, dst_off, n)
+    if pos + n <= s[i + SIZE]:
+        _copy(dst, dst_off, buf, s[i + BASE] + pos, n)
+    else:
+        _get(buf, s, i, pos, dst, dst_off, n)
     return n
 
 

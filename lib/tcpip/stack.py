@@ -9,7 +9,7 @@ the NIC, runs the timers that are due and returns the milliseconds until the
 next one (0 when frames may still be waiting).  Time is whatever the caller
 passes, so tests run on a virtual clock.
 """
-from tcpip.compat import ticks_diff, sleep_ms
+from tcpip.compat import ticks_diff, sleep_ms, current_exception
 from tcpip.config import Config
 from tcpip.iface import Interface
 from tcpip.tcp import Tcp
@@ -90,40 +90,20 @@ class Stack:
         finally:
             self._in_poll = False
 
+    # poll's work is split in three small functions on purpose: MicroPython
+    # runs a function whose state (locals, value stack, try levels) exceeds
+    # 11 words with a heap-allocated frame, and these run at every poll
+    # (tools/frames.py lists the sizes).
+
     def _poll(self, now_ms):
         self.now_ms = now_ms
-        iface = self.iface
-        nic = self.nic
         if self.link is None or ticks_diff(now_ms, self.link_check_ms) >= LINK_CHECK_MS:
             self._check_link(now_ms)
-        busy = False
         tcp = self.tcp
         if tcp.ack_soon:  # ACKs owed since the last poll that nothing carried
             tcp.send_soon_acks(now_ms)
-        rx = self._rxv
-        for _ in range(self.cfg.rx_frames_per_poll):
-            try:
-                n = nic.recv_into(rx)
-            except OSError:
-                n = 0
-                self.counters.add("rx_errors")
-            if not n:
-                break
-            try:
-                iface.input(n, now_ms)
-            except Exception as e:  # a bug must not take the board off the network
-                self._count_crash(e)
-        else:
-            busy = True
-        wait = iface.timers(now_ms)
-        for t in self.transports:
-            try:
-                w = t.timers(now_ms)
-            except Exception as e:
-                self._count_crash(e)
-                w = 1000
-            if w < wait:
-                wait = w
+        busy = self._receive(now_ms)
+        wait = self._timers(now_ms)
         link_wait = LINK_CHECK_MS - ticks_diff(now_ms, self.link_check_ms)
         if link_wait < wait:
             wait = link_wait
@@ -131,9 +111,51 @@ class Stack:
             wait = 0
         return wait
 
-    def _count_crash(self, e):
+    def _receive(self, now_ms):
+        """Drain up to cfg.rx_frames_per_poll frames; True when more may wait."""
+        k = self.cfg.rx_frames_per_poll
+        while k:
+            n = self._recv()
+            if not n:
+                return False
+            self._input(n, now_ms)
+            k -= 1
+        return True
+
+    def _recv(self):
+        try:
+            return self.nic.recv_into(self._rxv)
+        except OSError:
+            self.counters.add("rx_errors")
+            return 0
+
+    def _input(self, n, now_ms):
+        try:
+            self.iface.input(n, now_ms)
+        except Exception:  # a bug must not take the board off the network
+            self._crashed()
+
+    def _timers(self, now_ms):
+        wait = self.iface.timers(now_ms)
+        ts = self.transports
+        i = len(ts)
+        while i:  # (a while loop: a for loop's iterator would make the frame too big)
+            i -= 1
+            w = self._timer(ts[i], now_ms)
+            if w < wait:
+                wait = w
+        return wait
+
+    def _timer(self, t, now_ms):
+        try:
+            return t.timers(now_ms)
+        except Exception:
+            self._crashed()
+            return 1000
+
+    def _crashed(self):
         self.counters.add("internal_errors")
-        self.last_error = e
+        self.last_error = current_exception()
 
     def _check_link(self, now_ms):
         self.link_check_ms = now_ms

@@ -517,6 +517,7 @@ class Connection:
         self._set_flag(_F_KEEPALIVE, on)
         w[_KA_PROBES] = 0
         w[_KA_AT] = ticks_add(self.tcp.now_ms, self.tcp.cfg.tcp_keepalive_idle_ms)
+        self.tcp.next_at = self.tcp.now_ms  # scan at the next poll: a new deadline
 
     # -- data
 
@@ -530,16 +531,15 @@ class Connection:
     def send(self, data, off=0, n=-1):
         """Queue bytes from data[off:off+n] into the TX ring; returns bytes accepted
         (0 when the ring is full).  Segments go out at once when the window allows."""
-        w = self.w
         self._check_usable()
-        if w[_FLAGS] & _F_FIN_QUEUED:
+        if self.w[_FLAGS] & _F_FIN_QUEUED:
             raise OSError(EPIPE, "send after shutdown of the write side")
-        if w[_STATE] == CLOSED or w[_STATE] == LISTEN:
+        if self.w[_STATE] == CLOSED or self.w[_STATE] == LISTEN:
             raise OSError(ENOTCONN, "not connected")
         if n < 0 or n > len(data) - off:
             n = len(data) - off
-        n = _ring_write(self.tcp.buf, w, _TX, data, off, n)
-        if n and w[_STATE] >= ESTABLISHED:
+        n = _ring_write(self.tcp.buf, self.w, _TX, data, off, n)
+        if n and self.w[_STATE] >= ESTABLISHED:
             self.tcp._output(self, self.tcp.now_ms)
         return n
 
@@ -618,6 +618,7 @@ class Tcp:
         self.reanchor_at = _REANCHOR_AT
         self.reanchor_by = _REANCHOR_BY
         self.ack_soon = False  # some block has _F_ACK_SOON
+        self.next_at = 0  # timers() scans the pool when this comes (see timers)
         self.now_ms = 0
         self.births = 0
         self.next_port = _EPHEMERAL_LO + (random32() % (65536 - _EPHEMERAL_LO))
@@ -908,8 +909,11 @@ class Tcp:
     # the heap, which costs far more than a second attribute load.
 
     def _arm(self, c, kind, ms, now_ms):
+        at = ticks_add(now_ms, ms)
         c.w[_TMR] = kind
-        c.w[_TMR_AT] = ticks_add(now_ms, ms)
+        c.w[_TMR_AT] = at
+        if ticks_diff(at, self.next_at) < 0:
+            self.next_at = at  # timers() scans the pool by then
 
     def _window_grew(self, c):
         free = c.w[_RX_SIZE] - c.w[_RX_COUNT]
@@ -963,8 +967,9 @@ class Tcp:
             ack_lo &= 0xFFFF
         seq_lo = w[_SA_LO] + (seq & 0xFFFF)
         seq_hi = (w[_SA_HI] + (seq >> 16) + (seq_lo >> 16)) & 0xFFFF
-        wire.emit_h(tx, o, w[_LPORT], w[_RPORT], seq_hi, seq_lo & 0xFFFF, ack_hi, ack_lo, flags, wnd,
-                    hlen)
+        # wire.emit_h, inlined (a MicroPython call frame less per segment)
+        pack_into(wire.HDR_FMT, tx, o, w[_LPORT], w[_RPORT], seq_hi, seq_lo & 0xFFFF, ack_hi, ack_lo,
+                  (hlen >> 2) << 4, flags, wnd, 0, 0)
         if flags & SYN:
             wire.opt_mss(tx, o + 20, self.mss)  # RFC 9293 3.7.1
         if n:
@@ -1477,6 +1482,8 @@ class Tcp:
                 if not w[_FLAGS] & (_F_ACK_NOW | _F_ACK_SOON | _F_DELACK_ON):
                     w[_FLAGS] |= _F_DELACK_ON
                     w[_DELACK_AT] = ticks_add(now_ms, self.cfg.tcp_delack_ms)
+                    if ticks_diff(w[_DELACK_AT], self.next_at) < 0:
+                        self.next_at = w[_DELACK_AT]
             else:
                 # out of order: keep it in the ring, send a duplicate ACK at once
                 _ring_write_at(self.buf, w, _RX, rel, buf, data_off, dlen)
@@ -1781,8 +1788,18 @@ class Tcp:
     # ------------------------------------------------------------ timers
 
     def timers(self, now_ms):
-        """Run due timers of every block; returns ms until the next deadline."""
+        """Run due timers of every block; returns ms until the next deadline.
+
+        Small on purpose (it runs at every poll, and a MicroPython frame over
+        11 words is a heap allocation): the pool is scanned only once the
+        earliest deadline known, next_at, has come; arming a timer lowers it."""
         self.now_ms = now_ms
+        d = ticks_diff(self.next_at, now_ms)
+        if d > 0:
+            return d
+        return self._scan_timers(now_ms)
+
+    def _scan_timers(self, now_ms):
         wait = _FAR_MS
         cfg = self.cfg
         for c in self.pool:
@@ -1823,6 +1840,7 @@ class Tcp:
                     due = cfg.tcp_keepalive_interval_ms
                 if due < wait:
                     wait = due
+        self.next_at = ticks_add(now_ms, wait)
         return wait
 
     def _timer_fired(self, c, now_ms):

@@ -41,25 +41,25 @@ class MachineSPI:
         self._rst = Pin(rst, Pin.OUT, value=1) if rst is not None else None
         self._int = Pin(int_pin, Pin.IN, Pin.PULL_UP) if int_pin is not None else None
 
+    # write/read run for every SPI transaction: no extra locals, so their
+    # MicroPython frame stays within the 11 words kept on the C stack (a
+    # bigger one is allocated on the heap at every call; tools/frames.py)
+
     def write(self, header, data):
-        cs = self._cs
-        spi = self._spi
-        cs(0)
+        self._cs(0)
         try:
-            spi.write(header)
-            spi.write(data)
+            self._spi.write(header)
+            self._spi.write(data)
         finally:
-            cs(1)
+            self._cs(1)
 
     def read(self, header, data):
-        cs = self._cs
-        spi = self._spi
-        cs(0)
+        self._cs(0)
         try:
-            spi.write(header)
-            spi.readinto(data, 0)
+            self._spi.write(header)
+            self._spi.readinto(data)  # clocks out 0x00 while reading (machine.SPI default)
         finally:
-            cs(1)
+            self._cs(1)
 
     def hard_reset(self):
         rst = self._rst
@@ -129,30 +129,29 @@ class BusioSPI:
         spi.configure(baudrate=self._baudrate, polarity=0, phase=0, bits=8)
 
     def write(self, header, data):
-        spi = self._spi
         if self._shared:
             self._lock()
         self._cs.value = False
         try:
-            spi.write(header)
-            spi.write(data)
+            self._spi.write(header)
+            self._spi.write(data)
         finally:
-            self._cs.value = True
-            if self._shared:
-                spi.unlock()
+            self._release()
 
     def read(self, header, data):
-        spi = self._spi
         if self._shared:
             self._lock()
         self._cs.value = False
         try:
-            spi.write(header)
-            spi.readinto(data, write_value=0)
+            self._spi.write(header)
+            self._spi.readinto(data)  # clocks out 0x00 while reading (the busio default)
         finally:
-            self._cs.value = True
-            if self._shared:
-                spi.unlock()
+            self._release()
+
+    def _release(self):
+        self._cs.value = True
+        if self._shared:
+            self._spi.unlock()
 
     def hard_reset(self):
         rst = self._rst

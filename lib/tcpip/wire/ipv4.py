@@ -5,6 +5,10 @@ from tcpip.compat import const
 from tcpip.wire.checksum import sum16, checksum
 
 HLEN = const(20)
+# The header as struct fields, no options: version/IHL, TOS, total length,
+# ident, flags/fragment, TTL, protocol, checksum, source and destination as
+# halves (emit_h; iface.py packs it directly on the per-frame path)
+HDR_FMT = "!BBHHHBBHHHHH"
 PROTO_ICMP = const(1)
 PROTO_TCP = const(6)
 PROTO_UDP = const(17)
@@ -95,7 +99,7 @@ def emit_h(buf, off, src_hi, src_lo, dst_hi, dst_lo, proto, payload_len, ttl, id
     """``emit`` with the addresses as 16-bit halves (the per-frame path)."""
     # One C call for the header (no allocation on MicroPython either), then
     # the checksum over it (RFC 791: computed with the field zero).
-    struct.pack_into("!BBHHHBBHHHHH", buf, off, 0x45, 0, (HLEN + payload_len) & 0xFFFF,
+    struct.pack_into(HDR_FMT, buf, off, 0x45, 0, (HLEN + payload_len) & 0xFFFF,
                      ident & 0xFFFF, frag, ttl & 0xFF, proto & 0xFF, 0,
                      src_hi, src_lo, dst_hi, dst_lo)
     c = checksum(buf, off, off + HLEN)

