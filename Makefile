@@ -25,9 +25,9 @@ PYTEST_IGNORE := --ignore=host_tests/mp --ignore=host_tests/apps
 export PATH := $(PATH):/usr/local/sbin:/usr/sbin:/sbin
 
 # command:Debian package, for the system tools the network tests and demo use
-SYSTEM_TOOLS := ip:iproute2 ping:iputils-ping arping:arping tcpdump:tcpdump tshark:tshark ethtool:ethtool dnsmasq:dnsmasq-base mosquitto:mosquitto chronyd:chrony curl:curl nmap:nmap hping3:hping3
+SYSTEM_TOOLS := ip:iproute2 ping:iputils-ping arping:arping tcpdump:tcpdump tshark:tshark ethtool:ethtool dnsmasq:dnsmasq-base mosquitto:mosquitto chronyd:chrony curl:curl nmap:nmap hping3:hping3 valgrind:valgrind
 
-.PHONY: help setup demo test bench soak fuzz harden lint clean distclean
+.PHONY: help setup demo test bench hotpath soak fuzz harden lint clean distclean
 
 help: ## list the targets
 	@echo "tcpip make targets:"
@@ -84,6 +84,9 @@ test: setup ## run every host test (pytest); fails when a test fails or none ran
 
 bench: setup ## throughput, latency, CPU per MB, memory (root): bench/results.json + table
 	@$(PY) tools/bench.py $(BENCH_ARGS)
+
+hotpath: setup mp32 ## instructions and MicroPython heap frames per TCP segment under callgrind: bench/hotpath.json
+	$(PY) tools/hotpath.py $(HOTPATH_ARGS)
 
 SOAK_SECONDS ?= 600
 soak: setup ## impairment soaks, both runtimes: two stacks in memory, then kernel<->stack through the impairing bridge (root) (SOAK_SECONDS=600 each)
