@@ -82,9 +82,16 @@ class Services:
         self.pos = [0] * n  # chargen: offset in the pattern
         self.scratch = bytearray(_SCRATCH_BYTES)
         self.scratch_mv = memoryview(self.scratch)
-        # one copy of the 7030-byte pattern (a send stops at its end and the
-        # next one starts over: a board-sized heap has no room for more)
-        self.pattern = chargen_pattern() if "chargen" in names else None
+        # The 7030-byte pattern and then its first tcp_tx_bytes again, so a
+        # send of up to a whole TX ring never wraps (a send cut at the
+        # pattern's end would go out as a short segment, which the peer ACKs
+        # at once: twice the frames); not the pattern twice (14 KB): a
+        # board-sized heap has no room for that.
+        self.pattern = None
+        if "chargen" in names:
+            p = chargen_pattern()
+            self.pattern_len = len(p)
+            self.pattern = p + p[:stack.cfg.tcp_tx_bytes]
         self.served = 0
 
     def stop(self):
@@ -163,14 +170,14 @@ class Services:
             if n < 0:
                 break
         pat = self.pattern
-        plen = len(pat)
+        plen = self.pattern_len
         while True:
             room = c.writable()
             if room <= 0:
                 return False
             p = self.pos[i]
-            if room > plen - p:
-                room = plen - p
+            if room > len(pat) - p:
+                room = len(pat) - p
             k = c.send(pat, p, room)
             if k <= 0:
                 return False
