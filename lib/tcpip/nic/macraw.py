@@ -28,6 +28,7 @@ arguments).
 
 from tcpip.compat import const, ticks_ms, ticks_diff, sleep_ms, EIO, EMSGSIZE
 from tcpip.wire.ethernet import mac_str
+from tcpip.wire.bytes import copy
 
 # Common registers at the same address on both chips.
 _MR = const(0x0000)
@@ -114,6 +115,7 @@ class MacrawNIC:
         self._r6 = reg[:6]
         self._pad = bytearray(_MIN_FRAME)  # short frames are padded here
         self._pad_mv = memoryview(self._pad)
+        self._views: list = [None, -1, None, -1, None]  # see _view
         self._int = spi.int_asserted() is not None
         # Frames known to be waiting (from one stable RX_RSR read) and the
         # driver's copy of RX_RD: a burst of frames costs one RSR read.
@@ -310,14 +312,40 @@ class MacrawNIC:
         # buffer end rather than rely on a burst wrapping inside the chip (the
         # W5100S does not, the W5500 is not documented to) ([ioLib]
         # wiz_recv_data, [MG] w5100_rx).
-        mv = buf if isinstance(buf, memoryview) else memoryview(buf)
+        # (kept small: a MicroPython frame over 11 words is a heap allocation)
         off = ptr & (self._BUF_BYTES - 1)
+        if off + n > self._BUF_BYTES:
+            return self._read_split(off, buf, n)
+        buf = self._view(buf, n)
+        self._read(self._RX_BUF + off, buf)
+
+    def _read_split(self, off, buf, n):
+        mv = buf if isinstance(buf, memoryview) else memoryview(buf)
         first = self._BUF_BYTES - off
-        if first >= n:
-            self._read(self._RX_BUF + off, mv[:n])
+        self._read(self._RX_BUF + off, mv[:first])
+        self._read(self._RX_BUF, mv[first:n])
+
+    def _view(self, buf, n):
+        """buf[:n] for an SPI read of n bytes, without a new view object (a
+        heap object on MicroPython) when buf is n long or (buf, n) is one of
+        the last two asked for: a bulk transfer's frames have two lengths."""
+        if len(buf) == n:
+            return buf
+        m = self._views  # [buf, n0, view0, n1, view1]
+        if m[0] is buf:
+            if m[1] == n:
+                return m[2]
+            if m[3] == n:
+                return m[4]
         else:
-            self._read(self._RX_BUF + off, mv[:first])
-            self._read(self._RX_BUF, mv[first:n])
+            m[0] = buf
+            m[1] = m[3] = -1
+        v = (buf if isinstance(buf, memoryview) else memoryview(buf))[:n]
+        m[3] = m[1]
+        m[4] = m[2]
+        m[1] = n
+        m[2] = v
+        return v
 
     def pending(self):
         """True when the chip may have a frame: INTn asserted, or no INTn
@@ -344,11 +372,10 @@ class MacrawNIC:
             return
         if n < _MIN_FRAME:
             p = self._pad
-            p_mv = self._pad_mv
-            p_mv[:n] = frame
+            copy(p, 0, frame, 0, n)  # (no slice object, unlike p_mv[:n] = frame)
             for i in range(n, _MIN_FRAME):
                 p[i] = 0
-            frame = p_mv
+            frame = self._pad_mv
             n = _MIN_FRAME
         s0 = self._S0
         r = self._reg
