@@ -138,10 +138,10 @@ class Stack:
     def _timers(self, now_ms):
         wait = self.iface.timers(now_ms)
         ts = self.transports
-        i = len(ts)
-        while i:  # (a while loop: a for loop's iterator would make the frame too big)
-            i -= 1
+        i = 0
+        while i < len(ts):  # (a while loop: a for loop's iterator would make the frame too big)
             w = self._timer(ts[i], now_ms)
+            i += 1
             if w < wait:
                 wait = w
         return wait
