@@ -140,22 +140,22 @@ class Counters:
         self.groups.append((names, v))
         return v
 
-    def add(self, name, n=1):
-        """Bump a counter by name (drop reasons, rare events: a search);
-        KeyError for a name no layer declared."""
+    def _slot(self, name):
+        """(array, index) of a counter by name; KeyError for a name no layer declared."""
         for names, v in self.groups:
             for i in range(len(names)):
                 if names[i] == name:
-                    v[i] += n
-                    return
+                    return v, i
         raise KeyError(name)
 
+    def add(self, name, n=1):
+        """Bump a counter by name (drop reasons, rare events: a search)."""
+        v, i = self._slot(name)
+        v[i] += n
+
     def get(self, name):
-        for names, v in self.groups:
-            for i in range(len(names)):
-                if names[i] == name:
-                    return v[i]
-        raise KeyError(name)
+        v, i = self._slot(name)
+        return v[i]
 
     def dict(self):
         """Every counter by name (allocates: the REPL, tests)."""
