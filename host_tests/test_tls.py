@@ -46,3 +46,113 @@ def run_suite(runtime, suite, certs, name_filter=None):
 @pytest.mark.parametrize("runtime", ["cpython", "micropython"])
 def test_tls_between_two_stacks_in_memory(runtime, certs):
     run_suite(runtime, "tls_link_suite.py", certs)
+
+
+# ------------------------------------------------ against real servers (namespace, root)
+
+sys.path.insert(0, os.path.join(HERE, "apps"))
+import nsharness  # noqa: E402
+
+SIZE = 1 << 20
+# :4444 accepts and says nothing (a handshake that times out); :4445 answers the
+# ClientHello with the start of a 4 KB handshake record, then closes.
+ODD_SERVERS = r"""
+import socket, threading, time
+def serve(port, handler):
+    ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("192.0.2.1", port)); ls.listen(8)
+    def loop():
+        while True:
+            c, _ = ls.accept(); threading.Thread(target=handler, args=(c,), daemon=True).start()
+    threading.Thread(target=loop, daemon=True).start()
+held = []
+def silent(c):
+    held.append(c)
+def cut(c):
+    c.settimeout(5)
+    try:
+        c.recv(4096)
+        c.sendall(b"\x16\x03\x03\x10\x00" + b"\x02" * 100)
+    finally:
+        c.close()
+serve(4444, silent); serve(4445, cut)
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+def nginx_conf(d, certs):
+    www = os.path.join(d, "www")
+    os.makedirs(www, exist_ok=True)
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write("""daemon off;
+master_process off;
+worker_processes 1;
+pid %(d)s/nginx.pid;
+error_log %(d)s/error.log info;
+events { worker_connections 64; }
+http {
+  access_log %(d)s/access.log;
+  client_body_temp_path %(d)s/body; proxy_temp_path %(d)s/proxy; fastcgi_temp_path %(d)s/fastcgi;
+  uwsgi_temp_path %(d)s/uwsgi; scgi_temp_path %(d)s/scgi;
+  default_type application/octet-stream;
+  server {
+    listen 192.0.2.1:443 ssl;
+    server_name files.test;
+    ssl_certificate %(cert)s;
+    ssl_certificate_key %(key)s;
+    root %(www)s;
+  }
+}
+""" % {"d": d, "cert": certs["cert"], "key": certs["key"], "www": www})
+    return conf, www
+
+
+def start_servers(net, tmp_path, certs, data):
+    conf, www = nginx_conf(str(tmp_path), certs)
+    with open(os.path.join(www, "blob.bin"), "wb") as f:
+        f.write(data)
+    with open(os.path.join(www, "small.txt"), "wb") as f:
+        f.write(b"hello tls\n")
+    net.spawn(["nginx", "-c", conf, "-p", str(tmp_path), "-e", os.path.join(str(tmp_path), "error.log")],
+              log=os.path.join(str(tmp_path), "nginx.out"))
+    net.spawn(["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=53",
+               "--interface=" + net.ns.kernel_if, "--bind-interfaces", "--except-interface=lo",
+               "--listen-address=192.0.2.1", "--no-resolv", "--no-hosts", "--local=/test/",
+               "--host-record=files.test,192.0.2.1", "--host-record=other.test,192.0.2.1"])
+    net.spawn([sys.executable, "-c", ODD_SERVERS], ready="ready")
+    net.wait_port(443)
+    net.wait_port(53, udp=True)
+
+
+@pytest.mark.parametrize("runtime", nsharness.RUNTIMES)
+def test_tls_against_nginx_and_broken_servers(runtime, tmp_path, certs):
+    why = nsharness.skip_reason(runtime, tools=("nginx", "dnsmasq"))
+    if why:
+        pytest.skip(why)
+    if runtime == "cpython":
+        pytest.importorskip("adafruit_requests")
+    import hashlib
+    data = os.urandom(SIZE)
+    net = nsharness.AppNs(runtime, "tls")
+    try:
+        start_servers(net, tmp_path, certs, data)
+        events, p = net.run_app("tls_app.py", [os.path.dirname(certs["ca"]), str(SIZE)], timeout=180)
+    finally:
+        net.close()
+    checks = nsharness.checks_of(events)
+    assert events and events[-1].get("event") == "done", p.stdout[-3000:] + p.stderr[-3000:]
+    assert not events[-1]["failed"], nsharness.failed(events, p)
+    done = events[-1]
+    assert done["status"] == 200 and done["bytes"] == SIZE
+    assert done["sha256"] == hashlib.sha256(data).hexdigest()
+    for name in ("wrong_ca_refused", "wrong_host_refused", "handshake_timeout", "peer_closes_mid_record"):
+        assert checks[name]["ok"], checks[name]
+    from netharness import record
+    rec = {"ms": done["ms"], "library": done["library"], "MB_per_s": SIZE / 1e6 / max(done["ms"], 1) * 1000}
+    for name in ("wrong_ca_refused", "wrong_host_refused", "handshake_timeout", "peer_closes_mid_record"):
+        rec[name] = checks[name]["info"]["error"]
+    if "memory" in done:
+        rec["memory"] = done["memory"]
+    record("https_get_1MB_%s" % runtime, rec)

@@ -95,7 +95,7 @@ def create_default_context(purpose=None, cafile=None, capath=None, cadata=None):
             with open(cafile, "rb") as f:
                 cadata = f.read()
         if cadata is not None:
-            ctx.load_verify_locations(cadata=cadata if isinstance(cadata, bytes) else cadata.encode())
+            ctx.load_verify_locations(cadata=_der(cadata))
         return ctx
     if cafile or capath or cadata:
         ctx.load_verify_locations(cafile, capath, cadata)
@@ -105,6 +105,19 @@ def create_default_context(purpose=None, cafile=None, capath=None, cadata=None):
 
 
 # ---------------------------------------------------------------- MicroPython
+
+def _der(cadata):
+    """The first certificate of PEM text as DER (MicroPython's mbedTLS wants
+    DER, or PEM with a trailing NUL); DER bytes as they are."""
+    if isinstance(cadata, str):
+        cadata = cadata.encode()
+    begin = cadata.find(b"-----BEGIN CERTIFICATE-----")
+    if begin < 0:
+        return cadata
+    import binascii
+    body = cadata[begin + 27:cadata.find(b"-----END CERTIFICATE-----", begin)]
+    return binascii.a2b_base64(body.replace(b"\r", b"").replace(b"\n", b""))
+
 
 def _mp_wrap(ctx, sock, server_side, server_hostname, do_handshake):
     """The runtime's wrap; a handshake that fails closes the TCP connection."""
