@@ -156,3 +156,34 @@ def test_tls_against_nginx_and_broken_servers(runtime, tmp_path, certs):
     if "memory" in done:
         rec["memory"] = done["memory"]
     record("https_get_1MB_%s" % runtime, rec)
+
+
+@pytest.mark.parametrize("runtime", nsharness.RUNTIMES)
+def test_mqtt_over_tls_through_mosquitto(runtime, tmp_path, certs):
+    why = nsharness.skip_reason(runtime, tools=("mosquitto", "dnsmasq"))
+    if why:
+        pytest.skip(why)
+    pytest.importorskip("adafruit_minimqtt")
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text("user root\nlistener 8883 192.0.2.1\ncafile %s\ncertfile %s\nkeyfile %s\n"
+                    "allow_anonymous true\npersistence false\n" % (certs["ca"], certs["cert"], certs["key"]))
+    log = tmp_path / "mosquitto.log"
+    net = nsharness.AppNs(runtime, "tlsmq")
+    try:
+        net.spawn(["mosquitto", "-v", "-c", str(conf)], log=str(log))
+        net.spawn(["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=53",
+                   "--interface=" + net.ns.kernel_if, "--bind-interfaces", "--except-interface=lo",
+                   "--listen-address=192.0.2.1", "--no-resolv", "--no-hosts", "--local=/test/",
+                   "--host-record=files.test,192.0.2.1"])
+        net.wait_port(8883)
+        net.wait_port(53, udp=True)
+        events, p = net.run_app("tls_mqtt_app.py", [os.path.dirname(certs["ca"])], timeout=90)
+    finally:
+        net.close()
+    assert events and events[-1].get("event") == "done", p.stdout[-3000:] + p.stderr[-3000:]
+    assert not events[-1]["failed"], nsharness.failed(events, p) + log.read_text()[-2000:]
+    checks = nsharness.checks_of(events)
+    text = log.read_text()
+    assert "New client connected from 192.0.2.2" in text, text[-2000:]
+    from netharness import record
+    record("mqtt_tls_%s" % runtime, {k: checks[k]["info"] for k in checks})
