@@ -4,6 +4,7 @@ made at test time with openssl from a throwaway CA (host_tests/tlscerts.py).
 In memory, both runtimes: host_tests/tls_link_suite.py (two stacks over
 nic/link.py, clean and impaired, refused certificates and host names)."""
 import os
+import json
 import subprocess
 import sys
 
@@ -187,3 +188,64 @@ def test_mqtt_over_tls_through_mosquitto(runtime, tmp_path, certs):
     assert "New client connected from 192.0.2.2" in text, text[-2000:]
     from netharness import record
     record("mqtt_tls_%s" % runtime, {k: checks[k]["info"] for k in checks})
+
+
+VBOARD = os.path.join(ROOT, "tools", "vboard.py")
+
+
+@pytest.mark.parametrize("runtime", nsharness.RUNTIMES)
+def test_vboard_serves_the_status_page_over_https_to_curl(runtime, tmp_path):
+    """tools/vboard.py --serve https: the status page through the runtime's TLS
+    engine as a server (MicroPython: SSLContext(PROTOCOL_TLS_SERVER) on an
+    accepted tcpip socket); curl verifies it against the throwaway CA."""
+    import select
+    import signal
+    import time
+    import netns
+    why = nsharness.skip_reason(runtime, tools=("curl",))
+    if why:
+        pytest.skip(why)
+    if not tlscerts.available():
+        pytest.skip("openssl missing")
+    c = tlscerts.make(tmp_path, host="vboard.test", ip="192.0.2.2")
+    name = "apttls%s%d" % (runtime[:2], os.getpid() % 100000)
+    proc = subprocess.Popen([sys.executable, VBOARD, "--netns", name, "--runtime", runtime,
+                             "--serve", "https,http", "--tls-cert", c["cert"], "--tls-key", c["key"],
+                             "--duration", "60"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    try:
+        line = None
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and line is None:
+            r, _, _ = select.select([proc.stdout], [], [], 0.2)
+            if r:
+                line = proc.stdout.readline().strip()
+            elif proc.poll() is not None:
+                break
+        assert line == "ready 192.0.2.2", (line, proc.stderr.read() if proc.poll() is not None else "")
+        run = ["ip", "netns", "exec", name, "curl", "-sS", "--max-time", "20", "--cacert", c["ca"]]
+        page = subprocess.run(run + ["https://192.0.2.2/"], capture_output=True, text=True, timeout=30)
+        js = subprocess.run(run + ["https://192.0.2.2/json"], capture_output=True, text=True, timeout=30)
+        wrong = subprocess.run(run[:-1] + [c["other_ca"], "https://192.0.2.2/"],
+                               capture_output=True, text=True, timeout=30)
+        after = subprocess.run(run + ["https://192.0.2.2/json"], capture_output=True, text=True, timeout=30)
+        plain = subprocess.run(run + ["http://192.0.2.2/"], capture_output=True, text=True, timeout=30)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        netns.destroy(name)
+    assert page.returncode == 0, page.stderr + err[-2000:]
+    assert "interface  192.0.2.2/255.255.255.0" in page.stdout, page.stdout
+    assert js.returncode == 0, js.stderr + err[-2000:]
+    st = json.loads(js.stdout)
+    assert ["tcp", "192.0.2.2:443", "0.0.0.0:*", "LISTEN", 0, 0] in st["netstat"], st["netstat"]
+    assert wrong.returncode == 60, (wrong.returncode, wrong.stderr)  # curl: peer certificate not verified
+    assert after.returncode == 0, after.stderr  # a refused client leaves the server serving
+    # no connection is left held from the refused handshake: only ours (and TIME-WAITs)
+    held = [r for r in json.loads(after.stdout)["netstat"] if r[3] not in ("LISTEN", "TIME_WAIT")]
+    assert len(held) == 1 and held[0][1] == "192.0.2.2:443", held
+    assert plain.returncode == 0 and "tcpip status" in plain.stdout

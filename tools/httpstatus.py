@@ -11,7 +11,8 @@ after every ``stack.poll()``.
 ``GET /`` answers a plain-text page: the interface (address, netmask, gateway,
 DNS, MAC, DHCP state), the socket table (netstat) and the counters (stats).
 ``GET /json`` answers the same as JSON.  Anything else: 404.  One request per
-connection (HTTP/1.0 style, ``Connection: close``).
+connection (HTTP/1.0 style, ``Connection: close``).  ``HttpsStatusServer``
+serves it over TLS.
 """
 try:
     import json
@@ -99,6 +100,7 @@ class StatusServer:
                     break
                 raise
             s.setblocking(False)
+            s = self._wrap(s)
             self.clients.append(_Client(s, now))
         for c in list(self.clients):
             try:
@@ -108,6 +110,9 @@ class StatusServer:
             if done:
                 c.sock.close()
                 self.clients.remove(c)
+
+    def _wrap(self, s):
+        return s
 
     def _serve(self, c, now):
         if c.out is None:
@@ -146,3 +151,38 @@ class StatusServer:
         hdr = ("HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
                "Connection: close\r\nServer: tcpip\r\n\r\n" % (code, reason, ctype, len(body)))
         return hdr.encode() + (b"" if head else body)
+
+
+class HttpsStatusServer(StatusServer):
+    """The same page over TLS (port 443 by default): each accepted socket is
+    wrapped server-side by ``context`` (the runtime's TLS engine, e.g.
+    ``tcpip.tls.server_context(certfile, keyfile)``); the handshake runs
+    inside the non-blocking reads and writes."""
+
+    def __init__(self, stack, context, port=443, max_clients=2):
+        self.context = context
+        StatusServer.__init__(self, stack, port, max_clients)
+
+    def _wrap(self, s):
+        return _TlsClient(self.context.wrap_socket(s, server_side=True, do_handshake_on_connect=False), s)
+
+
+class _TlsClient:
+    """A wrapped socket whose close also closes the TCP socket: after a failed
+    handshake MicroPython's TLS socket may not pass the close on."""
+
+    def __init__(self, tls_sock, raw):
+        self.tls = tls_sock
+        self.raw = raw
+
+    def read(self, n):
+        return self.tls.read(n)
+
+    def write(self, buf):
+        return self.tls.write(buf)
+
+    def close(self):
+        try:
+            self.tls.close()
+        finally:
+            self.raw.close()

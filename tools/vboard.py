@@ -29,7 +29,10 @@ the wire; the stats line then also has the driver's ``nic_*`` counters
 
 ``--serve`` takes echo, discard, chargen (tools/services.py) and http: a status
 page (interface, netstat, stats) on port 80, served by tools/httpstatus.py on
-tcpip's socket API -- ``ip netns exec NAME curl http://192.0.2.2/``.
+tcpip's socket API -- ``ip netns exec NAME curl http://192.0.2.2/``; and https:
+the same page over TLS on port 443 (the runtime's TLS engine through
+tcpip.tls; ``--tls-cert``/``--tls-key`` name the certificate and key) --
+``ip netns exec NAME curl --cacert ca.pem https://192.0.2.2/``.
 
 ``--dhcp`` runs dnsmasq (Debian ``dnsmasq-base``) in the namespace as DHCP and
 DNS server (lease for --mac pinned to --ip, 2-minute leases, router and DNS
@@ -65,8 +68,8 @@ def known_services():
     try:
         import services  # tools/services.py, arrives with TCP
     except ImportError:
-        return ("http",)
-    return tuple(sorted(tuple(getattr(services, "SERVICES", ())) + ("http",)))
+        return ("http", "https")
+    return tuple(sorted(tuple(getattr(services, "SERVICES", ())) + ("http", "https")))
 
 
 def micropython_path():
@@ -110,6 +113,9 @@ def parse_args(argv):
                     help="MicroPython heap for the stack process, e.g. 256k (micropython -X heapsize=)")
     ap.add_argument("--dhcp", action="store_true",
                     help="run dnsmasq in the namespace; the stack configures itself by DHCP")
+    ap.add_argument("--tls-cert", default=None,
+                    help="--serve https: the server certificate file (PEM or DER)")
+    ap.add_argument("--tls-key", default=None, help="--serve https: its private key file (PEM or DER)")
     ap.add_argument("--stack", default=None, help=argparse.SUPPRESS)  # tests: module with Stack
     return ap.parse_args(argv)
 
@@ -169,6 +175,10 @@ def main(argv):
         if s not in known:
             return _fail(2, "unknown service %r for --serve (known: %s)"
                          % (s, ", ".join(known) if known else "none yet; services come with TCP"))
+    if "https" in wanted and not (a.tls_cert and a.tls_key):
+        return _fail(2, "--serve https needs --tls-cert FILE and --tls-key FILE (e.g. made with "
+                     "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                     "-subj /CN=192.0.2.2 -keyout key.pem -out cert.pem)")
     nic = a.nic or ("tap" if a.runtime == "cpython" else "packet")
     if a.runtime == "micropython" and nic == "tap":
         return _fail(2, "the MicroPython unix port cannot attach a TAP (no ioctl); use --nic packet")
@@ -227,6 +237,8 @@ def main(argv):
             args += ["--serve", ",".join(wanted)]
         if a.stack:
             args += ["--stack", a.stack]
+        if a.tls_cert and a.tls_key:
+            args += ["--tls-cert", os.path.abspath(a.tls_cert), "--tls-key", os.path.abspath(a.tls_key)]
         if a.dhcp:
             args += ["--dhcp", "1"]
         child = Child(ns.argv(runtime + [os.path.join(HERE, "vboard_run.py")] + args), env)

@@ -21,7 +21,10 @@ Options (all optional)::
     --gateway A.B.C.D     default 192.0.2.1
     --mac 02:00:00:00:00:02
     --serve LIST          services to start: echo, discard, chargen, udpecho (tools/services.py), http
-                          and http (tools/httpstatus.py: status page on port 80)
+                          and http (tools/httpstatus.py: status page on port 80), https (the
+                          same page over TLS on port 443; needs --tls-cert and --tls-key)
+    --tls-cert FILE       --serve https: the server certificate (PEM or DER)
+    --tls-key FILE        --serve https: its private key (PEM or DER)
     --dhcp 1              configure the interface by DHCP (RFC 2131) instead of
                           --ip/--prefix/--gateway; prints ``bound IP`` once leased
     --stack MODULE        module with a Stack(config, nic) class (default tcpip.stack)
@@ -72,6 +75,8 @@ def _parse_args(argv):
         "dhcp": "0",
         "stack": "tcpip.stack",
         "wire": None,
+        "tls-cert": None,
+        "tls-key": None,
     }
     i = 0
     while i < len(argv):
@@ -194,16 +199,21 @@ def wait_dhcp(stack, nic):
     return ntoa(stack.iface.ip)
 
 
-def start_services(stack, names):
+def start_services(stack, names, opts=None):
     """Objects with run() for the --serve names (services.py and httpstatus.py)."""
     out = []
-    tcp_names = [n for n in names if n != "http"]
+    tcp_names = [n for n in names if n != "http" and n != "https"]
     if tcp_names:
         import services
         out.append(services.start(stack, tcp_names))
     if "http" in names:
         import httpstatus
         out.append(httpstatus.StatusServer(stack, 80))
+    if "https" in names:
+        import httpstatus
+        from tcpip import tls
+        ctx = tls.server_context(opts["tls-cert"], opts["tls-key"])
+        out.append(httpstatus.HttpsStatusServer(stack, ctx, 443))
     return out
 
 
@@ -265,7 +275,7 @@ def main(argv):
             return 1
         _say("bound %s" % ip)
     names = [n.strip() for n in opts["serve"].split(",") if n.strip()]
-    servers = start_services(stack, names) if names else []
+    servers = start_services(stack, names, opts) if names else []
     _say("ready")
     try:
         run(stack, nic, servers)

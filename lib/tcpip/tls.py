@@ -50,6 +50,9 @@ else:
 
 # Raw bytes read from TCP per call; a TLS record is at most 16 KB + 256.
 _RAW_BYTES = 8192
+# What a record adds to its plaintext at most: header, explicit IV or nonce,
+# MAC or tag, padding (RFC 5246 6.2.3, RFC 8446 5.2).
+_RECORD_OVERHEAD = 96
 
 
 def _is_tcpip(sock):
@@ -104,18 +107,33 @@ def create_default_context(purpose=None, cafile=None, capath=None, cadata=None):
     return ctx
 
 
+def server_context(certfile, keyfile):
+    """A server context with the certificate and key in these files (PEM or DER)."""
+    ctx = SSLContext(PROTOCOL_TLS_SERVER)
+    if _CPYTHON:
+        ctx.load_cert_chain(certfile, keyfile)
+        return ctx
+    with open(certfile, "rb") as f:
+        cert = _der(f.read())
+    with open(keyfile, "rb") as f:
+        key = _der(f.read())
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
 # ---------------------------------------------------------------- MicroPython
 
-def _der(cadata):
-    """The first certificate of PEM text as DER (MicroPython's mbedTLS wants
-    DER, or PEM with a trailing NUL); DER bytes as they are."""
-    if isinstance(cadata, str):
-        cadata = cadata.encode()
-    begin = cadata.find(b"-----BEGIN CERTIFICATE-----")
+def _der(data):
+    """The first PEM block (certificate or key) as DER: MicroPython's mbedTLS
+    takes DER, or PEM with a trailing NUL.  DER bytes as they are."""
+    if isinstance(data, str):
+        data = data.encode()
+    begin = data.find(b"-----BEGIN ")
     if begin < 0:
-        return cadata
+        return data
     import binascii
-    body = cadata[begin + 27:cadata.find(b"-----END CERTIFICATE-----", begin)]
+    start = data.find(b"-----\n", begin + 11) + 6
+    body = data[start:data.find(b"-----END ", start)]
     return binascii.a2b_base64(body.replace(b"\r", b"").replace(b"\n", b""))
 
 
@@ -187,10 +205,11 @@ class _ConnectFirst:
         return self._need().readline()
 
     def close(self):
-        if self._tls is not None:
-            self._tls.close()
-        else:
-            self._raw.close()
+        try:
+            if self._tls is not None:
+                self._tls.close()
+        finally:
+            self._raw.close()  # after a TLS error the runtime may not pass the close on
 
 
 # ---------------------------------------------------------------- CPython
@@ -354,19 +373,25 @@ class SSLSocket:
         n = self.recv_into(buf)
         return bytes(buf[:n])
 
+    # Stream methods (MicroPython's names and manners, as on tcpip sockets):
+    # a non-blocking socket returns None where recv/send raise EAGAIN.
+
     def read(self, n=-1):
-        """Stream read: up to n bytes (all until the end when n < 0)."""
+        """Up to n bytes (all until the end when n < 0); None when none are there
+        yet on a non-blocking socket."""
         if n is None or n < 0:
             out = b""
             while True:
-                d = self.recv(_RAW_BYTES)
+                d = _or_none(self.recv, _RAW_BYTES)
+                if d is None:
+                    return out if out else None
                 if not d:
                     return out
                 out += d
-        return self.recv(n)
+        return _or_none(self.recv, n)
 
     def readinto(self, buf, nbytes=0):
-        return self.recv_into(buf, nbytes)
+        return _or_none(self.recv_into, buf, nbytes)
 
     def send(self, data):
         """Encrypt and send data (at most 16 KB per call); returns the count."""
@@ -376,8 +401,18 @@ class SSLSocket:
             if self._pending:
                 raise OSError(EAGAIN, "send would block")
         mv = memoryview(data)
-        if len(mv) > 16384:
-            mv = mv[:16384]
+        limit = 16384
+        if self._sock._timeout_ms == 0:
+            # non-blocking: take only what TCP can send now once encrypted, so
+            # that bytes reported as sent are in TCP, not left behind here
+            c = self._sock._conn
+            room = (c.writable() if c is not None else 0) - _RECORD_OVERHEAD
+            if room <= 0 and len(mv):
+                raise OSError(EAGAIN, "send would block")
+            if room < limit:
+                limit = room
+        if len(mv) > limit:
+            mv = mv[:limit]
         n = self._obj.write(mv)
         self._flush(False)
         return n
@@ -389,8 +424,21 @@ class SSLSocket:
             done += self.send(mv[done:])
 
     def write(self, data):
-        self.sendall(data)
-        return len(data)
+        """All of data on a blocking socket; non-blocking: what was taken, or None."""
+        if self._sock._timeout_ms != 0:
+            self.sendall(data)
+            return len(data)
+        return _or_none(self.send, data)
+
+    def readline(self):
+        """Bytes up to and including b"\\n" (or to the end); blocking sockets."""
+        out = b""
+        one = bytearray(1)
+        while not out.endswith(b"\n"):
+            if not self.recv_into(one):
+                break
+            out += one
+        return out
 
     def pending(self):
         return self._obj.pending()
@@ -417,10 +465,26 @@ class SSLSocket:
         return self._sock
 
     def close(self):
+        """close_notify when the connection is still good, then close TCP."""
         sock = self._sock
         if self._shaken and not sock._closed and sock._conn is not None and not sock._conn.error:
             self.unwrap()
+            if self._pending:  # what TCP could not take yet: a last, short wait
+                sock._timeout_ms = 1000
+                try:
+                    self._flush(True)
+                except OSError:
+                    pass
         sock.close()
+
+
+def _or_none(fn, *args):
+    try:
+        return fn(*args)
+    except OSError as e:
+        if e.args and e.args[0] == EAGAIN and not isinstance(e, SSLError):
+            return None
+        raise
 
 
 def _timeout(text):
