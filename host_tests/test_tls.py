@@ -1,5 +1,5 @@
 """TLS on tcpip sockets (tcpip.tls; the runtimes' TLS engines), certificates
-made at test time with openssl from a throwaway CA (host_tests/tlscerts.py).
+made at test time with openssl from a throwaway CA (tools/tlsfixtures.py).
 
 In memory, both runtimes: host_tests/tls_link_suite.py (two stacks over
 nic/link.py, clean and impaired, refused certificates and host names)."""
@@ -12,17 +12,17 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
-import tlscerts  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import tlsfixtures  # noqa: E402
 
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
-    if not tlscerts.available():
+    if not tlsfixtures.available():
         pytest.skip("openssl missing")
-    return tlscerts.make(tmp_path_factory.mktemp("certs"))
+    return tlsfixtures.make(tmp_path_factory.mktemp("certs"))
 
 
 def run_suite(runtime, suite, certs, name_filter=None):
@@ -82,36 +82,8 @@ time.sleep(120)
 """
 
 
-def nginx_conf(d, certs):
-    www = os.path.join(d, "www")
-    os.makedirs(www, exist_ok=True)
-    conf = os.path.join(d, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write("""daemon off;
-master_process off;
-worker_processes 1;
-pid %(d)s/nginx.pid;
-error_log %(d)s/error.log info;
-events { worker_connections 64; }
-http {
-  access_log %(d)s/access.log;
-  client_body_temp_path %(d)s/body; proxy_temp_path %(d)s/proxy; fastcgi_temp_path %(d)s/fastcgi;
-  uwsgi_temp_path %(d)s/uwsgi; scgi_temp_path %(d)s/scgi;
-  default_type application/octet-stream;
-  server {
-    listen 192.0.2.1:443 ssl;
-    server_name files.test;
-    ssl_certificate %(cert)s;
-    ssl_certificate_key %(key)s;
-    root %(www)s;
-  }
-}
-""" % {"d": d, "cert": certs["cert"], "key": certs["key"], "www": www})
-    return conf, www
-
-
 def start_servers(net, tmp_path, certs, data):
-    conf, www = nginx_conf(str(tmp_path), certs)
+    conf, www = tlsfixtures.nginx_conf(str(tmp_path), certs)
     with open(os.path.join(www, "blob.bin"), "wb") as f:
         f.write(data)
     with open(os.path.join(www, "small.txt"), "wb") as f:
@@ -205,9 +177,9 @@ def test_vboard_serves_the_status_page_over_https_to_curl(runtime, tmp_path):
     why = nsharness.skip_reason(runtime, tools=("curl",))
     if why:
         pytest.skip(why)
-    if not tlscerts.available():
+    if not tlsfixtures.available():
         pytest.skip("openssl missing")
-    c = tlscerts.make(tmp_path, host="vboard.test", ip="192.0.2.2")
+    c = tlsfixtures.make(tmp_path, host="vboard.test", ip="192.0.2.2")
     name = "apttls%s%d" % (runtime[:2], os.getpid() % 100000)
     proc = subprocess.Popen([sys.executable, VBOARD, "--netns", name, "--runtime", runtime,
                              "--serve", "https,http", "--tls-cert", c["cert"], "--tls-key", c["key"],

@@ -1,6 +1,10 @@
-"""Throwaway certificates for the TLS tests, made with the ``openssl`` command.
+"""TLS fixtures for the tests and the bench: throwaway certificates made with
+the ``openssl`` command, and an nginx configuration serving a folder over
+HTTP and HTTPS (Debian ``nginx``, started by the caller inside a namespace).
 
-    certs = tlscerts.make(tmp_path)   # dict of paths (PEM and DER)
+    certs = tlsfixtures.make(tmp_path)          # dict of paths (PEM and DER)
+    conf, www = tlsfixtures.nginx_conf(folder, certs)
+    # ip netns exec NS nginx -c conf -p folder -e folder/error.log
 
 A CA ("tcpip test CA"), a server certificate for ``files.test`` and
 192.0.2.1 signed by it, and a second CA that signed nothing (to show a
@@ -42,3 +46,34 @@ def make(folder, host="files.test", ip="192.0.2.1"):
         ("ca", "ca.pem"), ("ca_der", "ca.der"), ("other_ca", "other_ca.pem"),
         ("other_ca_der", "other_ca.der"), ("cert", "server.pem"), ("cert_der", "server.der"),
         ("key", "server.key"), ("key_der", "server.key.der"))}
+
+
+def nginx_conf(d, certs, http_port=0):
+    """nginx.conf in folder d serving d/www on 192.0.2.1:443 (TLS with certs)
+    and, with http_port, in plain HTTP there too; returns (conf path, www)."""
+    www = os.path.join(d, "www")
+    os.makedirs(www, exist_ok=True)
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write("""daemon off;
+master_process off;
+worker_processes 1;
+pid %(d)s/nginx.pid;
+error_log %(d)s/error.log info;
+events { worker_connections 64; }
+http {
+  access_log %(d)s/access.log;
+  client_body_temp_path %(d)s/body; proxy_temp_path %(d)s/proxy; fastcgi_temp_path %(d)s/fastcgi;
+  uwsgi_temp_path %(d)s/uwsgi; scgi_temp_path %(d)s/scgi;
+  default_type application/octet-stream;
+  server {
+    listen 192.0.2.1:443 ssl;%(http)s
+    server_name files.test;
+    ssl_certificate %(cert)s;
+    ssl_certificate_key %(key)s;
+    root %(www)s;
+  }
+}
+""" % {"d": d, "cert": certs["cert"], "key": certs["key"], "www": www,
+       "http": ("\n    listen 192.0.2.1:%d;" % http_port) if http_port else ""})
+    return conf, www
