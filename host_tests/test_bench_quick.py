@@ -79,3 +79,14 @@ def test_ceiling_and_memory_are_reported(results):
               "mp_tcp_block_overhead_bytes", "mp_alloc_per_segment_send", "mp_alloc_per_segment_recv"):
         assert isinstance(m.get(k), (int, float)), k
     assert "| bulk kernel->stack MB/s |" in results["_stdout"]  # the README table
+
+
+def test_https_next_to_http_is_reported(results):
+    for rt in ("cpython", "micropython"):
+        r = results["tls"][rt]
+        if "tls_skipped" in r:
+            pytest.skip(r["tls_skipped"])
+        assert r.get("tls_ok"), (rt, r)
+        for k in ("tls_handshake_ms_median", "http_get_mb_per_s", "https_get_mb_per_s"):
+            assert isinstance(r.get(k), (int, float)) and r[k] > 0, (rt, k, r)
+    assert "tls cpython: " in results["_stdout"]

@@ -2,7 +2,13 @@
 made at test time with openssl from a throwaway CA (tools/tlsfixtures.py).
 
 In memory, both runtimes: host_tests/tls_link_suite.py (two stacks over
-nic/link.py, clean and impaired, refused certificates and host names)."""
+nic/link.py, clean and impaired, refused certificates and host names).
+In a namespace (root), both runtimes, against real servers: nginx (1 MB GET
+byte-exact with adafruit_requests / micropython-lib requests, the wrapped
+socket's stream methods, non-blocking reads and select.poll, refused CA and
+host name, a silent server, a record cut short: host_tests/apps/tls_app.py),
+mosquitto's TLS listener (host_tests/apps/tls_mqtt_app.py), and
+tools/vboard.py --serve https answering curl."""
 import os
 import json
 import subprocess

@@ -21,7 +21,9 @@ In the same run: the ceiling, the same bulk tests kernel to kernel over a veth
 pair between two namespaces (Python socket programs at both ends); the two
 stacks in one process on an in-memory wire (tools/memreport.py: CPU per MB with
 no syscalls); the W5500 emulator (tools/w5500_emu.py) moving a bulk transfer,
-counting SPI bytes per payload byte; and the MicroPython memory report.
+counting SPI bytes per payload byte; the MicroPython memory report; and
+HTTPS next to plain HTTP through the stack against nginx in a namespace
+(tools/tlsbench_app.py: TLS handshake ms, GET MB/s with and without TLS).
 
 ``--quick`` runs everything small (seconds), for ``make test``.  Needs root,
 /dev/net/tun and ``ip``; namespaces are deleted on every exit path.  Only
@@ -620,6 +622,58 @@ def bench_memory():
     return {k: r.get(k) for k in keep}
 
 
+def bench_tls(runtime, nbytes, handshakes):
+    """HTTPS through the stack next to plain HTTP, against nginx in a namespace
+    (tools/tlsbench_app.py; certificates from tools/tlsfixtures.py)."""
+    import shutil
+    import tempfile
+    import netns
+    import tlsfixtures
+    if not (shutil.which("nginx") or netns._which("nginx")) or not tlsfixtures.available():
+        return {"tls_skipped": "nginx or openssl missing (make setup installs them)"}
+    d = tempfile.mkdtemp(prefix="bench-tls-")
+    nic = "tap" if runtime == "cpython" else "packet"
+    ns = netns.Namespace("bench-%d-tls%s" % (os.getpid(), runtime[:2]),
+                         mode="tap" if nic == "tap" else "veth")
+    nginx = None
+    try:
+        certs = tlsfixtures.make(d)
+        conf, www = tlsfixtures.nginx_conf(d, certs, http_port=80)
+        with open(os.path.join(www, "blob.bin"), "wb") as f:
+            f.write(os.urandom(nbytes))
+        ns.create()
+        nginx = subprocess.Popen(ns.argv(["nginx", "-c", conf, "-p", d, "-e", os.path.join(d, "error.log")]),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 stdin=subprocess.DEVNULL)
+        for _ in range(100):
+            if ":443 " in ns.run(["ss", "-tln"], timeout=5).stdout:
+                break
+            time.sleep(0.1)
+        env = dict(os.environ)
+        path = os.path.join(ROOT, "lib") + ":" + HERE
+        env["PYTHONPATH"] = path
+        env["MICROPYPATH"] = path + ":.frozen"
+        exe = [sys.executable] if runtime == "cpython" else [MICROPYTHON]
+        ifname = ns.board_if
+        p = subprocess.run(ns.argv(exe + [os.path.join(HERE, "tlsbench_app.py"), nic, ifname, certs["ca"],
+                                          str(nbytes), str(handshakes)]),
+                           capture_output=True, text=True, timeout=300, env=env)
+        for line in p.stdout.splitlines():
+            if line.startswith("{"):
+                return json.loads(line)
+        return {"tls_error": (p.stdout + p.stderr)[-500:]}
+    finally:
+        if nginx is not None:
+            nginx.terminate()
+            try:
+                nginx.wait(5)
+            except subprocess.TimeoutExpired:
+                nginx.kill()
+                nginx.wait(5)
+        ns.destroy()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def preflight():
     sys.path.insert(0, HERE)
     import netns
@@ -649,11 +703,13 @@ def main(argv):
         size = {"bulk": 1 * MB, "echo": 200000, "connects": 10, "pings": 10, "udp": 10, "seconds": 5.0}
         pair_bytes = 300000
         w5500_bytes = 100000
+        tls_bytes, tls_handshakes = 200000, 3
     else:
         size = {"bulk": int(a.mb * MB), "echo": 5 * MB, "connects": 200, "pings": 100, "udp": 200,
                 "seconds": a.seconds}
         pair_bytes = 5 * MB
         w5500_bytes = 1 * MB
+        tls_bytes, tls_handshakes = 5 * MB, 10
     out_path = a.out or os.path.join(ROOT, ".build/bench-quick.json" if a.quick else "bench/results.json")
     res = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": a.quick,
            "host": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
@@ -681,6 +737,12 @@ def main(argv):
     res["w5500"] = bench_w5500(w5500_bytes)
     _log("memory (MicroPython) ...")
     res["memory"] = bench_memory()
+    res["tls"] = {}
+    for rt in [x for x in a.runtimes.split(",") if x]:
+        if rt == "micropython" and not os.path.exists(MICROPYTHON):
+            continue
+        _log("%s: HTTPS next to HTTP (nginx) ..." % rt)
+        res["tls"][rt] = bench_tls(rt, tls_bytes, tls_handshakes)
     ceil = res["ceiling"]
     for key, r in res["stack"].items():
         for tag in ("rx", "tx"):
@@ -730,6 +792,8 @@ def table(res):
         extra.append("%s: %s" % (k, fmt(v)))
     for k, v in sorted(res.get("memory", {}).items()):
         extra.append("%s: %s" % (k, fmt(v)))
+    for rt, r in sorted(res.get("tls", {}).items()):
+        extra.append("tls %s: %s" % (rt, ", ".join("%s %s" % (k, fmt(v)) for k, v in sorted(r.items()))))
     return "\n".join(lines) + "\n\n" + "\n".join(extra)
 
 

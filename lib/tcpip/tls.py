@@ -132,7 +132,7 @@ def _der(data):
     if begin < 0:
         return data
     import binascii
-    start = data.find(b"-----\n", begin + 11) + 6
+    start = data.find(b"\n", begin) + 1
     body = data[start:data.find(b"-----END ", start)]
     return binascii.a2b_base64(body.replace(b"\r", b"").replace(b"\n", b""))
 
