@@ -227,3 +227,16 @@ def test_vboard_serves_the_status_page_over_https_to_curl(runtime, tmp_path):
     held = [r for r in json.loads(after.stdout)["netstat"] if r[3] not in ("LISTEN", "TIME_WAIT")]
     assert len(held) == 1 and held[0][1] == "192.0.2.2:443", held
     assert plain.returncode == 0 and "tcpip status" in plain.stdout
+
+
+def test_vboard_serve_https_without_certificate_is_a_usage_error():
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+    import netns
+    import vboard
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = vboard.main(["--netns", "tcpip-never", "--runtime", "cpython", "--serve", "https"])
+    assert code == 2 and out.getvalue() == ""
+    assert "--tls-cert" in err.getvalue() and err.getvalue().count("\n") == 1, err.getvalue()
+    assert not netns.exists("tcpip-never")
