@@ -668,7 +668,10 @@ class SocketPool:
         ntp = adafruit_ntp.NTP(pool, server="pool.ntp.org")
 
     A socket timeout raises ``pool.timeout`` (an OSError with errno ETIMEDOUT),
-    a failed lookup ``pool.gaierror``; no TLS (``is_ssl=False``)."""
+    a failed lookup ``pool.gaierror``.  TLS (``is_ssl=True``, https://) needs
+    an SSL context passed in: the runtime's ``ssl.create_default_context()``
+    on CircuitPython, ``tcpip.tls.create_default_context()`` on CPython and
+    the MicroPython unix port."""
 
     AF_INET = AF_INET
     SOCK_STREAM = SOCK_STREAM
