@@ -55,6 +55,42 @@ _RAW_BYTES = 8192
 _RECORD_OVERHEAD = 96
 
 
+_CUT = "the peer closed the connection in the middle of a TLS record"
+
+
+class _Records:
+    """Follows the record framing of the bytes read from TCP (RFC 8446 5.1,
+    RFC 5246 6.2.1: a 5-byte header whose last two bytes are the length), so
+    that a close at a record boundary can be told from one inside a record."""
+
+    def __init__(self):
+        self.hdr_seen = 0
+        self.len_hi = 0
+        self.left = 0
+
+    def cut(self):
+        return self.hdr_seen or self.left
+
+    def track(self, mv, n):
+        i = 0
+        while i < n:
+            left = self.left
+            if left:
+                step = n - i if n - i < left else left
+                self.left = left - step
+                i += step
+                continue
+            h = self.hdr_seen
+            if h == 3:
+                self.len_hi = mv[i]
+            if h == 4:
+                self.left = (self.len_hi << 8) | mv[i]
+                self.hdr_seen = 0
+            else:
+                self.hdr_seen = h + 1
+            i += 1
+
+
 def _is_tcpip(sock):
     return hasattr(sock, "_conn") and hasattr(sock, "stack")
 
@@ -138,14 +174,54 @@ def _der(data):
 
 
 def _mp_wrap(ctx, sock, server_side, server_hostname, do_handshake):
-    """The runtime's wrap; a handshake that fails closes the TCP connection."""
+    """The runtime's wrap, over a _RecordGuard; a handshake that fails closes
+    the TCP connection."""
     try:
-        return _Base.wrap_socket(ctx, sock, server_side=server_side,
+        return _Base.wrap_socket(ctx, _RecordGuard(sock), server_side=server_side,
                                  do_handshake_on_connect=do_handshake,
                                  server_hostname=server_hostname)
     except Exception:
         sock.close()
         raise
+
+
+if not _CPYTHON:
+    import io as _io
+
+    class _RecordGuard(_io.IOBase):
+        """The stream MicroPython's TLS engine reads: the tcpip socket, except
+        that the end of data inside a record raises OSError(ECONNRESET)
+        instead of reaching the application as a short, silent end of stream
+        (mbedTLS on MicroPython reports that end as a plain end of stream)."""
+
+        def __init__(self, sock):
+            self.sock = sock
+            self.records = _Records()
+
+        def readinto(self, buf):
+            n = self.sock.readinto(buf)
+            if n:
+                self.records.track(buf, n)
+            elif n == 0 and self.records.cut():
+                raise OSError(_ECONNRESET, _CUT)
+            return n
+
+        def write(self, buf):
+            return self.sock.write(buf)
+
+        def ioctl(self, req, arg):
+            return self.sock.ioctl(req, arg)
+
+        def setblocking(self, flag):
+            self.sock.setblocking(flag)
+
+        def settimeout(self, value):
+            self.sock.settimeout(value)
+
+        def close(self):
+            self.sock.close()
+
+    _ECONNRESET = 104
 
 
 class _ConnectFirst:
@@ -231,12 +307,7 @@ class SSLSocket:
         self._ragged_ok = suppress_ragged_eofs
         self._shaken = False
         self._eof = False
-        # Record framing of the bytes fed in (RFC 8446 5.1: 5-byte header whose
-        # last two bytes are the length), to tell a close at a record boundary
-        # from one in the middle of a record.
-        self._hdr_seen = 0
-        self._len_hi = 0
-        self._rec_left = 0
+        self._records = _Records()
         self.server_side = server_side
         self.server_hostname = server_hostname
         if sock._conn is not None and do_handshake_on_connect:
@@ -285,25 +356,6 @@ class SSLSocket:
             sock._timeout_ms = t_ms
         self._shaken = True
 
-    def _track(self, mv, n):
-        i = 0
-        while i < n:
-            left = self._rec_left
-            if left:
-                step = n - i if n - i < left else left
-                self._rec_left = left - step
-                i += step
-                continue
-            h = self._hdr_seen
-            if h == 3:
-                self._len_hi = mv[i]
-            if h == 4:
-                self._rec_left = (self._len_hi << 8) | mv[i]
-                self._hdr_seen = 0
-            else:
-                self._hdr_seen = h + 1
-            i += 1
-
     def _feed(self):
         """Move what TCP has into the TLS engine (waits per the socket's timeout)."""
         if self._eof:
@@ -312,11 +364,11 @@ class SSLSocket:
         if n == 0:
             self._eof = True
             self._in.write_eof()
-            if self._hdr_seen or self._rec_left:
-                raise SSLEOFError(8, "the peer closed the connection in the middle of a TLS record")
+            if self._records.cut():
+                raise SSLEOFError(8, _CUT)
             return
         mv = memoryview(self._raw)[:n]
-        self._track(mv, n)
+        self._records.track(mv, n)
         self._in.write(mv)
 
     def _flush(self, block):
@@ -357,7 +409,7 @@ class SSLSocket:
             except _ssl.SSLZeroReturnError:
                 return 0  # close_notify
             except _ssl.SSLEOFError:
-                if self._ragged_ok and not (self._hdr_seen or self._rec_left):
+                if self._ragged_ok and not self._records.cut():
                     return 0
                 raise
             if self._pending or self._out.pending:
