@@ -172,6 +172,33 @@ def c_nonblocking_and_poll():
     return {"would_block": nones, "poll": polled}
 
 
+def c_asyncio_get():
+    """MicroPython's own asyncio.open_connection(ssl=context) over tcpip sockets
+    (``socket`` is tcpip's through host_tests/shims; waits are select.poll on
+    the wrapped socket)."""
+    if not MP:
+        return "CPython: use tcpip.aio (no TLS there)"
+    import asyncio
+
+    async def go():
+        r, w = await asyncio.open_connection("files.test", 443, ssl=client_ctx())
+        w.write(b"GET /small.txt HTTP/1.0\r\nHost: files.test\r\n\r\n")
+        await w.drain()
+        out = b""
+        while True:
+            d = await r.read(512)
+            if not d:
+                break
+            out += d
+        w.close()
+        await w.wait_closed()  # MicroPython's Stream closes the socket here
+        return out
+
+    out = asyncio.run(asyncio.wait_for(go(), 10))
+    expect(out.startswith(b"HTTP/1.1 200") and out.endswith(b"hello tls\n"), out[-60:])
+    return len(out)
+
+
 def c_wrong_ca_refused():
     err, ms = fails(lambda: raw_tls(ca="other_ca.pem"))
     expect(not held_blocks(), held_blocks())
@@ -236,7 +263,7 @@ def c_memory():
     return r
 
 
-for name in ("memory", "get_1mb", "stream_methods", "nonblocking_and_poll", "wrong_ca_refused",
+for name in ("memory", "get_1mb", "stream_methods", "nonblocking_and_poll", "asyncio_get", "wrong_ca_refused",
              "wrong_host_refused", "handshake_timeout", "peer_closes_mid_record"):
     if len(sys.argv) > 5 and name not in sys.argv[5:]:
         continue
