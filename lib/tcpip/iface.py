@@ -133,12 +133,26 @@ class Counters:
 
     def __init__(self):
         self.groups = []  # (names, values)
+        # drop reason ("ip_checksum") -> group << 8 | index of its "drop_"
+        # counter: drop() finds the counter without building the name (a
+        # string concatenation is a heap allocation per dropped frame)
+        self.reasons = {}
 
     def group(self, names):
         """Add a group; returns its array of counters (index = position in names)."""
         v = uint32_slots(len(names))
+        g = len(self.groups)
         self.groups.append((names, v))
+        for i in range(len(names)):
+            if names[i].startswith("drop_"):
+                self.reasons[names[i][5:]] = (g << 8) | i
         return v
+
+    def drop(self, why):
+        """Count a frame dropped for reason why (the counter ``"drop_" + why``);
+        allocates nothing.  KeyError for a reason no layer declared."""
+        k = self.reasons[why]
+        self.groups[k >> 8][1][k & 0xFF] += 1
 
     def _slot(self, name):
         """(array, index) of a counter by name; KeyError for a name no layer declared."""
@@ -323,7 +337,7 @@ class Interface:
         eth = self.eth
         why = eth.parse(buf, n)
         if why:
-            self.counters.add("drop_" + why)
+            self.counters.drop(why)
         elif n > self.cfg.mtu + ethernet.HLEN and eth.vlan < 0:
             # Longer than our MTU allows: replies (echo) would not fit in tx.
             self.ctr[_C_DROP_ETH_OVERSIZE] += 1
@@ -345,7 +359,7 @@ class Interface:
         a = self.arp_pkt
         why = a.parse(buf, ethernet.HLEN, n)
         if why:
-            self.counters.add("drop_" + why)
+            self.counters.drop(why)
             return
         if self.probe_ip and (a.spa == self.probe_ip or (
                 a.oper == arp.REQUEST and a.spa == 0 and a.tpa == self.probe_ip)):
@@ -386,7 +400,7 @@ class Interface:
         ip = self.ip_hdr
         why = ip.parse(buf, IP_OFF, n)
         if why:
-            self.counters.add("drop_" + why)
+            self.counters.drop(why)
             return
         if ip.ttl == 0:
             st[_C_DROP_IP_TTL] += 1
@@ -407,7 +421,7 @@ class Interface:
             h = self.tcp_input
             why = h(self, ip, now_ms) if h else "tcp_no_handler"
             if why:
-                self.counters.add("drop_" + why)
+                self.counters.drop(why)
             else:
                 st[_C_IN_TCP] += 1
         elif proto == ipv4.PROTO_UDP:
@@ -423,7 +437,7 @@ class Interface:
             if why == "udp_port_unreach":
                 self.send_icmp_error(icmp.DEST_UNREACH, icmp.CODE_PORT_UNREACH, now_ms)
             if why:
-                self.counters.add("drop_" + why)
+                self.counters.drop(why)
             else:
                 st[_C_IN_UDP] += 1
         elif proto == ipv4.PROTO_ICMP:
@@ -438,7 +452,7 @@ class Interface:
         m = self.icmp_hdr
         why = m.parse(buf, ip.payload_off, ip.payload_end)
         if why:
-            self.counters.add("drop_" + why)
+            self.counters.drop(why)
             return
         t = m.type
         if t == icmp.ECHO_REQUEST:
