@@ -10,11 +10,14 @@ Transports sit above and register handlers (``tcp_input``, ``udp_input``,
 ``icmp_error_input``); they write their header and payload into ``tx`` at
 ``IP_PAYLOAD_OFF`` and call ``send_ip``.
 
-ARP policy (RFC 826 "merge"): an entry is created only for an address we asked
-for (pending request) or when a host asks for *our* address; an existing entry
+ARP policy (RFC 826 "merge"): an entry is created for an address we ask for
+(a pending request), and for a host that asks for *our* address only when a
+slot is free or holds another such entry we never sent to; an existing entry
 is refreshed by any ARP packet from its address.  Unsolicited replies for
-addresses we never asked for are ignored, so an ARP flood cannot push out the
-gateway's entry.  A full cache evicts the least recently confirmed entry.
+addresses we never asked for are ignored.  When we need a slot, the least
+recently confirmed entry goes, entries we never sent to first and the
+gateway's last, so a flood of ARP requests (spoofed senders asking for us)
+cannot push out the gateway or a host we talk to.
 """
 from tcpip.compat import const, ticks_diff, ticks_add, uint32_slots
 from tcpip.wire import ethernet, arp, ipv4, icmp
@@ -190,6 +193,7 @@ class ArpCache:
         self.state = bytearray(entries)
         self.stamp_ms = [0] * entries  # last confirmed (valid) or next retry (pending)
         self.tries = bytearray(entries)
+        self.used = bytearray(entries)  # 1: we asked for it or sent to it
 
     def find(self, ip):
         st = self.state
@@ -199,26 +203,40 @@ class ArpCache:
                 return i
         return -1
 
-    def victim(self, now_ms):
+    def victim(self, now_ms, keep=0, passive=False):
         """The slot a new entry takes: a free one, else the least recently
-        confirmed valid one (a pending one only when nothing is valid)."""
+        confirmed valid one we never sent to, then one we did, then a pending
+        one; the entry for ``keep`` (the gateway) only when nothing else is
+        left.  ``passive`` (an entry nobody asked us to make): a free slot or
+        one we never sent to, else -1."""
         st = self.state
         victim = -1
+        best = -1  # rank of victim: higher goes first
         oldest = 0
         for i in range(self.n):
-            if st[i] == _FREE:
+            s = st[i]
+            if s == _FREE:
+                return i
+            if self.ip[i] == keep:
+                rank = 0
+            elif s == _PENDING:
+                rank = 1
+            else:
+                rank = 2 if self.used[i] else 3
+            age = ticks_diff(now_ms, self.stamp_ms[i]) if s == _VALID else 0
+            if rank > best or (rank == best and age > oldest):
                 victim = i
-                break
-            age = ticks_diff(now_ms, self.stamp_ms[i]) if st[i] == _VALID else -1
-            if victim < 0 or age > oldest:
-                victim = i
+                best = rank
                 oldest = age
+        if passive and best < 3:
+            return -1
         return victim
 
     def alloc(self, ip, now_ms):
         """Take the victim slot for ip (its old content is simply forgotten)."""
         i = self.victim(now_ms)
         self.ip[i] = ip
+        self.used[i] = 1
         return i
 
     def set_valid(self, i, buf, off, now_ms):
@@ -380,10 +398,13 @@ class Interface:
                 if h:
                     h(cache.ip[i], now_ms)
         elif for_us and a.spa and a.oper == arp.REQUEST:
-            # The asker will talk to us next; a *reply* we did not ask for
-            # creates nothing (see the module docstring).
-            i = self._arp_alloc(a.spa, now_ms)
-            cache.set_valid(i, buf, a.sha_off, now_ms)
+            # RFC 826: the asker will talk to us next, so keep its address, but
+            # only in a free slot or one of another such entry (see the module
+            # docstring); a *reply* we did not ask for creates nothing.
+            if cache.victim(now_ms, self.gateway, True) >= 0:
+                i = self._arp_alloc(a.spa, now_ms)
+                cache.used[i] = 0
+                cache.set_valid(i, buf, a.sha_off, now_ms)
         if a.oper == arp.REQUEST and for_us:
             st[_C_IN_ARP] += 1
             self._send_arp(arp.REPLY, buf, a.sha_off, a.spa, buf, a.sha_off)
@@ -599,6 +620,7 @@ class Interface:
         cache = self.arp
         i = cache.find(hop)
         if i >= 0 and cache.state[i] == _VALID:
+            cache.used[i] = 1
             ethernet.emit(tx, cache.mac, self.mac, ethernet.TYPE_IPV4, 6 * i)
             if ticks_diff(now_ms, cache.stamp_ms[i]) > self.cfg.arp_refresh_ms and cache.tries[i] == 0:
                 cache.tries[i] = 1
@@ -659,7 +681,7 @@ class Interface:
         waiting on an evicted pending entry are dropped (they would hold queue
         slots forever)."""
         cache = self.arp
-        i = cache.victim(now_ms)
+        i = cache.victim(now_ms, self.gateway)
         s = cache.state[i]
         if s == _VALID:
             self.ctr[_C_ARP_EVICTIONS] += 1
@@ -667,6 +689,7 @@ class Interface:
             self._drop_queue(cache.ip[i])
         cache.state[i] = _FREE
         cache.ip[i] = ip
+        cache.used[i] = 1
         return i
 
     def _flush_queue(self, i):
