@@ -7,7 +7,8 @@ So ``rx_frames == sum(in_*) + sum(drop_*)`` always holds, leaving out the
 unresolved, ARP queue full or frame too big to queue).
 
 Transports sit above and register handlers (``tcp_input``, ``udp_input``,
-``icmp_error_input``); they write their header and payload into ``tx`` at
+``icmp_error_input``: called only for a quote that passed the checks of
+``_icmp_error``, it returns a drop reason or None); they write their header and payload into ``tx`` at
 ``IP_PAYLOAD_OFF`` and call ``send_ip``.
 
 ARP policy (RFC 826 "merge"): an entry is created for an address we ask for
@@ -71,6 +72,7 @@ STAT_KEYS = (
     "drop_ip_short", "drop_ip_version", "drop_ip_ihl", "drop_ip_len", "drop_ip_checksum",
     "drop_ip_fragment", "drop_ip_ttl", "drop_ip_not_for_us", "drop_ip_bad_src", "drop_ip_proto",
     "drop_icmp_short", "drop_icmp_checksum", "drop_icmp_type", "drop_icmp_broadcast",
+    "drop_icmp_quote", "drop_icmp_quote_seq",
     "drop_udp_short", "drop_udp_len", "drop_udp_checksum", "drop_udp_port_unreach",
     "drop_arp_queue_full", "drop_arp_queue_oversize", "drop_arp_unresolved", "drop_no_route",
 )
@@ -116,14 +118,16 @@ _C_DROP_ICMP_SHORT = const(37)
 _C_DROP_ICMP_CHECKSUM = const(38)
 _C_DROP_ICMP_TYPE = const(39)
 _C_DROP_ICMP_BROADCAST = const(40)
-_C_DROP_UDP_SHORT = const(41)
-_C_DROP_UDP_LEN = const(42)
-_C_DROP_UDP_CHECKSUM = const(43)
-_C_DROP_UDP_PORT_UNREACH = const(44)
-_C_DROP_ARP_QUEUE_FULL = const(45)
-_C_DROP_ARP_QUEUE_OVERSIZE = const(46)
-_C_DROP_ARP_UNRESOLVED = const(47)
-_C_DROP_NO_ROUTE = const(48)
+_C_DROP_ICMP_QUOTE = const(41)
+_C_DROP_ICMP_QUOTE_SEQ = const(42)
+_C_DROP_UDP_SHORT = const(43)
+_C_DROP_UDP_LEN = const(44)
+_C_DROP_UDP_CHECKSUM = const(45)
+_C_DROP_UDP_PORT_UNREACH = const(46)
+_C_DROP_ARP_QUEUE_FULL = const(47)
+_C_DROP_ARP_QUEUE_OVERSIZE = const(48)
+_C_DROP_ARP_UNRESOLVED = const(49)
+_C_DROP_NO_ROUTE = const(50)
 # Drops on the transmit side: not part of the rx_frames accounting.
 TX_DROP_KEYS = ("drop_arp_queue_full", "drop_arp_queue_oversize", "drop_arp_unresolved", "drop_no_route")
 
@@ -289,7 +293,7 @@ class Interface:
         # Upper layers fill these in (see module docstring).
         self.tcp_input = None  # fn(iface, ip_hdr, now_ms) -> None or drop reason
         self.udp_input = None  # fn(iface, ip_hdr, now_ms) -> None, reason, or "port_unreach"
-        self.icmp_error_input = None  # fn(icmp_type, code, buf, inner_off, end)
+        self.icmp_error_input = None  # fn(icmp_type, code, buf, inner_off, end) -> None or drop reason
         self.echo_reply_input = None  # fn(ident, seq, buf, off, end, now_ms)
         self.arp_resolved = None  # fn(ip, now_ms): a pending ARP entry just became valid
         self.trace = None  # fn(direction, buf, n): packet tracer
@@ -489,12 +493,37 @@ class Interface:
             if h:
                 h(m.ident, m.seq, buf, m.payload_off, m.payload_end, now_ms)
         elif t == icmp.DEST_UNREACH or t == icmp.TIME_EXCEEDED:
-            st[_C_IN_ICMP] += 1
-            h = self.icmp_error_input
-            if h:
-                h(t, m.code, buf, m.inner_off, m.payload_end)
+            why = self._icmp_error(buf, m)
+            if why:
+                self.counters.drop(why)
+            else:
+                st[_C_IN_ICMP] += 1
         else:
             st[_C_DROP_ICMP_TYPE] += 1
+
+    def _icmp_error(self, buf, m):
+        """An ICMP error: check the datagram it quotes, then hand it to the
+        transports (icmp_error_input); returns a drop reason or None.
+
+        RFC 5927 4: act only on a quote that could be one of our datagrams --
+        a whole IPv4 header (IHL >= 5, within the quote) from our address, of
+        a protocol we send, with the 8 bytes after it (RFC 792) holding the
+        ports; the transport then checks the ports (and TCP the sequence
+        number) against its own state."""
+        off = m.inner_off
+        end = m.payload_end
+        v = buf[off]
+        ihl = (v & 15) * 4
+        p = buf[off + 9]
+        if v >> 4 != 4 or ihl < 20 or end - off < ihl + 8 \
+                or ((buf[off + 12] << 8) | buf[off + 13]) != self.ip_hi \
+                or ((buf[off + 14] << 8) | buf[off + 15]) != self.ip_lo \
+                or (p != ipv4.PROTO_TCP and p != ipv4.PROTO_UDP and p != ipv4.PROTO_ICMP):
+            return "icmp_quote"
+        h = self.icmp_error_input
+        if h is not None and p != ipv4.PROTO_ICMP:
+            return h(m.type, m.code, buf, off, end)
+        return None
 
     def _echo_reply(self, buf, ip, m):
         # RFC 792: same identifier, sequence and data; sent straight back to
