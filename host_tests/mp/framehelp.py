@@ -13,6 +13,7 @@ MAC 02:..:0b, the gateway 192.0.2.254 (any MAC the peer chooses to answer with).
 from tcpip.compat import ticks_add
 from tcpip.config import Config
 from tcpip.stack import Stack
+from tcpip.iface import IDENT
 from tcpip.nic.link import Link
 from tcpip.wire import ethernet, arp, ipv4, icmp, udp
 from tcpip.wire.checksum import checksum
@@ -209,4 +210,4 @@ class Rig:
 
     def reply_ident(self):
         """IPv4 identification the stack used for its last datagram."""
-        return self.iface.ident
+        return IDENT

@@ -33,7 +33,7 @@ def _send(rig, dst, payload=b"data", proto=ipv4.PROTO_UDP):
     tx = rig.iface.tx
     tx[IP_PAYLOAD_OFF:IP_PAYLOAD_OFF + len(payload)] = payload
     res = rig.iface.send_ip(dst, proto, len(payload), rig.now)
-    body = ip_packet(US_IP, dst, proto, payload, ttl=64, ident=rig.iface.ident)
+    body = ip_packet(US_IP, dst, proto, payload, ttl=64, ident=rig.reply_ident())
     return res, body
 
 
@@ -287,6 +287,25 @@ def test_echo_reply_for_every_size_up_to_mtu():
     st = rig.stats()
     assert st["icmp_echo_replies_tx"] == 1473 and st["in_icmp"] == 1473
     _check_accounting(rig)
+
+
+def test_ip_identification_tells_nothing_about_our_traffic():
+    # RFC 6864 4.1: our datagrams are atomic (DF, never fragmented), so the
+    # ID may be anything; a counter would let a prober count what we send to
+    # others (the idle scan).  Echo replies to one host around UDP to another
+    # all carry the same ID.
+    rig = Rig()
+    rig.learn(OTHER_IP, OTHER_MAC)
+    ids = []
+    for k in range(5):
+        out = rig.step(ping_frame(b"probe", seq=k))
+        assert len(out) == 1
+        ids.append((out[0][18] << 8) | out[0][19])
+        assert out[0][20] & 0x40  # DF: atomic
+        for _ in range(3):
+            assert _send(rig, OTHER_IP, b"to someone else")[0] == SENT
+        rig.out()
+    assert ids == [0] * 5, ids
 
 
 def test_echo_in_padded_frame_replies_with_datagram_only():

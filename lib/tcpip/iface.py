@@ -39,6 +39,9 @@ _FREE = const(0)
 _PENDING = const(1)
 _VALID = const(2)
 
+# IPv4 identification of every datagram we send (see _emit_ip)
+IDENT = const(0)
+
 # send_ip results
 SENT = const(0)
 QUEUED = const(1)
@@ -283,7 +286,6 @@ class Interface:
         self.q_buf = memoryview(bytearray(cfg.arp_queue * cfg.arp_queue_slot_bytes))
         self.q_len = [0] * cfg.arp_queue
         self.q_ip = [0] * cfg.arp_queue
-        self.ident = 1
         self.icmp_tokens = cfg.icmp_rate_per_s
         self.icmp_refill_ms = 0
         self.announce_pending = True  # gratuitous ARP at the first poll with an address
@@ -570,10 +572,15 @@ class Interface:
     # -- transmit path
 
     def _emit_ip(self, dst_hi, dst_lo, proto, payload_len):
-        # ipv4.emit_h, inlined (a MicroPython call frame less per frame)
+        # ipv4.emit_h, inlined (a MicroPython call frame less per frame).
+        # Every datagram we send is atomic (DF set, never fragmented), and
+        # RFC 6864 4.1 lets an atomic datagram carry any identification: it
+        # carries IDENT (0, as Linux sends DF datagrams of unconnected
+        # sockets), so the field counts nothing an observer could use (an
+        # incrementing ID tells anyone our traffic and makes us an idle-scan
+        # zombie, RFC 7739 5).
         tx = self.tx
-        self.ident = (self.ident + 1) & 0xFFFF
-        pack_into(ipv4.HDR_FMT, tx, IP_OFF, 0x45, 0, 20 + payload_len, self.ident, 0x4000,
+        pack_into(ipv4.HDR_FMT, tx, IP_OFF, 0x45, 0, 20 + payload_len, IDENT, 0x4000,
                   self.cfg.ttl, proto, 0, self.ip_hi, self.ip_lo, dst_hi, dst_lo)
         c = checksum(tx, IP_OFF, IP_OFF + 20)
         tx[IP_OFF + 10] = c >> 8
