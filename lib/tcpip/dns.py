@@ -21,6 +21,7 @@ from tcpip.wire.ipv4 import aton
 EAI_NONAME = -2
 EAI_AGAIN = -3
 
+_TTL_MAX_MS = 86400000  # a cached answer is kept at most a day (well within half a ticks period)
 _PENDING = 1
 _DONE = 2
 _FAILED = 3
@@ -40,6 +41,7 @@ class Resolver:
         self.addrs = [0] * cache_entries
         self.expires = [0] * cache_entries
         self.status = [0] * cache_entries  # _DONE or _FAILED (negative entry)
+        self.swept_ms = 0  # when timers() last dropped expired entries
         self.pending_name = None
         self.port = 0  # our UDP port for the query in progress (0: none)
         self.server_i = 0
@@ -55,15 +57,27 @@ class Resolver:
     def _cached(self, name, now_ms):
         for i in range(self.n):
             if self.names[i] == name:
-                if ticks_diff(self.expires[i], now_ms) > 0:
+                # (an expiry further away than the longest TTL we store is
+                # a stale one seen from the next turn of the clock)
+                if 0 < ticks_diff(self.expires[i], now_ms) <= _TTL_MAX_MS:
                     return i
                 self.names[i] = None
         return -1
 
+    def _sweep(self, now_ms):
+        """Forget expired entries.  Run every second from timers(): an expiry
+        compared long after it passed would look like the future again once
+        the ticks clock has moved half a period (3.1 days on a 2**29 clock),
+        and the entry would be served days after its TTL."""
+        self.swept_ms = now_ms
+        for i in range(self.n):
+            if self.names[i] is not None and ticks_diff(self.expires[i], now_ms) <= 0:
+                self.names[i] = None
+
     def _store(self, name, addr, ttl_s, status, now_ms):
         # RFC 1035 3.2.1 TTL, capped so the ticks clock never wraps past it.
         # TTL 0 still answers the query in progress (RFC 1035 4.1.3): keep 1 s.
-        ttl_ms = ttl_s * 1000 if ttl_s < 86400 else 86400000
+        ttl_ms = ttl_s * 1000 if ttl_s < 86400 else _TTL_MAX_MS
         if ttl_ms < 1000:
             ttl_ms = 1000
         victim = 0
@@ -148,6 +162,9 @@ class Resolver:
             self._finish(a.address, a.ttl_s, _DONE, now_ms)
 
     def timers(self, now_ms):
+        d = ticks_diff(now_ms, self.swept_ms)
+        if d >= 1000 or d < 0:
+            self._sweep(now_ms)
         if self.pending_name is None:
             return 10000
         if ticks_diff(now_ms, self.due_ms) >= 0:

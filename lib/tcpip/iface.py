@@ -549,7 +549,8 @@ class Interface:
             return
         since = ticks_diff(now_ms, self.icmp_refill_ms)
         # since < 0: the stamp was never set for this clock (it starts anywhere
-        # on the 30-bit circle), so a new second starts now.
+        # on the wrapping clock) or is more than half a period old, so a new
+        # second starts now.
         if since >= 1000 or since < 0:
             self.icmp_refill_ms = now_ms
             self.icmp_tokens = self.cfg.icmp_rate_per_s
@@ -789,8 +790,10 @@ class Interface:
         if self.announce_pending:
             self.announce()
         d = ticks_diff(self.arp_due, now_ms)
-        if d > 0:  # nothing due: no scan (and a small frame: this runs every poll)
+        if 0 < d <= 1000:  # nothing due: no scan (and a small frame: this runs every poll)
             return d
+        # (arp_due is never set more than 1 s ahead: a larger d is a stale
+        # stamp seen from the next turn of the clock, so scan now)
         return self._arp_timers(now_ms)
 
     def _arp_timers(self, now_ms):
@@ -814,8 +817,9 @@ class Interface:
                 if due < wait:
                     wait = due
             elif s == _VALID:
-                due = cfg.arp_timeout_ms - ticks_diff(now_ms, cache.stamp_ms[i])
-                if due < 0:
+                age = ticks_diff(now_ms, cache.stamp_ms[i])
+                due = cfg.arp_timeout_ms - age
+                if due < 0 or age < 0:  # age < 0: stale (half a ticks period or more)
                     cache.state[i] = _FREE
                 elif due < wait:
                     wait = due + 1  # the scan just after it ages out

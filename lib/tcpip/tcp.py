@@ -1001,8 +1001,11 @@ class Tcp:
 
     def _challenge_ack(self, c, now_ms):
         w = c.w
-        # RFC 5961 7: rate-limit challenge ACKs
-        if ticks_diff(now_ms, self.challenge_refill_ms) >= 1000:
+        # RFC 5961 7: rate-limit challenge ACKs.  since < 0: the last refill
+        # is more than half a ticks period ago (a long quiet spell), not in
+        # the future: a new second starts now too.
+        since = ticks_diff(now_ms, self.challenge_refill_ms)
+        if since >= 1000 or since < 0:
             self.challenge_refill_ms = now_ms
             self.challenge_tokens = self.cfg.tcp_challenge_acks_per_s
         if self.challenge_tokens <= 0:
