@@ -144,25 +144,36 @@ class Counters:
     def __init__(self):
         self.groups = []  # (names, values)
         # drop reason ("ip_checksum") -> group << 8 | index of its "drop_"
-        # counter: drop() finds the counter without building the name (a
-        # string concatenation is a heap allocation per dropped frame)
+        # counter, filled in at each reason's first drop: drop() finds the
+        # counter without building its name (a string concatenation is a
+        # heap allocation per dropped frame), and a reason never seen costs
+        # no memory (the key is the caller's own string: a qstr on MicroPython)
         self.reasons = {}
 
     def group(self, names):
         """Add a group; returns its array of counters (index = position in names)."""
         v = uint32_slots(len(names))
-        g = len(self.groups)
         self.groups.append((names, v))
-        for i in range(len(names)):
-            if names[i].startswith("drop_"):
-                self.reasons[names[i][5:]] = (g << 8) | i
         return v
 
     def drop(self, why):
         """Count a frame dropped for reason why (the counter ``"drop_" + why``);
-        allocates nothing.  KeyError for a reason no layer declared."""
-        k = self.reasons[why]
+        allocates nothing after the first drop of each reason.  KeyError for a
+        reason no layer declared."""
+        k = self.reasons.get(why)
+        if k is None:
+            k = self._learn(why)
         self.groups[k >> 8][1][k & 0xFF] += 1
+
+    def _learn(self, why):
+        name = "drop_" + why
+        for g in range(len(self.groups)):
+            names = self.groups[g][0]
+            for i in range(len(names)):
+                if names[i] == name:
+                    self.reasons[why] = k = (g << 8) | i
+                    return k
+        raise KeyError(name)
 
     def _slot(self, name):
         """(array, index) of a counter by name; KeyError for a name no layer declared."""
