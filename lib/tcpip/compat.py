@@ -44,6 +44,10 @@ TICKS_HALF = 1 << 29
 
 if hasattr(_time, "ticks_ms"):  # MicroPython: period 2**30 (2**62 on 64-bit unix: masked)
     _clock = _time.ticks_ms
+    if _time.ticks_add(0, -1) < TICKS_MAX:  # a port whose clock wraps sooner: its period
+        TICKS_MAX = _time.ticks_add(0, -1)
+        TICKS_PERIOD = TICKS_MAX + 1
+        TICKS_HALF = TICKS_PERIOD >> 1
 
     def sleep_ms(ms):
         _time.sleep_ms(ms)
