@@ -7,9 +7,10 @@ So ``rx_frames == sum(in_*) + sum(drop_*)`` always holds, leaving out the
 unresolved, ARP queue full or frame too big to queue).
 
 Transports sit above and register handlers (``tcp_input``, ``udp_input``,
-``icmp_error_input``: called only for a quote that passed the checks of
-``_icmp_error``, it returns a drop reason or None); they write their header and payload into ``tx`` at
-``IP_PAYLOAD_OFF`` and call ``send_ip``.
+``icmp_error_input``: called only for an ICMP error whose quote passed the
+checks of ``_icmp_error``; each returns None or a drop reason); they write
+their header and payload into ``tx`` at ``IP_PAYLOAD_OFF`` and call
+``send_ip``.
 
 ARP policy (RFC 826 "merge"): an entry is created for an address we ask for
 (a pending request), and for a host that asks for *our* address only when a
@@ -139,7 +140,9 @@ class Counters:
     """The stack's counters (``Stack.stats()``): groups of named counters fixed
     when the stack is built, one group per layer, each an array the layer
     indexes with its own ``const()`` positions (no dict lookups, nothing added
-    later).  A counter is an unsigned 32-bit number and wraps at 2**32."""
+    later).  Drop reasons that parsers and transports return as strings are
+    counted with ``drop(why)``, which allocates nothing once a reason has been
+    seen.  A counter is an unsigned 32-bit number and wraps at 2**32."""
 
     def __init__(self):
         self.groups = []  # (names, values)
