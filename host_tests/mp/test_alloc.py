@@ -221,3 +221,28 @@ def test_zero_bytes_allocated_per_dropped_frame():
                 iface.input(n, rig.now)
         assert rig.stack.counters.get("drop_" + why) == before + 100, (why, rig.stats())
     assert not grown, "bytes allocated per dropped frame: %r" % grown
+
+
+def test_zero_bytes_allocated_per_ignored_dns_answer():
+    # spoofed answers to a pending query (wrong id) are counted, not built into names
+    from framehelp import Rig, udp_frame
+    from tcpip.wire.bytes import copy
+    rig = Rig(dns=["192.0.2.1"])
+    rig.learn()
+    rig.stack.dns.start("board.test", rig.now)
+    rig.out()
+    qid = rig.stack.dns.qid
+    frame = udp_frame(53, rig.stack.dns.port, bytes([(qid >> 8) ^ 0xFF, qid & 0xFF]) + bytes(10))
+    iface = rig.iface
+    n = len(frame)
+    copy(iface.rx, 0, frame, 0, n)
+    for _ in range(3):
+        iface.input(n, rig.now)
+    if IS_MP:
+        grew = _heap_delta(lambda: iface.input(n, rig.now), 100)
+        print("alloc per ignored DNS answer: %d bytes" % (grew // 100))
+        assert grew == 0, grew
+    else:
+        for _ in range(100):
+            iface.input(n, rig.now)
+    assert rig.stack.counters.get("dns_ignored_id") == 103

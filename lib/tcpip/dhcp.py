@@ -176,7 +176,8 @@ class DhcpClient:
         why = m.parse(buf, off, end, self.iface.mac)
         if why or m.xid != self.xid:
             # the datagram already counted as in_udp: this is not a frame drop
-            self.iface.counters.add((why or "dhcp_xid").replace("dhcp_", "dhcp_ignored_"))
+            # (why is the counter's name: nothing built per datagram)
+            self.iface.counters.add(why or "dhcp_ignored_xid")
             return
         self._handle(m, now_ms)
 

@@ -45,6 +45,9 @@ class Resolver:
         self.pending_name = None
         self.port = 0  # our UDP port for the query in progress (0: none)
         self.server_i = 0
+        self.server = 0  # the server asked last, and as halves
+        self.server_hi = 0
+        self.server_lo = 0
         self.attempt = 0
         self.due_ms = 0
         self.qid = 0
@@ -133,6 +136,8 @@ class Resolver:
         servers = self.servers()
         server = aton(servers[self.server_i % len(servers)])
         self.server = server
+        self.server_hi = server >> 16  # compared as halves (see wire.ipv4.IPv4)
+        self.server_lo = server & 0xFFFF
         copy(self.stack.iface.tx, PAYLOAD_OFF, q, 0, self.qlen)
         try:
             udp.send_tx(port, server, wire.PORT, self.qlen, now_ms)
@@ -147,13 +152,15 @@ class Resolver:
 
     def _input(self, buf, off, end, ip, sport, now_ms):
         """Udp hook: a datagram for our query port, read in the RX frame."""
-        if self.pending_name is None or sport != wire.PORT or ip.src != self.server:
+        if self.pending_name is None or sport != wire.PORT or ip.src_lo != self.server_lo \
+                or ip.src_hi != self.server_hi:
             return
         a = self.answer
         why = a.parse(buf, off, end, self.qid, self.query, self.qlen)
         if why:
-            # already counted as in_udp: not a frame drop
-            self.stack.counters.add(why.replace("dns_", "dns_ignored_"))
+            # already counted as in_udp: not a frame drop (why is the
+            # counter's name: nothing built per datagram)
+            self.stack.counters.add(why)
         elif a.rcode == wire.RCODE_NXDOMAIN:
             self._finish(0, 60, _FAILED, now_ms)  # RFC 2308 negative caching, short
         elif a.rcode or not a.address:
