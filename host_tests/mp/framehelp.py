@@ -145,8 +145,9 @@ def accounted(stats):
 class Rig:
     """One Stack on ``link.a`` and a scripted peer on ``link.b``, on a virtual clock.
 
-    ``now`` is the 30-bit clock handed to the stack and the link; ``advance``
-    moves it with ticks_add so tests can run across the 2**30 wrap.  With
+    ``now`` is the wrapping clock handed to the stack and the link (it starts
+    at vclock.START_MS unless start_ms says otherwise); ``advance`` moves it
+    with ticks_add so tests can run across the wrap.  With
     ``settle`` the first poll (gratuitous ARP) is done and its frames dropped.
     """
 
