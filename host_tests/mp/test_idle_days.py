@@ -170,3 +170,26 @@ def test_dhcp_lease_of_eight_days_renews_at_t1_through_an_idle_week():
     assert asked, "no renewal attempt at T1"
     rebind = [x for x in _udp_sent(nic) if x[1] == 67]
     assert rebind and rebind[0][3][30:34] == b"\xff\xff\xff\xff", rebind
+
+
+def test_tcp_connection_idle_for_a_week_still_exchanges_data():
+    # TCP's timer deadlines (retransmission, delayed ACK, keepalive off) are
+    # all re-armed from the current time: a week of silence leaves none stale
+    p = Peer()
+    c, snd, rcv = p.connect()
+    p.advance(WEEK_MS, step_ms=MINUTE_MS)
+    p.out()
+    p.nic.inbox.append(arp_frame(arp.REQUEST, th.PEER_MAC, ipv4.aton(th.PEER_IP), ZERO_MAC, US_IP))
+    p.poll()
+    p.send(ACK | th.PSH, rcv, snd, data=b"abc")
+    p.advance(500)
+    a = p.one()
+    assert a.is_(ACK) and a.ack == seq_add(rcv, 3)
+    assert c.send(b"yo") == 2
+    p.poll()
+    d = p.one()
+    assert d.seq == snd and d.data == b"yo"
+    p.send(ACK, seq_add(rcv, 3), seq_add(snd, 2))
+    p.advance(5000)
+    p.none()  # acknowledged: nothing retransmitted
+    assert c.state_name() == "ESTABLISHED"
