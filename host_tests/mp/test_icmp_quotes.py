@@ -6,7 +6,7 @@ acknowledged.  A forged quote is dropped and counted (``drop_icmp_quote``,
 Runs under CPython and MicroPython (host_tests/mprun.py)."""
 import tcpip
 from tcpip.compat import ECONNREFUSED, ETIMEDOUT
-from tcpip.wire import ethernet, icmp, ipv4
+from tcpip.wire import icmp, ipv4
 from tcpip.wire.checksum import checksum
 from tcpip.wire.ipv4 import aton
 from tcphelp import Peer, PEER_IP, PEER_PORT, PEER_MAC, STACK_MAC, STACK_IP, errno_of
