@@ -2,6 +2,10 @@
 
     micropython host_tests/mprun.py host_tests/mp/test_ring.py [name_filter]
     python      host_tests/mprun.py host_tests/mp/test_ring.py
+    python      host_tests/mprun.py --ticks-period 536870912 host_tests/mp/test_iface.py
+
+``--ticks-period P`` runs the suite on a clock that wraps at P (tcpip.compat.set_clock;
+CircuitPython's is 2**29) with the virtual clocks starting 1 s before the wrap.
 
 MicroPython has no pytest, so suites that must pass on both runtimes are plain
 modules of ``def test_*():`` functions with bare ``assert``.  This prints
@@ -29,8 +33,14 @@ def _load(path):
 
 
 def main(argv):
+    if len(argv) > 2 and argv[1] == "--ticks-period":
+        period = int(argv[2])
+        argv = argv[:1] + argv[3:]
+        from tcpip import compat
+        compat.set_clock(None, period)
+        _load(argv[1][:argv[1].rfind("/") + 1] + "vclock.py").START_MS = period - 1000
     if len(argv) < 2:
-        print("usage: mprun.py MODULE.py [name_filter]")
+        print("usage: mprun.py [--ticks-period P] MODULE.py [name_filter]")
         return 2
     mod = _load(argv[1])
     want = argv[2] if len(argv) > 2 else None

@@ -1,4 +1,6 @@
-"""Run every host_tests/mp/*.py suite under CPython and under the MicroPython unix port."""
+"""Run every host_tests/mp/*.py suite under CPython and under the MicroPython unix
+port, and once more under MicroPython on a clock that wraps at 2**29 (CircuitPython's
+``supervisor.ticks_ms``) with the virtual clocks starting 1 s before the wrap."""
 import glob
 import os
 import subprocess
@@ -15,10 +17,11 @@ SUITES = sorted(glob.glob(os.path.join(HERE, "mp", "test_*.py")))
 def _run(runtime, suite):
     env = dict(os.environ)
     path = os.path.join(ROOT, "lib") + ":" + os.path.join(ROOT, "tools") + ":" + os.path.join(HERE, "mp")
-    if runtime == "micropython":
+    if runtime.startswith("micropython"):
         if not os.path.exists(MICROPYTHON):
             pytest.skip("micropython not installed (run make setup)")
-        cmd = [MICROPYTHON, "-X", "heapsize=4M", os.path.join(HERE, "mprun.py"), suite]
+        clock = ["--ticks-period", str(1 << 29)] if runtime.endswith("-ticks29") else []
+        cmd = [MICROPYTHON, "-X", "heapsize=4M", os.path.join(HERE, "mprun.py")] + clock + [suite]
         env["MICROPYPATH"] = path + ":.frozen"
     else:
         cmd = [sys.executable, os.path.join(HERE, "mprun.py"), suite]
@@ -30,6 +33,6 @@ def _run(runtime, suite):
 
 
 @pytest.mark.parametrize("suite", SUITES, ids=[os.path.basename(s)[:-3] for s in SUITES])
-@pytest.mark.parametrize("runtime", ["cpython", "micropython"])
+@pytest.mark.parametrize("runtime", ["cpython", "micropython", "micropython-ticks29"])
 def test_suite(runtime, suite):
     _run(runtime, suite)

@@ -10,9 +10,12 @@ emitters of ``tcpip.wire`` so that a test states a whole expected frame::
 Addresses: the stack is 192.0.2.2/24 with MAC 02:..:0a, the peer 192.0.2.1 with
 MAC 02:..:0b, the gateway 192.0.2.254 (any MAC the peer chooses to answer with).
 """
+from tcpip import compat
 from tcpip.compat import ticks_add
+import vclock
 from tcpip.config import Config
 from tcpip.stack import Stack
+from tcpip.iface import IDENT
 from tcpip.nic.link import Link
 from tcpip.wire import ethernet, arp, ipv4, icmp, udp
 from tcpip.wire.checksum import checksum
@@ -30,8 +33,8 @@ GW_IP = ipv4.aton("192.0.2.254")
 SUBNET_BCAST = ipv4.aton("192.0.2.255")
 FAR_IP = ipv4.aton("198.51.100.7")  # off-link: reached through the gateway
 
-# The 30-bit clock wraps 500 ms after a rig made with start_ms=NEAR_WRAP starts.
-NEAR_WRAP = (1 << 30) - 500
+# The clock wraps 500 ms after a rig made with start_ms=NEAR_WRAP starts.
+NEAR_WRAP = compat.TICKS_PERIOD - 500
 
 
 def eth_frame(dst, src, ethertype, payload, vlan=-1):
@@ -142,12 +145,13 @@ def accounted(stats):
 class Rig:
     """One Stack on ``link.a`` and a scripted peer on ``link.b``, on a virtual clock.
 
-    ``now`` is the 30-bit clock handed to the stack and the link; ``advance``
-    moves it with ticks_add so tests can run across the 2**30 wrap.  With
+    ``now`` is the wrapping clock handed to the stack and the link (it starts
+    at vclock.START_MS unless start_ms says otherwise); ``advance`` moves it
+    with ticks_add so tests can run across the wrap.  With
     ``settle`` the first poll (gratuitous ARP) is done and its frames dropped.
     """
 
-    def __init__(self, start_ms=0, settle=True, link_kw=None, **cfg_kw):
+    def __init__(self, start_ms=None, settle=True, link_kw=None, **cfg_kw):
         kw = {"ip": "192.0.2.2", "prefix": 24, "gateway": "192.0.2.254"}
         for k in cfg_kw:
             kw[k] = cfg_kw[k]
@@ -156,7 +160,7 @@ class Rig:
             for k in link_kw:
                 lk[k] = link_kw[k]
         self.link = Link(**lk)
-        self.now = start_ms
+        self.now = start_ms = ticks_add(vclock.START_MS if start_ms is None else start_ms, 0)
         self.link.now_ms = start_ms
         self.cfg = Config(mac=US_MAC, **kw)
         self.stack = Stack(self.cfg, self.link.a)
@@ -209,4 +213,4 @@ class Rig:
 
     def reply_ident(self):
         """IPv4 identification the stack used for its last datagram."""
-        return self.iface.ident
+        return IDENT

@@ -8,11 +8,13 @@ exact segments the stack answers with (``peer.out()`` -> list of ``Seg``).
 
 ``Pair`` -- two stacks over ``nic/link.py`` (optionally impaired), with
 ``run(cond, limit_ms)`` to advance the shared clock until a condition holds.
-Stack clocks are 30-bit wrapping ticks (``start_ms`` near 2**30 tests the wrap).
+Stack clocks are wrapping ticks (``start_ms`` near 2**30 tests the wrap; by
+default they start at ``vclock.START_MS``).
 """
 from tcpip.stack import Stack
 from tcpip.config import Config
-from tcpip.compat import TICKS_MAX
+from tcpip.compat import ticks_add
+import vclock
 from tcpip.wire import ethernet, ipv4
 from tcpip.wire import tcp as wtcp
 from tcpip.wire.tcp import FIN, SYN, RST, PSH, ACK  # noqa: F401 (re-exported for tests)
@@ -112,7 +114,7 @@ def build(src, dst, sport, dport, seq, ack, flags, window=65535, data=b"", mss=N
 class Peer:
     """The stack under test plus a scripted peer at PEER_IP:PEER_PORT."""
 
-    def __init__(self, now=0, isn=None, **cfg):
+    def __init__(self, now=None, isn=None, **cfg):
         c = Config(mac=STACK_MAC, ip=STACK_IP, prefix=24, gateway=PEER_IP)
         for k in cfg:
             setattr(c, k, cfg[k])
@@ -122,7 +124,7 @@ class Peer:
         self.tcp = self.stack.tcp
         if isn is not None:
             self.tcp.isn = lambda: isn
-        self.now = now & TICKS_MAX
+        self.now = ticks_add(vclock.START_MS if now is None else now, 0)
         arp = self.stack.iface.arp
         i = arp.alloc(aton(PEER_IP), self.now)
         arp.set_valid(i, PEER_MAC, 0, self.now)
@@ -132,7 +134,7 @@ class Peer:
 
     def poll(self, advance_ms=0):
         """Advance the virtual clock (wrapping like ticks_ms) and poll once."""
-        self.now = (self.now + advance_ms) & TICKS_MAX
+        self.now = ticks_add(self.now, advance_ms)
         return self.stack.poll(self.now)
 
     def advance(self, ms, step_ms=10):
@@ -200,7 +202,7 @@ class Peer:
 class Pair:
     """Two stacks (a = 192.0.2.1, b = 192.0.2.2) over an in-memory link."""
 
-    def __init__(self, seed=1, start_ms=0, cfg_a=None, cfg_b=None, **impair):
+    def __init__(self, seed=1, start_ms=None, cfg_a=None, cfg_b=None, **impair):
         self.link = Link(seed=seed, **impair)
         self.stacks = []
         for end, ip, gw, extra in ((self.link.a, PEER_IP, STACK_IP, cfg_a),
@@ -211,11 +213,11 @@ class Pair:
             self.stacks.append(Stack(c, end))
         self.a, self.b = self.stacks
         self.t = 0  # monotonic link time
-        self.start = start_ms
+        self.start = vclock.START_MS if start_ms is None else start_ms
         self.each = None  # called after every poll round (application work)
 
     def now(self):
-        return (self.start + self.t) & TICKS_MAX
+        return ticks_add(self.start, self.t)
 
     def round(self):
         now = self.now()

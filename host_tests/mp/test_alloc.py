@@ -170,3 +170,79 @@ def test_zero_bytes_per_segment_with_sequence_numbers_wrapping_and_anchors_movin
     if IS_MP:
         assert r["alloc_per_segment_send"] == 0, r
         assert r["alloc_per_segment_recv"] == 0, r
+
+
+def _drop_frames():
+    """(reason, frame) for frames the stack drops, one per reason: each ends
+    in its own drop_ counter."""
+    from framehelp import (eth_frame, ipv4_frame, udp_frame, ping_frame, PEER_IP, US_IP,
+                           US_MAC, PEER_MAC)
+    from tcpip.wire import ethernet, ipv4
+
+    def corrupt(f, i):
+        b = bytearray(f)
+        b[i] ^= 0x55
+        return bytes(b)
+    tcp_seg = bytes(12) + b"\x50" + bytes(7)  # a TCP header with a zero checksum: bad
+    return (
+        ("eth_short", bytes(10)),
+        ("eth_type", eth_frame(US_MAC, PEER_MAC, 0x88B5, bytes(46))),
+        ("arp_malformed", eth_frame(US_MAC, PEER_MAC, ethernet.TYPE_ARP, bytes(28))),
+        ("ip_checksum", corrupt(ping_frame(b"x" * 32), 14 + 10)),
+        ("ip_version", corrupt(ping_frame(b"x" * 32), 14)),
+        ("ip_fragment", ipv4_frame(PEER_IP, US_IP, ipv4.PROTO_UDP, bytes(16), df=False, frag=0x2000)),
+        ("icmp_checksum", corrupt(ping_frame(b"x" * 32), 14 + 20 + 2)),
+        ("udp_checksum", corrupt(udp_frame(1000, 2000, b"y" * 20), 14 + 20 + 6)),
+        ("tcp_checksum", ipv4_frame(PEER_IP, US_IP, ipv4.PROTO_TCP, tcp_seg)),
+    )
+
+
+def test_zero_bytes_allocated_per_dropped_frame():
+    # A flood of bad frames (a scan, a broken peer) takes the drop paths: each
+    # must count its frame and allocate nothing, like the per-segment path.
+    from framehelp import Rig
+    from tcpip.wire.bytes import copy
+    grown = {}
+    for why, frame in _drop_frames():
+        rig = Rig()
+        iface = rig.iface
+        n = len(frame)
+        copy(iface.rx, 0, frame, 0, n)  # input() does not change a dropped frame
+        for _ in range(3):  # warm up (first-use caches)
+            iface.input(n, rig.now)
+        before = rig.stack.counters.get("drop_" + why)
+        if IS_MP:
+            grew = _heap_delta(lambda: iface.input(n, rig.now), 100)
+            print("alloc per dropped frame (%s): %d bytes" % (why, grew // 100))
+            if grew:
+                grown[why] = grew // 100
+        else:
+            for _ in range(100):
+                iface.input(n, rig.now)
+        assert rig.stack.counters.get("drop_" + why) == before + 100, (why, rig.stats())
+    assert not grown, "bytes allocated per dropped frame: %r" % grown
+
+
+def test_zero_bytes_allocated_per_ignored_dns_answer():
+    # spoofed answers to a pending query (wrong id) are counted, not built into names
+    from framehelp import Rig, udp_frame
+    from tcpip.wire.bytes import copy
+    rig = Rig(dns=["192.0.2.1"])
+    rig.learn()
+    rig.stack.dns.start("board.test", rig.now)
+    rig.out()
+    qid = rig.stack.dns.qid
+    frame = udp_frame(53, rig.stack.dns.port, bytes([(qid >> 8) ^ 0xFF, qid & 0xFF]) + bytes(10))
+    iface = rig.iface
+    n = len(frame)
+    copy(iface.rx, 0, frame, 0, n)
+    for _ in range(3):
+        iface.input(n, rig.now)
+    if IS_MP:
+        grew = _heap_delta(lambda: iface.input(n, rig.now), 100)
+        print("alloc per ignored DNS answer: %d bytes" % (grew // 100))
+        assert grew == 0, grew
+    else:
+        for _ in range(100):
+            iface.input(n, rig.now)
+    assert rig.stack.counters.get("dns_ignored_id") == 103

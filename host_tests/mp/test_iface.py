@@ -33,7 +33,7 @@ def _send(rig, dst, payload=b"data", proto=ipv4.PROTO_UDP):
     tx = rig.iface.tx
     tx[IP_PAYLOAD_OFF:IP_PAYLOAD_OFF + len(payload)] = payload
     res = rig.iface.send_ip(dst, proto, len(payload), rig.now)
-    body = ip_packet(US_IP, dst, proto, payload, ttl=64, ident=rig.iface.ident)
+    body = ip_packet(US_IP, dst, proto, payload, ttl=64, ident=rig.reply_ident())
     return res, body
 
 
@@ -158,7 +158,11 @@ def test_evicting_a_pending_entry_drops_its_queued_frames():
     rig = Rig(arp_entries=1, arp_queue=2)
     assert _send(rig, OTHER_IP)[0] == QUEUED
     rig.out()
-    rig.learn(PEER_IP, PEER_MAC)  # takes the only slot from the pending OTHER
+    rig.learn(PEER_IP, PEER_MAC)  # a host asking for us does not take it ...
+    assert _entries(rig) == [(OTHER_IP, ZERO_MAC, "pending")]
+    assert _send(rig, PEER_IP)[0] == QUEUED  # ... a datagram of ours does
+    rig.out()
+    rig.step(arp_frame(arp.REPLY, PEER_MAC, PEER_IP, US_MAC, US_IP))
     assert _entries(rig) == [(PEER_IP, PEER_MAC, "valid")]
     assert rig.stats()["drop_arp_unresolved"] == 1
     assert rig.iface.q_len == [0, 0]  # no queue slot stays held by a forgotten address
@@ -179,6 +183,53 @@ def test_unsolicited_reply_ignored():
     assert _entries(rig) == [(PEER_IP, PEER_MAC, "valid")]
     assert rig.stats()["drop_arp_unsolicited"] == 21
     _check_accounting(rig)
+
+
+def _spoofed_requests_for_us(rig, count):
+    """count ARP requests for our address from senders we never heard of."""
+    for k in range(count):
+        ip = ipv4.aton("192.0.2.%d" % (100 + k))
+        mac = b"\x02\x00\x00\x00\x02" + bytes([k])
+        out = rig.step(arp_frame(arp.REQUEST, mac, ip, ZERO_MAC, US_IP))
+        assert out == [arp_frame(arp.REPLY, US_MAC, US_IP, mac, ip)]  # still answered
+
+
+def test_arp_request_flood_keeps_the_gateway_entry():
+    rig = Rig(arp_entries=4)
+    assert _send(rig, FAR_IP, b"far")[0] == QUEUED  # resolves the gateway
+    rig.step(arp_frame(arp.REPLY, GW_MAC, GW_IP, US_MAC, US_IP))
+    rig.advance(1000)
+    _spoofed_requests_for_us(rig, 10)
+    assert (GW_IP, GW_MAC, "valid") in _entries(rig)
+    res, body = _send(rig, FAR_IP, b"still")
+    assert res == SENT and rig.out() == [eth_frame(GW_MAC, US_MAC, ethernet.TYPE_IPV4, body)]
+    _check_accounting(rig)
+
+
+def test_arp_request_flood_keeps_hosts_we_send_to():
+    rig = Rig(arp_entries=3)
+    for ip, mac in ((PEER_IP, PEER_MAC), (OTHER_IP, OTHER_MAC)):
+        assert _send(rig, ip)[0] == QUEUED
+        rig.step(arp_frame(arp.REPLY, mac, ip, US_MAC, US_IP))
+    rig.advance(1000)
+    _spoofed_requests_for_us(rig, 10)
+    # the spoofed askers share the one slot left: each replaces the last
+    ents = _entries(rig)
+    assert (PEER_IP, PEER_MAC, "valid") in ents and (OTHER_IP, OTHER_MAC, "valid") in ents
+    assert len(ents) == 3 and ents[2][0] == ipv4.aton("192.0.2.109"), ents
+    res, body = _send(rig, PEER_IP, b"x")
+    assert res == SENT and rig.out() == [eth_frame(PEER_MAC, US_MAC, ethernet.TYPE_IPV4, body)]
+
+
+def test_arp_request_for_us_with_a_full_cache_of_used_entries_creates_nothing():
+    rig = Rig(arp_entries=1)
+    assert _send(rig, PEER_IP)[0] == QUEUED
+    rig.step(arp_frame(arp.REPLY, PEER_MAC, PEER_IP, US_MAC, US_IP))
+    _spoofed_requests_for_us(rig, 1)  # answered, not kept
+    assert _entries(rig) == [(PEER_IP, PEER_MAC, "valid")]
+    # the asker's own traffic still gets through: we resolve it when we answer
+    assert _send(rig, OTHER_IP)[0] == QUEUED
+    assert rig.out() == [_arp_req(OTHER_IP)]
 
 
 def test_unsolicited_reply_refreshes_existing_entry():
@@ -236,6 +287,25 @@ def test_echo_reply_for_every_size_up_to_mtu():
     st = rig.stats()
     assert st["icmp_echo_replies_tx"] == 1473 and st["in_icmp"] == 1473
     _check_accounting(rig)
+
+
+def test_ip_identification_tells_nothing_about_our_traffic():
+    # RFC 6864 4.1: our datagrams are atomic (DF, never fragmented), so the
+    # ID may be anything; a counter would let a prober count what we send to
+    # others (the idle scan).  Echo replies to one host around UDP to another
+    # all carry the same ID.
+    rig = Rig()
+    rig.learn(OTHER_IP, OTHER_MAC)
+    ids = []
+    for k in range(5):
+        out = rig.step(ping_frame(b"probe", seq=k))
+        assert len(out) == 1
+        ids.append((out[0][18] << 8) | out[0][19])
+        assert out[0][20] & 0x40  # DF: atomic
+        for _ in range(3):
+            assert _send(rig, OTHER_IP, b"to someone else")[0] == SENT
+        rig.out()
+    assert ids == [0] * 5, ids
 
 
 def test_echo_in_padded_frame_replies_with_datagram_only():

@@ -4,9 +4,14 @@ Every other module in tcpip imports time, os, errno and micropython only through
 here, so the same files run on CPython >= 3.11, MicroPython (rp2, unix) and
 CircuitPython.
 
-Time is a 30-bit wrapping millisecond counter on every runtime (RP2040's
-``ticks_ms`` period), so wraparound bugs show on a PC too.  All timer code uses
-``ticks_diff`` / ``ticks_add`` from this module, never plain ``-`` or ``+``.
+Time is a wrapping millisecond counter whose period comes from the clock
+source: 2**30 for MicroPython's ``time.ticks_ms`` (RP2040) and for the CPython
+clock (so wraparound bugs show on a PC too), 2**29 for CircuitPython's
+``supervisor.ticks_ms``.  All timer code uses ``ticks_diff`` / ``ticks_add``
+from this module, never plain ``-`` or ``+``; they work modulo the period, so
+a deadline must lie less than half a period (3.1 days on a 2**29 clock) away,
+and a stored time stamp must be renewed or aged out before it gets that old.
+``set_clock`` changes the source (tests, other boards).
 """
 
 try:
@@ -29,15 +34,20 @@ from array import array as _array
 
 _MICROPYTHON = _sys.implementation.name in ("micropython", "circuitpython")
 
-TICKS_PERIOD = const(1 << 30)
-TICKS_MAX = const((1 << 30) - 1)
-TICKS_HALF = const(1 << 29)
+# The clock's period and the masks derived from it (module variables, not
+# const(): set_clock changes them; read them as compat.TICKS_MAX, a name
+# imported from here keeps the value it had).  TICKS_MAX and TICKS_HALF are
+# small ints even on a 32-bit port.
+TICKS_PERIOD = 1 << 30
+TICKS_MAX = (1 << 30) - 1
+TICKS_HALF = 1 << 29
 
-if hasattr(_time, "ticks_ms"):  # MicroPython, and CircuitPython via supervisor below
-
-    def ticks_ms():
-        """Milliseconds on the 30-bit wrapping clock."""
-        return _time.ticks_ms() & TICKS_MAX
+if hasattr(_time, "ticks_ms"):  # MicroPython: period 2**30 (2**62 on 64-bit unix: masked)
+    _clock = _time.ticks_ms
+    if _time.ticks_add(0, -1) < TICKS_MAX:  # a port whose clock wraps sooner: its period
+        TICKS_MAX = _time.ticks_add(0, -1)
+        TICKS_PERIOD = TICKS_MAX + 1
+        TICKS_HALF = TICKS_PERIOD >> 1
 
     def sleep_ms(ms):
         _time.sleep_ms(ms)
@@ -46,22 +56,46 @@ else:
     try:
         import supervisor as _supervisor  # CircuitPython
 
-        def ticks_ms():
-            return _supervisor.ticks_ms() & TICKS_MAX
+        # supervisor.ticks_ms wraps at 2**29 (its first wrap comes about 65 s
+        # after power-on): with a 2**30 mask, each wrap would look like a jump
+        # of 2**29 ms
+        _clock = _supervisor.ticks_ms
+        TICKS_PERIOD = 1 << 29
+        TICKS_MAX = (1 << 29) - 1
+        TICKS_HALF = 1 << 28
 
     except ImportError:  # CPython
         _mono_ns = _time.monotonic_ns
 
-        def ticks_ms():
-            return (_mono_ns() // 1000000) & TICKS_MAX
+        def _clock():
+            return _mono_ns() // 1000000
 
     def sleep_ms(ms):
         _time.sleep(ms / 1000)
 
 
+def set_clock(fn=None, period=1 << 30):
+    """Read time from ``fn()`` (milliseconds; None: keep the current source),
+    a counter that wraps at ``period`` (a power of two, 2**8 .. 2**30)."""
+    global _clock, TICKS_PERIOD, TICKS_MAX, TICKS_HALF
+    if period & (period - 1) or not (1 << 8) <= period <= (1 << 30):
+        raise ValueError("clock period must be a power of two from 2**8 to 2**30")
+    if fn is not None:
+        _clock = fn
+    TICKS_PERIOD = period
+    TICKS_MAX = period - 1
+    TICKS_HALF = period >> 1
+
+
+def ticks_ms():
+    """Milliseconds on the wrapping clock, in [0, TICKS_PERIOD)."""
+    return _clock() & TICKS_MAX
+
+
 def ticks_diff(a, b):
-    """Signed a - b on the wrapping clock, in (-2**29, 2**29]."""
-    return ((a - b + TICKS_HALF) & TICKS_MAX) - TICKS_HALF
+    """Signed a - b on the wrapping clock, in [-TICKS_HALF, TICKS_HALF)."""
+    h = TICKS_HALF
+    return ((a - b + h) & TICKS_MAX) - h
 
 
 def ticks_add(t, delta_ms):

@@ -10,7 +10,8 @@ and starts over 10 s later.  Retransmissions back off 2, 4, 8 ... 64 s (RFC 2131
 lease) the client renews by unicast to its server, at T2 (7/8) it rebinds by
 broadcast, and when the lease runs out the interface is unconfigured and the
 client starts over.  A NAK restarts it at once.  Elapsed lease time is summed
-from poll to poll, so leases longer than the ticks half-period (6 days) work.
+from poll to poll, so leases longer than the ticks half-period (6.2 days, 3.1 on
+CircuitPython's 2**29 clock) work as long as the stack is polled.
 Messages are built in the TX frame and parsed where they arrive in the RX
 frame: no socket of the UDP pool and no message buffer of their own.
 """
@@ -98,6 +99,8 @@ class DhcpClient:
         ciaddr = iface.ip if self.state in (RENEWING, REBINDING) else 0
         server = self.server if self.state == REQUESTING else 0
         secs = ticks_diff(now_ms, self.started_ms) // 1000
+        if secs > 0xFFFF:  # a 16-bit field
+            secs = 0xFFFF
         # built straight into the TX frame (a view: DHCP messages are rare)
         n = msg.build_request(iface.tx[PAYLOAD_OFF:], kind, self.xid, iface.mac,
                               secs if secs > 0 else 0, ciaddr,
@@ -114,7 +117,9 @@ class DhcpClient:
         if self.state == STOPPED:
             return 10000
         if self.state in (BOUND, RENEWING, REBINDING):
-            self.elapsed_ms += ticks_diff(now_ms, self.last_ms)
+            d = ticks_diff(now_ms, self.last_ms)
+            if d > 0:  # (d < 0: polls more than half a ticks period apart: nothing to add)
+                self.elapsed_ms += d
             self.last_ms = now_ms
             el_s = self.elapsed_ms // 1000
             if el_s >= self.lease_s:
@@ -125,6 +130,7 @@ class DhcpClient:
             elif self.state == BOUND and el_s >= self.t1_s:
                 self.state = RENEWING
                 self.backoff_ms = self.retry_ms
+                self.started_ms = now_ms  # RFC 2131 4.3.2: secs counts from the renewal
                 self._send(msg.REQUEST, now_ms, unicast=self.server)
             elif self.state == RENEWING and el_s >= self.t2_s:
                 self.state = REBINDING
@@ -170,7 +176,8 @@ class DhcpClient:
         why = m.parse(buf, off, end, self.iface.mac)
         if why or m.xid != self.xid:
             # the datagram already counted as in_udp: this is not a frame drop
-            self.iface.counters.add((why or "dhcp_xid").replace("dhcp_", "dhcp_ignored_"))
+            # (why is the counter's name: nothing built per datagram)
+            self.iface.counters.add(why or "dhcp_ignored_xid")
             return
         self._handle(m, now_ms)
 

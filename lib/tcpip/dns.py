@@ -21,6 +21,7 @@ from tcpip.wire.ipv4 import aton
 EAI_NONAME = -2
 EAI_AGAIN = -3
 
+_TTL_MAX_MS = 86400000  # a cached answer is kept at most a day (well within half a ticks period)
 _PENDING = 1
 _DONE = 2
 _FAILED = 3
@@ -40,9 +41,13 @@ class Resolver:
         self.addrs = [0] * cache_entries
         self.expires = [0] * cache_entries
         self.status = [0] * cache_entries  # _DONE or _FAILED (negative entry)
+        self.swept_ms = 0  # when timers() last dropped expired entries
         self.pending_name = None
         self.port = 0  # our UDP port for the query in progress (0: none)
         self.server_i = 0
+        self.server = 0  # the server asked last, and as halves
+        self.server_hi = 0
+        self.server_lo = 0
         self.attempt = 0
         self.due_ms = 0
         self.qid = 0
@@ -55,15 +60,27 @@ class Resolver:
     def _cached(self, name, now_ms):
         for i in range(self.n):
             if self.names[i] == name:
-                if ticks_diff(self.expires[i], now_ms) > 0:
+                # (an expiry further away than the longest TTL we store is
+                # a stale one seen from the next turn of the clock)
+                if 0 < ticks_diff(self.expires[i], now_ms) <= _TTL_MAX_MS:
                     return i
                 self.names[i] = None
         return -1
 
+    def _sweep(self, now_ms):
+        """Forget expired entries.  Run every second from timers(): an expiry
+        compared long after it passed would look like the future again once
+        the ticks clock has moved half a period (3.1 days on a 2**29 clock),
+        and the entry would be served days after its TTL."""
+        self.swept_ms = now_ms
+        for i in range(self.n):
+            if self.names[i] is not None and ticks_diff(self.expires[i], now_ms) <= 0:
+                self.names[i] = None
+
     def _store(self, name, addr, ttl_s, status, now_ms):
         # RFC 1035 3.2.1 TTL, capped so the ticks clock never wraps past it.
         # TTL 0 still answers the query in progress (RFC 1035 4.1.3): keep 1 s.
-        ttl_ms = ttl_s * 1000 if ttl_s < 86400 else 86400000
+        ttl_ms = ttl_s * 1000 if ttl_s < 86400 else _TTL_MAX_MS
         if ttl_ms < 1000:
             ttl_ms = 1000
         victim = 0
@@ -119,6 +136,8 @@ class Resolver:
         servers = self.servers()
         server = aton(servers[self.server_i % len(servers)])
         self.server = server
+        self.server_hi = server >> 16  # compared as halves (see wire.ipv4.IPv4)
+        self.server_lo = server & 0xFFFF
         copy(self.stack.iface.tx, PAYLOAD_OFF, q, 0, self.qlen)
         try:
             udp.send_tx(port, server, wire.PORT, self.qlen, now_ms)
@@ -133,13 +152,15 @@ class Resolver:
 
     def _input(self, buf, off, end, ip, sport, now_ms):
         """Udp hook: a datagram for our query port, read in the RX frame."""
-        if self.pending_name is None or sport != wire.PORT or ip.src != self.server:
+        if self.pending_name is None or sport != wire.PORT or ip.src_lo != self.server_lo \
+                or ip.src_hi != self.server_hi:
             return
         a = self.answer
         why = a.parse(buf, off, end, self.qid, self.query, self.qlen)
         if why:
-            # already counted as in_udp: not a frame drop
-            self.stack.counters.add(why.replace("dns_", "dns_ignored_"))
+            # already counted as in_udp: not a frame drop (why is the
+            # counter's name: nothing built per datagram)
+            self.stack.counters.add(why)
         elif a.rcode == wire.RCODE_NXDOMAIN:
             self._finish(0, 60, _FAILED, now_ms)  # RFC 2308 negative caching, short
         elif a.rcode or not a.address:
@@ -148,6 +169,9 @@ class Resolver:
             self._finish(a.address, a.ttl_s, _DONE, now_ms)
 
     def timers(self, now_ms):
+        d = ticks_diff(now_ms, self.swept_ms)
+        if d >= 1000 or d < 0:
+            self._sweep(now_ms)
         if self.pending_name is None:
             return 10000
         if ticks_diff(now_ms, self.due_ms) >= 0:

@@ -7,14 +7,19 @@ So ``rx_frames == sum(in_*) + sum(drop_*)`` always holds, leaving out the
 unresolved, ARP queue full or frame too big to queue).
 
 Transports sit above and register handlers (``tcp_input``, ``udp_input``,
-``icmp_error_input``); they write their header and payload into ``tx`` at
-``IP_PAYLOAD_OFF`` and call ``send_ip``.
+``icmp_error_input``: called only for an ICMP error whose quote passed the
+checks of ``_icmp_error``; each returns None or a drop reason); they write
+their header and payload into ``tx`` at ``IP_PAYLOAD_OFF`` and call
+``send_ip``.
 
-ARP policy (RFC 826 "merge"): an entry is created only for an address we asked
-for (pending request) or when a host asks for *our* address; an existing entry
+ARP policy (RFC 826 "merge"): an entry is created for an address we ask for
+(a pending request), and for a host that asks for *our* address only when a
+slot is free or holds another such entry we never sent to; an existing entry
 is refreshed by any ARP packet from its address.  Unsolicited replies for
-addresses we never asked for are ignored, so an ARP flood cannot push out the
-gateway's entry.  A full cache evicts the least recently confirmed entry.
+addresses we never asked for are ignored.  When we need a slot, the least
+recently confirmed entry goes, entries we never sent to first and the
+gateway's last, so a flood of ARP requests (spoofed senders asking for us)
+cannot push out the gateway or a host we talk to.
 """
 from tcpip.compat import const, ticks_diff, ticks_add, uint32_slots
 from tcpip.wire import ethernet, arp, ipv4, icmp
@@ -34,6 +39,9 @@ IP_PAYLOAD_OFF = const(34)  # Ethernet + 20-byte IPv4 header; we send no IP opti
 _FREE = const(0)
 _PENDING = const(1)
 _VALID = const(2)
+
+# IPv4 identification of every datagram we send (see _emit_ip)
+IDENT = const(0)
 
 # send_ip results
 SENT = const(0)
@@ -68,6 +76,7 @@ STAT_KEYS = (
     "drop_ip_short", "drop_ip_version", "drop_ip_ihl", "drop_ip_len", "drop_ip_checksum",
     "drop_ip_fragment", "drop_ip_ttl", "drop_ip_not_for_us", "drop_ip_bad_src", "drop_ip_proto",
     "drop_icmp_short", "drop_icmp_checksum", "drop_icmp_type", "drop_icmp_broadcast",
+    "drop_icmp_quote", "drop_icmp_quote_seq",
     "drop_udp_short", "drop_udp_len", "drop_udp_checksum", "drop_udp_port_unreach",
     "drop_arp_queue_full", "drop_arp_queue_oversize", "drop_arp_unresolved", "drop_no_route",
 )
@@ -113,14 +122,16 @@ _C_DROP_ICMP_SHORT = const(37)
 _C_DROP_ICMP_CHECKSUM = const(38)
 _C_DROP_ICMP_TYPE = const(39)
 _C_DROP_ICMP_BROADCAST = const(40)
-_C_DROP_UDP_SHORT = const(41)
-_C_DROP_UDP_LEN = const(42)
-_C_DROP_UDP_CHECKSUM = const(43)
-_C_DROP_UDP_PORT_UNREACH = const(44)
-_C_DROP_ARP_QUEUE_FULL = const(45)
-_C_DROP_ARP_QUEUE_OVERSIZE = const(46)
-_C_DROP_ARP_UNRESOLVED = const(47)
-_C_DROP_NO_ROUTE = const(48)
+_C_DROP_ICMP_QUOTE = const(41)
+_C_DROP_ICMP_QUOTE_SEQ = const(42)
+_C_DROP_UDP_SHORT = const(43)
+_C_DROP_UDP_LEN = const(44)
+_C_DROP_UDP_CHECKSUM = const(45)
+_C_DROP_UDP_PORT_UNREACH = const(46)
+_C_DROP_ARP_QUEUE_FULL = const(47)
+_C_DROP_ARP_QUEUE_OVERSIZE = const(48)
+_C_DROP_ARP_UNRESOLVED = const(49)
+_C_DROP_NO_ROUTE = const(50)
 # Drops on the transmit side: not part of the rx_frames accounting.
 TX_DROP_KEYS = ("drop_arp_queue_full", "drop_arp_queue_oversize", "drop_arp_unresolved", "drop_no_route")
 
@@ -129,16 +140,43 @@ class Counters:
     """The stack's counters (``Stack.stats()``): groups of named counters fixed
     when the stack is built, one group per layer, each an array the layer
     indexes with its own ``const()`` positions (no dict lookups, nothing added
-    later).  A counter is an unsigned 32-bit number and wraps at 2**32."""
+    later).  Drop reasons that parsers and transports return as strings are
+    counted with ``drop(why)``, which allocates nothing once a reason has been
+    seen.  A counter is an unsigned 32-bit number and wraps at 2**32."""
 
     def __init__(self):
         self.groups = []  # (names, values)
+        # drop reason ("ip_checksum") -> group << 8 | index of its "drop_"
+        # counter, filled in at each reason's first drop: drop() finds the
+        # counter without building its name (a string concatenation is a
+        # heap allocation per dropped frame), and a reason never seen costs
+        # no memory (the key is the caller's own string: a qstr on MicroPython)
+        self.reasons = {}
 
     def group(self, names):
         """Add a group; returns its array of counters (index = position in names)."""
         v = uint32_slots(len(names))
         self.groups.append((names, v))
         return v
+
+    def drop(self, why):
+        """Count a frame dropped for reason why (the counter ``"drop_" + why``);
+        allocates nothing after the first drop of each reason.  KeyError for a
+        reason no layer declared."""
+        k = self.reasons.get(why)
+        if k is None:
+            k = self._learn(why)
+        self.groups[k >> 8][1][k & 0xFF] += 1
+
+    def _learn(self, why):
+        name = "drop_" + why
+        for g in range(len(self.groups)):
+            names = self.groups[g][0]
+            for i in range(len(names)):
+                if names[i] == name:
+                    self.reasons[why] = k = (g << 8) | i
+                    return k
+        raise KeyError(name)
 
     def _slot(self, name):
         """(array, index) of a counter by name; KeyError for a name no layer declared."""
@@ -149,9 +187,13 @@ class Counters:
         raise KeyError(name)
 
     def add(self, name, n=1):
-        """Bump a counter by name (drop reasons, rare events: a search)."""
-        v, i = self._slot(name)
-        v[i] += n
+        """Bump a counter by name (rare events: a search, but no allocation)."""
+        for names, v in self.groups:
+            for i in range(len(names)):
+                if names[i] == name:
+                    v[i] += n
+                    return
+        raise KeyError(name)
 
     def get(self, name):
         v, i = self._slot(name)
@@ -176,6 +218,7 @@ class ArpCache:
         self.state = bytearray(entries)
         self.stamp_ms = [0] * entries  # last confirmed (valid) or next retry (pending)
         self.tries = bytearray(entries)
+        self.used = bytearray(entries)  # 1: we asked for it or sent to it
 
     def find(self, ip):
         st = self.state
@@ -185,26 +228,40 @@ class ArpCache:
                 return i
         return -1
 
-    def victim(self, now_ms):
+    def victim(self, now_ms, keep=0, passive=False):
         """The slot a new entry takes: a free one, else the least recently
-        confirmed valid one (a pending one only when nothing is valid)."""
+        confirmed valid one we never sent to, then one we did, then a pending
+        one; the entry for ``keep`` (the gateway) only when nothing else is
+        left.  ``passive`` (an entry nobody asked us to make): a free slot or
+        one we never sent to, else -1."""
         st = self.state
         victim = -1
+        best = -1  # rank of victim: higher goes first
         oldest = 0
         for i in range(self.n):
-            if st[i] == _FREE:
+            s = st[i]
+            if s == _FREE:
+                return i
+            if self.ip[i] == keep:
+                rank = 0
+            elif s == _PENDING:
+                rank = 1
+            else:
+                rank = 2 if self.used[i] else 3
+            age = ticks_diff(now_ms, self.stamp_ms[i]) if s == _VALID else 0
+            if rank > best or (rank == best and age > oldest):
                 victim = i
-                break
-            age = ticks_diff(now_ms, self.stamp_ms[i]) if st[i] == _VALID else -1
-            if victim < 0 or age > oldest:
-                victim = i
+                best = rank
                 oldest = age
+        if passive and best < 3:
+            return -1
         return victim
 
     def alloc(self, ip, now_ms):
         """Take the victim slot for ip (its old content is simply forgotten)."""
         i = self.victim(now_ms)
         self.ip[i] = ip
+        self.used[i] = 1
         return i
 
     def set_valid(self, i, buf, off, now_ms):
@@ -247,7 +304,6 @@ class Interface:
         self.q_buf = memoryview(bytearray(cfg.arp_queue * cfg.arp_queue_slot_bytes))
         self.q_len = [0] * cfg.arp_queue
         self.q_ip = [0] * cfg.arp_queue
-        self.ident = 1
         self.icmp_tokens = cfg.icmp_rate_per_s
         self.icmp_refill_ms = 0
         self.announce_pending = True  # gratuitous ARP at the first poll with an address
@@ -257,7 +313,7 @@ class Interface:
         # Upper layers fill these in (see module docstring).
         self.tcp_input = None  # fn(iface, ip_hdr, now_ms) -> None or drop reason
         self.udp_input = None  # fn(iface, ip_hdr, now_ms) -> None, reason, or "port_unreach"
-        self.icmp_error_input = None  # fn(icmp_type, code, buf, inner_off, end)
+        self.icmp_error_input = None  # fn(icmp_type, code, buf, inner_off, end) -> None or drop reason
         self.echo_reply_input = None  # fn(ident, seq, buf, off, end, now_ms)
         self.arp_resolved = None  # fn(ip, now_ms): a pending ARP entry just became valid
         self.trace = None  # fn(direction, buf, n): packet tracer
@@ -323,7 +379,7 @@ class Interface:
         eth = self.eth
         why = eth.parse(buf, n)
         if why:
-            self.counters.add("drop_" + why)
+            self.counters.drop(why)
         elif n > self.cfg.mtu + ethernet.HLEN and eth.vlan < 0:
             # Longer than our MTU allows: replies (echo) would not fit in tx.
             self.ctr[_C_DROP_ETH_OVERSIZE] += 1
@@ -345,7 +401,7 @@ class Interface:
         a = self.arp_pkt
         why = a.parse(buf, ethernet.HLEN, n)
         if why:
-            self.counters.add("drop_" + why)
+            self.counters.drop(why)
             return
         if self.probe_ip and (a.spa == self.probe_ip or (
                 a.oper == arp.REQUEST and a.spa == 0 and a.tpa == self.probe_ip)):
@@ -366,10 +422,13 @@ class Interface:
                 if h:
                     h(cache.ip[i], now_ms)
         elif for_us and a.spa and a.oper == arp.REQUEST:
-            # The asker will talk to us next; a *reply* we did not ask for
-            # creates nothing (see the module docstring).
-            i = self._arp_alloc(a.spa, now_ms)
-            cache.set_valid(i, buf, a.sha_off, now_ms)
+            # RFC 826: the asker will talk to us next, so keep its address, but
+            # only in a free slot or one of another such entry (see the module
+            # docstring); a *reply* we did not ask for creates nothing.
+            if cache.victim(now_ms, self.gateway, True) >= 0:
+                i = self._arp_alloc(a.spa, now_ms)
+                cache.used[i] = 0
+                cache.set_valid(i, buf, a.sha_off, now_ms)
         if a.oper == arp.REQUEST and for_us:
             st[_C_IN_ARP] += 1
             self._send_arp(arp.REPLY, buf, a.sha_off, a.spa, buf, a.sha_off)
@@ -386,7 +445,7 @@ class Interface:
         ip = self.ip_hdr
         why = ip.parse(buf, IP_OFF, n)
         if why:
-            self.counters.add("drop_" + why)
+            self.counters.drop(why)
             return
         if ip.ttl == 0:
             st[_C_DROP_IP_TTL] += 1
@@ -407,7 +466,7 @@ class Interface:
             h = self.tcp_input
             why = h(self, ip, now_ms) if h else "tcp_no_handler"
             if why:
-                self.counters.add("drop_" + why)
+                self.counters.drop(why)
             else:
                 st[_C_IN_TCP] += 1
         elif proto == ipv4.PROTO_UDP:
@@ -423,7 +482,7 @@ class Interface:
             if why == "udp_port_unreach":
                 self.send_icmp_error(icmp.DEST_UNREACH, icmp.CODE_PORT_UNREACH, now_ms)
             if why:
-                self.counters.add("drop_" + why)
+                self.counters.drop(why)
             else:
                 st[_C_IN_UDP] += 1
         elif proto == ipv4.PROTO_ICMP:
@@ -438,7 +497,7 @@ class Interface:
         m = self.icmp_hdr
         why = m.parse(buf, ip.payload_off, ip.payload_end)
         if why:
-            self.counters.add("drop_" + why)
+            self.counters.drop(why)
             return
         t = m.type
         if t == icmp.ECHO_REQUEST:
@@ -454,12 +513,37 @@ class Interface:
             if h:
                 h(m.ident, m.seq, buf, m.payload_off, m.payload_end, now_ms)
         elif t == icmp.DEST_UNREACH or t == icmp.TIME_EXCEEDED:
-            st[_C_IN_ICMP] += 1
-            h = self.icmp_error_input
-            if h:
-                h(t, m.code, buf, m.inner_off, m.payload_end)
+            why = self._icmp_error(buf, m)
+            if why:
+                self.counters.drop(why)
+            else:
+                st[_C_IN_ICMP] += 1
         else:
             st[_C_DROP_ICMP_TYPE] += 1
+
+    def _icmp_error(self, buf, m):
+        """An ICMP error: check the datagram it quotes, then hand it to the
+        transports (icmp_error_input); returns a drop reason or None.
+
+        RFC 5927 4: act only on a quote that could be one of our datagrams --
+        a whole IPv4 header (IHL >= 5, within the quote) from our address, of
+        a protocol we send, with the 8 bytes after it (RFC 792) holding the
+        ports; the transport then checks the ports (and TCP the sequence
+        number) against its own state."""
+        off = m.inner_off
+        end = m.payload_end
+        v = buf[off]
+        ihl = (v & 15) * 4
+        p = buf[off + 9]
+        if v >> 4 != 4 or ihl < 20 or end - off < ihl + 8 \
+                or ((buf[off + 12] << 8) | buf[off + 13]) != self.ip_hi \
+                or ((buf[off + 14] << 8) | buf[off + 15]) != self.ip_lo \
+                or (p != ipv4.PROTO_TCP and p != ipv4.PROTO_UDP and p != ipv4.PROTO_ICMP):
+            return "icmp_quote"
+        h = self.icmp_error_input
+        if h is not None and p != ipv4.PROTO_ICMP:
+            return h(m.type, m.code, buf, off, end)
+        return None
 
     def _echo_reply(self, buf, ip, m):
         # RFC 792: same identifier, sequence and data; sent straight back to
@@ -483,7 +567,8 @@ class Interface:
             return
         since = ticks_diff(now_ms, self.icmp_refill_ms)
         # since < 0: the stamp was never set for this clock (it starts anywhere
-        # on the 30-bit circle), so a new second starts now.
+        # on the wrapping clock) or is more than half a period old, so a new
+        # second starts now.
         if since >= 1000 or since < 0:
             self.icmp_refill_ms = now_ms
             self.icmp_tokens = self.cfg.icmp_rate_per_s
@@ -506,10 +591,15 @@ class Interface:
     # -- transmit path
 
     def _emit_ip(self, dst_hi, dst_lo, proto, payload_len):
-        # ipv4.emit_h, inlined (a MicroPython call frame less per frame)
+        # ipv4.emit_h, inlined (a MicroPython call frame less per frame).
+        # Every datagram we send is atomic (DF set, never fragmented), and
+        # RFC 6864 4.1 lets an atomic datagram carry any identification: it
+        # carries IDENT (0, as Linux sends DF datagrams of unconnected
+        # sockets), so the field counts nothing an observer could use (an
+        # incrementing ID tells anyone our traffic and makes us an idle-scan
+        # zombie, RFC 7739 5).
         tx = self.tx
-        self.ident = (self.ident + 1) & 0xFFFF
-        pack_into(ipv4.HDR_FMT, tx, IP_OFF, 0x45, 0, 20 + payload_len, self.ident, 0x4000,
+        pack_into(ipv4.HDR_FMT, tx, IP_OFF, 0x45, 0, 20 + payload_len, IDENT, 0x4000,
                   self.cfg.ttl, proto, 0, self.ip_hi, self.ip_lo, dst_hi, dst_lo)
         c = checksum(tx, IP_OFF, IP_OFF + 20)
         tx[IP_OFF + 10] = c >> 8
@@ -585,6 +675,7 @@ class Interface:
         cache = self.arp
         i = cache.find(hop)
         if i >= 0 and cache.state[i] == _VALID:
+            cache.used[i] = 1
             ethernet.emit(tx, cache.mac, self.mac, ethernet.TYPE_IPV4, 6 * i)
             if ticks_diff(now_ms, cache.stamp_ms[i]) > self.cfg.arp_refresh_ms and cache.tries[i] == 0:
                 cache.tries[i] = 1
@@ -645,7 +736,7 @@ class Interface:
         waiting on an evicted pending entry are dropped (they would hold queue
         slots forever)."""
         cache = self.arp
-        i = cache.victim(now_ms)
+        i = cache.victim(now_ms, self.gateway)
         s = cache.state[i]
         if s == _VALID:
             self.ctr[_C_ARP_EVICTIONS] += 1
@@ -653,6 +744,7 @@ class Interface:
             self._drop_queue(cache.ip[i])
         cache.state[i] = _FREE
         cache.ip[i] = ip
+        cache.used[i] = 1
         return i
 
     def _flush_queue(self, i):
@@ -716,8 +808,10 @@ class Interface:
         if self.announce_pending:
             self.announce()
         d = ticks_diff(self.arp_due, now_ms)
-        if d > 0:  # nothing due: no scan (and a small frame: this runs every poll)
+        if 0 < d <= 1000:  # nothing due: no scan (and a small frame: this runs every poll)
             return d
+        # (arp_due is never set more than 1 s ahead: a larger d is a stale
+        # stamp seen from the next turn of the clock, so scan now)
         return self._arp_timers(now_ms)
 
     def _arp_timers(self, now_ms):
@@ -741,8 +835,9 @@ class Interface:
                 if due < wait:
                     wait = due
             elif s == _VALID:
-                due = cfg.arp_timeout_ms - ticks_diff(now_ms, cache.stamp_ms[i])
-                if due < 0:
+                age = ticks_diff(now_ms, cache.stamp_ms[i])
+                due = cfg.arp_timeout_ms - age
+                if due < 0 or age < 0:  # age < 0: stale (half a ticks period or more)
                     cache.state[i] = _FREE
                 elif due < wait:
                     wait = due + 1  # the scan just after it ages out

@@ -97,7 +97,8 @@ class Stack:
 
     def _poll(self, now_ms):
         self.now_ms = now_ms
-        if self.link is None or ticks_diff(now_ms, self.link_check_ms) >= LINK_CHECK_MS:
+        d = ticks_diff(now_ms, self.link_check_ms)
+        if self.link is None or d >= LINK_CHECK_MS or d < 0:  # d < 0: a stale stamp
             self._check_link(now_ms)
         tcp = self.tcp
         if tcp.ack_soon:  # ACKs owed since the last poll that nothing carried

@@ -1001,8 +1001,11 @@ class Tcp:
 
     def _challenge_ack(self, c, now_ms):
         w = c.w
-        # RFC 5961 7: rate-limit challenge ACKs
-        if ticks_diff(now_ms, self.challenge_refill_ms) >= 1000:
+        # RFC 5961 7: rate-limit challenge ACKs.  since < 0: the last refill
+        # is more than half a ticks period ago (a long quiet spell), not in
+        # the future: a new second starts now too.
+        since = ticks_diff(now_ms, self.challenge_refill_ms)
+        if since >= 1000 or since < 0:
             self.challenge_refill_ms = now_ms
             self.challenge_tokens = self.cfg.tcp_challenge_acks_per_s
         if self.challenge_tokens <= 0:
@@ -1768,13 +1771,14 @@ class Tcp:
 
     def icmp_error(self, type_, code, buf, inner_off, end):
         """iface.icmp_error_input hook: RFC 1122 4.2.3.9 -- port or protocol
-        unreachable aborts a connection still in SYN-SENT; the rest are soft."""
-        if type_ != 3 or code not in (2, 3) or end - inner_off < 28:
-            return
-        ihl = (buf[inner_off] & 15) * 4
-        if buf[inner_off + 9] != 6 or end - inner_off < ihl + 8:
-            return
-        t = inner_off + ihl
+        unreachable aborts a connection still in SYN-SENT; the rest are soft.
+        The interface has checked the quoted IP header; RFC 5927 4.1: the
+        quoted sequence number must be one we sent and the peer has not
+        acknowledged (SND.UNA <= SEG.SEQ < SND.MAX, SND.MAX standing for
+        SND.NXT after a go-back-N) before the error counts, else it is dropped."""
+        if type_ != 3 or code not in (2, 3) or buf[inner_off + 9] != 6:
+            return None
+        t = inner_off + (buf[inner_off] & 15) * 4
         sport = (buf[t] << 8) | buf[t + 1]
         dport = (buf[t + 2] << 8) | buf[t + 3]
         dst_hi = (buf[inner_off + 16] << 8) | buf[inner_off + 17]
@@ -1783,7 +1787,12 @@ class Tcp:
             w = c.w
             if w[_IN_USE] and w[_STATE] == SYN_SENT and w[_LPORT] == sport and w[_RPORT] == dport \
                     and w[_RIP_HI] == dst_hi and w[_RIP_LO] == dst_lo:
+                seq = _rel((buf[t + 4] << 8) | buf[t + 5], (buf[t + 6] << 8) | buf[t + 7],
+                           w[_SA_HI], w[_SA_LO])
+                if not (w[_SND_UNA] <= seq < w[_SND_MAX]):
+                    return "icmp_quote_seq"
                 self._fail(c, ECONNREFUSED)
+        return None
 
     # ------------------------------------------------------------ timers
 

@@ -129,17 +129,17 @@ class Udp:
         self.hooks = [0, None] * _HOOKS  # port, fn per internal user (see the module docstring)
 
     def icmp_error(self, type_, code, buf, inner_off, end):
-        """iface.icmp_error_input hook (see the module docstring)."""
-        if end - inner_off < 28 or buf[inner_off + 9] != 17:
+        """iface.icmp_error_input hook (see the module docstring): the
+        interface has checked the quoted header (ours, whole, ports present);
+        returns the next hook's drop reason for a quote that is not UDP."""
+        if buf[inner_off + 9] != 17:
             h = self.icmp_next
             if h is not None:
-                h(type_, code, buf, inner_off, end)
-            return
+                return h(type_, code, buf, inner_off, end)
+            return None
         if type_ != 3 or code > 3:
-            return  # time exceeded, fragmentation needed...: soft, not reported
+            return None  # time exceeded, fragmentation needed...: soft, not reported
         ihl = (buf[inner_off] & 15) * 4
-        if end - inner_off < ihl + 8:
-            return
         t = inner_off + ihl
         sport = get16(buf, t)
         dport = get16(buf, t + 2)

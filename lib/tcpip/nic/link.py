@@ -11,7 +11,7 @@ Queues are bounded (``queue_frames`` per direction; a full queue drops, like a
 switch).  ``capture`` (if set) sees every frame handed to the wire:
 ``capture(end_index, frame_bytes, now_ms)``.  For tests, not for boards.
 
-``now_ms`` is on the same 30-bit wrapping clock as the stack (compat.ticks_add),
+``now_ms`` is on the same wrapping clock as the stack (compat.ticks_add),
 so a test can run the link across the 2**30 wrap.  A frame is lost when either
 end's ``up`` is False (cable pulled at either side) or ``link.up`` is False.
 """

@@ -58,16 +58,18 @@ class DhcpReply:
         self.t2_s = -1
 
     def parse(self, buf, off, end, mac):
+        """Parse a server message for mac; returns None, or why it is ignored
+        as the name of the client's counter (``dhcp_ignored_<reason>``)."""
         self.clear()
         if end - off < OPTIONS_OFF + 3:
-            return "dhcp_short"
+            return "dhcp_ignored_short"
         if buf[off] != BOOTREPLY or buf[off + 1] != 1 or buf[off + 2] != 6:
-            return "dhcp_malformed"
+            return "dhcp_ignored_malformed"
         for k in range(6):
             if buf[off + 28 + k] != mac[k]:
-                return "dhcp_not_for_us"
+                return "dhcp_ignored_not_for_us"
         if get32(buf, off + 236) != COOKIE:
-            return "dhcp_malformed"
+            return "dhcp_ignored_malformed"
         self.xid = get32(buf, off + 4)
         self.yiaddr = get32(buf, off + 16)
         i = off + OPTIONS_OFF
@@ -79,11 +81,11 @@ class DhcpReply:
             if code == OPT_END:
                 break
             if i + 1 >= end:
-                return "dhcp_malformed"
+                return "dhcp_ignored_malformed"
             n = buf[i + 1]
             v = i + 2
             if v + n > end:
-                return "dhcp_malformed"
+                return "dhcp_ignored_malformed"
             if code == OPT_MSG_TYPE and n == 1:
                 self.msg_type = buf[v]
             elif code == OPT_SUBNET and n == 4:
@@ -106,7 +108,7 @@ class DhcpReply:
                 self.t2_s = get32(buf, v)
             i = v + n
         if self.msg_type == 0:
-            return "dhcp_malformed"
+            return "dhcp_ignored_malformed"
         return None
 
 

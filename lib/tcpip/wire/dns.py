@@ -98,27 +98,29 @@ class DnsAnswer:
         self.ttl_s = 0
 
     def parse(self, buf, off, end, qid, query, qlen):
-        """Validate against the query we sent (query: bytes of it) and find the address."""
+        """Validate against the query we sent (query: bytes of it) and find the
+        address; returns None, or why the answer is ignored as the name of
+        the resolver's counter (``dns_ignored_<reason>``)."""
         self.address = 0
         self.ttl_s = 0
         if end - off < HLEN:
-            return "dns_short"
+            return "dns_ignored_short"
         if get16(buf, off) != qid:
-            return "dns_id"
+            return "dns_ignored_id"
         flags = get16(buf, off + 2)
         if not flags & 0x8000:
-            return "dns_malformed"
+            return "dns_ignored_malformed"
         self.rcode = flags & 0x0F
         qd = get16(buf, off + 4)
         an = get16(buf, off + 6)
         # RFC 5452 9.1: the question must echo ours exactly (case-insensitive)
         if qd != 1 or off + qlen > end:
-            return "dns_question"
+            return "dns_ignored_question"
         for k in range(HLEN, qlen):
             a = buf[off + k]
             b = query[k]
             if a != b and (a | 0x20) != (b | 0x20):
-                return "dns_question"
+                return "dns_ignored_question"
         if self.rcode:
             return None
         i = off + qlen
@@ -127,14 +129,14 @@ class DnsAnswer:
             nm = i
             i = skip_name(buf, i, end)
             if i < 0 or i + 10 > end:
-                return "dns_malformed"
+                return "dns_ignored_malformed"
             rtype = get16(buf, i)
             rclass = get16(buf, i + 2)
             ttl = get32(buf, i + 4)
             rdlen = get16(buf, i + 8)
             rd = i + 10
             if rd + rdlen > end:
-                return "dns_malformed"
+                return "dns_ignored_malformed"
             if rclass == CLASS_IN and name_eq(buf, nm, target, off, end):
                 if rtype == TYPE_A and rdlen == 4:
                     self.address = get32(buf, rd)
