@@ -35,7 +35,8 @@ Sender: several segments in flight within min(peer window, cwnd), Nagle
 (off with ``c.nodelay = True``), sender SWS avoidance, go-back-N after a
 retransmission timeout, NewReno fast retransmit/recovery, persist probes.
 Receiver: window = free RX ring space with receiver SWS avoidance, out-of-order
-segments kept in the ring (``ring.write_at``), delayed ACKs.  The ACK owed for
+segments kept in the ring (``ring.write_at``) and an out-of-order FIN's place
+with them (it counts once the gap before it fills), delayed ACKs.  The ACK owed for
 every second full segment or for a nearly shut window goes at the start of
 the next ``Stack.poll`` (which returns 0 then), unless the application's read
 (its window update) or outgoing data carries it first: one frame per window
@@ -114,6 +115,7 @@ _EPHEMERAL_LO = const(49152)
 _DEFAULT_MSS = const(536)  # RFC 9293 3.7.1: when the peer sends no MSS option
 _FAR_MS = const(1000000)
 _COOKIE_MSS = (536, 1220, 1440, 1460)  # SYN cookie MSS table (2-bit index)
+_RTO_AFTER_SYN_LOSS_MS = const(3000)  # RFC 6298 5.7
 
 # A Connection keeps its numbers, flags (0/1) and ring indices in one
 # array('I') ``w`` (compat.uint32_slots: a list on CPython) instead of ~60
@@ -183,6 +185,7 @@ _FLAGS = const(39)
 _KA_AT = const(40)
 _KA_PROBES = const(41)
 _PROBES = const(42)
+_FIN_SEQ = const(43)
 # bits of w[_FLAGS] (lwIP keeps its pcb flags the same way)
 _F_FIN_QUEUED = const(1)  # write side shut down: FIN after the TX ring data
 _F_FIN_RCVD = const(2)  # the peer's FIN arrived (in order)
@@ -193,29 +196,32 @@ _F_IN_RECOVERY = const(32)  # NewReno fast recovery (RFC 6582) until recover is 
 _F_NODELAY = const(64)  # TCP_NODELAY: Nagle off
 _F_KEEPALIVE = const(128)  # SO_KEEPALIVE
 _F_ACK_SOON = const(256)  # an ACK is owed at the next poll (Tcp.send_soon_acks)
-FLAG_NAMES = ("fin_queued", "fin_rcvd", "rtt_on", "ack_now", "delack_on", "in_recovery", "nodelay", "keepalive", "ack_soon")
+_F_WL_SET = const(512)  # snd_wl1/snd_wl2 hold a segment's numbers (any value, 0 included)
+_F_FIN_AHEAD = const(1024)  # the peer's FIN came out of order: it ends the sequence space at fin_seq
+FLAG_NAMES = ("fin_queued", "fin_rcvd", "rtt_on", "ack_now", "delack_on", "in_recovery", "nodelay", "keepalive",
+              "ack_soon", "wl_set", "fin_ahead")
 # The two rings (tcpip.ring state layout, ring.RANGES fields each): TX, then
 # RX, whose out-of-order range slots (cfg.tcp_ooo_ranges) end the array.
-_TX_BASE = const(43)
-_TX_SIZE = const(44)
-_TX_HEAD = const(45)
-_TX_COUNT = const(46)
-_TX_NRANGES = const(47)
-_RX_BASE = const(48)
-_RX_SIZE = const(49)
-_RX_HEAD = const(50)
-_RX_COUNT = const(51)
-_RX_NRANGES = const(52)
-_TX = const(43)  # where each ring's state starts
-_RX = const(48)
-_NFIELDS = const(53)  # named fields; the RX ranges follow
+_TX_BASE = const(44)
+_TX_SIZE = const(45)
+_TX_HEAD = const(46)
+_TX_COUNT = const(47)
+_TX_NRANGES = const(48)
+_RX_BASE = const(49)
+_RX_SIZE = const(50)
+_RX_HEAD = const(51)
+_RX_COUNT = const(52)
+_RX_NRANGES = const(53)
+_TX = const(44)  # where each ring's state starts
+_RX = const(49)
+_NFIELDS = const(54)  # named fields; the RX ranges follow
 FIELDS = (
     "in_use", "state", "user", "listener", "born", "error", "lport", "rip_hi", "rip_lo",
     "rport", "sa_hi", "sa_lo", "snd_una", "snd_nxt", "snd_max", "snd_wnd", "snd_wl1", "snd_wl2",
     "max_sndwnd", "snd_mss", "snd_sml", "ra_hi", "ra_lo", "rcv_nxt", "rcv_adv", "srtt8",
     "rttvar4", "rto_ms", "rtt_seq", "rtt_ms", "retries", "tmr", "tmr_at", "delack_at",
     "ack_segs", "cwnd", "ssthresh", "dupacks", "recover", "flags", "ka_at", "ka_probes",
-    "probes", "tx_base", "tx_size", "tx_head", "tx_count", "tx_nranges", "rx_base", "rx_size",
+    "probes", "fin_seq", "tx_base", "tx_size", "tx_head", "tx_count", "tx_nranges", "rx_base", "rx_size",
     "rx_head", "rx_count", "rx_nranges",
 )  # then the RX ring's out-of-order ranges
 
@@ -273,9 +279,9 @@ _FAR = const(0x3FFFFFFF)  # _rel's answer for a value nowhere near the anchor
 _REANCHOR_AT = const(0x20000000)  # 2**29: move the anchor ...
 _REANCHOR_BY = const(0x10000000)  # ... by 2**28
 _SND_SEQS = (_SND_UNA, _SND_NXT, _SND_MAX, _SND_WL2, _RECOVER, _SND_SML, _RTT_SEQ)
-_RCV_SEQS = (_RCV_NXT, _RCV_ADV, _SND_WL1)
+_RCV_SEQS = (_RCV_NXT, _RCV_ADV, _SND_WL1, _FIN_SEQ)
 _SND_NAMES = ("snd_una", "snd_nxt", "snd_max", "snd_wl2", "recover", "snd_sml", "rtt_seq")
-_RCV_NAMES = ("rcv_nxt", "rcv_adv", "snd_wl1")
+_RCV_NAMES = ("rcv_nxt", "rcv_adv", "snd_wl1", "fin_seq")
 
 
 def _rel(hi, lo, a_hi, a_lo):
@@ -380,6 +386,7 @@ class Connection:
         w[_KA_AT] = 0
         w[_KA_PROBES] = 0
         w[_PROBES] = 0  # window probes the peer did not answer
+        w[_FIN_SEQ] = 0  # where an out-of-order FIN sits (relative, _F_FIN_AHEAD)
 
     # -- fields by name (cold: the API, the socket layer, tests, the REPL)
 
@@ -1226,8 +1233,7 @@ class Tcp:
         w[_RCV_ADV] = _IRS + 1
         w[_SND_WND] = seg.window
         w[_MAX_SNDWND] = seg.window
-        w[_SND_WL1] = _IRS
-        w[_SND_WL2] = 0  # never set
+        w[_SND_WL1] = _IRS  # not yet from a segment (no _F_WL_SET): the first ACK sets both
         w[_STATE] = SYN_RECEIVED
         w[_KA_AT] = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
         self.ctr[_C_TCP_PASSIVE_OPENS] += 1
@@ -1309,8 +1315,7 @@ class Tcp:
         w[_RCV_ADV] = _IRS + 1 + wnd
         w[_SND_WND] = seg.window
         w[_MAX_SNDWND] = seg.window
-        w[_SND_WL1] = _IRS
-        w[_SND_WL2] = 0  # never set
+        w[_SND_WL1] = _IRS  # not yet from a segment (no _F_WL_SET): the first ACK sets both
         w[_STATE] = SYN_RECEIVED
         w[_KA_AT] = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
         self.ctr[_C_TCP_PASSIVE_OPENS] += 1
@@ -1345,6 +1350,7 @@ class Tcp:
         if flags & ACK:
             w[_SND_UNA] = ack
             self._rtt_sample(c, ack, now_ms)
+            self._rto_after_syn_loss(c)
             w[_RETRIES] = 0
             w[_TMR] = _T_OFF
             w[_STATE] = ESTABLISHED
@@ -1489,13 +1495,25 @@ class Tcp:
                 _ring_write_at(self.buf, w, _RX, rel, buf, data_off, dlen)
                 self.ctr[_C_TCP_OOO_SEGMENTS] += 1
                 w[_FLAGS] |= _F_ACK_NOW
-                fin = 0
         elif dlen and s != CLOSED:
             w[_FLAGS] |= _F_ACK_NOW
-        # eighth: FIN (only in order)
-        if fin and seq + (seg.payload_end - seg.payload_off) == w[_RCV_NXT] and not (w[_FLAGS] & _F_FIN_RCVD):
+        # eighth: FIN.  One beyond a hole is held like out-of-order text
+        # (RFC 9293 3.10.7.4) and ACKed at once (RFC 5681 4.2: a duplicate
+        # ACK); it takes effect when rcv_nxt reaches it.
+        if fin and not (w[_FLAGS] & _F_FIN_RCVD):
+            rel = seq + (seg.payload_end - seg.payload_off)  # where the FIN sits
+            if rel == w[_RCV_NXT]:
+                fin = 2
+            elif rel > w[_RCV_NXT] and (s == ESTABLISHED or s == FIN_WAIT_1 or s == FIN_WAIT_2):
+                if not dlen:
+                    self.ctr[_C_TCP_OOO_SEGMENTS] += 1  # a bare FIN (text was counted above)
+                w[_FIN_SEQ] = rel
+                w[_FLAGS] |= _F_FIN_AHEAD | _F_ACK_NOW
+        if (w[_FLAGS] & _F_FIN_AHEAD) and w[_FIN_SEQ] == w[_RCV_NXT] and fin != 2:
+            fin = 2  # the held FIN: the gap before it filled
+        if fin == 2 and not (w[_FLAGS] & _F_FIN_RCVD):
             w[_RCV_NXT] += 1
-            w[_FLAGS] |= _F_FIN_RCVD | _F_ACK_NOW
+            w[_FLAGS] = (w[_FLAGS] & ~_F_FIN_AHEAD) | _F_FIN_RCVD | _F_ACK_NOW
             if s == SYN_RECEIVED or s == ESTABLISHED:
                 w[_STATE] = CLOSE_WAIT
             elif s == FIN_WAIT_1:
@@ -1550,6 +1568,7 @@ class Tcp:
             if w[_SND_UNA] < ack <= w[_SND_MAX]:
                 w[_SND_UNA] += 1  # the SYN
                 self._rtt_sample(c, ack, now_ms)
+                self._rto_after_syn_loss(c)
                 w[_RETRIES] = 0
                 w[_TMR] = _T_OFF
                 w[_STATE] = FIN_WAIT_1 if (w[_FLAGS] & _F_FIN_QUEUED) else ESTABLISHED
@@ -1558,6 +1577,7 @@ class Tcp:
                 w[_MAX_SNDWND] = seg.window
                 w[_SND_WL1] = seq
                 w[_SND_WL2] = ack
+                w[_FLAGS] |= _F_WL_SET
                 if ack == w[_SND_UNA]:
                     return True
             else:
@@ -1591,7 +1611,7 @@ class Tcp:
         w = c.w
         # RFC 9293 3.10.7.4: update the send window from the newest segment only
         d1 = seq - w[_SND_WL1]
-        if d1 > 0 or (d1 == 0 and ack >= w[_SND_WL2]) or w[_SND_WL2] == 0:
+        if d1 > 0 or (d1 == 0 and ack >= w[_SND_WL2]) or not (w[_FLAGS] & _F_WL_SET):
             if w[_SND_WND] == 0 and window > 0 and w[_TMR] == _T_PERSIST:
                 # the window opened
                 w[_TMR] = _T_OFF
@@ -1599,6 +1619,7 @@ class Tcp:
             w[_SND_WND] = window
             w[_SND_WL1] = seq
             w[_SND_WL2] = ack
+            w[_FLAGS] |= _F_WL_SET
             if window > w[_MAX_SNDWND]:
                 w[_MAX_SNDWND] = window
 
@@ -1630,6 +1651,12 @@ class Tcp:
         if rto > cfg.tcp_rto_max_ms:
             rto = cfg.tcp_rto_max_ms
         w[_RTO_MS] = rto
+
+    def _rto_after_syn_loss(self, c):
+        # RFC 6298 5.7: when our SYN (or SYN,ACK) had to be sent again, data
+        # starts with an RTO of at least 3 s (no RTT sample came: Karn)
+        if c.w[_RETRIES] and c.w[_RTO_MS] < _RTO_AFTER_SYN_LOSS_MS:
+            c.w[_RTO_MS] = _RTO_AFTER_SYN_LOSS_MS
 
     def _ack_new(self, c, ack, acked, now_ms):
         w = c.w
