@@ -10,6 +10,7 @@ Modes (the stack is 192.0.2.2, the kernel 192.0.2.1):
   discard NBYTES            connect to discard (9), send NBYTES, close, wait for its FIN
   rst                       connect to chargen, read a little, close with SO_LINGER 0 (RST)
   many COUNT                COUNT connections in a row to echo: send 32 bytes, read back, close
+  resets COUNT              COUNT echo connections ended with SO_LINGER 0 (RST), then one normal echo
   hold PORT SECONDS         connect to PORT and keep the connection open SECONDS (for ss)
 """
 import hashlib
@@ -148,6 +149,27 @@ def main(argv):
             c.close()
             if got == msg:
                 ok += 1
+        r.update(count=count, ok=ok)
+    elif mode == "resets":
+        count = int(argv[1])
+        ok = 0
+        for i in range(count + 1):
+            c = socket.create_connection((STACK, 7), timeout=10)
+            c.settimeout(10)
+            msg = b"reset %05d" % i
+            c.sendall(msg)
+            got = b""
+            while len(got) < len(msg):
+                b = c.recv(100)
+                if not b:
+                    break
+                got += b
+            if got == msg:
+                ok += 1
+            if i < count:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                time.sleep(0.05)  # the server is waiting for more, not closing
+            c.close()
         r.update(count=count, ok=ok)
     elif mode == "hold":
         c = socket.create_connection((STACK, int(argv[1])), timeout=30)

@@ -248,6 +248,18 @@ def test_200_connections_in_a_row_do_not_leak(net):
     assert st.get("internal_errors", 0) == 0
 
 
+def test_echo_survives_8_clients_that_reset_then_serves_a_fresh_one(net):
+    # each client ends with SO_LINGER 0 (RST) while the echo server waits for
+    # more: the server must free the block (the pool has 4), not hold it
+    net.start_board("--serve", "echo")
+    r = net.kernel("resets", 8, timeout=120)
+    assert r["ok"] == 9, r
+    time.sleep(0.5)
+    st = net.stop_board()
+    assert st["served"] == 9 and st["tcp_resets_rx"] >= 8
+    assert st["tcp_free_blocks"] == st["tcp_pool"]
+
+
 def test_ss_shows_the_mss_we_advertised(net):
     # an RX ring big enough that Linux does not bound its MSS to half our window
     net.start_board("--serve", "echo", "--mtu", "1400", "--rx", "8192")

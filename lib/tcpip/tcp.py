@@ -24,11 +24,13 @@ Connection API (what the socket layer uses; errors are OSError(errno, text)):
     tcp.pending(listener) / tcp.unlisten(listener) / tcp.free_blocks() / tcp.netstat()
     c.send(buf, off=0, n=-1) -> bytes accepted       0 when the TX ring is full; EPIPE
                                                        after shutdown; the error once failed
+    c.writable() -> free TX ring bytes                 raises as send() would (never 0 for
+                                                       a failed or shut connection)
     c.recv_into(buf, off=0, n=-1) -> n | 0 | -1      0 = end of data, -1 = nothing yet;
                                                        ECONNRESET / ETIMEDOUT / ECONNREFUSED
     c.shutdown()  c.close()  c.abort()
     c.state / c.state_name() / c.error / c.is_established() / c.readable() /
-    c.writable() / c.unsent() / c.at_eof() / c.local() / c.remote()
+    c.unsent() / c.at_eof() / c.local() / c.remote()
     c.set_nodelay(on)  c.set_keepalive(on)             TCP_NODELAY, SO_KEEPALIVE
 
 Sender: several segments in flight within min(peer window, cwnd), Nagle
@@ -483,10 +485,13 @@ class Connection:
         return self.w[_RX_COUNT]
 
     def writable(self):
-        """Bytes the TX ring can accept now (0 after shutdown or when failed)."""
+        """Bytes the TX ring can accept now (0: full, wait for ACKs).  Raises
+        exactly when ``send`` would: the connection's error once it failed
+        (ECONNRESET ...), EPIPE after ``shutdown``, ENOTCONN when closed --
+        so a loop waiting for room cannot mistake a dead connection for a
+        full ring."""
+        self._check_sendable()
         w = self.w
-        if (w[_FLAGS] & _F_FIN_QUEUED) or w[_ERROR] or w[_STATE] == CLOSED:
-            return 0
         return w[_TX_SIZE] - w[_TX_COUNT]
 
     def unsent(self):
@@ -535,14 +540,17 @@ class Connection:
         if not w[_IN_USE] or not w[_USER]:
             raise OSError(ENOTCONN, "connection is closed")
 
-    def send(self, data, off=0, n=-1):
-        """Queue bytes from data[off:off+n] into the TX ring; returns bytes accepted
-        (0 when the ring is full).  Segments go out at once when the window allows."""
+    def _check_sendable(self):
         self._check_usable()
         if self.w[_FLAGS] & _F_FIN_QUEUED:
             raise OSError(EPIPE, "send after shutdown of the write side")
         if self.w[_STATE] == CLOSED or self.w[_STATE] == LISTEN:
             raise OSError(ENOTCONN, "not connected")
+
+    def send(self, data, off=0, n=-1):
+        """Queue bytes from data[off:off+n] into the TX ring; returns bytes accepted
+        (0 when the ring is full).  Segments go out at once when the window allows."""
+        self._check_sendable()
         if n < 0 or n > len(data) - off:
             n = len(data) - off
         n = _ring_write(self.tcp.buf, self.w, _TX, data, off, n)
