@@ -12,6 +12,7 @@ Modes (the stack is 192.0.2.2, the kernel 192.0.2.1):
   many COUNT                COUNT connections in a row to echo: send 32 bytes, read back, close
   resets COUNT              COUNT echo connections ended with SO_LINGER 0 (RST), then one normal echo
   hold PORT SECONDS         connect to PORT and keep the connection open SECONDS (for ss)
+  unreach IP PORT           connect to IP:PORT (an address nobody has): the errno and the time
 """
 import hashlib
 import json
@@ -171,6 +172,16 @@ def main(argv):
                 time.sleep(0.05)  # the server is waiting for more, not closing
             c.close()
         r.update(count=count, ok=ok)
+    elif mode == "unreach":
+        c = socket.socket()
+        c.settimeout(120)
+        try:
+            c.connect((argv[1], int(argv[2])))
+            err = 0
+        except OSError as e:
+            err = e.errno or -1
+        c.close()
+        r.update(errno=err)
     elif mode == "hold":
         c = socket.create_connection((STACK, int(argv[1])), timeout=30)
         print(json.dumps({"connected": True}), flush=True)

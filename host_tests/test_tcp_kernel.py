@@ -260,6 +260,19 @@ def test_echo_survives_8_clients_that_reset_then_serves_a_fresh_one(net):
     assert st["tcp_free_blocks"] == st["tcp_pool"]
 
 
+def test_connect_to_a_silent_on_link_address_is_ehostunreach_like_linux(net):
+    # nobody answers ARP for 192.0.2.77: Linux in the namespace says
+    # EHOSTUNREACH after its 3 neighbour probes; the stack must say the same,
+    # bounded by its ARP retries (3 x 1 s), not by the SYN retries (63 s)
+    silent = "192.0.2.77"
+    k = net.kernel("unreach", silent, 7, timeout=120)
+    net.start_board("--client", "echo:7:100", "--peer", silent)
+    c = net.board_result("client", 60)
+    assert k["errno"] == 113 and c["error"] == 113, (k, c)  # EHOSTUNREACH
+    assert 2500 < c["ms"] < 4500, c
+    _measure("tcp_connect_unreachable_%s" % net.runtime, {"stack_ms": c["ms"], "linux_ms": k["seconds"] * 1000})
+
+
 def test_ss_shows_the_mss_we_advertised(net):
     # an RX ring big enough that Linux does not bound its MSS to half our window
     net.start_board("--serve", "echo", "--mtu", "1400", "--rx", "8192")

@@ -18,7 +18,9 @@ afterwards::
 Connection API (what the socket layer uses; errors are OSError(errno, text)):
 
     tcp.open(ip, port, local_port=0) -> Connection   ENOMEM (pool full), EADDRINUSE,
-                                                       EHOSTUNREACH (no route), EINVAL
+                                                       EHOSTUNREACH (no route), EINVAL;
+                                                       c.error EHOSTUNREACH once ARP for
+                                                       the next hop gave up
     tcp.listen(port, backlog=None) -> Listener       EADDRINUSE, ENOMEM (no listen slot)
     tcp.accept(listener) -> Connection or None       oldest established first
     tcp.pending(listener) / tcp.unlisten(listener) / tcp.free_blocks() / tcp.netstat()
@@ -642,7 +644,7 @@ class Tcp:
         self.cookie_buf = bytearray(32)  # 16-byte secret key + the hashed fields
         self.cookie_buf[:16] = urandom(16)
         iface.tcp_input = self.input
-        iface.arp_resolved = self.arp_resolved
+        iface.arp_done = self.arp_done
         if iface.icmp_error_input is None:
             iface.icmp_error_input = self.icmp_error
 
@@ -1780,8 +1782,15 @@ class Tcp:
         w[_FLAGS] &= ~_F_DELACK_ON
         self._arm(c, _T_TIME_WAIT, 2 * self.cfg.tcp_msl_ms, now_ms)
 
+    def arp_done(self, hop, now_ms, resolved):
+        """iface.arp_done hook: ARP for hop resolved or gave up."""
+        if resolved:
+            self.arp_resolved(hop, now_ms)
+        else:
+            self.arp_failed(hop, now_ms)
+
     def arp_resolved(self, hop, now_ms):
-        """iface.arp_resolved hook: hop's MAC is known now.  Segments do not
+        """hop's MAC is known now.  Segments do not
         wait in the interface's ARP queue (their bytes stay in the TX ring, a
         SYN is remade from the state), so what waited for hop goes now rather
         than at the next retransmission timeout."""
@@ -1800,6 +1809,18 @@ class Tcp:
             else:
                 w[_SND_NXT] = w[_SND_UNA]
                 self._output(c, now_ms, True)
+
+    def arp_failed(self, hop, now_ms):
+        """Nobody answered ARP for hop.  A connection
+        still in SYN-SENT through hop fails with EHOSTUNREACH now (as Linux
+        reports it), after the ARP retries rather than all SYN retries;
+        established connections keep retransmitting (the host may come back)."""
+        iface = self.iface
+        for c in self.pool:
+            w = c.w
+            if w[_IN_USE] and w[_STATE] == SYN_SENT \
+                    and iface.next_hop((w[_RIP_HI] << 16) | w[_RIP_LO]) == hop:
+                self._fail(c, EHOSTUNREACH)
 
     def icmp_error(self, type_, code, buf, inner_off, end):
         """iface.icmp_error_input hook: RFC 1122 4.2.3.9 -- port or protocol
