@@ -12,7 +12,7 @@ afterwards::
     n = c.recv_into(buf)                  # >0 bytes, 0 end of data, -1 nothing yet
     c.close()
 
-    l = tcp.listen(7, backlog=2)          # passive open
+    l = tcp.listen(7)                     # passive open (backlog: the pool size)
     c = tcp.accept(l)                     # an established connection or None
 
 Connection API (what the socket layer uses; errors are OSError(errno, text)):
@@ -48,8 +48,13 @@ instead of an ACK and then a window update (Linux waits for the read the
 same way).  Out-of-order data and filled gaps are still ACKed at once.
 
 Choices (documented here, decided by the RFCs where they allow):
+- Listen queues (numbers and reasons: ``tcpip.config``): a listener keeps at
+  most ``cfg.tcp_syn_backlog`` half-open blocks (the SYN queue) and
+  ``backlog`` established connections waiting for ``accept`` (default: the
+  pool size, so the accept queue never turns a client away while a block is
+  free).
 - SYN flood defence (RFC 4987 3.6, SYN cookies, as Linux does it): a SYN for
-  a listener whose backlog holds half-open connections, or that finds no free
+  a listener whose SYN queue or backlog is full, or that finds no free
   control block, is answered with a stateless SYN,ACK whose ISN is a cookie
   (keyed SHA-256 of the addresses, ports, the client's ISN, a 64 s time slot
   and an MSS index; ``tcp_syncookies_sent``).  The client's ACK that returns
@@ -57,14 +62,20 @@ Choices (documented here, decided by the RFCs where they allow):
   waiting for accept (``tcp_syncookies_ok``), taking a free block, else the
   oldest TIME-WAIT block nobody holds, else the oldest half-open block of any
   listener (``tcp_syn_evictions``): a verified client beats an unverified
-  SYN.  Bursts of legitimate clients larger than the backlog thus connect at
-  once instead of failing, and a flood of spoofed SYNs fills at most the
-  backlog.  A bad or stale cookie gets a RST like any stray ACK.  When the
-  backlog is full of established, not yet accepted connections, SYNs and
-  cookie ACKs are dropped silently (``drop_tcp_backlog``, as Linux does) and
-  the client's retransmission tries again.  A cookie connection knows only
-  the MSS (from a table of four) and the window (options beyond MSS are not
-  offered anyway).  An active open with no block left raises OSError(ENOMEM).
+  SYN.  Bursts of legitimate clients larger than the SYN queue thus connect
+  at once, and a flood of spoofed SYNs holds at most the SYN queue.  A bad or
+  stale cookie gets a RST like any stray ACK.  A valid cookie ACK that finds
+  no block at all is dropped (``drop_tcp_no_block``) while some block is
+  about to be freed (our FIN waits for its ACK, or a client that already
+  closed waits for accept), so the client's retransmission gets in; else it
+  gets a RST (``tcp_syncookies_refused``): the client sees ECONNRESET within
+  a round trip instead of sending into silence for a minute.  When the
+  accept queue is full while blocks are free (the application is behind),
+  SYNs and cookie ACKs are dropped silently (``drop_tcp_backlog``, as Linux
+  does) and the client's retransmission tries again.  A cookie connection
+  knows only the MSS (from a table of four) and the window (options beyond
+  MSS are not offered anyway).  An active open with no block left raises
+  OSError(ENOMEM).
 - Data in a SYN is not accepted (the peer resends it after the handshake).
 - No window scaling, SACK or timestamps are offered (rings are small).
 - ``close()`` with unread data, or data arriving after ``close()``, resets the
@@ -235,7 +246,7 @@ STAT_KEYS = (
     "tcp_rst_tx", "tcp_challenge_acks", "tcp_rto_timeouts", "tcp_retransmits",
     "tcp_fast_retransmits", "tcp_persist_probes", "tcp_keepalive_probes",
     "tcp_timeouts", "tcp_ooo_segments", "tcp_time_wait_reused", "tcp_segs_out", "tcp_syn_evictions",
-    "tcp_syncookies_sent", "tcp_syncookies_ok",
+    "tcp_syncookies_sent", "tcp_syncookies_ok", "tcp_syncookies_refused",
     "drop_tcp_short", "drop_tcp_hlen", "drop_tcp_checksum", "drop_tcp_options",
     "drop_tcp_no_socket", "drop_tcp_backlog", "drop_tcp_no_block", "drop_tcp_broadcast",
 )
@@ -258,14 +269,15 @@ _C_TCP_SEGS_OUT = const(14)
 _C_TCP_SYN_EVICTIONS = const(15)
 _C_TCP_SYNCOOKIES_SENT = const(16)
 _C_TCP_SYNCOOKIES_OK = const(17)
-_C_DROP_TCP_SHORT = const(18)
-_C_DROP_TCP_HLEN = const(19)
-_C_DROP_TCP_CHECKSUM = const(20)
-_C_DROP_TCP_OPTIONS = const(21)
-_C_DROP_TCP_NO_SOCKET = const(22)
-_C_DROP_TCP_BACKLOG = const(23)
-_C_DROP_TCP_NO_BLOCK = const(24)
-_C_DROP_TCP_BROADCAST = const(25)
+_C_TCP_SYNCOOKIES_REFUSED = const(18)
+_C_DROP_TCP_SHORT = const(19)
+_C_DROP_TCP_HLEN = const(20)
+_C_DROP_TCP_CHECKSUM = const(21)
+_C_DROP_TCP_OPTIONS = const(22)
+_C_DROP_TCP_NO_SOCKET = const(23)
+_C_DROP_TCP_BACKLOG = const(24)
+_C_DROP_TCP_NO_BLOCK = const(25)
+_C_DROP_TCP_BROADCAST = const(26)
 
 
 def _sdiff(a, b):
@@ -695,7 +707,9 @@ class Tcp:
             if not l.in_use:
                 l.in_use = True
                 l.port = port
-                l.backlog = self.cfg.tcp_backlog if backlog is None else max(1, backlog)
+                if backlog is None:
+                    backlog = self.cfg.tcp_backlog or len(self.pool)
+                l.backlog = backlog if backlog > 1 else 1
                 return l
         raise OSError(ENOMEM, "no free listen slot (tcp_listeners=%d)" % len(self.listeners))
 
@@ -1210,6 +1224,18 @@ class Tcp:
         self._free(victim)
         return True
 
+    def _block_freeing_soon(self):
+        """True when a block nobody holds is closing (our FIN waits for its
+        ACK), or waits for accept() with the peer already done (CLOSE-WAIT:
+        the application takes it, reads the end and closes it)."""
+        for c in self.pool:
+            w = c.w
+            if w[_IN_USE] and not w[_USER]:
+                s = w[_STATE]
+                if s == FIN_WAIT_1 or s == CLOSING or s == LAST_ACK or (s == CLOSE_WAIT and w[_LISTENER]):
+                    return True
+        return False
+
     def _waiting(self, l):
         """(half-open, established) connections of listener l not yet accepted."""
         lid = l.id
@@ -1227,11 +1253,14 @@ class Tcp:
     def _listen_input(self, l, ip, seg, now_ms):
         # RFC 9293 3.10.7.2 (SYN for a listener, no RST/ACK: checked by the caller)
         half, est = self._waiting(l)
-        if est >= l.backlog:
-            return "tcp_backlog"  # accept queue full: the client's retry gets in
-        c = self._alloc(now_ms) if half + est < l.backlog else None
+        if est >= l.backlog and self.free_blocks():
+            return "tcp_backlog"  # the application is behind: the client's retry gets in
+        c = None
+        if half < self.cfg.tcp_syn_backlog and half + est < l.backlog:
+            c = self._alloc(now_ms)
         if c is None:
-            # backlog or pool full: a stateless SYN cookie (RFC 4987 3.6)
+            # SYN queue, backlog or pool full: a stateless SYN cookie (RFC 4987
+            # 3.6); its ACK finds a block (one may free meanwhile) or a RST
             self._send_cookie(ip.src, seg, now_ms)
             return None
         w = c.w
@@ -1306,12 +1335,23 @@ class Tcp:
         if self._cookie(ip.src, seg.dport, seg.sport, irs, slot, midx) != ck:
             return False
         half, est = self._waiting(l)
-        if est >= l.backlog:
-            return "tcp_backlog"  # dropped: the client's retransmission retries
-        c = self._alloc(now_ms)
-        if c is None and self._evict_half_open(None):
-            c = self._alloc(now_ms)  # a verified client beats an unverified SYN
+        c = None
+        if est < l.backlog:
+            c = self._alloc(now_ms)
+            if c is None and self._evict_half_open(None):
+                c = self._alloc(now_ms)  # a verified client beats an unverified SYN
+        elif self.free_blocks():
+            return "tcp_backlog"  # the application is behind: the client's retransmission retries
         if c is None:
+            if self._block_freeing_soon():
+                # a block is about to be freed: the client's retransmission
+                # (one RTO, 200 ms or so) finds it
+                return "tcp_no_block"
+            # every block may stay busy for long: tell the client now
+            # (ECONNRESET) rather than let it send into silence until its
+            # retries run out
+            self.ctr[_C_TCP_SYNCOOKIES_REFUSED] += 1
+            self._reply_rst_closed(ip, seg, dlen, now_ms)
             return "tcp_no_block"
         w = c.w
         self._passive(c, l, ip, seg, ck)  # the cookie was our ISS
