@@ -18,7 +18,8 @@ were chosen from:
   Those queues are in the hundreds, so a sequential client never meets them.
 - lwIP has no SYN cookies and no separate queues by default
   (``TCP_LISTEN_BACKLOG`` 0): every SYN takes a PCB while one of
-  ``MEMP_NUM_TCP_PCB`` (5) is left, then SYNs are dropped silently.
+  ``MEMP_NUM_TCP_PCB`` (5) is left (reclaiming TIME-WAIT and closing PCBs
+  first), then SYNs are dropped silently.
 - Here a connection of any kind needs one of ``tcp_sockets`` blocks (4 by
   default, 4 KB of rings each); that is all a board can promise: 4
   connections at once.  An accept queue shorter than the pool only turns
@@ -28,7 +29,7 @@ were chosen from:
   sequential connects).  So ``tcp_backlog`` defaults to the pool size (0
   means that), and ``listen(n)`` still takes a smaller n.  Half-open blocks
   are limited separately (``tcp_syn_backlog`` 2, like the old backlog), so
-  spoofed SYNs hold at most 2 blocks and get cookies beyond that (the
+  spoofed SYNs hold at most 2 blocks per listener and get cookies beyond that (the
   cookie's ACK takes a block later).  Beyond the pool a client is refused
   with a RST within a round trip rather than left to retry or to silence
   (``tcpip.tcp``, SYN cookies): 100 clients at once on the echo service

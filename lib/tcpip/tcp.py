@@ -1551,7 +1551,7 @@ class Tcp:
         # (RFC 9293 3.10.7.4) and ACKed at once (RFC 5681 4.2: a duplicate
         # ACK); it takes effect when rcv_nxt reaches it.
         if fin and not (w[_FLAGS] & _F_FIN_RCVD):
-            rel = seq + (seg.payload_end - seg.payload_off)  # where the FIN sits
+            rel = seq + (seg.payload_end - seg.payload_off)  # rel now: the FIN's own place
             if rel == w[_RCV_NXT]:
                 fin = 2
             elif rel > w[_RCV_NXT] and (s == ESTABLISHED or s == FIN_WAIT_1 or s == FIN_WAIT_2):
