@@ -10,7 +10,13 @@ Modes (the stack is 192.0.2.2, the kernel 192.0.2.1):
   discard NBYTES            connect to discard (9), send NBYTES, close, wait for its FIN
   rst                       connect to chargen, read a little, close with SO_LINGER 0 (RST)
   many COUNT                COUNT connections in a row to echo: send 32 bytes, read back, close
+  resets COUNT              COUNT echo connections ended with SO_LINGER 0 (RST), then one normal echo
   hold PORT SECONDS         connect to PORT and keep the connection open SECONDS (for ss)
+  unreach IP PORT           connect to IP:PORT (an address nobody has): the errno and the time
+  seqconn COUNT             COUNT times connect() to echo and close() at once: the time of each
+  burst COUNT KEEP          COUNT clients connect to echo at once, send 16 bytes and wait for the
+                            echo or an error (10 s at most); KEEP 1: every connection stays open
+                            until all have their answer.  Outcome and time per client
 """
 import hashlib
 import json
@@ -149,6 +155,102 @@ def main(argv):
             if got == msg:
                 ok += 1
         r.update(count=count, ok=ok)
+    elif mode == "resets":
+        count = int(argv[1])
+        ok = 0
+        for i in range(count + 1):
+            c = socket.create_connection((STACK, 7), timeout=10)
+            c.settimeout(10)
+            msg = b"reset %05d" % i
+            c.sendall(msg)
+            got = b""
+            while len(got) < len(msg):
+                b = c.recv(100)
+                if not b:
+                    break
+                got += b
+            if got == msg:
+                ok += 1
+            if i < count:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                time.sleep(0.05)  # the server is waiting for more, not closing
+            c.close()
+        r.update(count=count, ok=ok)
+    elif mode == "unreach":
+        c = socket.socket()
+        c.settimeout(120)
+        try:
+            c.connect((argv[1], int(argv[2])))
+            err = 0
+        except OSError as e:
+            err = e.errno or -1
+        c.close()
+        r.update(errno=err)
+    elif mode == "seqconn":
+        count = int(argv[1])
+        times = []
+        errors = {}
+        for i in range(count):
+            t = time.monotonic()
+            try:
+                c = socket.create_connection((STACK, 7), timeout=10)
+                c.close()
+            except OSError as e:
+                k = str(e.errno)
+                errors[k] = errors.get(k, 0) + 1
+            times.append(time.monotonic() - t)
+        r.update(count=count, ok=count - sum(errors.values()), errors=errors, max_s=max(times),
+                 stalls=len([t for t in times if t > 0.5]))
+    elif mode == "burst":
+        count = int(argv[1])
+        keep = argv[2] == "1"
+        go = threading.Barrier(count)
+        answered = threading.Semaphore(0)
+        all_answered = threading.Event()
+        res = [None] * count
+
+        def client(i):
+            go.wait()
+            t = time.monotonic()
+            c = None
+            try:
+                c = socket.create_connection((STACK, 7), timeout=10)
+                c.settimeout(10)
+                msg = b"client %09d" % i
+                c.sendall(msg)
+                got = b""
+                while len(got) < len(msg):
+                    b = c.recv(100)
+                    if not b:
+                        break
+                    got += b
+                out = "served" if got == msg else "eof"
+            except socket.timeout:
+                out = "timeout"
+            except OSError as e:
+                out = {111: "refused", 104: "reset"}.get(e.errno, "errno%s" % e.errno)
+            res[i] = (out, time.monotonic() - t)
+            answered.release()
+            if keep and c is not None:
+                all_answered.wait(60)
+            if c is not None:
+                c.close()
+
+        ths = [threading.Thread(target=client, args=(i,)) for i in range(count)]
+        for th in ths:
+            th.start()
+        for _ in range(count):
+            answered.acquire(timeout=60)
+        all_answered.set()
+        for th in ths:
+            th.join(60)
+        outcomes = {}
+        for o, _t in res:
+            outcomes[o] = outcomes.get(o, 0) + 1
+        times = [t for _o, t in res]
+        r.update(count=count, outcomes=outcomes, max_s=max(times),
+                 stalls=len([t for t in times if t > 0.5]),
+                 served_max_s=max([t for o, t in res if o == "served"] or [0]))
     elif mode == "hold":
         c = socket.create_connection((STACK, int(argv[1])), timeout=30)
         print(json.dumps({"connected": True}), flush=True)

@@ -248,6 +248,62 @@ def test_200_connections_in_a_row_do_not_leak(net):
     assert st.get("internal_errors", 0) == 0
 
 
+def test_200_sequential_connects_and_a_burst_of_16_never_stall(net):
+    # default config (4 blocks): no connect() over 0.5 s (a dropped SYN costs
+    # the client 1 s), every client served or refused at once (RST)
+    net.start_board("--serve", "echo")
+    seq = net.kernel("seqconn", 200, timeout=120)
+    time.sleep(1.5)  # a client whose FIN waited for a block retransmits it
+    burst = net.kernel("burst", 16, 0, timeout=120)
+    st = net.stop_board()
+    assert seq["errors"] == {} and seq["stalls"] == 0, seq
+    assert set(burst["outcomes"]) <= {"served", "reset", "refused"} and burst["stalls"] == 0, burst
+    assert burst["outcomes"].get("served", 0) >= 4, burst
+    assert st["served"] == 200 + burst["outcomes"]["served"], st
+    assert st["tcp_free_blocks"] == st["tcp_pool"]
+    _measure("tcp_backlog_%s" % net.runtime, {
+        "seq200_stalls": seq["stalls"], "seq200_max_s": seq["max_s"], "burst16_stalls": burst["stalls"],
+        "burst16_max_s": burst["max_s"], "burst16_served": burst["outcomes"]["served"]})
+
+
+def test_100_clients_beyond_the_pool_get_a_clear_answer_quickly(net):
+    # 100 clients connect at once and keep their connections: 4 blocks serve
+    # 4 of them; every other one is reset (ECONNRESET) within 0.5 s
+    net.start_board("--serve", "echo")
+    r = net.kernel("burst", 100, 1, timeout=180)
+    st = net.stop_board()
+    assert set(r["outcomes"]) <= {"served", "reset", "refused"}, r
+    assert r["outcomes"].get("served", 0) >= 4 and r["max_s"] < 0.5, r
+    assert st["tcp_syncookies_refused"] >= r["outcomes"].get("reset", 0), st
+    _measure("tcp_syncookie_refusal_%s" % net.runtime, {"clients": 100, "max_s_to_answer": r["max_s"],
+                                                        "outcomes": r["outcomes"]})
+
+
+def test_echo_survives_8_clients_that_reset_then_serves_a_fresh_one(net):
+    # each client ends with SO_LINGER 0 (RST) while the echo server waits for
+    # more: the server must free the block (the pool has 4), not hold it
+    net.start_board("--serve", "echo")
+    r = net.kernel("resets", 8, timeout=120)
+    assert r["ok"] == 9, r
+    time.sleep(0.5)
+    st = net.stop_board()
+    assert st["served"] == 9 and st["tcp_resets_rx"] >= 8
+    assert st["tcp_free_blocks"] == st["tcp_pool"]
+
+
+def test_connect_to_a_silent_on_link_address_is_ehostunreach_like_linux(net):
+    # nobody answers ARP for 192.0.2.77: Linux in the namespace says
+    # EHOSTUNREACH after its 3 neighbour probes; the stack must say the same,
+    # bounded by its ARP retries (3 x 1 s), not by the SYN retries (63 s)
+    silent = "192.0.2.77"
+    k = net.kernel("unreach", silent, 7, timeout=120)
+    net.start_board("--client", "echo:7:100", "--peer", silent)
+    c = net.board_result("client", 60)
+    assert k["errno"] == 113 and c["error"] == 113, (k, c)  # EHOSTUNREACH
+    assert 2500 < c["ms"] < 4500, c
+    _measure("tcp_connect_unreachable_%s" % net.runtime, {"stack_ms": c["ms"], "linux_ms": k["seconds"] * 1000})
+
+
 def test_ss_shows_the_mss_we_advertised(net):
     # an RX ring big enough that Linux does not bound its MSS to half our window
     net.start_board("--serve", "echo", "--mtu", "1400", "--rx", "8192")

@@ -1,6 +1,6 @@
 """TCP close in every order (RFC 9293 3.6) and resets (RFC 9293 3.5.2, RFC 5961)."""
-from tcphelp import Peer, SYN, ACK, PSH, FIN, RST, seq_add, state
-from tcpip.compat import ECONNRESET
+from tcphelp import Peer, SYN, ACK, PSH, FIN, RST, seq_add, state, errno_of
+from tcpip.compat import ECONNRESET, EPIPE
 
 FA = FIN | ACK
 
@@ -349,3 +349,22 @@ def test_new_syn_reopens_time_wait_pair_rfc6191():
     sa = p.one()
     assert sa.is_(SYN | ACK) and sa.ack == seq_add(rcv, 100001)
     assert p.stack.stats()["tcp_time_wait_reused"] == 1
+
+
+def test_writable_raises_the_error_of_a_reset_connection():
+    # 0 means "the TX ring is full"; a dead connection must not look like that
+    p = Peer()
+    c, snd, rcv = p.connect()
+    assert c.writable() == 2048
+    p.send(RST, rcv)
+    assert errno_of(c.writable) == ECONNRESET
+    assert errno_of(lambda: c.send(b"x")) == ECONNRESET
+
+
+def test_writable_raises_epipe_after_shutdown_and_counts_a_full_ring_as_0():
+    p = Peer()
+    c, snd, rcv = p.connect(window=0)
+    assert c.send(b"f" * 3000) == 2048
+    assert c.writable() == 0
+    c.shutdown()
+    assert errno_of(c.writable) == EPIPE

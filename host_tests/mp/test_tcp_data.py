@@ -1,7 +1,8 @@
 """TCP data transfer against a scripted peer: windows, ACKs, Nagle, out-of-order,
 retransmission, fast retransmit, persist, keepalive, sequence wraparound."""
-from tcphelp import Peer, ACK, PSH, RST, seq_add, build, PEER_IP, STACK_IP, PEER_PORT
+from tcphelp import Peer, ACK, PSH, RST, FIN, seq_add, build, PEER_IP, STACK_IP, PEER_PORT, state
 from tcpip.compat import ETIMEDOUT
+from tcpip.tcp import FIELDS
 
 
 def test_receive_window_is_ring_free_space_in_every_segment():
@@ -119,6 +120,61 @@ def test_out_of_order_segments_kept_and_delivered_when_gap_fills():
     buf = bytearray(64)
     n = c.recv_into(buf)
     assert bytes(buf[:n]) == b"ABCDEFGHIJKLMNOPQRSTabcdefghij0123456789"
+
+
+def _read_all(c, limit=4096):
+    """Everything readable now, then what recv_into says next (0 = end of data, -1 = nothing)."""
+    buf = bytearray(limit)
+    got = b""
+    while True:
+        n = c.recv_into(buf)
+        if n <= 0:
+            return got, n
+        got += bytes(buf[:n])
+
+
+def test_out_of_order_fin_is_held_and_acked_at_once():
+    # RFC 9293 3.10.7.4 (hold what lies beyond rcv_nxt) and RFC 5681 4.2 (ACK
+    # an out-of-order segment at once): 1001:2001, a bare FIN at 2001, then 1:1001
+    p = Peer()
+    c, snd, rcv = p.connect()
+    p.send(ACK, seq_add(rcv, 1000), snd, data=b"b" * 1000)
+    assert p.one().ack == rcv
+    p.send(FIN | ACK, seq_add(rcv, 2000), snd)
+    dup = p.one()
+    assert dup.is_(ACK) and dup.ack == rcv  # a duplicate ACK for the FIN beyond the hole
+    assert state(c) == "ESTABLISHED"
+    p.send(ACK, rcv, snd, data=b"a" * 1000)
+    a = p.one()
+    assert a.ack == seq_add(rcv, 2001)  # the data and the held FIN
+    assert state(c) == "CLOSE-WAIT"
+    got, last = _read_all(c)
+    assert got == b"a" * 1000 + b"b" * 1000 and last == 0  # end of data, not "nothing yet"
+
+
+def test_out_of_order_fin_with_data_keeps_the_fin():
+    p = Peer()
+    c, snd, rcv = p.connect()
+    p.send(FIN | ACK | PSH, seq_add(rcv, 10), snd, data=b"KLMNOPQRST")
+    assert p.one().ack == rcv
+    p.send(ACK, rcv, snd, data=b"ABCDEFGHIJ")
+    assert p.one().ack == seq_add(rcv, 21)
+    assert state(c) == "CLOSE-WAIT"
+    assert _read_all(c) == (b"ABCDEFGHIJKLMNOPQRST", 0)
+
+
+def test_held_fin_waits_for_every_hole_before_it():
+    p = Peer()
+    c, snd, rcv = p.connect()
+    p.send(ACK, seq_add(rcv, 20), snd, data=b"u" * 10)
+    p.send(FIN | ACK, seq_add(rcv, 30), snd)
+    p.out()
+    p.send(ACK, rcv, snd, data=b"s" * 10)
+    assert p.one().ack == seq_add(rcv, 10)  # the second hole is still open: no FIN yet
+    assert state(c) == "ESTABLISHED" and _read_all(c) == (b"s" * 10, -1)
+    p.send(ACK, seq_add(rcv, 10), snd, data=b"t" * 10)
+    assert p.one().ack == seq_add(rcv, 31)
+    assert _read_all(c) == (b"t" * 10 + b"u" * 10, 0)
 
 
 def test_duplicate_segment_acked_not_delivered_twice():
@@ -320,3 +376,38 @@ def test_rtt_measured_sets_rto():
     p.send(ACK, rcv, seq_add(snd, 2))
     # second sample (50 ms) after a first of 0 ms: srtt 6, rttvar 25 -> 200 floor
     assert c.rto_ms == 200 and c.srtt8 > 0
+
+
+def test_window_update_rule_holds_when_reanchoring_made_snd_wl2_zero():
+    # RFC 9293 3.10.7.4: only a newer segment (SND.WL1 < SEG.SEQ, or equal
+    # and SND.WL2 =< SEG.ACK) updates the send window.  snd_wl2 is relative;
+    # when the send anchor moves by exactly what was ACKed it becomes 0,
+    # which must not read as "no window recorded yet"
+    p = Peer()
+    p.tcp.reanchor_at = 0x20000
+    p.tcp.reanchor_by = 0x20000
+    c, snd, rcv = p.connect()
+    c.nodelay = True
+    p.send(ACK | PSH, rcv, snd, data=b"0123456789")
+    assert _read_all(c) == (b"0123456789", -1)
+    total = 0x20000 - 0x10001  # the send side's relative snd_una then reaches 2**17
+    queued = 0
+    acked = 0
+    for _ in range(400):
+        if acked == total:
+            break
+        if queued < total:
+            queued += c.send(b"z" * 1460, 0, min(1460, total - queued))
+        top = acked
+        for s in p.out():
+            if s.data:
+                top = max(top, (s.seq - snd) % 2**32 + len(s.data))
+        if top > acked:
+            acked = top
+            p.send(ACK, seq_add(rcv, 10), seq_add(snd, acked))
+    assert acked == total and c.snd_una == seq_add(snd, total)
+    assert c.w[FIELDS.index("snd_wl2")] == 0 and c.snd_wnd == 65535
+    # an older segment (a retransmission reaching back before SND.WL1) with a small window
+    p.send(ACK, rcv, seq_add(snd, total), window=100, data=b"0123456789abcdefghij")
+    assert c.snd_wnd == 65535
+    assert _read_all(c) == (b"abcdefghij", -1)

@@ -304,3 +304,55 @@ def test_icmp_port_unreachable_refuses_syn_sent():
     p.nic.inbox.append(bytes(buf))
     p.poll()
     assert c.error == ECONNREFUSED
+
+
+def _data_retransmission_times(p, first_seq, limit_ms):
+    """ms after now at which the segment at first_seq went again (100 ms steps)."""
+    times = []
+    t = 0
+    while t < limit_ms:
+        p.poll(100)
+        t += 100
+        for s in p.out():
+            if s.seq == first_seq and s.data:
+                times.append(t)
+    return times
+
+
+def test_rto_is_3s_once_data_starts_after_a_retransmitted_syn():
+    # RFC 6298 5.7: SYN at 0, again at 1 s, SYN,ACK at 1.1 s, 100 bytes at
+    # 1.1 s never ACKed: the first retransmission at 4.1 s, not 3.1 s
+    p = Peer()
+    c = p.tcp.open(PEER_IP, PEER_PORT)
+    syn = p.one()
+    p.port = syn.sport
+    p.poll(1000)
+    assert p.one().is_(SYN)
+    p.poll(100)
+    p.send(SYN | ACK, 5000, seq_add(syn.seq, 1), mss=1460)
+    assert p.one().is_(ACK)
+    c.send(b"d" * 100)
+    d = p.one()
+    assert len(d.data) == 100 and c.rto_ms == 3000
+    assert _data_retransmission_times(p, d.seq, 4000) == [3000]
+
+
+def test_rto_after_a_handshake_without_loss_is_not_raised():
+    p = Peer()
+    c, snd, rcv = p.connect()
+    assert c.rto_ms < 3000
+
+
+def test_rto_is_3s_after_a_retransmitted_syn_ack():
+    p = Peer()
+    l = p.tcp.listen(7)
+    p.send(SYN, 1000, mss=1460)
+    sa = p.one()
+    p.poll(1000)
+    assert p.one().is_(SYN | ACK)  # resent at 1 s
+    p.send(ACK, 1001, seq_add(sa.seq, 1))
+    c = p.tcp.accept(l)
+    c.send(b"e" * 10)
+    d = p.one()
+    assert c.rto_ms == 3000
+    assert _data_retransmission_times(p, d.seq, 3500) == [3000]

@@ -89,3 +89,30 @@ def test_unknown_service_rejected():
         assert False
     except ValueError:
         pass
+
+
+def test_echo_frees_the_block_of_every_client_that_resets_then_serves_a_fresh_one():
+    # a client that ends with RST (SO_LINGER 0) must not leave its block with
+    # the echo server: after 8 of them (twice the pool) a new client is served
+    pair = Pair(seed=7, delay_ms=1)
+    svc = services.start(pair.b, ["echo"])
+    pair.each = svc.run
+    buf = bytearray(64)
+    for i in range(8):
+        c = pair.a.tcp.open(STACK_IP, 7)
+        assert pair.run(c.is_established, 5000), "client %d: no connection" % i
+        c.send(b"reset me %d" % i)
+        assert pair.run(lambda: c.readable() == len(b"reset me %d" % i), 5000), "client %d: no echo" % i
+        c.recv_into(buf)
+        c.abort()  # RST
+        assert pair.run(lambda: pair.b.tcp.free_blocks() == 4, 5000), \
+            "client %d: the server kept its block (%r)" % (i, pair.b.tcp.connections())
+    cl = services.Client(pair.a, "echo", STACK_IP, nbytes=3000)
+
+    def each():
+        svc.run()
+        cl.run()
+    pair.each = each
+    assert pair.run(lambda: cl.done, 30000) and cl.error == 0 and cl.received == 3000
+    assert svc.served == 9
+    svc.stop()

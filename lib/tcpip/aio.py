@@ -40,7 +40,8 @@ import sys
 
 from tcpip.compat import ticks_ms, EAGAIN, EINPROGRESS
 from tcpip.socket import (getaddrinfo, get_stack, socket as _socket, AF_INET, SOCK_STREAM,
-                          SOL_SOCKET, SO_REUSEADDR, _acceptable, _tcp_settled, _tcp_receivable)
+                          SOL_SOCKET, SO_REUSEADDR, _acceptable, _tcp_settled, _tcp_receivable,
+                          _tcp_sendable)
 
 _NATIVE = sys.implementation.name == "micropython" and hasattr(asyncio, "Stream")
 _MAX_SLEEP_MS = 5
@@ -71,7 +72,7 @@ def _readable(sock):
 
 def _writable(sock):
     c = sock._conn
-    return c is None or c.writable() > 0 or c.error
+    return c is None or _tcp_sendable(c)
 
 
 def _closed_or_acceptable(sock):

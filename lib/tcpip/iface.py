@@ -300,7 +300,7 @@ class Interface:
         # ARP queue: cfg.arp_queue slots of cfg.arp_queue_slot_bytes.  Sizes and
         # the TTL are read from cfg, not copied: every instance attribute is a
         # slot in this object's map, and MicroPython grows a map of 37 slots to
-        # 47 at the 38th attribute (16 bytes a slot on 64-bit): we have 36.
+        # 47 at the 38th attribute (16 bytes a slot on 64-bit): we have 37.
         self.q_buf = memoryview(bytearray(cfg.arp_queue * cfg.arp_queue_slot_bytes))
         self.q_len = [0] * cfg.arp_queue
         self.q_ip = [0] * cfg.arp_queue
@@ -315,7 +315,10 @@ class Interface:
         self.udp_input = None  # fn(iface, ip_hdr, now_ms) -> None, reason, or "port_unreach"
         self.icmp_error_input = None  # fn(icmp_type, code, buf, inner_off, end) -> None or drop reason
         self.echo_reply_input = None  # fn(ident, seq, buf, off, end, now_ms)
-        self.arp_resolved = None  # fn(ip, now_ms): a pending ARP entry just became valid
+        # fn(ip, now_ms, resolved): a pending ARP entry just became valid
+        # (True) or ran out of retries (False); one hook for both, as a 38th
+        # attribute would grow this object's map (see above)
+        self.arp_done = None
         self.trace = None  # fn(direction, buf, n): packet tracer
 
     # -- configuration
@@ -418,9 +421,9 @@ class Interface:
             cache.set_valid(i, buf, a.sha_off, now_ms)
             if was_pending:
                 self._flush_queue(i)
-                h = self.arp_resolved
+                h = self.arp_done
                 if h:
-                    h(cache.ip[i], now_ms)
+                    h(cache.ip[i], now_ms, True)
         elif for_us and a.spa and a.oper == arp.REQUEST:
             # RFC 826: the asker will talk to us next, so keep its address, but
             # only in a free slot or one of another such entry (see the module
@@ -700,7 +703,7 @@ class Interface:
         slot = self.cfg.arp_queue_slot_bytes
         if proto == ipv4.PROTO_TCP:
             # A segment does not take a slot: its bytes stay in the TCP ring
-            # and TCP sends it again once ARP resolves (the arp_resolved hook).
+            # and TCP sends it again once ARP resolves (the arp_done hook).
             res = QUEUED
         elif n > slot:
             st[_C_DROP_ARP_QUEUE_OVERSIZE] += 1
@@ -826,6 +829,9 @@ class Interface:
                     if cache.tries[i] >= cfg.arp_retries:
                         self._drop_queue(cache.ip[i])
                         cache.state[i] = _FREE
+                        h = self.arp_done
+                        if h:
+                            h(cache.ip[i], now_ms, False)
                         continue
                     cache.tries[i] += 1
                     cache.stamp_ms[i] = ticks_add(now_ms, cfg.arp_retry_ms)

@@ -150,7 +150,8 @@ def _tcp_settled(c):
 
 
 def _tcp_sendable(c):
-    return c.writable() > 0 or c.error or c.fin_queued
+    # writable() raises for a failed, shut or closed connection: ask about those first
+    return c.error or c.fin_queued or c.state == 0 or c.writable() > 0
 
 
 def _tcp_receivable(c):
@@ -567,8 +568,8 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             done += k
             if self._timeout_ms == 0:
                 c = self._conn
-                if c is None or c.writable() <= 0:
-                    break
+                if c is None or c.error or c.fin_queued or c.state == 0 or c.writable() <= 0:
+                    break  # the ring is full, or the next write reports the error
         return done
 
     def ioctl(self, req, arg):
@@ -594,7 +595,7 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         f = 0
         if c.readable() or c.fin_rcvd:
             f |= _POLLIN
-        if c.is_established() and c.writable():
+        if c.is_established() and not c.fin_queued and c.writable():
             f |= _POLLOUT
         if c.error:
             f |= _POLLERR | _POLLIN

@@ -12,30 +12,35 @@ afterwards::
     n = c.recv_into(buf)                  # >0 bytes, 0 end of data, -1 nothing yet
     c.close()
 
-    l = tcp.listen(7, backlog=2)          # passive open
+    l = tcp.listen(7)                     # passive open (backlog: the pool size)
     c = tcp.accept(l)                     # an established connection or None
 
 Connection API (what the socket layer uses; errors are OSError(errno, text)):
 
     tcp.open(ip, port, local_port=0) -> Connection   ENOMEM (pool full), EADDRINUSE,
-                                                       EHOSTUNREACH (no route), EINVAL
+                                                       EHOSTUNREACH (no route), EINVAL;
+                                                       c.error EHOSTUNREACH once ARP for
+                                                       the next hop gave up
     tcp.listen(port, backlog=None) -> Listener       EADDRINUSE, ENOMEM (no listen slot)
     tcp.accept(listener) -> Connection or None       oldest established first
     tcp.pending(listener) / tcp.unlisten(listener) / tcp.free_blocks() / tcp.netstat()
     c.send(buf, off=0, n=-1) -> bytes accepted       0 when the TX ring is full; EPIPE
                                                        after shutdown; the error once failed
+    c.writable() -> free TX ring bytes                 raises as send() would (never 0 for
+                                                       a failed or shut connection)
     c.recv_into(buf, off=0, n=-1) -> n | 0 | -1      0 = end of data, -1 = nothing yet;
                                                        ECONNRESET / ETIMEDOUT / ECONNREFUSED
     c.shutdown()  c.close()  c.abort()
     c.state / c.state_name() / c.error / c.is_established() / c.readable() /
-    c.writable() / c.unsent() / c.at_eof() / c.local() / c.remote()
+    c.unsent() / c.at_eof() / c.local() / c.remote()
     c.set_nodelay(on)  c.set_keepalive(on)             TCP_NODELAY, SO_KEEPALIVE
 
 Sender: several segments in flight within min(peer window, cwnd), Nagle
 (off with ``c.nodelay = True``), sender SWS avoidance, go-back-N after a
 retransmission timeout, NewReno fast retransmit/recovery, persist probes.
 Receiver: window = free RX ring space with receiver SWS avoidance, out-of-order
-segments kept in the ring (``ring.write_at``), delayed ACKs.  The ACK owed for
+segments kept in the ring (``ring.write_at``) and an out-of-order FIN's place
+with them (it counts once the gap before it fills), delayed ACKs.  The ACK owed for
 every second full segment or for a nearly shut window goes at the start of
 the next ``Stack.poll`` (which returns 0 then), unless the application's read
 (its window update) or outgoing data carries it first: one frame per window
@@ -43,8 +48,13 @@ instead of an ACK and then a window update (Linux waits for the read the
 same way).  Out-of-order data and filled gaps are still ACKed at once.
 
 Choices (documented here, decided by the RFCs where they allow):
+- Listen queues (numbers and reasons: ``tcpip.config``): a listener keeps at
+  most ``cfg.tcp_syn_backlog`` half-open blocks (the SYN queue) and
+  ``backlog`` established connections waiting for ``accept`` (default: the
+  pool size, so the accept queue never turns a client away while a block is
+  free).
 - SYN flood defence (RFC 4987 3.6, SYN cookies, as Linux does it): a SYN for
-  a listener whose backlog holds half-open connections, or that finds no free
+  a listener whose SYN queue or backlog is full, or that finds no free
   control block, is answered with a stateless SYN,ACK whose ISN is a cookie
   (keyed SHA-256 of the addresses, ports, the client's ISN, a 64 s time slot
   and an MSS index; ``tcp_syncookies_sent``).  The client's ACK that returns
@@ -52,14 +62,20 @@ Choices (documented here, decided by the RFCs where they allow):
   waiting for accept (``tcp_syncookies_ok``), taking a free block, else the
   oldest TIME-WAIT block nobody holds, else the oldest half-open block of any
   listener (``tcp_syn_evictions``): a verified client beats an unverified
-  SYN.  Bursts of legitimate clients larger than the backlog thus connect at
-  once instead of failing, and a flood of spoofed SYNs fills at most the
-  backlog.  A bad or stale cookie gets a RST like any stray ACK.  When the
-  backlog is full of established, not yet accepted connections, SYNs and
-  cookie ACKs are dropped silently (``drop_tcp_backlog``, as Linux does) and
-  the client's retransmission tries again.  A cookie connection knows only
-  the MSS (from a table of four) and the window (options beyond MSS are not
-  offered anyway).  An active open with no block left raises OSError(ENOMEM).
+  SYN.  Bursts of legitimate clients larger than the SYN queue thus connect
+  at once, and a flood of spoofed SYNs holds at most the SYN queue.  A bad or
+  stale cookie gets a RST like any stray ACK.  A valid cookie ACK that finds
+  no block at all is dropped (``drop_tcp_no_block``) while some block is
+  about to be freed (our FIN waits for its ACK, or a client that already
+  closed waits for accept), so the client's retransmission gets in; else it
+  gets a RST (``tcp_syncookies_refused``): the client sees ECONNRESET within
+  a round trip instead of sending into silence for a minute.  When the
+  accept queue is full while blocks are free (the application is behind),
+  SYNs and cookie ACKs are dropped silently (``drop_tcp_backlog``, as Linux
+  does) and the client's retransmission tries again.  A cookie connection
+  knows only the MSS (from a table of four) and the window (options beyond
+  MSS are not offered anyway).  An active open with no block left raises
+  OSError(ENOMEM).
 - Data in a SYN is not accepted (the peer resends it after the handshake).
 - No window scaling, SACK or timestamps are offered (rings are small).
 - ``close()`` with unread data, or data arriving after ``close()``, resets the
@@ -114,6 +130,7 @@ _EPHEMERAL_LO = const(49152)
 _DEFAULT_MSS = const(536)  # RFC 9293 3.7.1: when the peer sends no MSS option
 _FAR_MS = const(1000000)
 _COOKIE_MSS = (536, 1220, 1440, 1460)  # SYN cookie MSS table (2-bit index)
+_RTO_AFTER_SYN_LOSS_MS = const(3000)  # RFC 6298 5.7
 
 # A Connection keeps its numbers, flags (0/1) and ring indices in one
 # array('I') ``w`` (compat.uint32_slots: a list on CPython) instead of ~60
@@ -183,6 +200,7 @@ _FLAGS = const(39)
 _KA_AT = const(40)
 _KA_PROBES = const(41)
 _PROBES = const(42)
+_FIN_SEQ = const(43)
 # bits of w[_FLAGS] (lwIP keeps its pcb flags the same way)
 _F_FIN_QUEUED = const(1)  # write side shut down: FIN after the TX ring data
 _F_FIN_RCVD = const(2)  # the peer's FIN arrived (in order)
@@ -193,29 +211,32 @@ _F_IN_RECOVERY = const(32)  # NewReno fast recovery (RFC 6582) until recover is 
 _F_NODELAY = const(64)  # TCP_NODELAY: Nagle off
 _F_KEEPALIVE = const(128)  # SO_KEEPALIVE
 _F_ACK_SOON = const(256)  # an ACK is owed at the next poll (Tcp.send_soon_acks)
-FLAG_NAMES = ("fin_queued", "fin_rcvd", "rtt_on", "ack_now", "delack_on", "in_recovery", "nodelay", "keepalive", "ack_soon")
+_F_WL_SET = const(512)  # snd_wl1/snd_wl2 hold a segment's numbers (any value, 0 included)
+_F_FIN_AHEAD = const(1024)  # the peer's FIN came out of order: it ends the sequence space at fin_seq
+FLAG_NAMES = ("fin_queued", "fin_rcvd", "rtt_on", "ack_now", "delack_on", "in_recovery", "nodelay", "keepalive",
+              "ack_soon", "wl_set", "fin_ahead")
 # The two rings (tcpip.ring state layout, ring.RANGES fields each): TX, then
 # RX, whose out-of-order range slots (cfg.tcp_ooo_ranges) end the array.
-_TX_BASE = const(43)
-_TX_SIZE = const(44)
-_TX_HEAD = const(45)
-_TX_COUNT = const(46)
-_TX_NRANGES = const(47)
-_RX_BASE = const(48)
-_RX_SIZE = const(49)
-_RX_HEAD = const(50)
-_RX_COUNT = const(51)
-_RX_NRANGES = const(52)
-_TX = const(43)  # where each ring's state starts
-_RX = const(48)
-_NFIELDS = const(53)  # named fields; the RX ranges follow
+_TX_BASE = const(44)
+_TX_SIZE = const(45)
+_TX_HEAD = const(46)
+_TX_COUNT = const(47)
+_TX_NRANGES = const(48)
+_RX_BASE = const(49)
+_RX_SIZE = const(50)
+_RX_HEAD = const(51)
+_RX_COUNT = const(52)
+_RX_NRANGES = const(53)
+_TX = const(44)  # where each ring's state starts
+_RX = const(49)
+_NFIELDS = const(54)  # named fields; the RX ranges follow
 FIELDS = (
     "in_use", "state", "user", "listener", "born", "error", "lport", "rip_hi", "rip_lo",
     "rport", "sa_hi", "sa_lo", "snd_una", "snd_nxt", "snd_max", "snd_wnd", "snd_wl1", "snd_wl2",
     "max_sndwnd", "snd_mss", "snd_sml", "ra_hi", "ra_lo", "rcv_nxt", "rcv_adv", "srtt8",
     "rttvar4", "rto_ms", "rtt_seq", "rtt_ms", "retries", "tmr", "tmr_at", "delack_at",
     "ack_segs", "cwnd", "ssthresh", "dupacks", "recover", "flags", "ka_at", "ka_probes",
-    "probes", "tx_base", "tx_size", "tx_head", "tx_count", "tx_nranges", "rx_base", "rx_size",
+    "probes", "fin_seq", "tx_base", "tx_size", "tx_head", "tx_count", "tx_nranges", "rx_base", "rx_size",
     "rx_head", "rx_count", "rx_nranges",
 )  # then the RX ring's out-of-order ranges
 
@@ -225,7 +246,7 @@ STAT_KEYS = (
     "tcp_rst_tx", "tcp_challenge_acks", "tcp_rto_timeouts", "tcp_retransmits",
     "tcp_fast_retransmits", "tcp_persist_probes", "tcp_keepalive_probes",
     "tcp_timeouts", "tcp_ooo_segments", "tcp_time_wait_reused", "tcp_segs_out", "tcp_syn_evictions",
-    "tcp_syncookies_sent", "tcp_syncookies_ok",
+    "tcp_syncookies_sent", "tcp_syncookies_ok", "tcp_syncookies_refused",
     "drop_tcp_short", "drop_tcp_hlen", "drop_tcp_checksum", "drop_tcp_options",
     "drop_tcp_no_socket", "drop_tcp_backlog", "drop_tcp_no_block", "drop_tcp_broadcast",
 )
@@ -248,14 +269,15 @@ _C_TCP_SEGS_OUT = const(14)
 _C_TCP_SYN_EVICTIONS = const(15)
 _C_TCP_SYNCOOKIES_SENT = const(16)
 _C_TCP_SYNCOOKIES_OK = const(17)
-_C_DROP_TCP_SHORT = const(18)
-_C_DROP_TCP_HLEN = const(19)
-_C_DROP_TCP_CHECKSUM = const(20)
-_C_DROP_TCP_OPTIONS = const(21)
-_C_DROP_TCP_NO_SOCKET = const(22)
-_C_DROP_TCP_BACKLOG = const(23)
-_C_DROP_TCP_NO_BLOCK = const(24)
-_C_DROP_TCP_BROADCAST = const(25)
+_C_TCP_SYNCOOKIES_REFUSED = const(18)
+_C_DROP_TCP_SHORT = const(19)
+_C_DROP_TCP_HLEN = const(20)
+_C_DROP_TCP_CHECKSUM = const(21)
+_C_DROP_TCP_OPTIONS = const(22)
+_C_DROP_TCP_NO_SOCKET = const(23)
+_C_DROP_TCP_BACKLOG = const(24)
+_C_DROP_TCP_NO_BLOCK = const(25)
+_C_DROP_TCP_BROADCAST = const(26)
 
 
 def _sdiff(a, b):
@@ -273,9 +295,9 @@ _FAR = const(0x3FFFFFFF)  # _rel's answer for a value nowhere near the anchor
 _REANCHOR_AT = const(0x20000000)  # 2**29: move the anchor ...
 _REANCHOR_BY = const(0x10000000)  # ... by 2**28
 _SND_SEQS = (_SND_UNA, _SND_NXT, _SND_MAX, _SND_WL2, _RECOVER, _SND_SML, _RTT_SEQ)
-_RCV_SEQS = (_RCV_NXT, _RCV_ADV, _SND_WL1)
+_RCV_SEQS = (_RCV_NXT, _RCV_ADV, _SND_WL1, _FIN_SEQ)
 _SND_NAMES = ("snd_una", "snd_nxt", "snd_max", "snd_wl2", "recover", "snd_sml", "rtt_seq")
-_RCV_NAMES = ("rcv_nxt", "rcv_adv", "snd_wl1")
+_RCV_NAMES = ("rcv_nxt", "rcv_adv", "snd_wl1", "fin_seq")
 
 
 def _rel(hi, lo, a_hi, a_lo):
@@ -380,6 +402,7 @@ class Connection:
         w[_KA_AT] = 0
         w[_KA_PROBES] = 0
         w[_PROBES] = 0  # window probes the peer did not answer
+        w[_FIN_SEQ] = 0  # where an out-of-order FIN sits (relative, _F_FIN_AHEAD)
 
     # -- fields by name (cold: the API, the socket layer, tests, the REPL)
 
@@ -476,10 +499,13 @@ class Connection:
         return self.w[_RX_COUNT]
 
     def writable(self):
-        """Bytes the TX ring can accept now (0 after shutdown or when failed)."""
+        """Bytes the TX ring can accept now (0: full, wait for ACKs).  Raises
+        exactly when ``send`` would: the connection's error once it failed
+        (ECONNRESET ...), EPIPE after ``shutdown``, ENOTCONN when closed --
+        so a loop waiting for room cannot mistake a dead connection for a
+        full ring."""
+        self._check_sendable()
         w = self.w
-        if (w[_FLAGS] & _F_FIN_QUEUED) or w[_ERROR] or w[_STATE] == CLOSED:
-            return 0
         return w[_TX_SIZE] - w[_TX_COUNT]
 
     def unsent(self):
@@ -528,14 +554,17 @@ class Connection:
         if not w[_IN_USE] or not w[_USER]:
             raise OSError(ENOTCONN, "connection is closed")
 
-    def send(self, data, off=0, n=-1):
-        """Queue bytes from data[off:off+n] into the TX ring; returns bytes accepted
-        (0 when the ring is full).  Segments go out at once when the window allows."""
+    def _check_sendable(self):
         self._check_usable()
         if self.w[_FLAGS] & _F_FIN_QUEUED:
             raise OSError(EPIPE, "send after shutdown of the write side")
         if self.w[_STATE] == CLOSED or self.w[_STATE] == LISTEN:
             raise OSError(ENOTCONN, "not connected")
+
+    def send(self, data, off=0, n=-1):
+        """Queue bytes from data[off:off+n] into the TX ring; returns bytes accepted
+        (0 when the ring is full).  Segments go out at once when the window allows."""
+        self._check_sendable()
         if n < 0 or n > len(data) - off:
             n = len(data) - off
         n = _ring_write(self.tcp.buf, self.w, _TX, data, off, n)
@@ -627,7 +656,7 @@ class Tcp:
         self.cookie_buf = bytearray(32)  # 16-byte secret key + the hashed fields
         self.cookie_buf[:16] = urandom(16)
         iface.tcp_input = self.input
-        iface.arp_resolved = self.arp_resolved
+        iface.arp_done = self.arp_done
         if iface.icmp_error_input is None:
             iface.icmp_error_input = self.icmp_error
 
@@ -678,7 +707,9 @@ class Tcp:
             if not l.in_use:
                 l.in_use = True
                 l.port = port
-                l.backlog = self.cfg.tcp_backlog if backlog is None else max(1, backlog)
+                if backlog is None:
+                    backlog = self.cfg.tcp_backlog or len(self.pool)
+                l.backlog = backlog if backlog > 1 else 1
                 return l
         raise OSError(ENOMEM, "no free listen slot (tcp_listeners=%d)" % len(self.listeners))
 
@@ -1196,6 +1227,18 @@ class Tcp:
         self._free(victim)
         return True
 
+    def _block_freeing_soon(self):
+        """True when a block nobody holds is closing (our FIN waits for its
+        ACK), or waits for accept() with the peer already done (CLOSE-WAIT:
+        the application takes it, reads the end and closes it)."""
+        for c in self.pool:
+            w = c.w
+            if w[_IN_USE] and not w[_USER]:
+                s = w[_STATE]
+                if s == FIN_WAIT_1 or s == CLOSING or s == LAST_ACK or (s == CLOSE_WAIT and w[_LISTENER]):
+                    return True
+        return False
+
     def _waiting(self, l):
         """(half-open, established) connections of listener l not yet accepted."""
         lid = l.id
@@ -1213,11 +1256,14 @@ class Tcp:
     def _listen_input(self, l, ip, seg, now_ms):
         # RFC 9293 3.10.7.2 (SYN for a listener, no RST/ACK: checked by the caller)
         half, est = self._waiting(l)
-        if est >= l.backlog:
-            return "tcp_backlog"  # accept queue full: the client's retry gets in
-        c = self._alloc(now_ms) if half + est < l.backlog else None
+        if est >= l.backlog and self.free_blocks():
+            return "tcp_backlog"  # the application is behind: the client's retry gets in
+        c = None
+        if half < self.cfg.tcp_syn_backlog and half + est < l.backlog:
+            c = self._alloc(now_ms)
         if c is None:
-            # backlog or pool full: a stateless SYN cookie (RFC 4987 3.6)
+            # SYN queue, backlog or pool full: a stateless SYN cookie (RFC 4987
+            # 3.6); its ACK finds a block (one may free meanwhile) or a RST
             self._send_cookie(ip.src, seg, now_ms)
             return None
         w = c.w
@@ -1229,8 +1275,7 @@ class Tcp:
         w[_RCV_ADV] = _IRS + 1
         w[_SND_WND] = seg.window
         w[_MAX_SNDWND] = seg.window
-        w[_SND_WL1] = _IRS
-        w[_SND_WL2] = 0  # never set
+        w[_SND_WL1] = _IRS  # not yet from a segment (no _F_WL_SET): the first ACK sets both
         w[_STATE] = SYN_RECEIVED
         w[_KA_AT] = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
         self.ctr[_C_TCP_PASSIVE_OPENS] += 1
@@ -1293,12 +1338,23 @@ class Tcp:
         if self._cookie(ip.src, seg.dport, seg.sport, irs, slot, midx) != ck:
             return False
         half, est = self._waiting(l)
-        if est >= l.backlog:
-            return "tcp_backlog"  # dropped: the client's retransmission retries
-        c = self._alloc(now_ms)
-        if c is None and self._evict_half_open(None):
-            c = self._alloc(now_ms)  # a verified client beats an unverified SYN
+        c = None
+        if est < l.backlog:
+            c = self._alloc(now_ms)
+            if c is None and self._evict_half_open(None):
+                c = self._alloc(now_ms)  # a verified client beats an unverified SYN
+        elif self.free_blocks():
+            return "tcp_backlog"  # the application is behind: the client's retransmission retries
         if c is None:
+            if self._block_freeing_soon():
+                # a block is about to be freed: the client's retransmission
+                # (one RTO, 200 ms or so) finds it
+                return "tcp_no_block"
+            # every block may stay busy for long: tell the client now
+            # (ECONNRESET) rather than let it send into silence until its
+            # retries run out
+            self.ctr[_C_TCP_SYNCOOKIES_REFUSED] += 1
+            self._reply_rst_closed(ip, seg, dlen, now_ms)
             return "tcp_no_block"
         w = c.w
         self._passive(c, l, ip, seg, ck)  # the cookie was our ISS
@@ -1312,8 +1368,7 @@ class Tcp:
         w[_RCV_ADV] = _IRS + 1 + wnd
         w[_SND_WND] = seg.window
         w[_MAX_SNDWND] = seg.window
-        w[_SND_WL1] = _IRS
-        w[_SND_WL2] = 0  # never set
+        w[_SND_WL1] = _IRS  # not yet from a segment (no _F_WL_SET): the first ACK sets both
         w[_STATE] = SYN_RECEIVED
         w[_KA_AT] = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
         self.ctr[_C_TCP_PASSIVE_OPENS] += 1
@@ -1348,6 +1403,7 @@ class Tcp:
         if flags & ACK:
             w[_SND_UNA] = ack
             self._rtt_sample(c, ack, now_ms)
+            self._rto_after_syn_loss(c)
             w[_RETRIES] = 0
             w[_TMR] = _T_OFF
             w[_STATE] = ESTABLISHED
@@ -1492,13 +1548,25 @@ class Tcp:
                 _ring_write_at(self.buf, w, _RX, rel, buf, data_off, dlen)
                 self.ctr[_C_TCP_OOO_SEGMENTS] += 1
                 w[_FLAGS] |= _F_ACK_NOW
-                fin = 0
         elif dlen and s != CLOSED:
             w[_FLAGS] |= _F_ACK_NOW
-        # eighth: FIN (only in order)
-        if fin and seq + (seg.payload_end - seg.payload_off) == w[_RCV_NXT] and not (w[_FLAGS] & _F_FIN_RCVD):
+        # eighth: FIN.  One beyond a hole is held like out-of-order text
+        # (RFC 9293 3.10.7.4) and ACKed at once (RFC 5681 4.2: a duplicate
+        # ACK); it takes effect when rcv_nxt reaches it.
+        if fin and not (w[_FLAGS] & _F_FIN_RCVD):
+            rel = seq + (seg.payload_end - seg.payload_off)  # rel now: the FIN's own place
+            if rel == w[_RCV_NXT]:
+                fin = 2
+            elif rel > w[_RCV_NXT] and (s == ESTABLISHED or s == FIN_WAIT_1 or s == FIN_WAIT_2):
+                if not dlen:
+                    self.ctr[_C_TCP_OOO_SEGMENTS] += 1  # a bare FIN (text was counted above)
+                w[_FIN_SEQ] = rel
+                w[_FLAGS] |= _F_FIN_AHEAD | _F_ACK_NOW
+        if (w[_FLAGS] & _F_FIN_AHEAD) and w[_FIN_SEQ] == w[_RCV_NXT] and fin != 2:
+            fin = 2  # the held FIN: the gap before it filled
+        if fin == 2 and not (w[_FLAGS] & _F_FIN_RCVD):
             w[_RCV_NXT] += 1
-            w[_FLAGS] |= _F_FIN_RCVD | _F_ACK_NOW
+            w[_FLAGS] = (w[_FLAGS] & ~_F_FIN_AHEAD) | _F_FIN_RCVD | _F_ACK_NOW
             if s == SYN_RECEIVED or s == ESTABLISHED:
                 w[_STATE] = CLOSE_WAIT
             elif s == FIN_WAIT_1:
@@ -1553,6 +1621,7 @@ class Tcp:
             if w[_SND_UNA] < ack <= w[_SND_MAX]:
                 w[_SND_UNA] += 1  # the SYN
                 self._rtt_sample(c, ack, now_ms)
+                self._rto_after_syn_loss(c)
                 w[_RETRIES] = 0
                 w[_TMR] = _T_OFF
                 w[_STATE] = FIN_WAIT_1 if (w[_FLAGS] & _F_FIN_QUEUED) else ESTABLISHED
@@ -1561,6 +1630,7 @@ class Tcp:
                 w[_MAX_SNDWND] = seg.window
                 w[_SND_WL1] = seq
                 w[_SND_WL2] = ack
+                w[_FLAGS] |= _F_WL_SET
                 if ack == w[_SND_UNA]:
                     return True
             else:
@@ -1594,7 +1664,7 @@ class Tcp:
         w = c.w
         # RFC 9293 3.10.7.4: update the send window from the newest segment only
         d1 = seq - w[_SND_WL1]
-        if d1 > 0 or (d1 == 0 and ack >= w[_SND_WL2]) or w[_SND_WL2] == 0:
+        if d1 > 0 or (d1 == 0 and ack >= w[_SND_WL2]) or not (w[_FLAGS] & _F_WL_SET):
             if w[_SND_WND] == 0 and window > 0 and w[_TMR] == _T_PERSIST:
                 # the window opened
                 w[_TMR] = _T_OFF
@@ -1602,6 +1672,7 @@ class Tcp:
             w[_SND_WND] = window
             w[_SND_WL1] = seq
             w[_SND_WL2] = ack
+            w[_FLAGS] |= _F_WL_SET
             if window > w[_MAX_SNDWND]:
                 w[_MAX_SNDWND] = window
 
@@ -1633,6 +1704,12 @@ class Tcp:
         if rto > cfg.tcp_rto_max_ms:
             rto = cfg.tcp_rto_max_ms
         w[_RTO_MS] = rto
+
+    def _rto_after_syn_loss(self, c):
+        # RFC 6298 5.7: when our SYN (or SYN,ACK) had to be sent again, data
+        # starts with an RTO of at least 3 s (no RTT sample came: Karn)
+        if c.w[_RETRIES] and c.w[_RTO_MS] < _RTO_AFTER_SYN_LOSS_MS:
+            c.w[_RTO_MS] = _RTO_AFTER_SYN_LOSS_MS
 
     def _ack_new(self, c, ack, acked, now_ms):
         w = c.w
@@ -1748,8 +1825,15 @@ class Tcp:
         w[_FLAGS] &= ~_F_DELACK_ON
         self._arm(c, _T_TIME_WAIT, 2 * self.cfg.tcp_msl_ms, now_ms)
 
+    def arp_done(self, hop, now_ms, resolved):
+        """iface.arp_done hook: ARP for hop resolved or gave up."""
+        if resolved:
+            self.arp_resolved(hop, now_ms)
+        else:
+            self.arp_failed(hop, now_ms)
+
     def arp_resolved(self, hop, now_ms):
-        """iface.arp_resolved hook: hop's MAC is known now.  Segments do not
+        """hop's MAC is known now.  Segments do not
         wait in the interface's ARP queue (their bytes stay in the TX ring, a
         SYN is remade from the state), so what waited for hop goes now rather
         than at the next retransmission timeout."""
@@ -1768,6 +1852,18 @@ class Tcp:
             else:
                 w[_SND_NXT] = w[_SND_UNA]
                 self._output(c, now_ms, True)
+
+    def arp_failed(self, hop, now_ms):
+        """Nobody answered ARP for hop.  A connection
+        still in SYN-SENT through hop fails with EHOSTUNREACH now (as Linux
+        reports it), after the ARP retries rather than all SYN retries;
+        established connections keep retransmitting (the host may come back)."""
+        iface = self.iface
+        for c in self.pool:
+            w = c.w
+            if w[_IN_USE] and w[_STATE] == SYN_SENT \
+                    and iface.next_hop((w[_RIP_HI] << 16) | w[_RIP_LO]) == hop:
+                self._fail(c, EHOSTUNREACH)
 
     def icmp_error(self, type_, code, buf, inner_off, end):
         """iface.icmp_error_input hook: RFC 1122 4.2.3.9 -- port or protocol
