@@ -153,7 +153,12 @@ class Bulk:
         self.a = a
         self.b = b
         self.now = 1000
-        self.pat = bytearray(bytes([i % 251 for i in range(251 + self.CHUNK)]))
+        # filled in place: a list of 1,711 ints first would want one more
+        # contiguous 8 KB, which a board's heap beside two stacks may not have
+        pat = bytearray(251 + self.CHUNK)
+        for i in range(len(pat)):
+            pat[i] = i % 251
+        self.pat = pat
         self.rbuf = bytearray(self.CHUNK)
         self.sent = 0
         self.got = 0

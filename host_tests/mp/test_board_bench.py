@@ -78,3 +78,32 @@ def test_board_bench_pair_figures_fit_a_small_wire_and_let_go():
         assert out["pair_alloc_per_segment_send"] == 0
         assert out["pair_alloc_per_segment_recv"] == 0
 
+
+
+def test_bulk_transfer_starts_in_a_heap_without_large_free_blocks():
+    # A board's heap beside two stacks is in pieces: Bulk must not need one
+    # large block (its byte pattern was built from a 1,711-int list: 7 KB on
+    # 32 bits, 14 KB here).  MicroPython only: CPython has no such heap.
+    if not IS_MP:
+        return
+    w, a, b = memreport.make_pair(slots=2)
+    gc.collect()
+    hold = [None] * 4096
+    n = 0
+    try:
+        while n < len(hold):
+            hold[n] = bytearray(4000)
+            n += 1
+    except MemoryError:
+        pass
+    try:
+        for i in range(0, n, 2):
+            hold[i] = None  # free 4,000-byte holes between blocks still held
+        gc.collect()
+        bulk = memreport.Bulk(a, b)
+        for _ in range(20):
+            bulk.step(False)
+        assert bulk.got > 0 and bulk.bad == 0
+    finally:
+        hold = None
+        memreport.release(a, b)
