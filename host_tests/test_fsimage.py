@@ -144,3 +144,29 @@ def test_wrong_runtime_or_unknown_board_is_a_clear_error(tmp_path):
     with pytest.raises(fsimage.ImageError, match="no board 'nope'"):
         fsimage.build_circuitpython_image("nope", str(tmp_path / "x.img"))
     assert not os.path.exists(tmp_path / "x.img")
+
+
+def test_circuitpython_mpy_image_holds_the_board_set_marked_for_circuitpython(tmp_path):
+    if shutil.which("mkfs.vfat", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin") is None:
+        pytest.skip("mkfs.vfat not installed (make setup: dosfstools)")
+    path = fsimage.build_circuitpython_image(CP_BOARD, str(tmp_path / "cp.img"), mpy=True)
+    got = _mounted_by_micropython("fat", path)
+    want = {"lib/" + f[len("lib/"):-3] + ".mpy" for f in _board_files(CP_BOARD)}
+    want |= {"netboot.mpy", "tcpip_board.py", "tcpip_config.json", "code.py"}
+    assert set(got) == want
+    ref = tmp_path / "ref"
+    subprocess.run(["make", "-s", "--no-print-directory", "-f", "tools/board.mk", "board-mpy",
+                    "BOARD=" + CP_BOARD, "BOARD_MPY_DIR=%s" % ref], cwd=ROOT, check=True,
+                   capture_output=True, timeout=300)
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    for name in ("lib/tcpip/tcp.mpy", "lib/tcpip/nic/w5500.mpy", "netboot.mpy"):
+        q = subprocess.run(["mtype", "-i", path, "::" + name], capture_output=True, timeout=60,
+                           env=env, check=True)
+        mpy = _read(str(ref / (name[len("lib/"):] if name.startswith("lib/") else name)))
+        assert mpy[:1] == b"M" and q.stdout == b"C" + mpy[1:], name  # only the mark differs
+
+
+def test_only_mpy_cross_files_are_marked_for_circuitpython():
+    assert fsimage.circuitpython_mpy(b"M\x06\x00\x1fxyz") == b"C\x06\x00\x1fxyz"
+    with pytest.raises(fsimage.ImageError, match="not an mpy-cross"):
+        fsimage.circuitpython_mpy(b"print(1)\n")
