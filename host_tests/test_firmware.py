@@ -67,13 +67,26 @@ def test_good_images_are_found_and_skip_reason_is_none(tmp_path, monkeypatch):
     assert firmware.skip_reason(directory=str(tmp_path)) is None
 
 
-def test_skip_reason_reports_the_first_bad_image(tmp_path, monkeypatch):
+def test_skip_reason_names_a_missing_image(tmp_path, monkeypatch):
     _fake_images(str(tmp_path), monkeypatch)
-    (tmp_path / firmware.CIRCUITPYTHON_FEATHER).write_bytes(b"changed")
+    (tmp_path / firmware.CIRCUITPYTHON_FEATHER).unlink()
     reason = firmware.skip_reason(directory=str(tmp_path))
-    assert firmware.CIRCUITPYTHON_FEATHER in reason and "expected" in reason
+    assert firmware.CIRCUITPYTHON_FEATHER in reason and "not found" in reason
     # only the images a test asks for matter
     assert firmware.skip_reason(firmware.BOOTROM, directory=str(tmp_path)) is None
+
+
+def test_a_changed_image_fails_instead_of_skipping(tmp_path, monkeypatch):
+    _fake_images(str(tmp_path), monkeypatch)
+    (tmp_path / firmware.CIRCUITPYTHON_FEATHER).write_bytes(b"changed")
+    with pytest.raises(firmware.FirmwareError, match="expected"):
+        firmware.skip_reason(directory=str(tmp_path))
+    assert firmware.skip_reason(firmware.BOOTROM, directory=str(tmp_path)) is None
+
+
+def test_a_missing_folder_is_one_line_too(tmp_path):
+    reason = firmware.skip_reason(firmware.BOOTROM, directory=str(tmp_path / "nowhere"))
+    assert "\n" not in reason and str(tmp_path / "nowhere") in reason and "README" in reason
 
 
 def test_firmware_dir_env_wins(tmp_path):
@@ -108,9 +121,8 @@ def test_cli_exits_nonzero_naming_each_missing_image(tmp_path):
 
 def test_the_real_images_match_when_present():
     reason = firmware.skip_reason()
-    if reason is not None and "not found" in reason:
+    if reason is not None:
         pytest.skip(reason)
-    assert reason is None
 
 
 def test_firmware_sums_env_accepts_another_build(tmp_path, monkeypatch):

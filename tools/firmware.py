@@ -3,7 +3,7 @@ whether they are the images the tests expect.
 
     from firmware import find, skip_reason
     path = find("micropython-v1.28.0-RPI_PICO.uf2")    # FirmwareError if absent or changed
-    reason = skip_reason()                              # None when all four are good
+    reason = skip_reason()       # None when all four are good, a line when one is missing
 
     python tools/firmware.py [--dir DIR]                # check them all (make firmware-check)
 
@@ -126,7 +126,7 @@ def find(name, directory=None, sums=None):
     d = firmware_dir() if directory is None else directory
     path = os.path.join(d, name)
     if not os.path.isfile(path):
-        raise FirmwareError("firmware image %s not found in %s: %s" % (name, d, HOW_TO_GET))
+        raise _missing(name, d)
     got = sha256_file(path)
     if got != sums[name]:
         raise FirmwareError("firmware image %s has sha256 %s, expected %s: not the build the tests "
@@ -136,15 +136,22 @@ def find(name, directory=None, sums=None):
 
 
 def skip_reason(*names, directory=None):
-    """None when every named image (default: all of tools/firmware.sha256) is
-    present and good, else the first one-line reason, for ``pytest.skip``."""
+    """For the emulated-board tests: None when every named image (default: all
+    of tools/firmware.sha256) is present and good; the one-line reason when one
+    is missing (``pytest.skip(reason)``).  An image that is there but is not
+    the expected build raises FirmwareError: that fails, it does not skip."""
     sums = expected_sums()
+    d = firmware_dir() if directory is None else directory
     for name in names or sorted(sums):
-        try:
-            find(name, directory, sums)
-        except FirmwareError as e:
-            return str(e)
+        if name in sums and not os.path.isfile(os.path.join(d, name)):
+            return str(_missing(name, d))
+    for name in names or sorted(sums):
+        find(name, d, sums)
     return None
+
+
+def _missing(name, d):
+    return FirmwareError("firmware image %s not found in %s: %s" % (name, d, HOW_TO_GET))
 
 
 def main(argv):
