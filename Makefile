@@ -16,6 +16,17 @@ BUILD := .build
 REQUIREMENTS := requirements.txt $(wildcard requirements-board.txt) $(wildcard requirements-apps.txt) $(wildcard requirements-harden.txt)
 SETUP_STAMP := $(VENV)/.setup-done
 TOOLS_STAMP := $(VENV)/.system-tools-done
+BOARD_TOOLS_STAMP := $(VENV)/.board-tools-done
+# rp2040js for the emulated RP2040 board (tools/rp2040), pinned in its lockfile;
+# npm ci writes node_modules/.package-lock.json, which is the stamp.
+RP2040_DIR := tools/rp2040
+RP2040_STAMP := $(RP2040_DIR)/node_modules/.package-lock.json
+# Stock firmware images for the emulated board (tools/firmware.py checks them).
+# Unset: ../shared/firmware next to the clone (tools/firmware.py says more).
+FIRMWARE_DIR ?=
+ifneq ($(strip $(FIRMWARE_DIR)),)
+export FIRMWARE_DIR := $(abspath $(FIRMWARE_DIR))
+endif
 PYTEST_ARGS ?=
 # host_tests/mp/*.py are plain modules for both runtimes: test_mp_suites.py runs
 # them through host_tests/mprun.py, so pytest must not import them itself.
@@ -26,15 +37,18 @@ export PATH := $(PATH):/usr/local/sbin:/usr/sbin:/sbin
 
 # command:Debian package, for the system tools the network tests and demo use
 SYSTEM_TOOLS := ip:iproute2 ping:iputils-ping arping:arping tcpdump:tcpdump tshark:tshark ethtool:ethtool dnsmasq:dnsmasq-base mosquitto:mosquitto chronyd:chrony curl:curl nmap:nmap hping3:hping3 valgrind:valgrind nginx:nginx openssl:openssl
+# ... and for the emulated RP2040 board: Node.js + npm for rp2040js, and the
+# FAT tools that build the CircuitPython CIRCUITPY image (tools/fsimage.py)
+BOARD_SYSTEM_TOOLS := node:nodejs npm:npm mkfs.vfat:dosfstools mcopy:mtools
 
-.PHONY: help setup demo test bench hotpath soak fuzz harden lint clean distclean
+.PHONY: help setup demo test bench hotpath soak fuzz harden lint clean distclean firmware-check
 
 help: ## list the targets
 	@echo "tcpip make targets:"
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort -u | \
 	  awk -F':.*## ' '{ printf "  make %-12s %s\n", $$1, $$2 }'
 
-setup: $(TOOLS_STAMP) $(SETUP_STAMP) ## create .venv and install test tools (apt-get as root)
+setup: $(TOOLS_STAMP) $(SETUP_STAMP) $(BOARD_TOOLS_STAMP) $(RP2040_STAMP) ## create .venv and install test tools (apt-get as root, npm ci for rp2040js)
 
 # System tools: installed with apt-get when missing and we are root (one
 # `apt-get update` per run); otherwise a warning, and the network tests skip.
@@ -52,6 +66,30 @@ $(TOOLS_STAMP):
 	export DEBIAN_FRONTEND=noninteractive; \
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends$$missing && \
 	mkdir -p $(VENV) && touch $@
+
+# The emulated board's tools, the same way (their own stamp, so a checkout
+# whose system tools were installed before these existed still gets them).
+$(BOARD_TOOLS_STAMP):
+	@missing=""; \
+	for pair in $(BOARD_SYSTEM_TOOLS); do \
+	  command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -z "$$missing" ]; then mkdir -p $(VENV) && touch $@; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "setup: missing$$missing; install them (apt-get install$$missing) or run 'make setup' as root; emulated-board tests will skip"; \
+	  exit 0; \
+	fi; \
+	echo "setup: apt-get install$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends$$missing && \
+	mkdir -p $(VENV) && touch $@
+
+# rp2040js exactly as the lockfile pins it; again only when the lockfile changed.
+$(RP2040_STAMP): $(RP2040_DIR)/package-lock.json $(RP2040_DIR)/package.json | $(BOARD_TOOLS_STAMP)
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "setup: no npm; rp2040js not installed, emulated-board tests will skip"; exit 0; fi; \
+	echo "setup: npm ci in $(RP2040_DIR) (rp2040js)"; \
+	cd $(RP2040_DIR) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.package-lock.json
 
 $(SETUP_STAMP): $(REQUIREMENTS)
 	@if [ ! -x $(PY) ]; then \
@@ -123,8 +161,11 @@ clean: ## remove build output and caches (keeps .venv)
 	rm -rf $(BUILD) .pytest_cache .hypothesis
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
-distclean: clean ## also remove .venv
-	rm -rf $(VENV)
+distclean: clean ## also remove .venv and tools/rp2040/node_modules
+	rm -rf $(VENV) $(RP2040_DIR)/node_modules
+
+firmware-check: ## check the emulated board's firmware images in FIRMWARE_DIR (sha256)
+	@$(PY) tools/firmware.py
 
 # mpy, flash, repl: deploying to a board
 -include tools/board.mk

@@ -113,7 +113,11 @@ class SlotWire:
 
 
 def make_pair(cfg_a=None, cfg_b=None, slots=32):
-    """Two stacks (a = 192.0.2.1, b = 192.0.2.2) on a SlotWire, ARP entries filled in."""
+    """Two stacks (a = 192.0.2.1, b = 192.0.2.2) on a SlotWire, ARP entries filled in.
+
+    The wire holds ``slots`` frames of 1514 B each way (32: 97 KB): with the
+    default 2 KB rings 4 are enough, which a board's heap prefers.  Give the
+    stacks to ``release()`` when done."""
     w = SlotWire(slots)
     ca = Config(mac=MAC_A, ip=IP_A, prefix=24, gateway=IP_B)
     cb = Config(mac=MAC_B, ip=IP_B, prefix=24, gateway=IP_A)
@@ -123,6 +127,20 @@ def make_pair(cfg_a=None, cfg_b=None, slots=32):
     a = Stack(ca, w.a)
     b = Stack(cb, w.b)
     return w, a, b
+
+
+def release(*stacks):
+    """Let go of stacks built here: tcpip.stack keeps the last Stack built as
+    ``current()`` and tcpip.socket the one ``set_stack()`` named, and either
+    keeps the stack alive with its rings, frame buffers and NIC (a SlotWire's
+    frame slots among them) after the caller dropped it.  Collects garbage."""
+    import tcpip.stack
+    if tcpip.stack._current in stacks:
+        tcpip.stack._current = None
+    sock = sys.modules.get("tcpip.socket")  # only when something imported it
+    if sock is not None and sock._stack in stacks:
+        sock.set_stack(None)
+    gc.collect()
 
 
 class Bulk:
@@ -135,7 +153,12 @@ class Bulk:
         self.a = a
         self.b = b
         self.now = 1000
-        self.pat = bytearray(bytes([i % 251 for i in range(251 + self.CHUNK)]))
+        # filled in place: a list of 1,711 ints first would want one more
+        # contiguous 8 KB, which a board's heap beside two stacks may not have
+        pat = bytearray(251 + self.CHUNK)
+        for i in range(len(pat)):
+            pat[i] = i % 251
+        self.pat = pat
         self.rbuf = bytearray(self.CHUNK)
         self.sent = 0
         self.got = 0
@@ -193,15 +216,17 @@ def _segs_out(stack):
     return stack.counters.get("tcp_segs_out")  # no dict: allocates nothing
 
 
-def alloc_per_segment(segments=1000, warmup=200, batch=50, cfg=None, isn=None, reanchor=None):
+def alloc_per_segment(segments=1000, warmup=200, batch=50, cfg=None, isn=None, reanchor=None,
+                      slots=32):
     """Bytes allocated per data segment in steady-state bulk transfer (see the
     module docstring).  The GC is off inside each batch of ``batch`` segments
-    and a collection runs between batches, so any heap size will do.
+    and a collection runs between batches, so any heap size will do.  The two
+    stacks are released before it returns (see ``release``).
 
     ``isn``: the two stacks' ISNs (a, b) instead of random ones; ``reanchor``:
     (at, by) for tcp.reanchor_at/reanchor_by, so the sequence anchors move
-    inside the measurement."""
-    w, a, b = make_pair(cfg, cfg)
+    inside the measurement; ``slots``: the SlotWire's frames each way."""
+    w, a, b = make_pair(cfg, cfg, slots)
     for s, k in ((a, 0), (b, 1)):
         if isn is not None:
             s.tcp.isn = (lambda v: lambda: v)(isn[k])
@@ -235,6 +260,8 @@ def alloc_per_segment(segments=1000, warmup=200, batch=50, cfg=None, isn=None, r
     else:
         out["alloc_per_segment_send"] = None
         out["alloc_per_segment_recv"] = None
+    del bulk, w
+    release(a, b)
     return out
 
 
@@ -247,9 +274,12 @@ def pair_rate(nbytes=2000000, limit_ms=60000, cfg=None):
     while bulk.got < nbytes and ticks_diff(ticks_ms(), t0) < limit_ms:
         bulk.step(False)
     ms = ticks_diff(ticks_ms(), t0)
-    return {"pair_bytes": bulk.got, "pair_ms": ms, "pair_ok": bulk.bad == 0,
-            "pair_mb_per_s": (bulk.got / 1e6) / (ms / 1000.0) if ms > 0 else None,
-            "pair_segments": _segs_out(a) + _segs_out(b)}
+    out = {"pair_bytes": bulk.got, "pair_ms": ms, "pair_ok": bulk.bad == 0,
+           "pair_mb_per_s": (bulk.got / 1e6) / (ms / 1000.0) if ms > 0 else None,
+           "pair_segments": _segs_out(a) + _segs_out(b)}
+    del bulk, w
+    release(a, b)
+    return out
 
 
 class _NullNic:

@@ -1,0 +1,48 @@
+"""tools/board_bench.py's in-memory part fits a heap that holds one pair of
+stacks at a time, as a Pico's does (MicroPython with a small heap), and runs
+on CPython; it projects no throughput (see its docstring)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
+# The 64-bit unix port compiles lib/tcpip onto this heap (on a board .mpy code
+# also lands on the heap).  The bench needs about 370 KB here when each part
+# lets go of its stacks and uses a 4-slot wire; it needed about 470 KB when
+# the first pair (and its 97 KB wire) stayed alive under the second one.
+HEAP = "420k"
+
+
+def _run(cmd, env):
+    p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    lines = [x for x in p.stdout.splitlines() if x.startswith("{")]
+    assert p.returncode == 0 and lines, p.stdout[-3000:] + p.stderr[-3000:]
+    return json.loads(lines[-1])
+
+
+def _check(out):
+    assert out["pair_payload_ok"] is True
+    assert out["pair_wire_drops"] == 0
+    assert "projected_tx_mb_per_s" not in out
+    assert out["pair_us_per_segment"] > 0 and 500 < out["pair_bytes_per_segment"] <= 1460
+
+
+def test_board_bench_fits_a_heap_holding_one_pair_at_a_time():
+    if not os.path.exists(MICROPYTHON):
+        pytest.skip("micropython not installed (run make setup)")
+    env = dict(os.environ, MICROPYPATH="lib:tools")
+    out = _run([MICROPYTHON, "-X", "heapsize=" + HEAP, "tools/board_bench.py"], env)
+    _check(out)
+    assert out["pair_alloc_per_segment_send"] == 0 and out["pair_alloc_per_segment_recv"] == 0
+    assert out["stack_default_bytes"] > 0
+
+
+def test_board_bench_in_memory_part_runs_on_cpython():
+    env = dict(os.environ, PYTHONPATH="lib:tools")
+    out = _run([sys.executable, "tools/board_bench.py"], env)
+    _check(out)
+    assert out["stack_default_bytes"] is None
