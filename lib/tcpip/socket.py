@@ -11,6 +11,12 @@ errno is ETIMEDOUT.  Non-blocking calls raise ``OSError(EAGAIN)`` (CPython:
 ``BlockingIOError``) and a non-blocking ``connect`` raises EINPROGRESS.  Errors
 carry CPython's errno values (ECONNREFUSED, ECONNRESET, ENOTCONN, ...).
 
+A non-blocking call that would block polls the stack once before it says so
+(EAGAIN, None, EALREADY), so a loop of non-blocking calls keeps the stack
+running where no background poller does (MicroPython unix port, CPython,
+CircuitPython); a poll already in progress is not entered twice.  These polls
+use ``stack.clock_ms()`` when the stack has one (a stack on a virtual clock).
+
 While a blocking call waits it sleeps on the NIC's file descriptor when the NIC
 has one (TAP, packet socket), so it wakes as soon as a frame arrives; on a board
 it sleeps at most 10 ms between polls.
@@ -124,6 +130,8 @@ def _wait(stack, ready, obj, timeout_ms, what):
     if ready(obj):
         return
     if timeout_ms == 0:
+        if _poll_once(stack, ready, obj):
+            return
         raise OSError(EAGAIN, "%s would block" % what)
     start = ticks_ms()
     while True:
@@ -138,6 +146,24 @@ def _wait(stack, ready, obj, timeout_ms, what):
             if wait > left:
                 wait = left
         _idle(stack, wait if wait < 10 else 10)
+
+
+def _poll_once(stack, ready, obj):
+    """One stack poll, then ready(obj): what a non-blocking call does before it
+    reports EAGAIN.  Nothing else may be polling the stack (MicroPython unix,
+    CPython, CircuitPython: no background timer), and an application that only
+    ever makes non-blocking calls must still see the frames that arrived.
+    Inside a poll already in progress (a board's background poller) Stack.poll
+    returns at once instead of running twice."""
+    stack.poll(_now(stack))
+    return ready(obj)
+
+
+def _now(stack):
+    """The time to poll with: ticks_ms, or the stack's own ``clock_ms()`` when
+    whoever drives it keeps another clock (a simulation, a test on virtual time)."""
+    clock = getattr(stack, "clock_ms", None)
+    return ticks_ms() if clock is None else clock()
 
 
 def _udp_ready(ep):
@@ -346,6 +372,8 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             return
         c = self._conn
         if c is not None:
+            if self._timeout_ms == 0:
+                _poll_once(self.stack, _tcp_settled, c)  # a non-blocking connect's progress
             if c.error:
                 raise OSError(c.error, "connect failed")
             if c.is_established():
@@ -519,6 +547,7 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             return self.recv(1472)
         c = self._need_conn()
         out = b""
+        polled = False
         while True:
             i = c.rx.find(10)
             if i >= 0:
@@ -538,8 +567,11 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
                 c.recv_into(bytearray(1))  # raises the connection's error
                 return out
             if self._timeout_ms == 0:
-                # non-blocking (MicroPython streams): the partial line, or None
-                return out if out else None
+                # non-blocking (MicroPython streams): one poll, then the partial line, or None
+                if polled or not _poll_once(self.stack, _tcp_receivable, c):
+                    return out if out else None
+                polled = True
+                continue
             try:
                 _wait(self.stack, _tcp_receivable, c, self._timeout_ms, "readline")
             except OSError:
@@ -573,7 +605,7 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
 
     def ioctl(self, req, arg):
         if req == _MP_STREAM_POLL:
-            self.stack.poll(ticks_ms())
+            self.stack.poll(_now(self.stack))
             return self._poll_flags() & (arg | _POLLERR | _POLLHUP)
         if req == _MP_STREAM_CLOSE:
             self.close()
