@@ -140,3 +140,20 @@ def test_nonblocking_call_inside_a_poll_does_not_poll_again():
     finally:
         p.stack._in_poll = False
     assert s.recv(100) == b"late"
+
+
+def test_pollout_once_a_third_of_the_tx_ring_is_free():
+    # as Linux's sk_stream_is_writeable (free >= queued / 2): a writer that
+    # sends "while writable" stops once the ring is mostly full
+    p = Peer(tcp_tx_bytes=3000)
+    c, snd, rcv = p.connect(window=65535)
+    s = _nonblocking(p, c)
+    assert s.ioctl(3, 4) == 4  # empty ring: POLLOUT
+    assert s.send(b"x" * 2500) == 2500
+    p.out()
+    assert s.ioctl(3, 4) == 0  # 500 free, 2500 queued: not yet
+    p.send(ACK, rcv, seq_add(snd, 400))
+    assert s.ioctl(3, 4) == 0  # 900 free, 2100 queued: not yet
+    p.send(ACK, rcv, seq_add(snd, 500))
+    assert s.ioctl(3, 4) == 4  # 1000 free, 2000 queued: a third of the ring
+    assert s.send(b"y" * 100) == 100  # send() itself takes any room there is

@@ -179,6 +179,15 @@ def _tcp_sendable(c):
     return c.writable() > 0 or c.error or c.fin_queued
 
 
+def _tx_room(c):
+    """Writable for select.poll: a third of the TX ring free (free >= half of
+    what is queued), as Linux's sk_stream_is_writeable -- a writer that waits
+    for POLLOUT gets room for a worthwhile write, and one that sends "while
+    writable" stops once the ring is mostly full, not only when it is full."""
+    free = c.writable()
+    return free > 0 and free * 2 >= c.unsent()
+
+
 def _tcp_receivable(c):
     """recv() will not block: data, the peer's FIN, an error, or closed."""
     return c.readable() or c.fin_rcvd or c.error or c.state == 0
@@ -626,7 +635,7 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         f = 0
         if c.readable() or c.fin_rcvd:
             f |= _POLLIN
-        if c.is_established() and c.writable():
+        if c.is_established() and _tx_room(c):
             f |= _POLLOUT
         if c.error:
             f |= _POLLERR | _POLLIN
