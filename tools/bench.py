@@ -251,6 +251,62 @@ def client_udpecho(ip, port, count, seconds):
     return {"rtt_ms": rtts, "lost": lost, "bad": bad, "ok": bad == 0 and len(rtts) > 0}
 
 
+def client_http_ttfb(ip, port, count, seconds, concurrency=1, path="/"):
+    """count GET requests (HTTP/1.0, one per connection) from ``concurrency``
+    threads; per request the time from sending it to the first response byte
+    and to the end of the response, in ms (10 s timeout each)."""
+    req = ("GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" % (path, ip)).encode()
+    ttfb = []
+    total = []
+    fails = [0]
+    lock = threading.Lock()
+    left = [count]
+    deadline = time.monotonic() + seconds
+
+    def one():
+        s = socket.create_connection((ip, port), timeout=10)
+        try:
+            t0 = time.perf_counter()
+            s.sendall(req)
+            first = s.recv(65536)
+            t1 = time.perf_counter()
+            got = len(first)
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                got += len(d)
+            t2 = time.perf_counter()
+        finally:
+            s.close()
+        if not first.startswith(b"HTTP/1.0 200"):
+            raise OSError("bad response %r" % first[:40])
+        return (t1 - t0) * 1000, (t2 - t0) * 1000
+
+    def worker():
+        while time.monotonic() < deadline:
+            with lock:
+                if left[0] <= 0:
+                    return
+                left[0] -= 1
+            try:
+                a, b = one()
+            except OSError:
+                with lock:
+                    fails[0] += 1
+                continue
+            with lock:
+                ttfb.append(a)
+                total.append(b)
+    ts = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return {"ttfb_ms": ttfb, "total_ms": total, "fails": fails[0], "concurrency": concurrency,
+            "ok": fails[0] == 0 and len(ttfb) > 0}
+
+
 def _round(x):
     return None if x is None else round(x, 3)
 
@@ -735,6 +791,10 @@ def table(res):
 
 def _client_main(argv):
     mode, ip, amount, seconds = argv[0], argv[1], int(float(argv[2])), float(argv[3])
+    if mode == "httpttfb":  # ... [concurrency]
+        conc = int(argv[4]) if len(argv) > 4 else 1
+        print(json.dumps(client_http_ttfb(ip, 80, amount, seconds, conc)))
+        return 0
     fn = {"discard": (client_discard, 9), "chargen": (client_chargen, 19),
           "echo": (client_echo, 7), "connects": (client_connects, 9),
           "udpecho": (client_udpecho, 7)}[mode]
