@@ -157,3 +157,19 @@ def test_pollout_once_a_third_of_the_tx_ring_is_free():
     p.send(ACK, rcv, seq_add(snd, 500))
     assert s.ioctl(3, 4) == 4  # 1000 free, 2000 queued: a third of the ring
     assert s.send(b"y" * 100) == 100  # send() itself takes any room there is
+
+
+def test_socketpool_socket_with_timeout_0_polls_too():
+    # CircuitPython code (no background poller on those boards) sets timeout 0
+    import tcpip
+    p = Peer()
+    pool = tcpip.SocketPool(p.stack)
+    u = pool.socket(pool.AF_INET, pool.SOCK_DGRAM)
+    u.settimeout(0)
+    u.bind(("", 5001))
+    buf = bytearray(16)
+    assert _errno(lambda: u.recvfrom_into(buf)) == EAGAIN
+    p.nic.inbox.append(udp_frame(4000, 5001, b"cp", src=PEER_IP_N, dst=US_IP,
+                                 eth_dst=STACK_MAC, eth_src=TCP_PEER_MAC))
+    assert u.recvfrom_into(buf) == (2, (PEER_IP, 4000)) and buf[:2] == b"cp"
+    u.close()

@@ -25,7 +25,8 @@ Stream methods as on MicroPython: ``read(n)`` / ``readinto(buf)`` fill the whole
 request unless the peer closes (a non-blocking socket returns what is there,
 or None when nothing is), ``readline()``, ``write(buf)`` (all of it when
 blocking).  On MicroPython a socket is an ``io.IOBase`` with ``ioctl``, so
-``select.poll`` and asyncio streams accept it; each poll of it runs the stack.
+``select.poll`` and asyncio streams accept it; each poll of it runs the stack,
+and it is writable (POLLOUT) once a third of its TX ring is free, as on Linux.
 On CPython use ``tcpip.aio`` for asyncio.
 
 Name resolution: ``getaddrinfo(host, port)`` returns CPython-shaped 5-tuples
