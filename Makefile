@@ -36,7 +36,7 @@ PYTEST_IGNORE := --ignore=host_tests/mp --ignore=host_tests/apps
 export PATH := $(PATH):/usr/local/sbin:/usr/sbin:/sbin
 
 # command:Debian package, for the system tools the network tests and demo use
-SYSTEM_TOOLS := ip:iproute2 ping:iputils-ping arping:arping tcpdump:tcpdump tshark:tshark ethtool:ethtool dnsmasq:dnsmasq-base mosquitto:mosquitto chronyd:chrony curl:curl nmap:nmap hping3:hping3 valgrind:valgrind nginx:nginx openssl:openssl
+SYSTEM_TOOLS := ip:iproute2 ping:iputils-ping arping:arping tcpdump:tcpdump tshark:tshark ethtool:ethtool dnsmasq:dnsmasq-base mosquitto:mosquitto chronyd:chrony curl:curl nmap:nmap hping3:hping3 valgrind:valgrind nginx:nginx openssl:openssl iperf3:iperf3
 # ... and for the emulated RP2040 board: Node.js + npm for rp2040js, and the
 # FAT tools that build the CircuitPython CIRCUITPY image (tools/fsimage.py)
 BOARD_SYSTEM_TOOLS := node:nodejs npm:npm mkfs.vfat:dosfstools mcopy:mtools

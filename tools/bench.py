@@ -14,6 +14,9 @@ that namespace is the peer at 192.0.2.1.  Measured, each test bounded in bytes
 - 200 sequential connects to port 9: connect() latency and the whole
   connect-shutdown-FIN cycle, median and p90;
 - ping RTT (100 at 10 ms intervals, 56-byte payload);
+- time to the first byte of the status page (tools/httpstatus.py, port 80):
+  200 requests, one connection each, from 1 and from 4 concurrent clients,
+  median and p99;
 - for each data test: wall MB/s and CPU seconds of the stack process per MB,
   from /proc/PID/stat (utime + stime), steadier than wall time on a shared host.
 
@@ -59,6 +62,7 @@ FIGURES = (
     "echo_mb_per_s", "echo_cpu_s_per_mb", "connect_ms_median", "connect_ms_p90",
     "cycle_ms_median", "cycle_ms_p90", "ping_rtt_ms_avg", "ping_rtt_ms_max",
     "udp_echo_ms_median", "udp_echo_ms_p90",
+    "http_ttfb_ms_median_c1", "http_ttfb_ms_p99_c1", "http_ttfb_ms_median_c4", "http_ttfb_ms_p99_c4",
 )
 
 
@@ -253,6 +257,62 @@ def client_udpecho(ip, port, count, seconds):
     return {"rtt_ms": rtts, "lost": lost, "bad": bad, "ok": bad == 0 and len(rtts) > 0}
 
 
+def client_http_ttfb(ip, port, count, seconds, concurrency=1, path="/"):
+    """count GET requests (HTTP/1.0, one per connection) from ``concurrency``
+    threads; per request the time from sending it to the first response byte
+    and to the end of the response, in ms (10 s timeout each)."""
+    req = ("GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" % (path, ip)).encode()
+    ttfb = []
+    total = []
+    fails = [0]
+    lock = threading.Lock()
+    left = [count]
+    deadline = time.monotonic() + seconds
+
+    def one():
+        s = socket.create_connection((ip, port), timeout=10)
+        try:
+            t0 = time.perf_counter()
+            s.sendall(req)
+            first = s.recv(65536)
+            t1 = time.perf_counter()
+            got = len(first)
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                got += len(d)
+            t2 = time.perf_counter()
+        finally:
+            s.close()
+        if not first.startswith(b"HTTP/1.0 200"):
+            raise OSError("bad response %r" % first[:40])
+        return (t1 - t0) * 1000, (t2 - t0) * 1000
+
+    def worker():
+        while time.monotonic() < deadline:
+            with lock:
+                if left[0] <= 0:
+                    return
+                left[0] -= 1
+            try:
+                a, b = one()
+            except OSError:
+                with lock:
+                    fails[0] += 1
+                continue
+            with lock:
+                ttfb.append(a)
+                total.append(b)
+    ts = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return {"ttfb_ms": ttfb, "total_ms": total, "fails": fails[0], "concurrency": concurrency,
+            "ok": fails[0] == 0 and len(ttfb) > 0}
+
+
 def _round(x):
     return None if x is None else round(x, 3)
 
@@ -375,7 +435,7 @@ class Board:
     def __init__(self, name, runtime, nic=None, heapsize=None):
         self.name = name
         argv = [sys.executable, os.path.join(HERE, "vboard.py"), "--netns", name,
-                "--runtime", runtime, "--serve", "echo,discard,chargen,udpecho"]
+                "--runtime", runtime, "--serve", "echo,discard,chargen,udpecho,http"]
         if nic:
             argv += ["--nic", nic]
         if heapsize and runtime == "micropython":
@@ -464,6 +524,20 @@ def run_suite(ns, pid, ip, size):
     return res
 
 
+def http_ttfb(ns, ip, size):
+    """Time to first byte of the status page at 1 and 4 concurrent clients."""
+    res = {}
+    t = size["seconds"]
+    for conc in (1, 4):
+        r = ns_run_json(ns, ["client", "httpttfb", ip, str(size["http"]), str(t), str(conc)], t + 60)
+        sfx = "_c%d" % conc
+        res["http_requests" + sfx] = len(r["ttfb_ms"])
+        res["http_fails" + sfx] = r["fails"]
+        res["http_ttfb_ms_median" + sfx] = _round(_pct(r["ttfb_ms"], 50))
+        res["http_ttfb_ms_p99" + sfx] = _round(_pct(r["ttfb_ms"], 99))
+    return res
+
+
 def _rate(tag, r, cpu):
     mb = r["bytes"] / MB
     out = {tag + "_bytes": r["bytes"], tag + "_ok": bool(r["ok"]), tag + "_check": r.get("check"),
@@ -494,6 +568,8 @@ def bench_stack(runtime, size, tag, nic=None, heapsize=None):
     b = Board(name, runtime, nic, heapsize)
     try:
         res = run_suite(name, b.pid, STACK_IP, size)
+        if size.get("http"):
+            res.update(http_ttfb(name, STACK_IP, size))
         res["stack_pid_found"] = b.pid is not None
         if heapsize and runtime == "micropython":
             res["mp_heapsize"] = heapsize
@@ -700,13 +776,14 @@ def main(argv):
         _log("cannot run: " + why)
         return 2
     if a.quick:
-        size = {"bulk": 1 * MB, "echo": 200000, "connects": 10, "pings": 10, "udp": 10, "seconds": 5.0}
+        size = {"bulk": 1 * MB, "echo": 200000, "connects": 10, "pings": 10, "udp": 10, "http": 10,
+                "seconds": 5.0}
         pair_bytes = 300000
         w5500_bytes = 100000
         tls_bytes, tls_handshakes = 200000, 3
     else:
         size = {"bulk": int(a.mb * MB), "echo": 5 * MB, "connects": 200, "pings": 100, "udp": 200,
-                "seconds": a.seconds}
+                "http": 200, "seconds": a.seconds}
         pair_bytes = 5 * MB
         w5500_bytes = 1 * MB
         tls_bytes, tls_handshakes = 5 * MB, 10
@@ -767,6 +844,8 @@ def table(res):
             ("connect+close ms median / p90", ("cycle_ms_median", "cycle_ms_p90")),
             ("ping RTT ms avg / max", ("ping_rtt_ms_avg", "ping_rtt_ms_max")),
             ("UDP echo RTT ms median / p90", ("udp_echo_ms_median", "udp_echo_ms_p90")),
+            ("HTTP first byte ms median / p99, 1 client", ("http_ttfb_ms_median_c1", "http_ttfb_ms_p99_c1")),
+            ("  4 concurrent clients", ("http_ttfb_ms_median_c4", "http_ttfb_ms_p99_c4")),
             ("bulk rx / tx vs ceiling", ("rx_ceiling_ratio", "tx_ceiling_ratio")),
             ("2 stacks in-memory MB/s", "pair_mb_per_s"), ("  CPU s/MB", "pair_cpu_s_per_mb"),
             ("SPI bytes per payload byte", "spi_bytes_per_payload_byte")]
@@ -799,6 +878,10 @@ def table(res):
 
 def _client_main(argv):
     mode, ip, amount, seconds = argv[0], argv[1], int(float(argv[2])), float(argv[3])
+    if mode == "httpttfb":  # ... [concurrency]
+        conc = int(argv[4]) if len(argv) > 4 else 1
+        print(json.dumps(client_http_ttfb(ip, 80, amount, seconds, conc)))
+        return 0
     fn = {"discard": (client_discard, 9), "chargen": (client_chargen, 19),
           "echo": (client_echo, 7), "connects": (client_connects, 9),
           "udpecho": (client_udpecho, 7)}[mode]

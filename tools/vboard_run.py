@@ -31,8 +31,9 @@ Options (all optional)::
 
 Prints ``ready`` once the NIC is attached and the stack built (and, with --dhcp,
 bound), then loops:
-``stack.poll(now)``, then waits on the NIC's file descriptor for at most
-min(the ms poll returned, 50).  SIGINT (KeyboardInterrupt) prints one line
+``stack.poll(now)``, runs the services, then waits on the NIC's file
+descriptor for at most min(the ms poll returned, 50) -- not at all when the
+services' own socket calls took in frames.  SIGINT (KeyboardInterrupt) prints one line
 ``{"stats": {...}}`` and exits 0.  With ``--nic w5500`` the stats also hold
 the driver's counters as ``nic_<name>`` (``nic_spi_bytes``, ``nic_rx_frames``,
 ...) and the chip's as ``chip_<name>``.
@@ -227,10 +228,19 @@ def run(stack, nic, servers=()):
     # wire during any SPI access) says whether a frame already waits in it, as
     # INTn does on a board: then the wire's fd would sleep through it.
     pending = getattr(nic, "pending", None)
+    counters = stack.counters
     while True:
         delay_ms = stack.poll(ticks_ms())
+        rx = counters.get("rx_frames")
         for srv in servers:
             srv.run()
+        if counters.get("rx_frames") != rx:
+            # A socket call inside a service polled the stack (a non-blocking
+            # accept or read, close) and took in frames -- the next request,
+            # often -- that the services have not looked at yet; the NIC's fd
+            # no longer says so, and sleeping on it would leave the request
+            # waiting for the next frame or the 50 ms cap.
+            delay_ms = 0
         if delay_ms is None or delay_ms > _MAX_WAIT_MS:
             delay_ms = _MAX_WAIT_MS
         if delay_ms > 0 and pending is not None and pending():

@@ -131,6 +131,11 @@ class Peer:
         self.stack.poll(self.now)
         self.nic.sent = []
         self.port = 7  # the stack's port in the scripted conversation
+        # sockets on this stack poll it on the virtual clock too
+        self.stack.clock_ms = self.clock_ms
+
+    def clock_ms(self):
+        return self.now
 
     def poll(self, advance_ms=0):
         """Advance the virtual clock (wrapping like ticks_ms) and poll once."""
@@ -144,12 +149,15 @@ class Peer:
             self.poll(d)
             ms -= d
 
-    def send(self, flags, seq, ack=0, data=b"", window=65535, mss=None, sport=PEER_PORT, dport=None):
-        """Deliver one segment from the peer and poll the stack."""
+    def send(self, flags, seq, ack=0, data=b"", window=65535, mss=None, sport=PEER_PORT, dport=None,
+             poll=True):
+        """Deliver one segment from the peer and poll the stack (poll=False: the
+        segment only waits in the NIC until something polls)."""
         f = build(PEER_IP, STACK_IP, sport, self.port if dport is None else dport, seq, ack, flags,
                   window, data, mss)
         self.nic.inbox.append(f)
-        self.poll()
+        if poll:
+            self.poll()
 
     def out(self):
         """TCP segments the stack sent since the last call (ARP and others skipped)."""

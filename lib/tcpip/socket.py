@@ -11,6 +11,12 @@ errno is ETIMEDOUT.  Non-blocking calls raise ``OSError(EAGAIN)`` (CPython:
 ``BlockingIOError``) and a non-blocking ``connect`` raises EINPROGRESS.  Errors
 carry CPython's errno values (ECONNREFUSED, ECONNRESET, ENOTCONN, ...).
 
+A non-blocking call that would block polls the stack once before it says so
+(EAGAIN, None, EALREADY), so a loop of non-blocking calls keeps the stack
+running where no background poller does (MicroPython unix port, CPython,
+CircuitPython); a poll already in progress is not entered twice.  These polls
+use ``stack.clock_ms()`` when the stack has one (a stack on a virtual clock).
+
 While a blocking call waits it sleeps on the NIC's file descriptor when the NIC
 has one (TAP, packet socket), so it wakes as soon as a frame arrives; on a board
 it sleeps at most 10 ms between polls.
@@ -19,7 +25,8 @@ Stream methods as on MicroPython: ``read(n)`` / ``readinto(buf)`` fill the whole
 request unless the peer closes (a non-blocking socket returns what is there,
 or None when nothing is), ``readline()``, ``write(buf)`` (all of it when
 blocking).  On MicroPython a socket is an ``io.IOBase`` with ``ioctl``, so
-``select.poll`` and asyncio streams accept it; each poll of it runs the stack.
+``select.poll`` and asyncio streams accept it; each poll of it runs the stack,
+and it is writable (POLLOUT) once a third of its TX ring is free, as on Linux.
 On CPython use ``tcpip.aio`` for asyncio.
 
 Name resolution: ``getaddrinfo(host, port)`` returns CPython-shaped 5-tuples
@@ -124,6 +131,8 @@ def _wait(stack, ready, obj, timeout_ms, what):
     if ready(obj):
         return
     if timeout_ms == 0:
+        if _poll_once(stack, ready, obj):
+            return
         raise OSError(EAGAIN, "%s would block" % what)
     start = ticks_ms()
     while True:
@@ -140,6 +149,24 @@ def _wait(stack, ready, obj, timeout_ms, what):
         _idle(stack, wait if wait < 10 else 10)
 
 
+def _poll_once(stack, ready, obj):
+    """One stack poll, then ready(obj): what a non-blocking call does before it
+    reports EAGAIN.  Nothing else may be polling the stack (MicroPython unix,
+    CPython, CircuitPython: no background timer), and an application that only
+    ever makes non-blocking calls must still see the frames that arrived.
+    Inside a poll already in progress (a board's background poller) Stack.poll
+    returns at once instead of running twice."""
+    stack.poll(_now(stack))
+    return ready(obj)
+
+
+def _now(stack):
+    """The time to poll with: ticks_ms, or the stack's own ``clock_ms()`` when
+    whoever drives it keeps another clock (a simulation, a test on virtual time)."""
+    clock = getattr(stack, "clock_ms", None)
+    return ticks_ms() if clock is None else clock()
+
+
 def _udp_ready(ep):
     return ep.datagrams > 0 or ep.error
 
@@ -152,6 +179,15 @@ def _tcp_settled(c):
 def _tcp_sendable(c):
     # writable() raises for a failed, shut or closed connection: ask about those first
     return c.error or c.fin_queued or c.state == 0 or c.writable() > 0
+
+
+def _tx_room(c):
+    """Writable for select.poll: a third of the TX ring free (free >= half of
+    what is queued), as Linux's sk_stream_is_writeable -- a writer that waits
+    for POLLOUT gets room for a worthwhile write, and one that sends "while
+    writable" stops once the ring is mostly full, not only when it is full."""
+    free = c.writable()
+    return free > 0 and free * 2 >= c.unsent()
 
 
 def _tcp_receivable(c):
@@ -347,6 +383,8 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             return
         c = self._conn
         if c is not None:
+            if self._timeout_ms == 0:
+                _poll_once(self.stack, _tcp_settled, c)  # a non-blocking connect's progress
             if c.error:
                 raise OSError(c.error, "connect failed")
             if c.is_established():
@@ -520,6 +558,7 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             return self.recv(1472)
         c = self._need_conn()
         out = b""
+        polled = False
         while True:
             i = c.rx.find(10)
             if i >= 0:
@@ -539,8 +578,11 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
                 c.recv_into(bytearray(1))  # raises the connection's error
                 return out
             if self._timeout_ms == 0:
-                # non-blocking (MicroPython streams): the partial line, or None
-                return out if out else None
+                # non-blocking (MicroPython streams): one poll, then the partial line, or None
+                if polled or not _poll_once(self.stack, _tcp_receivable, c):
+                    return out if out else None
+                polled = True
+                continue
             try:
                 _wait(self.stack, _tcp_receivable, c, self._timeout_ms, "readline")
             except OSError:
@@ -574,7 +616,7 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
 
     def ioctl(self, req, arg):
         if req == _MP_STREAM_POLL:
-            self.stack.poll(ticks_ms())
+            self.stack.poll(_now(self.stack))
             return self._poll_flags() & (arg | _POLLERR | _POLLHUP)
         if req == _MP_STREAM_CLOSE:
             self.close()
@@ -595,7 +637,7 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         f = 0
         if c.readable() or c.fin_rcvd:
             f |= _POLLIN
-        if c.is_established() and not c.fin_queued and c.writable():
+        if c.is_established() and not c.fin_queued and _tx_room(c):
             f |= _POLLOUT
         if c.error:
             f |= _POLLERR | _POLLIN
