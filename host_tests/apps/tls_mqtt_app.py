@@ -52,13 +52,21 @@ def c_minimqtt():
 def c_umqtt_simple():
     if not MP:
         return "CPython: umqtt is MicroPython's"
-    try:
-        from umqtt.simple import MQTTClient
-    except ImportError:
-        return "umqtt.simple not installed"
+    import socket  # host_tests/shims/socket.py: tcpip's sockets
+    sys.modules["usocket"] = socket  # what umqtt.simple imports
+    ctx = tls.create_default_context(cafile=CA)
+
+    class _Ussl:
+        # umqtt.simple 1.3.4 wraps with ussl.wrap_socket(sock, **ssl_params)
+        @staticmethod
+        def wrap_socket(sock, server_hostname=None):
+            return ctx.wrap_socket(sock, server_hostname=server_hostname)
+
+    sys.modules["ussl"] = _Ussl
+    from umqtt.simple import MQTTClient
     got = []
     c = MQTTClient("tcpip-umqtt", "files.test", port=8883, keepalive=30,
-                   ssl=tls.create_default_context(cafile=CA))
+                   ssl=True, ssl_params={"server_hostname": "files.test"})
     c.set_callback(lambda topic, msg: got.append(msg.decode()))
     t0 = ticks_ms()
     c.connect()

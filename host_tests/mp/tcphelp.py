@@ -223,6 +223,8 @@ class Pair:
         self.t = 0  # monotonic link time
         self.start = vclock.START_MS if start_ms is None else start_ms
         self.each = None  # called after every poll round (application work)
+        for st in self.stacks:
+            st.clock_ms = self.now  # sockets poll on the link's virtual clock too
 
     def now(self):
         return ticks_add(self.start, self.t)
