@@ -1,0 +1,514 @@
+"""An emulated RP2040 board running stock firmware, with the emulated W5500 on SPI0 (CPython).
+
+The CPU is rp2040js (Node.js, tools/rp2040/runner.js, installed by ``npm ci`` in
+tools/rp2040); this process owns everything else: the W5500 model
+(tools/w5500_emu.py), its Ethernet wire (a raw packet socket on a veth end, or
+none), and the board's USB-CDC REPL, exposed on a pty so ``mpremote connect
+PTY``, ``screen`` or ``picocom`` work as on a real board.
+
+    # boot stock MicroPython with the tcpip board set on its filesystem, REPL on a pty
+    .venv/bin/python tools/rp2040_board.py [--firmware-dir DIR] [--if vb] [--config FILE] \\
+        [--exec 'import tcpip'] [--duration S]
+
+It prints ``pty PATH`` once the REPL is up (then ``mpremote connect PATH``
+works), the output of ``--exec`` when given, and at the end one line
+``{"board": {"sim_s": .., "cycles": .., "spi_bytes": .., "wall_s": .., ...}}``.
+Firmware comes from ``FIRMWARE_DIR`` (default ``../shared/firmware`` next to the
+repository); a missing image, a board that never reaches the REPL, or a chip
+that never answers ends with one line on stderr and a non-zero exit.
+
+As a library (tools/vboard.py's rp2040 runtimes, host_tests/test_rp2040_*.py)::
+
+    b = Board(uf2, fs=[(image, 0xA0000)], wire=PacketNIC("vb")).start()
+    b.wait_for(b">>> ", wall_s=30)
+    print(b.exec("import tcpip; print(tcpip.__name__)"))
+    b.close()
+
+Timing: SPI bytes take 8 SPI clocks at the rate the firmware programmed; while the
+core sleeps, simulated time is not let run ahead of wall time (``realtime``), so a
+peer on wall time (the Linux kernel) sees the board's timers at their real pace.
+"""
+
+import json
+import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import threading
+import time
+import tty
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "lib"))
+
+import w5500_emu  # noqa: E402  (tools/w5500_emu.py)
+
+RUNNER = os.path.join(HERE, "rp2040", "runner.js")
+BOOTROM = "rp2040-bootrom-b1.bin"
+MICROPYTHON_UF2 = "micropython-v1.28.0-RPI_PICO.uf2"
+LWIP_UF2 = "micropython-v1.28.0-W5500_EVB_PICO.uf2"
+CIRCUITPYTHON_UF2 = "circuitpython-10.2.1-adafruit_feather_rp2040.uf2"
+
+# MicroPython RPI_PICO / W5500_EVB_PICO: LittleFS v2 at flash offset 0xA0000, 352 x 4 KB.
+LFS_OFFSET = 0xA0000
+LFS_BLOCK_SIZE = 4096
+LFS_BLOCK_COUNT = 352
+LFS_PROG_SIZE = 256
+
+# W5500-EVB-Pico wiring (boards/w5500_evb_pico.py); CircuitPython's FeatherWing
+# uses cs 10 and no rst/int (boards/feather_rp2040_ethernet_featherwing.py).
+EVB_PICO_PINS = {"cs": 17, "rst": 20, "int": 21}
+
+
+class BoardError(Exception):
+    """The board could not be started or did not answer; the message says why."""
+
+
+def firmware_dir():
+    """FIRMWARE_DIR, else ../shared/firmware next to the repository."""
+    return os.environ.get("FIRMWARE_DIR") or os.path.join(os.path.dirname(ROOT), "shared", "firmware")
+
+
+def firmware_path(name, directory=None):
+    """Full path of firmware file ``name``; BoardError naming FIRMWARE_DIR when missing."""
+    d = directory or firmware_dir()
+    p = os.path.join(d, name)
+    if not os.path.isfile(p):
+        raise BoardError("firmware %s not found in %s (set FIRMWARE_DIR to the folder with the "
+                         "RP2040 images; README says where to get them)" % (name, d))
+    return p
+
+
+def node_path():
+    for d in os.environ.get("PATH", "").split(":") + ["/usr/bin", "/usr/local/bin"]:
+        p = os.path.join(d, "node")
+        if d and os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def missing_prerequisite(directory=None):
+    """None when a board can run here, else a one-line reason."""
+    if not node_path():
+        return "node (Node.js) not found: make setup installs it"
+    if not os.path.isdir(os.path.join(HERE, "rp2040", "node_modules", "rp2040js")):
+        return "rp2040js not installed: cd tools/rp2040 && npm ci (make setup does it)"
+    d = directory or firmware_dir()
+    for f in (BOOTROM, MICROPYTHON_UF2):
+        if not os.path.isfile(os.path.join(d, f)):
+            return "RP2040 firmware not found in FIRMWARE_DIR=%s (README: getting the firmware)" % d
+    return None
+
+
+# ---------------------------------------------------------------- filesystem
+def board_set(board="w5500_evb_pico"):
+    """{path on the board: bytes} as ``make flash BOARD=board`` copies it
+    (the .mpy files of ``make board-mpy``, netboot.mpy, tcpip_board.py, main.py,
+    tcpip_config.json from firmware/)."""
+    r = subprocess.run(["make", "-s", "--no-print-directory", "board-mpy", "BOARD=" + board],
+                       cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        raise BoardError("make board-mpy BOARD=%s failed: %s" % (board, r.stdout.strip()[-300:]))
+    mpy_dir = os.path.join(ROOT, ".build", "mpy-boards", board)
+    files = {}
+    for dirpath, _dirs, names in os.walk(os.path.join(mpy_dir, "tcpip")):
+        for n in names:
+            full = os.path.join(dirpath, n)
+            files["/lib/" + os.path.relpath(full, mpy_dir)] = _read(full)
+    files["/netboot.mpy"] = _read(os.path.join(mpy_dir, "netboot.mpy"))
+    files["/tcpip_board.py"] = _read(os.path.join(ROOT, "boards", board + ".py"))
+    files["/main.py"] = _read(os.path.join(ROOT, "firmware", "main.py"))
+    files["/tcpip_config.json"] = _read(os.path.join(ROOT, "firmware", "tcpip_config.json"))
+    return files
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def littlefs_image(files, out_path):
+    """Write a LittleFS v2 image of the RPI_PICO filesystem holding ``files``
+    ({"/path": bytes}) to ``out_path``; returns out_path."""
+    try:
+        import fsimage  # tools/fsimage.py, the project's image builder, when present
+        if hasattr(fsimage, "littlefs_image"):
+            return fsimage.littlefs_image(files, out_path)
+    except ImportError:
+        pass
+    try:
+        import littlefs
+    except ImportError:
+        raise BoardError("littlefs-python not installed (make setup installs it)")
+    fs = littlefs.LittleFS(block_size=LFS_BLOCK_SIZE, block_count=LFS_BLOCK_COUNT,
+                           prog_size=LFS_PROG_SIZE, read_size=LFS_PROG_SIZE)
+    for name in sorted(files):
+        parts = name.strip("/").split("/")
+        for i in range(1, len(parts)):
+            d = "/" + "/".join(parts[:i])
+            try:
+                fs.mkdir(d)
+            except FileExistsError:
+                pass
+        with fs.open(name, "wb") as f:
+            f.write(files[name])
+    with open(out_path, "wb") as f:
+        f.write(fs.context.buffer)
+    return out_path
+
+
+# --------------------------------------------------------------------- board
+class Board:
+    """One emulated RP2040 (node child) and its W5500, wire and console."""
+
+    def __init__(self, uf2, fs=(), pins=None, wire=None, bootrom=None, realtime=True,
+                 sync_us=500, use_pty=True, chip=None, log=None):
+        self.uf2 = uf2
+        self.fs = list(fs)
+        self.pins = dict(EVB_PICO_PINS if pins is None else pins)
+        self.wire = wire
+        self.bootrom = bootrom or firmware_path(BOOTROM, os.path.dirname(uf2))
+        self.realtime = realtime
+        self.sync_us = sync_us
+        self.use_pty = use_pty
+        self.log = log
+        self.chip = chip if chip is not None else w5500_emu.W5500(wire)
+        self.chip.wire_frames_per_select = 0  # frames arrive at syncs (pump)
+        self.proc = None
+        self.pty_path = None
+        self._master = self._slave = None
+        self._lock = threading.Condition()
+        self._out = bytearray()  # console output not yet consumed by readers
+        self._in = bytearray()  # console input for the board
+        self._stop = False
+        self._selected = False
+        self._thread = None
+        self.sim_ns = 0.0
+        self.cycles = 0
+        self.spi_bytes = 0
+        self.spi_txns = 0
+        self.usb_connected = False
+        self.error = None
+        self._wall0 = None
+        self.syncs = 0
+
+    # ----------------------------------------------------------- lifecycle
+    def start(self):
+        node = node_path()
+        if not node:
+            raise BoardError("node (Node.js) not found: make setup installs it")
+        if not os.path.isdir(os.path.join(HERE, "rp2040", "node_modules", "rp2040js")):
+            raise BoardError("rp2040js not installed: cd tools/rp2040 && npm ci")
+        to_node_r, self._to_node = os.pipe()
+        self._from_node, from_node_w = os.pipe()
+        cfg = {"bootrom": self.bootrom, "uf2": self.uf2, "fs": [[p, o] for p, o in self.fs],
+               "pins": self.pins, "spi": 0, "ctl_in": to_node_r, "ctl_out": from_node_w,
+               "sync_us": self.sync_us}
+        if self.use_pty:
+            self._master, self._slave = pty.openpty()
+            tty.setraw(self._slave)
+            os.set_blocking(self._master, False)
+            self.pty_path = os.ttyname(self._slave)
+        self.proc = subprocess.Popen([node, RUNNER, json.dumps(cfg)], pass_fds=(to_node_r, from_node_w),
+                                     stdin=subprocess.DEVNULL, cwd=os.path.join(HERE, "rp2040"))
+        os.close(to_node_r)
+        os.close(from_node_w)
+        self._wall0 = time.monotonic()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self):
+        """Stop the emulator (it exits when its pipe closes) and free the pty."""
+        with self._lock:
+            self._stop = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=3)
+        for fd in (self._to_node, self._from_node, self._master, self._slave):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._to_node = self._from_node = self._master = self._slave = None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None and self.error is None
+
+    def figures(self):
+        """Simulated time, cycles, SPI bytes, wall time so far (a dict)."""
+        wall = time.monotonic() - self._wall0 if self._wall0 else 0.0
+        sim = self.sim_ns / 1e9
+        return {"sim_s": round(sim, 6), "cycles": int(self.cycles), "spi_bytes": int(self.spi_bytes),
+                "spi_transactions": self.spi_txns, "wall_s": round(wall, 3),
+                "sim_per_wall": round(sim / wall, 3) if wall else 0.0}
+
+    # ------------------------------------------------------------- console
+    def write(self, data):
+        """Bytes for the board's REPL (as typed on the serial port)."""
+        with self._lock:
+            self._in += data
+
+    def read_all(self):
+        with self._lock:
+            d = bytes(self._out)
+            del self._out[:]
+            return d
+
+    def wait_for(self, token, wall_s=30.0, sim_s=None):
+        """Console output up to and including ``token`` (bytes); BoardError after
+        ``wall_s`` seconds of wall time or ``sim_s`` of simulated time."""
+        end = time.monotonic() + wall_s
+        sim_end = None if sim_s is None else self.sim_ns + sim_s * 1e9
+        with self._lock:
+            while True:
+                i = self._out.find(token)
+                if i >= 0:
+                    d = bytes(self._out[:i + len(token)])
+                    del self._out[:i + len(token)]
+                    return d
+                if self.error is not None or (self.proc is not None and self.proc.poll() is not None):
+                    raise BoardError("the emulator stopped (%s) before %r; last output: %r"
+                                     % (self.error or "exit %s" % self.proc.returncode, token,
+                                        bytes(self._out[-200:])))
+                left = end - time.monotonic()
+                if left <= 0 or (sim_end is not None and self.sim_ns > sim_end):
+                    raise BoardError("no %r from the board within %.0f s wall%s; last output: %r"
+                                     % (token, wall_s, "" if sim_s is None else " / %.1f s simulated" % sim_s,
+                                        bytes(self._out[-200:])))
+                self._lock.wait(min(left, 0.2))
+
+    def repl(self, wall_s=30.0):
+        """Interrupt whatever runs and get a fresh ``>>> `` prompt."""
+        self.write(b"\r\x03\x03")
+        self.wait_for(b">>> ", wall_s)
+        time.sleep(0.05)
+        self.read_all()
+
+    def exec(self, code, wall_s=60.0):
+        """Run ``code`` over the raw REPL (Ctrl-A, code, Ctrl-D, as mpremote does);
+        returns its stdout as text; BoardError with the traceback when it raised."""
+        self.write(b"\r\x03\x03\x01")
+        self.wait_for(b"raw REPL; CTRL-B to exit\r\n>", wall_s)
+        self.read_all()
+        if isinstance(code, str):
+            code = code.encode()
+        self.write(code + b"\x04")
+        self.wait_for(b"OK", wall_s)
+        out = self.wait_for(b"\x04", wall_s)[:-1]
+        err = self.wait_for(b"\x04", wall_s)[:-1]
+        self.wait_for(b">", wall_s)
+        self.write(b"\x02")  # back to the friendly REPL
+        self.wait_for(b">>> ", wall_s)
+        if err:
+            raise BoardError("board raised: " + err.decode(errors="replace").strip())
+        return out.decode(errors="replace")
+
+    # ------------------------------------------------------------- serving
+    def _read_exact(self, n):
+        buf = bytearray()
+        while len(buf) < n:
+            d = os.read(self._from_node, n - len(buf))
+            if not d:
+                raise EOFError
+            buf += d
+        return bytes(buf)
+
+    def _reply(self, payload):
+        data = struct.pack("<I", len(payload)) + payload
+        while data:
+            k = os.write(self._to_node, data)
+            data = data[k:]
+
+    def _serve(self):
+        try:
+            while True:
+                h = self._read_exact(5)
+                kind = h[0:1]
+                n = struct.unpack("<I", h[1:5])[0]
+                p = self._read_exact(n) if n else b""
+                if kind == b"S":
+                    r = self._sync(p)
+                    if r is None:
+                        self._reply(b"\x01\x01")
+                        return
+                    self._reply(r)
+                elif kind == b"X":
+                    self._reply(self._exchange(p))
+                elif kind == b"C":
+                    self._reply(self._cs_high(p))
+                elif kind == b"P":
+                    if p[0] == self.pins.get("rst"):
+                        self.chip.rst(p[1])
+                else:
+                    raise ValueError("unknown request %r" % kind)
+        except EOFError:
+            pass
+        except Exception as e:  # report, never hang the caller
+            self.error = "%s: %s" % (type(e).__name__, e)
+        finally:
+            with self._lock:
+                self._lock.notify_all()
+
+    def _exchange(self, p):
+        ahead = struct.unpack("<I", p[:4])[0]
+        mosi = p[4:]
+        chip = self.chip
+        if not self._selected:
+            chip.select()
+            self._selected = True
+        inp = bytearray(len(mosi))
+        chip.transfer(mosi, inp)
+        if ahead:
+            more = bytearray(ahead)
+            chip.transfer(None, more, ahead)
+            return bytes(inp[-1:]) + bytes(more)
+        return bytes(inp[-1:])
+
+    def _cs_high(self, p):
+        unused = struct.unpack("<I", p[:4])[0]
+        mosi = p[4:]
+        chip = self.chip
+        if mosi and not self._selected:
+            chip.select()
+            self._selected = True
+        if mosi:
+            chip.transfer(mosi, None)
+        if self._selected:
+            chip.spi_bytes -= unused  # read-ahead the firmware never clocked
+            chip.deselect()
+            self._selected = False
+        return bytes([chip.intn()])
+
+    def _sync(self, p):
+        sim_ns, cycles, spi_bytes = struct.unpack("<ddd", p[:24])
+        waiting = p[24]
+        self.usb_connected = bool(p[25])
+        self.spi_txns = struct.unpack("<I", p[28:32])[0]
+        out = p[32:]
+        self.sim_ns, self.cycles, self.spi_bytes = sim_ns, cycles, spi_bytes
+        self.syncs += 1
+        if out:
+            with self._lock:
+                self._out += out
+                if len(self._out) > (1 << 20):
+                    del self._out[:-(1 << 19)]
+                self._lock.notify_all()
+            if self.log is not None:
+                self.log(out)
+            if self._master is not None:
+                try:
+                    os.write(self._master, out)
+                except OSError:
+                    pass  # nobody reads the pty: drop, as a disconnected port does
+        if self.realtime and waiting:
+            ahead = sim_ns / 1e9 - (time.monotonic() - self._wall0)
+            if ahead > 0.001:
+                fds = [fd for fd in (self._master, self.wire.fileno() if self.wire else None) if fd is not None]
+                if fds:
+                    select.select(fds, [], [], min(ahead, 0.02))
+                else:
+                    time.sleep(min(ahead, 0.02))
+        if self.wire is not None:
+            self.chip.pump(64)
+        if self._master is not None:
+            try:
+                d = os.read(self._master, 4096)
+                if d:
+                    with self._lock:
+                        self._in += d
+            except OSError:
+                pass
+        with self._lock:
+            if self._stop:
+                return None
+            inp = bytes(self._in[:1024])
+            del self._in[:1024]
+        return bytes([0, self.chip.intn()]) + inp
+
+
+# ---------------------------------------------------------------------- CLI
+def micropython_board(settings=None, wire=None, board="w5500_evb_pico", directory=None,
+                      workdir=None, realtime=True, log=None, extra_files=None):
+    """A Board running stock MicroPython (RPI_PICO) with the tcpip board set on its
+    LittleFS; ``settings`` (a dict) becomes tcpip_config.json.  Not started."""
+    d = directory or firmware_dir()
+    uf2 = firmware_path(MICROPYTHON_UF2, d)
+    firmware_path(BOOTROM, d)
+    files = board_set(board)
+    if settings is not None:
+        files["/tcpip_config.json"] = json.dumps(settings).encode()
+    if extra_files:
+        files.update(extra_files)
+    workdir = workdir or os.path.join(ROOT, ".build", "rp2040")
+    os.makedirs(workdir, exist_ok=True)
+    img = littlefs_image(files, os.path.join(workdir, "lfs-%d.img" % os.getpid()))
+    return Board(uf2, fs=[(img, LFS_OFFSET)], wire=wire, realtime=realtime, log=log)
+
+
+def main(argv):
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="rp2040_board.py", description=__doc__.split("\n")[0])
+    ap.add_argument("--firmware-dir", default=None)
+    ap.add_argument("--if", dest="ifname", default=None, help="raw packet socket wire (veth end)")
+    ap.add_argument("--config", default=None, help="tcpip_config.json to put on the board")
+    ap.add_argument("--exec", default=None, help="code to run over the raw REPL once booted")
+    ap.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
+    ap.add_argument("--no-main", action="store_true", help="leave main.py off the filesystem")
+    ap.add_argument("--boot-timeout", type=float, default=60.0)
+    a = ap.parse_args(argv)
+    d = a.firmware_dir or firmware_dir()
+    why = missing_prerequisite(d)
+    if why:
+        print("rp2040_board: " + why, file=sys.stderr)
+        return 2
+    wire = None
+    if a.ifname:
+        from tcpip.nic.packet import PacketNIC
+        wire = PacketNIC(a.ifname)
+    settings = None
+    if a.config:
+        with open(a.config) as f:
+            settings = json.load(f)
+    b = None
+    try:
+        b = micropython_board(settings, wire=wire, directory=d)
+        if a.no_main:
+            pass
+        b.start()
+        b.wait_for(b">>> ", wall_s=a.boot_timeout)
+        print("pty %s" % b.pty_path, flush=True)
+        print("booted at %.4f s simulated" % (b.sim_ns / 1e9), file=sys.stderr, flush=True)
+        if a.exec:
+            sys.stdout.write(b.exec(a.exec))
+            sys.stdout.flush()
+        end = None if a.duration is None else time.monotonic() + a.duration
+        while b.alive() and (end is None or time.monotonic() < end):
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        pass
+    except BoardError as e:
+        print("rp2040_board: %s" % e, file=sys.stderr)
+        return 1
+    finally:
+        if b is not None:
+            figs = b.figures()
+            figs.update({"chip_" + k: v for k, v in b.chip.stats().items()})
+            b.close()
+            print(json.dumps({"board": figs}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
