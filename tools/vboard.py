@@ -57,6 +57,11 @@ import netns  # noqa: E402  (tools/netns.py)
 
 READY_TIMEOUT_S = 15.0  # stack process start plus first answered ping
 STOP_TIMEOUT_S = 5.0
+# Stock firmware on an emulated RP2040 (tools/rp2040_board.py), wire over veth.
+# The emulator runs at about 0.1-0.2x real time: boot, DHCP and stop take longer.
+RP2040_RUNTIMES = ("rp2040-micropython",)
+RP2040_READY_TIMEOUT_S = 150.0
+RP2040_STOP_TIMEOUT_S = 60.0
 
 
 def known_services():
@@ -94,7 +99,7 @@ def parse_args(argv):
         prog="vboard.py",
         description="Run the tcpip stack as a virtual board in a network namespace.")
     ap.add_argument("--netns", required=True, help="namespace to create (must not exist)")
-    ap.add_argument("--runtime", required=True, choices=("cpython", "micropython"))
+    ap.add_argument("--runtime", required=True, choices=("cpython", "micropython") + RP2040_RUNTIMES)
     ap.add_argument("--duration", type=float, default=None,
                     help="seconds to run after ready (default: until SIGINT/SIGTERM)")
     ap.add_argument("--serve", default="", help="comma-separated services to start")
@@ -117,7 +122,8 @@ def parse_args(argv):
 class Child:
     """The stack process and a thread that collects its stdout lines."""
 
-    def __init__(self, argv, env):
+    def __init__(self, argv, env, stop_timeout=STOP_TIMEOUT_S):
+        self.stop_timeout = stop_timeout
         # Own session: a Ctrl-C on the terminal reaches vboard only, and vboard
         # decides when the stack stops (so its stats are always collected).
         self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
@@ -142,7 +148,7 @@ class Child:
         stats = None
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGINT)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
+        deadline = time.monotonic() + self.stop_timeout
         while time.monotonic() < deadline:
             line = self.next_line(0.1)
             if line is None:
@@ -169,7 +175,10 @@ def main(argv):
         if s not in known:
             return _fail(2, "unknown service %r for --serve (known: %s)"
                          % (s, ", ".join(known) if known else "none yet; services come with TCP"))
+    rp2040 = a.runtime in RP2040_RUNTIMES
     nic = a.nic or ("tap" if a.runtime == "cpython" else "packet")
+    if rp2040 and nic != "packet":
+        return _fail(2, "the %s runtime's W5500 is wired to a veth (--nic packet)" % a.runtime)
     if a.runtime == "micropython" and nic == "tap":
         return _fail(2, "the MicroPython unix port cannot attach a TAP (no ioctl); use --nic packet")
     # The emulated W5500's wire: the runtime's default wire.
@@ -177,7 +186,13 @@ def main(argv):
     why = netns.preflight(need_tun=(wire == "tap"))
     if why:
         return _fail(2, why)
-    if a.runtime == "micropython":
+    if rp2040:
+        import rp2040_board  # tools/rp2040_board.py
+        why = rp2040_board.missing_prerequisite()
+        if why:
+            return _fail(2, why)
+        runtime = [sys.executable]
+    elif a.runtime == "micropython":
         exe = micropython_path()
         if not exe:
             return _fail(2, "micropython not found (run make setup)")
@@ -229,8 +244,20 @@ def main(argv):
             args += ["--stack", a.stack]
         if a.dhcp:
             args += ["--dhcp", "1"]
-        child = Child(ns.argv(runtime + [os.path.join(HERE, "vboard_run.py")] + args), env)
-        code = wait_ready(a, ns, child, stop)
+        if rp2040:
+            if os.environ.get("PYTHONPATH"):
+                env["PYTHONPATH"] += ":" + os.environ["PYTHONPATH"]
+            args = ["--vboard", "--if", ns.board_if, "--ip", a.ip, "--prefix", str(a.prefix),
+                    "--gateway", a.peer_ip, "--mac", a.mac]
+            if wanted:
+                args += ["--serve", ",".join(wanted)]
+            if a.dhcp:
+                args += ["--dhcp"]
+            child = Child(ns.argv(runtime + [os.path.join(HERE, "rp2040_board.py")] + args), env,
+                          stop_timeout=RP2040_STOP_TIMEOUT_S)
+        else:
+            child = Child(ns.argv(runtime + [os.path.join(HERE, "vboard_run.py")] + args), env)
+        code = wait_ready(a, ns, child, stop, RP2040_READY_TIMEOUT_S if rp2040 else READY_TIMEOUT_S)
         if code == 0:
             print("ready %s" % a.ip, flush=True)
             end = None if a.duration is None else time.monotonic() + a.duration
@@ -292,9 +319,9 @@ def stop_process(p):
             p.wait(timeout=5)
 
 
-def wait_ready(a, ns, child, stop):
+def wait_ready(a, ns, child, stop, timeout_s=READY_TIMEOUT_S):
     """0 once the stack process said ``ready`` and answered a ping, else 1."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
+    deadline = time.monotonic() + timeout_s
     while True:
         if stop.is_set():
             return _fail(1, "stopped before the stack was ready")
@@ -310,14 +337,14 @@ def wait_ready(a, ns, child, stop):
         if line:
             _log("stack: " + line)
         if time.monotonic() > deadline:
-            return _fail(1, "the stack process did not start within %.0f s" % READY_TIMEOUT_S)
+            return _fail(1, "the stack process did not start within %.0f s" % timeout_s)
     while time.monotonic() < deadline and not stop.is_set():
         p = ns.run(["ping", "-c", "1", "-W", "1", a.ip], timeout=5)
         if p.returncode == 0:
             return 0
         if child.proc.poll() is not None:
             return _fail(1, "the stack process exited (status %s)" % child.proc.returncode)
-    return _fail(1, "the stack did not answer ping at %s within %.0f s" % (a.ip, READY_TIMEOUT_S))
+    return _fail(1, "the stack did not answer ping at %s within %.0f s" % (a.ip, timeout_s))
 
 
 if __name__ == "__main__":
