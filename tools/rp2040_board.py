@@ -162,6 +162,49 @@ def littlefs_image(files, out_path):
 
 
 # --------------------------------------------------------------------- board
+class _TimedWire:
+    """The chip's wire, noting the simulated time ICMP echo requests reach the
+    chip and their replies leave it: ping RTT in simulated time (to within one
+    sync interval on the way in)."""
+
+    def __init__(self, board, wire):
+        self.board = board
+        self.wire = wire
+        self.pending = {}  # (id, seq) -> simulated ns the request arrived
+        self.rtts_ns = []
+
+    def fileno(self):
+        return self.wire.fileno()
+
+    @staticmethod
+    def _echo(f, n, kind):
+        if n < 42 or f[12] != 0x08 or f[13] != 0x00 or f[23] != 1:
+            return None
+        o = 14 + (f[14] & 0x0F) * 4
+        if n < o + 8 or f[o] != kind:
+            return None
+        return bytes(f[o + 4:o + 8])
+
+    def recv_into(self, buf):
+        n = self.wire.recv_into(buf)
+        if n:
+            k = self._echo(buf, n, 8)
+            if k is not None and len(self.pending) < 256:
+                self.pending[k] = self.board.sim_ns
+        return n
+
+    def send(self, mv):
+        k = self._echo(mv, len(mv), 0)
+        if k is not None and k in self.pending:
+            t = self.pending.pop(k)
+            if len(self.rtts_ns) < 10000:
+                self.rtts_ns.append(self.board.sim_ns - t)
+        return self.wire.send(mv)
+
+    def link_up(self):
+        return True
+
+
 class Board:
     """One emulated RP2040 (node child) and its W5500, wire and console."""
 
@@ -170,13 +213,13 @@ class Board:
         self.uf2 = uf2
         self.fs = list(fs)
         self.pins = dict(EVB_PICO_PINS if pins is None else pins)
-        self.wire = wire
         self.bootrom = bootrom or firmware_path(BOOTROM, os.path.dirname(uf2))
         self.realtime = realtime
         self.sync_us = sync_us
         self.use_pty = use_pty
         self.log = log
-        self.chip = chip if chip is not None else w5500_emu.W5500(wire)
+        self.wire = _TimedWire(self, wire) if wire is not None else None
+        self.chip = chip if chip is not None else w5500_emu.W5500(self.wire)
         self.chip.wire_frames_per_select = 0  # frames arrive at syncs (pump)
         self.proc = None
         self.pty_path = None
@@ -249,9 +292,15 @@ class Board:
         """Simulated time, cycles, SPI bytes, wall time so far (a dict)."""
         wall = time.monotonic() - self._wall0 if self._wall0 else 0.0
         sim = self.sim_ns / 1e9
-        return {"sim_s": round(sim, 6), "cycles": int(self.cycles), "spi_bytes": int(self.spi_bytes),
-                "spi_transactions": self.spi_txns, "wall_s": round(wall, 3),
-                "sim_per_wall": round(sim / wall, 3) if wall else 0.0}
+        d = {"sim_s": round(sim, 6), "cycles": int(self.cycles), "spi_bytes": int(self.spi_bytes),
+             "spi_transactions": self.spi_txns, "wall_s": round(wall, 3),
+             "sim_per_wall": round(sim / wall, 3) if wall else 0.0}
+        rtts = self.wire.rtts_ns if self.wire is not None else []
+        if rtts:
+            d["ping_rtt_sim_ms"] = {"n": len(rtts), "min": round(min(rtts) / 1e6, 3),
+                                    "avg": round(sum(rtts) / len(rtts) / 1e6, 3),
+                                    "max": round(max(rtts) / 1e6, 3)}
+        return d
 
     # ------------------------------------------------------------- console
     def write(self, data):
@@ -376,8 +425,8 @@ class Board:
         return bytes(inp[-1:])
 
     def _cs_high(self, p):
-        unused = struct.unpack("<I", p[:4])[0]
-        mosi = p[4:]
+        unused, self.sim_ns = struct.unpack("<Id", p[:12])
+        mosi = p[12:]
         chip = self.chip
         if mosi and not self._selected:
             chip.select()
@@ -450,7 +499,9 @@ if %(http)r:
     import httpstatus
     _srv.append(httpstatus.StatusServer(_st, 80))
 net.background.stop()
-print('serving')
+import gc
+gc.collect()
+print('serving', gc.mem_free())
 try:
     while True:
         _w = _st.poll(ticks_ms())
@@ -465,6 +516,9 @@ for _s in _srv:
 net.background = __import__('netboot').Background(net, net.settings['poll_ms'])
 """
 
+INFO = ("import gc, json, tcpip\ngc.collect()\n"
+        "print(json.dumps({'versionr': net.nic._read8(net.nic._VERSION_REG), "
+        "'tcpip_file': tcpip.__file__, 'mem_free_started': gc.mem_free()}))\n")
 STATS = ("import json\nd = net.stack.stats()\nfor k, v in net.nic.stats().items():\n"
          "    d['nic_' + k] = v\nprint(json.dumps(d))\n")
 
@@ -540,12 +594,16 @@ def vboard_main(argv):
                 _say("rp2040_board: no DHCP lease (the board fell back to its static address)")
                 return 1
             _say("bound %s" % line[0].split("('")[1].split("'")[0])
+        info = json.loads(b.exec(INFO, wall_s=60).strip().splitlines()[-1])
+        _log("VERSIONR 0x%02x, tcpip from %s, heap free after start %d B"
+             % (info["versionr"], info["tcpip_file"], info["mem_free_started"]))
         if names:
             b.write(b"\r\x03\x03\x01")
             b.wait_for(b"raw REPL; CTRL-B to exit\r\n>", 30)
             b.write((SERVE_LOOP % {"tcp": tcp, "http": "http" in names}).encode() + b"\x04")
             b.wait_for(b"OK", 30)
-            b.wait_for(b"serving", 60)
+            line = b.wait_for(b"serving", 60) + b.wait_for(b"\n", 30)
+            info["mem_free_serving"] = int(line.split()[-1])
             serving = True
         _say("ready")
         while not stopping.is_set() and b.alive():
@@ -563,6 +621,8 @@ def vboard_main(argv):
             stats["chip_" + k] = v
         for k, v in b.figures().items():
             stats["board_" + k] = v
+        for k, v in info.items():
+            stats["board_" + k] = v
         _say(json.dumps({"stats": stats}))
         return 0
     except BoardError as e:
@@ -579,7 +639,7 @@ def _log(msg):
 
 # ---------------------------------------------------------------------- CLI
 def micropython_board(settings=None, wire=None, board="w5500_evb_pico", directory=None,
-                      workdir=None, realtime=True, log=None, extra_files=None):
+                      workdir=None, realtime=True, log=None, extra_files=None, no_main=False):
     """A Board running stock MicroPython (RPI_PICO) with the tcpip board set on its
     LittleFS; ``settings`` (a dict) becomes tcpip_config.json.  Not started."""
     d = directory or firmware_dir()
@@ -590,6 +650,8 @@ def micropython_board(settings=None, wire=None, board="w5500_evb_pico", director
         files["/tcpip_config.json"] = json.dumps(settings).encode()
     if extra_files:
         files.update(extra_files)
+    if no_main:
+        del files["/main.py"]
     workdir = workdir or os.path.join(ROOT, ".build", "rp2040")
     os.makedirs(workdir, exist_ok=True)
     img = littlefs_image(files, os.path.join(workdir, "lfs-%d.img" % os.getpid()))
@@ -626,9 +688,7 @@ def main(argv):
             settings = json.load(f)
     b = None
     try:
-        b = micropython_board(settings, wire=wire, directory=d)
-        if a.no_main:
-            pass
+        b = micropython_board(settings, wire=wire, directory=d, no_main=a.no_main)
         b.start()
         b.wait_for(b">>> ", wall_s=a.boot_timeout)
         print("pty %s" % b.pty_path, flush=True)

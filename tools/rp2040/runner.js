@@ -31,7 +31,8 @@
 //
 // Protocol on the two pipes (little-endian): request = type byte, u32 length,
 // payload; reply = u32 length, payload.  Types: 'X' SPI exchange (reply: MISO
-// bytes), 'C' CS high (reply: INTn level), 'P' pin level (no reply), 'S' sync
+// bytes), 'C' CS high (u32 unused read-ahead, f64 simulated ns,
+// MOSI bytes; reply: INTn level), 'P' pin level (no reply), 'S' sync
 // (reply: flags, INTn, console input).
 'use strict';
 
@@ -211,9 +212,10 @@ function csChanged(level) {
   csLow = false;
   spiTxns++;
   const unused = ahead ? ahead.length - aheadPos : 0;
-  const p = Buffer.alloc(4 + pending.length);
+  const p = Buffer.alloc(12 + pending.length);
   p.writeUInt32LE(unused, 0);
-  for (let i = 0; i < pending.length; i++) p[4 + i] = pending[i];
+  p.writeDoubleLE(mcu.clock.nanos, 4); // when: a SEND command takes effect now
+  for (let i = 0; i < pending.length; i++) p[12 + i] = pending[i];
   const r = request('C', p);
   setInt(!!r[0]);
   pending = [];
