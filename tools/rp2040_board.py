@@ -162,6 +162,37 @@ def littlefs_image(files, out_path):
 
 
 # --------------------------------------------------------------------- board
+class NoChip:
+    """Nothing on the SPI bus: MISO reads 0, INTn stays high (a chip that never
+    answers, for tests of what the firmware and the runner then do)."""
+
+    wire_frames_per_select = 0
+    spi_bytes = 0
+
+    def select(self):
+        pass
+
+    def deselect(self):
+        pass
+
+    def transfer(self, out=None, inp=None, n=None, fill=0):
+        if inp is not None:
+            for i in range(len(inp) if n is None else n):
+                inp[i] = 0
+
+    def rst(self, level):
+        pass
+
+    def pump(self, limit=0):
+        pass
+
+    def intn(self):
+        return 1
+
+    def stats(self):
+        return {}
+
+
 class _TimedWire:
     """The chip's wire, noting the simulated time ICMP echo requests reach the
     chip and their replies leave it: ping RTT in simulated time (to within one
@@ -639,12 +670,13 @@ def _log(msg):
 
 # ---------------------------------------------------------------------- CLI
 def micropython_board(settings=None, wire=None, board="w5500_evb_pico", directory=None,
-                      workdir=None, realtime=True, log=None, extra_files=None, no_main=False):
+                      workdir=None, realtime=True, log=None, extra_files=None, no_main=False,
+                      uf2=None, chip=None):
     """A Board running stock MicroPython (RPI_PICO) with the tcpip board set on its
     LittleFS; ``settings`` (a dict) becomes tcpip_config.json.  Not started."""
     d = directory or firmware_dir()
-    uf2 = firmware_path(MICROPYTHON_UF2, d)
-    firmware_path(BOOTROM, d)
+    uf2 = uf2 or firmware_path(MICROPYTHON_UF2, d)
+    bootrom = firmware_path(BOOTROM, d)
     files = board_set(board)
     if settings is not None:
         files["/tcpip_config.json"] = json.dumps(settings).encode()
@@ -655,7 +687,8 @@ def micropython_board(settings=None, wire=None, board="w5500_evb_pico", director
     workdir = workdir or os.path.join(ROOT, ".build", "rp2040")
     os.makedirs(workdir, exist_ok=True)
     img = littlefs_image(files, os.path.join(workdir, "lfs-%d.img" % os.getpid()))
-    return Board(uf2, fs=[(img, LFS_OFFSET)], wire=wire, realtime=realtime, log=log)
+    return Board(uf2, fs=[(img, LFS_OFFSET)], wire=wire, realtime=realtime, log=log,
+                 bootrom=bootrom, chip=chip)
 
 
 def main(argv):
@@ -672,6 +705,8 @@ def main(argv):
     ap.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
     ap.add_argument("--no-main", action="store_true", help="leave main.py off the filesystem")
     ap.add_argument("--boot-timeout", type=float, default=60.0)
+    ap.add_argument("--uf2", default=None, help="another MicroPython image than RPI_PICO's")
+    ap.add_argument("--no-chip", action="store_true", help="nothing on SPI0 (MISO reads 0)")
     a = ap.parse_args(argv)
     d = a.firmware_dir or firmware_dir()
     why = missing_prerequisite(d)
@@ -688,9 +723,13 @@ def main(argv):
             settings = json.load(f)
     b = None
     try:
-        b = micropython_board(settings, wire=wire, directory=d, no_main=a.no_main)
+        b = micropython_board(settings, wire=wire, directory=d, no_main=a.no_main, uf2=a.uf2,
+                              chip=NoChip() if a.no_chip else None)
         b.start()
-        b.wait_for(b">>> ", wall_s=a.boot_timeout)
+        boot = b.wait_for(b">>> ", wall_s=a.boot_timeout).decode(errors="replace")
+        for line in boot.splitlines():
+            if line.startswith("tcpip: not started"):
+                raise BoardError("the stack did not start on the board: " + line[len("tcpip: not started:"):].strip())
         print("pty %s" % b.pty_path, flush=True)
         print("booted at %.4f s simulated" % (b.sim_ns / 1e9), file=sys.stderr, flush=True)
         if a.exec:

@@ -135,7 +135,11 @@ const consoleIn = []; // bytes from the host not yet in the CDC FIFO
 let heldOut = -1; // size of an armed OUT transfer we hold, or -1
 let connected = false;
 cdc.onDeviceConnected = () => {
+  // The banner went out before the host set DTR (TinyUSB drops it): a CR asks
+  // the REPL for a fresh prompt, as a terminal user would.
   connected = true;
+  consoleIn.push(13);
+  feedOut();
 };
 cdc.onSerialData = (buf) => {
   if (buf.length) {
@@ -323,4 +327,8 @@ function run() {
   }
   process.exit(0);
 }
-run();
+try {
+  run();
+} catch (e) {
+  die('the emulated CPU stopped at PC 0x' + (core.PC >>> 0).toString(16) + ': ' + e.message);
+}
