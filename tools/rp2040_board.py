@@ -378,6 +378,13 @@ class Board:
     def exec(self, code, wall_s=60.0):
         """Run ``code`` over the raw REPL (Ctrl-A, code, Ctrl-D, as mpremote does);
         returns its stdout as text; BoardError with the traceback when it raised."""
+        out, err = self.exec_raw(code, wall_s)
+        if err:
+            raise BoardError("board raised: " + err.strip())
+        return out
+
+    def exec_raw(self, code, wall_s=60.0):
+        """Like exec(); returns (stdout, stderr) as text, stderr the traceback if any."""
         self.write(b"\r\x03\x03\x01")
         self.wait_for(b"raw REPL; CTRL-B to exit\r\n>", wall_s)
         self.read_all()
@@ -390,9 +397,7 @@ class Board:
         self.wait_for(b">", wall_s)
         self.write(b"\x02")  # back to the friendly REPL
         self.wait_for(b">>> ", wall_s)
-        if err:
-            raise BoardError("board raised: " + err.decode(errors="replace").strip())
-        return out.decode(errors="replace")
+        return out.decode(errors="replace"), err.decode(errors="replace")
 
     # ------------------------------------------------------------- serving
     def _read_exact(self, n):
@@ -586,7 +591,14 @@ def vboard_main(argv):
     ap.add_argument("--serve", default="")
     ap.add_argument("--dhcp", action="store_true")
     ap.add_argument("--boot-timeout", type=float, default=120.0)
+    ap.add_argument("--run", default=None, help="script to run over the raw REPL on SIGUSR1")
+    ap.add_argument("--run-timeout", type=float, default=600.0, help="wall seconds for --run")
     a = ap.parse_args(argv)
+    if a.run and a.serve:
+        _say("rp2040_board: --run and --serve together are not supported on the rp2040 runtimes yet")
+        return 2
+    run_now = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: run_now.set())
     why = missing_prerequisite()
     if why:
         _say("rp2040_board: " + why)
@@ -639,6 +651,10 @@ def vboard_main(argv):
         _say("ready")
         while not stopping.is_set() and b.alive():
             stopping.wait(0.2)
+            if run_now.is_set() and a.run:
+                run_now.clear()
+                run_script(b, a.run, a.run_timeout)
+                a.run = None
         if not b.alive():
             _say("rp2040_board: the emulator stopped: %s" % (b.error or "exit"))
             return 1
@@ -662,6 +678,28 @@ def vboard_main(argv):
     finally:
         if b is not None:
             b.close()
+
+
+def run_script(b, path, wall_s):
+    """Run the user's script on the board over the raw REPL (``net`` is the running
+    interface from main.py); its output as ``run: LINE`` / ``run-err: LINE`` and
+    then ``run-status N`` (0: finished, 1: raised) on stdout."""
+    try:
+        with open(path, "rb") as f:
+            code = f.read()
+    except OSError as e:
+        _say("run-err: %s" % e)
+        _say("run-status 2")
+        return
+    try:
+        out, err = b.exec_raw(code, wall_s)
+    except BoardError as e:
+        out, err = "", str(e)
+    for line in out.splitlines():
+        _say("run: " + line.rstrip("\r"))
+    for line in err.splitlines():
+        _say("run-err: " + line.rstrip("\r"))
+    _say("run-status %d" % (1 if err else 0))
 
 
 def _log(msg):
