@@ -151,13 +151,14 @@ def _static_config():
 
 # ------------------------------------------------------------ against the kernel
 class RP2040VBoard:
-    """One ``tools/vboard.py --runtime rp2040-micropython`` and its namespace ``rp2m*``."""
+    """One ``tools/vboard.py --runtime rp2040-micropython`` (or ``runtime``) and its
+    namespace ``rp2m*`` (``rp2l*`` for rp2040-lwip)."""
 
-    def __init__(self, *extra):
+    def __init__(self, *extra, runtime="rp2040-micropython"):
         _seq[0] += 1
-        self.name = "rp2m%d-%d" % (os.getpid() % 100000, _seq[0])
+        self.name = "rp2%s%d-%d" % (runtime[7], os.getpid() % 100000, _seq[0])
         self.proc = subprocess.Popen(
-            [sys.executable, H.VBOARD, "--netns", self.name, "--runtime", "rp2040-micropython"]
+            [sys.executable, H.VBOARD, "--netns", self.name, "--runtime", runtime]
             + list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         self._out = b""
         line = self._readline(180)

@@ -91,14 +91,14 @@ def node_path():
     return None
 
 
-def missing_prerequisite(directory=None):
+def missing_prerequisite(directory=None, images=(MICROPYTHON_UF2,)):
     """None when a board can run here, else a one-line reason."""
     if not node_path():
         return "node (Node.js) not found: make setup installs it"
     if not os.path.isdir(os.path.join(HERE, "rp2040", "node_modules", "rp2040js")):
         return "rp2040js not installed: cd tools/rp2040 && npm ci (make setup does it)"
     d = directory or firmware_dir()
-    for f in (BOOTROM, MICROPYTHON_UF2):
+    for f in (BOOTROM,) + tuple(images):
         if not os.path.isfile(os.path.join(d, f)):
             return "RP2040 firmware not found in FIRMWARE_DIR=%s (README: getting the firmware)" % d
     return None
@@ -559,6 +559,40 @@ STATS = ("import json\nd = net.stack.stats()\nfor k, v in net.nic.stats().items(
          "    d['nic_' + k] = v\nprint(json.dumps(d))\n")
 
 
+def lwip_board(settings, wire=None, directory=None, workdir=None, realtime=True, log=None):
+    """A Board running stock MicroPython W5500_EVB_PICO (lwIP over network.WIZNET5K)
+    with tools/rp2040/lwip_main.py as main.py and ``settings`` as lwip_config.json."""
+    d = directory or firmware_dir()
+    uf2 = firmware_path(LWIP_UF2, d)
+    bootrom = firmware_path(BOOTROM, d)
+    files = {"/main.py": _read(os.path.join(HERE, "rp2040", "lwip_main.py")),
+             "/lwip_config.json": json.dumps(settings).encode()}
+    workdir = workdir or os.path.join(ROOT, ".build", "rp2040")
+    os.makedirs(workdir, exist_ok=True)
+    img = littlefs_image(files, os.path.join(workdir, "lfs-lwip-%d.img" % os.getpid()))
+    return Board(uf2, fs=[(img, LFS_OFFSET)], wire=wire, realtime=realtime, log=log, bootrom=bootrom)
+
+
+def _lwip_up(b, a, names, boot_timeout):
+    """Boot the lwIP board; (info dict, serving) or BoardError."""
+    b.wait_for(b"lwip: up ", wall_s=boot_timeout)
+    fields = b.wait_for(b"\n", 60).decode(errors="replace").split()
+    _log("lwIP board up: %s" % " ".join(fields))
+    _log("booted at %.3f s simulated (%.1f s wall)" % (b.sim_ns / 1e9, b.figures()["wall_s"]))
+    if fields[3] == "none":
+        raise BoardError("no DHCP lease (lwIP)")
+    if a.dhcp:
+        _say("bound %s" % fields[0])
+    info = {}
+    if names:
+        line = b.wait_for(b"serving", 60) + b.wait_for(b"\n", 30)
+        info["mem_free_serving"] = int(line.split()[-1])
+        return info, True
+    b.wait_for(b">>> ", 60)
+    info["mem_free_started"] = int(b.exec("import gc\ngc.collect()\nprint(gc.mem_free())").strip())
+    return info, False
+
+
 def mpy_of(src, out_dir):
     """Compile a tools/ module with mpy-cross for the board (armv6m); its bytes."""
     name = os.path.splitext(os.path.basename(src))[0]
@@ -591,6 +625,8 @@ def vboard_main(argv):
     ap.add_argument("--serve", default="")
     ap.add_argument("--dhcp", action="store_true")
     ap.add_argument("--boot-timeout", type=float, default=120.0)
+    ap.add_argument("--lwip", action="store_true",
+                    help="the W5500_EVB_PICO image with MicroPython's lwIP (tools/rp2040/lwip_main.py)")
     ap.add_argument("--run", default=None, help="script to run over the raw REPL on SIGUSR1")
     ap.add_argument("--run-timeout", type=float, default=600.0, help="wall seconds for --run")
     a = ap.parse_args(argv)
@@ -599,7 +635,7 @@ def vboard_main(argv):
         return 2
     run_now = threading.Event()
     signal.signal(signal.SIGUSR1, lambda *_: run_now.set())
-    why = missing_prerequisite()
+    why = missing_prerequisite(images=(LWIP_UF2,) if a.lwip else (MICROPYTHON_UF2,))
     if why:
         _say("rp2040_board: " + why)
         return 2
@@ -615,6 +651,8 @@ def vboard_main(argv):
     extra = {}
     workdir = os.path.join(ROOT, ".build", "rp2040")
     os.makedirs(workdir, exist_ok=True)
+    if a.lwip:
+        return _vboard_lwip(a, wire, settings, names, stopping, run_now)
     if tcp:
         extra["/services.mpy"] = mpy_of(os.path.join(HERE, "services.py"), workdir)
     if "http" in names:
@@ -664,6 +702,44 @@ def vboard_main(argv):
             b.write(b"\x02")
             b.wait_for(b">>> ", 30)
         stats = json.loads(b.exec(STATS, wall_s=30).strip().splitlines()[-1])
+        for k, v in b.chip.stats().items():
+            stats["chip_" + k] = v
+        for k, v in b.figures().items():
+            stats["board_" + k] = v
+        for k, v in info.items():
+            stats["board_" + k] = v
+        _say(json.dumps({"stats": stats}))
+        return 0
+    except BoardError as e:
+        _say("rp2040_board: %s" % e)
+        return 1
+    finally:
+        if b is not None:
+            b.close()
+
+
+def _vboard_lwip(a, wire, settings, names, stopping, run_now):
+    settings = dict(settings, serve=names)
+    b = None
+    try:
+        b = lwip_board(settings, wire=wire)
+        b.start()
+        info, serving = _lwip_up(b, a, names, a.boot_timeout)
+        _say("ready")
+        while not stopping.is_set() and b.alive():
+            stopping.wait(0.2)
+            if run_now.is_set() and a.run:
+                run_now.clear()
+                run_script(b, a.run, a.run_timeout)
+                a.run = None
+        if not b.alive():
+            _say("rp2040_board: the emulator stopped: %s" % (b.error or "exit"))
+            return 1
+        stats = {}
+        if serving:
+            b.write(b"\x03")
+            b.wait_for(b"lwip-stats ", 30)
+            stats = json.loads(b.wait_for(b"\n", 30))
         for k, v in b.chip.stats().items():
             stats["chip_" + k] = v
         for k, v in b.figures().items():

@@ -72,7 +72,7 @@ READY_TIMEOUT_S = 15.0  # stack process start plus first answered ping
 STOP_TIMEOUT_S = 5.0
 # Stock firmware on an emulated RP2040 (tools/rp2040_board.py), wire over veth.
 # The emulator runs at about 0.1-0.2x real time: boot, DHCP and stop take longer.
-RP2040_RUNTIMES = ("rp2040-micropython",)
+RP2040_RUNTIMES = ("rp2040-micropython", "rp2040-lwip")
 RP2040_READY_TIMEOUT_S = 150.0
 RP2040_STOP_TIMEOUT_S = 60.0
 
@@ -209,7 +209,8 @@ def main(argv):
         return _fail(2, why)
     if rp2040:
         import rp2040_board  # tools/rp2040_board.py
-        why = rp2040_board.missing_prerequisite()
+        why = rp2040_board.missing_prerequisite(images=(
+            rp2040_board.LWIP_UF2 if a.runtime == "rp2040-lwip" else rp2040_board.MICROPYTHON_UF2,))
         if why:
             return _fail(2, why)
         runtime = [sys.executable]
@@ -276,6 +277,8 @@ def main(argv):
                 args += ["--dhcp"]
             if a.run:
                 args += ["--run", os.path.abspath(a.run)]
+            if a.runtime == "rp2040-lwip":
+                args += ["--lwip"]
             child = Child(ns.argv(runtime + [os.path.join(HERE, "rp2040_board.py")] + args), env,
                           stop_timeout=RP2040_STOP_TIMEOUT_S)
         else:
