@@ -68,14 +68,39 @@ class BoardError(Exception):
     """The board could not be started or did not answer; the message says why."""
 
 
+def _load_tools_firmware():
+    """tools/firmware.py (FIRMWARE_DIR lookup and sha256 check) when it exists; by
+    path, as the repository's firmware/ folder would shadow the name."""
+    path = os.path.join(HERE, "firmware.py")
+    if not os.path.isfile(path):
+        return None
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tools_firmware", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+_firmware = _load_tools_firmware()
+
+
 def firmware_dir():
     """FIRMWARE_DIR, else ../shared/firmware next to the repository."""
+    if _firmware is not None:
+        return _firmware.firmware_dir()
     return os.environ.get("FIRMWARE_DIR") or os.path.join(os.path.dirname(ROOT), "shared", "firmware")
 
 
 def firmware_path(name, directory=None):
-    """Full path of firmware file ``name``; BoardError naming FIRMWARE_DIR when missing."""
+    """Full path of firmware file ``name`` (checked against tools/firmware.sha256
+    when that exists); BoardError naming FIRMWARE_DIR when missing or changed."""
     d = directory or firmware_dir()
+    if _firmware is not None and name in _firmware.expected_sums():
+        try:
+            return _firmware.find(name, d)
+        except OSError as e:
+            raise BoardError(str(e))
     p = os.path.join(d, name)
     if not os.path.isfile(p):
         raise BoardError("firmware %s not found in %s (set FIRMWARE_DIR to the folder with the "
@@ -98,6 +123,11 @@ def missing_prerequisite(directory=None, images=(MICROPYTHON_UF2,)):
     if not os.path.isdir(os.path.join(HERE, "rp2040", "node_modules", "rp2040js")):
         return "rp2040js not installed: cd tools/rp2040 && npm ci (make setup does it)"
     d = directory or firmware_dir()
+    if _firmware is not None:
+        try:
+            return _firmware.skip_reason(BOOTROM, *images, directory=d)
+        except OSError as e:  # there but not the expected build: a failure, not a skip
+            raise BoardError(str(e))
     for f in (BOOTROM,) + tuple(images):
         if not os.path.isfile(os.path.join(d, f)):
             return "RP2040 firmware not found in FIRMWARE_DIR=%s (README: getting the firmware)" % d
@@ -135,11 +165,15 @@ def littlefs_image(files, out_path):
     """Write a LittleFS v2 image of the RPI_PICO filesystem holding ``files``
     ({"/path": bytes}) to ``out_path``; returns out_path."""
     try:
-        import fsimage  # tools/fsimage.py, the project's image builder, when present
-        if hasattr(fsimage, "littlefs_image"):
-            return fsimage.littlefs_image(files, out_path)
+        import fsimage  # tools/fsimage.py, the project's image builder
     except ImportError:
-        pass
+        fsimage = None
+    if fsimage is not None:
+        img = fsimage.littlefs_image({k.lstrip("/"): v for k, v in files.items()})
+        with open(out_path, "wb") as f:
+            f.write(img)
+        return out_path
+    # Until tools/fsimage.py is there: the same layout, built here.
     try:
         import littlefs
     except ImportError:
@@ -635,7 +669,11 @@ def vboard_main(argv):
         return 2
     run_now = threading.Event()
     signal.signal(signal.SIGUSR1, lambda *_: run_now.set())
-    why = missing_prerequisite(images=(LWIP_UF2,) if a.lwip else (MICROPYTHON_UF2,))
+    try:
+        why = missing_prerequisite(images=(LWIP_UF2,) if a.lwip else (MICROPYTHON_UF2,))
+    except BoardError as e:
+        _say("rp2040_board: %s" % e)
+        return 1
     if why:
         _say("rp2040_board: " + why)
         return 2
@@ -823,7 +861,11 @@ def main(argv):
     ap.add_argument("--no-chip", action="store_true", help="nothing on SPI0 (MISO reads 0)")
     a = ap.parse_args(argv)
     d = a.firmware_dir or firmware_dir()
-    why = missing_prerequisite(d)
+    try:
+        why = missing_prerequisite(d)
+    except BoardError as e:
+        print("rp2040_board: %s" % e, file=sys.stderr)
+        return 1
     if why:
         print("rp2040_board: " + why, file=sys.stderr)
         return 2

@@ -209,8 +209,11 @@ def main(argv):
         return _fail(2, why)
     if rp2040:
         import rp2040_board  # tools/rp2040_board.py
-        why = rp2040_board.missing_prerequisite(images=(
-            rp2040_board.LWIP_UF2 if a.runtime == "rp2040-lwip" else rp2040_board.MICROPYTHON_UF2,))
+        try:
+            why = rp2040_board.missing_prerequisite(images=(
+                rp2040_board.LWIP_UF2 if a.runtime == "rp2040-lwip" else rp2040_board.MICROPYTHON_UF2,))
+        except rp2040_board.BoardError as e:  # an image of another build
+            return _fail(1, str(e))
         if why:
             return _fail(2, why)
         runtime = [sys.executable]
