@@ -274,7 +274,7 @@ class Board:
     """One emulated RP2040 (node child) and its W5500, wire and console."""
 
     def __init__(self, uf2, fs=(), pins=None, wire=None, bootrom=None, realtime=True,
-                 sync_us=500, use_pty=True, chip=None, log=None):
+                 sync_us=500, use_pty=True, chip=None, log=None, console="usb"):
         self.uf2 = uf2
         self.fs = list(fs)
         self.pins = dict(EVB_PICO_PINS if pins is None else pins)
@@ -283,6 +283,7 @@ class Board:
         self.sync_us = sync_us
         self.use_pty = use_pty
         self.log = log
+        self.console = console  # "usb" (CDC) or "uart0" / "uart1"
         self.wire = _TimedWire(self, wire) if wire is not None else None
         self.chip = chip if chip is not None else w5500_emu.W5500(self.wire)
         self.chip.wire_frames_per_select = 0  # frames arrive at syncs (pump)
@@ -315,7 +316,7 @@ class Board:
         self._from_node, from_node_w = os.pipe()
         cfg = {"bootrom": self.bootrom, "uf2": self.uf2, "fs": [[p, o] for p, o in self.fs],
                "pins": self.pins, "spi": 0, "ctl_in": to_node_r, "ctl_out": from_node_w,
-               "sync_us": self.sync_us}
+               "sync_us": self.sync_us, "console": self.console}
         if self.use_pty:
             self._master, self._slave = pty.openpty()
             tty.setraw(self._slave)
