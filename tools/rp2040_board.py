@@ -284,6 +284,7 @@ class Board:
         self.use_pty = use_pty
         self.log = log
         self.console = console  # "usb" (CDC) or "uart0" / "uart1"
+        self.temp_files = []  # removed by close() (filesystem images made for this board)
         self.wire = _TimedWire(self, wire) if wire is not None else None
         self.chip = chip if chip is not None else w5500_emu.W5500(self.wire)
         self.chip.wire_frames_per_select = 0  # frames arrive at syncs (pump)
@@ -350,6 +351,12 @@ class Board:
                 except OSError:
                     pass
         self._to_node = self._from_node = self._master = self._slave = None
+        for path in self.temp_files:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+        self.temp_files = []
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None and self.error is None
@@ -605,7 +612,9 @@ def lwip_board(settings, wire=None, directory=None, workdir=None, realtime=True,
     workdir = workdir or os.path.join(ROOT, ".build", "rp2040")
     os.makedirs(workdir, exist_ok=True)
     img = littlefs_image(files, os.path.join(workdir, "lfs-lwip-%d.img" % os.getpid()))
-    return Board(uf2, fs=[(img, LFS_OFFSET)], wire=wire, realtime=realtime, log=log, bootrom=bootrom)
+    b = Board(uf2, fs=[(img, LFS_OFFSET)], wire=wire, realtime=realtime, log=log, bootrom=bootrom)
+    b.temp_files.append(img)
+    return b
 
 
 def _lwip_up(b, a, names, boot_timeout):
@@ -840,8 +849,10 @@ def micropython_board(settings=None, wire=None, board="w5500_evb_pico", director
     workdir = workdir or os.path.join(ROOT, ".build", "rp2040")
     os.makedirs(workdir, exist_ok=True)
     img = littlefs_image(files, os.path.join(workdir, "lfs-%d.img" % os.getpid()))
-    return Board(uf2, fs=[(img, LFS_OFFSET)], wire=wire, realtime=realtime, log=log,
-                 bootrom=bootrom, chip=chip)
+    b = Board(uf2, fs=[(img, LFS_OFFSET)], wire=wire, realtime=realtime, log=log,
+              bootrom=bootrom, chip=chip)
+    b.temp_files.append(img)
+    return b
 
 
 def main(argv):
