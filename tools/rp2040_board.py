@@ -139,6 +139,12 @@ def board_set(board="w5500_evb_pico"):
     """{path on the board: bytes} as ``make flash BOARD=board`` copies it
     (the .mpy files of ``make board-mpy``, netboot.mpy, tcpip_board.py, main.py,
     tcpip_config.json from firmware/)."""
+    fsimage = _fsimage()
+    if fsimage is not None:  # tools/fsimage.py: the same set, built in a private folder
+        try:
+            return {"/" + k: v for k, v in fsimage.micropython_files(board).items()}
+        except Exception as e:
+            raise BoardError("the board set for %s could not be built: %s" % (board, e))
     r = subprocess.run(["make", "-s", "--no-print-directory", "board-mpy", "BOARD=" + board],
                        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
@@ -156,6 +162,15 @@ def board_set(board="w5500_evb_pico"):
     return files
 
 
+def _fsimage():
+    """tools/fsimage.py (the project's image builder) when it is there, else None."""
+    if not os.path.isfile(os.path.join(HERE, "fsimage.py")):
+        return None
+    import fsimage
+
+    return fsimage
+
+
 def _read(path):
     with open(path, "rb") as f:
         return f.read()
@@ -164,10 +179,7 @@ def _read(path):
 def littlefs_image(files, out_path):
     """Write a LittleFS v2 image of the RPI_PICO filesystem holding ``files``
     ({"/path": bytes}) to ``out_path``; returns out_path."""
-    try:
-        import fsimage  # tools/fsimage.py, the project's image builder
-    except ImportError:
-        fsimage = None
+    fsimage = _fsimage()
     if fsimage is not None:
         img = fsimage.littlefs_image({k.lstrip("/"): v for k, v in files.items()})
         with open(out_path, "wb") as f:
