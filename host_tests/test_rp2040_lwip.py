@@ -49,7 +49,10 @@ def test_lwip_reference_answers_pings_and_echoes_100kb_to_the_kernel():
     assert st["accepted"] == 1 and st["rx_bytes"] == st["tx_bytes"] == 100000
     assert st["chip_rx_overflow_drops"] == 0
     rtt = st["board_ping_rtt_sim_ms"]
-    assert rtt["n"] >= 10, rtt
+    # lwIP polls the chip from the INTn edge, after reading CS back as high
+    # (idle bus): 0.44 ms on the reference run; 30-56 ms through its 64 ms
+    # timer when CS (a driven output) read back as low.
+    assert rtt["n"] >= 10 and rtt["min"] < 2.0, rtt
     H.record("rp2040_lwip", {"ping_rtt_sim_ms": rtt, "echo_wall_s": echo["seconds"],
                              "heap_free_serving": st["board_mem_free_serving"],
                              "sim_per_wall": st["board_sim_per_wall"]})
