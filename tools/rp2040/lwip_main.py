@@ -15,10 +15,11 @@ module until Ctrl-C, then prints ``lwip-stats {...}``.  Without services it
 returns to the REPL with ``net`` (the WIZNET5K) bound; lwIP keeps answering from
 its own timer and the INTn interrupt.
 
-Seen in the emulator: lwIP's 64 ms timer does not seem to run there, so data
-lwIP holds back (a short reply written with nothing arriving after it, such as
-the http page, and delayed ACKs) goes out only when the next frame arrives;
-echo, discard, chargen and ping, where the peer keeps sending, are not affected.
+Seen in the emulator, cause not found: inside the services' poll loop a short
+reply written with nothing arriving after it (the http page; also with close()
+right after the write) goes out only when the next frame arrives, while from
+the REPL a 5-byte write leaves within a few ms.  echo, discard, chargen and
+ping, where the peer keeps sending, are not affected.
 """
 import json
 import select
