@@ -1,8 +1,8 @@
 """The virtual board: run the tcpip stack on this PC as if it were a board (CPython, root).
 
-    .venv/bin/python tools/vboard.py --netns NAME --runtime cpython|micropython \\
+    .venv/bin/python tools/vboard.py --netns NAME --runtime cpython|micropython|rp2040-micropython \\
         [--duration S] [--serve LIST] [--ip 192.0.2.2 --peer-ip 192.0.2.1 --prefix 24] \\
-        [--nic tap|packet|w5500] [--dhcp]
+        [--nic tap|packet|w5500] [--dhcp] [--run SCRIPT]
 
 Makes network namespace NAME where the Linux kernel is the board's peer
 (PEER_IP/PREFIX), starts the stack inside it under the chosen runtime
@@ -26,6 +26,19 @@ boards/emulated_w5500.py, the tcpip.nic.w5500 driver talks SPI to the
 register-level W5500 of tools/w5500_emu.py, and the chip's Ethernet side is
 the wire; the stats line then also has the driver's ``nic_*`` counters
 (``nic_spi_bytes``, ...) and the chip's ``chip_*`` counters.
+
+``--runtime rp2040-micropython`` runs the board's real firmware: stock
+MicroPython v1.28.0 for the Pico on an emulated RP2040 (tools/rp2040_board.py,
+rp2040js), with what ``make flash BOARD=w5500_evb_pico`` copies on its
+filesystem and the emulated W5500 on SPI0, wired to the veth; main.py brings
+the stack up and the background Timer + INTn poller keeps it answering while
+the REPL idles (``--serve`` runs the services in a poll loop on the board
+instead).  Firmware comes from FIRMWARE_DIR (default ../shared/firmware); the
+emulator runs at about 0.1-0.2x real time, so the ready and stop waits are longer.
+``--run SCRIPT`` (rp2040 runtimes) runs SCRIPT on the board after ready over
+the raw REPL, as ``mpremote run`` does, with ``net`` bound to the running
+interface; its output goes to stdout/stderr and vboard exits with its status
+(0, or 1 when it raised), after the stats line.
 
 ``--serve`` takes echo, discard, chargen (tools/services.py) and http: a status
 page (interface, netstat, stats) on port 80, served by tools/httpstatus.py on
@@ -60,6 +73,11 @@ import netns  # noqa: E402  (tools/netns.py)
 
 READY_TIMEOUT_S = 15.0  # stack process start plus first answered ping
 STOP_TIMEOUT_S = 5.0
+# Stock firmware on an emulated RP2040 (tools/rp2040_board.py), wire over veth.
+# The emulator runs at about 0.1-0.2x real time: boot, DHCP and stop take longer.
+RP2040_RUNTIMES = ("rp2040-micropython", "rp2040-lwip")
+RP2040_READY_TIMEOUT_S = 150.0
+RP2040_STOP_TIMEOUT_S = 60.0
 
 
 def known_services():
@@ -97,7 +115,7 @@ def parse_args(argv):
         prog="vboard.py",
         description="Run the tcpip stack as a virtual board in a network namespace.")
     ap.add_argument("--netns", required=True, help="namespace to create (must not exist)")
-    ap.add_argument("--runtime", required=True, choices=("cpython", "micropython"))
+    ap.add_argument("--runtime", required=True, choices=("cpython", "micropython") + RP2040_RUNTIMES)
     ap.add_argument("--duration", type=float, default=None,
                     help="seconds to run after ready (default: until SIGINT/SIGTERM)")
     ap.add_argument("--serve", default="", help="comma-separated services to start")
@@ -116,6 +134,10 @@ def parse_args(argv):
     ap.add_argument("--tls-cert", default=None,
                     help="--serve https: the server certificate file (PEM or DER)")
     ap.add_argument("--tls-key", default=None, help="--serve https: its private key file (PEM or DER)")
+    ap.add_argument("--run", default=None, metavar="SCRIPT",
+                    help="after ready, run SCRIPT on the board (rp2040 runtimes: over the raw "
+                    "REPL, with `net` bound to the running interface), print its output and exit "
+                    "with its status")
     ap.add_argument("--stack", default=None, help=argparse.SUPPRESS)  # tests: module with Stack
     return ap.parse_args(argv)
 
@@ -123,7 +145,8 @@ def parse_args(argv):
 class Child:
     """The stack process and a thread that collects its stdout lines."""
 
-    def __init__(self, argv, env):
+    def __init__(self, argv, env, stop_timeout=STOP_TIMEOUT_S):
+        self.stop_timeout = stop_timeout
         # Own session: a Ctrl-C on the terminal reaches vboard only, and vboard
         # decides when the stack stops (so its stats are always collected).
         self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
@@ -148,7 +171,7 @@ class Child:
         stats = None
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGINT)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
+        deadline = time.monotonic() + self.stop_timeout
         while time.monotonic() < deadline:
             line = self.next_line(0.1)
             if line is None:
@@ -179,7 +202,14 @@ def main(argv):
         return _fail(2, "--serve https needs --tls-cert FILE and --tls-key FILE (e.g. made with "
                      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
                      "-subj /CN=192.0.2.2 -keyout key.pem -out cert.pem)")
+    rp2040 = a.runtime in RP2040_RUNTIMES
+    if a.run and not rp2040:
+        return _fail(2, "--run is available for the rp2040 runtimes (%s) so far" % ", ".join(RP2040_RUNTIMES))
+    if a.run and not os.path.isfile(a.run):
+        return _fail(2, "--run: no such script %r" % a.run)
     nic = a.nic or ("tap" if a.runtime == "cpython" else "packet")
+    if rp2040 and nic != "packet":
+        return _fail(2, "the %s runtime's W5500 is wired to a veth (--nic packet)" % a.runtime)
     if a.runtime == "micropython" and nic == "tap":
         return _fail(2, "the MicroPython unix port cannot attach a TAP (no ioctl); use --nic packet")
     # The emulated W5500's wire: the runtime's default wire.
@@ -187,7 +217,17 @@ def main(argv):
     why = netns.preflight(need_tun=(wire == "tap"))
     if why:
         return _fail(2, why)
-    if a.runtime == "micropython":
+    if rp2040:
+        import rp2040_board  # tools/rp2040_board.py
+        try:
+            why = rp2040_board.missing_prerequisite(images=(
+                rp2040_board.LWIP_UF2 if a.runtime == "rp2040-lwip" else rp2040_board.MICROPYTHON_UF2,))
+        except rp2040_board.BoardError as e:  # an image of another build
+            return _fail(1, str(e))
+        if why:
+            return _fail(2, why)
+        runtime = [sys.executable]
+    elif a.runtime == "micropython":
         exe = micropython_path()
         if not exe:
             return _fail(2, "micropython not found (run make setup)")
@@ -241,10 +281,29 @@ def main(argv):
             args += ["--tls-cert", os.path.abspath(a.tls_cert), "--tls-key", os.path.abspath(a.tls_key)]
         if a.dhcp:
             args += ["--dhcp", "1"]
-        child = Child(ns.argv(runtime + [os.path.join(HERE, "vboard_run.py")] + args), env)
-        code = wait_ready(a, ns, child, stop)
+        if rp2040:
+            if os.environ.get("PYTHONPATH"):
+                env["PYTHONPATH"] += ":" + os.environ["PYTHONPATH"]
+            args = ["--vboard", "--if", ns.board_if, "--ip", a.ip, "--prefix", str(a.prefix),
+                    "--gateway", a.peer_ip, "--mac", a.mac]
+            if wanted:
+                args += ["--serve", ",".join(wanted)]
+            if a.dhcp:
+                args += ["--dhcp"]
+            if a.run:
+                args += ["--run", os.path.abspath(a.run)]
+            if a.runtime == "rp2040-lwip":
+                args += ["--lwip"]
+            child = Child(ns.argv(runtime + [os.path.join(HERE, "rp2040_board.py")] + args), env,
+                          stop_timeout=RP2040_STOP_TIMEOUT_S)
+        else:
+            child = Child(ns.argv(runtime + [os.path.join(HERE, "vboard_run.py")] + args), env)
+        code = wait_ready(a, ns, child, stop, RP2040_READY_TIMEOUT_S if rp2040 else READY_TIMEOUT_S)
         if code == 0:
             print("ready %s" % a.ip, flush=True)
+            if a.run:
+                code = run_on_board(child, stop)
+                stop.set()
             end = None if a.duration is None else time.monotonic() + a.duration
             while not stop.is_set():
                 if child.proc.poll() is not None:
@@ -271,6 +330,25 @@ def main(argv):
         _log("the stack printed no stats")
         code = code or 1
     return code
+
+
+def run_on_board(child, stop):
+    """--run: tell the board process to run the script (SIGUSR1), relay its output;
+    the script's exit status (1 when the board process went away)."""
+    os.kill(child.proc.pid, signal.SIGUSR1)
+    while not stop.is_set():
+        line = child.next_line(0.2)
+        if line is None:
+            return _fail(1, "the stack process exited while the script ran")
+        if line.startswith("run: "):
+            print(line[5:], flush=True)
+        elif line.startswith("run-err: "):
+            print(line[9:], file=sys.stderr, flush=True)
+        elif line.startswith("run-status "):
+            return int(line.split()[1])
+        elif line:
+            _log("stack: " + line)
+    return _fail(1, "stopped while the script ran")
 
 
 def start_dnsmasq(ns, a):
@@ -304,9 +382,9 @@ def stop_process(p):
             p.wait(timeout=5)
 
 
-def wait_ready(a, ns, child, stop):
+def wait_ready(a, ns, child, stop, timeout_s=READY_TIMEOUT_S):
     """0 once the stack process said ``ready`` and answered a ping, else 1."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
+    deadline = time.monotonic() + timeout_s
     while True:
         if stop.is_set():
             return _fail(1, "stopped before the stack was ready")
@@ -322,14 +400,14 @@ def wait_ready(a, ns, child, stop):
         if line:
             _log("stack: " + line)
         if time.monotonic() > deadline:
-            return _fail(1, "the stack process did not start within %.0f s" % READY_TIMEOUT_S)
+            return _fail(1, "the stack process did not start within %.0f s" % timeout_s)
     while time.monotonic() < deadline and not stop.is_set():
         p = ns.run(["ping", "-c", "1", "-W", "1", a.ip], timeout=5)
         if p.returncode == 0:
             return 0
         if child.proc.poll() is not None:
             return _fail(1, "the stack process exited (status %s)" % child.proc.returncode)
-    return _fail(1, "the stack did not answer ping at %s within %.0f s" % (a.ip, READY_TIMEOUT_S))
+    return _fail(1, "the stack did not answer ping at %s within %.0f s" % (a.ip, timeout_s))
 
 
 if __name__ == "__main__":

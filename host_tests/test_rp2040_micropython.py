@@ -1,0 +1,368 @@
+"""Stock MicroPython (v1.28.0, RPI_PICO) on an emulated RP2040 runs tcpip from its filesystem.
+
+tools/rp2040_board.py boots the unmodified firmware image in rp2040js (tools/rp2040/)
+with a LittleFS image holding what ``make flash BOARD=w5500_evb_pico`` copies (the
+board set's .mpy files, netboot.mpy, tcpip_board.py, main.py, tcpip_config.json)
+and the register-level W5500 of tools/w5500_emu.py on SPI0 (the W5500-EVB-Pico
+pins).  Through tools/vboard.py --runtime rp2040-micropython the Linux kernel in a
+namespace (``rp2m*``, always deleted) is the peer: ping at 56 and 1472 bytes while
+the REPL idles, a DHCP lease from dnsmasq, TCP echo of 100 KB checked by SHA-256,
+an HTTP GET with curl.  Figures (simulated time, heap free, ping RTT, SPI) go to
+.build/measurements.jsonl.  Skips with one line when node, rp2040js or the
+firmware images (FIRMWARE_DIR, default ../shared/firmware) are missing.
+"""
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import netharness as H  # noqa: E402
+
+sys.path.insert(0, H.TOOLS)
+import rp2040_board as RB  # noqa: E402
+
+BOARD_PY = os.path.join(H.TOOLS, "rp2040_board.py")
+KPEER = os.path.join(HERE, "tcp_kernel_peer.py")
+_seq = [0]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prerequisites():
+    why = RB.missing_prerequisite()
+    if why:
+        pytest.skip(why)
+
+
+def _cli(args, timeout=120, env=None):
+    return subprocess.run([sys.executable, BOARD_PY] + args, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def _board_line(stdout):
+    for line in stdout.splitlines():
+        if line.startswith('{"board"'):
+            return json.loads(line)["board"]
+    raise AssertionError("no board figures in %r" % stdout[-1000:])
+
+
+# What the board measures about itself, in simulated time (ticks_us runs on the
+# emulated timer): the heap around `import tcpip`, the chip's VERSIONR read by
+# the driver's bring-up, one 1514-byte SPI write at the board file's rate, and
+# a 10,000-iteration loop (the CPU the REPL leaves to user code).
+PROBE = """
+import gc, json, time, machine
+gc.collect()
+free_repl = gc.mem_free()
+import tcpip, tcpip.stack, tcpip_board
+gc.collect()
+free_import = gc.mem_free()
+nic = tcpip_board.nic(b'\\x02\\x00\\x00\\x00\\x00\\x02')
+gc.collect()
+free_nic = gc.mem_free()
+spi = machine.SPI(0, tcpip_board.BAUDRATE, sck=machine.Pin(18), mosi=machine.Pin(19), miso=machine.Pin(16))
+buf = bytearray(1514)
+t = time.ticks_us(); spi.write(buf); spi_us = time.ticks_diff(time.ticks_us(), t)
+t = time.ticks_us()
+for i in range(10000):
+    pass
+loop_us = time.ticks_diff(time.ticks_us(), t)
+print(json.dumps({'versionr': nic._read8(nic._VERSION_REG), 'tcpip_file': tcpip.__file__,
+                  'free_repl': free_repl, 'free_import': free_import, 'free_nic': free_nic,
+                  'spi_write_1514_us': spi_us, 'loop_10000_us': loop_us, 'spi': str(spi)}))
+"""
+
+
+def test_stock_firmware_boots_imports_tcpip_mpy_and_driver_reads_versionr_over_spi():
+    p = _cli(["--no-main", "--exec", PROBE, "--duration", "0"])
+    assert p.returncode == 0, p.stderr[-2000:]
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{") and '"versionr"' in ln]
+    assert lines, p.stdout[-2000:]
+    r = json.loads(lines[0])
+    board = _board_line(p.stdout)
+    boot = float(re.search(r"booted at ([0-9.]+) s simulated", p.stderr).group(1))
+    assert r["versionr"] == 0x04
+    assert r["tcpip_file"] == "/lib/tcpip/__init__.mpy"  # from the filesystem, as .mpy
+    # 8 SPI clocks per byte at 12 MHz (20 MHz asked, clk_peri 48 MHz): 1009 us of
+    # bytes for 1514, plus the firmware's own time; 1,041 us on the reference run.
+    assert "baudrate=12000000" in r["spi"], r["spi"]
+    assert 1009 <= r["spi_write_1514_us"] < 1300, r
+    # No USB interrupt storm: 46 ms on the reference run, 144 ms with the storm.
+    assert r["loop_10000_us"] < 80000, r
+    # Every byte the firmware clocked reached the chip, except the probe's own
+    # 1514 (CS high: the chip ignores them).
+    assert board["chip_spi_bytes"] > 0 and board["spi_bytes"] == board["chip_spi_bytes"] + 1514
+    H.record("rp2040_micropython_boot", dict(r, boot_sim_s=boot, sim_per_wall=board["sim_per_wall"],
+                                              cycles=board["cycles"]))
+
+
+def test_missing_firmware_is_one_line_naming_firmware_dir_and_exit_2(tmp_path):
+    env = dict(os.environ, FIRMWARE_DIR=str(tmp_path))
+    p = _cli(["--duration", "0"], timeout=30, env=env)
+    assert p.returncode == 2
+    assert p.stderr.strip().count("\n") == 0, p.stderr
+    assert "FIRMWARE_DIR" in p.stderr and str(tmp_path) in p.stderr, p.stderr
+    if os.geteuid() == 0:
+        v = subprocess.run([sys.executable, H.VBOARD, "--netns", "rp2mx", "--runtime",
+                            "rp2040-micropython"], capture_output=True, text=True, timeout=30, env=env)
+        assert v.returncode == 2 and "FIRMWARE_DIR" in v.stderr and v.stderr.strip().count("\n") == 0
+
+
+def test_firmware_that_never_reaches_the_repl_fails_in_bounded_wall_time(tmp_path):
+    # A well-formed UF2 whose one block is Thumb `b .` (0xE7FE): the core spins
+    # at 0x10000000 forever, as a firmware that hangs before its REPL.
+    blk = bytearray(512)
+    blk[32:288] = b"\xfe\xe7" * 128
+    hdr = [0x0A324655, 0x9E5D5157, 0x2000, 0x10000000, 256, 0, 1, 0xE48BFF56]
+    for i, v in enumerate(hdr):
+        blk[4 * i:4 * i + 4] = v.to_bytes(4, "little")
+    blk[508:512] = (0x0AB16F30).to_bytes(4, "little")
+    uf2 = tmp_path / "blank.uf2"
+    uf2.write_bytes(bytes(blk))
+    t0 = time.monotonic()
+    p = _cli(["--uf2", str(uf2), "--boot-timeout", "5", "--duration", "0"], timeout=60)
+    assert p.returncode == 1
+    assert "no b'>>> ' from the board within 5 s" in p.stderr, p.stderr
+    assert p.stderr.strip().count("\n") == 0, p.stderr
+    assert time.monotonic() - t0 < 45
+
+
+def test_chip_that_never_answers_is_one_clear_line_and_exit_1():
+    p = _cli(["--no-chip", "--config", _static_config(), "--duration", "0"], timeout=120)
+    assert p.returncode == 1, p.stdout + p.stderr
+    err = [ln for ln in p.stderr.splitlines() if ln.startswith("rp2040_board:")]
+    assert len(err) == 1 and "did not start" in err[0] and "VERSIONR" in err[0], p.stderr
+
+
+def _static_config():
+    path = os.path.join(H.BUILD, "rp2040-static.json")
+    os.makedirs(H.BUILD, exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"dhcp": False, "ip": H.STACK_IP, "prefix": 24, "gateway": H.PEER_IP}, f)
+    return path
+
+
+# ------------------------------------------------------------ against the kernel
+class RP2040VBoard:
+    """One ``tools/vboard.py --runtime rp2040-micropython`` (or ``runtime``) and its
+    namespace ``rp2m*`` (``rp2l*`` for rp2040-lwip)."""
+
+    def __init__(self, *extra, runtime="rp2040-micropython"):
+        _seq[0] += 1
+        self.name = "rp2%s%d-%d" % (runtime[7], os.getpid() % 100000, _seq[0])
+        self.proc = subprocess.Popen(
+            [sys.executable, H.VBOARD, "--netns", self.name, "--runtime", runtime]
+            + list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        self._out = b""
+        line = self._readline(180)
+        if not line.startswith("ready "):
+            self.close()
+            raise AssertionError("vboard rp2040-micropython did not start: %r\n%s"
+                                 % (line, self.proc.stderr.read().decode()[-3000:]))
+        self.ip = line.split()[1]
+
+    def _readline(self, timeout_s):
+        deadline = time.monotonic() + timeout_s
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._out and time.monotonic() < deadline:
+            r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if r:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    break
+                self._out += chunk
+        line, _, self._out = self._out.partition(b"\n")
+        return line.decode(errors="replace")
+
+    def run(self, argv, timeout=120):
+        return subprocess.run(["ip", "netns", "exec", self.name] + argv, capture_output=True,
+                              text=True, timeout=timeout)
+
+    def stop(self):
+        os.kill(self.proc.pid, signal.SIGINT)
+        out, err = self.proc.communicate(timeout=90)
+        for line in (self._out + out).decode().splitlines():
+            if line.startswith('{"stats"'):
+                return json.loads(line)["stats"]
+        raise AssertionError("no stats from vboard: %r\n%s" % (out[-2000:], err.decode()[-3000:]))
+
+    def close(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.communicate(timeout=90)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.communicate(timeout=10)
+        H.netns.destroy(self.name)
+
+
+def _needs(*tools):
+    why = H.skip_reason(None, tools=tools)
+    if why:
+        pytest.skip(why)
+
+
+def test_kernel_pings_56_and_1472_bytes_while_the_repl_idles():
+    _needs("ping")
+    b = RP2040VBoard()
+    try:
+        for size in (56, 1472):
+            p = b.run(["ping", "-n", "-c", "5", "-s", str(size), "-i", "0.3", "-W", "3",
+                       "-p", "a5c3e1f0", b.ip], timeout=60)
+            assert "5 received" in p.stdout and "wrong data" not in p.stdout, p.stdout
+        st = b.stop()
+    finally:
+        b.close()
+    assert st["icmp_echo_replies_tx"] >= 10
+    assert st["chip_rx_overflow_drops"] == 0 and st["nic_resyncs"] == 0
+    assert st["board_versionr"] == 4
+    rtt = st["board_ping_rtt_sim_ms"]
+    assert rtt["n"] >= 10 and rtt["max"] < 25, rtt  # background Timer(10 ms) + INTn poller
+    H.record("rp2040_micropython_ping", {
+        "ping_rtt_sim_ms": rtt, "heap_free_after_start": st["board_mem_free_started"],
+        "sim_per_wall": st["board_sim_per_wall"]})
+
+
+def test_dhcp_lease_tcp_echo_100kb_and_http_get_against_the_kernel():
+    _needs("dnsmasq", "curl")
+    b = RP2040VBoard("--dhcp", "--serve", "echo,http")
+    try:
+        assert b.ip == H.STACK_IP  # dnsmasq pins the lease for the board's MAC
+        r = b.run([sys.executable, KPEER, "echo", "100000"], timeout=150)
+        assert r.returncode == 0, r.stderr[-2000:]
+        echo = json.loads(r.stdout.strip().splitlines()[-1])
+        page = b.run(["curl", "-s", "-m", "60", "http://%s/" % b.ip], timeout=90)
+        st = b.stop()
+    finally:
+        b.close()
+    assert echo["sent"] == echo["received"] == 100000
+    assert echo["sha_received"] == echo["sha_sent"]
+    assert page.returncode == 0 and "tcpip status" in page.stdout and "dhcp" in page.stdout, page.stdout
+    assert st["chip_rx_overflow_drops"] == 0 and st["nic_resyncs"] == 0
+    H.record("rp2040_micropython_tcp", {
+        "echo_bytes_each_way": 100000, "wall_s": echo["seconds"],
+        "tcp_retransmits": st["tcp_retransmits"], "spi_bytes": st["nic_spi_bytes"],
+        "heap_free_after_start": st["board_mem_free_started"],
+        "heap_free_serving": st["board_mem_free_serving"], "sim_s": st["board_sim_s"],
+        "sim_per_wall": st["board_sim_per_wall"]})
+
+
+# The user's script on the board: connects to a kernel server in the namespace
+# (retrying until it listens), sends 4 KB, closes.  ``net`` is main.py's.
+SEND_SCRIPT = """
+import time
+import tcpip.socket as socket
+print("board at", net.ifconfig()[0])
+for attempt in range(60):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.connect(("%s", 5001))
+        break
+    except OSError:
+        s.close()
+        time.sleep(1)
+else:
+    raise OSError("no kernel server on 5001")
+data = b"0123456789abcdef" * 256
+n = 0
+while n < len(data):
+    n += s.send(data[n:])
+# Our FIN, then wait for the server's: every byte has arrived before the
+# script (and with it the run) ends.
+s.shutdown(socket.SHUT_WR)
+while s.recv(64):
+    pass
+s.close()
+print("sent", n)
+""" % H.PEER_IP
+
+
+def _sink_sha():
+    import hashlib
+    return hashlib.sha256(b"0123456789abcdef" * 256).hexdigest()
+
+
+def test_vboard_run_script_on_the_board_talks_to_a_kernel_server_and_returns_its_status(tmp_path):
+    _needs("ping")
+    script = tmp_path / "send.py"
+    script.write_text(SEND_SCRIPT)
+    bad = tmp_path / "bad.py"
+    bad.write_text("print('before')\nraise ValueError('from the script')\n")
+    b = RP2040VBoard("--run", str(script))
+    sink = None
+    try:
+        sink = subprocess.Popen(["ip", "netns", "exec", b.name, sys.executable, KPEER, "sink", "5001"],
+                                stdout=subprocess.PIPE, text=True)
+        out, err = b.proc.communicate(timeout=150)
+        sunk = sink.communicate(timeout=30)[0]
+    finally:
+        if sink is not None and sink.poll() is None:
+            sink.kill()
+            sink.wait(timeout=10)
+        b.close()
+    lines = (b._out + out).decode().splitlines()
+    assert "board at %s" % H.STACK_IP in lines and "sent 4096" in lines, (lines, err.decode()[-2000:])
+    assert b.proc.returncode == 0, err.decode()[-2000:]
+    got = json.loads(sunk.strip().splitlines()[-1])
+    assert got["bytes"] == 4096 and got["sha"] == _sink_sha()
+    # A script that raises: its output, its traceback on stderr, exit status 1.
+    b = RP2040VBoard("--run", str(bad))
+    try:
+        out, err = b.proc.communicate(timeout=120)
+    finally:
+        b.close()
+    assert b.proc.returncode == 1
+    assert "before" in out.decode() and "ValueError: from the script" in err.decode()
+
+
+def test_mpremote_over_the_pty_execs_and_runs_a_socket_script_unchanged(tmp_path):
+    _needs("ping")
+    mpremote = os.path.join(H.ROOT, ".venv", "bin", "mpremote")
+    if not os.path.exists(mpremote):
+        pytest.skip("mpremote not installed in .venv (run make setup)")
+    script = tmp_path / "send.py"
+    script.write_text(SEND_SCRIPT.replace("net.ifconfig()[0]", "tcpip.ifconfig()[0]")
+                      .replace("import time\n", "import time, tcpip\n"))
+    _seq[0] += 1
+    ns = H.netns.Namespace("rp2m%d-%d" % (os.getpid() % 100000, _seq[0]), mode="veth")
+    board = None
+    try:
+        ns.create()
+        board = subprocess.Popen(ns.argv([sys.executable, BOARD_PY, "--if", ns.board_if, "--config",
+                                          _static_config(), "--duration", "150"]),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = board.stdout.readline()
+        assert line.startswith("pty "), line + board.stderr.read()[-2000:]
+        pty_path = line.split()[1]
+        # `resume`: no soft reset, so main.py's running stack is what exec sees.
+        p = subprocess.run([mpremote, "connect", pty_path, "resume", "exec",
+                            "import tcpip; print(tcpip.netstat())"],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and "Local Address" in p.stdout, p.stdout + p.stderr
+        sink = subprocess.Popen(ns.argv([sys.executable, KPEER, "sink", "5001"]),
+                                stdout=subprocess.PIPE, text=True)
+        p = subprocess.run([mpremote, "connect", pty_path, "resume", "run", str(script)],
+                           capture_output=True, text=True, timeout=120)
+        sunk = sink.communicate(timeout=60)[0]
+        assert p.returncode == 0 and "sent 4096" in p.stdout, p.stdout + p.stderr
+        assert "unexpected read" not in p.stderr
+        got = json.loads(sunk.strip().splitlines()[-1])
+        assert got["bytes"] == 4096 and got["sha"] == _sink_sha()
+    finally:
+        if board is not None and board.poll() is None:
+            board.send_signal(signal.SIGINT)
+            try:
+                board.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                board.kill()
+                board.communicate(timeout=10)
+        ns.destroy()
