@@ -17,6 +17,10 @@ running where no background poller does (MicroPython unix port, CPython,
 CircuitPython); a poll already in progress is not entered twice.  These polls
 use ``stack.clock_ms()`` when the stack has one (a stack on a virtual clock).
 
+``close()`` while MicroPython's heap is locked (a finaliser: a TLS socket
+dropped without ``close()`` closes its stream from its ``__del__``) only marks
+the connection; the next poll sends the FIN (RST when unread data is left).
+
 While a blocking call waits it sleeps on the NIC's file descriptor when the NIC
 has one (TAP, packet socket), so it wakes as soon as a frame arrives; on a board
 it sleeps at most 10 ms between polls.
@@ -37,6 +41,7 @@ that does not exist raises ``gaierror`` with errno -2 (EAI_NONAME), no answer
 from tcpip.compat import const, ticks_ms, ticks_diff, EAGAIN, ETIMEDOUT, EBADF, \
     EINVAL, ENOTCONN, EOPNOTSUPP, EINPROGRESS, EALREADY, EISCONN, ECONNREFUSED
 from tcpip.wire.ipv4 import aton, ntoa
+import sys as _sys
 
 try:
     import select as _select
@@ -48,6 +53,8 @@ try:
     _Base = _io.IOBase if hasattr(_io.IOBase, "ioctl") or not hasattr(_io, "RawIOBase") else object
 except (ImportError, AttributeError):
     _Base = object
+
+_CPYTHON = _sys.implementation.name == "cpython"
 
 AF_INET = 2
 SOCK_STREAM = 1
@@ -165,6 +172,18 @@ def _now(stack):
     whoever drives it keeps another clock (a simulation, a test on virtual time)."""
     clock = getattr(stack, "clock_ms", None)
     return ticks_ms() if clock is None else clock()
+
+
+def _heap_locked():
+    """True inside a MicroPython GC finaliser, where the heap is locked: a TLS
+    socket that was dropped without close() closes its stream from there."""
+    if _CPYTHON:
+        return False
+    try:
+        bytearray(1)
+    except MemoryError:
+        return True
+    return False
 
 
 def _udp_ready(ep):
@@ -417,6 +436,12 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         if self._closed:
             return
         self._closed = True
+        if self._conn is not None and _heap_locked():
+            # a finaliser (the heap is locked): nothing may allocate or poll
+            # here, so the next poll closes the connection (FIN or RST)
+            self._conn.close_later()
+            self._conn = None
+            return
         if self._ep is not None:
             self._ep.close()
             self._ep = None
