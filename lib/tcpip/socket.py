@@ -25,10 +25,16 @@ While a blocking call waits it sleeps on the NIC's file descriptor when the NIC
 has one (TAP, packet socket), so it wakes as soon as a frame arrives; on a board
 it sleeps at most 10 ms between polls.
 
+A blocking TCP ``send()`` returns once all of its data is queued, as Linux's
+does; with a timeout it returns what was queued when the timeout passed, and
+raises the timeout only when nothing was.
+
 Stream methods as on MicroPython: ``read(n)`` / ``readinto(buf)`` fill the whole
-request unless the peer closes (a non-blocking socket returns what is there,
-or None when nothing is), ``readline()``, ``write(buf)`` (all of it when
-blocking).  On MicroPython a socket is an ``io.IOBase`` with ``ioctl``, so
+request unless the peer closes or the timeout passes after some bytes came (a
+short read: bytes already delivered are never dropped; nothing read raises the
+timeout; a non-blocking socket returns what is there, or None when nothing
+is), ``readline()`` (the partial line when the timeout passes), ``write(buf)``
+(all of it when blocking).  On MicroPython a socket is an ``io.IOBase`` with ``ioctl``, so
 ``select.poll`` and asyncio streams accept it; each poll of it runs the stack,
 and it is writable (POLLOUT) once a third of its TX ring is free, as on Linux.
 On CPython use ``tcpip.aio`` for asyncio.
@@ -527,13 +533,19 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
     # -- MicroPython stream protocol
 
     def read(self, n=-1):
-        """Stream read (MicroPython): n bytes, fewer only at end of data; all
-        until end of data when n < 0.  A non-blocking socket returns what is
-        there, or None when nothing is."""
+        """Stream read (MicroPython): n bytes, fewer only at end of data or
+        when the socket's timeout passes after some bytes came (the timeout
+        error only when none did); all until end of data when n < 0.  A
+        non-blocking socket returns what is there, or None when nothing is."""
         if n is None or n < 0:
             out = b""
             while True:
-                d = self.read(1460)
+                try:
+                    d = self.read(1460)
+                except OSError as e:
+                    if out and e.args[0] == ETIMEDOUT:
+                        return out
+                    raise
                 if d is None:
                     return out if out else None
                 if not d:
@@ -547,7 +559,8 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
 
     def readinto(self, buf, nbytes=0):
         """Stream readinto: fill buf (or its first nbytes), fewer only at end of
-        data; a non-blocking socket returns what is there, or None."""
+        data or when the timeout passes after some bytes came (nothing read:
+        the timeout error); a non-blocking socket returns what is there, or None."""
         self._check_open()
         want = nbytes if 0 < nbytes < len(buf) else len(buf)
         if self._ep is not None:
@@ -565,6 +578,8 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             except OSError as e:
                 if e.args[0] == EAGAIN:
                     return got if got else None
+                if got and e.args[0] == ETIMEDOUT:
+                    return got  # a short read: the bytes that came before the timeout
                 raise
             if k == 0:
                 break
@@ -577,7 +592,11 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         return got
 
     def readline(self):
-        """Stream readline: bytes up to and including b"\\n" (or to end of data)."""
+        """Stream readline: bytes up to and including b"\\n" (or to end of data).
+        When the timeout passes it returns the partial line, and raises the
+        timeout only when nothing came -- as MicroPython's readline does when
+        its socket reports EAGAIN (the unix port: a socket timeout is EAGAIN
+        there); a non-blocking socket returns the partial line, or None."""
         self._check_open()
         if self._ep is not None:
             return self.recv(1472)
@@ -617,7 +636,8 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
 
     def write(self, buf, n=None):
         """Stream write: all of buf (or its first n bytes) on a blocking socket,
-        returns the count; non-blocking: what fits now, or None when nothing does."""
+        returns the count; with a timeout, what was queued when it passed;
+        non-blocking: what fits now, or None when nothing does."""
         mv = memoryview(buf)
         if n is not None:
             mv = mv[:n]
@@ -631,8 +651,12 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             except OSError as e:
                 if e.args[0] == EAGAIN:
                     return done if done else None
+                if done and e.args[0] == ETIMEDOUT:
+                    return done
                 raise
             done += k
+            if self._timeout_ms is not None and self._timeout_ms > 0:
+                break  # _tcp_send queued all it could before the timeout
             if self._timeout_ms == 0:
                 c = self._conn
                 if c is None or c.error or c.fin_queued or c.state == 0 or c.writable() <= 0:
@@ -702,14 +726,37 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             self.stack.poll(ticks_ms())
 
     def _tcp_send(self, data):
+        """send() on TCP.  Blocking: returns once all of data is queued, as
+        Linux's blocking send does (a peer that reads whole blocks gets them);
+        with a timeout: what was queued when it passed, the timeout error only
+        when nothing was; non-blocking: what fits now, EAGAIN when nothing does."""
         c = self._need_conn()
         n = len(data)
         if n == 0:
             return 0
         if c.error:
             raise OSError(c.error, "send failed")
-        _wait(self.stack, _tcp_sendable, c, self._timeout_ms, "send")
-        return c.send(data)
+        t = self._timeout_ms
+        if t == 0:
+            _wait(self.stack, _tcp_sendable, c, 0, "send")
+            return c.send(data)
+        start = ticks_ms()
+        sent = 0
+        left = t
+        while True:
+            try:
+                _wait(self.stack, _tcp_sendable, c, left, "send")
+                sent += c.send(data, sent)
+            except OSError:
+                if sent:
+                    return sent  # the error (or the timeout) waits for the next call
+                raise
+            if sent >= n:
+                return sent
+            if t is not None:
+                left = t - ticks_diff(ticks_ms(), start)
+                if left <= 0:
+                    return sent
 
     def _tcp_recv_into(self, buf, nbytes):
         c = self._need_conn()
