@@ -786,7 +786,10 @@ class SocketPool:
     a failed lookup ``pool.gaierror``.  TLS (``is_ssl=True``, https://) needs
     an SSL context passed in: the runtime's ``ssl.create_default_context()``
     on CircuitPython, ``tcpip.tls.create_default_context()`` on CPython and
-    the MicroPython unix port."""
+    the MicroPython unix port.  ``adafruit_connection_manager``'s
+    ``get_radio_ssl_context(radio)`` has none for tcpip: it knows its radios
+    by class name (Radio, ESP_SPIcontrol, WIZNET5K, CPythonNetwork) and
+    raises ValueError for others."""
 
     AF_INET = AF_INET
     SOCK_STREAM = SOCK_STREAM
