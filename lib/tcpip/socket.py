@@ -594,9 +594,10 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
     def readline(self):
         """Stream readline: bytes up to and including b"\\n" (or to end of data).
         When the timeout passes it returns the partial line, and raises the
-        timeout only when nothing came -- as MicroPython's readline does when
-        its socket reports EAGAIN (the unix port: a socket timeout is EAGAIN
-        there); a non-blocking socket returns the partial line, or None."""
+        timeout only when nothing came; a non-blocking socket returns the
+        partial line, or None.  (MicroPython's own sockets raise ETIMEDOUT
+        there and drop the partial line, and the bytes of a readinto or read
+        cut short by the timeout: the unix port does.)"""
         self._check_open()
         if self._ep is not None:
             return self.recv(1472)
