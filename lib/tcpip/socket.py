@@ -34,9 +34,10 @@ request unless the peer closes or the timeout passes after some bytes came (a
 short read: bytes already delivered are never dropped; nothing read raises the
 timeout; a non-blocking socket returns what is there, or None when nothing
 is), ``readline()`` (the partial line when the timeout passes), ``write(buf)``
-(all of it when blocking).  On MicroPython a socket is an ``io.IOBase`` with ``ioctl``, so
-``select.poll`` and asyncio streams accept it; each poll of it runs the stack,
-and it is writable (POLLOUT) once a third of its TX ring is free, as on Linux.
+(all of it when blocking).  On MicroPython a socket is an ``io.IOBase`` with
+``ioctl``, so ``select.poll`` and asyncio streams accept it; each poll of it
+runs the stack, and it is writable (POLLOUT) once a third of its TX ring is
+free, as on Linux.
 On CPython use ``tcpip.aio`` for asyncio.
 
 Name resolution: ``getaddrinfo(host, port)`` returns CPython-shaped 5-tuples

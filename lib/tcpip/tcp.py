@@ -213,7 +213,7 @@ _F_KEEPALIVE = const(128)  # SO_KEEPALIVE
 _F_ACK_SOON = const(256)  # an ACK is owed at the next poll (Tcp.send_soon_acks)
 _F_WL_SET = const(512)  # snd_wl1/snd_wl2 hold a segment's numbers (any value, 0 included)
 _F_FIN_AHEAD = const(1024)  # the peer's FIN came out of order: it ends the sequence space at fin_seq
-_F_CLOSE_LATER = const(2048)  # close() asked where nothing may be sent: the next timer scan closes
+_F_CLOSE_LATER = const(2048)  # close() from a finaliser: the next timer scan closes
 FLAG_NAMES = ("fin_queued", "fin_rcvd", "rtt_on", "ack_now", "delack_on", "in_recovery", "nodelay", "keepalive",
               "ack_soon", "wl_set", "fin_ahead", "close_later")
 # The two rings (tcpip.ring state layout, ring.RANGES fields each): TX, then
