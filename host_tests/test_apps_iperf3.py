@@ -36,7 +36,7 @@ import nsharness  # noqa: E402
 
 TX_RING = 65536
 RUNS = (("stack receives", []), ("stack sends (-R)", ["-R", "-l", "16K", "-w", "16K"]))
-DEFAULT_RING_RUNS = (("stack receives", []), ("stack sends (-R)", ["-R", "-l", "1K"]))
+DEFAULT_RING_RUNS = (("stack sends (-R)", ["-R", "-l", "1K"]),)  # receiving: as above
 
 
 @pytest.mark.parametrize("tx_ring,runs", [(TX_RING, RUNS), (2048, DEFAULT_RING_RUNS)],
@@ -68,11 +68,12 @@ def test_uiperf3_server_serves_iperf3_both_directions(tx_ring, runs):
         net.close()
     assert '"event": "done"' in out, out[-2000:]
     assert '"internal_errors": 0' in out, out[-2000:]
-    recv = results["stack receives"]["sum_received"]
     sent = results["stack sends (-R)"]["sum_received"]
-    assert recv["bytes"] > 100000 and sent["bytes"] > 100000, results
+    assert sent["bytes"] > 100000, results
     if tx_ring != TX_RING:
         return  # the recorded figures are those of the 64 KB ring
+    recv = results["stack receives"]["sum_received"]
+    assert recv["bytes"] > 100000, results
     from netharness import record
     record("iperf3_uiperf3_micropython", {
         "stack_receives_mbit_s": round(recv["bits_per_second"] / 1e6, 2),
