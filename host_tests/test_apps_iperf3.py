@@ -17,7 +17,12 @@ test never ends -- whatever the stack, as long as its send buffer is smaller
 than the client's block (the Linux kernel's send buffer holds megabytes).
 A TX ring of four blocks, and a receive window that keeps less than a third
 of it in flight (so POLLOUT goes away once the ring is mostly full), leave
-the client blocks to read while it takes EXCHANGE_RESULTS.
+the client blocks to read while it takes EXCHANGE_RESULTS.  The default
+configuration (a 2 KB TX ring) ends the same way with blocks that fit it
+(``-l 1K``).  With the default 128 KB blocks it cannot end, and a blocking
+``send()`` that queues all of its data (as Linux's does) does not change
+that: uiperf3's "send while writable" loop after TEST_END then never stops,
+because the client, blocked in read(), keeps draining the small ring.
 """
 import json
 import os
@@ -31,9 +36,12 @@ import nsharness  # noqa: E402
 
 TX_RING = 65536
 RUNS = (("stack receives", []), ("stack sends (-R)", ["-R", "-l", "16K", "-w", "16K"]))
+DEFAULT_RING_RUNS = (("stack sends (-R)", ["-R", "-l", "1K"]),)  # receiving: as above
 
 
-def test_uiperf3_server_serves_iperf3_both_directions():
+@pytest.mark.parametrize("tx_ring,runs", [(TX_RING, RUNS), (2048, DEFAULT_RING_RUNS)],
+                         ids=["tx_ring_64k_blocks_16k", "default_tx_ring_blocks_1k"])
+def test_uiperf3_server_serves_iperf3_both_directions(tx_ring, runs):
     why = nsharness.skip_reason("micropython", tools=("iperf3",))
     if why:
         pytest.skip(why)
@@ -44,9 +52,9 @@ def test_uiperf3_server_serves_iperf3_both_directions():
     results = {}
     try:
         app = net.spawn(net.exe() + [os.path.join(nsharness.APPS, "iperf3_app.py")] +
-                        net.nic_args + [str(len(RUNS)), str(TX_RING)],
+                        net.nic_args + [str(len(runs)), str(tx_ring)],
                         ready='{"event": "ready"}', env=net.env(shims=True))
-        for name, extra in RUNS:
+        for name, extra in runs:
             p = subprocess.run(net.ns.argv(["timeout", "40", "iperf3", "-c", "192.0.2.2", "-t", "2",
                                             "-J"] + extra),
                                capture_output=True, text=True, timeout=60)
@@ -60,9 +68,12 @@ def test_uiperf3_server_serves_iperf3_both_directions():
         net.close()
     assert '"event": "done"' in out, out[-2000:]
     assert '"internal_errors": 0' in out, out[-2000:]
-    recv = results["stack receives"]["sum_received"]
     sent = results["stack sends (-R)"]["sum_received"]
-    assert recv["bytes"] > 100000 and sent["bytes"] > 100000, results
+    assert sent["bytes"] > 100000, results
+    if tx_ring != TX_RING:
+        return  # the recorded figures are those of the 64 KB ring
+    recv = results["stack receives"]["sum_received"]
+    assert recv["bytes"] > 100000, results
     from netharness import record
     record("iperf3_uiperf3_micropython", {
         "stack_receives_mbit_s": round(recv["bits_per_second"] / 1e6, 2),

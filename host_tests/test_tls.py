@@ -55,6 +55,24 @@ def test_tls_between_two_stacks_in_memory(runtime, certs):
     run_suite(runtime, "tls_link_suite.py", certs)
 
 
+def test_connection_manager_has_no_ssl_context_for_tcpip_so_one_is_passed():
+    # adafruit_connection_manager.get_radio_ssl_context picks the pool and
+    # context by the radio's class name from a fixed list (Radio,
+    # ESP_SPIcontrol, WIZNET5K, CPythonNetwork), each importing its own
+    # modules; nothing there reaches tcpip, so the context is passed in
+    # (adafruit_requests.Session(pool, tls.create_default_context(...)),
+    # tested against nginx below).
+    acm = pytest.importorskip("adafruit_connection_manager")
+    import tcpip
+    from tcpip.config import Config
+    from tcpip.stack import Stack
+    from tcphelp import FakeNic, STACK_MAC
+    st = Stack(Config(mac=STACK_MAC, ip="192.0.2.2", prefix=24), FakeNic(STACK_MAC))
+    for radio in (st, tcpip.SocketPool(st)):
+        with pytest.raises(ValueError, match="Unsupported radio class"):
+            acm.get_radio_ssl_context(radio)
+
+
 # ------------------------------------------------ against real servers (namespace, root)
 
 sys.path.insert(0, os.path.join(HERE, "apps"))

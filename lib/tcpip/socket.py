@@ -17,16 +17,27 @@ running where no background poller does (MicroPython unix port, CPython,
 CircuitPython); a poll already in progress is not entered twice.  These polls
 use ``stack.clock_ms()`` when the stack has one (a stack on a virtual clock).
 
+``close()`` while MicroPython's heap is locked (a finaliser: a TLS socket
+dropped without ``close()`` closes its stream from its ``__del__``) only marks
+the connection; the next poll sends the FIN (RST when unread data is left).
+
 While a blocking call waits it sleeps on the NIC's file descriptor when the NIC
 has one (TAP, packet socket), so it wakes as soon as a frame arrives; on a board
 it sleeps at most 10 ms between polls.
 
+A blocking TCP ``send()`` returns once all of its data is queued, as Linux's
+does; with a timeout it returns what was queued when the timeout passed, and
+raises the timeout only when nothing was.
+
 Stream methods as on MicroPython: ``read(n)`` / ``readinto(buf)`` fill the whole
-request unless the peer closes (a non-blocking socket returns what is there,
-or None when nothing is), ``readline()``, ``write(buf)`` (all of it when
-blocking).  On MicroPython a socket is an ``io.IOBase`` with ``ioctl``, so
-``select.poll`` and asyncio streams accept it; each poll of it runs the stack,
-and it is writable (POLLOUT) once a third of its TX ring is free, as on Linux.
+request unless the peer closes or the timeout passes after some bytes came (a
+short read: bytes already delivered are never dropped; nothing read raises the
+timeout; a non-blocking socket returns what is there, or None when nothing
+is), ``readline()`` (the partial line when the timeout passes), ``write(buf)``
+(all of it when blocking).  On MicroPython a socket is an ``io.IOBase`` with
+``ioctl``, so ``select.poll`` and asyncio streams accept it; each poll of it
+runs the stack, and it is writable (POLLOUT) once a third of its TX ring is
+free, as on Linux.
 On CPython use ``tcpip.aio`` for asyncio.
 
 Name resolution: ``getaddrinfo(host, port)`` returns CPython-shaped 5-tuples
@@ -37,6 +48,7 @@ that does not exist raises ``gaierror`` with errno -2 (EAI_NONAME), no answer
 from tcpip.compat import const, ticks_ms, ticks_diff, EAGAIN, ETIMEDOUT, EBADF, \
     EINVAL, ENOTCONN, EOPNOTSUPP, EINPROGRESS, EALREADY, EISCONN, ECONNREFUSED
 from tcpip.wire.ipv4 import aton, ntoa
+import sys as _sys
 
 try:
     import select as _select
@@ -48,6 +60,8 @@ try:
     _Base = _io.IOBase if hasattr(_io.IOBase, "ioctl") or not hasattr(_io, "RawIOBase") else object
 except (ImportError, AttributeError):
     _Base = object
+
+_CPYTHON = _sys.implementation.name == "cpython"
 
 AF_INET = 2
 SOCK_STREAM = 1
@@ -165,6 +179,18 @@ def _now(stack):
     whoever drives it keeps another clock (a simulation, a test on virtual time)."""
     clock = getattr(stack, "clock_ms", None)
     return ticks_ms() if clock is None else clock()
+
+
+def _heap_locked():
+    """True inside a MicroPython GC finaliser, where the heap is locked: a TLS
+    socket that was dropped without close() closes its stream from there."""
+    if _CPYTHON:
+        return False
+    try:
+        bytearray(1)
+    except MemoryError:
+        return True
+    return False
 
 
 def _udp_ready(ep):
@@ -417,6 +443,12 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         if self._closed:
             return
         self._closed = True
+        if self._conn is not None and _heap_locked():
+            # a finaliser (the heap is locked): nothing may allocate or poll
+            # here, so the next poll closes the connection (FIN or RST)
+            self._conn.close_later()
+            self._conn = None
+            return
         if self._ep is not None:
             self._ep.close()
             self._ep = None
@@ -502,13 +534,19 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
     # -- MicroPython stream protocol
 
     def read(self, n=-1):
-        """Stream read (MicroPython): n bytes, fewer only at end of data; all
-        until end of data when n < 0.  A non-blocking socket returns what is
-        there, or None when nothing is."""
+        """Stream read (MicroPython): n bytes, fewer only at end of data or
+        when the socket's timeout passes after some bytes came (the timeout
+        error only when none did); all until end of data when n < 0.  A
+        non-blocking socket returns what is there, or None when nothing is."""
         if n is None or n < 0:
             out = b""
             while True:
-                d = self.read(1460)
+                try:
+                    d = self.read(1460)
+                except OSError as e:
+                    if out and e.args[0] == ETIMEDOUT:
+                        return out
+                    raise
                 if d is None:
                     return out if out else None
                 if not d:
@@ -522,7 +560,8 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
 
     def readinto(self, buf, nbytes=0):
         """Stream readinto: fill buf (or its first nbytes), fewer only at end of
-        data; a non-blocking socket returns what is there, or None."""
+        data or when the timeout passes after some bytes came (nothing read:
+        the timeout error); a non-blocking socket returns what is there, or None."""
         self._check_open()
         want = nbytes if 0 < nbytes < len(buf) else len(buf)
         if self._ep is not None:
@@ -540,6 +579,8 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             except OSError as e:
                 if e.args[0] == EAGAIN:
                     return got if got else None
+                if got and e.args[0] == ETIMEDOUT:
+                    return got  # a short read: the bytes that came before the timeout
                 raise
             if k == 0:
                 break
@@ -552,7 +593,12 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         return got
 
     def readline(self):
-        """Stream readline: bytes up to and including b"\\n" (or to end of data)."""
+        """Stream readline: bytes up to and including b"\\n" (or to end of data).
+        When the timeout passes it returns the partial line, and raises the
+        timeout only when nothing came; a non-blocking socket returns the
+        partial line, or None.  (MicroPython's own sockets raise ETIMEDOUT
+        there and drop the partial line, and the bytes of a readinto or read
+        cut short by the timeout: the unix port does.)"""
         self._check_open()
         if self._ep is not None:
             return self.recv(1472)
@@ -592,7 +638,8 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
 
     def write(self, buf, n=None):
         """Stream write: all of buf (or its first n bytes) on a blocking socket,
-        returns the count; non-blocking: what fits now, or None when nothing does."""
+        returns the count; with a timeout, what was queued when it passed;
+        non-blocking: what fits now, or None when nothing does."""
         mv = memoryview(buf)
         if n is not None:
             mv = mv[:n]
@@ -606,8 +653,12 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             except OSError as e:
                 if e.args[0] == EAGAIN:
                     return done if done else None
+                if done and e.args[0] == ETIMEDOUT:
+                    return done
                 raise
             done += k
+            if self._timeout_ms is not None and self._timeout_ms > 0:
+                break  # _tcp_send queued all it could before the timeout
             if self._timeout_ms == 0:
                 c = self._conn
                 if c is None or c.error or c.fin_queued or c.state == 0 or c.writable() <= 0:
@@ -677,14 +728,37 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             self.stack.poll(ticks_ms())
 
     def _tcp_send(self, data):
+        """send() on TCP.  Blocking: returns once all of data is queued, as
+        Linux's blocking send does (a peer that reads whole blocks gets them);
+        with a timeout: what was queued when it passed, the timeout error only
+        when nothing was; non-blocking: what fits now, EAGAIN when nothing does."""
         c = self._need_conn()
         n = len(data)
         if n == 0:
             return 0
         if c.error:
             raise OSError(c.error, "send failed")
-        _wait(self.stack, _tcp_sendable, c, self._timeout_ms, "send")
-        return c.send(data)
+        t = self._timeout_ms
+        if t == 0:
+            _wait(self.stack, _tcp_sendable, c, 0, "send")
+            return c.send(data)
+        start = ticks_ms()
+        sent = 0
+        left = t
+        while True:
+            try:
+                _wait(self.stack, _tcp_sendable, c, left, "send")
+                sent += c.send(data, sent)
+            except OSError:
+                if sent:
+                    return sent  # the error (or the timeout) waits for the next call
+                raise
+            if sent >= n:
+                return sent
+            if t is not None:
+                left = t - ticks_diff(ticks_ms(), start)
+                if left <= 0:
+                    return sent
 
     def _tcp_recv_into(self, buf, nbytes):
         c = self._need_conn()
@@ -714,7 +788,10 @@ class SocketPool:
     a failed lookup ``pool.gaierror``.  TLS (``is_ssl=True``, https://) needs
     an SSL context passed in: the runtime's ``ssl.create_default_context()``
     on CircuitPython, ``tcpip.tls.create_default_context()`` on CPython and
-    the MicroPython unix port."""
+    the MicroPython unix port.  ``adafruit_connection_manager``'s
+    ``get_radio_ssl_context(radio)`` has none for tcpip: it knows its radios
+    by class name (Radio, ESP_SPIcontrol, WIZNET5K, CPythonNetwork) and
+    raises ValueError for others."""
 
     AF_INET = AF_INET
     SOCK_STREAM = SOCK_STREAM

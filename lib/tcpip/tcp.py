@@ -213,8 +213,9 @@ _F_KEEPALIVE = const(128)  # SO_KEEPALIVE
 _F_ACK_SOON = const(256)  # an ACK is owed at the next poll (Tcp.send_soon_acks)
 _F_WL_SET = const(512)  # snd_wl1/snd_wl2 hold a segment's numbers (any value, 0 included)
 _F_FIN_AHEAD = const(1024)  # the peer's FIN came out of order: it ends the sequence space at fin_seq
+_F_CLOSE_LATER = const(2048)  # close() from a finaliser: the next timer scan closes
 FLAG_NAMES = ("fin_queued", "fin_rcvd", "rtt_on", "ack_now", "delack_on", "in_recovery", "nodelay", "keepalive",
-              "ack_soon", "wl_set", "fin_ahead")
+              "ack_soon", "wl_set", "fin_ahead", "close_later")
 # The two rings (tcpip.ring state layout, ring.RANGES fields each): TX, then
 # RX, whose out-of-order range slots (cfg.tcp_ooo_ranges) end the array.
 _TX_BASE = const(44)
@@ -606,6 +607,12 @@ class Connection:
         """Done with the connection: FIN after queued data (RST when unread data
         is left, RFC 9293 3.10.4); the block is freed after the close completes."""
         self.tcp._close(self)
+
+    def close_later(self):
+        """close() at the next poll: only marks the block (no allocation, nothing
+        sent), for a finaliser that runs while MicroPython's heap is locked."""
+        self.w[_FLAGS] |= _F_CLOSE_LATER
+        self.tcp.next_at = self.tcp.now_ms  # timers() scans the pool at the next poll
 
     def abort(self):
         """Reset the connection now (RST to the peer) and free the block."""
@@ -1911,6 +1918,11 @@ class Tcp:
             w = c.w
             if not w[_IN_USE]:
                 continue
+            if w[_FLAGS] & _F_CLOSE_LATER:
+                w[_FLAGS] &= ~_F_CLOSE_LATER
+                self._close(c)
+                if not w[_IN_USE]:
+                    continue
             if w[_TMR] != _T_OFF:
                 due = ticks_diff(w[_TMR_AT], now_ms)
                 if due <= 0:
