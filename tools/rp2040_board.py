@@ -17,6 +17,11 @@ Firmware comes from ``FIRMWARE_DIR`` (default ``../shared/firmware`` next to the
 repository); a missing image, a board that never reaches the REPL, or a chip
 that never answers ends with one line on stderr and a non-zero exit.
 
+The vboard runtimes (``--vboard``, started by tools/vboard.py): stock MicroPython
+RPI_PICO with main.py (default), the W5500_EVB_PICO image with lwIP
+(``--lwip``), stock CircuitPython 10.2.1 on the Feather RP2040 + Ethernet
+FeatherWing with code.py (``--circuitpython``; ``circuitpython_board()``).
+
 As a library (tools/vboard.py's rp2040 runtimes, host_tests/test_rp2040_*.py)::
 
     b = Board(uf2, fs=[(image, 0xA0000)], wire=PacketNIC("vb")).start()
@@ -62,6 +67,12 @@ LFS_PROG_SIZE = 256
 # W5500-EVB-Pico wiring (boards/w5500_evb_pico.py); CircuitPython's FeatherWing
 # uses cs 10 and no rst/int (boards/feather_rp2040_ethernet_featherwing.py).
 EVB_PICO_PINS = {"cs": 17, "rst": 20, "int": 21}
+# CircuitPython: Feather RP2040 + Ethernet FeatherWing (SCK GP18, MOSI GP19, MISO
+# GP20, CS GP10; RSTn and INTn are pads not wired to a GPIO).  The CIRCUITPY FAT
+# drive sits at flash offset 0x100000.
+CIRCUITPYTHON_BOARD = "feather_rp2040_ethernet_featherwing"
+FEATHER_PINS = {"cs": 10, "rst": None, "int": None}
+CIRCUITPY_OFFSET = 0x100000
 
 
 class BoardError(Exception):
@@ -683,6 +694,8 @@ def vboard_main(argv):
     ap.add_argument("--boot-timeout", type=float, default=120.0)
     ap.add_argument("--lwip", action="store_true",
                     help="the W5500_EVB_PICO image with MicroPython's lwIP (tools/rp2040/lwip_main.py)")
+    ap.add_argument("--circuitpython", action="store_true",
+                    help="stock CircuitPython 10.2.1 (Feather RP2040 + Ethernet FeatherWing), code.py")
     ap.add_argument("--run", default=None, help="script to run over the raw REPL on SIGUSR1")
     ap.add_argument("--run-timeout", type=float, default=600.0, help="wall seconds for --run")
     a = ap.parse_args(argv)
@@ -692,7 +705,8 @@ def vboard_main(argv):
     run_now = threading.Event()
     signal.signal(signal.SIGUSR1, lambda *_: run_now.set())
     try:
-        why = missing_prerequisite(images=(LWIP_UF2,) if a.lwip else (MICROPYTHON_UF2,))
+        why = missing_prerequisite(images=(LWIP_UF2,) if a.lwip else
+                                   (CIRCUITPYTHON_UF2,) if a.circuitpython else (MICROPYTHON_UF2,))
     except BoardError as e:
         _say("rp2040_board: %s" % e)
         return 1
@@ -713,6 +727,8 @@ def vboard_main(argv):
     os.makedirs(workdir, exist_ok=True)
     if a.lwip:
         return _vboard_lwip(a, wire, settings, names, stopping, run_now)
+    if a.circuitpython:
+        return _vboard_circuitpython(a, wire, settings, names, stopping, run_now)
     if tcp:
         extra["/services.mpy"] = mpy_of(os.path.join(HERE, "services.py"), workdir)
     if "http" in names:
@@ -816,7 +832,183 @@ def _vboard_lwip(a, wire, settings, names, stopping, run_now):
             b.close()
 
 
-def run_script(b, path, wall_s):
+# ------------------------------------------------------------ CircuitPython
+# CircuitPython has no background timer: the REPL cannot poll.  code.py (the
+# polling loop users run) brings the stack up at boot; the vboard then stops it
+# (Ctrl-C, a key), and in the REPL, which starts with a fresh heap, brings the
+# stack up again and runs this loop in the raw REPL (services, then the polling
+# loop until Ctrl-C), keeping ``net`` for --run and the stats.
+CP_START = "import netboot\nnet = netboot.start(background=False)\n"
+CP_SERVE_LOOP = """
+from tcpip.compat import ticks_ms, sleep_ms
+_st = net.stack
+import gc
+gc.collect()
+_srv = []
+if %(tcp)r:
+    import services
+    _srv.append(services.start(_st, %(tcp)r))
+if %(http)r:
+    import httpstatus
+    _srv.append(httpstatus.StatusServer(_st, 80))
+import gc
+gc.collect()
+print('serving', gc.mem_free())
+try:
+    while True:
+        _w = _st.poll(ticks_ms())
+        for _s in _srv:
+            _s.run()
+        if _w > 0:
+            sleep_ms(1)
+except KeyboardInterrupt:
+    pass
+for _s in _srv:
+    (_s.stop if hasattr(_s, 'stop') else _s.close)()
+"""
+
+
+def circuitpython_board(settings=None, wire=None, board=CIRCUITPYTHON_BOARD, directory=None,
+                        workdir=None, realtime=True, log=None, extra_files=None, chip=None):
+    """A Board running stock CircuitPython 10.2.1 (Feather RP2040) with a CIRCUITPY
+    drive holding what ``make flash BOARD=board`` copies (the board set as .mpy,
+    tools/fsimage.py) and firmware/code.py; ``settings`` become tcpip_config.json;
+    ``extra_files`` ({"/path": bytes}) are added.  Not started."""
+    fsimage = _fsimage()
+    d = directory or firmware_dir()
+    uf2 = firmware_path(CIRCUITPYTHON_UF2, d)
+    bootrom = firmware_path(BOOTROM, d)
+    workdir = workdir or os.path.join(ROOT, ".build", "rp2040")
+    os.makedirs(workdir, exist_ok=True)
+    config = None
+    if settings is not None:
+        config = os.path.join(workdir, "cp-config-%d.json" % os.getpid())
+        with open(config, "w") as f:
+            json.dump(settings, f)
+    img = os.path.join(workdir, "circuitpy-%d.img" % os.getpid())
+    try:
+        fsimage.build_circuitpython_image(board, img, extra=extra_files, config=config, mpy=True)
+    except (fsimage.ImageError, OSError) as e:
+        raise BoardError("the CIRCUITPY image could not be built: %s" % e)
+    finally:
+        if config is not None:
+            os.remove(config)
+    b = Board(uf2, fs=[(img, CIRCUITPY_OFFSET)], pins=FEATHER_PINS, wire=wire, realtime=realtime,
+              log=log, bootrom=bootrom, chip=chip)
+    b.temp_files.append(img)
+    return b
+
+
+def circuitpython_repl(b, boot_timeout=120.0):
+    """Wait for code.py's ``tcpip:`` line (returned), stop its loop and reach the
+    REPL (Ctrl-C, then a key, as on a real board)."""
+    b.wait_for(b"tcpip: ", wall_s=boot_timeout)
+    line = "tcpip: " + b.wait_for(b"\n", 30).decode(errors="replace").strip()
+    b.write(b"\x03")
+    b.wait_for(b"Press any key to enter the REPL", 60)
+    b.write(b"\r")
+    b.wait_for(b">>> ", 60)
+    time.sleep(0.05)
+    b.read_all()
+    return line
+
+
+def _cp_raw(b, code, wall_s=60.0):
+    """Run ``code`` in the raw REPL the board is already in and stay there
+    (CircuitPython starts a fresh VM, losing ``net``, when the raw REPL is left):
+    (stdout, stderr) as text."""
+    b.write(code.encode() + b"\x04")
+    b.wait_for(b"OK", wall_s)
+    out = b.wait_for(b"\x04", wall_s)[:-1]
+    err = b.wait_for(b"\x04", wall_s)[:-1]
+    b.wait_for(b">", wall_s)
+    return out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def _cp_stop_loop(b):
+    """Ctrl-C the raw-REPL loop; the board stays in the raw REPL."""
+    b.write(b"\x03")
+    b.wait_for(b"\x04>", 30)
+
+
+def _vboard_circuitpython(a, wire, settings, names, stopping, run_now):
+    tcp = [n for n in names if n != "http"]
+    workdir = os.path.join(ROOT, ".build", "rp2040")
+    fsimage = _fsimage()
+    extra = {}
+    if tcp:
+        extra["/services.mpy"] = fsimage.circuitpython_mpy(mpy_of(os.path.join(HERE, "services.py"), workdir))
+    if "http" in names:
+        extra["/httpstatus.mpy"] = fsimage.circuitpython_mpy(
+            mpy_of(os.path.join(HERE, "httpstatus.py"), workdir))
+    b = None
+    looping = False
+    try:
+        b = circuitpython_board(settings, wire=wire, extra_files=extra)
+        b.start()
+        line = circuitpython_repl(b, a.boot_timeout)
+        if " up, " not in line:
+            _say("rp2040_board: the stack did not start on the board: %s" % line)
+            return 1
+        _log("board (code.py): " + line)
+        _log("code.py up at %.3f s simulated (%.1f s wall)" % (b.sim_ns / 1e9, b.figures()["wall_s"]))
+        b.write(b"\r\x03\x03\x01")
+        b.wait_for(b"raw REPL; CTRL-B to exit\r\n>", 30)
+        out, err = _cp_raw(b, CP_START + "print('tcpip:', net.ifconfig())\n" + INFO, wall_s=120)
+        if err:
+            _say("rp2040_board: the stack did not start in the REPL: %s" % err.strip()[-400:])
+            return 1
+        lines = out.strip().splitlines()
+        info = json.loads(lines[-1])
+        up = [ln for ln in lines if ln.startswith("tcpip:")][0]
+        if a.dhcp:
+            if "'dhcp')" not in up:
+                _say("rp2040_board: no DHCP lease (the board fell back to its static address)")
+                return 1
+            _say("bound %s" % up.split("('")[1].split("'")[0])
+        _log("VERSIONR 0x%02x, tcpip from %s, heap free after start %d B"
+             % (info["versionr"], info["tcpip_file"], info["mem_free_started"]))
+        b.write((CP_SERVE_LOOP % {"tcp": tcp, "http": "http" in names}).encode() + b"\x04")
+        b.wait_for(b"OK", 30)
+        line = b.wait_for(b"serving", 60) + b.wait_for(b"\n", 30)
+        info["mem_free_serving"] = int(line.split()[-1])
+        looping = True
+        _say("ready")
+        while not stopping.is_set() and b.alive():
+            stopping.wait(0.2)
+            if run_now.is_set() and a.run:
+                run_now.clear()
+                if looping:
+                    _cp_stop_loop(b)
+                    looping = False
+                run_script(b, a.run, a.run_timeout, lambda code, wall_s: _cp_raw(b, code.decode(), wall_s))
+                a.run = None
+        if not b.alive():
+            _say("rp2040_board: the emulator stopped: %s" % (b.error or "exit"))
+            return 1
+        if looping:
+            _cp_stop_loop(b)
+        out, err = _cp_raw(b, STATS, wall_s=30)
+        if err:
+            raise BoardError("stats failed on the board: " + err.strip()[-400:])
+        stats = json.loads(out.strip().splitlines()[-1])
+        for k, v in b.chip.stats().items():
+            stats["chip_" + k] = v
+        for k, v in b.figures().items():
+            stats["board_" + k] = v
+        for k, v in info.items():
+            stats["board_" + k] = v
+        _say(json.dumps({"stats": stats}))
+        return 0
+    except BoardError as e:
+        _say("rp2040_board: %s" % e)
+        return 1
+    finally:
+        if b is not None:
+            b.close()
+
+
+def run_script(b, path, wall_s, exec_raw=None):
     """Run the user's script on the board over the raw REPL (``net`` is the running
     interface from main.py); its output as ``run: LINE`` / ``run-err: LINE`` and
     then ``run-status N`` (0: finished, 1: raised) on stdout."""
@@ -828,7 +1020,7 @@ def run_script(b, path, wall_s):
         _say("run-status 2")
         return
     try:
-        out, err = b.exec_raw(code, wall_s)
+        out, err = (exec_raw or b.exec_raw)(code, wall_s)
     except BoardError as e:
         out, err = "", str(e)
     for line in out.splitlines():
