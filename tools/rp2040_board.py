@@ -297,7 +297,8 @@ class Board:
     """One emulated RP2040 (node child) and its W5500, wire and console."""
 
     def __init__(self, uf2, fs=(), pins=None, wire=None, bootrom=None, realtime=True,
-                 sync_us=500, use_pty=True, chip=None, log=None, console="usb"):
+                 sync_us=500, use_pty=True, chip=None, log=None, console="usb", flash_writes=True,
+                 save_flash=None):
         self.uf2 = uf2
         self.fs = list(fs)
         self.pins = dict(EVB_PICO_PINS if pins is None else pins)
@@ -307,6 +308,10 @@ class Board:
         self.use_pty = use_pty
         self.log = log
         self.console = console  # "usb" (CDC) or "uart0" / "uart1"
+        # Flash writes through the boot ROM's entry points (the runner serves them);
+        # save_flash = (path, offset, length): that region is written to path at exit.
+        self.flash_writes = flash_writes
+        self.save_flash = save_flash
         self.temp_files = []  # removed by close() (filesystem images made for this board)
         self.wire = _TimedWire(self, wire) if wire is not None else None
         self.chip = chip if chip is not None else w5500_emu.W5500(self.wire)
@@ -340,7 +345,9 @@ class Board:
         self._from_node, from_node_w = os.pipe()
         cfg = {"bootrom": self.bootrom, "uf2": self.uf2, "fs": [[p, o] for p, o in self.fs],
                "pins": self.pins, "spi": 0, "ctl_in": to_node_r, "ctl_out": from_node_w,
-               "sync_us": self.sync_us, "console": self.console}
+               "sync_us": self.sync_us, "console": self.console, "flash_writes": self.flash_writes}
+        if self.save_flash:
+            cfg["save_flash"] = list(self.save_flash)
         if self.use_pty:
             self._master, self._slave = pty.openpty()
             tty.setraw(self._slave)
@@ -1037,12 +1044,19 @@ def _log(msg):
 # ---------------------------------------------------------------------- CLI
 def micropython_board(settings=None, wire=None, board="w5500_evb_pico", directory=None,
                       workdir=None, realtime=True, log=None, extra_files=None, no_main=False,
-                      uf2=None, chip=None):
+                      uf2=None, chip=None, fs_image=None, save_fs=None):
     """A Board running stock MicroPython (RPI_PICO) with the tcpip board set on its
-    LittleFS; ``settings`` (a dict) becomes tcpip_config.json.  Not started."""
+    LittleFS; ``settings`` (a dict) becomes tcpip_config.json.  ``fs_image``: that
+    LittleFS image instead, or "" for an erased filesystem region (the firmware
+    formats it at boot); ``save_fs``: the filesystem region is written to that
+    file when the board stops.  Not started."""
     d = directory or firmware_dir()
     uf2 = uf2 or firmware_path(MICROPYTHON_UF2, d)
     bootrom = firmware_path(BOOTROM, d)
+    save = (save_fs, LFS_OFFSET, LFS_BLOCK_SIZE * LFS_BLOCK_COUNT) if save_fs else None
+    if fs_image is not None:
+        return Board(uf2, fs=[(fs_image, LFS_OFFSET)] if fs_image else [], wire=wire, realtime=realtime,
+                     log=log, bootrom=bootrom, chip=chip, save_flash=save)
     files = board_set(board)
     if settings is not None:
         files["/tcpip_config.json"] = json.dumps(settings).encode()
@@ -1054,7 +1068,7 @@ def micropython_board(settings=None, wire=None, board="w5500_evb_pico", director
     os.makedirs(workdir, exist_ok=True)
     img = littlefs_image(files, os.path.join(workdir, "lfs-%d.img" % os.getpid()))
     b = Board(uf2, fs=[(img, LFS_OFFSET)], wire=wire, realtime=realtime, log=log,
-              bootrom=bootrom, chip=chip)
+              bootrom=bootrom, chip=chip, save_flash=save)
     b.temp_files.append(img)
     return b
 
@@ -1075,6 +1089,10 @@ def main(argv):
     ap.add_argument("--boot-timeout", type=float, default=60.0)
     ap.add_argument("--uf2", default=None, help="another MicroPython image than RPI_PICO's")
     ap.add_argument("--no-chip", action="store_true", help="nothing on SPI0 (MISO reads 0)")
+    ap.add_argument("--empty-fs", action="store_true",
+                    help="an erased filesystem (MicroPython formats it; then make flash PORT=<pty>)")
+    ap.add_argument("--fs-image", default=None, help="this LittleFS image instead of the board set")
+    ap.add_argument("--save-fs", default=None, help="write the filesystem to this file at exit")
     a = ap.parse_args(argv)
     d = a.firmware_dir or firmware_dir()
     try:
@@ -1096,7 +1114,8 @@ def main(argv):
     b = None
     try:
         b = micropython_board(settings, wire=wire, directory=d, no_main=a.no_main, uf2=a.uf2,
-                              chip=NoChip() if a.no_chip else None)
+                              chip=NoChip() if a.no_chip else None, save_fs=a.save_fs,
+                              fs_image="" if a.empty_fs else a.fs_image)
         b.start()
         boot = b.wait_for(b">>> ", wall_s=a.boot_timeout).decode(errors="replace")
         for line in boot.splitlines():
