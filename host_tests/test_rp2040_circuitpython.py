@@ -184,3 +184,12 @@ def test_stats_line_at_stop_shows_the_mpy_stack_and_no_drops(board):
         "heap_free_after_start": st["board_mem_free_started"],
         "heap_free_serving": st["board_mem_free_serving"], "sim_s": st["board_sim_s"],
         "sim_per_wall": st["board_sim_per_wall"]})
+
+
+def test_vboard_without_the_circuitpython_image_is_one_line_and_exit_2(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("vboard needs root (network namespaces)")
+    env = dict(os.environ, FIRMWARE_DIR=str(tmp_path))
+    v = subprocess.run([sys.executable, H.VBOARD, "--netns", "rp2cx", "--runtime", "rp2040-circuitpython"],
+                       capture_output=True, text=True, timeout=30, env=env)
+    assert v.returncode == 2 and "FIRMWARE_DIR" in v.stderr and v.stderr.strip().count("\n") == 0, v.stderr
