@@ -977,7 +977,16 @@ def _vboard_circuitpython(a, wire, settings, names, stopping, run_now):
              % (info["versionr"], info["tcpip_file"], info["mem_free_started"]))
         b.write((CP_SERVE_LOOP % {"tcp": tcp, "http": "http" in names}).encode() + b"\x04")
         b.wait_for(b"OK", 30)
-        line = b.wait_for(b"serving", 60) + b.wait_for(b"\n", 30)
+        line = b.wait_for(b"\n", 60)  # "serving N", or the traceback when it raised
+        if b"serving" not in line:
+            try:
+                line += b.wait_for(b"\x04>", 30)  # the rest of the traceback
+            except BoardError:
+                pass
+            err = [ln.strip() for ln in line.decode(errors="replace").replace("\x04", "\n").splitlines()
+                   if ln.strip() not in ("", ">")]
+            _say("rp2040_board: the services did not start on the board: %s" % " | ".join(err[-2:]))
+            return 1
         info["mem_free_serving"] = int(line.split()[-1])
         looping = True
         _say("ready")

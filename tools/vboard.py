@@ -43,9 +43,10 @@ set as .mpy) and firmware/code.py.  code.py brings the stack up at boot; as
 CircuitPython has no background timer, vboard then stops it (Ctrl-C, a key, as
 on a real board), brings the stack up again in the raw REPL and polls it there
 (with ``--serve``'s services) until stopped.  CircuitPython's heap is small
-with the code loaded from .mpy (about 27 KB free after start, 13 KB while
-serving echo and http): ``chargen`` does not fit (its 9 KB pattern), which
-ends with a MemoryError line and exit 1.
+with the code loaded from .mpy (about 27 KB free after start with --dhcp,
+34 KB static; 13 KB while serving echo and http): echo,chargen fits, but
+``--dhcp --serve echo,discard,chargen,http`` does not (chargen's 9 KB
+pattern), which ends with one line naming the MemoryError and exit 1.
 ``--run SCRIPT`` (rp2040 runtimes) runs SCRIPT on the board after ready over
 the raw REPL, as ``mpremote run`` does, with ``net`` bound to the running
 interface; its output goes to stdout/stderr and vboard exits with its status
