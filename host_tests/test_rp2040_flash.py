@@ -97,7 +97,7 @@ def test_make_flash_over_the_pty_writes_an_empty_filesystem_and_the_stack_comes_
         for size in (56, 1472):
             out = _pings(ns, size, 3)
             assert "3 received" in out, out
-        _, err = _stop(board)
+        _stop(board)
         board = None
     finally:
         if board is not None:
