@@ -2,9 +2,12 @@
 
 CircuitPython has no ``machine.Timer`` and no pin interrupts, so nothing can
 poll in the background while the REPL waits: this file runs a polling loop
-(the board answers ARP and ping while it runs).  Ctrl-C stops it and drops to
-the REPL, where ``net`` is still there and ``netboot.run_forever(net)``
-resumes.  For an application of your own, use asyncio instead and run
+(the board answers ARP and ping while it runs).  Ctrl-C stops it; the REPL
+that a key then opens starts with a fresh heap (CircuitPython ends code.py's
+VM), so bring the stack up there again with ``import netboot; net =
+netboot.start(background=False)`` and poll with ``netboot.run_forever(net)``.
+Stay in one REPL mode: leaving the raw REPL for the friendly one (or back)
+also starts a fresh VM.  For an application of your own, use asyncio instead and run
 ``netboot.poll_task(net)`` as a task next to yours.
 
 Copied to the CIRCUITPY drive by ``make flash BOARD=feather_rp2040_ethernet_featherwing``
@@ -19,4 +22,4 @@ print("tcpip: %s up, %s, link %s" % (net.board.NAME, net.ifconfig(),
 try:
     netboot.run_forever(net)
 except KeyboardInterrupt:
-    print("tcpip: polling stopped; netboot.run_forever(net) resumes it")
+    print("tcpip: polling stopped; in the REPL: import netboot; net = netboot.start(background=False)")

@@ -170,3 +170,29 @@ def test_only_mpy_cross_files_are_marked_for_circuitpython():
     assert fsimage.circuitpython_mpy(b"M\x06\x00\x1fxyz") == b"C\x06\x00\x1fxyz"
     with pytest.raises(fsimage.ImageError, match="not an mpy-cross"):
         fsimage.circuitpython_mpy(b"print(1)\n")
+
+
+def test_make_flash_copies_the_circuitpython_board_set_as_marked_mpy_and_drops_old_sources(tmp_path):
+    drive = tmp_path / "CIRCUITPY"
+    (drive / "lib" / "tcpip").mkdir(parents=True)
+    (drive / "lib" / "tcpip" / "tcp.py").write_text("old\n")  # would shadow tcp.mpy
+    (drive / "netboot.py").write_text("old\n")
+    (drive / "mine.txt").write_text("kept\n")
+    p = subprocess.run(["make", "-s", "--no-print-directory", "flash", "BOARD=" + CP_BOARD,
+                        "CIRCUITPY=%s" % drive], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    got = {}
+    for d, _, names in os.walk(drive):
+        for n in names:
+            full = os.path.join(d, n)
+            got[os.path.relpath(full, drive).replace(os.sep, "/")] = _read(full)
+    want = fsimage.circuitpython_files(CP_BOARD, mpy=True)
+    assert got.pop("mine.txt") == b"kept\n"
+    assert got == want  # exactly what the emulated board's CIRCUITPY image holds
+    mpys = [k for k in got if k.endswith(".mpy")]
+    assert "lib/tcpip/tcp.mpy" in mpys and "netboot.mpy" in mpys
+    assert all(got[k][:4] == b"C\x06\x00\x1f" for k in mpys)
+
+
+def test_circuitpython_mpy_cross_files_are_taken_unchanged():
+    assert fsimage.circuitpython_mpy(b"C\x06\x00\x1fxyz") == b"C\x06\x00\x1fxyz"

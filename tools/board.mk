@@ -16,8 +16,8 @@
 # board set and of firmware/netboot.py (so the board does not compile them on
 # its heap), the board module as tcpip_board.py, firmware/main.py and the
 # settings file through mpremote, then a soft reset.
-# CircuitPython boards get the board set's .py sources (CircuitPython's .mpy
-# format differs from mpy-cross's) copied to the CIRCUITPY drive, with
+# CircuitPython boards get the board set's .mpy files (marked for
+# CircuitPython, see flash-circuitpython) copied to the CIRCUITPY drive, with
 # firmware/code.py.
 #
 # The board set is what a board can run: the stack (lib/tcpip outside nic/),
@@ -101,14 +101,17 @@ endif
 	  fs cp $(CONFIG) :tcpip_config.json + fs cp firmware/main.py :main.py + soft-reset
 	@echo "flashed $(BOARD); 'make repl$(if $(PORT), PORT=$(PORT),)' to see it boot"
 
+# CircuitPython: the board set and netboot as .mpy (CircuitPython runs out of
+# heap compiling tcp.py from source), the same files tools/fsimage.py puts in
+# the emulated board's CIRCUITPY image: mpy-cross's files marked for
+# CircuitPython (see tools/fsimage.py), or, with MPY_CROSS=<CircuitPython's own
+# mpy-cross for 10.x> MPY_DIR=.build/mpy-cp, that tool's files unchanged.  Old
+# .py copies go first: an import takes x.py before x.mpy.
 flash-circuitpython:
 	@test -d "$(CIRCUITPY)" || { echo "CIRCUITPY drive not found at $(CIRCUITPY): set CIRCUITPY=/path"; exit 2; }
 	rm -rf "$(CIRCUITPY)/lib/tcpip"
-	mkdir -p "$(CIRCUITPY)/lib"
-	cd lib && cp --parents $(BOARD_SOURCES:lib/%=%) "$(CIRCUITPY)/lib/"
-	cp $(BOARD_FILE) "$(CIRCUITPY)/tcpip_board.py"
-	cp $(CONFIG) "$(CIRCUITPY)/tcpip_config.json"
-	cp firmware/netboot.py firmware/code.py "$(CIRCUITPY)/"
+	rm -f "$(CIRCUITPY)/netboot.py"
+	$(BOARD_PYTHON) tools/fsimage.py circuitpython --mpy --board $(BOARD) --config $(CONFIG) --dir "$(CIRCUITPY)"
 	sync
 	@echo "copied $(BOARD) to $(CIRCUITPY); the board restarts code.py by itself"
 

@@ -3,6 +3,7 @@ to a real one, as a flash image that stock firmware mounts.
 
     python tools/fsimage.py micropython [--board w5500_evb_pico] [--out F] [--add DEST=SRC ...]
     python tools/fsimage.py circuitpython [--board feather_rp2040_ethernet_featherwing] [--mpy] [--out F] [...]
+    python tools/fsimage.py circuitpython --mpy --dir /media/$USER/CIRCUITPY  # copy, no image
     python tools/fsimage.py list F
 
     from fsimage import build_micropython_image, build_circuitpython_image
@@ -27,11 +28,27 @@ to a real one, as a flash image that stock firmware mounts.
   With ``mpy=True`` the board set (and netboot) go as ``.mpy`` instead: stock
   CircuitPython 10.2.1 on a Feather RP2040 (171 KB free at the REPL) runs out
   of memory compiling ``tcp.py`` from source, and imports the ``.mpy`` files
-  with 79 KB to spare.  They are mpy-cross's files (format 6.3, the one
-  CircuitPython 10 loads) with the first byte, the format's mark, set to
-  ``C``, which is all that tells CircuitPython's files from MicroPython's
-  (CircuitPython refuses an ``M``: "MicroPython .mpy file; use CircuitPython
-  mpy-cross").  CircuitPython's own mpy-cross would make the same bytecode.
+  (about 27 KB stay free after ``netboot.start()``).  ``make flash`` for a
+  CircuitPython board copies the same files (``write_dir``).
+
+  They are mpy-cross's files with the first byte, the format's mark, set to
+  ``C``; CircuitPython refuses an ``M`` ("MicroPython .mpy file; use
+  CircuitPython mpy-cross").  Why that is sound for bytecode-only files:
+  the header is ``M 06 00 1f``: format 6, feature byte 0 (mpy-cross sets
+  the architecture and the sub-version only in files holding native code,
+  which ours do not), 31-bit small ints; CircuitPython 10 checks the mark,
+  version 6, a feature byte without a foreign architecture and the small-int
+  width, and the rest of a format-6 file (qstr table, constants, bytecode
+  with format 6's opcodes) is the same format.  The one part that depends on
+  the firmware build is the static qstr table: short strings are stored as
+  an index into the firmware's table of static qstrs, so that table must be
+  the same, index for index, in mpy-cross and in CircuitPython.
+  host_tests/test_rp2040_circuitpython.py checks exactly that on the
+  firmware (a module of about 500 names, using 154 distinct static
+  indices between 2 and 165, comes back unchanged) and then runs the stack from these files against
+  the Linux kernel.  It is a workaround: CircuitPython's own mpy-cross
+  (Adafruit publishes builds for 10.x) is the proper tool; its files start
+  with ``C`` already and are taken unchanged.
 
 ``extra`` adds or replaces files: ``{path on the board: bytes, or the path of
 a file on this PC}``, e.g. a test script or another ``main.py``.
@@ -138,7 +155,10 @@ def _board_mpy(board, build_dir=None):
 
 
 def circuitpython_mpy(data):
-    """An mpy-cross .mpy file marked for CircuitPython (see the module docstring)."""
+    """An mpy-cross .mpy file marked for CircuitPython (see the module docstring);
+    a file CircuitPython's mpy-cross made (``C``) is returned unchanged."""
+    if data[:1] == b"C":
+        return bytes(data)
     if data[:1] != b"M":
         raise ImageError("not an mpy-cross .mpy file (starts with %r)" % data[:2])
     return b"C" + data[1:]
@@ -216,6 +236,19 @@ def fat_image(files, out):
             if p.returncode != 0:
                 raise ImageError("mcopy %s failed: %s" % (path, (p.stdout + p.stderr).strip()))
     return out
+
+
+def write_dir(files, dest):
+    """Copy ``files`` ({path: bytes}) into the folder ``dest`` (a mounted
+    CIRCUITPY drive); returns the number of files written."""
+    if not os.path.isdir(dest):
+        raise ImageError("%s is not a folder (the mounted CIRCUITPY drive)" % dest)
+    for path in sorted(files):
+        full = os.path.join(dest, *path.split("/"))
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as f:
+            f.write(files[path])
+    return len(files)
 
 
 def _prepare(out):
@@ -309,6 +342,11 @@ def main(argv):
         else:
             mpy = "--mpy" in argv
             board = _opt(argv, "--board", "feather_rp2040_ethernet_featherwing")
+            dest = _opt(argv, "--dir", None)
+            if dest is not None:
+                n = write_dir(circuitpython_files(board, config, extra, mpy), dest)
+                print("%d files copied to %s" % (n, dest))
+                return 0
             out = _opt(argv, "--out", os.path.join(ROOT, ".build", "fs", board + ".fat.img"))
             path = build_circuitpython_image(board, out, extra, config, mpy)
             where = CIRCUITPY_FS_OFFSET

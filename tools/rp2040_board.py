@@ -17,6 +17,11 @@ Firmware comes from ``FIRMWARE_DIR`` (default ``../shared/firmware`` next to the
 repository); a missing image, a board that never reaches the REPL, or a chip
 that never answers ends with one line on stderr and a non-zero exit.
 
+The vboard runtimes (``--vboard``, started by tools/vboard.py): stock MicroPython
+RPI_PICO with main.py (default), the W5500_EVB_PICO image with lwIP
+(``--lwip``), stock CircuitPython 10.2.1 on the Feather RP2040 + Ethernet
+FeatherWing with code.py (``--circuitpython``; ``circuitpython_board()``).
+
 As a library (tools/vboard.py's rp2040 runtimes, host_tests/test_rp2040_*.py)::
 
     b = Board(uf2, fs=[(image, 0xA0000)], wire=PacketNIC("vb")).start()
@@ -62,6 +67,12 @@ LFS_PROG_SIZE = 256
 # W5500-EVB-Pico wiring (boards/w5500_evb_pico.py); CircuitPython's FeatherWing
 # uses cs 10 and no rst/int (boards/feather_rp2040_ethernet_featherwing.py).
 EVB_PICO_PINS = {"cs": 17, "rst": 20, "int": 21}
+# CircuitPython: Feather RP2040 + Ethernet FeatherWing (SCK GP18, MOSI GP19, MISO
+# GP20, CS GP10; RSTn and INTn are pads not wired to a GPIO).  The CIRCUITPY FAT
+# drive sits at flash offset 0x100000.
+CIRCUITPYTHON_BOARD = "feather_rp2040_ethernet_featherwing"
+FEATHER_PINS = {"cs": 10, "rst": None, "int": None}
+CIRCUITPY_OFFSET = 0x100000
 
 
 class BoardError(Exception):
@@ -286,7 +297,8 @@ class Board:
     """One emulated RP2040 (node child) and its W5500, wire and console."""
 
     def __init__(self, uf2, fs=(), pins=None, wire=None, bootrom=None, realtime=True,
-                 sync_us=500, use_pty=True, chip=None, log=None, console="usb"):
+                 sync_us=500, use_pty=True, chip=None, log=None, console="usb", flash_writes=True,
+                 save_flash=None):
         self.uf2 = uf2
         self.fs = list(fs)
         self.pins = dict(EVB_PICO_PINS if pins is None else pins)
@@ -296,6 +308,10 @@ class Board:
         self.use_pty = use_pty
         self.log = log
         self.console = console  # "usb" (CDC) or "uart0" / "uart1"
+        # Flash writes through the boot ROM's entry points (the runner serves them);
+        # save_flash = (path, offset, length): that region is written to path at exit.
+        self.flash_writes = flash_writes
+        self.save_flash = save_flash
         self.temp_files = []  # removed by close() (filesystem images made for this board)
         self.wire = _TimedWire(self, wire) if wire is not None else None
         self.chip = chip if chip is not None else w5500_emu.W5500(self.wire)
@@ -329,7 +345,9 @@ class Board:
         self._from_node, from_node_w = os.pipe()
         cfg = {"bootrom": self.bootrom, "uf2": self.uf2, "fs": [[p, o] for p, o in self.fs],
                "pins": self.pins, "spi": 0, "ctl_in": to_node_r, "ctl_out": from_node_w,
-               "sync_us": self.sync_us, "console": self.console}
+               "sync_us": self.sync_us, "console": self.console, "flash_writes": self.flash_writes}
+        if self.save_flash:
+            cfg["save_flash"] = list(self.save_flash)
         if self.use_pty:
             self._master, self._slave = pty.openpty()
             tty.setraw(self._slave)
@@ -683,6 +701,8 @@ def vboard_main(argv):
     ap.add_argument("--boot-timeout", type=float, default=120.0)
     ap.add_argument("--lwip", action="store_true",
                     help="the W5500_EVB_PICO image with MicroPython's lwIP (tools/rp2040/lwip_main.py)")
+    ap.add_argument("--circuitpython", action="store_true",
+                    help="stock CircuitPython 10.2.1 (Feather RP2040 + Ethernet FeatherWing), code.py")
     ap.add_argument("--run", default=None, help="script to run over the raw REPL on SIGUSR1")
     ap.add_argument("--run-timeout", type=float, default=600.0, help="wall seconds for --run")
     a = ap.parse_args(argv)
@@ -692,7 +712,8 @@ def vboard_main(argv):
     run_now = threading.Event()
     signal.signal(signal.SIGUSR1, lambda *_: run_now.set())
     try:
-        why = missing_prerequisite(images=(LWIP_UF2,) if a.lwip else (MICROPYTHON_UF2,))
+        why = missing_prerequisite(images=(LWIP_UF2,) if a.lwip else
+                                   (CIRCUITPYTHON_UF2,) if a.circuitpython else (MICROPYTHON_UF2,))
     except BoardError as e:
         _say("rp2040_board: %s" % e)
         return 1
@@ -713,6 +734,8 @@ def vboard_main(argv):
     os.makedirs(workdir, exist_ok=True)
     if a.lwip:
         return _vboard_lwip(a, wire, settings, names, stopping, run_now)
+    if a.circuitpython:
+        return _vboard_circuitpython(a, wire, settings, names, stopping, run_now)
     if tcp:
         extra["/services.mpy"] = mpy_of(os.path.join(HERE, "services.py"), workdir)
     if "http" in names:
@@ -816,7 +839,192 @@ def _vboard_lwip(a, wire, settings, names, stopping, run_now):
             b.close()
 
 
-def run_script(b, path, wall_s):
+# ------------------------------------------------------------ CircuitPython
+# CircuitPython has no background timer: the REPL cannot poll.  code.py (the
+# polling loop users run) brings the stack up at boot; the vboard then stops it
+# (Ctrl-C, a key), and in the REPL, which starts with a fresh heap, brings the
+# stack up again and runs this loop in the raw REPL (services, then the polling
+# loop until Ctrl-C), keeping ``net`` for --run and the stats.
+CP_START = "import netboot\nnet = netboot.start(background=False)\n"
+CP_SERVE_LOOP = """
+from tcpip.compat import ticks_ms, sleep_ms
+_st = net.stack
+import gc
+gc.collect()
+_srv = []
+if %(tcp)r:
+    import services
+    _srv.append(services.start(_st, %(tcp)r))
+if %(http)r:
+    import httpstatus
+    _srv.append(httpstatus.StatusServer(_st, 80))
+import gc
+gc.collect()
+print('serving', gc.mem_free())
+try:
+    while True:
+        _w = _st.poll(ticks_ms())
+        for _s in _srv:
+            _s.run()
+        if _w > 0:
+            sleep_ms(1)
+except KeyboardInterrupt:
+    pass
+for _s in _srv:
+    (_s.stop if hasattr(_s, 'stop') else _s.close)()
+"""
+
+
+def circuitpython_board(settings=None, wire=None, board=CIRCUITPYTHON_BOARD, directory=None,
+                        workdir=None, realtime=True, log=None, extra_files=None, chip=None):
+    """A Board running stock CircuitPython 10.2.1 (Feather RP2040) with a CIRCUITPY
+    drive holding what ``make flash BOARD=board`` copies (the board set as .mpy,
+    tools/fsimage.py) and firmware/code.py; ``settings`` become tcpip_config.json;
+    ``extra_files`` ({"/path": bytes}) are added.  Not started."""
+    fsimage = _fsimage()
+    d = directory or firmware_dir()
+    uf2 = firmware_path(CIRCUITPYTHON_UF2, d)
+    bootrom = firmware_path(BOOTROM, d)
+    workdir = workdir or os.path.join(ROOT, ".build", "rp2040")
+    os.makedirs(workdir, exist_ok=True)
+    config = None
+    if settings is not None:
+        config = os.path.join(workdir, "cp-config-%d.json" % os.getpid())
+        with open(config, "w") as f:
+            json.dump(settings, f)
+    img = os.path.join(workdir, "circuitpy-%d.img" % os.getpid())
+    try:
+        fsimage.build_circuitpython_image(board, img, extra=extra_files, config=config, mpy=True)
+    except (fsimage.ImageError, OSError) as e:
+        raise BoardError("the CIRCUITPY image could not be built: %s" % e)
+    finally:
+        if config is not None:
+            os.remove(config)
+    b = Board(uf2, fs=[(img, CIRCUITPY_OFFSET)], pins=FEATHER_PINS, wire=wire, realtime=realtime,
+              log=log, bootrom=bootrom, chip=chip)
+    b.temp_files.append(img)
+    return b
+
+
+def circuitpython_repl(b, boot_timeout=120.0):
+    """Wait for code.py's ``tcpip:`` line (returned), stop its loop and reach the
+    REPL (Ctrl-C, then a key, as on a real board)."""
+    b.wait_for(b"tcpip: ", wall_s=boot_timeout)
+    line = "tcpip: " + b.wait_for(b"\n", 30).decode(errors="replace").strip()
+    b.write(b"\x03")
+    b.wait_for(b"Press any key to enter the REPL", 60)
+    b.write(b"\r")
+    b.wait_for(b">>> ", 60)
+    time.sleep(0.05)
+    b.read_all()
+    return line
+
+
+def _cp_raw(b, code, wall_s=60.0):
+    """Run ``code`` in the raw REPL the board is already in and stay there
+    (CircuitPython starts a fresh VM, losing ``net``, when the raw REPL is left):
+    (stdout, stderr) as text."""
+    b.write(code.encode() + b"\x04")
+    b.wait_for(b"OK", wall_s)
+    out = b.wait_for(b"\x04", wall_s)[:-1]
+    err = b.wait_for(b"\x04", wall_s)[:-1]
+    b.wait_for(b">", wall_s)
+    return out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def _cp_stop_loop(b):
+    """Ctrl-C the raw-REPL loop; the board stays in the raw REPL."""
+    b.write(b"\x03")
+    b.wait_for(b"\x04>", 30)
+
+
+def _vboard_circuitpython(a, wire, settings, names, stopping, run_now):
+    tcp = [n for n in names if n != "http"]
+    workdir = os.path.join(ROOT, ".build", "rp2040")
+    fsimage = _fsimage()
+    extra = {}
+    if tcp:
+        extra["/services.mpy"] = fsimage.circuitpython_mpy(mpy_of(os.path.join(HERE, "services.py"), workdir))
+    if "http" in names:
+        extra["/httpstatus.mpy"] = fsimage.circuitpython_mpy(
+            mpy_of(os.path.join(HERE, "httpstatus.py"), workdir))
+    b = None
+    looping = False
+    try:
+        b = circuitpython_board(settings, wire=wire, extra_files=extra)
+        b.start()
+        line = circuitpython_repl(b, a.boot_timeout)
+        if " up, " not in line:
+            _say("rp2040_board: the stack did not start on the board: %s" % line)
+            return 1
+        _log("board (code.py): " + line)
+        _log("code.py up at %.3f s simulated (%.1f s wall)" % (b.sim_ns / 1e9, b.figures()["wall_s"]))
+        b.write(b"\r\x03\x03\x01")
+        b.wait_for(b"raw REPL; CTRL-B to exit\r\n>", 30)
+        out, err = _cp_raw(b, CP_START + "print('tcpip:', net.ifconfig())\n" + INFO, wall_s=120)
+        if err:
+            _say("rp2040_board: the stack did not start in the REPL: %s" % err.strip()[-400:])
+            return 1
+        lines = out.strip().splitlines()
+        info = json.loads(lines[-1])
+        up = [ln for ln in lines if ln.startswith("tcpip:")][0]
+        if a.dhcp:
+            if "'dhcp')" not in up:
+                _say("rp2040_board: no DHCP lease (the board fell back to its static address)")
+                return 1
+            _say("bound %s" % up.split("('")[1].split("'")[0])
+        _log("VERSIONR 0x%02x, tcpip from %s, heap free after start %d B"
+             % (info["versionr"], info["tcpip_file"], info["mem_free_started"]))
+        b.write((CP_SERVE_LOOP % {"tcp": tcp, "http": "http" in names}).encode() + b"\x04")
+        b.wait_for(b"OK", 30)
+        line = b.wait_for(b"\n", 60)  # "serving N", or the traceback when it raised
+        if b"serving" not in line:
+            try:
+                line += b.wait_for(b"\x04>", 30)  # the rest of the traceback
+            except BoardError:
+                pass
+            err = [ln.strip() for ln in line.decode(errors="replace").replace("\x04", "\n").splitlines()
+                   if ln.strip() not in ("", ">")]
+            _say("rp2040_board: the services did not start on the board: %s" % " | ".join(err[-2:]))
+            return 1
+        info["mem_free_serving"] = int(line.split()[-1])
+        looping = True
+        _say("ready")
+        while not stopping.is_set() and b.alive():
+            stopping.wait(0.2)
+            if run_now.is_set() and a.run:
+                run_now.clear()
+                if looping:
+                    _cp_stop_loop(b)
+                    looping = False
+                run_script(b, a.run, a.run_timeout, lambda code, wall_s: _cp_raw(b, code.decode(), wall_s))
+                a.run = None
+        if not b.alive():
+            _say("rp2040_board: the emulator stopped: %s" % (b.error or "exit"))
+            return 1
+        if looping:
+            _cp_stop_loop(b)
+        out, err = _cp_raw(b, STATS, wall_s=30)
+        if err:
+            raise BoardError("stats failed on the board: " + err.strip()[-400:])
+        stats = json.loads(out.strip().splitlines()[-1])
+        for k, v in b.chip.stats().items():
+            stats["chip_" + k] = v
+        for k, v in b.figures().items():
+            stats["board_" + k] = v
+        for k, v in info.items():
+            stats["board_" + k] = v
+        _say(json.dumps({"stats": stats}))
+        return 0
+    except BoardError as e:
+        _say("rp2040_board: %s" % e)
+        return 1
+    finally:
+        if b is not None:
+            b.close()
+
+
+def run_script(b, path, wall_s, exec_raw=None):
     """Run the user's script on the board over the raw REPL (``net`` is the running
     interface from main.py); its output as ``run: LINE`` / ``run-err: LINE`` and
     then ``run-status N`` (0: finished, 1: raised) on stdout."""
@@ -828,7 +1036,7 @@ def run_script(b, path, wall_s):
         _say("run-status 2")
         return
     try:
-        out, err = b.exec_raw(code, wall_s)
+        out, err = (exec_raw or b.exec_raw)(code, wall_s)
     except BoardError as e:
         out, err = "", str(e)
     for line in out.splitlines():
@@ -845,12 +1053,19 @@ def _log(msg):
 # ---------------------------------------------------------------------- CLI
 def micropython_board(settings=None, wire=None, board="w5500_evb_pico", directory=None,
                       workdir=None, realtime=True, log=None, extra_files=None, no_main=False,
-                      uf2=None, chip=None):
+                      uf2=None, chip=None, fs_image=None, save_fs=None):
     """A Board running stock MicroPython (RPI_PICO) with the tcpip board set on its
-    LittleFS; ``settings`` (a dict) becomes tcpip_config.json.  Not started."""
+    LittleFS; ``settings`` (a dict) becomes tcpip_config.json.  ``fs_image``: that
+    LittleFS image instead, or "" for an erased filesystem region (the firmware
+    formats it at boot); ``save_fs``: the filesystem region is written to that
+    file when the board stops.  Not started."""
     d = directory or firmware_dir()
     uf2 = uf2 or firmware_path(MICROPYTHON_UF2, d)
     bootrom = firmware_path(BOOTROM, d)
+    save = (save_fs, LFS_OFFSET, LFS_BLOCK_SIZE * LFS_BLOCK_COUNT) if save_fs else None
+    if fs_image is not None:
+        return Board(uf2, fs=[(fs_image, LFS_OFFSET)] if fs_image else [], wire=wire, realtime=realtime,
+                     log=log, bootrom=bootrom, chip=chip, save_flash=save)
     files = board_set(board)
     if settings is not None:
         files["/tcpip_config.json"] = json.dumps(settings).encode()
@@ -862,7 +1077,7 @@ def micropython_board(settings=None, wire=None, board="w5500_evb_pico", director
     os.makedirs(workdir, exist_ok=True)
     img = littlefs_image(files, os.path.join(workdir, "lfs-%d.img" % os.getpid()))
     b = Board(uf2, fs=[(img, LFS_OFFSET)], wire=wire, realtime=realtime, log=log,
-              bootrom=bootrom, chip=chip)
+              bootrom=bootrom, chip=chip, save_flash=save)
     b.temp_files.append(img)
     return b
 
@@ -883,6 +1098,10 @@ def main(argv):
     ap.add_argument("--boot-timeout", type=float, default=60.0)
     ap.add_argument("--uf2", default=None, help="another MicroPython image than RPI_PICO's")
     ap.add_argument("--no-chip", action="store_true", help="nothing on SPI0 (MISO reads 0)")
+    ap.add_argument("--empty-fs", action="store_true",
+                    help="an erased filesystem (MicroPython formats it; then make flash PORT=<pty>)")
+    ap.add_argument("--fs-image", default=None, help="this LittleFS image instead of the board set")
+    ap.add_argument("--save-fs", default=None, help="write the filesystem to this file at exit")
     a = ap.parse_args(argv)
     d = a.firmware_dir or firmware_dir()
     try:
@@ -904,7 +1123,8 @@ def main(argv):
     b = None
     try:
         b = micropython_board(settings, wire=wire, directory=d, no_main=a.no_main, uf2=a.uf2,
-                              chip=NoChip() if a.no_chip else None)
+                              chip=NoChip() if a.no_chip else None, save_fs=a.save_fs,
+                              fs_image="" if a.empty_fs else a.fs_image)
         b.start()
         boot = b.wait_for(b">>> ", wall_s=a.boot_timeout).decode(errors="replace")
         for line in boot.splitlines():

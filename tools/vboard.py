@@ -1,6 +1,6 @@
 """The virtual board: run the tcpip stack on this PC as if it were a board (CPython, root).
 
-    .venv/bin/python tools/vboard.py --netns NAME --runtime cpython|micropython|rp2040-micropython \\
+    .venv/bin/python tools/vboard.py --netns NAME --runtime cpython|micropython|rp2040-micropython|rp2040-circuitpython|rp2040-lwip \\
         [--duration S] [--serve LIST] [--ip 192.0.2.2 --peer-ip 192.0.2.1 --prefix 24] \\
         [--nic tap|packet|w5500] [--dhcp] [--run SCRIPT]
 
@@ -35,6 +35,18 @@ the stack up and the background Timer + INTn poller keeps it answering while
 the REPL idles (``--serve`` runs the services in a poll loop on the board
 instead).  Firmware comes from FIRMWARE_DIR (default ../shared/firmware); the
 emulator runs at about 0.1-0.2x real time, so the ready and stop waits are longer.
+``--runtime rp2040-circuitpython`` runs stock CircuitPython 10.2.1 for the
+Adafruit Feather RP2040 with the Ethernet FeatherWing's wiring (SCK GP18, MOSI
+GP19, MISO GP20, CS GP10; RSTn and INTn not wired), its CIRCUITPY drive holding
+what ``make flash BOARD=feather_rp2040_ethernet_featherwing`` copies (the board
+set as .mpy) and firmware/code.py.  code.py brings the stack up at boot; as
+CircuitPython has no background timer, vboard then stops it (Ctrl-C, a key, as
+on a real board), brings the stack up again in the raw REPL and polls it there
+(with ``--serve``'s services) until stopped.  CircuitPython's heap is small
+with the code loaded from .mpy (about 27 KB free after start with --dhcp,
+34 KB static; 13 KB while serving echo and http): echo,chargen fits, but
+``--dhcp --serve echo,discard,chargen,http`` does not (chargen's 9 KB
+pattern), which ends with one line naming the MemoryError and exit 1.
 ``--run SCRIPT`` (rp2040 runtimes) runs SCRIPT on the board after ready over
 the raw REPL, as ``mpremote run`` does, with ``net`` bound to the running
 interface; its output goes to stdout/stderr and vboard exits with its status
@@ -75,7 +87,7 @@ READY_TIMEOUT_S = 15.0  # stack process start plus first answered ping
 STOP_TIMEOUT_S = 5.0
 # Stock firmware on an emulated RP2040 (tools/rp2040_board.py), wire over veth.
 # The emulator runs at about 0.1-0.2x real time: boot, DHCP and stop take longer.
-RP2040_RUNTIMES = ("rp2040-micropython", "rp2040-lwip")
+RP2040_RUNTIMES = ("rp2040-micropython", "rp2040-circuitpython", "rp2040-lwip")
 RP2040_READY_TIMEOUT_S = 150.0
 RP2040_STOP_TIMEOUT_S = 60.0
 
@@ -221,7 +233,9 @@ def main(argv):
         import rp2040_board  # tools/rp2040_board.py
         try:
             why = rp2040_board.missing_prerequisite(images=(
-                rp2040_board.LWIP_UF2 if a.runtime == "rp2040-lwip" else rp2040_board.MICROPYTHON_UF2,))
+                rp2040_board.LWIP_UF2 if a.runtime == "rp2040-lwip" else
+                rp2040_board.CIRCUITPYTHON_UF2 if a.runtime == "rp2040-circuitpython" else
+                rp2040_board.MICROPYTHON_UF2,))
         except rp2040_board.BoardError as e:  # an image of another build
             return _fail(1, str(e))
         if why:
@@ -294,6 +308,8 @@ def main(argv):
                 args += ["--run", os.path.abspath(a.run)]
             if a.runtime == "rp2040-lwip":
                 args += ["--lwip"]
+            if a.runtime == "rp2040-circuitpython":
+                args += ["--circuitpython"]
             child = Child(ns.argv(runtime + [os.path.join(HERE, "rp2040_board.py")] + args), env,
                           stop_timeout=RP2040_STOP_TIMEOUT_S)
         else:

@@ -27,7 +27,18 @@
 //   back what it drives); the chip's INTn level is set on its pin only when it
 //   changes (rp2040js latches an edge on every setInputValue);
 // - every sync_us of simulated time (and when the core sleeps) it syncs with the
-//   parent: console bytes both ways, INTn, frames that arrived on the wire.
+//   parent: console bytes both ways, INTn, frames that arrived on the wire;
+// - flash writes ("flash_writes": true, the default): rp2040js does not emulate
+//   programming the QSPI flash, so the boot ROM's flash entry points that the
+//   pico-sdk calls (flash_range_erase, flash_range_program, and the
+//   connect/exit-XIP/flush/enter-XIP steps around them, found through the ROM's
+//   function table as rom_func_lookup does) are served here: when the core
+//   reaches one, the erase (bytes to 0xFF) or program (bytes ANDed, as NOR
+//   flash does) is done on the emulator's flash array, the call costs the
+//   chip's typical time (W25Q16JV: 45 ms per 4 KB sector erase, 0.4 ms per
+//   256-byte page program) and returns to LR.  "save_flash": [path, offset,
+//   length] writes that region to a file when the runner exits (a board's
+//   filesystem kept for the next start).
 //
 // Protocol on the two pipes (little-endian): request = type byte, u32 length,
 // payload; reply = u32 length, payload.  Types: 'X' SPI exchange (reply: MISO
@@ -127,6 +138,75 @@ mcu.core.PC = 0x10000000;
 // reset value (input enabled, pull-up) and drive it high (button released).
 mcu.qspi[1].padValue = 0x5a;
 mcu.qspi[1].setInputValue(true);
+
+// ------------------------------------------------------- flash writes
+// The ROM's function table: a 16-bit pointer at 0x14 to (u16 code, u16 address)
+// pairs ending with code 0; code = c1 | c2 << 8 (rom_table_code).
+const romHooks = new Map();
+const flashStats = { erased: 0, programmed: 0, calls: 0 };
+function romCode(s) {
+  return s.charCodeAt(0) | (s.charCodeAt(1) << 8);
+}
+function romFunctions() {
+  const table = mcu.readUint16(0x14);
+  const found = new Map();
+  for (let p = table; p < 0x4000; p += 4) {
+    const code = mcu.readUint16(p);
+    if (!code) break;
+    found.set(code, mcu.readUint16(p + 2));
+  }
+  return found;
+}
+const NS_PER_SECTOR_ERASE = 45e6;
+const NS_PER_PAGE_PROGRAM = 0.4e6;
+function flashCall(ns) {
+  flashStats.calls++;
+  const c = Math.max(1, Math.round(ns / cycleNanos));
+  cycles += c;
+  clock.tick(c * cycleNanos);
+  core.PC = core.LR & ~1; // return (bx lr) to Thumb code
+}
+if (cfg.flash_writes !== false) {
+  const fns = romFunctions();
+  const hook = (name, fn) => {
+    const a = fns.get(romCode(name));
+    if (a === undefined) die('boot ROM has no ' + name + ' function');
+    romHooks.set(a & ~1, fn);
+  };
+  const flashLen = () => mcu.flash.length;
+  hook('RE', () => {
+    // flash_range_erase(addr, count, block_size, block_cmd): whole 4 KB sectors
+    const addr = core.registers[0] >>> 0;
+    const count = core.registers[1] >>> 0;
+    const start = addr & ~0xfff;
+    const end = Math.min(flashLen(), (addr + count + 0xfff) & ~0xfff);
+    if (start < end) mcu.flash.fill(0xff, start, end);
+    flashStats.erased += Math.max(0, end - start);
+    flashCall((Math.max(0, end - start) / 4096) * NS_PER_SECTOR_ERASE);
+  });
+  hook('RP', () => {
+    // flash_range_program(addr, data, count): bits can only go from 1 to 0
+    const addr = core.registers[0] >>> 0;
+    const data = core.registers[1] >>> 0;
+    const count = core.registers[2] >>> 0;
+    for (let i = 0; i < count && addr + i < flashLen(); i++) {
+      mcu.flash[addr + i] &= mcu.readUint8(data + i);
+    }
+    flashStats.programmed += count;
+    flashCall(Math.ceil(count / 256) * NS_PER_PAGE_PROGRAM);
+  });
+  for (const name of ['IF', 'EX', 'FC', 'CX']) hook(name, () => flashCall(1000));
+}
+if (cfg.save_flash) {
+  const [file, offset, length] = cfg.save_flash;
+  process.on('exit', () => {
+    try {
+      fs.writeFileSync(file, mcu.flash.subarray(offset, offset + length));
+    } catch (e) {
+      fs.writeSync(2, 'rp2040 runner: could not save the flash to ' + file + ': ' + e.message + '\n');
+    }
+  });
+}
 
 // ----------------------------------------------------------- USB CDC
 const cdc = new USBCDC(mcu.usbCtrl);
@@ -333,6 +413,13 @@ function run() {
         clock.tick(dt);
         slept = true;
       } else {
+        if (core.PC < 0x4000 && romHooks.size) {
+          const h = romHooks.get(core.PC);
+          if (h !== undefined) {
+            h();
+            continue;
+          }
+        }
         const c = core.executeInstruction();
         cycles += c;
         clock.tick(c * cycleNanos);
