@@ -21,13 +21,20 @@ board; the peer connects to them and measures:
   transfer per payload byte; ``spi_bytes_per_byte_in`` / ``_out``: bytes
   clocked on SPI0 per payload byte;
 - ``heap_free_serving``: ``gc.mem_free()`` after ``gc.collect()`` with the
-  services up; for tcpip also ``heap_free_repl``, ``heap_free_import`` (after
+  services up; for tcpip (its services loop as tools/rp2040_board.py's, with
+  the background poller's timer and INTn handler off) also ``heap_free_repl``, ``heap_free_import`` (after
   ``import tcpip``) and ``heap_free_started`` (after ``netboot.start()``), an
   empty ``stack.poll()`` (``poll_empty_us``), one ``nic.send()`` of a
   1514-byte frame (``nic_send_1514_us``) against the SPI write of the same
   bytes (``spi_write_1514_us``) and their wire time at the programmed clock
   (``spi_wire_1514_us``), and the board heap allocated while serving
-  (``alloc_serving_bytes``, with ``gc`` disabled, over ``data_segments``).
+  (``alloc_serving_bytes``: with ``gc`` disabled, over the whole session,
+  connection set-ups and idle polls included; host_tests/test_bench_board.py
+  shows it does not grow with the number of segments).
+
+Also recorded: ``board_retransmits`` and the drop counters of both ends
+(``board_stats``, ``peer_stats``; a clean run drops nothing that matters), the
+simulated and wall seconds.
 
 The peer (the same for every runtime): tcpip itself under CPython in this
 process, a ``Stack`` on an in-memory wire whose other end is the W5500 model,
@@ -238,6 +245,9 @@ net = netboot.start()
 gc.collect()
 _f2 = gc.mem_free()
 net.background.stop()
+# Background.stop() ends the timer only: the INTn edge would still schedule
+# polls behind this loop (and allocate for them)
+net.nic.spi.irq(None)
 import tcpip_board
 from tcpip.compat import ticks_ms
 _st = net.stack
@@ -282,8 +292,9 @@ except KeyboardInterrupt:
     pass
 _a1 = gc.mem_alloc()
 gc.enable()
-_s = _st.stats()
-print('bench-stats ' + json.dumps({'alloc_serving_bytes': _a1 - _a0, 'stack': _s}))
+_svc.stop()
+services._started.remove(_svc)
+print('bench-stats ' + json.dumps({'alloc_serving_bytes': _a1 - _a0, 'stack': _st.stats()}))
 """
 
 
@@ -304,9 +315,9 @@ def _measure(b, peer, nbytes, wall_s, res):
     res["ping_ms"] = peer.ping(10, wall_s)
 
 
-def bench_tcpip(nbytes, wall_s):
-    """rp2040-micropython: stock RPI_PICO, the board set as .mpy on LittleFS."""
-    peer = SimPeer()
+def tcpip_board(peer):
+    """A rp2040-micropython board (stock RPI_PICO, the board set as .mpy on
+    LittleFS, services.mpy, no main.py) on ``peer``'s wire; not started."""
     settings = {"dhcp": False, "ip": BOARD_IP, "prefix": 24, "gateway": PEER_IP, "dns": [],
                 "mac": "02:00:00:00:00:02", "poll_ms": 10}
     workdir = os.path.join(ROOT, ".build", "rp2040")
@@ -315,6 +326,46 @@ def bench_tcpip(nbytes, wall_s):
     b = RB.micropython_board(settings, wire=peer.wire, realtime=False, extra_files=extra, no_main=True)
     b.sync_us = SYNC_US
     peer.attach(b)
+    return b
+
+
+def _serve_start(b):
+    b.write(b"\r\x03\x03\x01")
+    b.wait_for(b"raw REPL; CTRL-B to exit\r\n>", 30)
+    b.write(TCPIP_SERVE.encode() + b"\x04")
+    b.wait_for(b"OK", 30)
+    return _wait_serving(b, 60)
+
+
+def _serve_stop(b):
+    # a Ctrl-C can land in a scheduled callback (the INTn handler) instead of the loop
+    for attempt in range(5):
+        b.write(b"\x03")
+        try:
+            b.wait_for(b"bench-stats ", 5)
+            break
+        except RB.BoardError:
+            if attempt == 4:
+                raise
+    st = json.loads(b.wait_for(b"\n", 30))
+    b.wait_for(b"\x04>", 30)
+    b.write(b"\x02")
+    b.wait_for(b">>> ", 30)
+    return st
+
+
+def serve_session(b, peer, kind, nbytes, wall_s=120):
+    """tcpip's services loop (after TCPIP_PROBE) for one transfer; its
+    bench-stats (alloc_serving_bytes, stack)."""
+    _serve_start(b)
+    peer.transfer(kind, nbytes, wall_s)
+    return _serve_stop(b)
+
+
+def bench_tcpip(nbytes, wall_s):
+    """rp2040-micropython: stock RPI_PICO, the board set as .mpy on LittleFS."""
+    peer = SimPeer()
+    b = tcpip_board(peer)
     res = {"firmware": RB.MICROPYTHON_UF2, "peer": PEER_DOC}
     try:
         b.start()
@@ -324,20 +375,13 @@ def bench_tcpip(nbytes, wall_s):
         for k in ("poll_empty_us", "nic_send_1514_us", "spi_wire_1514_us"):
             res[k] = round(res[k], 1)
         res["nic_send_vs_wire"] = round(res["nic_send_1514_us"] / res["spi_wire_1514_us"], 2)
-        b.write(b"\r\x03\x03\x01")
-        b.wait_for(b"raw REPL; CTRL-B to exit\r\n>", 30)
-        b.write(TCPIP_SERVE.encode() + b"\x04")
-        b.wait_for(b"OK", 30)
-        res["heap_free_serving"] = _wait_serving(b, 60)
+        res["heap_free_serving"] = _serve_start(b)
         _measure(b, peer, nbytes, wall_s, res)
-        b.write(b"\x03")
-        b.wait_for(b"bench-stats ", 30)
-        st = json.loads(b.wait_for(b"\n", 30))
+        st = _serve_stop(b)
         res["alloc_serving_bytes"] = st["alloc_serving_bytes"]
         s = st["stack"]
         # segments the board sent and the peer sent it (the board counts no segments in)
         res["data_segments"] = s["tcp_segs_out"] + peer.stack.stats()["tcp_segs_out"]
-        res["alloc_per_segment"] = round(res["alloc_serving_bytes"] / res["data_segments"], 3)
         res["board_retransmits"] = s["tcp_retransmits"]
         res["peer_stats"] = {k: v for k, v in peer.stack.stats().items() if v and ("drop" in k or "ooo" in k or "retrans" in k)}
         res["board_stats"] = {k: v for k, v in s.items() if v and ("drop" in k or "ooo" in k or "retrans" in k or "rto" in k)}
@@ -422,6 +466,28 @@ def run(runtimes, kbytes, wall_s=300.0):
     out["peer"] = PEER_DOC
     out["kbytes_each_way"] = kbytes
     return out
+
+
+TABLE_ROWS = (("into the board, kB/s", "in_kBps"), ("out of the board, kB/s", "out_kBps"),
+              ("ping RTT (56 B), ms", "ping_ms"), ("connect, ms", "connect_ms"),
+              ("CPU cycles per payload byte, in", "cycles_per_byte_in"),
+              ("CPU cycles per payload byte, out", "cycles_per_byte_out"),
+              ("SPI bytes per payload byte, in", "spi_bytes_per_byte_in"),
+              ("SPI bytes per payload byte, out", "spi_bytes_per_byte_out"),
+              ("heap free while serving, B", "heap_free_serving"))
+
+
+def table(out):
+    """The board section as a Markdown table: each measured runtime, then its ratio to lwIP."""
+    cols = [rt for rt in RUNTIMES if isinstance(out.get(rt), dict) and "in_kBps" in out[rt]]
+    rat = out.get("ratio_to_lwip", {})
+    rcols = [rt for rt in cols if rt in rat]
+    head = "| | " + " | ".join(cols) + "".join(" | %s/lwIP" % rt.split("-", 1)[1] for rt in rcols) + " |"
+    lines = [head, "|---" * (1 + len(cols) + len(rcols)) + "|"]
+    for label, k in TABLE_ROWS:
+        cells = [str(out[rt].get(k, "")) for rt in cols] + [str(rat[rt].get(k, "")) for rt in rcols]
+        lines.append("| %s | %s |" % (label, " | ".join(cells)))
+    return "\n".join(lines)
 
 
 def missing(out):
