@@ -857,11 +857,14 @@ def bench_board_section(runtimes, kbytes, path):
     import bench_board
 
     _log("board: %s, %d kB each way, simulated time ..." % (", ".join(runtimes), kbytes))
-    out = bench_board.run(runtimes, kbytes)
+    out = bench_board.run(runtimes, kbytes, log_skips=False)
     measured = [rt for rt in runtimes if "skipped" not in out.get(rt, {})]
     if not measured:
         _log("board section skipped: " + out[runtimes[0]]["skipped"])
         return None
+    skipped = [rt for rt in runtimes if rt not in measured]
+    if skipped:
+        _log("board: %s skipped (%s)" % (", ".join(skipped), out[skipped[0]]["skipped"]))
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)

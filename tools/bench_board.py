@@ -436,12 +436,14 @@ def ratios(out):
     return r
 
 
-def run(runtimes, kbytes, wall_s=300.0):
+def run(runtimes, kbytes, wall_s=300.0, log_skips=True):
+    """Measure each runtime; {runtime: figures or {"skipped"/"error": why}, ...}."""
     out = {}
     for rt in runtimes:
         if rt not in BENCHES:
             out[rt] = {"skipped": "no board bench for this runtime here"}
-            _log("%s: skipped (no board bench for this runtime here)" % rt)
+            if log_skips:
+                _log("%s: skipped (no board bench for this runtime here)" % rt)
             continue
         fn, images = BENCHES[rt]
         try:
@@ -450,7 +452,8 @@ def run(runtimes, kbytes, wall_s=300.0):
             why = str(e)
         if why:
             out[rt] = {"skipped": why}
-            _log("%s: skipped (%s)" % (rt, why))
+            if log_skips:
+                _log("%s: skipped (%s)" % (rt, why))
             continue
         t = time.monotonic()
         try:
