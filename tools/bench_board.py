@@ -12,14 +12,16 @@ board; the peer connects to them and measures:
   second into the board (the peer sends ``--kbytes`` to discard; every byte
   must be acknowledged and the board's TCP counters must show them) and out
   of it (the peer reads ``--kbytes`` from chargen and checks them against the
-  RFC 864 pattern), timed from the connection's establishment to the last
-  byte acknowledged (in) or received (out);
+  RFC 864 pattern), steady: timed from the moment a fifth of the transfer has
+  been acknowledged (in) or received (out) to the last byte; ``in_kBps_whole``
+  / ``out_kBps_whole`` from the connection's establishment (slow start and, on
+  lwIP, data refused before accept() and resent after the peer's 200 ms RTO);
 - ``connect_ms``: SYN sent to ESTABLISHED at the peer (first connection);
 - ``ping_ms``: ICMP echo, 56 bytes of payload, from the request reaching the
   chip to the reply leaving it (the board's own turnaround; median of 10);
 - ``cycles_per_byte_in`` / ``_out``: emulated CPU cycles (125 MHz) over the
-  transfer per payload byte; ``spi_bytes_per_byte_in`` / ``_out``: bytes
-  clocked on SPI0 per payload byte;
+  steady part per payload byte; ``spi_bytes_per_byte_in`` / ``_out``: bytes
+  clocked on SPI0 per payload byte over the same part;
 - ``heap_free_serving``: ``gc.mem_free()`` after ``gc.collect()`` with the
   services up; for tcpip (its services loop as tools/rp2040_board.py's, with
   the background poller's timer and INTn handler off) also ``heap_free_repl``, ``heap_free_import`` (after
@@ -42,7 +44,8 @@ polled with the board's simulated milliseconds at every sync of the emulator
 (every ``SYNC_US`` of simulated time, so it answers within 0.1 ms). While it
 runs the board's clock is stopped, so it costs the board no time; it has 32 KB
 rings each way, immediate ACKs (``tcp_delack_ms`` 0), 64 frames per poll, and
-the board's own receive window and send rate are what limit a transfer.
+writes 16 KB at a time (full-size segments), so the board's own receive
+window and send rate are what limit a transfer.
 
 The figures are an optimistic bound for a real board: rp2040js executes flash
 with zero wait states (no XIP cache misses). ``tools/board_bench.py`` run on a
@@ -71,15 +74,20 @@ import services  # noqa: E402
 from tcpip.config import Config  # noqa: E402
 from tcpip.nic.link import Link  # noqa: E402
 from tcpip.stack import Stack  # noqa: E402
+from tcpip import tcp as _tcp  # noqa: E402  (the peer's control block fields)
 
 BOARD_IP = "192.0.2.2"
 PEER_IP = "192.0.2.1"
 BOARD_MAC = b"\x02\x00\x00\x00\x00\x02"
 PEER_MAC = b"\x02\x00\x00\x00\x00\x01"
 SYNC_US = 100
+# Steady part of a transfer: from the moment a fifth of it has moved to the end
+# (the start pays for slow start and, on lwIP, for data that arrives before
+# accept(): MicroPython's lwIP refuses it and the peer resends after its RTO).
+STEADY_FROM_DIV = 5
 RUNTIMES = ("rp2040-micropython", "rp2040-circuitpython", "rp2040-lwip")
 PEER_DOC = ("tcpip under CPython in the host process, stepped on the board's simulated clock "
-            "(sync every %d us), 32 KB rings, immediate ACKs" % SYNC_US)
+            "(sync every %d us), 32 KB rings, immediate ACKs, 16 KB writes" % SYNC_US)
 # Figures each runtime must report (make test checks them with --quick).
 FIGURES = ("in_kBps", "out_kBps", "ping_ms", "connect_ms", "cycles_per_byte_in", "cycles_per_byte_out",
            "spi_bytes_per_byte_in", "spi_bytes_per_byte_out", "heap_free_serving")
@@ -140,6 +148,7 @@ class SimPeer:
         self.board = None
         self.lock = threading.Lock()
         self.job = None  # dict the sync thread fills in
+        self.closing = []  # clients of earlier jobs, run until their connections close
         self.done = threading.Event()
         self.pings = []  # frames to inject at the next sync
         self.error = None
@@ -163,19 +172,36 @@ class SimPeer:
                 self.link._carry(self.link.a, self.pings.pop(0))
             j = self.job
         self.stack.poll(ms)
+        for c in self.closing:
+            c.run()
+        if self.closing and self.closing[0].done:
+            self.closing.pop(0)
         if j is None or j.get("end_ns") is not None:
             return
         b = self.board
         c = j["client"]
         if c is None:
-            c = j["client"] = services.Client(self.stack, j["kind"], BOARD_IP, nbytes=j["nbytes"])
+            c = j["client"] = services.Client(self.stack, j["kind"], BOARD_IP, nbytes=j["nbytes"], chunk=16384)
             j["open_ns"] = sim_ns
+        w = c.conn.w
         if j.get("est_ns") is None and c.conn.is_established():
             j["est_ns"] = sim_ns
-            j["cycles0"], j["spi0"] = b.cycles, b.spi_bytes
+            j["cycles_e"], j["spi_e"] = b.cycles, b.spi_bytes
         c.run()
-        done = c.done or (j["kind"] == "chargen" and c.received >= j["nbytes"])
+        if j["kind"] == "discard":  # bytes the board acknowledged (the FIN may still wait)
+            unacked = w[_tcp._SND_MAX] - w[_tcp._SND_UNA]
+            moved = c.sent - c.conn.unsent()  # the TX ring holds what is not acknowledged
+            done = c.sent >= j["nbytes"] and unacked <= 1
+        else:
+            moved = c.received
+            done = c.done or c.received >= j["nbytes"]
+        if j.get("steady_ns") is None and moved * STEADY_FROM_DIV >= j["nbytes"]:
+            j["steady_ns"], j["steady_bytes"] = sim_ns, moved
+            j["cycles_s"], j["spi_s"] = b.cycles, b.spi_bytes
         if done:
+            j["end_bytes"] = moved
+            if not c.done:
+                self.closing.append(c)
             j["end_ns"] = sim_ns
             j["cycles1"], j["spi1"] = b.cycles, b.spi_bytes
             self.done.set()
@@ -206,10 +232,16 @@ class SimPeer:
         if not ok:
             raise BenchError("%s: %d of %d bytes" % (kind, c.sent if kind == "discard" else c.received, nbytes))
         sim_s = (j["end_ns"] - j["est_ns"]) / 1e9
-        n = nbytes
-        return {"kBps": round(n / 1000.0 / sim_s, 1), "connect_ms": round((j["est_ns"] - j["open_ns"]) / 1e6, 3),
-                "cycles_per_byte": round((j["cycles1"] - j["cycles0"]) / n, 1),
-                "spi_bytes_per_byte": round((j["spi1"] - j["spi0"]) / n, 3),
+        steady_s = (j["end_ns"] - j["steady_ns"]) / 1e9
+        n = j["end_bytes"] - j["steady_bytes"]
+        steady = steady_s > 0 and n > 0
+        if not steady:  # too short to have one (--quick on lwIP): the whole transfer
+            steady_s, n = sim_s, nbytes
+            j["cycles_s"], j["spi_s"] = j["cycles_e"], j["spi_e"]
+        return {"steady": steady, "kBps": round(n / 1000.0 / steady_s, 1), "kBps_whole": round(nbytes / 1000.0 / sim_s, 1),
+                "connect_ms": round((j["est_ns"] - j["open_ns"]) / 1e6, 3),
+                "cycles_per_byte": round((j["cycles1"] - j["cycles_s"]) / n, 1),
+                "spi_bytes_per_byte": round((j["spi1"] - j["spi_s"]) / n, 3),
                 "sim_s": round(sim_s, 4), "payload_checked": kind == "chargen"}
 
     def ping(self, count, wall_s):
@@ -305,12 +337,12 @@ def _wait_serving(b, wall_s):
 
 def _measure(b, peer, nbytes, wall_s, res):
     d = peer.transfer("discard", nbytes, wall_s)
-    res.update(in_kBps=d["kBps"], connect_ms=d["connect_ms"], cycles_per_byte_in=d["cycles_per_byte"],
+    res.update(in_kBps=d["kBps"], in_kBps_whole=d["kBps_whole"], in_steady=d["steady"], connect_ms=d["connect_ms"], cycles_per_byte_in=d["cycles_per_byte"],
                spi_bytes_per_byte_in=d["spi_bytes_per_byte"], in_sim_s=d["sim_s"])
     o = peer.transfer("chargen", nbytes, wall_s)
     if not o["payload_checked"]:
         raise BenchError("chargen: payload not checked")
-    res.update(out_kBps=o["kBps"], connect_ms_2=o["connect_ms"], cycles_per_byte_out=o["cycles_per_byte"],
+    res.update(out_kBps=o["kBps"], out_kBps_whole=o["kBps_whole"], out_steady=o["steady"], connect_ms_2=o["connect_ms"], cycles_per_byte_out=o["cycles_per_byte"],
                spi_bytes_per_byte_out=o["spi_bytes_per_byte"], out_sim_s=o["sim_s"], payload_checked=True)
     res["ping_ms"] = peer.ping(10, wall_s)
 
@@ -383,7 +415,8 @@ def bench_tcpip(nbytes, wall_s):
         # segments the board sent and the peer sent it (the board counts no segments in)
         res["data_segments"] = s["tcp_segs_out"] + peer.stack.stats()["tcp_segs_out"]
         res["board_retransmits"] = s["tcp_retransmits"]
-        res["peer_stats"] = {k: v for k, v in peer.stack.stats().items() if v and ("drop" in k or "ooo" in k or "retrans" in k)}
+        res["peer_stats"] = {k: v for k, v in peer.stack.stats().items()
+                             if v and ("drop_tcp" in k or "ooo" in k or "retrans" in k or "rto" in k)}
         res["board_stats"] = {k: v for k, v in s.items() if v and ("drop" in k or "ooo" in k or "retrans" in k or "rto" in k)}
         res["sim_s_total"] = round(b.sim_ns / 1e9, 3)
         res["wall_s"] = b.figures()["wall_s"]
@@ -409,6 +442,8 @@ def bench_lwip(nbytes, wall_s):
         b.write(b"\x03")
         b.wait_for(b"lwip-stats ", 30)
         st = json.loads(b.wait_for(b"\n", 30))
+        res["peer_stats"] = {k: v for k, v in peer.stack.stats().items()
+                             if v and ("drop_tcp" in k or "ooo" in k or "retrans" in k or "rto" in k)}
         if st.get("rx_bytes") != nbytes:  # (chargen's end, a RST, counts as an error there)
             raise BenchError("lwIP discard counted %s of %d bytes" % (st.get("rx_bytes"), nbytes))
         res["sim_s_total"] = round(b.sim_ns / 1e9, 3)
