@@ -55,6 +55,11 @@ Writes ``{"rp2040-micropython": {...}, "rp2040-lwip": {...}, "ratio_to_lwip":
 {runtime: {figure: ratio}}, "peer": "..."}``.  A runtime whose firmware is
 missing is skipped with one line (``skipped``: the reason).  ``--quick``
 moves 30 kB each way (``make test`` checks that every figure is reported).
+
+A runtime is one entry of ``BENCHES``: ``{name: (fn(nbytes, wall_s) -> figures
+dict, firmware images it needs)}``, using ``SimPeer`` and ``_measure`` as
+``bench_lwip`` does; ``rp2040-circuitpython`` is in ``RUNTIMES`` and reported
+as skipped until its entry exists.
 """
 import hashlib
 import json
@@ -497,9 +502,9 @@ def run(runtimes, kbytes, wall_s=300.0, log_skips=True):
             out[rt] = {"error": str(e)}
             _log("%s: %s" % (rt, e))
             continue
-        _log("%s: in %.1f kB/s, out %.1f kB/s, ping %.3f ms, connect %.3f ms (%.0f s wall)"
-             % (rt, out[rt]["in_kBps"], out[rt]["out_kBps"], out[rt]["ping_ms"], out[rt]["connect_ms"],
-                time.monotonic() - t))
+        _log("%s: in %s kB/s, out %s kB/s, ping %s ms, connect %s ms (%.0f s wall)"
+             % (rt, out[rt].get("in_kBps"), out[rt].get("out_kBps"), out[rt].get("ping_ms"),
+                out[rt].get("connect_ms"), time.monotonic() - t))
     out["ratio_to_lwip"] = ratios(out)
     out["peer"] = PEER_DOC
     out["kbytes_each_way"] = kbytes
