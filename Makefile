@@ -41,7 +41,7 @@ SYSTEM_TOOLS := ip:iproute2 ping:iputils-ping arping:arping tcpdump:tcpdump tsha
 # FAT tools that build the CircuitPython CIRCUITPY image (tools/fsimage.py)
 BOARD_SYSTEM_TOOLS := node:nodejs npm:npm mkfs.vfat:dosfstools mcopy:mtools
 
-.PHONY: help setup demo test bench hotpath soak fuzz harden lint clean distclean firmware-check
+.PHONY: help setup demo test bench bench-board hotpath soak fuzz harden lint clean distclean firmware-check
 
 help: ## list the targets
 	@echo "tcpip make targets:"
@@ -120,8 +120,11 @@ test: setup ## run every host test (pytest); fails when a test fails or none ran
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): failing"; exit 1; fi; \
 	exit $$rc
 
-bench: setup ## throughput, latency, CPU per MB, memory (root): bench/results.json + table
+bench: setup ## throughput, latency, CPU per MB, memory (root), then the emulated board: bench/results.json, bench/board.json + tables
 	@$(PY) tools/bench.py $(BENCH_ARGS)
+
+bench-board: setup ## only the board section of make bench (tcpip vs lwIP on the emulated RP2040, simulated time): bench/board.json
+	@$(PY) tools/bench_board.py $(BENCH_BOARD_ARGS)
 
 hotpath: setup mp32 ## instructions and MicroPython heap frames per TCP segment under callgrind: bench/hotpath.json
 	$(PY) tools/hotpath.py $(HOTPATH_ARGS)

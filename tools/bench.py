@@ -28,6 +28,13 @@ counting SPI bytes per payload byte; the MicroPython memory report; and
 HTTPS next to plain HTTP through the stack against nginx in a namespace
 (tools/tlsbench_app.py: TLS handshake ms, GET MB/s with and without TLS).
 
+Then the board section (tools/bench_board.py): tcpip on stock MicroPython and
+MicroPython's own lwIP side by side on the emulated W5500-EVB-Pico, every
+figure on simulated time against a peer stepped on the board's clock; written
+to bench/board.json (``--board-runtimes``; ``--board-runtimes ''`` leaves it
+out, as ``--quick`` does; one line and no file when the firmware images or
+rp2040js are missing).
+
 ``--quick`` runs everything small (seconds), for ``make test``.  Needs root,
 /dev/net/tun and ``ip``; namespaces are deleted on every exit path.  Only
 192.0.2.0/24 (TEST-NET-1) is used.
@@ -770,6 +777,10 @@ def main(argv):
                     "search short)")
     ap.add_argument("--out", default=None, help="JSON output (default bench/results.json; "
                     "--quick: .build/bench-quick.json)")
+    ap.add_argument("--board-runtimes", default=None,
+                    help="the board section's runtimes (tools/bench_board.py; default all, "
+                    "none with --quick: host_tests/test_bench_board.py checks it); '' skips it")
+    ap.add_argument("--board-kbytes", type=int, default=300, help="board section: kB each way")
     a = ap.parse_args(argv)
     why = preflight()
     if why:
@@ -831,7 +842,36 @@ def main(argv):
         json.dump(res, f, indent=1, sort_keys=True)
     print(table(res))
     _log("wrote " + out_path)
+    if a.board_runtimes is None:
+        a.board_runtimes = "" if a.quick else "rp2040-micropython,rp2040-circuitpython,rp2040-lwip"
+    board_runtimes = [x for x in a.board_runtimes.split(",") if x]
+    if board_runtimes:
+        bench_board_section(board_runtimes, 30 if a.quick else a.board_kbytes,
+                            os.path.join(ROOT, ".build/board-quick.json" if a.quick else "bench/board.json"))
     return 0
+
+
+def bench_board_section(runtimes, kbytes, path):
+    """make bench's board section: tools/bench_board.py on the emulated RP2040."""
+    sys.path.insert(0, HERE)
+    import bench_board
+
+    _log("board: %s, %d kB each way, simulated time ..." % (", ".join(runtimes), kbytes))
+    out = bench_board.run(runtimes, kbytes, log_skips=False)
+    measured = [rt for rt in runtimes if "skipped" not in out.get(rt, {})]
+    if not measured:
+        _log("board section skipped: " + out[runtimes[0]]["skipped"])
+        return None
+    skipped = [rt for rt in runtimes if rt not in measured]
+    if skipped:
+        _log("board: %s skipped (%s)" % (", ".join(skipped), out[skipped[0]]["skipped"]))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print(bench_board.table(out))
+    _log("wrote " + path)
+    return out
 
 
 def table(res):

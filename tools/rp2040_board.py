@@ -333,6 +333,9 @@ class Board:
         self.error = None
         self._wall0 = None
         self.syncs = 0
+        # fn(sim_ns) called at every sync before the chip takes frames from its
+        # wire: a peer stepped on the board's simulated clock (tools/bench_board.py)
+        self.on_sync = None
 
     # ----------------------------------------------------------- lifecycle
     def start(self):
@@ -576,6 +579,8 @@ class Board:
                     select.select(fds, [], [], min(ahead, 0.02))
                 else:
                     time.sleep(min(ahead, 0.02))
+        if self.on_sync is not None:
+            self.on_sync(sim_ns)
         if self.wire is not None:
             self.chip.pump(64)
         if self._master is not None:

