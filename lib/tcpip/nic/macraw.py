@@ -560,9 +560,9 @@ class MacrawNIC:
 
     # ------------------------------------------------------------ interrupts
     def irq(self, handler):
-        """Call ``handler(nic)`` from the INTn falling edge (an IRQ context on
-        a board: schedule the real work).  Returns False when INTn is not
-        wired; then poll instead."""
+        """Call ``handler(nic)`` from the INTn falling edge (on MicroPython a
+        soft IRQ, run from the scheduler: it may poll the stack).  Returns
+        False when INTn is not wired; then poll instead."""
         nic = self
 
         def _edge(_pin):
