@@ -137,6 +137,7 @@ class Background:
         self.errors = 0
         self.last_error = None
         self._pending = False
+        self._stopped = False
         self._schedule = micropython.schedule
         # Bound methods made once: scheduling them allocates nothing per tick.
         self._run_cb = self._run
@@ -164,6 +165,8 @@ class Background:
         self._poll()
 
     def _poll(self):
+        if self._stopped:  # a tick scheduled before stop()
+            return
         stack = self.net.stack
         try:
             for _ in range(8):  # frames still waiting: go on, bounded
@@ -178,7 +181,13 @@ class Background:
         self._kick(None)  # still more: let the REPL run first
 
     def stop(self):
+        """Stop polling: the timer and the INTn handler.  Code that polls the
+        stack itself must stop this first: a poll from here runs between any
+        two bytecodes of the main program, even inside its own stack calls."""
+        self._stopped = True
         self.timer.deinit()
+        if self.uses_int:
+            self.net.nic.irq(None)
 
 
 def run_forever(net, max_sleep_ms=10):

@@ -202,4 +202,10 @@ def test_background_polls_from_timer_via_schedule_and_at_once_on_intn():
         assert bg.errors == 0
         bg.stop()
         assert not timer.running
+        # Stopped: a frame's INTn edge no longer polls (the main program
+        # polls itself now; a poll from the edge would cut into its calls).
+        polls = bg.polls
+        wire.inbox.append(arp_frame(arp.REQUEST, PEER_MAC, PEER_IP, b"\x00" * 6, BOARD_IP))
+        board.CHIP.pump()
+        assert bg.polls == polls and _FakeMicropython.queue == []
     _with_fake_board_modules(body)

@@ -562,7 +562,10 @@ class MacrawNIC:
     def irq(self, handler):
         """Call ``handler(nic)`` from the INTn falling edge (on MicroPython a
         soft IRQ, run from the scheduler: it may poll the stack).  Returns
-        False when INTn is not wired; then poll instead."""
+        False when INTn is not wired; then poll instead.  ``irq(None)``
+        detaches the handler."""
+        if handler is None:
+            return self.spi.irq(None)
         nic = self
 
         def _edge(_pin):

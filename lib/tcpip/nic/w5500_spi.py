@@ -7,7 +7,7 @@ An adapter has five calls (the emulator's ``tools/w5500_emu.EmuSPI`` has the sam
     hard_reset() -> bool  pulse RSTn (>= 1 ms low, then wait for the PLL); False if not wired
     int_asserted()        INTn is low -> True; None when INTn is not wired
     irq(handler) -> bool  call handler(pin) on the INTn falling edge (MicroPython: a soft
-                          IRQ, run from the scheduler); False if impossible
+                          IRQ, run from the scheduler), None detaches; False if impossible
     describe() -> str     the wiring, for error messages
 
 ``MachineSPI`` is for MicroPython (``machine.SPI`` + ``machine.Pin``),
@@ -83,6 +83,9 @@ class MachineSPI:
             return False
         import machine
 
+        if handler is None:
+            self._int.irq(handler=None)
+            return True
         # Soft: MicroPython calls handler from its scheduler, not in IRQ
         # context, so it may allocate and poll the stack.
         self._int.irq(handler=handler, trigger=machine.Pin.IRQ_FALLING, hard=False)
