@@ -108,7 +108,8 @@ def test_missing_firmware_is_one_line_naming_firmware_dir_and_exit_2(tmp_path):
     env = dict(os.environ, FIRMWARE_DIR=str(tmp_path))
     p = _cli(["--duration", "0"], timeout=30, env=env)
     assert p.returncode == 2
-    assert p.stderr.strip().count("\n") == 0 and "FIRMWARE_DIR=%s" % tmp_path in p.stderr, p.stderr
+    assert p.stderr.strip().count("\n") == 0, p.stderr
+    assert "FIRMWARE_DIR" in p.stderr and str(tmp_path) in p.stderr, p.stderr
     if os.geteuid() == 0:
         v = subprocess.run([sys.executable, H.VBOARD, "--netns", "rp2mx", "--runtime",
                             "rp2040-micropython"], capture_output=True, text=True, timeout=30, env=env)
@@ -151,13 +152,14 @@ def _static_config():
 
 # ------------------------------------------------------------ against the kernel
 class RP2040VBoard:
-    """One ``tools/vboard.py --runtime rp2040-micropython`` and its namespace ``rp2m*``."""
+    """One ``tools/vboard.py --runtime rp2040-micropython`` (or ``runtime``) and its
+    namespace ``rp2m*`` (``rp2l*`` for rp2040-lwip)."""
 
-    def __init__(self, *extra):
+    def __init__(self, *extra, runtime="rp2040-micropython"):
         _seq[0] += 1
-        self.name = "rp2m%d-%d" % (os.getpid() % 100000, _seq[0])
+        self.name = "rp2%s%d-%d" % (runtime[7], os.getpid() % 100000, _seq[0])
         self.proc = subprocess.Popen(
-            [sys.executable, H.VBOARD, "--netns", self.name, "--runtime", "rp2040-micropython"]
+            [sys.executable, H.VBOARD, "--netns", self.name, "--runtime", runtime]
             + list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         self._out = b""
         line = self._readline(180)
@@ -252,3 +254,115 @@ def test_dhcp_lease_tcp_echo_100kb_and_http_get_against_the_kernel():
         "heap_free_after_start": st["board_mem_free_started"],
         "heap_free_serving": st["board_mem_free_serving"], "sim_s": st["board_sim_s"],
         "sim_per_wall": st["board_sim_per_wall"]})
+
+
+# The user's script on the board: connects to a kernel server in the namespace
+# (retrying until it listens), sends 4 KB, closes.  ``net`` is main.py's.
+SEND_SCRIPT = """
+import time
+import tcpip.socket as socket
+print("board at", net.ifconfig()[0])
+for attempt in range(60):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.connect(("%s", 5001))
+        break
+    except OSError:
+        s.close()
+        time.sleep(1)
+else:
+    raise OSError("no kernel server on 5001")
+data = b"0123456789abcdef" * 256
+n = 0
+while n < len(data):
+    n += s.send(data[n:])
+# Our FIN, then wait for the server's: every byte has arrived before the
+# script (and with it the run) ends.
+s.shutdown(socket.SHUT_WR)
+while s.recv(64):
+    pass
+s.close()
+print("sent", n)
+""" % H.PEER_IP
+
+
+def _sink_sha():
+    import hashlib
+    return hashlib.sha256(b"0123456789abcdef" * 256).hexdigest()
+
+
+def test_vboard_run_script_on_the_board_talks_to_a_kernel_server_and_returns_its_status(tmp_path):
+    _needs("ping")
+    script = tmp_path / "send.py"
+    script.write_text(SEND_SCRIPT)
+    bad = tmp_path / "bad.py"
+    bad.write_text("print('before')\nraise ValueError('from the script')\n")
+    b = RP2040VBoard("--run", str(script))
+    sink = None
+    try:
+        sink = subprocess.Popen(["ip", "netns", "exec", b.name, sys.executable, KPEER, "sink", "5001"],
+                                stdout=subprocess.PIPE, text=True)
+        out, err = b.proc.communicate(timeout=150)
+        sunk = sink.communicate(timeout=30)[0]
+    finally:
+        if sink is not None and sink.poll() is None:
+            sink.kill()
+            sink.wait(timeout=10)
+        b.close()
+    lines = (b._out + out).decode().splitlines()
+    assert "board at %s" % H.STACK_IP in lines and "sent 4096" in lines, (lines, err.decode()[-2000:])
+    assert b.proc.returncode == 0, err.decode()[-2000:]
+    got = json.loads(sunk.strip().splitlines()[-1])
+    assert got["bytes"] == 4096 and got["sha"] == _sink_sha()
+    # A script that raises: its output, its traceback on stderr, exit status 1.
+    b = RP2040VBoard("--run", str(bad))
+    try:
+        out, err = b.proc.communicate(timeout=120)
+    finally:
+        b.close()
+    assert b.proc.returncode == 1
+    assert "before" in out.decode() and "ValueError: from the script" in err.decode()
+
+
+def test_mpremote_over_the_pty_execs_and_runs_a_socket_script_unchanged(tmp_path):
+    _needs("ping")
+    mpremote = os.path.join(H.ROOT, ".venv", "bin", "mpremote")
+    if not os.path.exists(mpremote):
+        pytest.skip("mpremote not installed in .venv (run make setup)")
+    script = tmp_path / "send.py"
+    script.write_text(SEND_SCRIPT.replace("net.ifconfig()[0]", "tcpip.ifconfig()[0]")
+                      .replace("import time\n", "import time, tcpip\n"))
+    _seq[0] += 1
+    ns = H.netns.Namespace("rp2m%d-%d" % (os.getpid() % 100000, _seq[0]), mode="veth")
+    board = None
+    try:
+        ns.create()
+        board = subprocess.Popen(ns.argv([sys.executable, BOARD_PY, "--if", ns.board_if, "--config",
+                                          _static_config(), "--duration", "150"]),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = board.stdout.readline()
+        assert line.startswith("pty "), line + board.stderr.read()[-2000:]
+        pty_path = line.split()[1]
+        # `resume`: no soft reset, so main.py's running stack is what exec sees.
+        p = subprocess.run([mpremote, "connect", pty_path, "resume", "exec",
+                            "import tcpip; print(tcpip.netstat())"],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and "Local Address" in p.stdout, p.stdout + p.stderr
+        sink = subprocess.Popen(ns.argv([sys.executable, KPEER, "sink", "5001"]),
+                                stdout=subprocess.PIPE, text=True)
+        p = subprocess.run([mpremote, "connect", pty_path, "resume", "run", str(script)],
+                           capture_output=True, text=True, timeout=120)
+        sunk = sink.communicate(timeout=60)[0]
+        assert p.returncode == 0 and "sent 4096" in p.stdout, p.stdout + p.stderr
+        assert "unexpected read" not in p.stderr
+        got = json.loads(sunk.strip().splitlines()[-1])
+        assert got["bytes"] == 4096 and got["sha"] == _sink_sha()
+    finally:
+        if board is not None and board.poll() is None:
+            board.send_signal(signal.SIGINT)
+            try:
+                board.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                board.kill()
+                board.communicate(timeout=10)
+        ns.destroy()

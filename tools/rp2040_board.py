@@ -68,14 +68,39 @@ class BoardError(Exception):
     """The board could not be started or did not answer; the message says why."""
 
 
+def _load_tools_firmware():
+    """tools/firmware.py (FIRMWARE_DIR lookup and sha256 check) when it exists; by
+    path, as the repository's firmware/ folder would shadow the name."""
+    path = os.path.join(HERE, "firmware.py")
+    if not os.path.isfile(path):
+        return None
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tools_firmware", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+_firmware = _load_tools_firmware()
+
+
 def firmware_dir():
     """FIRMWARE_DIR, else ../shared/firmware next to the repository."""
+    if _firmware is not None:
+        return _firmware.firmware_dir()
     return os.environ.get("FIRMWARE_DIR") or os.path.join(os.path.dirname(ROOT), "shared", "firmware")
 
 
 def firmware_path(name, directory=None):
-    """Full path of firmware file ``name``; BoardError naming FIRMWARE_DIR when missing."""
+    """Full path of firmware file ``name`` (checked against tools/firmware.sha256
+    when that exists); BoardError naming FIRMWARE_DIR when missing or changed."""
     d = directory or firmware_dir()
+    if _firmware is not None and name in _firmware.expected_sums():
+        try:
+            return _firmware.find(name, d)
+        except OSError as e:
+            raise BoardError(str(e))
     p = os.path.join(d, name)
     if not os.path.isfile(p):
         raise BoardError("firmware %s not found in %s (set FIRMWARE_DIR to the folder with the "
@@ -91,14 +116,19 @@ def node_path():
     return None
 
 
-def missing_prerequisite(directory=None):
+def missing_prerequisite(directory=None, images=(MICROPYTHON_UF2,)):
     """None when a board can run here, else a one-line reason."""
     if not node_path():
         return "node (Node.js) not found: make setup installs it"
     if not os.path.isdir(os.path.join(HERE, "rp2040", "node_modules", "rp2040js")):
         return "rp2040js not installed: cd tools/rp2040 && npm ci (make setup does it)"
     d = directory or firmware_dir()
-    for f in (BOOTROM, MICROPYTHON_UF2):
+    if _firmware is not None:
+        try:
+            return _firmware.skip_reason(BOOTROM, *images, directory=d)
+        except OSError as e:  # there but not the expected build: a failure, not a skip
+            raise BoardError(str(e))
+    for f in (BOOTROM,) + tuple(images):
         if not os.path.isfile(os.path.join(d, f)):
             return "RP2040 firmware not found in FIRMWARE_DIR=%s (README: getting the firmware)" % d
     return None
@@ -109,6 +139,12 @@ def board_set(board="w5500_evb_pico"):
     """{path on the board: bytes} as ``make flash BOARD=board`` copies it
     (the .mpy files of ``make board-mpy``, netboot.mpy, tcpip_board.py, main.py,
     tcpip_config.json from firmware/)."""
+    fsimage = _fsimage()
+    if fsimage is not None:  # tools/fsimage.py: the same set, built in a private folder
+        try:
+            return {"/" + k: v for k, v in fsimage.micropython_files(board).items()}
+        except Exception as e:
+            raise BoardError("the board set for %s could not be built: %s" % (board, e))
     r = subprocess.run(["make", "-s", "--no-print-directory", "board-mpy", "BOARD=" + board],
                        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
@@ -126,6 +162,15 @@ def board_set(board="w5500_evb_pico"):
     return files
 
 
+def _fsimage():
+    """tools/fsimage.py (the project's image builder) when it is there, else None."""
+    if not os.path.isfile(os.path.join(HERE, "fsimage.py")):
+        return None
+    import fsimage
+
+    return fsimage
+
+
 def _read(path):
     with open(path, "rb") as f:
         return f.read()
@@ -134,12 +179,13 @@ def _read(path):
 def littlefs_image(files, out_path):
     """Write a LittleFS v2 image of the RPI_PICO filesystem holding ``files``
     ({"/path": bytes}) to ``out_path``; returns out_path."""
-    try:
-        import fsimage  # tools/fsimage.py, the project's image builder, when present
-        if hasattr(fsimage, "littlefs_image"):
-            return fsimage.littlefs_image(files, out_path)
-    except ImportError:
-        pass
+    fsimage = _fsimage()
+    if fsimage is not None:
+        img = fsimage.littlefs_image({k.lstrip("/"): v for k, v in files.items()})
+        with open(out_path, "wb") as f:
+            f.write(img)
+        return out_path
+    # Until tools/fsimage.py is there: the same layout, built here.
     try:
         import littlefs
     except ImportError:
@@ -240,7 +286,7 @@ class Board:
     """One emulated RP2040 (node child) and its W5500, wire and console."""
 
     def __init__(self, uf2, fs=(), pins=None, wire=None, bootrom=None, realtime=True,
-                 sync_us=500, use_pty=True, chip=None, log=None):
+                 sync_us=500, use_pty=True, chip=None, log=None, console="usb"):
         self.uf2 = uf2
         self.fs = list(fs)
         self.pins = dict(EVB_PICO_PINS if pins is None else pins)
@@ -249,6 +295,8 @@ class Board:
         self.sync_us = sync_us
         self.use_pty = use_pty
         self.log = log
+        self.console = console  # "usb" (CDC) or "uart0" / "uart1"
+        self.temp_files = []  # removed by close() (filesystem images made for this board)
         self.wire = _TimedWire(self, wire) if wire is not None else None
         self.chip = chip if chip is not None else w5500_emu.W5500(self.wire)
         self.chip.wire_frames_per_select = 0  # frames arrive at syncs (pump)
@@ -281,7 +329,7 @@ class Board:
         self._from_node, from_node_w = os.pipe()
         cfg = {"bootrom": self.bootrom, "uf2": self.uf2, "fs": [[p, o] for p, o in self.fs],
                "pins": self.pins, "spi": 0, "ctl_in": to_node_r, "ctl_out": from_node_w,
-               "sync_us": self.sync_us}
+               "sync_us": self.sync_us, "console": self.console}
         if self.use_pty:
             self._master, self._slave = pty.openpty()
             tty.setraw(self._slave)
@@ -315,6 +363,12 @@ class Board:
                 except OSError:
                     pass
         self._to_node = self._from_node = self._master = self._slave = None
+        for path in self.temp_files:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+        self.temp_files = []
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None and self.error is None
@@ -378,6 +432,13 @@ class Board:
     def exec(self, code, wall_s=60.0):
         """Run ``code`` over the raw REPL (Ctrl-A, code, Ctrl-D, as mpremote does);
         returns its stdout as text; BoardError with the traceback when it raised."""
+        out, err = self.exec_raw(code, wall_s)
+        if err:
+            raise BoardError("board raised: " + err.strip())
+        return out
+
+    def exec_raw(self, code, wall_s=60.0):
+        """Like exec(); returns (stdout, stderr) as text, stderr the traceback if any."""
         self.write(b"\r\x03\x03\x01")
         self.wait_for(b"raw REPL; CTRL-B to exit\r\n>", wall_s)
         self.read_all()
@@ -390,9 +451,7 @@ class Board:
         self.wait_for(b">", wall_s)
         self.write(b"\x02")  # back to the friendly REPL
         self.wait_for(b">>> ", wall_s)
-        if err:
-            raise BoardError("board raised: " + err.decode(errors="replace").strip())
-        return out.decode(errors="replace")
+        return out.decode(errors="replace"), err.decode(errors="replace")
 
     # ------------------------------------------------------------- serving
     def _read_exact(self, n):
@@ -554,6 +613,42 @@ STATS = ("import json\nd = net.stack.stats()\nfor k, v in net.nic.stats().items(
          "    d['nic_' + k] = v\nprint(json.dumps(d))\n")
 
 
+def lwip_board(settings, wire=None, directory=None, workdir=None, realtime=True, log=None):
+    """A Board running stock MicroPython W5500_EVB_PICO (lwIP over network.WIZNET5K)
+    with tools/rp2040/lwip_main.py as main.py and ``settings`` as lwip_config.json."""
+    d = directory or firmware_dir()
+    uf2 = firmware_path(LWIP_UF2, d)
+    bootrom = firmware_path(BOOTROM, d)
+    files = {"/main.py": _read(os.path.join(HERE, "rp2040", "lwip_main.py")),
+             "/lwip_config.json": json.dumps(settings).encode()}
+    workdir = workdir or os.path.join(ROOT, ".build", "rp2040")
+    os.makedirs(workdir, exist_ok=True)
+    img = littlefs_image(files, os.path.join(workdir, "lfs-lwip-%d.img" % os.getpid()))
+    b = Board(uf2, fs=[(img, LFS_OFFSET)], wire=wire, realtime=realtime, log=log, bootrom=bootrom)
+    b.temp_files.append(img)
+    return b
+
+
+def _lwip_up(b, a, names, boot_timeout):
+    """Boot the lwIP board; (info dict, serving) or BoardError."""
+    b.wait_for(b"lwip: up ", wall_s=boot_timeout)
+    fields = b.wait_for(b"\n", 60).decode(errors="replace").split()
+    _log("lwIP board up: %s" % " ".join(fields))
+    _log("booted at %.3f s simulated (%.1f s wall)" % (b.sim_ns / 1e9, b.figures()["wall_s"]))
+    if fields[3] == "none":
+        raise BoardError("no DHCP lease (lwIP)")
+    if a.dhcp:
+        _say("bound %s" % fields[0])
+    info = {}
+    if names:
+        line = b.wait_for(b"serving", 60) + b.wait_for(b"\n", 30)
+        info["mem_free_serving"] = int(line.split()[-1])
+        return info, True
+    b.wait_for(b">>> ", 60)
+    info["mem_free_started"] = int(b.exec("import gc\ngc.collect()\nprint(gc.mem_free())").strip())
+    return info, False
+
+
 def mpy_of(src, out_dir):
     """Compile a tools/ module with mpy-cross for the board (armv6m); its bytes."""
     name = os.path.splitext(os.path.basename(src))[0]
@@ -586,8 +681,21 @@ def vboard_main(argv):
     ap.add_argument("--serve", default="")
     ap.add_argument("--dhcp", action="store_true")
     ap.add_argument("--boot-timeout", type=float, default=120.0)
+    ap.add_argument("--lwip", action="store_true",
+                    help="the W5500_EVB_PICO image with MicroPython's lwIP (tools/rp2040/lwip_main.py)")
+    ap.add_argument("--run", default=None, help="script to run over the raw REPL on SIGUSR1")
+    ap.add_argument("--run-timeout", type=float, default=600.0, help="wall seconds for --run")
     a = ap.parse_args(argv)
-    why = missing_prerequisite()
+    if a.run and a.serve:
+        _say("rp2040_board: --run and --serve together are not supported on the rp2040 runtimes yet")
+        return 2
+    run_now = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: run_now.set())
+    try:
+        why = missing_prerequisite(images=(LWIP_UF2,) if a.lwip else (MICROPYTHON_UF2,))
+    except BoardError as e:
+        _say("rp2040_board: %s" % e)
+        return 1
     if why:
         _say("rp2040_board: " + why)
         return 2
@@ -603,6 +711,8 @@ def vboard_main(argv):
     extra = {}
     workdir = os.path.join(ROOT, ".build", "rp2040")
     os.makedirs(workdir, exist_ok=True)
+    if a.lwip:
+        return _vboard_lwip(a, wire, settings, names, stopping, run_now)
     if tcp:
         extra["/services.mpy"] = mpy_of(os.path.join(HERE, "services.py"), workdir)
     if "http" in names:
@@ -639,6 +749,10 @@ def vboard_main(argv):
         _say("ready")
         while not stopping.is_set() and b.alive():
             stopping.wait(0.2)
+            if run_now.is_set() and a.run:
+                run_now.clear()
+                run_script(b, a.run, a.run_timeout)
+                a.run = None
         if not b.alive():
             _say("rp2040_board: the emulator stopped: %s" % (b.error or "exit"))
             return 1
@@ -664,6 +778,66 @@ def vboard_main(argv):
             b.close()
 
 
+def _vboard_lwip(a, wire, settings, names, stopping, run_now):
+    settings = dict(settings, serve=names)
+    b = None
+    try:
+        b = lwip_board(settings, wire=wire)
+        b.start()
+        info, serving = _lwip_up(b, a, names, a.boot_timeout)
+        _say("ready")
+        while not stopping.is_set() and b.alive():
+            stopping.wait(0.2)
+            if run_now.is_set() and a.run:
+                run_now.clear()
+                run_script(b, a.run, a.run_timeout)
+                a.run = None
+        if not b.alive():
+            _say("rp2040_board: the emulator stopped: %s" % (b.error or "exit"))
+            return 1
+        stats = {}
+        if serving:
+            b.write(b"\x03")
+            b.wait_for(b"lwip-stats ", 30)
+            stats = json.loads(b.wait_for(b"\n", 30))
+        for k, v in b.chip.stats().items():
+            stats["chip_" + k] = v
+        for k, v in b.figures().items():
+            stats["board_" + k] = v
+        for k, v in info.items():
+            stats["board_" + k] = v
+        _say(json.dumps({"stats": stats}))
+        return 0
+    except BoardError as e:
+        _say("rp2040_board: %s" % e)
+        return 1
+    finally:
+        if b is not None:
+            b.close()
+
+
+def run_script(b, path, wall_s):
+    """Run the user's script on the board over the raw REPL (``net`` is the running
+    interface from main.py); its output as ``run: LINE`` / ``run-err: LINE`` and
+    then ``run-status N`` (0: finished, 1: raised) on stdout."""
+    try:
+        with open(path, "rb") as f:
+            code = f.read()
+    except OSError as e:
+        _say("run-err: %s" % e)
+        _say("run-status 2")
+        return
+    try:
+        out, err = b.exec_raw(code, wall_s)
+    except BoardError as e:
+        out, err = "", str(e)
+    for line in out.splitlines():
+        _say("run: " + line.rstrip("\r"))
+    for line in err.splitlines():
+        _say("run-err: " + line.rstrip("\r"))
+    _say("run-status %d" % (1 if err else 0))
+
+
 def _log(msg):
     print("rp2040_board: " + msg, file=sys.stderr, flush=True)
 
@@ -687,8 +861,10 @@ def micropython_board(settings=None, wire=None, board="w5500_evb_pico", director
     workdir = workdir or os.path.join(ROOT, ".build", "rp2040")
     os.makedirs(workdir, exist_ok=True)
     img = littlefs_image(files, os.path.join(workdir, "lfs-%d.img" % os.getpid()))
-    return Board(uf2, fs=[(img, LFS_OFFSET)], wire=wire, realtime=realtime, log=log,
-                 bootrom=bootrom, chip=chip)
+    b = Board(uf2, fs=[(img, LFS_OFFSET)], wire=wire, realtime=realtime, log=log,
+              bootrom=bootrom, chip=chip)
+    b.temp_files.append(img)
+    return b
 
 
 def main(argv):
@@ -709,7 +885,11 @@ def main(argv):
     ap.add_argument("--no-chip", action="store_true", help="nothing on SPI0 (MISO reads 0)")
     a = ap.parse_args(argv)
     d = a.firmware_dir or firmware_dir()
-    why = missing_prerequisite(d)
+    try:
+        why = missing_prerequisite(d)
+    except BoardError as e:
+        print("rp2040_board: %s" % e, file=sys.stderr)
+        return 1
     if why:
         print("rp2040_board: " + why, file=sys.stderr)
         return 2

@@ -1,8 +1,8 @@
 """The virtual board: run the tcpip stack on this PC as if it were a board (CPython, root).
 
-    .venv/bin/python tools/vboard.py --netns NAME --runtime cpython|micropython \\
+    .venv/bin/python tools/vboard.py --netns NAME --runtime cpython|micropython|rp2040-micropython \\
         [--duration S] [--serve LIST] [--ip 192.0.2.2 --peer-ip 192.0.2.1 --prefix 24] \\
-        [--nic tap|packet|w5500] [--dhcp]
+        [--nic tap|packet|w5500] [--dhcp] [--run SCRIPT]
 
 Makes network namespace NAME where the Linux kernel is the board's peer
 (PEER_IP/PREFIX), starts the stack inside it under the chosen runtime
@@ -26,6 +26,19 @@ boards/emulated_w5500.py, the tcpip.nic.w5500 driver talks SPI to the
 register-level W5500 of tools/w5500_emu.py, and the chip's Ethernet side is
 the wire; the stats line then also has the driver's ``nic_*`` counters
 (``nic_spi_bytes``, ...) and the chip's ``chip_*`` counters.
+
+``--runtime rp2040-micropython`` runs the board's real firmware: stock
+MicroPython v1.28.0 for the Pico on an emulated RP2040 (tools/rp2040_board.py,
+rp2040js), with what ``make flash BOARD=w5500_evb_pico`` copies on its
+filesystem and the emulated W5500 on SPI0, wired to the veth; main.py brings
+the stack up and the background Timer + INTn poller keeps it answering while
+the REPL idles (``--serve`` runs the services in a poll loop on the board
+instead).  Firmware comes from FIRMWARE_DIR (default ../shared/firmware); the
+emulator runs at about 0.1-0.2x real time, so the ready and stop waits are longer.
+``--run SCRIPT`` (rp2040 runtimes) runs SCRIPT on the board after ready over
+the raw REPL, as ``mpremote run`` does, with ``net`` bound to the running
+interface; its output goes to stdout/stderr and vboard exits with its status
+(0, or 1 when it raised), after the stats line.
 
 ``--serve`` takes echo, discard, chargen (tools/services.py) and http: a status
 page (interface, netstat, stats) on port 80, served by tools/httpstatus.py on
@@ -59,7 +72,7 @@ READY_TIMEOUT_S = 15.0  # stack process start plus first answered ping
 STOP_TIMEOUT_S = 5.0
 # Stock firmware on an emulated RP2040 (tools/rp2040_board.py), wire over veth.
 # The emulator runs at about 0.1-0.2x real time: boot, DHCP and stop take longer.
-RP2040_RUNTIMES = ("rp2040-micropython",)
+RP2040_RUNTIMES = ("rp2040-micropython", "rp2040-lwip")
 RP2040_READY_TIMEOUT_S = 150.0
 RP2040_STOP_TIMEOUT_S = 60.0
 
@@ -115,6 +128,10 @@ def parse_args(argv):
                     help="MicroPython heap for the stack process, e.g. 256k (micropython -X heapsize=)")
     ap.add_argument("--dhcp", action="store_true",
                     help="run dnsmasq in the namespace; the stack configures itself by DHCP")
+    ap.add_argument("--run", default=None, metavar="SCRIPT",
+                    help="after ready, run SCRIPT on the board (rp2040 runtimes: over the raw "
+                    "REPL, with `net` bound to the running interface), print its output and exit "
+                    "with its status")
     ap.add_argument("--stack", default=None, help=argparse.SUPPRESS)  # tests: module with Stack
     return ap.parse_args(argv)
 
@@ -176,6 +193,10 @@ def main(argv):
             return _fail(2, "unknown service %r for --serve (known: %s)"
                          % (s, ", ".join(known) if known else "none yet; services come with TCP"))
     rp2040 = a.runtime in RP2040_RUNTIMES
+    if a.run and not rp2040:
+        return _fail(2, "--run is available for the rp2040 runtimes (%s) so far" % ", ".join(RP2040_RUNTIMES))
+    if a.run and not os.path.isfile(a.run):
+        return _fail(2, "--run: no such script %r" % a.run)
     nic = a.nic or ("tap" if a.runtime == "cpython" else "packet")
     if rp2040 and nic != "packet":
         return _fail(2, "the %s runtime's W5500 is wired to a veth (--nic packet)" % a.runtime)
@@ -188,7 +209,11 @@ def main(argv):
         return _fail(2, why)
     if rp2040:
         import rp2040_board  # tools/rp2040_board.py
-        why = rp2040_board.missing_prerequisite()
+        try:
+            why = rp2040_board.missing_prerequisite(images=(
+                rp2040_board.LWIP_UF2 if a.runtime == "rp2040-lwip" else rp2040_board.MICROPYTHON_UF2,))
+        except rp2040_board.BoardError as e:  # an image of another build
+            return _fail(1, str(e))
         if why:
             return _fail(2, why)
         runtime = [sys.executable]
@@ -253,6 +278,10 @@ def main(argv):
                 args += ["--serve", ",".join(wanted)]
             if a.dhcp:
                 args += ["--dhcp"]
+            if a.run:
+                args += ["--run", os.path.abspath(a.run)]
+            if a.runtime == "rp2040-lwip":
+                args += ["--lwip"]
             child = Child(ns.argv(runtime + [os.path.join(HERE, "rp2040_board.py")] + args), env,
                           stop_timeout=RP2040_STOP_TIMEOUT_S)
         else:
@@ -260,6 +289,9 @@ def main(argv):
         code = wait_ready(a, ns, child, stop, RP2040_READY_TIMEOUT_S if rp2040 else READY_TIMEOUT_S)
         if code == 0:
             print("ready %s" % a.ip, flush=True)
+            if a.run:
+                code = run_on_board(child, stop)
+                stop.set()
             end = None if a.duration is None else time.monotonic() + a.duration
             while not stop.is_set():
                 if child.proc.poll() is not None:
@@ -286,6 +318,25 @@ def main(argv):
         _log("the stack printed no stats")
         code = code or 1
     return code
+
+
+def run_on_board(child, stop):
+    """--run: tell the board process to run the script (SIGUSR1), relay its output;
+    the script's exit status (1 when the board process went away)."""
+    os.kill(child.proc.pid, signal.SIGUSR1)
+    while not stop.is_set():
+        line = child.next_line(0.2)
+        if line is None:
+            return _fail(1, "the stack process exited while the script ran")
+        if line.startswith("run: "):
+            print(line[5:], flush=True)
+        elif line.startswith("run-err: "):
+            print(line[9:], file=sys.stderr, flush=True)
+        elif line.startswith("run-status "):
+            return int(line.split()[1])
+        elif line:
+            _log("stack: " + line)
+    return _fail(1, "stopped while the script ran")
 
 
 def start_dnsmasq(ns, a):

@@ -4,7 +4,7 @@
 //
 //     node tools/rp2040/runner.js '{"bootrom": ..., "uf2": ..., "fs": [[path, offset]],
 //         "pins": {"cs": 17, "rst": 20, "int": 21}, "spi": 0, "ctl_in": FD, "ctl_out": FD,
-//         "sync_us": 500}'
+//         "sync_us": 500, "console": "usb"}'
 //
 // Install the emulator with `npm ci` in tools/rp2040 (rp2040js, pinned in package-lock.json).
 //
@@ -123,7 +123,9 @@ for (const [file, offset] of cfg.fs || []) {
 // Start at boot2 in flash, as the boot ROM does after its checks (rp2040js's demo
 // does the same; the ROM's own flash probing is not emulated).
 mcu.core.PC = 0x10000000;
-// The QSPI chip-select pad is what CircuitPython reads as BOOTSEL: released.
+// The QSPI chip-select pad is what CircuitPython reads as BOOTSEL: give it its
+// reset value (input enabled, pull-up) and drive it high (button released).
+mcu.qspi[1].padValue = 0x5a;
 mcu.qspi[1].setInputValue(true);
 
 // ----------------------------------------------------------- USB CDC
@@ -162,6 +164,21 @@ usb.onEndpointRead = (endpoint, size) => {
   heldOut = size; // NAK until there is data, as a real host does
   feedOut();
 };
+
+// A UART console instead ("console": "uart0" / "uart1"): bytes both ways, no USB.
+const uartConsole = /^uart([01])$/.exec(cfg.console || 'usb');
+if (uartConsole) {
+  const uart = mcu.uart[+uartConsole[1]];
+  uart.onByte = (b) => {
+    consoleOut.push(Buffer.from([b]));
+    consoleOutBytes++;
+  };
+  connected = true;
+}
+function feedUart() {
+  const uart = mcu.uart[+uartConsole[1]];
+  while (consoleIn.length) uart.feedByte(consoleIn.shift());
+}
 
 // -------------------------------------------------------------- GPIO
 const pins = cfg.pins || {};
@@ -290,7 +307,7 @@ function sync(waiting) {
   const flags = r[0];
   setInt(!!r[1]);
   for (let i = 2; i < r.length; i++) consoleIn.push(r[i]);
-  if (consoleIn.length) feedOut();
+  if (consoleIn.length) (uartConsole ? feedUart : feedOut)();
   if (flags & 1) exiting = true;
 }
 
