@@ -119,9 +119,14 @@ def bring_up(board, settings, wait_dhcp=True):
 
 
 class Background:
-    """MicroPython: poll the stack from ``machine.Timer`` and the INTn edge,
-    via ``micropython.schedule`` so the poll runs outside IRQ context while the
-    REPL is idle.  ``stop()`` ends it."""
+    """MicroPython: poll the stack from ``machine.Timer`` and the INTn edge
+    while the REPL is idle.  ``stop()`` ends it.
+
+    The timer tick goes through ``micropython.schedule``, so the poll runs
+    outside IRQ context.  The INTn handler is registered soft (``hard=False``),
+    so MicroPython already runs it from its scheduler and it polls at once:
+    scheduling again from there waited for the idle REPL's next wake-up, the
+    next timer tick (an echo request then waited ~8 ms for its reply)."""
 
     def __init__(self, net, period_ms=10):
         import machine
@@ -132,6 +137,7 @@ class Background:
         self.errors = 0
         self.last_error = None
         self._pending = False
+        self._stopped = False
         self._schedule = micropython.schedule
         # Bound methods made once: scheduling them allocates nothing per tick.
         self._run_cb = self._run
@@ -140,7 +146,7 @@ class Background:
         self.timer.init(mode=machine.Timer.PERIODIC, period=period_ms, callback=self._kick_cb)
         # INTn, where the board wires it, gets frames handled without waiting
         # for the next tick; the timer stays as the backstop (reference Q4).
-        self.uses_int = bool(net.nic.irq(self._kick_cb))
+        self.uses_int = bool(net.nic.irq(self._edge))
 
     def _kick(self, _source):
         if self._pending:
@@ -153,18 +159,35 @@ class Background:
 
     def _run(self, _arg):
         self._pending = False
+        self._poll()
+
+    def _edge(self, _nic):
+        self._poll()
+
+    def _poll(self):
+        if self._stopped:  # a tick scheduled before stop()
+            return
+        stack = self.net.stack
         try:
-            wait = self.net.stack.poll(ticks_ms())
-            self.polls += 1
+            for _ in range(8):  # frames still waiting: go on, bounded
+                wait = stack.poll(ticks_ms())
+                self.polls += 1
+                if wait != 0:
+                    return
         except Exception as e:  # keep the board on the network
             self.errors += 1
             self.last_error = e
             return
-        if wait == 0:
-            self._kick(None)  # more frames waiting
+        self._kick(None)  # still more: let the REPL run first
 
     def stop(self):
+        """Stop polling: the timer and the INTn handler.  Code that polls the
+        stack itself must stop this first: a poll from here runs between any
+        two bytecodes of the main program, even inside its own stack calls."""
+        self._stopped = True
         self.timer.deinit()
+        if self.uses_int:
+            self.net.nic.irq(None)
 
 
 def run_forever(net, max_sleep_ms=10):

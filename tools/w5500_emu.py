@@ -713,7 +713,12 @@ class EmuSPI:
     def int_asserted(self):
         if not self.int_wired:
             return None
-        return self.chip.intn() == 0
+        # Reading the pin takes time like a chip select does: frames that
+        # arrive per select arrive per pin read too (a driver that trusts
+        # INTn may read the pin without selecting the chip at all).
+        c = self.chip
+        c.pump(c.wire_frames_per_select)
+        return c.intn() == 0
 
     def irq(self, handler):
         if not self.int_wired:

@@ -44,6 +44,8 @@ class FakeSPI:
                     self.sock[3] = 0
                 elif cmd == 0x20:
                     self.sock[2] |= 0x10  # SEND_OK
+                    self.sock[0x22] = self.sock[0x24]  # TX_RD catches up with TX_WR
+                    self.sock[0x23] = self.sock[0x25]
                 self.sock[1] = 0
             if a == 2:
                 self.sock[2] &= ~data[0] & 0xFF  # write 1 to clear

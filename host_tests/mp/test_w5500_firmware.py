@@ -179,7 +179,7 @@ def _run_scheduled():
     return n
 
 
-def test_background_poll_from_timer_and_intn_via_schedule():
+def test_background_polls_from_timer_via_schedule_and_at_once_on_intn():
     def body():
         wire, net = up()
         bg = netboot.Background(net, period_ms=10)
@@ -191,15 +191,21 @@ def test_background_poll_from_timer_and_intn_via_schedule():
         timer.callback(timer)
         assert len(_FakeMicropython.queue) == 1
         assert _run_scheduled() >= 1 and bg.polls >= 1
-        # A frame raises INTn: the edge alone gets the poll scheduled and the ARP answered.
+        # A frame raises INTn: the edge handler (a soft IRQ on the board,
+        # already run from the scheduler) polls at once, nothing scheduled.
         wire.outbox[:] = []
         wire.inbox.append(arp_frame(arp.REQUEST, PEER_MAC, PEER_IP, b"\x00" * 6, BOARD_IP))
         board.CHIP.pump()
-        assert len(_FakeMicropython.queue) == 1
-        _run_scheduled()
+        assert _FakeMicropython.queue == []
         want = pad60(arp_frame(arp.REPLY, BOARD_MAC, BOARD_IP, PEER_MAC, PEER_IP))
         assert want in wire.outbox, wire.outbox
         assert bg.errors == 0
         bg.stop()
         assert not timer.running
+        # Stopped: a frame's INTn edge no longer polls (the main program
+        # polls itself now; a poll from the edge would cut into its calls).
+        polls = bg.polls
+        wire.inbox.append(arp_frame(arp.REQUEST, PEER_MAC, PEER_IP, b"\x00" * 6, BOARD_IP))
+        board.CHIP.pump()
+        assert bg.polls == polls and _FakeMicropython.queue == []
     _with_fake_board_modules(body)

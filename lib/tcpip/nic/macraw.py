@@ -40,6 +40,7 @@ _Sn_CR = const(0x0001)
 _Sn_IR = const(0x0002)
 _Sn_SR = const(0x0003)
 _Sn_TX_FSR = const(0x0020)
+_Sn_TX_RD = const(0x0022)
 _Sn_TX_WR = const(0x0024)
 _Sn_RX_RSR = const(0x0026)
 _Sn_RX_RD = const(0x0028)
@@ -117,10 +118,35 @@ class MacrawNIC:
         self._pad_mv = memoryview(self._pad)
         self._views: list = [None, -1, None, -1, None]  # see _view
         self._int = spi.int_asserted() is not None
-        # Frames known to be waiting (from one stable RX_RSR read) and the
-        # driver's copy of RX_RD: a burst of frames costs one RSR read.
+        # Frames known to be waiting (from one RX_RSR read) and the driver's
+        # copy of RX_RD: a burst of frames costs one RSR read, one RX_RD
+        # write and one RECV.
         self._rx_avail = 0
         self._rx_rd = 0
+        self._rx_rd0 = 0  # RX_RD as the chip has it (until RECV)
+        # With INTn wired its level says whether RECV is pending; RX_RSR is
+        # read anyway after bring-up and at every link check (a backstop).
+        self._rx_check = True
+        # TX: the driver owns TX_WR, so it keeps a copy; a SEND is checked
+        # for completion when the next frame needs the chip (or by tx_flush).
+        self._tx_wr = 0
+        self._tx_pending = False
+        self._tx_len = 0
+        # Headers of the fixed transactions, built once (no _header() call
+        # per frame), and their 2-byte data buffers.
+        s0 = self._S0
+        self._h_rsr = self._fixed_header(s0 + _Sn_RX_RSR, False)
+        self._h_rx_rd = self._fixed_header(s0 + _Sn_RX_RD, True)
+        self._h_tx_rd = self._fixed_header(s0 + _Sn_TX_RD, False)
+        self._h_tx_wr = self._fixed_header(s0 + _Sn_TX_WR, True)
+        self._h_cr_w = self._fixed_header(s0 + _Sn_CR, True)
+        self._h_cr_r = self._fixed_header(s0 + _Sn_CR, False)
+        self._h_ir_w = self._fixed_header(s0 + _Sn_IR, True)
+        self._recv_cmd = bytes([_CMD_RECV])
+        self._send_cmd = bytes([_CMD_SEND])
+        self._irq_clear = bytes([_IR_RECV])
+        self._rx_ptr = bytearray(2)
+        self._tx_ptr = bytearray(2)
         self.speed_mbps = 0
         self.full_duplex = False
         self._link = False
@@ -157,6 +183,9 @@ class MacrawNIC:
         """Read the PHY status; return ``self._set_link(up, speed_mbps, full_duplex)``."""
         raise NotImplementedError
 
+    def _fixed_header(self, addr, write):
+        return bytes(self._header(addr, write))
+
     # ------------------------------------------------------------ SPI access
     def _read(self, addr, mv):
         self.spi.read(self._header(addr, False), mv)
@@ -165,6 +194,15 @@ class MacrawNIC:
 
     def _write(self, addr, mv):
         self.spi.write(self._header(addr, True), mv)
+        self.spi_transactions += 1
+        self.spi_bytes += 3 + len(mv)
+
+    def _xfer(self, write, header, mv):
+        # One transaction with a prebuilt header.
+        if write:
+            self.spi.write(header, mv)
+        else:
+            self.spi.read(header, mv)
         self.spi_transactions += 1
         self.spi_bytes += 3 + len(mv)
 
@@ -221,9 +259,11 @@ class MacrawNIC:
         if bytes(self._r6) != self.mac:
             raise OSError(EIO, "%s SHAR read back %s, wrote %s: check MOSI in %s"
                           % (self.CHIP, mac_str(self._r6), mac_str(self.mac), spi.describe()))
-        # Interrupts: RECV drives INTn; SEND_OK is unmasked too because some
-        # chips only latch unmasked bits (Q7).  The driver clears SEND_OK at once.
-        self._write8(self._S0 + _Sn_IMR, _IR_RECV | _IR_SEND_OK)
+        # Interrupts: only RECV drives INTn, so INTn high means "nothing
+        # arrived".  SEND completion is read from TX_RD, not from SEND_OK
+        # (which the W5500 latches whatever the mask, Q7), and TIMEOUT
+        # latches the same way.
+        self._write8(self._S0 + _Sn_IMR, _IR_RECV)
         self._configure()
         self._open()
         self._read_link()
@@ -244,6 +284,11 @@ class MacrawNIC:
             raise OSError(EIO, "%s socket 0 did not open in MACRAW (Sn_SR=0x%02x)"
                           % (self.CHIP, sr))
         self._rx_avail = 0
+        self._rx_check = True
+        # OPEN re-initialises the pointers: read TX_WR again (reference 3).
+        self._read(s0 + _Sn_TX_WR, self._r2)
+        self._tx_wr = (self._reg[0] << 8) | self._reg[1]
+        self._tx_pending = False
 
     def _resync(self):
         # A length that cannot be right: we lost track of the record
@@ -254,58 +299,88 @@ class MacrawNIC:
         self._open()
 
     # ------------------------------------------------------------------- RX
+    # Per frame: the record header, the frame, and once per run of frames
+    # that one RX_RSR read showed, RX_RD and RECV; the RX_RSR read itself
+    # only when INTn (where wired) says RECV is pending.  The functions stay
+    # small: a MicroPython frame over 11 words is a heap allocation.
+
     def recv_into(self, buf):
         """Copy one received Ethernet frame (no FCS) into ``buf``; return its
         length, or 0 when nothing waits.  Never blocks."""
-        s0 = self._S0
+        if self._rx_avail == 0 and not self._rx_refill():
+            return 0
+        return self._rx_record(buf)
+
+    def _rx_refill(self):
+        # How many bytes wait (RX_RSR) and where (RX_RD): one burst, they are
+        # adjacent.  True when something waits.
+        if self._int:
+            # INTn high: RECV was not raised since it was last cleared, so
+            # nothing arrived; skip the SPI read.  (_rx_check forces one
+            # read after bring-up and at every link check, a backstop for
+            # a missed level, Q4.)
+            if not self._rx_check and not self.spi.int_asserted():
+                return False
+            self._rx_check = False
+            # Clear RECV before reading RX_RSR so a frame that lands after
+            # the read raises INTn again (Q3, ESP's order); on the W5100S
+            # this also releases the IRQ line (Q11).
+            self._xfer(True, self._h_ir_w, self._irq_clear)
         r = self._reg
-        if self._rx_avail == 0:
-            if self._int:
-                # Clear RECV before draining so a frame that lands meanwhile
-                # raises INTn again (Q3, ESP's order); on the W5100S this also
-                # releases the IRQ line (Q11).
-                self._write8(s0 + _Sn_IR, _IR_RECV)
-            # RX_RSR and RX_RD are adjacent: one burst reads both.  The
-            # chip does not latch 16-bit counters, so re-read RSR until two
-            # successive values agree [DS Sn_RX_RSR; reference 3].  A zero
-            # needs no second look: a torn read of a growing counter only
-            # under-reads, and the frame is still there next time.
-            self._read(s0 + _Sn_RX_RSR, self._r4)
-            rsr = (r[0] << 8) | r[1]
-            if rsr == 0:
-                return 0
-            rd = (r[2] << 8) | r[3]
-            for _ in range(8):
-                self._read(s0 + _Sn_RX_RSR, self._r2)
-                v = (r[0] << 8) | r[1]
-                if v == rsr:
-                    break
-                rsr = v
-            self._rx_rd = rd
-            self._rx_avail = rsr
-        rd = self._rx_rd
-        avail = self._rx_avail
+        self._xfer(False, self._h_rsr, self._r4)
+        rsr = (r[0] << 8) | r[1]
+        if rsr == 0:
+            return False
+        # Not re-read: RX_RSR only grows behind our back, so a read torn by
+        # an arriving frame can only under-read; _rx_record looks again
+        # when a record seems to run past it.
+        self._rx_rd = self._rx_rd0 = (r[2] << 8) | r[3]
+        self._rx_avail = rsr
+        return True
+
+    def _rx_record(self, buf):
         # Record = LEN_hi LEN_lo frame; LEN counts its own 2 bytes [reference 4].
+        rd = self._rx_rd
+        r = self._reg
         self._read_ring(rd, self._r2, 2)
         rec = (r[0] << 8) | r[1]
         n = rec - 2
-        if n < _MIN_FRAME or n > _MTU_FRAME or rec > avail:
+        if n < _MIN_FRAME or n > _MTU_FRAME or (rec > self._rx_avail and rec > self._rx_reread()):
             self._resync()
             return 0
-        rd2 = (rd + rec) & 0xFFFF
         if n <= len(buf):
             self._read_ring((rd + 2) & 0xFFFF, buf, n)
         else:
             self.rx_drop_too_big += 1
-        self._write16(s0 + _Sn_RX_RD, rd2)
-        self._command(_CMD_RECV)
-        self._rx_rd = rd2
-        self._rx_avail = avail - rec
+        rd = (rd + rec) & 0xFFFF
+        self._rx_rd = rd
+        self._rx_avail -= rec
+        if self._rx_avail == 0:
+            self._rx_release(rd)
         if n > len(buf):
             return 0
         self.rx_frames += 1
         self.rx_bytes += n
         return n
+
+    def _rx_reread(self):
+        # RX_RSR again, as bytes left after what this run consumed (the chip
+        # still counts from RX_RD as it was at the first read).
+        r = self._reg
+        self._xfer(False, self._h_rsr, self._r2)
+        self._rx_avail = ((r[0] << 8) | r[1]) - ((self._rx_rd - self._rx_rd0) & 0xFFFF)
+        return self._rx_avail
+
+    def _rx_release(self, rd):
+        # RX_RD then RECV frees what this run read [DS p54].  Sn_CR is not
+        # polled for the chip to accept RECV: it does within a few of its
+        # clocks, long before the next SPI transaction.
+        p = self._rx_ptr
+        p[0] = rd >> 8
+        p[1] = rd & 0xFF
+        self._xfer(True, self._h_rx_rd, p)
+        self._xfer(True, self._h_cr_w, self._recv_cmd)
+        self._rx_rd0 = rd
 
     def _read_ring(self, ptr, buf, n):
         # The buffer address is ptr masked to the buffer size; split at the
@@ -358,70 +433,95 @@ class MacrawNIC:
     # ------------------------------------------------------------------- TX
     def send(self, frame):
         """Transmit one Ethernet frame (14..1514 bytes, no FCS).  Frames under
-        60 bytes are padded.  A frame the chip does not confirm within
-        ``send_timeout_ms`` is counted in ``tx_timeouts`` and lost, like on a
-        wire; the socket is reopened when the link is up (ioLib #168)."""
+        60 bytes are padded.  Returns once the chip has the frame and the SEND
+        command; that SEND is checked for completion when the next frame goes
+        out (or by ``tx_flush()``), so the SPI write of one frame overlaps the
+        wire time of the one before.  A SEND the chip does not complete
+        within ``send_timeout_ms`` is counted in ``tx_timeouts`` (and taken
+        back out of ``tx_frames``) and the frame is lost, like on a wire; the
+        socket is then reopened when the link is up (ioLib #168)."""
         n = len(frame)
         if n > _MTU_FRAME or n < 14:
             raise OSError(EMSGSIZE, "%s MACRAW frame must be 14..1514 bytes, got %d"
                           % (self.CHIP, n))
+        # One SEND sends TX_RD..TX_WR as one frame and must complete before
+        # the next (reference 5).  No TX_FSR read: one frame at most is in
+        # the chip, and its buffer holds many.
+        if self._tx_pending:
+            self._tx_finish()
         if not self._link:
             # Link down at the last link_up(): SEND may never complete then
-            # (ESP, esp-idf #6233), so do not wait for it; the frame is lost.
+            # (ESP, esp-idf #6233), so do not issue it; the frame is lost.
             self.tx_link_down += 1
             return
         if n < _MIN_FRAME:
-            p = self._pad
-            copy(p, 0, frame, 0, n)  # (no slice object, unlike p_mv[:n] = frame)
-            for i in range(n, _MIN_FRAME):
-                p[i] = 0
-            frame = self._pad_mv
+            frame = self._padded(frame, n)
             n = _MIN_FRAME
-        s0 = self._S0
+        self._tx_write(frame, n)
+        self._tx_commit(n)
+
+    def _padded(self, frame, n):
+        p = self._pad
+        copy(p, 0, frame, 0, n)  # (no slice object, unlike p_mv[:n] = frame)
+        for i in range(n, _MIN_FRAME):
+            p[i] = 0
+        return self._pad_mv
+
+    def _tx_write(self, frame, n):
+        off = self._tx_wr & (self._BUF_BYTES - 1)
+        if off + n <= self._BUF_BYTES:
+            self._write(self._TX_BUF + off, frame)
+        else:
+            self._write_split(off, frame, n)
+
+    def _write_split(self, off, frame, n):
+        # [ioLib] wiz_send_data: the host splits at the buffer end.
+        mv = frame if isinstance(frame, memoryview) else memoryview(frame)
+        first = self._BUF_BYTES - off
+        self._write(self._TX_BUF + off, mv[:first])
+        self._write(self._TX_BUF, mv[first:n])
+
+    def _tx_commit(self, n):
+        # TX_WR past the frame, then SEND (not waited for).
+        wr = (self._tx_wr + n) & 0xFFFF
+        self._tx_wr = wr
+        p = self._tx_ptr
+        p[0] = wr >> 8
+        p[1] = wr & 0xFF
+        self._xfer(True, self._h_tx_wr, p)
+        self._xfer(True, self._h_cr_w, self._send_cmd)
+        self._tx_pending = True
+        self._tx_len = n
+        self.tx_frames += 1
+        self.tx_bytes += n
+
+    def tx_flush(self):
+        """Wait (at most ``send_timeout_ms``) for the last frame's SEND to
+        complete; False when it did not (counted as in ``send``)."""
+        return self._tx_finish() if self._tx_pending else True
+
+    def _tx_finish(self):
+        # The chip moves TX_RD up to TX_WR when SEND completes [DS Sn_TX_RD].
         r = self._reg
         t0 = ticks_ms()
-        # TX_FSR, TX_RD, TX_WR in one burst.  FSR only grows behind our back,
-        # and a torn read of a growing counter never over-reads, so one read
-        # that shows room is enough; otherwise read again until it does.
         while True:
-            self._read(s0 + _Sn_TX_FSR, self._r6)
-            fsr = (r[0] << 8) | r[1]
-            if fsr >= n:
+            self._xfer(False, self._h_tx_rd, self._r2)
+            if ((r[0] << 8) | r[1]) == self._tx_wr:
+                self._tx_pending = False
+                return True
+            # Sn_CR and Sn_IR are adjacent: TIMEOUT belongs to ARP/TCP timers,
+            # not MACRAW, but MG and ioLib treat it as a failed send (reference 5).
+            self._xfer(False, self._h_cr_r, self._r2)
+            if r[1] & _IR_TIMEOUT or ticks_diff(ticks_ms(), t0) > self.send_timeout_ms:
                 break
-            if ticks_diff(ticks_ms(), t0) > self.send_timeout_ms:
-                self.tx_fsr_timeouts += 1
-                self._tx_recover()
-                return
-        wr = (r[4] << 8) | r[5]
-        mv = frame if isinstance(frame, memoryview) else memoryview(frame)
-        off = wr & (self._BUF_BYTES - 1)
-        first = self._BUF_BYTES - off
-        if first >= n:
-            self._write(self._TX_BUF + off, mv)
-        else:
-            # [ioLib] wiz_send_data: the host splits at the buffer end.
-            self._write(self._TX_BUF + off, mv[:first])
-            self._write(self._TX_BUF, mv[first:n])
-        self._write16(s0 + _Sn_TX_WR, (wr + n) & 0xFFFF)
-        self._write8(s0 + _Sn_CR, _CMD_SEND)
-        # Sn_CR and Sn_IR are adjacent: one 2-byte read shows both.
-        while True:
-            self._read(s0 + _Sn_CR, self._r2)
-            ir = r[1]
-            if r[0] == 0 and ir & (_IR_SEND_OK | _IR_TIMEOUT):
-                break
-            if ticks_diff(ticks_ms(), t0) > self.send_timeout_ms:
-                self.tx_timeouts += 1
-                self._tx_recover()
-                return
-        self._write8(s0 + _Sn_IR, ir & (_IR_SEND_OK | _IR_TIMEOUT))
-        if ir & _IR_SEND_OK:
-            self.tx_frames += 1
-            self.tx_bytes += n
-        else:
-            # TIMEOUT belongs to ARP/TCP timers, not MACRAW, but MG and
-            # ioLib treat it as a failed send (reference 5).
-            self.tx_timeouts += 1
+        self._tx_pending = False
+        if r[1] & _IR_TIMEOUT:
+            self._write8(self._S0 + _Sn_IR, _IR_TIMEOUT)
+        self.tx_timeouts += 1
+        self.tx_frames -= 1
+        self.tx_bytes -= self._tx_len
+        self._tx_recover()
+        return False
 
     def _tx_recover(self):
         # SEND_OK never came: when the link is down the frame is just lost;
@@ -437,6 +537,7 @@ class MacrawNIC:
         0 is still open in MACRAW: a chip that reset itself (brown-out, ESD)
         comes back with every register at its reset value and is brought up
         again (counted in ``chip_reinits``)."""
+        self._rx_check = True
         if self._read8(self._S0 + _Sn_SR) != _SOCK_MACRAW:
             self.chip_reinits += 1
             try:
@@ -459,9 +560,12 @@ class MacrawNIC:
 
     # ------------------------------------------------------------ interrupts
     def irq(self, handler):
-        """Call ``handler(nic)`` from the INTn falling edge (an IRQ context on
-        a board: schedule the real work).  Returns False when INTn is not
-        wired; then poll instead."""
+        """Call ``handler(nic)`` from the INTn falling edge (on MicroPython a
+        soft IRQ, run from the scheduler: it may poll the stack).  Returns
+        False when INTn is not wired; then poll instead.  ``irq(None)``
+        detaches the handler."""
+        if handler is None:
+            return self.spi.irq(None)
         nic = self
 
         def _edge(_pin):

@@ -6,7 +6,8 @@ An adapter has five calls (the emulator's ``tools/w5500_emu.EmuSPI`` has the sam
     read(header, data)    one SPI frame: SCSn low, header, clock len(data) bytes in, SCSn high
     hard_reset() -> bool  pulse RSTn (>= 1 ms low, then wait for the PLL); False if not wired
     int_asserted()        INTn is low -> True; None when INTn is not wired
-    irq(handler) -> bool  call handler(pin) on the INTn falling edge; False if impossible
+    irq(handler) -> bool  call handler(pin) on the INTn falling edge (MicroPython: a soft
+                          IRQ, run from the scheduler), None detaches; False if impossible
     describe() -> str     the wiring, for error messages
 
 ``MachineSPI`` is for MicroPython (``machine.SPI`` + ``machine.Pin``),
@@ -82,7 +83,12 @@ class MachineSPI:
             return False
         import machine
 
-        self._int.irq(handler=handler, trigger=machine.Pin.IRQ_FALLING)
+        if handler is None:
+            self._int.irq(handler=None)
+            return True
+        # Soft: MicroPython calls handler from its scheduler, not in IRQ
+        # context, so it may allocate and poll the stack.
+        self._int.irq(handler=handler, trigger=machine.Pin.IRQ_FALLING, hard=False)
         return True
 
     def describe(self):
