@@ -124,8 +124,9 @@ def test_modules_tcpip_needs(mp32):
 # sequence numbers, addresses and checksums must stay small for test_alloc's
 # zero-allocation checks to pass), except two that need what this minimal
 # port leaves out: test_w5500_firmware reads a settings file (no open()) and
-# test_tcp_services imports hashlib.
-_NOT_ON_MP32 = ("test_w5500_firmware", "test_tcp_services")
+# test_tcp_services imports hashlib, test_socket_finaliser wraps with tls
+# (no ssl in this build).
+_NOT_ON_MP32 = ("test_w5500_firmware", "test_tcp_services", "test_socket_finaliser")
 _SUITES = sorted(os.path.basename(p)[:-3] for p in os.listdir(os.path.join(HERE, "mp"))
                  if p.startswith("test_") and p.endswith(".py") and p[:-3] not in _NOT_ON_MP32)
 
