@@ -1,6 +1,6 @@
 """Adafruit Feather RP2040 + Ethernet FeatherWing (W5500), CircuitPython.
 
-Pins (shared/reference/w5500.md section 7): SCK = board.SCK (GP18),
+Pins (docs/w5500.md section 7): SCK = board.SCK (GP18),
 MOSI = board.MOSI (GP19), MISO = board.MISO (GP20), CS = board.D10 (GP10, as in
 Adafruit's example).  The FeatherWing's RSTn and IRQ are solder pads not wired
 to a GPIO, so the driver uses the MR.RST software reset and polls.

@@ -1,6 +1,6 @@
 """Raspberry Pi Pico + WIZnet Ethernet HAT, MicroPython (board RPI_PICO).
 
-Pins (same footprint as the WIZnet EVB boards; shared/reference/w5500.md
+Pins (same footprint as the WIZnet EVB boards; docs/w5500.md
 section 7): SCK GP18, MOSI GP19, MISO GP16, CS GP17, RSTn GP20, INTn GP21
 (WIZnet's own examples use pins up to GP20 only).
 

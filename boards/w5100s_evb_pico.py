@@ -1,6 +1,6 @@
 """WIZnet W5100S-EVB-Pico: RP2040 + W5100S on SPI0, MicroPython (board W5100S_EVB_PICO).
 
-Pins from the WIZnet schematic (shared/reference/w5500.md section 7; pin-compatible
+Pins from the WIZnet schematic (docs/w5500.md section 7; pin-compatible
 with the W5500-EVB-Pico): SCK GP18, MOSI GP19, MISO GP16, CS GP17, RSTn GP20, INTn GP21.
 
     import tcpip_board as board          # this file, as copied by `make flash`

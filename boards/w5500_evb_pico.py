@@ -1,6 +1,6 @@
 """WIZnet W5500-EVB-Pico: RP2040 + W5500 on SPI0, MicroPython (board W5500_EVB_PICO).
 
-Pins from the WIZnet schematic (shared/reference/w5500.md section 7):
+Pins from the WIZnet schematic (docs/w5500.md section 7):
 SCK GP18, MOSI GP19, MISO GP16, CS GP17, RSTn GP20, INTn GP21.
 
     import tcpip_board as board          # this file, as copied by `make flash`

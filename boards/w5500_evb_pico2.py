@@ -3,7 +3,7 @@
 MicroPython has no board definition for it (reference section 7): flash the
 RPI_PICO2 build; this file passes the pins explicitly.
 
-Pins from the WIZnet schematic (shared/reference/w5500.md section 7):
+Pins from the WIZnet schematic (docs/w5500.md section 7):
 SCK GP18, MOSI GP19, MISO GP16, CS GP17, RSTn GP20, INTn GP21.
 
     import tcpip_board as board          # this file, as copied by `make flash`

@@ -15,7 +15,7 @@ if os.path.join(ROOT, "lib") not in sys.path:
 SOURCES = sorted(os.path.relpath(p, ROOT) for p in
                  glob.glob(os.path.join(ROOT, "lib", "tcpip", "**", "*.py"), recursive=True))
 
-# shared/reference/w5500.md section 7.
+# docs/w5500.md section 7.
 EVB_PINS = {"SPI_ID": 0, "SCK": 18, "MOSI": 19, "MISO": 16, "CS": 17, "RST": 20, "INT": 21}
 BOARDS = {
     "w5500_evb_pico": dict(EVB_PINS, RUNTIME="micropython", CHIP="W5500"),

@@ -6,7 +6,7 @@ commands, Sn_IR write-1-to-clear, free-running 16-bit pointers, OPEN / RECV /
 SEND), the RX ring fed with length-prefixed records from the wire (whole
 frame dropped when it does not fit), one frame per SEND, link switch, SEND
 stall/timeout modes and torn RX_RSR reads are inherited.  What is W5100S here
-(shared/reference/w5500.md section 7 and Q11; WIZnet ioLibrary_Driver
+(docs/w5500.md section 7 and Q11; WIZnet ioLibrary_Driver
 Ethernet/W5100S/w5100s.h, w5100s.c [ioLib]; Mongoose src/drivers/w5100.c [MG]):
 
 - SPI frame: opcode (0xF0 write, 0x0F read), address high, address low, then

@@ -1,7 +1,7 @@
 """A register-level WIZnet W5500 as a MACRAW driver sees it, for host tests.
 
 Runs under CPython and the MicroPython unix port (portable subset).  Facts and
-section numbers refer to ``shared/reference/w5500.md`` (built from the W5500
+section numbers refer to ``docs/w5500.md`` (built from the W5500
 datasheet v1.0.9, [DS]).  Where the chip's behaviour is inferred rather than
 documented, the comment says so.
 

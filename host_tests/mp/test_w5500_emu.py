@@ -1,7 +1,7 @@
 """The W5500 emulator at register level: SPI frames, registers, MACRAW ring.
 
 Runs under CPython and the MicroPython unix port.  Byte sequences follow the
-datasheet (shared/reference/w5500.md sections 1-5).
+datasheet (docs/w5500.md sections 1-5).
 """
 import w5500_emu as E
 

@@ -19,7 +19,7 @@ offsets from socket 0's block, commands in Sn_CR that clear when accepted,
 free-running 16-bit RX/TX pointers that the host masks and splits at the
 buffer end, RX records ``LEN_hi LEN_lo frame`` where LEN counts its own two
 bytes, and SPI frames of a 3-byte header then data (so a burst costs 3 + n
-bytes).  Facts and section numbers: ``shared/reference/w5500.md`` (W5500
+bytes).  Facts and section numbers: ``docs/w5500.md`` (W5500
 datasheet v1.0.9, [DS]; WIZnet ioLibrary_Driver, [ioLib]; Mongoose's W5500 and
 W5100 drivers, [MG]).  Per frame no object is allocated except memoryview
 slices of the caller's buffer (MicroPython's ``machine.SPI`` has no start/end

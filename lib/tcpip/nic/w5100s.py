@@ -8,7 +8,7 @@
 
 Same contract, counters and driver logic as ``tcpip.nic.w5500.W5500`` (both
 are ``macraw.MacrawNIC``) and the same SPI adapters (``w5500_spi.py``: they
-move raw bytes).  What differs on this chip (shared/reference/w5500.md section
+move raw bytes).  What differs on this chip (docs/w5500.md section
 7 and Q11; WIZnet ioLibrary_Driver Ethernet/W5100S/w5100s.h and w5100s.c,
 [ioLib]; Mongoose src/drivers/w5100.c, [MG]):
 

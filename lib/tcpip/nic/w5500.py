@@ -13,7 +13,7 @@ SPI frame with chip select held low, ``hard_reset()``, ``int_asserted()``,
 ``irq(handler)``, ``describe()``.  Everything but the W5500's SPI header,
 register map and buffer sizes is in ``macraw.py``, shared with the W5100S.
 
-Facts and section numbers: ``shared/reference/w5500.md`` (W5500 datasheet v1.0.9,
+Facts and section numbers: ``docs/w5500.md`` (W5500 datasheet v1.0.9,
 [DS]).
 """
 
