@@ -17,7 +17,7 @@ MISO = 16
 CS = 17
 RST = 20
 INT = 21
-# The W5100S takes up to 70 MHz (reference section 7); MicroPython >= 1.24 runs
+# The W5100S takes up to 70 MHz (docs/w5500.md section 7); MicroPython >= 1.24 runs
 # the rp2 peripheral clock at 48 MHz, so this request gives 12 MHz (section 9).
 BAUDRATE = 20000000
 

@@ -18,7 +18,7 @@ CS = 17
 RST = 20
 INT = 21
 # MicroPython >= 1.24 runs the rp2 peripheral clock at 48 MHz, so this request
-# gives 12 MHz on the wire (reference section 9); the W5500 takes up to 80 MHz.
+# gives 12 MHz on the wire (docs/w5500.md section 9); the W5500 takes up to 80 MHz.
 BAUDRATE = 20000000
 
 

@@ -1,6 +1,6 @@
 """WIZnet W5500-EVB-Pico2: RP2350A + W5500 on SPI0, MicroPython.
 
-MicroPython has no board definition for it (reference section 7): flash the
+MicroPython has no board definition for it (docs/w5500.md section 7): flash the
 RPI_PICO2 build; this file passes the pins explicitly.
 
 Pins from the WIZnet schematic (docs/w5500.md section 7):
@@ -21,7 +21,7 @@ CS = 17
 RST = 20
 INT = 21
 # MicroPython >= 1.24 runs the rp2 peripheral clock at 48 MHz, so this request
-# gives 12 MHz on the wire (reference section 9); the W5500 takes up to 80 MHz.
+# gives 12 MHz on the wire (docs/w5500.md section 9); the W5500 takes up to 80 MHz.
 BAUDRATE = 20000000
 
 

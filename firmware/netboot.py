@@ -145,7 +145,7 @@ class Background:
         self.timer = machine.Timer(-1)
         self.timer.init(mode=machine.Timer.PERIODIC, period=period_ms, callback=self._kick_cb)
         # INTn, where the board wires it, gets frames handled without waiting
-        # for the next tick; the timer stays as the backstop (reference Q4).
+        # for the next tick; the timer stays as the backstop (docs/w5500.md, quirk Q4).
         self.uses_int = bool(net.nic.irq(self._edge))
 
     def _kick(self, _source):

@@ -772,7 +772,7 @@ def main(argv):
     ap.add_argument("--nics", default="native,w5500",
                     help="native (tap on CPython, packet on MicroPython) and/or w5500 (emulated chip)")
     ap.add_argument("--mp-heap", default="512k",
-                    help="micropython -X heapsize for the stack process (see README: the host "
+                    help="micropython -X heapsize for the stack process (the host "
                     "packet NIC allocates per frame; a board-sized heap keeps the allocator's "
                     "search short)")
     ap.add_argument("--out", default=None, help="JSON output (default bench/results.json; "
@@ -875,7 +875,7 @@ def bench_board_section(runtimes, kbytes, path):
 
 
 def table(res):
-    """The results as a Markdown table (what the README shows)."""
+    """The results as a Markdown table (what docs/performance.md shows)."""
     cols = list(res["stack"].keys()) + ["kernel<->kernel (veth)"]
     rows = [("bulk kernel->stack MB/s", "rx_mb_per_s"), ("  CPU s/MB (stack process)", "rx_cpu_s_per_mb"),
             ("bulk stack->kernel MB/s", "tx_mb_per_s"), ("  CPU s/MB (stack process)", "tx_cpu_s_per_mb"),

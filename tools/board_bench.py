@@ -1,5 +1,5 @@
 """Measure tcpip on a real board (RP2040 + W5500, MicroPython): the numbers the
-README's emulated-board figures (section "On the board") are calibrated with.
+emulated-board figures (docs/performance.md, "On the board") are calibrated with.
 
 On the PC, with the board flashed (``make flash BOARD=...``)::
 

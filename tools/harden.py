@@ -1,4 +1,4 @@
-"""Hostile traffic against the virtual board, and the report table (issue 7; root).
+"""Hostile traffic against the virtual board, and the report table (root).
 
     .venv/bin/python tools/harden.py [--runtime cpython|micropython|both] [--quick]
                                      [--only nmap-sS,synflood,...] [--markdown FILE]

@@ -13,8 +13,8 @@ PTY``, ``screen`` or ``picocom`` work as on a real board.
 It prints ``pty PATH`` once the REPL is up (then ``mpremote connect PATH``
 works), the output of ``--exec`` when given, and at the end one line
 ``{"board": {"sim_s": .., "cycles": .., "spi_bytes": .., "wall_s": .., ...}}``.
-Firmware comes from ``FIRMWARE_DIR`` (default ``../shared/firmware`` next to the
-repository); a missing image, a board that never reaches the REPL, or a chip
+Firmware comes from ``FIRMWARE_DIR`` (README, "Firmware for the emulated
+board", says where to get it); a missing image, a board that never reaches the REPL, or a chip
 that never answers ends with one line on stderr and a non-zero exit.
 
 The vboard runtimes (``--vboard``, started by tools/vboard.py): stock MicroPython

@@ -33,7 +33,7 @@ rp2040js), with what ``make flash BOARD=w5500_evb_pico`` copies on its
 filesystem and the emulated W5500 on SPI0, wired to the veth; main.py brings
 the stack up and the background Timer + INTn poller keeps it answering while
 the REPL idles (``--serve`` runs the services in a poll loop on the board
-instead).  Firmware comes from FIRMWARE_DIR (default ../shared/firmware); the
+instead).  Firmware comes from FIRMWARE_DIR (README, "Firmware for the emulated board"); the
 emulator runs at about 0.1-0.2x real time, so the ready and stop waits are longer.
 ``--runtime rp2040-circuitpython`` runs stock CircuitPython 10.2.1 for the
 Adafruit Feather RP2040 with the Ethernet FeatherWing's wiring (SCK GP18, MOSI

@@ -21,7 +21,7 @@ Ethernet/W5100S/w5100s.h, w5100s.c [ioLib]; Mongoose src/drivers/w5100.c [MG]):
   buffer an error.
 - RMSR/TMSR (0x1A/0x1B, reset 0x55): 2 bits per socket, 1 KB << code, carved
   from socket 0 upward; a socket past the 8 KB end has no memory.
-- MR resets to 0x03 (reference 2), VERR 0x0080 = 0x51, PHYSR 0x003C (bit0 LNK,
+- MR resets to 0x03 (docs/w5500.md section 2), VERR 0x0080 = 0x51, PHYSR 0x003C (bit0 LNK,
   bit1 SPD 1 = 10 Mbit/s, bit2 DUP 1 = half: polarity inferred, see the driver).
 - Sn_MR MF = 0x40; Sn_MR2 (0x2F) MBBLK 0x40 / MMBLK 0x20 / IPV6BLK 0x10.
 - IR (0x15) bits 0..3 = socket n has an unmasked Sn_IR bit (read-only, clear
@@ -279,7 +279,7 @@ class W5100S(_E.W5500):
             self.on_int()
 
     def _filter_mode(self):
-        # Filtering as the W5500 model (reference Q5), with the W5100S bits:
+        # Filtering as the W5500 model (docs/w5500.md, quirk Q5), with the W5100S bits:
         # MF in Sn_MR, the blocking bits in Sn_MR2 at the W5500's positions.
         s = self.sock[0]
         block = s[Sn_MR2] & (MR2_MBBLK | MR2_MMBLK | MR2_IPV6BLK)

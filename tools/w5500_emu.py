@@ -31,10 +31,10 @@ wire (drop the whole frame when it does not fit, like the chip), MAC filtering
 switch; fault injection on SPI reads; SEND that stalls or times out.
 """
 
-# Block select (BSB) values [DS p14; reference 1].
+# Block select (BSB) values [DS p14; docs/w5500.md section 1].
 BSB_COMMON = 0
 
-# Common registers [reference 2].
+# Common registers [docs/w5500.md section 2].
 MR = 0x0000
 SHAR = 0x0009
 INTLEVEL = 0x0013
@@ -52,7 +52,7 @@ PHYCFGR = 0x002E
 VERSIONR = 0x0039
 COMMON_SIZE = 0x40
 
-# Socket registers [reference 3].
+# Socket registers [docs/w5500.md section 3].
 Sn_MR = 0x00
 Sn_CR = 0x01
 Sn_IR = 0x02
@@ -111,10 +111,10 @@ class W5500:
     ``pad_rx`` (pad frames shorter than 60 bytes, as a real wire does),
     ``send_mode`` ("ok", "stall": SEND never completes (ioLib #168),
     "timeout": Sn_IR.TIMEOUT instead of SEND_OK), ``strict_imr`` (Sn_IR bits
-    latch only when their Sn_IMR bit is set, W5200 wording; reference Q7),
+    latch only when their Sn_IMR bit is set, W5200 wording; docs/w5500.md quirk Q7),
     ``echo`` (hub mode: sent frames are also offered back to the RX side),
     ``tear_rsr`` (for the next N reads of S0_RX_RSR a frame from the wire
-    lands between its two bytes: a torn 16-bit read, reference Q2),
+    lands between its two bytes: a torn 16-bit read, docs/w5500.md quirk Q2),
     ``strict_bursts`` (a buffer burst that runs past the buffer end raises
     instead of wrapping, to prove a driver never relies on the inferred wrap).
     Counters are in ``stats()``.
@@ -161,7 +161,7 @@ class W5500:
 
     # ----------------------------------------------------------------- reset
     def reset(self):
-        """Power-on / RSTn / MR.RST: every register to its reset value [reference 2, 3]."""
+        """Power-on / RSTn / MR.RST: every register to its reset value [docs/w5500.md sections 2, 3]."""
         c = self.common
         for i in range(COMMON_SIZE):
             c[i] = 0
@@ -349,7 +349,7 @@ class W5500:
                         inp[start + j] = 0
                 return
             # The chip maps any 16-bit offset to offset & (size - 1), and a
-            # burst past the buffer end goes on at its start [reference 3;
+            # burst past the buffer end goes on at its start [docs/w5500.md section 3;
             # inferred].  strict_bursts makes relying on that an error.
             if self.strict_bursts and (addr & (size - 1)) + k > size:
                 raise ValueError("SPI burst of %d bytes at 0x%04x crosses the end of a %d-byte buffer"
@@ -490,7 +490,7 @@ class W5500:
         s = self.sock[n]
         if cmd == CMD_OPEN:
             proto = s[Sn_MR] & 0x0F
-            # OPEN re-initialises all four pointers [reference 3].
+            # OPEN re-initialises all four pointers [docs/w5500.md section 3].
             self._tx_rd[n] = 0
             self._rx_wr[n] = 0
             self._rx_rd[n] = 0
@@ -606,7 +606,7 @@ class W5500:
 
     def deliver(self, frame):
         """A frame arrives from the wire: store ``LEN_hi LEN_lo frame`` in
-        socket 0's RX ring, LEN counting its own two bytes [reference 4].
+        socket 0's RX ring, LEN counting its own two bytes [docs/w5500.md section 4].
         Returns True when stored."""
         s = self.sock[0]
         if s[Sn_SR] != SOCK_MACRAW:

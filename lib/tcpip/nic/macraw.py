@@ -34,7 +34,7 @@ from tcpip.wire.bytes import copy
 _MR = const(0x0000)
 _SHAR = const(0x0009)
 
-# Socket registers: offsets from socket 0's block [reference 3].
+# Socket registers: offsets from socket 0's block [docs/w5500.md section 3].
 _Sn_MR = const(0x0000)
 _Sn_CR = const(0x0001)
 _Sn_IR = const(0x0002)
@@ -231,7 +231,7 @@ class MacrawNIC:
 
     # --------------------------------------------------------------- bring-up
     def bring_up(self):
-        """Reset the chip and open socket 0 in MACRAW with all buffer memory (reference 6)."""
+        """Reset the chip and open socket 0 in MACRAW with all buffer memory (docs/w5500.md section 6)."""
         spi = self.spi
         if not spi.hard_reset():
             # No RSTn wired: software reset, MR.RST self-clears when done.
@@ -285,7 +285,7 @@ class MacrawNIC:
                           % (self.CHIP, sr))
         self._rx_avail = 0
         self._rx_check = True
-        # OPEN re-initialises the pointers: read TX_WR again (reference 3).
+        # OPEN re-initialises the pointers: read TX_WR again (docs/w5500.md section 3).
         self._read(s0 + _Sn_TX_WR, self._r2)
         self._tx_wr = (self._reg[0] << 8) | self._reg[1]
         self._tx_pending = False
@@ -339,7 +339,7 @@ class MacrawNIC:
         return True
 
     def _rx_record(self, buf):
-        # Record = LEN_hi LEN_lo frame; LEN counts its own 2 bytes [reference 4].
+        # Record = LEN_hi LEN_lo frame; LEN counts its own 2 bytes [docs/w5500.md section 4].
         rd = self._rx_rd
         r = self._reg
         self._read_ring(rd, self._r2, 2)
@@ -445,7 +445,7 @@ class MacrawNIC:
             raise OSError(EMSGSIZE, "%s MACRAW frame must be 14..1514 bytes, got %d"
                           % (self.CHIP, n))
         # One SEND sends TX_RD..TX_WR as one frame and must complete before
-        # the next (reference 5).  No TX_FSR read: one frame at most is in
+        # the next (docs/w5500.md section 5).  No TX_FSR read: one frame at most is in
         # the chip, and its buffer holds many.
         if self._tx_pending:
             self._tx_finish()
@@ -510,7 +510,7 @@ class MacrawNIC:
                 self._tx_pending = False
                 return True
             # Sn_CR and Sn_IR are adjacent: TIMEOUT belongs to ARP/TCP timers,
-            # not MACRAW, but MG and ioLib treat it as a failed send (reference 5).
+            # not MACRAW, but MG and ioLib treat it as a failed send (docs/w5500.md section 5).
             self._xfer(False, self._h_cr_r, self._r2)
             if r[1] & _IR_TIMEOUT or ticks_diff(ticks_ms(), t0) > self.send_timeout_ms:
                 break

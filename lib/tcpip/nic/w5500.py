@@ -29,7 +29,7 @@ _S0_TX = const(0x10 << 16)
 _S0_RX = const(0x18 << 16)
 _RWB_WRITE = const(0x04)
 
-# Common registers [reference 2].
+# Common registers [docs/w5500.md section 2].
 _SIMR = const(_COMMON + 0x0018)
 _PHYCFGR = const(_COMMON + 0x002E)
 _VERSIONR = const(_COMMON + 0x0039)

@@ -15,7 +15,7 @@ An adapter has five calls (the emulator's ``tools/w5500_emu.EmuSPI`` has the sam
 are imported inside the classes so this file imports on a PC too.
 
 SPI mode 0, MSB first [DS p13].  On MicroPython rp2 >= 1.24 the peripheral clock
-is 48 MHz, so a 20 MHz request gives 12 MHz (reference 9).
+is 48 MHz, so a 20 MHz request gives 12 MHz (docs/w5500.md section 9).
 """
 
 from tcpip.compat import sleep_ms
@@ -66,7 +66,7 @@ class MachineSPI:
         rst = self._rst
         if rst is None:
             return False
-        # Datasheet: >= 500 us low, PLL lock <= 1 ms; use margin (reference 6).
+        # Datasheet: >= 500 us low, PLL lock <= 1 ms; use margin (docs/w5500.md section 6).
         rst(0)
         sleep_ms(2)
         rst(1)
