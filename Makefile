@@ -41,7 +41,7 @@ SYSTEM_TOOLS := ip:iproute2 ping:iputils-ping arping:arping tcpdump:tcpdump tsha
 # FAT tools that build the CircuitPython CIRCUITPY image (tools/fsimage.py)
 BOARD_SYSTEM_TOOLS := node:nodejs npm:npm mkfs.vfat:dosfstools mcopy:mtools
 
-.PHONY: help setup demo test bench bench-board hotpath soak fuzz harden lint clean distclean firmware-check
+.PHONY: help setup demo test bench bench-board hotpath layouts soak fuzz harden lint clean distclean firmware-check
 
 help: ## list the targets
 	@echo "tcpip make targets:"
@@ -128,6 +128,9 @@ bench-board: setup ## only the board section of make bench (tcpip vs lwIP on the
 
 hotpath: setup mp32 ## instructions and MicroPython heap frames per TCP segment under callgrind: bench/hotpath.json
 	$(PY) tools/hotpath.py $(HOTPATH_ARGS)
+
+layouts: ## regenerate the layout blocks in lib/tcpip (TCP control block fields, counters) from tools/gen_layouts.py
+	$(PY) tools/gen_layouts.py
 
 SOAK_SECONDS ?= 600
 soak: setup ## impairment soaks, both runtimes: two stacks in memory, then kernel<->stack through the impairing bridge (root) (SOAK_SECONDS=600 each)
