@@ -107,6 +107,7 @@ def test_adding_a_field_is_one_line(tmp_path, monkeypatch):
     new = gen_layouts.generate(root)[os.path.join(root, "lib/tcpip/tcp.py")][1]
     assert "_SND_PROBE_SEQ = const(44)  # a test field\n" in new
     assert "_TX_BASE = const(45)" in new and "_NFIELDS = const(55)" in new
+    assert "        for i in range(_STATE, _SND_PROBE_SEQ + 1):" in new
     assert "        w[_SND_PROBE_SEQ] = 7\n" in new
     assert '"fin_seq", "snd_probe_seq", "tx_base"' in new.replace("\n    ", " ")
     assert "_RECOVER, _SND_PROBE_SEQ)\n" in new

@@ -24,11 +24,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The TCP control block (tcpip.tcp.Connection.w).  One row per field, in
 # array order:
 #   (name, default, seq, comment)
-#   default: the value _reset_fields writes (a Python expression), or None
-#            when _reset_fields leaves the field alone (_alloc and _free own it)
+#   default: the value _reset_fields writes (a Python expression; "0" is
+#            written by a loop over the run of fields), or None when
+#            _reset_fields leaves the field alone (_alloc and _free own it)
 #   seq:     "snd" / "rcv" for a sequence number relative to the send / receive
 #            anchor (_reanchor moves it; c.NAME reads it absolute), else ""
-# A row of one string is a section heading (a comment in _reset_fields too).
+# A row of one string is a section heading (a comment above the constants).
 TCP_FIELDS = (
     ("in_use", None, "", "the block is allocated (_alloc, _free)"),
     ("state", "CLOSED", "", ""),
@@ -201,11 +202,25 @@ def tcp_fields_block():
 
 
 def tcp_reset_block():
+    """_reset_fields' body: each run of fields with a default is zeroed in one
+    loop (smaller bytecode than a store per field; allocation is a cold
+    path), then the defaults that are not a literal 0 are written."""
+    rows = _rows(TCP_FIELDS)
     out = []
-    for r in TCP_FIELDS:
-        if len(r) == 1:
-            out.append("# " + r[0])
-        elif r[1] is not None:
+    i = 0
+    while i < len(rows):
+        if rows[i][1] is None:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(rows) and rows[j + 1][1] is not None:
+            j += 1
+        first, last = "_" + rows[i][0].upper(), "_" + rows[j][0].upper()
+        out.append("for i in range(%s, %s + 1):  # %s .. %s" % (first, last, rows[i][0], rows[j][0]))
+        out.append("    w[i] = 0")
+        i = j + 1
+    for r in rows:
+        if r[1] is not None and r[1] != "0":
             out.append("w[_%s] = %s" % (r[0].upper(), r[1]))
     return out
 

@@ -84,6 +84,49 @@ Choices (documented here, decided by the RFCs where they allow):
 - A Connection object is recycled once closed and freed: do not use it after
   ``close()`` / ``abort()``.
 """
+# Where the RFCs are implemented, in file order (RFC 9293 unless named):
+#   _sdiff, _rel, _abs32      3.4 sequence numbers modulo 2**32 (kept relative: see the fields)
+#   _cc_init                  RFC 5681 3.1 initial window
+#   _cc_on_ack                RFC 5681 3.1 slow start, congestion avoidance; RFC 6582 3.2 full
+#                             and partial ACKs in fast recovery
+#   _cc_on_rto                RFC 5681 3.1 (4), (5) after a timeout; RFC 6582 4 (recover)
+#   Connection.recv_into      3.8.6.2.2 window update once the read opened it enough
+#   Connection.close          3.10.4 CLOSE; RFC 2525 2.17 reset when unread data is lost
+#   Tcp._init_send            3.4.1, RFC 6528 unpredictable ISN
+#   Tcp._set_peer_mss         3.7.1 MSS option (536 when absent)
+#   Tcp._shutdown, _close     3.10.4 FIN after the queued data; RFC 2525 2.17
+#   Tcp._window_grew,
+#     _rcv_window             3.8.6.2.2 receiver SWS avoidance
+#   Tcp._challenge_ack        RFC 5961 7 challenge ACK rate limit
+#   Tcp._output               3.7.4 Nagle (Minshall's variant), 3.8.6.2.1 sender SWS avoidance,
+#                             3.8.6.1 persist timer for a zero window; RFC 6298 timing (Karn)
+#   Tcp.input                 3.10.7 dispatch; RFC 1122 4.2.3.10 no broadcast or multicast;
+#                             RFC 1122 4.2.2.13, RFC 6191 a new SYN reopens TIME-WAIT;
+#                             3.10.7.2 LISTEN drops what is not a SYN
+#   Tcp._reply_rst_closed     3.10.7.1 CLOSED: RST unless the segment is one
+#   Tcp._listen_input         3.10.7.2 LISTEN; RFC 4987 3.6 SYN cookie when the queue is full
+#   Tcp._cookie, _send_cookie,
+#     _cookie_input           RFC 4987 3.6 SYN cookies
+#   Tcp._syn_sent_input       3.10.7.3 SYN-SENT (figure 8: simultaneous open)
+#   Tcp._sync_input           3.10.7.4 the other states, in its order of checks: RST bit first
+#                             (RFC 5961 3.2; RFC 1337 in TIME-WAIT), SYN bit (RFC 5961 4.2),
+#                             sequence number (four cases), ACK field (_ack_input), segment
+#                             text (RFC 5681 4.2, RFC 1122 4.2.3.2 delayed ACK), FIN
+#   Tcp._reanchor             3.4 (relative sequence numbers stay small ints)
+#   Tcp._ack_input            3.10.7.4 fifth check, the ACK field; RFC 5961 5.2 ACK too old
+#   Tcp._update_window        3.10.7.4 send window from the newest segment (SND.WL1, SND.WL2)
+#   Tcp._rtt_sample           RFC 6298 2 SRTT, RTTVAR, RTO; Karn's algorithm
+#   Tcp._rto_after_syn_loss   RFC 6298 5.7
+#   Tcp._ack_new              3.10.7.4 our FIN acknowledged; RFC 6298 5.2, 5.3 timer
+#   Tcp._cc_on_dupack         RFC 5681 3.2 fast retransmit and recovery, RFC 6582 NewReno
+#   Tcp._retransmit_one       RFC 5681 3.2, RFC 6582 3.2: resend one segment at snd_una
+#   Tcp._probe                3.8.6.1 zero-window probe
+#   Tcp.icmp_error            RFC 1122 4.2.3.9, RFC 5927 4.1 ICMP errors for a connection
+#   Tcp._scan_timers          RFC 1122 4.2.3.6 keepalive; RFC 1122 4.2.3.2 delayed ACK timer
+#   Tcp._timer_fired          RFC 6298 5.4-5.7 retransmission timeout (go-back-N); 3.8.6.1
+#                             persist probes, RFC 1122 4.2.2.17
+# Not implemented: RFC 7323 (window scaling, timestamps) and RFC 2018 SACK (rings are
+# small); the urgent pointer (3.10.7.4 sixth check) is ignored.
 from struct import pack_into
 from tcpip.compat import (const, ticks_add, ticks_diff, random32, urandom, uint32_slots,
                           ENOMEM, EADDRINUSE, ENOTCONN, EPIPE, ECONNREFUSED, ECONNRESET,
@@ -332,6 +375,78 @@ def _abs32(w, a, v):
     return (((w[a] << 16) | w[a + 1]) + v) & _MASK
 
 
+# -- congestion control (RFC 5681, NewReno fast recovery RFC 6582), in bytes:
+# its four decision points.  _cc_init, _cc_on_ack and _cc_on_rto only change
+# w; Tcp._cc_on_dupack also sends (the fast retransmit).  _output sends at most
+# min(snd_wnd, cwnd) beyond snd_una.
+
+def _cc_init(w):
+    """The initial window (RFC 5681 3.1, at most 4380 bytes), sized down for a
+    small TX ring, once the peer's MSS is known."""
+    mss = w[_SND_MSS]
+    iw = 4 * mss
+    if iw > 4380:
+        iw = 4380 if 4380 > 2 * mss else 2 * mss
+    size = w[_TX_SIZE]
+    if iw > size:
+        iw = size if size > mss else mss
+    w[_CWND] = iw
+    w[_SSTHRESH] = 65535
+
+
+def _cc_on_ack(w, acked):
+    """An ACK of new data (acked bytes; snd_una already moved): slow start or
+    congestion avoidance (RFC 5681 3.1), or NewReno's end of recovery or
+    partial ACK (RFC 6582 3.2).  True for a partial ACK: the caller resends
+    the next hole."""
+    mss = w[_SND_MSS]
+    # a local cwnd: the deflation may dip below zero for a moment, which w cannot hold
+    cwnd = w[_CWND]
+    partial = False
+    if w[_FLAGS] & _F_IN_RECOVERY:
+        if w[_SND_UNA] >= w[_RECOVER]:
+            # full ACK: deflate to min(ssthresh, flight + mss)
+            flight = w[_SND_MAX] - w[_SND_UNA]
+            cwnd = w[_SSTHRESH] if w[_SSTHRESH] < flight + mss else flight + mss
+            w[_FLAGS] &= ~_F_IN_RECOVERY
+        else:
+            # partial ACK: deflate by what was acked, add back an MSS
+            partial = True
+            cwnd -= acked
+            if acked >= mss:
+                cwnd += mss
+            if cwnd < mss:
+                cwnd = mss
+    elif cwnd < w[_SSTHRESH]:
+        cwnd += acked if acked < mss else mss
+    else:
+        flight = mss * mss // cwnd
+        cwnd += flight if flight > 0 else 1
+    if cwnd > 0x40000:
+        cwnd = 0x40000
+    w[_CWND] = cwnd
+    w[_DUPACKS] = 0
+    return partial
+
+
+def _cc_loss_ssthresh(w):
+    """RFC 5681 (4): half the flight size, at least two segments."""
+    half = (w[_SND_MAX] - w[_SND_UNA]) >> 1
+    mss2 = 2 * w[_SND_MSS]
+    return half if half > mss2 else mss2
+
+
+def _cc_on_rto(w):
+    """A retransmission timeout (RFC 5681 3.1, (4) and (5)): ssthresh from the
+    flight, a loss window of one segment, recovery over (RFC 6582 4: recover
+    moves to snd_max)."""
+    w[_SSTHRESH] = _cc_loss_ssthresh(w)
+    w[_CWND] = w[_SND_MSS]  # loss window
+    w[_DUPACKS] = 0
+    w[_FLAGS] &= ~_F_IN_RECOVERY
+    w[_RECOVER] = w[_SND_MAX]
+
+
 class Listener:
     """A passive-open slot: the local port and how many unaccepted connections it may hold."""
 
@@ -368,55 +483,13 @@ class Connection:
     def _reset_fields(self):
         w = self.w
         # BEGIN LAYOUT tcp.reset (generated by tools/gen_layouts.py from TCP_FIELDS)
+        for i in range(_STATE, _FIN_SEQ + 1):  # state .. fin_seq
+            w[i] = 0
         w[_STATE] = CLOSED
-        w[_USER] = 0
-        w[_LISTENER] = 0
-        w[_BORN] = 0
-        w[_ERROR] = 0
-        w[_LPORT] = 0
-        w[_RIP_HI] = 0
-        w[_RIP_LO] = 0
-        w[_RPORT] = 0
-        # send sequence space (RFC 9293 3.3.1), relative to the send anchor
-        w[_SA_HI] = 0
-        w[_SA_LO] = 0
-        w[_SND_UNA] = 0
-        w[_SND_NXT] = 0
-        w[_SND_MAX] = 0
-        w[_SND_WND] = 0
-        w[_SND_WL1] = 0
-        w[_SND_WL2] = 0
-        w[_MAX_SNDWND] = 0
         w[_SND_MSS] = _DEFAULT_MSS
-        w[_SND_SML] = 0
-        # receive sequence space, relative to the receive anchor
-        w[_RA_HI] = 0
-        w[_RA_LO] = 0
-        w[_RCV_NXT] = 0
-        w[_RCV_ADV] = 0
-        # RTT / RTO (RFC 6298), in ms; srtt scaled by 8, rttvar by 4
-        w[_SRTT8] = 0
-        w[_RTTVAR4] = 0
         w[_RTO_MS] = self.tcp.cfg.tcp_rto_initial_ms
-        w[_RTT_SEQ] = 0
-        w[_RTT_MS] = 0
-        w[_RETRIES] = 0
         w[_TMR] = _T_OFF
-        w[_TMR_AT] = 0
-        # delayed ACK (RFC 1122 4.2.3.2, RFC 9293 3.8.6.3)
-        w[_DELACK_AT] = 0
-        w[_ACK_SEGS] = 0
-        # congestion control (RFC 5681, RFC 6582)
-        w[_CWND] = 0
         w[_SSTHRESH] = 65535
-        w[_DUPACKS] = 0
-        w[_RECOVER] = 0
-        # options
-        w[_FLAGS] = 0
-        w[_KA_AT] = 0
-        w[_KA_PROBES] = 0
-        w[_PROBES] = 0
-        w[_FIN_SEQ] = 0
         # END LAYOUT tcp.reset
 
     # -- fields by name (cold: the API, the socket layer, tests, the REPL)
@@ -878,15 +951,7 @@ class Tcp:
         if mss < 64:
             mss = 64
         w[_SND_MSS] = mss
-        # RFC 5681 3.1 initial window, sized down for a small TX ring
-        iw = 4 * mss
-        if iw > 4380:
-            iw = 4380 if 4380 > 2 * mss else 2 * mss
-        size = w[_TX_SIZE]
-        if iw > size:
-            iw = size if size > mss else mss
-        w[_CWND] = iw
-        w[_SSTHRESH] = 65535
+        _cc_init(w)
 
     def _shutdown(self, c):
         w = c.w
@@ -1453,7 +1518,7 @@ class Tcp:
             wnd = 65535
         rel = seq - w[_RCV_NXT]
         sseq = seq  # the segment's own seq (window updates), before the SYN is skipped
-        # first: RST (RFC 5961 3.2: exact match resets, in-window gets a challenge ACK)
+        # the RST bit, checked first (RFC 5961 3.2: exact match resets, in-window gets a challenge ACK)
         if flags & RST:
             if w[_STATE] == TIME_WAIT:
                 return  # RFC 1337: no TIME-WAIT assassination; the 2 MSL wait runs out
@@ -1494,7 +1559,7 @@ class Tcp:
         fin = 1 if flags & FIN else 0
         seglen = dlen + fin
         data_off = seg.payload_off
-        # second: is the segment acceptable (RFC 9293 3.10.7.4, four cases)?
+        # first check: is the segment acceptable (RFC 9293 3.10.7.4, four cases)?
         if seglen == 0:
             ok = rel == 0 if wnd == 0 else (0 <= rel < wnd)
         elif wnd == 0:
@@ -1677,7 +1742,7 @@ class Tcp:
                 return False
         elif una_rel == 0 and seglen == 0 and seg.window == w[_SND_WND] and w[_SND_MAX] != w[_SND_UNA] \
                 and w[_TMR] == _T_RTX:
-            self._dupack(c, now_ms)
+            self._cc_on_dupack(c, now_ms)
         self._update_window(c, seq, ack, seg.window)
         return True
 
@@ -1744,32 +1809,8 @@ class Tcp:
             w[_SND_MAX] = ack
         self._rtt_sample(c, ack, now_ms)
         w[_RETRIES] = 0
-        mss = w[_SND_MSS]
-        # RFC 5681 3.1 / RFC 6582 3.2 (a local cwnd: the deflation may dip
-        # below zero for a moment, which w cannot hold)
-        cwnd = w[_CWND]
-        if w[_FLAGS] & _F_IN_RECOVERY:
-            if ack >= w[_RECOVER]:
-                flight = w[_SND_MAX] - w[_SND_UNA]
-                cwnd = w[_SSTHRESH] if w[_SSTHRESH] < flight + mss else flight + mss
-                w[_FLAGS] &= ~_F_IN_RECOVERY
-            else:
-                # partial ACK: resend the next hole, deflate by what was acked
-                self._retransmit_one(c, now_ms)
-                cwnd -= acked
-                if acked >= mss:
-                    cwnd += mss
-                if cwnd < mss:
-                    cwnd = mss
-        elif cwnd < w[_SSTHRESH]:
-            cwnd += acked if acked < mss else mss
-        else:
-            inc = mss * mss // cwnd
-            cwnd += inc if inc > 0 else 1
-        if cwnd > 0x40000:
-            cwnd = 0x40000
-        w[_CWND] = cwnd
-        w[_DUPACKS] = 0
+        if _cc_on_ack(w, acked):
+            self._retransmit_one(c, now_ms)  # RFC 6582 3.2 (3): a partial ACK: resend the next hole
         if w[_SND_MAX] == w[_SND_UNA]:
             if w[_TMR] == _T_RTX:
                 w[_TMR] = _T_OFF
@@ -1786,15 +1827,15 @@ class Tcp:
             elif s == LAST_ACK:
                 self._to_closed(c)
 
-    def _dupack(self, c, now_ms):
+    def _cc_on_dupack(self, c, now_ms):
+        """Congestion control on a duplicate ACK (RFC 5681 3.2 with RFC 6582
+        NewReno): the third starts fast retransmit and recovery, each further
+        one inflates the window by an MSS and lets new data go."""
         w = c.w
-        # RFC 5681 3.2 with RFC 6582 (NewReno)
         w[_DUPACKS] += 1
         mss = w[_SND_MSS]
         if w[_DUPACKS] == 3 and not (w[_FLAGS] & _F_IN_RECOVERY) and w[_SND_UNA] > w[_RECOVER]:
-            flight = w[_SND_MAX] - w[_SND_UNA]
-            half = flight >> 1
-            w[_SSTHRESH] = half if half > 2 * mss else 2 * mss
+            w[_SSTHRESH] = _cc_loss_ssthresh(w)
             w[_RECOVER] = w[_SND_MAX]
             w[_FLAGS] |= _F_IN_RECOVERY
             self.ctr[_C_TCP_FAST_RETRANSMITS] += 1
@@ -2021,14 +2062,7 @@ class Tcp:
             self._output(c, now_ms)
             self._arm(c, _T_RTX, w[_RTO_MS], now_ms)
             return
-        mss = w[_SND_MSS]
-        flight = w[_SND_MAX] - w[_SND_UNA]
-        half = flight >> 1
-        w[_SSTHRESH] = half if half > 2 * mss else 2 * mss  # RFC 5681 (4)
-        w[_CWND] = mss  # loss window
-        w[_DUPACKS] = 0
-        w[_FLAGS] &= ~_F_IN_RECOVERY
-        w[_RECOVER] = w[_SND_MAX]
+        _cc_on_rto(w)
         w[_SND_NXT] = w[_SND_UNA]  # go back N: resend from the first unacknowledged byte
         if w[_SND_WND] == 0 and w[_TX_COUNT]:
             # the peer shut its window: probe it instead of counting towards give-up
