@@ -36,6 +36,10 @@ from tcpip.socket import (AF_INET, SOCK_STREAM, SOCK_DGRAM, IPPROTO_IP, IPPROTO_
 __version__ = "0.1.0"
 
 
+# Functions, not the class and function of tcpip/stack.py: a module-level
+# __getattr__ would load them lazily too, but MicroPython then no longer falls
+# back to importing a submodule for ``from tcpip import ring``.
+
 def Stack(cfg=None, nic=None):  # noqa: N802 - the class's name, loaded on first use
     """Build a ``tcpip.stack.Stack(cfg, nic)`` (tcpip/stack.py loads on first use)."""
     from tcpip.stack import Stack as _Stack
