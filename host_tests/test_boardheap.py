@@ -27,7 +27,7 @@ def test_breakdown_adds_up_and_charges_one_module_per_import():
     used = u["free_repl"] - u["free_started"]
     d = r["data"]["default"]
     parts = r["code_heap_at_start"] + d["nic"] + d["stack"]
-    assert abs(parts - used) < 0.05 * used, (parts, used)
+    assert abs(parts - used) < 0.03 * used, (parts, used)  # 0.5 % off on the reference run
     # leaf-first order: only the namespace package and asyncio come in on the side
     extra = {row["module"]: row["extra"] for row in r["code"] if row["extra"]}
     assert extra == {"tcpip.compat": ["tcpip"], "tcpip.aio": ["asyncio", "asyncio.core"]}, extra

@@ -71,7 +71,7 @@ print(json.dumps(r))
 
 DATA = """
 import gc, json
-import tcpip, tcpip.stack, tcpip.nic.w5500, tcpip.dns, tcpip.dhcp, tcpip_board
+import tcpip, tcpip.stack, tcpip.nic.w5500, tcpip.nic.w5500_spi, tcpip.dns, tcpip.dhcp, tcpip_board
 from tcpip.config import Config
 from tcpip.stack import Stack
 def used():
