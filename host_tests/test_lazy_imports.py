@@ -12,6 +12,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
+MP32 = os.path.join(ROOT, ".build", "mp32", "micropython")  # make mp32
 
 PROBE = r"""
 import sys, json
@@ -61,14 +62,15 @@ def _run(cmd, env):
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("runtime", ["cpython", "micropython"])
+@pytest.mark.parametrize("runtime", ["cpython", "micropython", "micropython32"])
 def test_imports_load_what_is_used(runtime):
     env = dict(os.environ)
-    if runtime == "micropython":
-        if not os.path.exists(MICROPYTHON):
-            pytest.skip("micropython not installed (run make setup)")
+    if runtime.startswith("micropython"):
+        binary = MP32 if runtime == "micropython32" else MICROPYTHON
+        if not os.path.exists(binary):
+            pytest.skip("%s not built (make %s)" % (binary, "mp32" if binary == MP32 else "setup"))
         env["MICROPYPATH"] = os.path.join(ROOT, "lib")
-        cmd = [MICROPYTHON]
+        cmd = [binary]
     else:
         env["PYTHONPATH"] = os.path.join(ROOT, "lib")
         cmd = [sys.executable]
