@@ -1,5 +1,5 @@
 """What importing tcpip loads, under CPython and the MicroPython unix port: the
-package and a wire/ parser load without the stack's layers; building a Stack
+package, a wire/ parser and a chip driver load without the stack's layers; building a Stack
 loads the layers the poll path uses and not the DNS resolver, DHCP client,
 REPL tools or tracer, which load on first use; there is one registry of the
 current stack (tcpip.stack.current), which tcpip.socket.set_stack sets."""
@@ -23,6 +23,8 @@ from tcpip.wire import ipv4
 out['wire'] = loaded()
 import tcpip
 out['package'] = loaded()
+from tcpip.nic.w5500 import W5500
+out['driver'] = loaded()
 class Null:
     mac = b'\x02\x00\x00\x00\x00\x02'
     def recv_into(self, buf):
@@ -81,6 +83,8 @@ def test_imports_load_what_is_used(runtime):
     # a wire/ parser and the package load without the layers
     assert not layers & set(out["wire"]), out["wire"]
     assert not (layers | later) & set(out["package"]), out["package"]
+    assert not (layers | later) & set(out["driver"]), out["driver"]
+    assert "tcpip.nic.w5500" in out["driver"] and "tcpip.nic.w5100s" not in out["driver"]
     # a Stack loads the layers, not what loads on first use
     assert layers <= set(out["stack"]), out["stack"]
     assert not later & set(out["stack"]), out["stack"]
