@@ -12,10 +12,15 @@ optional; missing file = defaults)::
 
     {"dhcp": true, "dhcp_timeout_ms": 10000,
      "ip": "192.168.1.50", "prefix": 24, "gateway": "192.168.1.1", "dns": [],
-     "mac": null, "poll_ms": 10}
+     "mac": null, "poll_ms": 10, "stack": {}}
 
 With ``"dhcp": true`` the board asks for a lease and falls back to the static
 ``ip``/``prefix``/``gateway`` when none arrives within ``dhcp_timeout_ms``.
+``"stack"`` holds further ``tcpip.Config`` settings (lib/tcpip/config.py), the
+heap the stack takes among them: ``{"tcp_sockets": 2}`` gives back the two
+TCP sockets' rings and control blocks (4.4 KB each with the default 2 KB
+rings), ``{"tcp_rx_bytes": 4096, "tcp_tx_bytes": 4096}`` costs 4 KB more per
+socket (docs/memory.md has the figures).
 """
 
 try:
@@ -37,7 +42,10 @@ DEFAULTS = {
     "dns": [],
     "mac": None,
     "poll_ms": 10,
+    "stack": {},
 }
+# Config settings that have their own keys above
+_OWN_KEYS = ("mac", "ip", "prefix", "gateway", "dns")
 
 
 def load_settings(path=CONFIG_PATH):
@@ -52,6 +60,12 @@ def load_settings(path=CONFIG_PATH):
         if k not in DEFAULTS:
             raise ValueError("%s: unknown setting %r" % (path, k))
         s[k] = user[k]
+    extra = s["stack"]
+    if not isinstance(extra, dict):
+        raise ValueError("%s: \"stack\" must be an object of Config settings" % path)
+    for k in extra:
+        if k in _OWN_KEYS:
+            raise ValueError("%s: set %r at the top level, not in \"stack\"" % (path, k))
     return s
 
 
@@ -90,9 +104,11 @@ class Net:
 def bring_up(board, settings, wait_dhcp=True):
     """Reset the board's chip, build the Stack, get an address.  Returns a Net."""
     mac = parse_mac(settings["mac"]) if settings.get("mac") else board.default_mac()
-    nic = board.nic(mac)
+    # "stack": further Config settings (a wrong name raises ValueError here,
+    # before the chip is touched)
     cfg = Config(mac=mac, ip=settings["ip"], prefix=settings["prefix"],
-                 gateway=settings["gateway"], dns=settings["dns"])
+                 gateway=settings["gateway"], dns=settings["dns"], **(settings.get("stack") or {}))
+    nic = board.nic(mac)
     how = "static"
     if settings["dhcp"]:
         # DHCP first: the interface has no address until a lease arrives.

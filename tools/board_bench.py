@@ -138,7 +138,7 @@ def stack_bytes():
 
         def link_up(self):
             return True
-    tcpip.stack._current = None
+    tcpip.stack.set_current(None)
     gc.collect()
     m0 = memreport.mem_alloc()
     s = Stack(Config(), Null())

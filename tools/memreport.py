@@ -130,16 +130,13 @@ def make_pair(cfg_a=None, cfg_b=None, slots=32):
 
 
 def release(*stacks):
-    """Let go of stacks built here: tcpip.stack keeps the last Stack built as
-    ``current()`` and tcpip.socket the one ``set_stack()`` named, and either
-    keeps the stack alive with its rings, frame buffers and NIC (a SlotWire's
-    frame slots among them) after the caller dropped it.  Collects garbage."""
+    """Let go of stacks built here: tcpip.stack keeps the current stack (the
+    last built, or the one ``set_stack()`` named) as ``current()``, which keeps
+    it alive with its rings, frame buffers and NIC (a SlotWire's frame slots
+    among them) after the caller dropped it.  Collects garbage."""
     import tcpip.stack
-    if tcpip.stack._current in stacks:
-        tcpip.stack._current = None
-    sock = sys.modules.get("tcpip.socket")  # only when something imported it
-    if sock is not None and sock._stack in stacks:
-        sock.set_stack(None)
+    if tcpip.stack.current() in stacks:
+        tcpip.stack.set_current(None)
     gc.collect()
 
 
@@ -297,7 +294,7 @@ class _NullNic:
 
 def _stack_bytes(**cfg):
     import tcpip.stack
-    tcpip.stack._current = None  # the module keeps the last Stack alive
+    tcpip.stack.set_current(None)  # the module keeps the current Stack alive
     gc.collect()
     m0 = mem_alloc()
     c = Config(mac=MAC_B, ip=IP_B, prefix=24, gateway=IP_A)

@@ -20,7 +20,7 @@ SLACK_BYTES = 4096
 
 
 def _settle():
-    tcpip.stack._current = None
+    tcpip.stack.set_current(None)
     gc.collect()
     return memreport.mem_alloc()
 
@@ -48,13 +48,18 @@ def test_pair_rate_lets_go_of_its_stacks():
         assert held < SLACK_BYTES, held
 
 
-def test_release_forgets_the_socket_default_stack_too():
+def test_release_forgets_the_stack_set_for_sockets_too():
     import tcpip.socket
     w, a, b = memreport.make_pair(slots=2)
-    tcpip.socket.set_stack(a)
+    tcpip.socket.set_stack(a)  # the one registry: tcpip.stack.current()
+    assert tcpip.stack.current() is a and tcpip.socket.get_stack() is a
     memreport.release(a, b)
     assert tcpip.stack.current() is None
-    assert tcpip.socket._stack is None
+    try:
+        tcpip.socket.get_stack()
+        assert False, "a released stack is still the sockets' default"
+    except OSError:
+        pass
 
 
 def test_release_leaves_a_stack_it_was_not_given():

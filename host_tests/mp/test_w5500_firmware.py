@@ -121,6 +121,34 @@ def test_settings_file_is_read_and_checked():
     assert netboot.load_settings("/tmp/does-not-exist-w5500.json") == netboot.DEFAULTS
 
 
+def test_stack_settings_size_the_stack_and_wrong_ones_are_named():
+    path = "/tmp/tcpip_config_test_w5500_stack.json"
+    with open(path, "w") as f:
+        f.write('{"dhcp": false, "stack": {"tcp_sockets": 2, "tcp_rx_bytes": 4096}}')
+    s = netboot.load_settings(path)
+    assert s["stack"] == {"tcp_sockets": 2, "tcp_rx_bytes": 4096}
+    wire, net = up(stack=s["stack"])
+    assert len(net.stack.tcp.pool) == 2 and net.stack.cfg.tcp_rx_bytes == 4096
+    assert len(net.stack.udp.pool) == netboot.Config.udp_sockets  # the rest stays default
+    wire2, net2 = up()
+    assert len(net2.stack.tcp.pool) == netboot.Config.tcp_sockets
+    for text, word in (('{"stack": {"ip": "192.0.2.9"}}', "ip"), ('{"stack": 3}', "stack")):
+        with open(path, "w") as f:
+            f.write(text)
+        try:
+            netboot.load_settings(path)
+        except ValueError as e:
+            assert word in str(e), e
+        else:
+            raise AssertionError("accepted: " + text)
+    try:
+        up(stack={"tcp_sockts": 2})
+    except ValueError as e:
+        assert "tcp_sockts" in str(e)
+    else:
+        raise AssertionError("unknown Config setting accepted")
+
+
 class _FakeTimer:
     PERIODIC = 1
     made = []

@@ -23,8 +23,10 @@ On a PC (CPython or the MicroPython unix port) build the NIC yourself::
     net = tcpip.start(config=tcpip.Config(ip="192.0.2.2", prefix=24, gateway="192.0.2.1"),
                       nic=TapNIC("tap0"))
 """
+# Importing the package loads the settings class and the socket module's
+# names, not the stack: the layers (tcpip.stack and what it imports) load when
+# a Stack is built, so a driver or a wire/ parser imports on its own.
 from tcpip.config import Config  # noqa: F401
-from tcpip.stack import Stack, current  # noqa: F401
 from tcpip import socket as _socket_module
 from tcpip.socket import (AF_INET, SOCK_STREAM, SOCK_DGRAM, IPPROTO_IP, IPPROTO_TCP,  # noqa: F401
                           IPPROTO_UDP, SOL_SOCKET, SO_REUSEADDR, SO_BROADCAST, SO_KEEPALIVE,
@@ -32,6 +34,22 @@ from tcpip.socket import (AF_INET, SOCK_STREAM, SOCK_DGRAM, IPPROTO_IP, IPPROTO_
                           gaierror, timeout, set_stack, get_stack)
 
 __version__ = "0.1.0"
+
+
+# Functions, not the class and function of tcpip/stack.py: a module-level
+# __getattr__ would load them lazily too, but MicroPython then no longer falls
+# back to importing a submodule for ``from tcpip import ring``.
+
+def Stack(cfg=None, nic=None):  # noqa: N802 - the class's name, loaded on first use
+    """Build a ``tcpip.stack.Stack(cfg, nic)`` (tcpip/stack.py loads on first use)."""
+    from tcpip.stack import Stack as _Stack
+    return _Stack(cfg, nic)
+
+
+def current():
+    """The current Stack, or None: ``tcpip.stack.current()``."""
+    import tcpip.stack
+    return tcpip.stack.current()
 
 
 # The REPL helpers live in tcpip/repl.py and load on first use, so a board that
@@ -128,8 +146,9 @@ def start(board=None, config=None, nic=None, dhcp=None, background=True, dhcp_ti
         return net
     from tcpip.compat import ticks_ms, ticks_diff
     from tcpip.socket import _idle
+    from tcpip.stack import Stack as _Stack
     cfg = config if config is not None else Config(mac=getattr(nic, "mac", None) or b"\x02\x00\x00\x00\x00\x02")
-    st = Stack(cfg, nic)
+    st = _Stack(cfg, nic)
     set_stack(st)
     if dhcp is None:
         dhcp = st.iface.ip == 0

@@ -1,6 +1,6 @@
 """DHCP client (RFC 2131): SELECTING -> REQUESTING -> CHECKING -> BOUND -> RENEWING -> REBINDING.
 
-    client = DhcpClient(stack)       # an internal UDP user on port 68 (Udp.attach)
+    client = DhcpClient(iface, udp)  # an internal UDP user on port 68 (Udp.attach)
     client.start(now_ms)             # then Stack.poll drives it
     client.state == "bound"
 
@@ -39,9 +39,11 @@ def _prefix_len(mask):
 
 
 class DhcpClient:
-    def __init__(self, stack, retry_ms=2000, retry_max_ms=64000, on_change=None, probe_ms=1000):
-        self.stack = stack
-        self.iface = stack.iface
+    def __init__(self, iface, udp, retry_ms=2000, retry_max_ms=64000, on_change=None, probe_ms=1000):
+        # What it uses, not the Stack: the interface it configures (with its
+        # settings: hostname, DNS servers) and the UDP layer it attaches to.
+        self.iface = iface
+        self.udp = udp
         self.reply = msg.DhcpReply()
         self.retry_ms = retry_ms
         self.retry_max_ms = retry_max_ms
@@ -68,18 +70,18 @@ class DhcpClient:
 
     def start(self, now_ms):
         if self.state == STOPPED:
-            self.stack.udp.attach(msg.CLIENT_PORT, self._input)
+            self.udp.attach(msg.CLIENT_PORT, self._input)
         self._restart(now_ms)
 
     def stop(self):
         if self.state != STOPPED:
-            self.stack.udp.detach(msg.CLIENT_PORT)
+            self.udp.detach(msg.CLIENT_PORT)
         self.state = STOPPED
 
     def _out(self, n, dst, now_ms):
         """Send the n-byte message built at PAYLOAD_OFF of the TX frame."""
         try:
-            self.stack.udp.send_tx(msg.CLIENT_PORT, dst, msg.SERVER_PORT, n, now_ms)
+            self.udp.send_tx(msg.CLIENT_PORT, dst, msg.SERVER_PORT, n, now_ms)
         except OSError:
             pass  # retried by the timer
 
@@ -105,7 +107,7 @@ class DhcpClient:
         n = msg.build_request(iface.tx[PAYLOAD_OFF:], kind, self.xid, iface.mac,
                               secs if secs > 0 else 0, ciaddr,
                               requested if kind == msg.REQUEST else 0, server,
-                              self.stack.cfg.hostname)
+                              self.iface.cfg.hostname)
         self._out(n, unicast or BROADCAST, now_ms)
         self.tries += 1
         # RFC 2131 4.1: randomised exponential backoff
@@ -238,7 +240,7 @@ class DhcpClient:
         iface = self.iface
         prefix = _prefix_len(m.subnet) if m.subnet else 24
         iface.configure(m.yiaddr, prefix, m.router)
-        dns = self.stack.cfg.dns
+        dns = self.iface.cfg.dns
         del dns[:]
         for k in range(m.ndns):
             dns.append(ntoa(m.dns[k]))

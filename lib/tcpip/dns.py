@@ -28,8 +28,11 @@ _FAILED = 3
 
 
 class Resolver:
-    def __init__(self, stack, cache_entries=4, timeout_ms=2000, retries=2):
-        self.stack = stack
+    def __init__(self, iface, udp, cache_entries=4, timeout_ms=2000, retries=2):
+        # What it uses, not the Stack: the interface (its settings' server
+        # list, TX frame and counters) and the UDP layer it attaches to.
+        self.iface = iface
+        self.udp = udp
         self.timeout_ms = timeout_ms
         self.retries = retries
         self.query = bytearray(272)  # kept: sent again on retries, checked against answers
@@ -55,7 +58,7 @@ class Resolver:
         self.queries_tx = 0
 
     def servers(self):
-        return self.stack.cfg.dns
+        return self.iface.cfg.dns
 
     def _cached(self, name, now_ms):
         for i in range(self.n):
@@ -111,12 +114,12 @@ class Resolver:
 
     def _detach(self):
         if self.port:
-            self.stack.udp.detach(self.port)
+            self.udp.detach(self.port)
             self.port = 0
 
     def _send(self, now_ms):
         self._detach()
-        udp = self.stack.udp
+        udp = self.udp
         self.due_ms = ticks_add(now_ms, self.timeout_ms)
         # RFC 5452 9.2: random source port and id for every query
         for _ in range(8):
@@ -138,7 +141,7 @@ class Resolver:
         self.server = server
         self.server_hi = server >> 16  # compared as halves (see wire.ipv4.IPv4)
         self.server_lo = server & 0xFFFF
-        copy(self.stack.iface.tx, PAYLOAD_OFF, q, 0, self.qlen)
+        copy(self.iface.tx, PAYLOAD_OFF, q, 0, self.qlen)
         try:
             udp.send_tx(port, server, wire.PORT, self.qlen, now_ms)
             self.queries_tx += 1
@@ -160,7 +163,7 @@ class Resolver:
         if why:
             # already counted as in_udp: not a frame drop (why is the
             # counter's name: nothing built per datagram)
-            self.stack.counters.add(why)
+            self.iface.counters.add(why)
         elif a.rcode == wire.RCODE_NXDOMAIN:
             self._finish(0, 60, _FAILED, now_ms)  # RFC 2308 negative caching, short
         elif a.rcode or not a.address:

@@ -98,23 +98,20 @@ class gaierror(OSError):  # noqa: N801
     pass
 
 
-_stack = None
-
-
 def set_stack(stack):
-    """Make ``stack`` the one new sockets and getaddrinfo use (tcpip.start does this)."""
-    global _stack
-    _stack = stack
+    """Make ``stack`` the one new sockets and getaddrinfo use (tcpip.start does
+    this): ``tcpip.stack.set_current``, the one registry of the current stack."""
+    from tcpip.stack import set_current
+    set_current(stack)
 
 
 def get_stack():
-    if _stack is None:
-        from tcpip.stack import current
-        s = current()
-        if s is None:
-            raise OSError(ENOTCONN, "no network stack: call tcpip.start() or build a Stack first")
-        return s
-    return _stack
+    """The current stack (``tcpip.stack.current()``); OSError when there is none."""
+    from tcpip.stack import current
+    s = current()
+    if s is None:
+        raise OSError(ENOTCONN, "no network stack: call tcpip.start() or build a Stack first")
+    return s
 
 
 def _idle(stack, ms):

@@ -14,7 +14,6 @@ from tcpip.config import Config
 from tcpip.iface import Interface
 from tcpip.tcp import Tcp
 from tcpip.udp import Udp
-from tcpip.dns import Resolver
 
 LINK_CHECK_MS = 500
 # Counters of the stack itself and of the DHCP client and DNS resolver (a
@@ -25,12 +24,21 @@ STAT_KEYS = ("rx_errors", "internal_errors", "drop_tcp_no_handler", "dhcp_declin
              "dhcp_ignored_xid", "dns_ignored_short", "dns_ignored_id",
              "dns_ignored_malformed", "dns_ignored_question")
 
+# The one answer to "which stack is current": the Stack built last, or the one
+# set_current() named since (tcpip.start() and tcpip.socket.set_stack() set it).
+# Sockets, getaddrinfo and the REPL tools use it when no stack is given.
 _current = None
 
 
 def current():
-    """The most recently built Stack (what sockets and REPL tools use by default)."""
+    """The current Stack (the last built, or the last set_current() named), or None."""
     return _current
+
+
+def set_current(stack):
+    """Make ``stack`` (or None) the one sockets, getaddrinfo and the REPL tools use."""
+    global _current
+    _current = stack
 
 
 class Stack:
@@ -48,20 +56,31 @@ class Stack:
         self.tcp = Tcp(self.cfg, self.iface)
         self.add_transport(self.tcp)
         self.udp = Udp(self.cfg, self.iface)
-        self.dns = Resolver(self, self.cfg.dns_cache_entries, self.cfg.dns_timeout_ms,
-                            self.cfg.dns_retries)
-        self.add_transport(self.dns)
+        self._dns = None  # the Resolver, built by the first use of .dns
         self.counters.group(STAT_KEYS)
         self.dhcp = None  # a DhcpClient once start_dhcp() is called
         self._in_poll = False
         global _current
         _current = self
 
+    @property
+    def dns(self):
+        """The DNS resolver (tcpip/dns.py), loaded and built on first use: a
+        board that never resolves a name keeps its code off the heap."""
+        r = self._dns
+        if r is None:
+            from tcpip.dns import Resolver
+            cfg = self.cfg
+            r = self._dns = Resolver(self.iface, self.udp, cfg.dns_cache_entries,
+                                     cfg.dns_timeout_ms, cfg.dns_retries)
+            self.add_transport(r)
+        return r
+
     def start_dhcp(self, now_ms=None):
         """Configure the interface by DHCP from now on (RFC 2131); returns the client."""
         from tcpip.dhcp import DhcpClient
         if self.dhcp is None:
-            self.dhcp = DhcpClient(self, self.cfg.dhcp_retry_ms)
+            self.dhcp = DhcpClient(self.iface, self.udp, self.cfg.dhcp_retry_ms)
             self.add_transport(self.dhcp)
         self.dhcp.start(self.now_ms if now_ms is None else now_ms)
         return self.dhcp
