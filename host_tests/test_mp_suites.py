@@ -16,15 +16,15 @@ SUITES = sorted(glob.glob(os.path.join(HERE, "mp", "test_*.py")))
 
 def _run(runtime, suite):
     env = dict(os.environ)
-    path = os.path.join(ROOT, "lib") + ":" + os.path.join(ROOT, "tools") + ":" + os.path.join(HERE, "mp")
+    path = os.path.join(ROOT, "lib") + ":" + os.path.join(ROOT, "tools") + ":" + os.path.join(HERE, "helpers")
     if runtime.startswith("micropython"):
         if not os.path.exists(MICROPYTHON):
             pytest.skip("micropython not installed (run make setup)")
         clock = ["--ticks-period", str(1 << 29)] if runtime.endswith("-ticks29") else []
-        cmd = [MICROPYTHON, "-X", "heapsize=4M", os.path.join(HERE, "mprun.py")] + clock + [suite]
+        cmd = [MICROPYTHON, "-X", "heapsize=4M", os.path.join(HERE, "helpers", "mprun.py")] + clock + [suite]
         env["MICROPYPATH"] = path + ":.frozen"
     else:
-        cmd = [sys.executable, os.path.join(HERE, "mprun.py"), suite]
+        cmd = [sys.executable, os.path.join(HERE, "helpers", "mprun.py"), suite]
         env["PYTHONPATH"] = path
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     out = p.stdout + p.stderr

@@ -1,7 +1,7 @@
 """TLS on tcpip sockets (tcpip.tls; the runtimes' TLS engines), certificates
 made at test time with openssl from a throwaway CA (tools/tlsfixtures.py).
 
-In memory, both runtimes: host_tests/tls_link_suite.py (two stacks over
+In memory, both runtimes: host_tests/helpers/tls_link_suite.py (two stacks over
 nic/link.py, clean and impaired, refused certificates and host names).
 In a namespace (root), both runtimes, against real servers: nginx (1 MB GET
 byte-exact with adafruit_requests / micropython-lib requests, the wrapped
@@ -33,8 +33,8 @@ def certs(tmp_path_factory):
 
 def run_suite(runtime, suite, certs, name_filter=None):
     env = dict(os.environ, TLS_CERTS=os.path.dirname(certs["ca"]))
-    path = os.path.join(ROOT, "lib") + ":" + os.path.join(ROOT, "tools") + ":" + os.path.join(HERE, "mp")
-    args = [os.path.join(HERE, "mprun.py"), os.path.join(HERE, suite)] + ([name_filter] if name_filter else [])
+    path = os.path.join(ROOT, "lib") + ":" + os.path.join(ROOT, "tools") + ":" + os.path.join(HERE, "helpers")
+    args = [os.path.join(HERE, "helpers", "mprun.py"), os.path.join(HERE, "helpers", suite)] + ([name_filter] if name_filter else [])
     if runtime == "micropython":
         if not os.path.exists(MICROPYTHON):
             pytest.skip("micropython not installed (run make setup)")

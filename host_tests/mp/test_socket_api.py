@@ -1,6 +1,6 @@
 """Socket API behaviour that needs no peer: the tcpip.socket name, getaddrinfo's
 shape, SocketPool's attributes, and the errors misuse raises (CPython's errno
-values).  Runs under CPython and MicroPython (host_tests/mprun.py)."""
+values).  Runs under CPython and MicroPython (host_tests/helpers/mprun.py)."""
 import tcpip
 from tcpip.config import Config
 from tcpip.stack import Stack

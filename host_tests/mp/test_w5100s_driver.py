@@ -1,6 +1,6 @@
 """tcpip.nic.w5100s on the register-level emulator (tools/w5100s_emu.py).
 
-Runs under CPython and the MicroPython unix port (host_tests/mprun.py).
+Runs under CPython and the MicroPython unix port (host_tests/helpers/mprun.py).
 """
 import sys
 

@@ -1,6 +1,6 @@
 """tcpip.nic.w5500 on the register-level emulator (tools/w5500_emu.py).
 
-Runs under CPython and the MicroPython unix port (host_tests/mprun.py).
+Runs under CPython and the MicroPython unix port (host_tests/helpers/mprun.py).
 """
 import w5500_emu as E
 from tcpip.nic.w5500 import W5500
