@@ -1,8 +1,9 @@
 """pytest configuration for host_tests.
 
 host_tests/mp/*.py are plain suites for both runtimes (test_mp_suites.py runs
-them through helpers/mprun.py) and host_tests/apps/*.py are programs the tests
-start; pytest must not import either itself.  host_tests/helpers holds what the tests share (README.md
+them through helpers/mprun.py, one pytest item per scenario) and
+host_tests/apps/*.py are programs the tests start; pytest must not import
+either itself.  host_tests/helpers holds what the tests share (README.md
 there says which module is portable and which is for CPython only); it is on
 sys.path for every test module.
 """
