@@ -5,23 +5,12 @@ whole pool in one buffer, ``tcp.buf``."""
 from tcpip import tcp
 from tcpip.config import Config
 from tcpip.stack import Stack
-
-
-class _Nic:
-    mac = b"\x02\x00\x00\x00\x00\x0b"
-
-    def recv_into(self, buf):
-        return 0
-
-    def send(self, frame):
-        pass
-
-    def link_up(self):
-        return True
+from nullnic import NullNIC
 
 
 def _stack():
-    return Stack(Config(mac=_Nic.mac, ip="192.0.2.2", prefix=24, gateway="192.0.2.1"), _Nic())
+    mac = b"\x02\x00\x00\x00\x00\x0b"
+    return Stack(Config(mac=mac, ip="192.0.2.2", prefix=24, gateway="192.0.2.1"), NullNIC(mac))
 
 
 def test_field_constants_follow_the_names():
