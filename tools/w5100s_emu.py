@@ -106,18 +106,7 @@ class W5100S(_E.WiznetChip):
         c[PMRUR] = 0xFF
         c[PMRUR + 1] = 0xFF
         c[VERR] = 0x51
-        for s in self.sock:
-            for i in range(SOCKET_SIZE):
-                s[i] = 0
-            for i in range(6):
-                s[Sn_DHAR + i] = 0xFF
-            s[Sn_TTL] = 0x80
-            s[Sn_IMR] = 0xFF
-            s[Sn_FRAG] = 0x40
-        self._tx_rd = [0] * SOCKETS
-        self._rx_wr = [0] * SOCKETS
-        self._rx_rd = [0] * SOCKETS
-        self._state = 0
+        self._reset_sockets()
         self._update_int()
 
     # ------------------------------------------------------ buffer geometry

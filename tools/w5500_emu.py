@@ -178,6 +178,24 @@ class WiznetChip:
         self._int_low = False
         self.reset()
 
+    def _reset_sockets(self):
+        """Every socket register block to its reset value (the same on both
+        chips [reference 3]), the chip's own pointers to 0, SPI frame phase 0."""
+        for s in self.sock:
+            for i in range(self.SOCKET_SIZE):
+                s[i] = 0
+            for i in range(6):
+                s[Sn_DHAR + i] = 0xFF
+            s[Sn_TTL] = 0x80
+            s[Sn_IMR] = 0xFF
+            s[Sn_FRAG] = 0x40
+        # Internal pointers the host cannot write (TX_RD, RX_WR) and the
+        # effective RX_RD (the register only takes effect on RECV, [DS p54]).
+        self._tx_rd = [0] * self.SOCKETS
+        self._rx_wr = [0] * self.SOCKETS
+        self._rx_rd = [0] * self.SOCKETS
+        self._state = 0  # SPI frame phase: header bytes first
+
     def rst(self, level):
         """The RSTn pin: low holds the chip in reset, reset values on release."""
         if not level:
@@ -502,22 +520,10 @@ class W5500(WiznetChip):
         c[PMRU + 1] = 0xFF
         c[PHYCFGR] = 0xB8  # RST=1, OPMD=0, OPMDC=111 (strap default); status bits live
         c[VERSIONR] = 0x04
+        self._reset_sockets()
         for s in self.sock:
-            for i in range(SOCKET_SIZE):
-                s[i] = 0
-            for i in range(6):
-                s[Sn_DHAR + i] = 0xFF
-            s[Sn_TTL] = 0x80
             s[Sn_RXBUF_SIZE] = 2
             s[Sn_TXBUF_SIZE] = 2
-            s[Sn_IMR] = 0xFF
-            s[Sn_FRAG] = 0x40
-        # Internal pointers the host cannot write (TX_RD, RX_WR) and the
-        # effective RX_RD (the register only takes effect on RECV, [DS p54]).
-        self._tx_rd = [0] * self.SOCKETS
-        self._rx_wr = [0] * self.SOCKETS
-        self._rx_rd = [0] * self.SOCKETS
-        self._state = 0  # SPI frame phase: 0..2 header bytes, 3 data
         self._update_int()
 
     def _buf_size(self, n, reg):
