@@ -143,8 +143,9 @@ def _boards_on_path():
     f = E.__file__  # <root>/tools/w5100s_emu.py, absolute or relative
     tools = f[:f.rfind("/")] if "/" in f else "."
     root = tools[:tools.rfind("/")] if "/" in tools else (".." if tools == "." else ".")
-    if root + "/boards" not in sys.path:
-        sys.path.append(root + "/boards")
+    for d in ("/boards", "/firmware"):  # a board file imports netboot
+        if root + d not in sys.path:
+            sys.path.append(root + d)
 
 
 def test_ethernet_hat_board_returns_w5100s_driver():
