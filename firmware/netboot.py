@@ -108,10 +108,12 @@ def board_functions(pins):
             raise OSError(EOPNOTSUPP, "%s: chip %r is not supported (%s)"
                           % (pins["NAME"], chip, " or ".join(chips)))
         if chip == "W5100S":
-            from tcpip.nic.w5100s import W5100S as Driver
-        else:
-            from tcpip.nic.w5500 import W5500 as Driver
-        return Driver(pins["spi"](), mac, **kw)
+            from tcpip.nic.w5100s import W5100S
+
+            return W5100S(pins["spi"](), mac, **kw)
+        from tcpip.nic.w5500 import W5500
+
+        return W5500(pins["spi"](), mac, **kw)
 
     def default_mac():
         """A locally administered MAC derived from the chip's unique id."""

@@ -1,5 +1,5 @@
 """Structure-aware TCP fuzzing against a small reference model of the acceptance
-rules of RFC 9293 3.10.7 and RFC 5961 (issue 7).
+rules of RFC 9293 3.10.7 and RFC 5961.
 
 hypothesis builds a connection in one of the states (LISTEN, SYN-SENT,
 SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING,
