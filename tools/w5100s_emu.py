@@ -127,32 +127,17 @@ class W5100S(_E.WiznetChip):
         self._faults.append([addr & 0xFFFF, value, times])
 
     # ------------------------------------------------------------------ SPI
-    def transfer(self, out=None, inp=None, n=None, fill=0):
-        """Clock n bytes: opcode, address high, address low, then data."""
-        if n is None:
-            n = len(out) if out is not None else len(inp)
-        self.spi_bytes += n
-        i = 0
-        while i < n:
-            st = self._state
-            if st < 3:
-                b = out[i] if out is not None else fill
-                if inp is not None:
-                    inp[i] = 0
-                if st == 0:
-                    self._op = b
-                elif st == 1:
-                    self._addr = b << 8
-                else:
-                    self._addr |= b
-                    if self._op not in (OP_WRITE, OP_READ):
-                        self.bad_opcodes += 1
-                self._state = st + 1
-                i += 1
-                continue
-            k = n - i
-            self._data(out, inp, i, k, fill)
-            i += k
+    def _header_byte(self, st, b):
+        """Opcode, address high, address low; the chip's MISO then is taken as 0x00."""
+        if st == 0:
+            self._op = b
+        elif st == 1:
+            self._addr = b << 8
+        else:
+            self._addr |= b
+            if self._op not in (OP_WRITE, OP_READ):
+                self.bad_opcodes += 1
+        return 0
 
     def _data(self, out, inp, start, k, fill):
         op = self._op

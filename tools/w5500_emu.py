@@ -248,6 +248,34 @@ class WiznetChip:
         self._selected = False
         self._state = 0
 
+    def transfer(self, out=None, inp=None, n=None, fill=0):
+        """Clock n bytes: MOSI from ``out`` (or ``fill``), MISO into ``inp``: the
+        chip's 3 header bytes (``_header_byte``), then data (``_data``) in runs
+        the chip's frame allows (``_data_run``, ``_data_done``)."""
+        if n is None:
+            n = len(out) if out is not None else len(inp)
+        self.spi_bytes += n
+        i = 0
+        while i < n:
+            st = self._state
+            if st < 3:
+                miso = self._header_byte(st, out[i] if out is not None else fill)
+                if inp is not None:
+                    inp[i] = miso
+                self._state = st + 1
+                i += 1
+                continue
+            k = self._data_run(n - i)
+            self._data(out, inp, i, k, fill)
+            i += k
+            self._data_done(k)
+
+    def _data_run(self, k):
+        return k  # data bytes up to the end of the transfer belong to this frame
+
+    def _data_done(self, k):
+        pass
+
     # ------------------------------------------------------------ registers
     def _sock_read(self, n, a):
         """Byte ``a`` of socket n's registers, as the host reads it."""
@@ -557,45 +585,32 @@ class W5500(WiznetChip):
         self._faults = [f for f in self._faults if f[3] > 0]
 
     # ------------------------------------------------------------------ SPI
-    def transfer(self, out=None, inp=None, n=None, fill=0):
-        """Clock n bytes: MOSI from ``out`` (or ``fill``), MISO into ``inp``.
+    def _header_byte(self, st, b):
+        """Header byte ``st`` (0, 1, 2) of a frame is ``b``; returns what the chip
+        shifts out meanwhile.  Frames: 2 address bytes (big-endian), 1 control
+        byte (BSB[4:0], RWB, OM[1:0]), then data with the address
+        auto-incremented [DS p14]."""
+        if st == 0:
+            self._addr = b << 8
+        elif st == 1:
+            self._addr |= b
+        else:
+            self._ctrl = b
+            self._fdm_left = (0, 1, 2, 4)[b & 3]
+        return st + 1  # the chip shifts out 01 02 03 (forum #3721)
 
-        Frames: 2 address bytes (big-endian), 1 control byte (BSB[4:0], RWB,
-        OM[1:0]), then data with the address auto-incremented [DS p14].  In
-        FDM (OM != 0) a frame ends after 1, 2 or 4 data bytes and the next
-        byte starts a new header even though SCSn stays low."""
-        if n is None:
-            n = len(out) if out is not None else len(inp)
-        self.spi_bytes += n
-        i = 0
-        while i < n:
-            st = self._state
-            if st < 3:
-                b = out[i] if out is not None else fill
-                if inp is not None:
-                    inp[i] = st + 1  # the chip shifts out 01 02 03 (forum #3721)
-                if st == 0:
-                    self._addr = b << 8
-                elif st == 1:
-                    self._addr |= b
-                else:
-                    self._ctrl = b
-                    om = b & 3
-                    self._fdm_left = (0, 1, 2, 4)[om]
-                self._state = st + 1
-                i += 1
-                continue
-            k = n - i
-            if self._fdm_left:
-                if k > self._fdm_left:
-                    k = self._fdm_left
-            self._data(out, inp, i, k, fill)
-            i += k
-            if self._fdm_left:
-                self._fdm_left -= k
-                if self._fdm_left == 0:
-                    self._state = 0  # FDM: next byte is a new header
-                    self.spi_frames += 1
+    def _data_run(self, k):
+        # In FDM (OM != 0) a frame ends after 1, 2 or 4 data bytes and the next
+        # byte starts a new header even though SCSn stays low.
+        left = self._fdm_left
+        return k if not left or k <= left else left
+
+    def _data_done(self, k):
+        if self._fdm_left:
+            self._fdm_left -= k
+            if self._fdm_left == 0:
+                self._state = 0  # FDM: next byte is a new header
+                self.spi_frames += 1
 
     def _data(self, out, inp, start, k, fill):
         ctrl = self._ctrl
