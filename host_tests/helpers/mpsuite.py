@@ -32,9 +32,18 @@ def suites(exclude=()):
                   if f.startswith("test_") and f.endswith(".py") and f[:-3] not in exclude)
 
 
+_scenarios = {}
+
+
 def scenarios(suite):
     """The scenario names of one suite, as mprun.py runs them (sorted): a suite
     with ``PARAMS = ("a", "b")`` has test_x[a] and test_x[b] for each test_x."""
+    if suite not in _scenarios:
+        _scenarios[suite] = _read_scenarios(suite)
+    return _scenarios[suite]
+
+
+def _read_scenarios(suite):
     with open(os.path.join(SUITES_DIR, suite + ".py")) as f:
         src = f.read()
     names = sorted(set(_DEF.findall(src)))
