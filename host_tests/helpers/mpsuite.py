@@ -35,16 +35,18 @@ def suites(exclude=()):
 _scenarios = {}
 
 
-def scenarios(suite):
-    """The scenario names of one suite, as mprun.py runs them (sorted): a suite
-    with ``PARAMS = ("a", "b")`` has test_x[a] and test_x[b] for each test_x."""
-    if suite not in _scenarios:
-        _scenarios[suite] = _read_scenarios(suite)
-    return _scenarios[suite]
+def scenarios(suite, where=SUITES_DIR):
+    """The scenario names of one suite (in folder ``where``), as mprun.py runs
+    them (sorted): a suite with ``PARAMS = ("a", "b")`` has test_x[a] and
+    test_x[b] for each test_x."""
+    path = os.path.join(where, suite + ".py")
+    if path not in _scenarios:
+        _scenarios[path] = _read_scenarios(path)
+    return _scenarios[path]
 
 
-def _read_scenarios(suite):
-    with open(os.path.join(SUITES_DIR, suite + ".py")) as f:
+def _read_scenarios(path):
+    with open(path) as f:
         src = f.read()
     names = sorted(set(_DEF.findall(src)))
     m = _PARAMS.search(src)
@@ -71,20 +73,21 @@ class Runs:
     suite pytest will ask about (all of them, or those -k left).
     """
 
-    def __init__(self, command, selected, timeout_s=600):
+    def __init__(self, command, selected, timeout_s=600, where=SUITES_DIR):
         self.command = command
         self.selected = selected
         self.timeout_s = timeout_s
+        self.where = where  # the suites' folder
         self._done = {}
 
     def _run(self, runtime, suite):
         exe, env_extra, opts = self.command(runtime)
         want = self.selected(runtime, suite)
-        every = scenarios(suite)
+        every = scenarios(suite, self.where)
         names = [] if sorted(want) == every else want
         env = dict(os.environ, PYTHONPATH=PATH, MICROPYPATH=PATH + ":.frozen", PYTHONUNBUFFERED="1")
         env.update(env_extra)
-        argv = exe + [MPRUN] + opts + [os.path.join(SUITES_DIR, suite + ".py")] + names
+        argv = exe + [MPRUN] + opts + [os.path.join(self.where, suite + ".py")] + names
         try:
             p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                timeout=self.timeout_s)
@@ -104,8 +107,8 @@ class Runs:
         where = "%s %s.py under %s" % (scenario, suite, runtime)
         if complete and not names:  # the whole suite ran: what it ran is what we collected
             ran = sorted(results)
-            assert ran == scenarios(suite), (
-                "%s: mprun.py ran %s, the suite's source lists %s" % (where, ran, scenarios(suite)))
+            listed = scenarios(suite, self.where)
+            assert ran == listed, "%s: mprun.py ran %s, the suite's source lists %s" % (where, ran, listed)
         if scenario not in results:
             raise AssertionError("%s did not run (exit status %s); the run's last output:\n%s"
                                  % (where, rc, out[-6000:]))
