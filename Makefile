@@ -29,7 +29,7 @@ export FIRMWARE_DIR := $(abspath $(FIRMWARE_DIR))
 endif
 PYTEST_ARGS ?=
 # host_tests/mp/*.py are plain modules for both runtimes: test_mp_suites.py runs
-# them through host_tests/mprun.py, so pytest must not import them itself.
+# them through host_tests/helpers/mprun.py, so pytest must not import them itself.
 PYTEST_IGNORE := --ignore=host_tests/mp --ignore=host_tests/apps
 
 # ip, ethtool and arping live in /usr/sbin, which a non-login shell may not search.

@@ -21,26 +21,6 @@ INT = None  # pad, not wired
 BAUDRATE = 8000000  # Adafruit's library default; the W5500 takes more
 
 
-def spi(baudrate=BAUDRATE):
-    """The SPI adapter (busio.SPI + digitalio) for the FeatherWing's W5500."""
-    import board
+from netboot import board_functions  # noqa: E402  (firmware/netboot.py: on every board)
 
-    from tcpip.nic.w5500_spi import BusioSPI
-
-    return BusioSPI(getattr(board, SCK), getattr(board, MOSI), getattr(board, MISO),
-                    getattr(board, CS), rst=None, int_pin=None, baudrate=baudrate)
-
-
-def nic(mac, **kw):
-    """Reset the W5500 (software reset) and open it as a MACRAW NIC."""
-    from tcpip.nic.w5500 import W5500
-
-    return W5500(spi(), mac, **kw)
-
-
-def default_mac():
-    """A locally administered MAC derived from the RP2040's unique id."""
-    import microcontroller
-
-    uid = microcontroller.cpu.uid
-    return bytes([0x02, uid[-5], uid[-4], uid[-3], uid[-2], uid[-1]])
+spi, nic, default_mac = board_functions(globals())

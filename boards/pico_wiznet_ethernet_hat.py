@@ -16,6 +16,7 @@ so ``nic()`` returns a ``tcpip.nic.w5100s.W5100S`` (MACRAW, 8 KB buffers, VERR
 NAME = "Raspberry Pi Pico + WIZnet Ethernet HAT"
 RUNTIME = "micropython"
 CHIP = "W5100S"
+CHIPS = ("W5100S", "W5500")  # nic(mac, chip="W5500"): a W5500 module on these pins
 SPI_ID = 0
 SCK = 18
 MOSI = 19
@@ -28,32 +29,6 @@ INT = 21
 BAUDRATE = 20000000
 
 
-def spi(baudrate=BAUDRATE):
-    """The SPI adapter for the chip on the HAT (raw bytes; works for both chips)."""
-    from tcpip.nic.w5500_spi import MachineSPI
+from netboot import board_functions  # noqa: E402  (firmware/netboot.py: on every board)
 
-    return MachineSPI(SPI_ID, SCK, MOSI, MISO, CS, rst=RST, int_pin=INT, baudrate=baudrate)
-
-
-def nic(mac, chip=CHIP, **kw):
-    """Reset the chip and open it as a MACRAW NIC: a tcpip.nic.w5100s.W5100S
-    (the HAT's chip), or with ``chip="W5500"`` a tcpip.nic.w5500.W5500."""
-    if chip == "W5100S":
-        from tcpip.nic.w5100s import W5100S
-
-        return W5100S(spi(), mac, **kw)
-    if chip == "W5500":
-        from tcpip.nic.w5500 import W5500
-
-        return W5500(spi(), mac, **kw)
-    from tcpip.compat import EOPNOTSUPP
-
-    raise OSError(EOPNOTSUPP, "%s: chip %r is not supported (W5100S or W5500)" % (NAME, chip))
-
-
-def default_mac():
-    """A locally administered MAC derived from the RP2040's flash unique id."""
-    import machine
-
-    uid = machine.unique_id()
-    return bytes([0x02, uid[-5], uid[-4], uid[-3], uid[-2], uid[-1]])
+spi, nic, default_mac = board_functions(globals())

@@ -25,23 +25,6 @@ INT = 21
 BAUDRATE = 20000000
 
 
-def spi(baudrate=BAUDRATE):
-    """The SPI adapter for this board's W5500."""
-    from tcpip.nic.w5500_spi import MachineSPI
+from netboot import board_functions  # noqa: E402  (firmware/netboot.py: on every board)
 
-    return MachineSPI(SPI_ID, SCK, MOSI, MISO, CS, rst=RST, int_pin=INT, baudrate=baudrate)
-
-
-def nic(mac, **kw):
-    """Reset the W5500 and open it as a MACRAW NIC (see tcpip.nic.w5500.W5500)."""
-    from tcpip.nic.w5500 import W5500
-
-    return W5500(spi(), mac, **kw)
-
-
-def default_mac():
-    """A locally administered MAC derived from the RP2350's flash unique id."""
-    import machine
-
-    uid = machine.unique_id()
-    return bytes([0x02, uid[-5], uid[-4], uid[-3], uid[-2], uid[-1]])
+spi, nic, default_mac = board_functions(globals())

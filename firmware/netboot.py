@@ -77,6 +77,73 @@ def parse_mac(text):
     return bytes([int(p, 16) for p in parts])
 
 
+def board_functions(pins):
+    """``spi()``, ``nic()`` and ``default_mac()`` for a board file that is its pin
+    table (boards/*.py)::
+
+        spi, nic, default_mac = board_functions(globals())
+
+    ``pins`` is the board module's namespace: NAME, RUNTIME ("micropython":
+    machine.SPI and Pin numbers; "circuitpython": busio.SPI and ``board`` pin
+    names), CHIP (the chip ``nic()`` opens; CHIPS lists every chip the wiring
+    takes, CHIP first), SPI_ID (MicroPython), SCK, MOSI, MISO, CS, RST and INT
+    (None: not wired, so MR.RST software reset and polling), BAUDRATE.  The
+    functions read ``pins`` when called, so a test can replace the module's
+    ``spi``.
+    """
+
+    def spi(baudrate=None):
+        """The SPI adapter for the board's chip (raw bytes: the same for both chips)."""
+        if baudrate is None:
+            baudrate = pins["BAUDRATE"]
+        if pins["RUNTIME"] == "circuitpython":
+            import board
+
+            from tcpip.nic.w5500_spi import BusioSPI
+
+            def pin(name):
+                return getattr(board, name) if name is not None else None
+
+            return BusioSPI(pin(pins["SCK"]), pin(pins["MOSI"]), pin(pins["MISO"]), pin(pins["CS"]),
+                            rst=pin(pins["RST"]), int_pin=pin(pins["INT"]), baudrate=baudrate)
+        from tcpip.nic.w5500_spi import MachineSPI
+
+        return MachineSPI(pins["SPI_ID"], pins["SCK"], pins["MOSI"], pins["MISO"], pins["CS"],
+                          rst=pins["RST"], int_pin=pins["INT"], baudrate=baudrate)
+
+    def nic(mac, chip=None, **kw):
+        """Reset the chip and open it as a MACRAW NIC: tcpip.nic.w5500.W5500 or
+        tcpip.nic.w5100s.W5100S, by ``chip`` (default CHIP)."""
+        chips = pins.get("CHIPS") or (pins["CHIP"],)
+        chip = chip or pins["CHIP"]
+        if chip not in chips:
+            from tcpip.compat import EOPNOTSUPP
+
+            raise OSError(EOPNOTSUPP, "%s: chip %r is not supported (%s)"
+                          % (pins["NAME"], chip, " or ".join(chips)))
+        if chip == "W5100S":
+            from tcpip.nic.w5100s import W5100S
+
+            return W5100S(pins["spi"](), mac, **kw)
+        from tcpip.nic.w5500 import W5500
+
+        return W5500(pins["spi"](), mac, **kw)
+
+    def default_mac():
+        """A locally administered MAC derived from the chip's unique id."""
+        if pins["RUNTIME"] == "circuitpython":
+            import microcontroller
+
+            uid = microcontroller.cpu.uid
+        else:
+            import machine
+
+            uid = machine.unique_id()
+        return bytes([0x02, uid[-5], uid[-4], uid[-3], uid[-2], uid[-1]])
+
+    return spi, nic, default_mac
+
+
 class Net:
     """What ``start()`` returns: ``stack``, ``nic``, ``board``, ``settings``,
     ``how`` ("dhcp" or "static"), and ``background`` (MicroPython poller)."""

@@ -15,7 +15,7 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "helpers"))
 
 import netharness as H  # noqa: E402
 

@@ -1,5 +1,5 @@
 """Structure-aware TCP fuzzing against a small reference model of the acceptance
-rules of RFC 9293 3.10.7 and RFC 5961 (issue 7).
+rules of RFC 9293 3.10.7 and RFC 5961.
 
 hypothesis builds a connection in one of the states (LISTEN, SYN-SENT,
 SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING,
@@ -33,7 +33,7 @@ import sys
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "mp"))
+sys.path.insert(0, os.path.join(HERE, "helpers"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 
 from tcphelp import Peer, build, PEER_IP, STACK_IP, PEER_PORT, seq_add, SYN, ACK, RST, FIN, PSH  # noqa: E402

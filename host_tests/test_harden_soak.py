@@ -1,4 +1,4 @@
-"""Impairment soak over a real wire (issue 7): the kernel's TCP talks to the
+"""Impairment soak over a real wire: the kernel's TCP talks to the
 virtual board through tools/harden.py's frame bridge, which loses 2%,
 duplicates 1%, reorders 2% and corrupts 0.5% of the frames (tc netem is not
 available here).  Three echo clients SHA-256-check 100 kB transfers and a
@@ -12,7 +12,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "helpers"))
 
 import netharness  # noqa: E402
 import harden  # noqa: E402

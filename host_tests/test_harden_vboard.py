@@ -1,4 +1,4 @@
-"""Hostile traffic against the virtual board, both runtimes (issue 7): the
+"""Hostile traffic against the virtual board, both runtimes: the
 bounded (--quick) versions of tools/harden.py's attacks -- nmap -sS/-sT/-sU
 (and -sV/-O under CPython), SYN floods (scapy, random sources and ports in
 192.0.2.0/24; hping3), RFC 5961 blind attacks on a live kernel connection, an
@@ -13,7 +13,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "helpers"))
 
 import netharness  # noqa: E402
 import harden  # noqa: E402

@@ -11,7 +11,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "helpers"))
 
 import netharness  # noqa: E402
 import harden  # noqa: E402

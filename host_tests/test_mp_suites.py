@@ -1,38 +1,38 @@
-"""Run every host_tests/mp/*.py suite under CPython and under the MicroPython unix
-port, and once more under MicroPython on a clock that wraps at 2**29 (CircuitPython's
-``supervisor.ticks_ms``) with the virtual clocks starting 1 s before the wrap."""
-import glob
+"""Run every scenario of the host_tests/mp suites under CPython and under the
+MicroPython unix port, and once more under MicroPython on a clock that wraps at
+2**29 (CircuitPython's ``supervisor.ticks_ms``) with the virtual clocks starting
+1 s before the wrap.
+
+Each scenario is its own item (``pytest -k zero_window`` runs one; a failure
+names it), while each suite still runs in one interpreter per runtime
+(helpers/mpsuite.py).
+"""
 import os
-import subprocess
 import sys
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
-SUITES = sorted(glob.glob(os.path.join(HERE, "mp", "test_*.py")))
+import mpsuite
+
+MICROPYTHON = os.path.join(mpsuite.ROOT, ".venv", "bin", "micropython")
+CASES = mpsuite.cases()
 
 
-def _run(runtime, suite):
-    env = dict(os.environ)
-    path = os.path.join(ROOT, "lib") + ":" + os.path.join(ROOT, "tools") + ":" + os.path.join(HERE, "mp")
+def _command(runtime):
     if runtime.startswith("micropython"):
         if not os.path.exists(MICROPYTHON):
             pytest.skip("micropython not installed (run make setup)")
         clock = ["--ticks-period", str(1 << 29)] if runtime.endswith("-ticks29") else []
-        cmd = [MICROPYTHON, "-X", "heapsize=4M", os.path.join(HERE, "mprun.py")] + clock + [suite]
-        env["MICROPYPATH"] = path + ":.frozen"
-    else:
-        cmd = [sys.executable, os.path.join(HERE, "mprun.py"), suite]
-        env["PYTHONPATH"] = path
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-    out = p.stdout + p.stderr
-    assert p.returncode == 0, "%s %s failed:\n%s" % (runtime, os.path.basename(suite), out[-6000:])
-    assert " passed, 0 failed" in out
+        return [MICROPYTHON, "-X", "heapsize=4M"], {}, clock
+    return [sys.executable], {}, []
 
 
-@pytest.mark.parametrize("suite", SUITES, ids=[os.path.basename(s)[:-3] for s in SUITES])
+@pytest.fixture(scope="module")
+def runs(request):
+    return mpsuite.Runs(_command, mpsuite.selection(request))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[mpsuite.case_id(c) for c in CASES])
 @pytest.mark.parametrize("runtime", ["cpython", "micropython", "micropython-ticks29"])
-def test_suite(runtime, suite):
-    _run(runtime, suite)
+def test_scenario(runtime, case, runs):
+    runs.check(runtime, *case)

@@ -31,7 +31,7 @@ sys.path.insert(0, H.TOOLS)
 import rp2040_board as RB  # noqa: E402
 
 BOARD_PY = os.path.join(H.TOOLS, "rp2040_board.py")
-KPEER = os.path.join(HERE, "tcp_kernel_peer.py")
+KPEER = os.path.join(H.HERE, "tcp_kernel_peer.py")
 _seq = [0]
 
 

@@ -1,8 +1,8 @@
 """TCP against the Linux kernel, under CPython (TAP) and MicroPython (AF_PACKET on a veth).
 
 Each test makes its own namespace (names start with ``tcpt``), runs the stack
-there (host_tests/tcp_board.py) and the kernel's side
-(host_tests/tcp_kernel_peer.py), and removes everything in a finally.
+there (host_tests/helpers/tcp_board.py) and the kernel's side
+(host_tests/helpers/tcp_kernel_peer.py), and removes everything in a finally.
 Needs root and /dev/net/tun; skipped with the reason otherwise.
 """
 import hashlib
@@ -27,8 +27,8 @@ import netns  # noqa: E402
 import services  # noqa: E402
 
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
-BOARD = os.path.join(HERE, "tcp_board.py")
-KPEER = os.path.join(HERE, "tcp_kernel_peer.py")
+BOARD = os.path.join(HERE, "helpers", "tcp_board.py")
+KPEER = os.path.join(HERE, "helpers", "tcp_kernel_peer.py")
 BULK = 20 * 1000 * 1000
 RUNTIMES = ["cpython", "micropython"]
 _n = [0]

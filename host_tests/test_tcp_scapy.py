@@ -6,7 +6,7 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "mp"))
+sys.path.insert(0, os.path.join(HERE, "helpers"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 
 scapy = pytest.importorskip("scapy")

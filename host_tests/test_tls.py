@@ -1,7 +1,7 @@
 """TLS on tcpip sockets (tcpip.tls; the runtimes' TLS engines), certificates
 made at test time with openssl from a throwaway CA (tools/tlsfixtures.py).
 
-In memory, both runtimes: host_tests/tls_link_suite.py (two stacks over
+In memory, both runtimes: host_tests/helpers/tls_link_suite.py (two stacks over
 nic/link.py, clean and impaired, refused certificates and host names).
 In a namespace (root), both runtimes, against real servers: nginx (1 MB GET
 byte-exact with adafruit_requests / micropython-lib requests, the wrapped
@@ -20,6 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import tlsfixtures  # noqa: E402
+import mpsuite  # noqa: E402  (host_tests/helpers, on the path by conftest.py)
 
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 
@@ -31,28 +32,26 @@ def certs(tmp_path_factory):
     return tlsfixtures.make(tmp_path_factory.mktemp("certs"))
 
 
-def run_suite(runtime, suite, certs, name_filter=None):
-    env = dict(os.environ, TLS_CERTS=os.path.dirname(certs["ca"]))
-    path = os.path.join(ROOT, "lib") + ":" + os.path.join(ROOT, "tools") + ":" + os.path.join(HERE, "mp")
-    args = [os.path.join(HERE, "mprun.py"), os.path.join(HERE, suite)] + ([name_filter] if name_filter else [])
-    if runtime == "micropython":
-        if not os.path.exists(MICROPYTHON):
-            pytest.skip("micropython not installed (run make setup)")
-        cmd = [MICROPYTHON, "-X", "heapsize=4M"] + args
-        env["MICROPYPATH"] = path + ":.frozen"
-    else:
-        cmd = [sys.executable] + args
-        env["PYTHONPATH"] = path
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-    out = p.stdout + p.stderr
-    assert p.returncode == 0, "%s %s failed:\n%s" % (runtime, suite, out[-6000:])
-    assert " passed, 0 failed" in out
-    return out
+TLS_CASES = [("tls_link_suite", n) for n in mpsuite.scenarios("tls_link_suite", mpsuite.HERE)]
 
 
+@pytest.fixture(scope="module")
+def tls_runs(request, certs):
+    """helpers/tls_link_suite.py once per runtime; one item per scenario."""
+    def command(runtime):
+        env = {"TLS_CERTS": os.path.dirname(certs["ca"])}
+        if runtime == "micropython":
+            if not os.path.exists(MICROPYTHON):
+                pytest.skip("micropython not installed (run make setup)")
+            return [MICROPYTHON, "-X", "heapsize=4M"], env, []
+        return [sys.executable], env, []
+    return mpsuite.Runs(command, mpsuite.selection(request), where=mpsuite.HERE)
+
+
+@pytest.mark.parametrize("case", TLS_CASES, ids=[n[len("test_"):] for _, n in TLS_CASES])
 @pytest.mark.parametrize("runtime", ["cpython", "micropython"])
-def test_tls_between_two_stacks_in_memory(runtime, certs):
-    run_suite(runtime, "tls_link_suite.py", certs)
+def test_tls_between_two_stacks_in_memory(runtime, case, tls_runs):
+    tls_runs.check(runtime, *case)
 
 
 def test_connection_manager_has_no_ssl_context_for_tcpip_so_one_is_passed():

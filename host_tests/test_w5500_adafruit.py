@@ -9,10 +9,10 @@ reference wins and the test says so:
 
 - ``socket_open`` accepts only SOCK_INIT/SOCK_UDP after OPEN and raises
   RuntimeError for MACRAW, whose Sn_SR is SOCK_MACRAW = 0x42 [DS Sn_SR table,
-  reference 3].  The emulator keeps 0x42; the socket is open anyway.
+  docs/w5500.md section 3].  The emulator keeps 0x42; the socket is open anyway.
 - Adafruit masks TX pointers with 0x7FF and adds 0x8000 + n*0x800; that is only
   right for its own 2 KB per socket layout.  The chip ignores the high bits
-  (reference 3), so it works here as on hardware.
+  (docs/w5500.md section 3), so it works here as on hardware.
 """
 import os
 import sys
@@ -157,7 +157,7 @@ def test_adafruit_macraw_receives_length_prefixed_frames_with_wraparound(rig):
         n, hdr = eth.socket_read(0, 2)
         assert n == 2
         length = int.from_bytes(hdr, "big")
-        assert length == 702  # LEN counts its own 2 bytes [reference 4]
+        assert length == 702  # LEN counts its own 2 bytes [docs/w5500.md section 4]
         n, data = eth.socket_read(0, length - 2)
         assert n == 700 and bytes(data) == f
     assert eth.socket_available(0) == 0

@@ -6,7 +6,7 @@
 
 under both runtimes: ping at 56 and 1472 bytes, the http status page, and TCP
 bulk transfers each way with the kernel as client (python sockets inside the
-namespace, host_tests/tcp_kernel_peer.py) checked byte for byte by SHA-256.
+namespace, host_tests/helpers/tcp_kernel_peer.py) checked byte for byte by SHA-256.
 SPI bytes per frame and per payload byte and the MB/s go to
 .build/measurements.jsonl (netharness.record).  Namespaces are ``w5vb*``,
 always deleted.  Needs root (and /dev/net/tun for CPython); skips otherwise.
@@ -24,11 +24,11 @@ import time
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "helpers"))
 
 import netharness as H  # noqa: E402
 
-KPEER = os.path.join(HERE, "tcp_kernel_peer.py")
+KPEER = os.path.join(H.HERE, "tcp_kernel_peer.py")
 BULK_BYTES = 4 * 1000 * 1000
 ECHO_BYTES = 2 * 1000 * 1000
 _seq = [0]

@@ -10,7 +10,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-sys.path.insert(0, os.path.join(HERE, "mp"))
+sys.path.insert(0, os.path.join(HERE, "helpers"))
 
 from scapy.layers.inet import IP, ICMP, UDP, TCP, IPerror, UDPerror, IPOption_Router_Alert, IPOption_NOP  # noqa: E402
 from scapy.layers.l2 import Ether, ARP, Dot1Q  # noqa: E402

@@ -21,8 +21,10 @@
 # firmware/code.py.
 #
 # The board set is what a board can run: the stack (lib/tcpip outside nic/),
-# nic/__init__.py, and the nic/ modules the board file imports with the nic/
-# modules those import (its chip's driver, the MACRAW base, the SPI glue).  The
+# nic/__init__.py, the driver of each chip the board file names in CHIP/CHIPS,
+# the SPI glue (nic/w5500_spi.py) and the nic/ modules those import (the MACRAW
+# base).  A board file is its pin table; firmware/netboot.py's board_functions
+# gives it spi(), nic() and default_mac().  The
 # host-only NICs (tap.py, packet.py, link.py), other chips' drivers and tls.py
 # (TLS for the host runtimes; a board's runtime has its own ssl) stay on the PC.
 
@@ -45,9 +47,14 @@ TCPIP_MPY := $(patsubst lib/%.py,$(MPY_DIR)/%.mpy,$(TCPIP_SOURCES))
 BOARD_FILE = boards/$(BOARD).py
 BOARD_RUNTIME = $(shell sed -n 's/^RUNTIME = "\(.*\)"/\1/p' $(BOARD_FILE) 2>/dev/null)
 
-# Board set (see the top): nic/ modules named in `from tcpip.nic.X import` lines.
+# Board set (see the top): the driver of each chip the board file names
+# (CHIP = "W5500", CHIPS = ("W5100S", "W5500")) and the SPI glue, and any nic/
+# module it imports itself, with the nic/ modules those import
+# (`from tcpip.nic.X import` lines).
 nic_imports = $(sort $(shell sed -n 's/^ *from tcpip\.nic\.\([a-z0-9_]*\) import .*/\1/p' $(1) /dev/null 2>/dev/null))
-BOARD_NICS_DIRECT = $(call nic_imports,$(BOARD_FILE))
+board_chips = $(sort $(shell sed -n 's/^CHIPS\{0,1\} = //p' $(1) 2>/dev/null | tr -c 'A-Za-z0-9' '\n' | tr 'A-Z' 'a-z' | grep '^w5'))
+BOARD_CHIPS = $(call board_chips,$(BOARD_FILE))
+BOARD_NICS_DIRECT = $(sort $(if $(BOARD_CHIPS),$(BOARD_CHIPS) w5500_spi) $(call nic_imports,$(BOARD_FILE)))
 BOARD_NICS = $(sort $(BOARD_NICS_DIRECT) $(call nic_imports,$(BOARD_NICS_DIRECT:%=lib/tcpip/nic/%.py)))
 BOARD_SOURCES = $(sort $(filter-out lib/tcpip/nic/% lib/tcpip/tls.py,$(TCPIP_SOURCES)) lib/tcpip/nic/__init__.py \
                        $(BOARD_NICS:%=lib/tcpip/nic/%.py))

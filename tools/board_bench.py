@@ -3,7 +3,7 @@ emulated-board figures (docs/performance.md, "On the board") are calibrated with
 
 On the PC, with the board flashed (``make flash BOARD=...``)::
 
-    mpremote cp tools/memreport.py tools/services.py : + run tools/board_bench.py
+    mpremote cp tools/memreport.py tools/services.py tools/nullnic.py : + run tools/board_bench.py
 
 It prints one line per measurement and a final JSON line:
 
@@ -127,21 +127,13 @@ def stack_bytes():
     import tcpip.stack
     import memreport
 
-    class Null:
-        mac = b"\x02\x00\x00\x00\x00\x02"
-
-        def recv_into(self, b):
-            return 0
-
-        def send(self, f):
-            pass
-
-        def link_up(self):
-            return True
+    from nullnic import NullNIC
+    nic = NullNIC()
+    nic.sent = 0  # the NIC's own bytes are not the stack's
     tcpip.stack.set_current(None)
     gc.collect()
     m0 = memreport.mem_alloc()
-    s = Stack(Config(), Null())
+    s = Stack(Config(), nic)
     gc.collect()
     n = memreport.mem_alloc() - m0 if m0 >= 0 else None  # None: CPython cannot tell
     memreport.release(s)

@@ -34,6 +34,8 @@ import struct
 import sys
 import time
 
+from xorshift import Xorshift32
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 LIB = os.path.join(ROOT, "lib")
@@ -71,22 +73,14 @@ def load(instrument=False):
     globals()["tcpip"] = sys.modules["tcpip"]
 
 
-class _DetRandom:
+class _DetRandom(Xorshift32):
     """random32 stand-in: xorshift, reset for every input so captured sessions replay."""
-
-    def __init__(self):
-        self.s = 1
 
     def reset(self, seed=12345):
         self.s = seed
 
     def __call__(self):
-        x = self.s
-        x ^= (x << 13) & 0xFFFFFFFF
-        x ^= x >> 17
-        x ^= (x << 5) & 0xFFFFFFFF
-        self.s = x
-        return x
+        return self.next()
 
 
 RNG = _DetRandom()

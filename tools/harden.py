@@ -485,7 +485,7 @@ class Board:
     _n = 0
 
     def __init__(self, runtime):
-        sys.path.insert(0, os.path.join(ROOT, "host_tests"))
+        sys.path.insert(0, os.path.join(ROOT, "host_tests", "helpers"))
         import netharness
         Board._n += 1
         orig = netharness.ns_name

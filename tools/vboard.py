@@ -279,7 +279,7 @@ def main(argv):
             dnsmasq = start_dnsmasq(ns, a)
         path = [os.path.join(ROOT, "lib"), HERE]
         if a.stack:
-            path.append(os.path.join(ROOT, "host_tests"))
+            path += [os.path.join(ROOT, "host_tests"), os.path.join(ROOT, "host_tests", "helpers")]
         env = dict(os.environ)
         env["PYTHONPATH"] = ":".join(path)
         env["MICROPYPATH"] = ":".join(path + [".frozen"])

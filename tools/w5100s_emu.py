@@ -1,7 +1,7 @@
 """A register-level WIZnet W5100S as a MACRAW driver sees it, for host tests.
 
 Runs under CPython and the MicroPython unix port (portable subset).  Built on
-the W5500 model in ``w5500_emu.py``: the socket register logic (self-clearing
+``w5500_emu.WiznetChip``, what both chips share: the socket register logic (self-clearing
 commands, Sn_IR write-1-to-clear, free-running 16-bit pointers, OPEN / RECV /
 SEND), the RX ring fed with length-prefixed records from the wire (whole
 frame dropped when it does not fit), one frame per SEND, link switch, SEND
@@ -76,25 +76,23 @@ MR2_MMBLK = 0x20
 MR2_IPV6BLK = 0x10
 
 
-class W5100S(_E.W5500):
-    """The chip.  ``W5100S(wire)``.  Same test knobs as ``w5500_emu.W5500``
+class W5100S(_E.WiznetChip):
+    """The chip.  ``W5100S(wire)``.  Same test knobs as ``w5500_emu.WiznetChip``
     (``link``, ``speed_100``, ``full_duplex``, ``wire_frames_per_select``,
     ``send_mode``, ``strict_bursts``, ``tear_rsr``, ``echo``, ...).
     ``inject_read_fault(addr, value, times)`` takes a 16-bit SPI address."""
 
+    COMMON_SIZE = COMMON_SIZE
+    SOCKETS = SOCKETS
+    SOCKET_SIZE = SOCKET_SIZE
+    RAM_BYTES = RAM_BYTES
+
     def __init__(self, wire=None, link=True):
         self.bad_opcodes = 0
-        _E.W5500.__init__(self, wire, link)
+        _E.WiznetChip.__init__(self, wire, link)
 
     def reset(self):
         """Power-on / RSTn / MR.RST: every register to its reset value."""
-        if len(self.common) != COMMON_SIZE:
-            self.common = bytearray(COMMON_SIZE)
-            self.sock = [bytearray(SOCKET_SIZE) for _ in range(SOCKETS)]
-            self.tx_ram = bytearray(RAM_BYTES)
-            self.rx_ram = bytearray(RAM_BYTES)
-            self._tx_mv = memoryview(self.tx_ram)
-            self._rx_mv = memoryview(self.rx_ram)
         c = self.common
         for i in range(COMMON_SIZE):
             c[i] = 0
@@ -108,18 +106,7 @@ class W5100S(_E.W5500):
         c[PMRUR] = 0xFF
         c[PMRUR + 1] = 0xFF
         c[VERR] = 0x51
-        for s in self.sock:
-            for i in range(SOCKET_SIZE):
-                s[i] = 0
-            for i in range(6):
-                s[Sn_DHAR + i] = 0xFF
-            s[Sn_TTL] = 0x80
-            s[Sn_IMR] = 0xFF
-            s[Sn_FRAG] = 0x40
-        self._tx_rd = [0] * SOCKETS
-        self._rx_wr = [0] * SOCKETS
-        self._rx_rd = [0] * SOCKETS
-        self._state = 0
+        self._reset_sockets()
         self._update_int()
 
     # ------------------------------------------------------ buffer geometry
@@ -140,32 +127,17 @@ class W5100S(_E.W5500):
         self._faults.append([addr & 0xFFFF, value, times])
 
     # ------------------------------------------------------------------ SPI
-    def transfer(self, out=None, inp=None, n=None, fill=0):
-        """Clock n bytes: opcode, address high, address low, then data."""
-        if n is None:
-            n = len(out) if out is not None else len(inp)
-        self.spi_bytes += n
-        i = 0
-        while i < n:
-            st = self._state
-            if st < 3:
-                b = out[i] if out is not None else fill
-                if inp is not None:
-                    inp[i] = 0
-                if st == 0:
-                    self._op = b
-                elif st == 1:
-                    self._addr = b << 8
-                else:
-                    self._addr |= b
-                    if self._op not in (OP_WRITE, OP_READ):
-                        self.bad_opcodes += 1
-                self._state = st + 1
-                i += 1
-                continue
-            k = n - i
-            self._data(out, inp, i, k, fill)
-            i += k
+    def _header_byte(self, st, b):
+        """Opcode, address high, address low; the chip's MISO then is taken as 0x00."""
+        if st == 0:
+            self._op = b
+        elif st == 1:
+            self._addr = b << 8
+        else:
+            self._addr |= b
+            if self._op not in (OP_WRITE, OP_READ):
+                self.bad_opcodes += 1
+        return 0
 
     def _data(self, out, inp, start, k, fill):
         op = self._op
@@ -235,7 +207,7 @@ class W5100S(_E.W5500):
             return self.common[a]
         if SOCK_BASE <= a < SOCK_BASE + 0x100 * SOCKETS:
             n = (a - SOCK_BASE) >> 8
-            return _E.W5500._reg_read(self, (n << 2) | 1, a & 0xFF)
+            return self._sock_read(n, a & 0xFF)
         return 0
 
     def _write_byte(self, a, v):
@@ -259,7 +231,7 @@ class W5100S(_E.W5500):
             return
         if SOCK_BASE <= a < SOCK_BASE + 0x100 * SOCKETS:
             n = (a - SOCK_BASE) >> 8
-            _E.W5500._reg_write(self, (n << 2) | 1, a & 0xFF, v)
+            self._sock_write(n, a & 0xFF, v)
 
     def _sir(self):
         v = 0
@@ -286,7 +258,7 @@ class W5100S(_E.W5500):
         return block | (_E.SN_MR_MFEN if s[Sn_MR] & SN_MR_MF else 0)
 
     def stats(self):
-        d = _E.W5500.stats(self)
+        d = _E.WiznetChip.stats(self)
         d["bad_opcodes"] = self.bad_opcodes
         return d
 

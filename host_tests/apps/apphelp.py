@@ -24,7 +24,7 @@ def make_nic(kind, ifname):
     if kind == "tap":
         from tcpip.nic.tap import TapNIC
         return TapNIC(ifname, mac=MAC)
-    # host_tests/shims/socket.py (tcpip's sockets as ``socket``) may come first
+    # host_tests/helpers/shims/socket.py (tcpip's sockets as ``socket``) may come first
     # on MICROPYPATH; the packet NIC needs the unix port's own socket module,
     # which MicroPython still offers as ``usocket``.
     saved = sys.modules.get("socket")

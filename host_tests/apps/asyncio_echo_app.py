@@ -5,7 +5,7 @@ server (kernel_servers.py, 192.0.2.1:7001).  Portable.
 
 CPython: tcpip.aio.open_connection (polled streams).  MicroPython: clients 0-3
 use the runtime's own asyncio.open_connection (tcpip sockets found as
-``socket`` through host_tests/shims, waited on with select.poll -> ioctl),
+``socket`` through host_tests/helpers/shims, waited on with select.poll -> ioctl),
 clients 4-7 tcpip.aio.open_connection (native asyncio.Stream on our socket).
 """
 import sys

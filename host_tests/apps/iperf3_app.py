@@ -13,7 +13,7 @@ Two lines of platform glue, not changes to the library: on ``sys.platform ==
 import sys
 import time
 
-import socket  # noqa: F401  host_tests/shims/socket.py: tcpip's sockets
+import socket  # noqa: F401  host_tests/helpers/shims/socket.py: tcpip's sockets
 import apphelp
 
 count = int(sys.argv[3]) if len(sys.argv) > 3 else 1

@@ -3,7 +3,7 @@
     <runtime> microdot_app.py tap tap0 | packet vb
 
 MicroPython: microdot's own ``start_server`` (asyncio.start_server, which finds
-tcpip's sockets as ``socket`` through host_tests/shims).  CPython: the event
+tcpip's sockets as ``socket`` through host_tests/helpers/shims).  CPython: the event
 loop cannot wait on tcpip sockets, so ``tcpip.aio.start_server`` hands each
 connection to microdot's ``handle_request``.  Routes: GET / (text), POST /upload
 (answers the body's length and SHA-256), GET /shutdown (stops the app).

@@ -1,6 +1,6 @@
 """adafruit_minimqtt (PyPI, unchanged) on tcpip's SocketPool: connect to the
 mosquitto broker at 192.0.2.1:1883, subscribe, publish, receive our own
-messages back.  Portable (CPython, MicroPython with host_tests/shims).
+messages back.  Portable (CPython, MicroPython with host_tests/helpers/shims).
 
     <runtime> mqtt_app.py tap tap0 | packet vb [nodelay]
 

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import netns  # noqa: E402
 
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
-SHIMS = os.path.join(HOST_TESTS, "shims")
+SHIMS = os.path.join(HOST_TESTS, "helpers", "shims")
 SITE_PACKAGES = os.path.join(ROOT, ".venv", "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
 RUNTIMES = ("cpython", "micropython")
 _seq = [0]
@@ -50,7 +50,7 @@ class AppNs:
     def env(self, shims=False):
         """PYTHONPATH/MICROPYPATH: lib, apps, tools.  MicroPython also gets the
         venv's site-packages (pure-Python PyPI libraries) after its frozen
-        modules, and with shims=True host_tests/shims first (``socket`` is then
+        modules, and with shims=True host_tests/helpers/shims first (``socket`` is then
         tcpip's, for requests / asyncio / microdot)."""
         e = dict(os.environ)
         path = [os.path.join(ROOT, "lib"), APPS, os.path.join(ROOT, "tools")]

@@ -1,6 +1,6 @@
 """HTTP GET of a file through tcpip: adafruit_requests on CPython (via
 adafruit_connection_manager and tcpip.SocketPool), micropython-lib ``requests``
-(frozen in the unix port, on tcpip through host_tests/shims/socket.py) on
+(frozen in the unix port, on tcpip through host_tests/helpers/shims/socket.py) on
 MicroPython.  Both unchanged.
 
     <runtime> requests_app.py tap tap0 | packet vb URL

@@ -2,7 +2,7 @@
 starts them): nginx on files.test:443, a silent TCP server on :4444 and one
 that closes in the middle of a TLS record on :4445.  Portable: CPython uses
 adafruit_requests with tcpip.tls, MicroPython micropython-lib ``requests``
-(through host_tests/shims/socket.py) and its own ssl on tcpip sockets.
+(through host_tests/helpers/shims/socket.py) and its own ssl on tcpip sockets.
 
     <runtime> tls_app.py tap tap0 | packet vb CERT_DIR SIZE
 
@@ -174,7 +174,7 @@ def c_nonblocking_and_poll():
 
 def c_asyncio_get():
     """MicroPython's own asyncio.open_connection(ssl=context) over tcpip sockets
-    (``socket`` is tcpip's through host_tests/shims; waits are select.poll on
+    (``socket`` is tcpip's through host_tests/helpers/shims; waits are select.poll on
     the wrapped socket)."""
     if not MP:
         return "CPython: use tcpip.aio (no TLS there)"

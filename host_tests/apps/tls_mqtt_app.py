@@ -52,7 +52,7 @@ def c_minimqtt():
 def c_umqtt_simple():
     if not MP:
         return "CPython: umqtt is MicroPython's"
-    import socket  # host_tests/shims/socket.py: tcpip's sockets
+    import socket  # host_tests/helpers/shims/socket.py: tcpip's sockets
     sys.modules["usocket"] = socket  # what umqtt.simple imports
     ctx = tls.create_default_context(cafile=CA)
 

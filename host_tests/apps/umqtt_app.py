@@ -14,7 +14,7 @@ Nothing but the non-blocking reads polls the stack in that loop.
 import sys
 import time
 
-import socket  # host_tests/shims/socket.py: tcpip's sockets
+import socket  # host_tests/helpers/shims/socket.py: tcpip's sockets
 import apphelp
 from tcpip.compat import ticks_ms, ticks_diff
 

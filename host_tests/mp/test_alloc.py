@@ -11,21 +11,13 @@ import gc
 
 from tcpip.wire import checksum as ck
 from tcpip.wire import bytes as wb
+from xorshift import Xorshift32
 
 IS_MP = sys.implementation.name == "micropython"
 
 
 def _rng(seed):
-    x = [seed * 2654435761 & 0xFFFFFFFF or 1]
-
-    def nxt():
-        v = x[0]
-        v ^= (v << 13) & 0xFFFFFFFF
-        v ^= v >> 17
-        v ^= (v << 5) & 0xFFFFFFFF
-        x[0] = v
-        return v
-    return nxt
+    return Xorshift32(seed * 2654435761).next
 
 
 def _bufs():

@@ -3,7 +3,7 @@ MicroPython's time.ticks_ms and the CPython clock, 2**29 for CircuitPython's
 supervisor.ticks_ms; ticks_diff/ticks_add work modulo that period, so a
 blocking call with a timeout ends on time across the clock's wrap.  (Every
 virtual-time suite also runs on a 2**29 clock: test_mp_suites.py.)
-Runs under CPython and MicroPython (host_tests/mprun.py)."""
+Runs under CPython and MicroPython (host_tests/helpers/mprun.py)."""
 import sys
 import tcpip
 from tcpip import compat

@@ -7,6 +7,7 @@ The fallback is exercised by importing fresh copies of the modules with an
 board without an RNG); the modules already loaded are put back afterwards.
 """
 import sys
+from nullnic import NullNIC
 
 
 class _OsWithoutUrandom:
@@ -43,19 +44,6 @@ def _fresh_tcpip(fake_os):
         restore()
         raise
     return compat, config, stack, restore
-
-
-class _NullNic:
-    mac = b"\x02\x00\x00\x00\x00\x02"
-
-    def recv_into(self, buf):
-        return 0
-
-    def send(self, frame):
-        pass
-
-    def link_up(self):
-        return True
 
 
 def test_runtime_urandom_is_used_when_present():
@@ -103,7 +91,7 @@ def test_os_urandom_that_raises_counts_as_missing():
 def test_without_os_urandom_a_stack_starts_and_opens_a_connection():
     compat, config, stack, restore = _fresh_tcpip(_OsWithoutUrandom())
     try:
-        s = stack.Stack(config.Config(ip="192.0.2.2", prefix=24, gateway="192.0.2.1"), _NullNic())
+        s = stack.Stack(config.Config(ip="192.0.2.2", prefix=24, gateway="192.0.2.1"), NullNIC())
         assert bytes(s.tcp.cookie_buf[:16]) != bytes(16)  # the SYN-cookie secret was drawn
         c = s.tcp.open("192.0.2.1", 7)
         assert c is not None

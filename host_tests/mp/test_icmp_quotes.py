@@ -3,7 +3,7 @@ them (RFC 5927): a whole IPv4 header from our address, of a protocol we send,
 with its ports, and for TCP a sequence number we sent and the peer has not
 acknowledged.  A forged quote is dropped and counted (``drop_icmp_quote``,
 ``drop_icmp_quote_seq``) and cannot abort a connection in SYN-SENT.
-Runs under CPython and MicroPython (host_tests/mprun.py)."""
+Runs under CPython and MicroPython (host_tests/helpers/mprun.py)."""
 import tcpip
 from tcpip.compat import ECONNREFUSED, ETIMEDOUT
 from tcpip.wire import icmp, ipv4

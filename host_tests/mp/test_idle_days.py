@@ -3,7 +3,7 @@ stack keeps polling (once a minute) but nothing happens for a week, longer
 than half the ticks period (6.2 days on the 2**30 clock, 3.1 on 2**29).  A
 deadline compared that late looks like the future again unless it was aged
 out in time; each store must behave as if the week had passed.
-Runs under CPython and MicroPython (host_tests/mprun.py)."""
+Runs under CPython and MicroPython (host_tests/helpers/mprun.py)."""
 from tcpip.config import Config
 from tcpip.stack import Stack
 from tcpip.compat import ticks_add

@@ -1,6 +1,6 @@
 """The REPL helpers (tcpip.ping, netstat, ifconfig, stats, trace) load
 tcpip/repl.py and tcpip/tracer.py on first use, not at ``import tcpip``, and
-work the same.  Runs under CPython and MicroPython (host_tests/mprun.py), one
+work the same.  Runs under CPython and MicroPython (host_tests/helpers/mprun.py), one
 process per suite, so sys.modules below is what ``import tcpip`` loaded."""
 import sys
 

@@ -1,33 +1,19 @@
 """Socket API behaviour that needs no peer: the tcpip.socket name, getaddrinfo's
 shape, SocketPool's attributes, and the errors misuse raises (CPython's errno
-values).  Runs under CPython and MicroPython (host_tests/mprun.py)."""
+values).  Runs under CPython and MicroPython (host_tests/helpers/mprun.py)."""
 import tcpip
 from tcpip.config import Config
 from tcpip.stack import Stack
 from tcpip.compat import ticks_ms, ticks_diff
 from tcphelp import errno_of as _errno
+from nullnic import NullNIC
 
-
-class NullNIC:
-    """A wire nobody is on: frames go nowhere, nothing ever arrives."""
-    mac = b"\x02\x00\x00\x00\x00\x09"
-
-    def __init__(self):
-        self.sent = 0
-
-    def recv_into(self, buf):
-        return 0
-
-    def send(self, mv):
-        self.sent += 1
-
-    def link_up(self):
-        return True
+MAC = b"\x02\x00\x00\x00\x00\x09"
 
 
 def _stack():
-    st = Stack(Config(mac=NullNIC.mac, ip="192.0.2.2", prefix=24, gateway="192.0.2.1",
-                      dns=["192.0.2.1"]), NullNIC())
+    st = Stack(Config(mac=MAC, ip="192.0.2.2", prefix=24, gateway="192.0.2.1",
+                      dns=["192.0.2.1"]), NullNIC(MAC))
     tcpip.set_stack(st)
     return st
 

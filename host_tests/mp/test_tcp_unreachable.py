@@ -6,6 +6,7 @@ from tcpip.config import Config
 from tcpip.stack import Stack
 from tcpip.compat import EHOSTUNREACH, ticks_ms, ticks_diff
 from tcphelp import Peer, PEER_IP, PEER_PORT, errno_of
+from nullnic import NullNIC
 
 SILENT_IP = "192.0.2.77"  # on the stack's /24, nobody there
 
@@ -41,22 +42,9 @@ def test_failed_arp_for_one_host_leaves_connections_to_others_alone():
     assert good.error == 0 and good.state_name() == "ESTABLISHED"
 
 
-class _NullNIC:
-    """A wire nobody is on."""
-    mac = b"\x02\x00\x00\x00\x00\x09"
-
-    def recv_into(self, buf):
-        return 0
-
-    def send(self, mv):
-        pass
-
-    def link_up(self):
-        return True
-
-
 def test_socket_connect_raises_ehostunreach_within_the_arp_retries():
-    st = Stack(Config(mac=_NullNIC.mac, ip="192.0.2.2", prefix=24, gateway="192.0.2.1"), _NullNIC())
+    mac = b"\x02\x00\x00\x00\x00\x09"
+    st = Stack(Config(mac=mac, ip="192.0.2.2", prefix=24, gateway="192.0.2.1"), NullNIC(mac))
     tcpip.set_stack(st)
     st.poll(ticks_ms())  # a running stack: its clock is current when connect() opens
     s = tcpip.socket(tcpip.AF_INET, tcpip.SOCK_STREAM)

@@ -1,7 +1,7 @@
 """ICMP errors about our UDP datagrams (udp.py docstring): a connected socket
 gets ECONNREFUSED / EHOSTUNREACH once on its next receive or send, like Linux;
 unconnected sockets and other sockets ignore them; TCP still gets its own.
-Runs under CPython and MicroPython (host_tests/mprun.py)."""
+Runs under CPython and MicroPython (host_tests/helpers/mprun.py)."""
 import tcpip
 from tcpip.config import Config
 from tcpip.stack import Stack

@@ -1,7 +1,7 @@
 """The stack's own UDP users (udp.py docstring): the DHCP client and the DNS
 resolver attach to their ports instead of taking sockets from the UDP pool,
 build their messages in the TX frame and read answers where they arrive.
-Runs under CPython and MicroPython (host_tests/mprun.py)."""
+Runs under CPython and MicroPython (host_tests/helpers/mprun.py)."""
 from tcpip.config import Config
 from tcpip.stack import Stack
 from tcpip.compat import EADDRINUSE

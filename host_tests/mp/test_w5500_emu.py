@@ -177,7 +177,7 @@ def test_rx_ring_wraps_and_buffer_address_uses_low_bits():
     assert bytes(chip.rx_ram[0x3FF0:0x4000]) == bytes([0, 62]) + f[:14]
     assert bytes(chip.rx_ram[0:46]) == f[14:]
     assert rd(chip, E.Sn_RX_WR, 0x08, 2) == bytes([0x00, 0x2E])
-    # A burst read through the end wraps inside the chip (reference 3).
+    # A burst read through the end wraps inside the chip (docs/w5500.md section 3).
     assert rd(chip, 0xFFF0, 0x18, 62) == bytes([0, 62]) + f
     assert rd(chip, 0x3FF0, 0x18, 62) == bytes([0, 62]) + f
 

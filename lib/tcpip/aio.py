@@ -24,7 +24,7 @@ Two ways the stack gets driven:
   ``asyncio.Stream`` objects.  MicroPython's own ``asyncio.open_connection``
   and ``asyncio.start_server`` work too when a module named ``socket`` that
   re-exports ``tcpip.socket`` comes first on the path (that is how microdot
-  runs unchanged; see host_tests/shims/socket.py).
+  runs unchanged; see host_tests/helpers/shims/socket.py).
 - CPython (and CircuitPython): the event loop cannot wait on a tcpip socket
   (it has no file descriptor), so ``Stream`` here is a polled stream: each
   awaiting method runs ``Stack.poll`` and sleeps a few milliseconds until the

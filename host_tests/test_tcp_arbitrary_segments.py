@@ -6,7 +6,7 @@ import sys
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "mp"))
+sys.path.insert(0, os.path.join(HERE, "helpers"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 
 from tcphelp import Peer, build, PEER_IP, STACK_IP, PEER_PORT, seq_add  # noqa: E402

@@ -2,7 +2,7 @@
 
 Run inside the namespace (CPython with scapy)::
 
-    ip netns exec NS python host_tests/kernel_peer.py --iface vk --kind bad_ip_checksum \\
+    ip netns exec NS python host_tests/helpers/kernel_peer.py --iface vk --kind bad_ip_checksum \\
         --count 3 --dst-mac 02:00:00:00:00:02 --dst-ip 192.0.2.2 --src-ip 192.0.2.1
 
 Prints one JSON line: {"sent": N, "answers": ["summary of each frame from dst-mac", ...]}.

@@ -1,6 +1,6 @@
 """The Linux kernel's side of the TCP interop tests (CPython, run inside the namespace).
 
-    python host_tests/tcp_kernel_peer.py MODE [args]  ->  one JSON line on stdout
+    python host_tests/helpers/tcp_kernel_peer.py MODE [args]  ->  one JSON line on stdout
 
 Modes (the stack is 192.0.2.2, the kernel 192.0.2.1):
   sink PORT                 accept one connection, read to EOF, report bytes + SHA-256

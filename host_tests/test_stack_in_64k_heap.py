@@ -19,7 +19,7 @@ import sys
 DATA_HEAP_BYTES = 64 * 1024
 
 if sys.implementation.name == "micropython":
-    # ---- inside the stack process (tools/vboard_run.py --stack test_heap64k)
+    # ---- inside the stack process (tools/vboard_run.py --stack test_stack_in_64k_heap)
     import gc
     import services  # noqa: F401  (code, not data: imported before the ballast)
     import httpstatus  # noqa: F401
@@ -85,7 +85,7 @@ else:
     import pytest
 
     HERE = os.path.dirname(os.path.abspath(__file__))
-    sys.path.insert(0, HERE)
+    sys.path.insert(0, os.path.join(HERE, "helpers"))
     import netharness  # noqa: E402
 
     BENCH = os.path.join(netharness.ROOT, "tools", "bench.py")
@@ -102,7 +102,7 @@ else:
             pytest.skip(why)
         board = netharness.VBoard("micropython", tag="heap64k",
                                   extra=["--serve", "discard,chargen,http", "--heapsize", "1M",
-                                         "--stack", "test_heap64k"])
+                                         "--stack", "test_stack_in_64k_heap"])
         try:
             rx = _client(board, "discard", 1000000)
             assert rx["ok"] and rx["bytes"] == 1000000, rx

@@ -1,5 +1,6 @@
 """Deployment pieces: board modules, make mpy / flash (dry run), package.json, manifest.py."""
 import glob
+import importlib
 import importlib.util
 import json
 import os
@@ -10,8 +11,9 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-if os.path.join(ROOT, "lib") not in sys.path:
-    sys.path.insert(0, os.path.join(ROOT, "lib"))
+for _p in (os.path.join(ROOT, "lib"), os.path.join(ROOT, "firmware")):  # a board file imports netboot
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
 SOURCES = sorted(os.path.relpath(p, ROOT) for p in
                  glob.glob(os.path.join(ROOT, "lib", "tcpip", "**", "*.py"), recursive=True))
 
@@ -32,7 +34,7 @@ def _load_board(name):
     spec = importlib.util.spec_from_file_location("board_" + name,
                                                   os.path.join(ROOT, "boards", name + ".py"))
     mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)  # board-only imports are inside functions
+    spec.loader.exec_module(mod)  # board-only imports are inside netboot.board_functions
     return mod
 
 
@@ -47,6 +49,43 @@ def test_board_module_pins_match_reference(name):
 def test_ethernet_hat_board_is_w5100s_and_rejects_unknown_chips():
     mod = _load_board("pico_wiznet_ethernet_hat")
     assert mod.CHIP == "W5100S"
+    with pytest.raises(OSError, match="W5300"):
+        mod.nic(b"\x02\x00\x00\x00\x00\x02", chip="W5300")
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_board_file_is_its_pin_table_and_netboot_builds_spi_nic_and_mac_from_it(name, monkeypatch):
+    import types
+
+    import tcpip.nic.w5500_spi as glue
+
+    made = []
+    for cls in ("MachineSPI", "BusioSPI"):
+        monkeypatch.setattr(glue, cls, lambda *a, _cls=cls, **kw: made.append((_cls, a, kw)) or "spi")
+    uid = b"\x10\x11\x12\x13\x14\x15\x16\x17"
+    monkeypatch.setitem(sys.modules, "machine", types.SimpleNamespace(unique_id=lambda: uid))
+    monkeypatch.setitem(sys.modules, "microcontroller", types.SimpleNamespace(cpu=types.SimpleNamespace(uid=uid)))
+    monkeypatch.setitem(sys.modules, "board", types.SimpleNamespace(SCK="pSCK", MOSI="pMOSI", MISO="pMISO",
+                                                                     D10="pD10"))
+    mod = _load_board(name)
+    pins = BOARDS[name]
+    assert mod.spi() == "spi" and mod.spi(1000) == "spi"
+    if pins["RUNTIME"] == "micropython":
+        args = (pins["SPI_ID"], pins["SCK"], pins["MOSI"], pins["MISO"], pins["CS"])
+        assert made == [("MachineSPI", args, dict(rst=pins["RST"], int_pin=pins["INT"], baudrate=mod.BAUDRATE)),
+                        ("MachineSPI", args, dict(rst=pins["RST"], int_pin=pins["INT"], baudrate=1000))]
+    else:
+        args = ("pSCK", "pMOSI", "pMISO", "pD10")
+        assert made[0] == ("BusioSPI", args, dict(rst=None, int_pin=None, baudrate=mod.BAUDRATE))
+    assert mod.default_mac() == b"\x02\x13\x14\x15\x16\x17"
+    # the chip's driver on the SPI adapter the module has when nic() runs
+    opened = []
+    driver = "tcpip.nic.w5100s" if pins["CHIP"] == "W5100S" else "tcpip.nic.w5500"
+    monkeypatch.setattr(importlib.import_module(driver), pins["CHIP"],
+                        lambda spi, mac, **kw: opened.append((spi, mac, kw)) or "nic")
+    mod.spi = lambda baudrate=None: "patched spi"
+    assert mod.nic(b"\x02\x00\x00\x00\x00\x02", block_ipv6=True) == "nic"
+    assert opened == [("patched spi", b"\x02\x00\x00\x00\x00\x02", {"block_ipv6": True})]
     with pytest.raises(OSError, match="W5300"):
         mod.nic(b"\x02\x00\x00\x00\x00\x02", chip="W5300")
 

@@ -2,8 +2,8 @@
 
 Run inside a namespace made by the test (tools/netns.py)::
 
-    ip netns exec NS python      host_tests/tcp_board.py --nic tap --if tap0 [options]
-    ip netns exec NS micropython host_tests/tcp_board.py --nic packet --if vb [options]
+    ip netns exec NS python      host_tests/helpers/tcp_board.py --nic tap --if tap0 [options]
+    ip netns exec NS micropython host_tests/helpers/tcp_board.py --nic packet --if vb [options]
 
 Options::
 

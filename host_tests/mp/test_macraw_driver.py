@@ -1,0 +1,455 @@
+"""The MACRAW driver contract, run for each WIZnet chip on its register-level
+emulator (tools/w5500_emu.py, tools/w5100s_emu.py): frames both ways byte for
+byte, ring wraparound, overflow, resync, link, send timeouts, INTn.
+
+Every scenario takes the chip fixture (``PARAMS``/``fixture``: mprun.py runs
+``test_x[w5500]`` and ``test_x[w5100s]``).  What only one chip has stays in
+test_w5500_driver.py / test_w5100s_driver.py.  Runs under CPython and the
+MicroPython unix port (host_tests/helpers/mprun.py).
+"""
+from tcpip.compat import ticks_ms, ticks_diff
+from macrawhelp import MAC, PEER, BCAST, frame, drain, expect_oserror, fixture  # noqa: F401 (fixture: mprun)
+
+PARAMS = ("w5500", "w5100s")
+Sn_SR = 0x03  # socket status: the same offset on both chips
+IR_TIMEOUT = 0x08  # Sn_IR TIMEOUT: the same bit on both chips
+SOCK_CLOSED = 0x00  # Sn_SR after a reset, on both chips
+
+
+# ------------------------------------------------------------------ bring-up
+
+def test_bring_up_without_rst_pin_uses_mr_soft_reset(c):
+    wire = c.E.MemoryWire()
+    chip = c.new_chip(wire)
+    chip.common[c.E.RTR] = 0x12  # a value only a reset puts back to 0x07
+    if c.MR_DIRTY is not None:
+        chip.common[c.E.MR] = c.MR_DIRTY
+    c.Driver(c.E.EmuSPI(chip, rst_wired=False), MAC)
+    assert chip.common[c.E.RTR] == 0x07
+    assert chip.common[c.E.MR] == c.MR_RESET
+    assert chip.sock[0][Sn_SR] == c.E.SOCK_MACRAW
+
+
+def test_bring_up_with_rst_pin_resets_chip(c):
+    chip = c.new_chip(c.E.MemoryWire())
+    chip.common[c.E.RTR] = 0x12
+    c.Driver(c.E.EmuSPI(chip, rst_wired=True), MAC)
+    assert chip.common[c.E.RTR] == 0x07
+
+
+def test_bring_up_fails_with_message_naming_wiring_when_no_chip(c):
+    chip = c.new_chip(c.E.MemoryWire())
+    parts = c.bad_version(chip)
+    # the adapter's describe(): the pins on a board
+    expect_oserror(lambda: c.Driver(c.E.EmuSPI(chip), MAC), "emulated " + c.Driver.__name__, *parts)
+
+
+def test_bring_up_fails_when_shar_reads_back_wrong(c):
+    chip = c.new_chip(c.E.MemoryWire())
+    parts = c.bad_shar(chip)
+    expect_oserror(lambda: c.Driver(c.E.EmuSPI(chip), MAC), *parts)
+
+
+def test_bring_up_rejects_bad_mac_length(c):
+    chip = c.new_chip(c.E.MemoryWire())
+    try:
+        c.Driver(c.E.EmuSPI(chip), b"\x02\x00")
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("no ValueError")
+
+
+# ------------------------------------------------------------------- frames
+
+def test_frames_both_ways_exact_bytes(c):
+    wire, chip, nic = c.make()
+    buf = bytearray(1514)
+    sizes = (60, 61, 100, 590, 1000, 1513, 1514)
+    for i, n in enumerate(sizes):
+        wire.inbox.append(frame(n, i))
+    got = drain(nic, buf)
+    assert got == [frame(n, i) for i, n in enumerate(sizes)]
+    for i, n in enumerate(sizes):
+        nic.send(memoryview(frame(n, i, dst=PEER, src=MAC)))
+    assert wire.outbox == [frame(n, i, dst=PEER, src=MAC) for i, n in enumerate(sizes)]
+    assert nic.rx_frames == len(sizes) and nic.tx_frames == len(sizes)
+
+
+def _check_at_pointer(chip, wire, nic, ptr, n, buf, seed):
+    chip.set_pointers(0, ptr)
+    nic._tx_wr = ptr & 0xFFFF  # the driver keeps its own copy of TX_WR
+    f_in = frame(n, seed)
+    wire.inbox.append(f_in)
+    got = nic.recv_into(buf)
+    assert got == n, (ptr, n, got)
+    assert bytes(buf[:n]) == f_in, (ptr, n)
+    assert chip.rx_rsr(0) == 0, (ptr, n)
+    # RX_RD advanced by LEN (frame + 2) with 16-bit wraparound.
+    assert chip._rx_rd[0] == (ptr + n + 2) & 0xFFFF, (ptr, n)
+    f_out = frame(n, seed + 1, dst=PEER, src=MAC)
+    nic.send(f_out)
+    assert wire.outbox[-1] == f_out, (ptr, n)
+    assert chip._tx_rd[0] == (ptr + n) & 0xFFFF
+
+
+def test_wraparound_at_every_offset_near_buffer_end(c):
+    wire, chip, nic = c.make()
+    buf = bytearray(1514)
+    end = c.RX_BYTES
+    # Every start offset from 70 bytes before the end to just past it, so the
+    # 2-byte header and the frame split at every possible byte.
+    for k, ptr in enumerate(range(end - 70, end + 3)):
+        _check_at_pointer(chip, wire, nic, ptr, 60, buf, k)
+    assert nic.resyncs == 0
+
+
+def test_wraparound_full_size_frames_near_buffer_end(c):
+    wire, chip, nic = c.make()
+    buf = bytearray(1514)
+    end = c.RX_BYTES
+    for k, ptr in enumerate(list(range(end - 1518, end - 1510)) +
+                            list(range(end - 1400, end, 173)) +
+                            list(range(end - 4, end + 2)) + list(c.EXTRA_FULL_PTRS)):
+        _check_at_pointer(chip, wire, nic, ptr, 1514, buf, k)
+    assert nic.resyncs == 0
+
+
+def test_wraparound_of_16bit_pointers(c):
+    wire, chip, nic = c.make()
+    buf = bytearray(1514)
+    for k, ptr in enumerate(range(65536 - 66, 65536 + 3)):
+        _check_at_pointer(chip, wire, nic, ptr & 0xFFFF, 60, buf, k)
+    for k, ptr in enumerate((65536 - 1516, 65536 - 1000, 65536 - 3, 65535)):
+        _check_at_pointer(chip, wire, nic, ptr, 1514, buf, k)
+    assert nic.resyncs == 0
+
+
+def test_burst_of_frames_arriving_during_reads_is_received_in_order(c):
+    wire, chip, nic = c.make()
+    chip.wire_frames_per_select = 1  # one frame lands with every SPI frame
+    buf = bytearray(1514)
+    frames = [frame(60 + (i * 37) % 1400, i) for i in range(40)]
+    wire.inbox.extend(frames)
+    got = []
+    for _ in range(400):
+        n = nic.recv_into(buf)
+        if n:
+            got.append(bytes(buf[:n]))
+    # Frames land faster than they are read, so the ring overflows: every
+    # frame is either received intact, in order, or counted as dropped.
+    assert chip.rx_overflow_drops > 0
+    assert len(got) + chip.rx_overflow_drops == len(frames)
+    it = iter(frames)
+    for g in got:
+        for f in it:
+            if f == g:
+                break
+        else:
+            raise AssertionError("frame out of order or corrupt")
+    assert nic.resyncs == 0
+
+
+def test_small_frames_arriving_during_reads_are_all_received(c):
+    wire, chip, nic = c.make()
+    chip.wire_frames_per_select = 1
+    buf = bytearray(1514)
+    frames = [frame(60 + i % 7, i) for i in range(c.SMALL_FRAMES)]
+    wire.inbox.extend(frames)
+    got = []
+    for _ in range(1000):
+        n = nic.recv_into(buf)
+        if n:
+            got.append(bytes(buf[:n]))
+    assert got == frames
+    assert nic.resyncs == 0 and chip.rx_overflow_drops == 0
+
+
+def test_torn_rx_rsr_read_is_reread_until_stable(c):
+    wire, chip, nic = c.make()
+    chip.wire_frames_per_select = 0
+    buf = bytearray(1514)
+    first = [frame(60, i) for i in range(4)]  # 4 x 62 = 248 = 0x00F8 in the ring
+    wire.inbox.extend(first)
+    chip.pump()
+    late = frame(100, 9)  # lands mid-read: RSR 0x00F8 -> 0x015E, torn read 0x005E
+    wire.inbox.append(late)
+    chip.tear_rsr = 1
+    got = drain(nic, buf)
+    assert chip.tear_rsr == 0
+    assert got == first + [late]
+    assert nic.resyncs == 0
+
+
+def test_short_frame_is_padded_to_60_on_send(c):
+    wire, chip, nic = c.make()
+    f = frame(42, 1, dst=PEER, src=MAC)  # an ARP-sized frame
+    nic.send(f)
+    assert wire.outbox[-1] == f + bytes(18)
+
+
+def test_send_rejects_oversize_frame(c):
+    wire, chip, nic = c.make()
+    expect_oserror(lambda: nic.send(bytes(1515)), "1515")
+    assert chip.tx_frames == 0
+
+
+def test_frame_larger_than_callers_buffer_is_dropped_and_counted(c):
+    wire, chip, nic = c.make()
+    wire.inbox.append(frame(200, 1))
+    wire.inbox.append(frame(60, 2))
+    small = bytearray(100)
+    assert nic.recv_into(small) == 0
+    assert nic.rx_drop_too_big == 1
+    assert nic.recv_into(small) == 60
+    assert bytes(small[:60]) == frame(60, 2)
+
+
+# ------------------------------------------------------------------- filter
+
+def test_mac_filter_passes_own_and_broadcast_drops_others(c):
+    wire, chip, nic = c.make()
+    buf = bytearray(1514)
+    wire.inbox.append(frame(60, 1, dst=b"\x02\x99\x99\x99\x99\x99"))
+    wire.inbox.append(frame(60, 2, dst=BCAST))
+    wire.inbox.append(frame(60, 3))
+    wire.inbox.append(frame(60, 4, dst=b"\x01\x80\xc2\x00\x00\x0e"))  # LLDP: non-IP multicast
+    chip.pump()
+    assert drain(nic, buf) == [frame(60, 2, dst=BCAST), frame(60, 3)]
+    assert chip.rx_filtered == 2
+
+
+def test_block_broadcast_drops_broadcast(c):
+    wire, chip, nic = c.make(block_broadcast=True)
+    buf = bytearray(1514)
+    wire.inbox.append(frame(60, 2, dst=BCAST))
+    wire.inbox.append(frame(60, 3))
+    chip.pump()
+    assert drain(nic, buf) == [frame(60, 3)]
+
+
+# ----------------------------------------------------------------- overflow
+
+def test_rx_overflow_drops_whole_frames_and_driver_recovers(c):
+    wire, chip, nic = c.make()
+    chip.wire_frames_per_select = 0  # nothing arrives unless pumped
+    buf = bytearray(1514)
+    fit = c.RX_BYTES // (1514 + 2)  # W5500: 10 records fit; W5100S: 5
+    frames = [frame(1514, i) for i in range(fit + 2)]
+    wire.inbox.extend(frames)
+    chip.pump()
+    # the last two are lost whole
+    assert chip.rx_frames == fit and chip.rx_overflow_drops == 2
+    assert chip.rx_rsr(0) == fit * 1516
+    # A smaller frame still fits into what is left; the next one does not.
+    left = c.RX_BYTES - fit * 1516
+    assert c.OVERFLOW_FIT + 2 <= left < c.OVERFLOW_FIT + 2 + c.OVERFLOW_LOST + 2
+    wire.inbox.append(frame(c.OVERFLOW_FIT, 99))
+    wire.inbox.append(frame(c.OVERFLOW_LOST, 98))
+    chip.pump()
+    assert chip.rx_frames == fit + 1 and chip.rx_overflow_drops == 3
+    assert drain(nic, buf) == frames[:fit] + [frame(c.OVERFLOW_FIT, 99)]
+    assert nic.resyncs == 0
+    # After the drain the ring takes frames again.
+    wire.inbox.append(frame(60, 7))
+    chip.pump()
+    assert drain(nic, buf) == [frame(60, 7)]
+
+
+# ------------------------------------------------------------------- resync
+
+def _resync_case(c, bad_hi, bad_lo):
+    wire, chip, nic = c.make()
+    chip.wire_frames_per_select = 0
+    buf = bytearray(1514)
+    wire.inbox.append(frame(100, 1))
+    wire.inbox.append(frame(100, 2))
+    chip.pump()
+    c.inject_rx(chip, chip._rx_rd[0], bad_hi)
+    c.inject_rx(chip, chip._rx_rd[0] + 1, bad_lo)
+    assert nic.recv_into(buf) == 0
+    assert nic.resyncs == 1
+    assert chip.sock[0][Sn_SR] == c.E.SOCK_MACRAW
+    assert chip.rx_rsr(0) == 0  # OPEN dropped what was queued
+    wire.inbox.append(frame(200, 3))
+    chip.pump()
+    assert drain(nic, buf) == [frame(200, 3)]
+    assert nic.resyncs == 1
+
+
+def test_resync_after_garbage_length_too_big(c):
+    _resync_case(c, 0xFF, 0xFF)
+
+
+def test_resync_after_garbage_length_too_small(c):
+    _resync_case(c, 0x00, 0x05)
+
+
+def test_resync_after_length_larger_than_rx_rsr(c):
+    # 1000 bytes is a plausible frame, but only 204 bytes are in the ring.
+    _resync_case(c, 0x03, 0xEA)
+
+
+# --------------------------------------------------------------------- link
+
+def test_link_down_and_up(c):
+    wire, chip, nic = c.make()
+    buf = bytearray(1514)
+    assert nic.link_up() and nic.speed_mbps == 100 and nic.full_duplex
+    changes = nic.link_changes
+    chip.link = False
+    assert nic.link_up() is False
+    assert nic.speed_mbps == 0
+    assert nic.link_changes == changes + 1
+    wire.inbox.append(frame(60, 1))  # lost: no link
+    chip.pump()
+    assert nic.recv_into(buf) == 0
+    chip.link = True
+    chip.speed_100 = False
+    chip.full_duplex = False
+    assert nic.link_up() is True
+    assert nic.speed_mbps == 10 and nic.full_duplex is False
+    assert nic.link_changes == changes + 2
+    wire.inbox.append(frame(60, 2))
+    assert drain(nic, buf) == [frame(60, 2)]
+    nic.send(frame(60, 3, dst=PEER, src=MAC))
+    assert wire.outbox[-1] == frame(60, 3, dst=PEER, src=MAC)
+
+
+def test_send_while_link_known_down_drops_at_once(c):
+    wire, chip, nic = c.make(send_timeout_ms=1000)
+    chip.link = False
+    assert nic.link_up() is False
+    chip.send_mode = "stall"  # would cost the whole timeout if the driver waited
+    b0 = nic.spi_bytes
+    t0 = ticks_ms()
+    nic.send(frame(100, 1, dst=PEER, src=MAC))
+    assert ticks_diff(ticks_ms(), t0) < 500
+    assert nic.tx_link_down == 1 and nic.tx_timeouts == 0
+    assert nic.spi_bytes == b0  # not even an SPI transaction
+
+
+def test_chip_that_reset_itself_is_brought_up_again_on_link_check(c):
+    wire, chip, nic = c.make()
+    buf = bytearray(1514)
+    chip.reset()  # brown-out: every register back to its reset value
+    assert chip.sock[0][Sn_SR] == SOCK_CLOSED
+    assert nic.link_up() is True
+    assert nic.chip_reinits == 1
+    assert bytes(chip.common[c.E.SHAR:c.E.SHAR + 6]) == MAC
+    assert chip.sock[0][Sn_SR] == c.E.SOCK_MACRAW and c.buffers_set(chip)
+    wire.inbox.append(frame(60, 5))
+    assert drain(nic, buf) == [frame(60, 5)]
+    assert nic.link_up() is True and nic.chip_reinits == 1
+
+
+# --------------------------------------------------------------------- send
+
+def test_send_timeout_when_send_ok_never_comes_is_bounded_and_recovers(c):
+    wire, chip, nic = c.make(send_timeout_ms=5)
+    chip.send_mode = "stall"
+    t0 = ticks_ms()
+    nic.send(frame(100, 1, dst=PEER, src=MAC))
+    assert nic.tx_frames == 1  # handed to the chip; completion is checked later
+    assert nic.tx_flush() is False
+    took = ticks_diff(ticks_ms(), t0)
+    assert took < 500, took
+    assert nic.tx_timeouts == 1 and nic.tx_frames == 0
+    assert nic.resyncs == 1  # link up: socket reopened
+    assert wire.outbox == []
+    chip.send_mode = "ok"
+    nic.send(frame(100, 2, dst=PEER, src=MAC))
+    assert wire.outbox == [frame(100, 2, dst=PEER, src=MAC)]
+    assert nic.tx_frames == 1
+
+
+def test_send_timeout_bit_is_counted_and_cleared(c):
+    wire, chip, nic = c.make()
+    chip.send_mode = "timeout"
+    nic.send(frame(100, 1, dst=PEER, src=MAC))
+    assert nic.tx_flush() is False
+    assert nic.tx_timeouts == 1 and nic.tx_frames == 0
+    assert chip.sock[0][c.E.Sn_IR] & IR_TIMEOUT == 0
+    chip.send_mode = "ok"
+    nic.send(frame(100, 2, dst=PEER, src=MAC))
+    assert nic.tx_flush() is True
+    assert nic.tx_frames == 1
+    assert chip.intn() == 1  # SEND_OK (left set) does not hold INTn
+
+
+def test_send_timeout_with_link_down_does_not_reopen(c):
+    wire, chip, nic = c.make(send_timeout_ms=3)
+    chip.send_mode = "stall"
+    chip.link = False
+    nic.send(frame(100, 1, dst=PEER, src=MAC))
+    assert nic.tx_flush() is False
+    assert nic.tx_timeouts == 1 and nic.resyncs == 0
+
+
+# --------------------------------------------------------------- interrupts
+
+def test_intn_asserts_on_receive_and_clears_after_drain(c):
+    wire, chip, nic = c.make()
+    chip.wire_frames_per_select = 0
+    buf = bytearray(1514)
+    edges = []
+    assert nic.irq(lambda n: edges.append(n)) is True
+    assert nic.pending() is False
+    wire.inbox.append(frame(60, 1))
+    wire.inbox.append(frame(60, 2))
+    chip.pump()
+    assert chip.intn() == 0 and nic.pending() is True
+    assert edges == [nic]
+    assert len(drain(nic, buf)) == 2
+    assert chip.intn() == 1 and nic.pending() is False
+    nic.send(frame(60, 3, dst=PEER, src=MAC))
+    assert chip.intn() == 1  # SEND_OK is masked out of INTn
+
+
+def test_without_intn_pending_is_always_true(c):
+    wire, chip, nic = c.make(intn=False)
+    assert nic.irq(lambda n: None) is False
+    assert nic.pending() is True
+
+
+def test_intn_level_missed_is_caught_at_the_next_link_check(c):
+    wire, chip, nic = c.make(intn=True)
+    chip.wire_frames_per_select = 0
+    buf = bytearray(1514)
+    assert nic.recv_into(buf) == 0  # the read after bring-up
+    wire.inbox.append(frame(60, 1))
+    chip.pump()
+    chip.sock[0][c.E.Sn_IR] = 0  # as if the RECV level had been lost (Q4)
+    chip._update_int()
+    assert chip.intn() == 1 and chip.rx_rsr(0) == 62
+    assert nic.recv_into(buf) == 0  # INTn is trusted between link checks
+    nic.link_up()
+    assert nic.recv_into(buf) == 60
+
+
+# ---------------------------------------------------------------- counters
+
+def test_spi_bytes_counted_by_driver_match_the_chip(c):
+    wire, chip, nic = c.make()
+    before_chip = chip.spi_bytes
+    before_nic = nic.spi_bytes
+    buf = bytearray(1514)
+    wire.inbox.append(frame(1514, 1))
+    drain(nic, buf)
+    nic.send(frame(1514, 2, dst=PEER, src=MAC))
+    assert nic.spi_bytes - before_nic == chip.spi_bytes - before_chip
+
+
+def test_emulated_board_nic_wraps_driver_chip_and_wire(c):
+    wire = c.E.MemoryWire()
+    wire.fileno = lambda: 42
+    nic = c.E.EmulatedBoardNIC(wire, MAC)
+    assert nic.fileno() == 42 and nic.mac == MAC and nic.link_up()
+    buf = bytearray(1514)
+    wire.inbox.append(frame(70, 1))
+    assert nic.recv_into(buf) == 70 and bytes(buf[:70]) == frame(70, 1)
+    nic.send(frame(70, 2, dst=PEER, src=MAC))
+    assert wire.outbox == [frame(70, 2, dst=PEER, src=MAC)]
+    st = nic.stats()
+    assert st["rx_frames"] == 1 and st["chip_tx_frames"] == 1
+    assert st["spi_bytes"] == st["chip_spi_bytes"]
