@@ -142,11 +142,14 @@ class MacrawNIC:
         self._h_cr_w = self._fixed_header(s0 + _Sn_CR, True)
         self._h_cr_r = self._fixed_header(s0 + _Sn_CR, False)
         self._h_ir_w = self._fixed_header(s0 + _Sn_IR, True)
-        self._recv_cmd = bytes([_CMD_RECV])
-        self._send_cmd = bytes([_CMD_SEND])
-        self._irq_clear = bytes([_IR_RECV])
-        self._rx_ptr = bytearray(2)
-        self._tx_ptr = bytearray(2)
+        # Register writes of the per-frame path as whole SPI frames (header
+        # and data in one buffer, handed to the adapter with data None: one
+        # SPI write instead of two); the pointer frames are patched in place.
+        self._f_recv = self._h_cr_w + bytes([_CMD_RECV])
+        self._f_send = self._h_cr_w + bytes([_CMD_SEND])
+        self._f_irq_clear = self._h_ir_w + bytes([_IR_RECV])
+        self._f_rx_rd = bytearray(self._h_rx_rd + b"\x00\x00")
+        self._f_tx_wr = bytearray(self._h_tx_wr + b"\x00\x00")
         self.speed_mbps = 0
         self.full_duplex = False
         self._link = False
@@ -325,7 +328,9 @@ class MacrawNIC:
             # Clear RECV before reading RX_RSR so a frame that lands after
             # the read raises INTn again (Q3, ESP's order); on the W5100S
             # this also releases the IRQ line (Q11).
-            self._xfer(True, self._h_ir_w, self._irq_clear)
+            self.spi.write(self._f_irq_clear, None)
+            self.spi_transactions += 1
+            self.spi_bytes += 4
         r = self._reg
         self._xfer(False, self._h_rsr, self._r4)
         rsr = (r[0] << 8) | r[1]
@@ -375,11 +380,14 @@ class MacrawNIC:
         # RX_RD then RECV frees what this run read [DS p54].  Sn_CR is not
         # polled for the chip to accept RECV: it does within a few of its
         # clocks, long before the next SPI transaction.
-        p = self._rx_ptr
-        p[0] = rd >> 8
-        p[1] = rd & 0xFF
-        self._xfer(True, self._h_rx_rd, p)
-        self._xfer(True, self._h_cr_w, self._recv_cmd)
+        p = self._f_rx_rd
+        p[3] = rd >> 8
+        p[4] = rd & 0xFF
+        spi = self.spi
+        spi.write(p, None)
+        spi.write(self._f_recv, None)
+        self.spi_transactions += 2
+        self.spi_bytes += 9
         self._rx_rd0 = rd
 
     def _read_ring(self, ptr, buf, n):
@@ -485,11 +493,14 @@ class MacrawNIC:
         # TX_WR past the frame, then SEND (not waited for).
         wr = (self._tx_wr + n) & 0xFFFF
         self._tx_wr = wr
-        p = self._tx_ptr
-        p[0] = wr >> 8
-        p[1] = wr & 0xFF
-        self._xfer(True, self._h_tx_wr, p)
-        self._xfer(True, self._h_cr_w, self._send_cmd)
+        p = self._f_tx_wr
+        p[3] = wr >> 8
+        p[4] = wr & 0xFF
+        spi = self.spi
+        spi.write(p, None)
+        spi.write(self._f_send, None)
+        self.spi_transactions += 2
+        self.spi_bytes += 9
         self._tx_pending = True
         self._tx_len = n
         self.tx_frames += 1
