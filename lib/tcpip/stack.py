@@ -100,14 +100,14 @@ class Stack:
         d = ticks_diff(now_ms, self.link_check_ms)
         if self.link is None or d >= LINK_CHECK_MS or d < 0:  # d < 0: a stale stamp
             self._check_link(now_ms)
+            d = 0  # (link_check_ms is now_ms)
         tcp = self.tcp
         if tcp.ack_soon:  # ACKs owed since the last poll that nothing carried
             tcp.send_soon_acks(now_ms)
         busy = self._receive(now_ms)
         wait = self._timers(now_ms)
-        link_wait = LINK_CHECK_MS - ticks_diff(now_ms, self.link_check_ms)
-        if link_wait < wait:
-            wait = link_wait
+        if LINK_CHECK_MS - d < wait:
+            wait = LINK_CHECK_MS - d
         if busy or wait < 0 or tcp.ack_soon:
             wait = 0
         return wait

@@ -332,7 +332,9 @@ class MacrawNIC:
             self.spi_transactions += 1
             self.spi_bytes += 4
         r = self._reg
-        self._xfer(False, self._h_rsr, self._r4)
+        self.spi.read(self._h_rsr, self._r4)
+        self.spi_transactions += 1
+        self.spi_bytes += 7
         rsr = (r[0] << 8) | r[1]
         if rsr == 0:
             return False
@@ -399,8 +401,11 @@ class MacrawNIC:
         off = ptr & (self._BUF_BYTES - 1)
         if off + n > self._BUF_BYTES:
             return self._read_split(off, buf, n)
-        buf = self._view(buf, n)
-        self._read(self._RX_BUF + off, buf)
+        if len(buf) != n:
+            buf = self._view(buf, n)
+        self.spi.read(self._header(self._RX_BUF + off, False), buf)  # (_read, inlined)
+        self.spi_transactions += 1
+        self.spi_bytes += 3 + n
 
     def _read_split(self, off, buf, n):
         mv = buf if isinstance(buf, memoryview) else memoryview(buf)
@@ -478,7 +483,9 @@ class MacrawNIC:
     def _tx_write(self, frame, n):
         off = self._tx_wr & (self._BUF_BYTES - 1)
         if off + n <= self._BUF_BYTES:
-            self._write(self._TX_BUF + off, frame)
+            self.spi.write(self._header(self._TX_BUF + off, True), frame)  # (_write, inlined)
+            self.spi_transactions += 1
+            self.spi_bytes += 3 + n
         else:
             self._write_split(off, frame, n)
 
@@ -514,12 +521,16 @@ class MacrawNIC:
     def _tx_finish(self):
         # The chip moves TX_RD up to TX_WR when SEND completes [DS Sn_TX_RD].
         r = self._reg
-        t0 = ticks_ms()
+        t0 = -1  # the clock is read only once SEND is found still running
         while True:
-            self._xfer(False, self._h_tx_rd, self._r2)
+            self.spi.read(self._h_tx_rd, self._r2)
+            self.spi_transactions += 1
+            self.spi_bytes += 5
             if ((r[0] << 8) | r[1]) == self._tx_wr:
                 self._tx_pending = False
                 return True
+            if t0 < 0:
+                t0 = ticks_ms()
             # Sn_CR and Sn_IR are adjacent: TIMEOUT belongs to ARP/TCP timers,
             # not MACRAW, but MG and ioLib treat it as a failed send (reference 5).
             self._xfer(False, self._h_cr_r, self._r2)
