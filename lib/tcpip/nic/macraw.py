@@ -310,20 +310,23 @@ class MacrawNIC:
     def recv_into(self, buf):
         """Copy one received Ethernet frame (no FCS) into ``buf``; return its
         length, or 0 when nothing waits.  Never blocks."""
-        if self._rx_avail == 0 and not self._rx_refill():
-            return 0
+        if self._rx_avail == 0:
+            # INTn high (and no backstop read due): nothing arrived, decided
+            # here without a call (the empty receive runs at every poll)
+            if self._int and not self._rx_check and not self.spi.int_asserted():
+                return 0
+            if not self._rx_refill():
+                return 0
         return self._rx_record(buf)
 
     def _rx_refill(self):
         # How many bytes wait (RX_RSR) and where (RX_RD): one burst, they are
         # adjacent.  True when something waits.
         if self._int:
-            # INTn high: RECV was not raised since it was last cleared, so
-            # nothing arrived; skip the SPI read.  (_rx_check forces one
-            # read after bring-up and at every link check, a backstop for
-            # a missed level, Q4.)
-            if not self._rx_check and not self.spi.int_asserted():
-                return False
+            # (recv_into returned already when INTn was high: RECV was not
+            # raised since it was last cleared, so nothing arrived; unless
+            # _rx_check forced a read, after bring-up and at every link
+            # check, a backstop for a missed level, Q4.)
             self._rx_check = False
             # Clear RECV before reading RX_RSR so a frame that lands after
             # the read raises INTn again (Q3, ESP's order); on the W5100S
@@ -442,6 +445,23 @@ class MacrawNIC:
             return True
         a = self.spi.int_asserted()
         return True if a is None else a
+
+    def wait(self, ms):
+        """Return once a frame may be waiting or after ``ms`` milliseconds
+        (``Stack.idle`` and blocking sockets call this): with INTn wired the
+        pin is watched, so a frame ends the wait within tens of microseconds
+        instead of at the end of a sleep; without INTn, sleep ``ms``."""
+        if ms <= 0 or self._rx_avail:
+            return
+        if not self._int:
+            sleep_ms(ms)
+            return
+        if self._rx_check:
+            return  # RX_RSR is to be read at the next receive anyway
+        spi = self.spi
+        t0 = ticks_ms()
+        while not spi.int_asserted() and ticks_diff(ticks_ms(), t0) < ms:
+            pass
 
     # ------------------------------------------------------------------- TX
     def send(self, frame):
