@@ -121,6 +121,29 @@ def test_copy_variants_agree_and_stay_in_bounds():
         assert d[:6] == bytearray(6)
 
 
+def test_copy_viper_matches_slices_at_every_alignment_and_length():
+    # the native copy moves whole words (aligned loads, or two merged with
+    # shifts) between byte-wise heads and tails: every offset pair mod 8 and
+    # lengths around the word-path threshold and the word boundaries
+    if wb.copy_viper is None:
+        return
+    src = bytes((i * 37 + 11) & 0xFF for i in range(300))
+    for so in range(8):
+        for do in range(8):
+            for n in (0, 1, 3, 15, 16, 17, 19, 31, 32, 33, 63, 64, 65, 250):
+                want = bytearray(300)
+                got = bytearray(300)
+                wb.copy_slices(want, do, src, so, n)
+                wb.copy_viper(got, do, src, so, n)
+                assert got == want, (so, do, n)
+    # through memoryviews that start at odd places, cut to the shorter buffer
+    base = bytearray(400)
+    dv = memoryview(base)[3:203]
+    wb.copy_viper(dv, 5, memoryview(src)[1:], 2, 1000)
+    assert base[8:203] == bytearray(src[3:198]) and base[:8] == bytearray(8)
+    assert base[203:] == bytearray(197)
+
+
 def _heap_delta(fn, times):
     gc.collect()
     gc.disable()
