@@ -64,6 +64,11 @@ def copy(dst, dst_off: int, src, src_off: int, n: int):
         i = 0
         if r == 0:
             sw = ptr32(sa)
+            k2 = k - 1
+            while i < k2:  # two words a turn (less loop overhead)
+                dw[i] = sw[i]
+                dw[i + 1] = sw[i + 1]
+                i += 2
             while i < k:
                 dw[i] = sw[i]
                 i += 1
@@ -72,6 +77,13 @@ def copy(dst, dst_off: int, src, src_off: int, n: int):
             lo = r << 3
             hi = 32 - lo
             prev = uint(sw[0])
+            k2 = k - 1
+            while i < k2:
+                cur = uint(sw[i + 1])
+                dw[i] = (prev >> lo) | (cur << hi)
+                prev = uint(sw[i + 2])
+                dw[i + 1] = (cur >> lo) | (prev << hi)
+                i += 2
             while i < k:
                 cur = uint(sw[i + 1])
                 dw[i] = (prev >> lo) | (cur << hi)
