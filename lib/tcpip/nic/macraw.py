@@ -385,15 +385,19 @@ class MacrawNIC:
         # RX_RD then RECV frees what this run read [DS p54].  Sn_CR is not
         # polled for the chip to accept RECV: it does within a few of its
         # clocks, long before the next SPI transaction.
-        p = self._f_rx_rd
-        p[3] = rd >> 8
-        p[4] = rd & 0xFF
+        self._pointer_then_command(self._f_rx_rd, rd, self._f_recv)
+        self._rx_rd0 = rd
+
+    def _pointer_then_command(self, frame, ptr, command):
+        # A 16-bit pointer register (frame: its prebuilt SPI frame) and then
+        # a command in Sn_CR: two SPI frames of 5 and 4 bytes.
+        frame[3] = ptr >> 8
+        frame[4] = ptr & 0xFF
         spi = self.spi
-        spi.write(p, None)
-        spi.write(self._f_recv, None)
+        spi.write(frame, None)
+        spi.write(command, None)
         self.spi_transactions += 2
         self.spi_bytes += 9
-        self._rx_rd0 = rd
 
     def _read_ring(self, ptr, buf, n):
         # The buffer address is ptr masked to the buffer size; split at the
@@ -520,14 +524,7 @@ class MacrawNIC:
         # TX_WR past the frame, then SEND (not waited for).
         wr = (self._tx_wr + n) & 0xFFFF
         self._tx_wr = wr
-        p = self._f_tx_wr
-        p[3] = wr >> 8
-        p[4] = wr & 0xFF
-        spi = self.spi
-        spi.write(p, None)
-        spi.write(self._f_send, None)
-        self.spi_transactions += 2
-        self.spi_bytes += 9
+        self._pointer_then_command(self._f_tx_wr, wr, self._f_send)
         self._tx_pending = True
         self._tx_len = n
         self.tx_frames += 1
