@@ -183,6 +183,44 @@ def test_viper_checksum_and_copy_allocate_nothing():
     assert _heap_delta(lambda: cp(d, 0, mv, 34, 1460), 100) == 0
 
 
+class _WaitNic:
+    mac = b"\x02\x00\x00\x00\x00\x02"
+
+    def __init__(self):
+        self.waited = 0
+
+    def recv_into(self, buf):
+        return 0
+
+    def send(self, frame):
+        pass
+
+    def link_up(self):
+        return True
+
+    def wait(self, ms):
+        self.waited += ms
+
+
+def test_stack_idle_calls_the_nic_wait_and_allocates_nothing():
+    from tcpip.stack import Stack
+    from tcpip.config import Config
+    nic = _WaitNic()
+    st = Stack(Config(), nic)
+    st.idle(3)
+    assert nic.waited == 3
+    if IS_MP:
+        assert _heap_delta(lambda: st.idle(1), 100) == 0
+    else:
+        for _ in range(100):
+            st.idle(1)
+    assert nic.waited == 103
+    other = _WaitNic()
+    st.nic = other  # a NIC swapped in later is the one waited on
+    st.idle(5)
+    assert other.waited == 5 and nic.waited == 103
+
+
 def test_zero_bytes_allocated_per_segment_in_bulk_transfer():
     import memreport  # tools/memreport.py
     r = memreport.alloc_per_segment(segments=300, warmup=100, batch=50)

@@ -54,6 +54,8 @@ class Stack:
         self.counters.group(STAT_KEYS)
         self.dhcp = None  # a DhcpClient once start_dhcp() is called
         self._in_poll = False
+        self._idle_nic = None  # the NIC whose wait (or None) idle() holds in _idle_wait
+        self._idle_wait = None
         global _current
         _current = self
 
@@ -71,9 +73,14 @@ class Stack:
 
     def idle(self, ms):
         """Wait up to ms for the NIC (its ``wait`` if it has one) without polling."""
-        w = getattr(self.nic, "wait", None)
-        if w is not None:
-            w(ms)
+        nic = self.nic
+        if self._idle_nic is not nic:
+            # looked up once per NIC: each lookup of a bound method is a new
+            # heap object on MicroPython, and a serving loop idles often
+            self._idle_nic = nic
+            self._idle_wait = getattr(nic, "wait", None)
+        if self._idle_wait is not None:
+            self._idle_wait(ms)
         elif ms > 0:
             sleep_ms(ms)
 
