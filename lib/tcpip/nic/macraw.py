@@ -74,7 +74,8 @@ _BLOCK_IPV6 = const(0x10)
 
 
 class MacrawNIC:
-    """A NIC: ``mac``, ``recv_into(buf)``, ``send(mv)``, ``link_up()``.
+    """A NIC: ``mac``, ``recv_into(buf)``, ``send(mv)``, ``link_up()``,
+    ``wait(ms)`` (what ``Stack.idle`` calls).
 
     ``W5500(spi, mac, block_broadcast=False, block_multicast=False,
     block_ipv6=False, mac_filter=True, send_timeout_ms=20)`` (``W5100S`` the
