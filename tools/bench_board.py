@@ -324,7 +324,7 @@ try:
         _w = _st.poll(ticks_ms())
         _svc.run()
         if _w > 0:
-            time.sleep_ms(1)
+            _st.idle(_w)
 except KeyboardInterrupt:
     pass
 _a1 = gc.mem_alloc()

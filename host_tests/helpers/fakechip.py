@@ -28,16 +28,21 @@ class FakeSPI:
     def write(self, header, data):
         a = (header[0] << 8) | header[1]
         bsb = header[2] >> 3
+        o = 0  # data starts at data[o]
+        if data is None:  # the whole frame in header (no view: nothing allocated)
+            data = header
+            o = 3
+        n = len(data) - o
         if bsb == 0:
-            for i in range(len(data)):
-                self.common[a + i] = data[i]
-            if a == 0 and data[0] & 0x80:
+            for i in range(n):
+                self.common[a + i] = data[o + i]
+            if a == 0 and data[o] & 0x80:
                 self.common[0] = 0  # reset done at once
         elif bsb == 1:
-            for i in range(len(data)):
-                self.sock[a + i] = data[i]
+            for i in range(n):
+                self.sock[a + i] = data[o + i]
             if a == 1:  # Sn_CR
-                cmd = data[0]
+                cmd = data[o]
                 if cmd == 0x01:
                     self.sock[3] = 0x42  # SOCK_MACRAW
                 elif cmd == 0x10:
@@ -48,7 +53,7 @@ class FakeSPI:
                     self.sock[0x23] = self.sock[0x25]
                 self.sock[1] = 0
             if a == 2:
-                self.sock[2] &= ~data[0] & 0xFF  # write 1 to clear
+                self.sock[2] &= ~data[o] & 0xFF  # write 1 to clear
 
     def read(self, header, data):
         a = (header[0] << 8) | header[1]

@@ -83,6 +83,21 @@ def test_portable_and_viper_agree_on_many_buffers():
                     assert f(mv, start, end) == want, (f, n, start, end)
 
 
+def test_portable_and_viper_agree_from_views_at_every_alignment():
+    # the native sum reads whole words from an even address: views that start
+    # at each address mod 4, regions of every length mod 4 around 16 bytes
+    impls = _impls()
+    r = _rng(11)
+    b = bytearray([r() & 0xFF for _ in range(1600)])
+    for base in (0, 1, 2, 3):
+        mv = memoryview(b)[base:]
+        for start in (0, 1, 2, 3, 34):
+            for n in (15, 16, 17, 18, 19, 20, 1480):
+                want = impls[0](mv, start, start + n)
+                for f in impls:
+                    assert f(mv, start, start + n) == want, (f, base, start, n)
+
+
 def test_checksum_field_verifies():
     b = bytearray(b"\x45\x00\x00\x1c\x00\x01\x40\x00\x40\x11\x00\x00\xc0\x00\x02\x01\xc0\x00\x02\x02")
     c = ck.checksum(b, 0, 20)
@@ -113,6 +128,29 @@ def test_copy_variants_agree_and_stay_in_bounds():
         assert d[:6] == bytearray(6)
 
 
+def test_copy_viper_matches_slices_at_every_alignment_and_length():
+    # the native copy moves whole words (aligned loads, or two merged with
+    # shifts) between byte-wise heads and tails: every offset pair mod 8 and
+    # lengths around the word-path threshold and the word boundaries
+    if wb.copy_viper is None:
+        return
+    src = bytes((i * 37 + 11) & 0xFF for i in range(300))
+    for so in range(8):
+        for do in range(8):
+            for n in (0, 1, 3, 15, 16, 17, 19, 31, 32, 33, 63, 64, 65, 250):
+                want = bytearray(300)
+                got = bytearray(300)
+                wb.copy_slices(want, do, src, so, n)
+                wb.copy_viper(got, do, src, so, n)
+                assert got == want, (so, do, n)
+    # through memoryviews that start at odd places, cut to the shorter buffer
+    base = bytearray(400)
+    dv = memoryview(base)[3:203]
+    wb.copy_viper(dv, 5, memoryview(src)[1:], 2, 1000)
+    assert base[8:203] == bytearray(src[3:198]) and base[:8] == bytearray(8)
+    assert base[203:] == bytearray(197)
+
+
 def _heap_delta(fn, times):
     gc.collect()
     gc.disable()
@@ -135,6 +173,44 @@ def test_viper_checksum_and_copy_allocate_nothing():
     cp = wb.copy
     assert _heap_delta(lambda: s16(mv, 34, 1514), 100) == 0
     assert _heap_delta(lambda: cp(d, 0, mv, 34, 1460), 100) == 0
+
+
+class _WaitNic:
+    mac = b"\x02\x00\x00\x00\x00\x02"
+
+    def __init__(self):
+        self.waited = 0
+
+    def recv_into(self, buf):
+        return 0
+
+    def send(self, frame):
+        pass
+
+    def link_up(self):
+        return True
+
+    def wait(self, ms):
+        self.waited += ms
+
+
+def test_stack_idle_calls_the_nic_wait_and_allocates_nothing():
+    from tcpip.stack import Stack
+    from tcpip.config import Config
+    nic = _WaitNic()
+    st = Stack(Config(), nic)
+    st.idle(3)
+    assert nic.waited == 3
+    if IS_MP:
+        assert _heap_delta(lambda: st.idle(1), 100) == 0
+    else:
+        for _ in range(100):
+            st.idle(1)
+    assert nic.waited == 103
+    other = _WaitNic()
+    st.nic = other  # a NIC swapped in later is the one waited on
+    st.idle(5)
+    assert other.waited == 5 and nic.waited == 103
 
 
 def test_zero_bytes_allocated_per_segment_in_bulk_transfer():

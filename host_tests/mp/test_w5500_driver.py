@@ -113,3 +113,62 @@ def test_driver_allocates_nothing_per_received_frame():
     assert r["recv_into"] == 0, r
     assert r["send 54"] < 1, r  # short frames are padded in place
     assert r["send 1514"] < 8, r  # the TX ring wrap's two views, every ~11 frames
+
+
+def _clock_stepping(step_ms):
+    # A clock that moves step_ms at every read (a wait loop reads it each turn).
+    from tcpip import compat
+    t = [0]
+
+    def clock():
+        t[0] += step_ms
+        return t[0]
+    saved = compat._clock
+    compat.set_clock(clock, compat.TICKS_PERIOD)
+    return t, lambda: compat.set_clock(saved, compat.TICKS_PERIOD)
+
+
+def test_wait_returns_when_intn_shows_a_frame():
+    wire, chip, nic = make(intn=True)
+    chip.wire_frames_per_select = 0
+    buf = bytearray(1514)
+    assert nic.recv_into(buf) == 0  # the backstop read after bring-up
+    t, restore = _clock_stepping(1)
+    try:
+        nic.wait(50)  # nothing arrives: the whole wait
+        waited = t[0]
+        wire.inbox.append(frame(60, 1))
+        chip.pump()
+        t[0] = 0
+        nic.wait(10000)  # INTn low: back at once
+        early = t[0]
+    finally:
+        restore()
+    assert waited >= 50, waited
+    assert early <= 2, early
+    assert nic.recv_into(buf) == 60
+
+
+def test_wait_returns_at_once_while_frames_are_known_or_a_backstop_read_is_due():
+    wire, chip, nic = make(intn=True)
+    chip.wire_frames_per_select = 0
+    t, restore = _clock_stepping(1)
+    try:
+        nic.wait(10000)  # after bring-up RX_RSR is read anyway: no wait
+        assert t[0] <= 1, t[0]
+    finally:
+        restore()
+
+
+def test_wait_sleeps_without_intn():
+    import tcpip.nic.macraw as M
+    wire, chip, nic = make(intn=False)
+    slept = []
+    saved = M.sleep_ms
+    M.sleep_ms = slept.append
+    try:
+        nic.wait(7)
+        nic.wait(0)
+    finally:
+        M.sleep_ms = saved
+    assert slept == [7]

@@ -60,6 +60,8 @@ class Stack:
         self.counters.group(STAT_KEYS)
         self.dhcp = None  # a DhcpClient once start_dhcp() is called
         self._in_poll = False
+        self._idle_nic = None  # the NIC whose wait (or None) idle() holds in _idle_wait
+        self._idle_wait = None
         global _current
         _current = self
 
@@ -90,9 +92,14 @@ class Stack:
 
     def idle(self, ms):
         """Wait up to ms for the NIC (its ``wait`` if it has one) without polling."""
-        w = getattr(self.nic, "wait", None)
-        if w is not None:
-            w(ms)
+        nic = self.nic
+        if self._idle_nic is not nic:
+            # looked up once per NIC: each lookup of a bound method is a new
+            # heap object on MicroPython, and a serving loop idles often
+            self._idle_nic = nic
+            self._idle_wait = getattr(nic, "wait", None)
+        if self._idle_wait is not None:
+            self._idle_wait(ms)
         elif ms > 0:
             sleep_ms(ms)
 
@@ -119,14 +126,14 @@ class Stack:
         d = ticks_diff(now_ms, self.link_check_ms)
         if self.link is None or d >= LINK_CHECK_MS or d < 0:  # d < 0: a stale stamp
             self._check_link(now_ms)
+            d = 0  # (link_check_ms is now_ms)
         tcp = self.tcp
         if tcp.ack_soon:  # ACKs owed since the last poll that nothing carried
             tcp.send_soon_acks(now_ms)
         busy = self._receive(now_ms)
         wait = self._timers(now_ms)
-        link_wait = LINK_CHECK_MS - ticks_diff(now_ms, self.link_check_ms)
-        if link_wait < wait:
-            wait = link_wait
+        if LINK_CHECK_MS - d < wait:
+            wait = LINK_CHECK_MS - d
         if busy or wait < 0 or tcp.ack_soon:
             wait = 0
         return wait

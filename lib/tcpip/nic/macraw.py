@@ -74,7 +74,8 @@ _BLOCK_IPV6 = const(0x10)
 
 
 class MacrawNIC:
-    """A NIC: ``mac``, ``recv_into(buf)``, ``send(mv)``, ``link_up()``.
+    """A NIC: ``mac``, ``recv_into(buf)``, ``send(mv)``, ``link_up()``,
+    ``wait(ms)`` (what ``Stack.idle`` calls).
 
     ``W5500(spi, mac, block_broadcast=False, block_multicast=False,
     block_ipv6=False, mac_filter=True, send_timeout_ms=20)`` (``W5100S`` the
@@ -142,11 +143,14 @@ class MacrawNIC:
         self._h_cr_w = self._fixed_header(s0 + _Sn_CR, True)
         self._h_cr_r = self._fixed_header(s0 + _Sn_CR, False)
         self._h_ir_w = self._fixed_header(s0 + _Sn_IR, True)
-        self._recv_cmd = bytes([_CMD_RECV])
-        self._send_cmd = bytes([_CMD_SEND])
-        self._irq_clear = bytes([_IR_RECV])
-        self._rx_ptr = bytearray(2)
-        self._tx_ptr = bytearray(2)
+        # Register writes of the per-frame path as whole SPI frames (header
+        # and data in one buffer, handed to the adapter with data None: one
+        # SPI write instead of two); the pointer frames are patched in place.
+        self._f_recv = self._h_cr_w + bytes([_CMD_RECV])
+        self._f_send = self._h_cr_w + bytes([_CMD_SEND])
+        self._f_irq_clear = self._h_ir_w + bytes([_IR_RECV])
+        self._f_rx_rd = bytearray(self._h_rx_rd + b"\x00\x00")
+        self._f_tx_wr = bytearray(self._h_tx_wr + b"\x00\x00")
         self.speed_mbps = 0
         self.full_duplex = False
         self._link = False
@@ -307,27 +311,34 @@ class MacrawNIC:
     def recv_into(self, buf):
         """Copy one received Ethernet frame (no FCS) into ``buf``; return its
         length, or 0 when nothing waits.  Never blocks."""
-        if self._rx_avail == 0 and not self._rx_refill():
-            return 0
+        if self._rx_avail == 0:
+            # INTn high (and no backstop read due): nothing arrived, decided
+            # here without a call (the empty receive runs at every poll)
+            if self._int and not self._rx_check and not self.spi.int_asserted():
+                return 0
+            if not self._rx_refill():
+                return 0
         return self._rx_record(buf)
 
     def _rx_refill(self):
         # How many bytes wait (RX_RSR) and where (RX_RD): one burst, they are
         # adjacent.  True when something waits.
         if self._int:
-            # INTn high: RECV was not raised since it was last cleared, so
-            # nothing arrived; skip the SPI read.  (_rx_check forces one
-            # read after bring-up and at every link check, a backstop for
-            # a missed level, Q4.)
-            if not self._rx_check and not self.spi.int_asserted():
-                return False
+            # (recv_into returned already when INTn was high: RECV was not
+            # raised since it was last cleared, so nothing arrived; unless
+            # _rx_check forced a read, after bring-up and at every link
+            # check, a backstop for a missed level, Q4.)
             self._rx_check = False
             # Clear RECV before reading RX_RSR so a frame that lands after
             # the read raises INTn again (Q3, ESP's order); on the W5100S
             # this also releases the IRQ line (Q11).
-            self._xfer(True, self._h_ir_w, self._irq_clear)
+            self.spi.write(self._f_irq_clear, None)
+            self.spi_transactions += 1
+            self.spi_bytes += 4
         r = self._reg
-        self._xfer(False, self._h_rsr, self._r4)
+        self.spi.read(self._h_rsr, self._r4)
+        self.spi_transactions += 1
+        self.spi_bytes += 7
         rsr = (r[0] << 8) | r[1]
         if rsr == 0:
             return False
@@ -375,12 +386,19 @@ class MacrawNIC:
         # RX_RD then RECV frees what this run read [DS p54].  Sn_CR is not
         # polled for the chip to accept RECV: it does within a few of its
         # clocks, long before the next SPI transaction.
-        p = self._rx_ptr
-        p[0] = rd >> 8
-        p[1] = rd & 0xFF
-        self._xfer(True, self._h_rx_rd, p)
-        self._xfer(True, self._h_cr_w, self._recv_cmd)
+        self._pointer_then_command(self._f_rx_rd, rd, self._f_recv)
         self._rx_rd0 = rd
+
+    def _pointer_then_command(self, frame, ptr, command):
+        # A 16-bit pointer register (frame: its prebuilt SPI frame) and then
+        # a command in Sn_CR: two SPI frames of 5 and 4 bytes.
+        frame[3] = ptr >> 8
+        frame[4] = ptr & 0xFF
+        spi = self.spi
+        spi.write(frame, None)
+        spi.write(command, None)
+        self.spi_transactions += 2
+        self.spi_bytes += 9
 
     def _read_ring(self, ptr, buf, n):
         # The buffer address is ptr masked to the buffer size; split at the
@@ -391,8 +409,11 @@ class MacrawNIC:
         off = ptr & (self._BUF_BYTES - 1)
         if off + n > self._BUF_BYTES:
             return self._read_split(off, buf, n)
-        buf = self._view(buf, n)
-        self._read(self._RX_BUF + off, buf)
+        if len(buf) != n:
+            buf = self._view(buf, n)
+        self.spi.read(self._header(self._RX_BUF + off, False), buf)  # (_read, inlined)
+        self.spi_transactions += 1
+        self.spi_bytes += 3 + n
 
     def _read_split(self, off, buf, n):
         mv = buf if isinstance(buf, memoryview) else memoryview(buf)
@@ -429,6 +450,23 @@ class MacrawNIC:
             return True
         a = self.spi.int_asserted()
         return True if a is None else a
+
+    def wait(self, ms):
+        """Return once a frame may be waiting or after ``ms`` milliseconds
+        (``Stack.idle`` and blocking sockets call this): with INTn wired the
+        pin is watched, so a frame ends the wait within tens of microseconds
+        instead of at the end of a sleep; without INTn, sleep ``ms``."""
+        if ms <= 0 or self._rx_avail:
+            return
+        if not self._int:
+            sleep_ms(ms)
+            return
+        if self._rx_check:
+            return  # RX_RSR is to be read at the next receive anyway
+        spi = self.spi
+        t0 = ticks_ms()
+        while not spi.int_asserted() and ticks_diff(ticks_ms(), t0) < ms:
+            pass
 
     # ------------------------------------------------------------------- TX
     def send(self, frame):
@@ -470,7 +508,9 @@ class MacrawNIC:
     def _tx_write(self, frame, n):
         off = self._tx_wr & (self._BUF_BYTES - 1)
         if off + n <= self._BUF_BYTES:
-            self._write(self._TX_BUF + off, frame)
+            self.spi.write(self._header(self._TX_BUF + off, True), frame)  # (_write, inlined)
+            self.spi_transactions += 1
+            self.spi_bytes += 3 + n
         else:
             self._write_split(off, frame, n)
 
@@ -485,11 +525,7 @@ class MacrawNIC:
         # TX_WR past the frame, then SEND (not waited for).
         wr = (self._tx_wr + n) & 0xFFFF
         self._tx_wr = wr
-        p = self._tx_ptr
-        p[0] = wr >> 8
-        p[1] = wr & 0xFF
-        self._xfer(True, self._h_tx_wr, p)
-        self._xfer(True, self._h_cr_w, self._send_cmd)
+        self._pointer_then_command(self._f_tx_wr, wr, self._f_send)
         self._tx_pending = True
         self._tx_len = n
         self.tx_frames += 1
@@ -503,12 +539,16 @@ class MacrawNIC:
     def _tx_finish(self):
         # The chip moves TX_RD up to TX_WR when SEND completes [DS Sn_TX_RD].
         r = self._reg
-        t0 = ticks_ms()
+        t0 = -1  # the clock is read only once SEND is found still running
         while True:
-            self._xfer(False, self._h_tx_rd, self._r2)
+            self.spi.read(self._h_tx_rd, self._r2)
+            self.spi_transactions += 1
+            self.spi_bytes += 5
             if ((r[0] << 8) | r[1]) == self._tx_wr:
                 self._tx_pending = False
                 return True
+            if t0 < 0:
+                t0 = ticks_ms()
             # Sn_CR and Sn_IR are adjacent: TIMEOUT belongs to ARP/TCP timers,
             # not MACRAW, but MG and ioLib treat it as a failed send (docs/w5500.md section 5).
             self._xfer(False, self._h_cr_r, self._r2)

@@ -2,7 +2,8 @@
 
 An adapter has five calls (the emulator's ``tools/w5500_emu.EmuSPI`` has the same):
 
-    write(header, data)   one SPI frame: SCSn low, header (3 bytes), data, SCSn high
+    write(header, data)   one SPI frame: SCSn low, header (3 bytes), data, SCSn high;
+                          data None: header holds the whole frame (header and data)
     read(header, data)    one SPI frame: SCSn low, header, clock len(data) bytes in, SCSn high
     hard_reset() -> bool  pulse RSTn (>= 1 ms low, then wait for the PLL); False if not wired
     int_asserted()        INTn is low -> True; None when INTn is not wired
@@ -50,7 +51,8 @@ class MachineSPI:
         self._cs(0)
         try:
             self._spi.write(header)
-            self._spi.write(data)
+            if data is not None:
+                self._spi.write(data)
         finally:
             self._cs(1)
 
@@ -140,7 +142,8 @@ class BusioSPI:
         self._cs.value = False
         try:
             self._spi.write(header)
-            self._spi.write(data)
+            if data is not None:
+                self._spi.write(data)
         finally:
             self._release()
 

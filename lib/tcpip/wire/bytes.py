@@ -32,6 +32,13 @@ def copy_slices(dst, dst_off, src, src_off, n):
 # application) use a native loop there, compiled from source at import (the
 # file stays plain Python for CPython, CircuitPython and mpy-cross).  It never
 # reads or writes outside either buffer: n is cut to what both can hold.
+# Viper's code for a byte loop is slow on a Cortex-M0+ (about 67 cycles a
+# byte on the emulated RP2040: 778 us for a 1460-byte segment), so whole
+# words are moved: once the destination is word-aligned, each word is either
+# one aligned load (source aligned the same way) or two aligned loads merged
+# with shifts (little-endian; the loads stay inside the aligned words that
+# hold the source bytes).  Bytes before the first and after the last whole
+# word go one by one.
 _VIPER_SRC = """
 @micropython.viper
 def copy(dst, dst_off: int, src, src_off: int, n: int):
@@ -43,11 +50,54 @@ def copy(dst, dst_off: int, src, src_off: int, n: int):
         n = m
     if n <= 0 or dst_off < 0 or src_off < 0:
         return
-    d = ptr8(dst)
-    s = ptr8(src)
+    da = int(ptr8(dst)) + dst_off
+    sa = int(ptr8(src)) + src_off
+    if n >= 16:
+        while da & 3:
+            ptr8(da)[0] = ptr8(sa)[0]
+            da += 1
+            sa += 1
+            n -= 1
+        k = n >> 2
+        dw = ptr32(da)
+        r = sa & 3
+        i = 0
+        if r == 0:
+            sw = ptr32(sa)
+            k2 = k - 1
+            while i < k2:  # two words a turn (less loop overhead)
+                dw[i] = sw[i]
+                dw[i + 1] = sw[i + 1]
+                i += 2
+            while i < k:
+                dw[i] = sw[i]
+                i += 1
+        else:
+            sw = ptr32(sa - r)
+            lo = r << 3
+            hi = 32 - lo
+            prev = uint(sw[0])
+            k2 = k - 1
+            while i < k2:
+                cur = uint(sw[i + 1])
+                dw[i] = (prev >> lo) | (cur << hi)
+                prev = uint(sw[i + 2])
+                dw[i + 1] = (cur >> lo) | (prev << hi)
+                i += 2
+            while i < k:
+                cur = uint(sw[i + 1])
+                dw[i] = (prev >> lo) | (cur << hi)
+                prev = cur
+                i += 1
+        k <<= 2
+        da += k
+        sa += k
+        n -= k
+    d = ptr8(da)
+    s = ptr8(sa)
     i = 0
     while i < n:
-        d[dst_off + i] = s[src_off + i]
+        d[i] = s[i]
         i += 1
 """
 
@@ -61,6 +111,13 @@ def _load_viper():
         f(t, 1, b"\x01\x02\x03", 1, 5)
         if t != bytearray(b"\x00\x02\x03\x00"):
             return None
+        # the word paths, every source alignment (a big-endian port fails here)
+        src = bytes(range(48))
+        for so in range(4):
+            t = bytearray(48)
+            f(t, 1, src, so, 40)
+            if t[1:41] != src[so:so + 40] or t[0] or t[41:] != bytearray(7):
+                return None
         return f
     except Exception:  # CPython (NameError), no native emitter (SyntaxError, ValueError)
         return None

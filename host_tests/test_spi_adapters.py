@@ -1,0 +1,141 @@
+"""The board SPI adapters (lib/tcpip/nic/w5500_spi.py) on fake machine / busio
+modules: what each call puts on the bus between chip select low and high."""
+import sys
+import types
+
+import pytest
+
+sys.path.insert(0, "lib")
+from tcpip.nic import w5500_spi  # noqa: E402
+
+
+class Bus:
+    """Records SPI frames: the bytes clocked out while CS was low."""
+
+    def __init__(self):
+        self.frames = []
+        self.cur = None
+
+    def cs(self, level):
+        if level:
+            self.frames.append(bytes(self.cur))
+            self.cur = None
+        else:
+            self.cur = bytearray()
+
+    def write(self, b):
+        assert self.cur is not None, "SPI write with CS high"
+        self.cur += bytes(b)
+
+    def readinto(self, b):
+        assert self.cur is not None, "SPI read with CS high"
+        self.cur += bytes(len(b))
+        for i in range(len(b)):
+            b[i] = 0xA0 + i
+
+
+@pytest.fixture
+def machine_bus(monkeypatch):
+    bus = Bus()
+
+    class Pin:
+        OUT = IN = PULL_UP = IRQ_FALLING = 0
+
+        def __init__(self, n, *a, **kw):
+            self.n = n
+
+        def __call__(self, level):
+            if self.n == 17:
+                bus.cs(level)
+
+        def value(self):
+            return 1
+
+    class SPI:
+        MSB = 0
+
+        def __init__(self, *a, **kw):
+            pass
+
+        def write(self, b):
+            bus.write(b)
+
+        def readinto(self, b):
+            bus.readinto(b)
+
+    monkeypatch.setitem(sys.modules, "machine", types.SimpleNamespace(Pin=Pin, SPI=SPI))
+    return bus
+
+
+@pytest.fixture
+def busio_bus(monkeypatch):
+    bus = Bus()
+
+    class DigitalInOut:
+        def __init__(self, pin):
+            self.pin = pin
+
+        def switch_to_output(self, value=True):
+            pass
+
+        def switch_to_input(self, pull=None):
+            pass
+
+        @property
+        def value(self):
+            return True
+
+        @value.setter
+        def value(self, v):
+            if self.pin == "CS":
+                bus.cs(1 if v else 0)
+
+    class SPI:
+        def __init__(self, *a, **kw):
+            pass
+
+        def try_lock(self):
+            return True
+
+        def configure(self, **kw):
+            pass
+
+        def unlock(self):
+            pass
+
+        def write(self, b):
+            bus.write(b)
+
+        def readinto(self, b):
+            bus.readinto(b)
+
+    monkeypatch.setitem(sys.modules, "busio", types.SimpleNamespace(SPI=SPI))
+    monkeypatch.setitem(sys.modules, "digitalio", types.SimpleNamespace(
+        DigitalInOut=DigitalInOut, Pull=types.SimpleNamespace(UP=1)))
+    return bus
+
+
+def _adapters(which):
+    if which == "machine":
+        return w5500_spi.MachineSPI(0, sck=18, mosi=19, miso=16, cs=17)
+    return w5500_spi.BusioSPI("SCK", "MOSI", "MISO", "CS")
+
+
+@pytest.mark.parametrize("which", ["machine", "busio"])
+def test_write_with_data_none_sends_the_header_buffer_as_the_whole_frame(which, machine_bus,
+                                                                         busio_bus):
+    bus = machine_bus if which == "machine" else busio_bus
+    spi = _adapters(which)
+    spi.write(b"\x00\x01\x0c\x40", None)  # Sn_CR = RECV, header and data in one buffer
+    spi.write(b"\x00\x28\x0c", b"\x12\x34")  # RX_RD, header and data apart
+    assert bus.frames == [b"\x00\x01\x0c\x40", b"\x00\x28\x0c\x12\x34"]
+
+
+@pytest.mark.parametrize("which", ["machine", "busio"])
+def test_read_clocks_the_header_then_reads_into_data(which, machine_bus, busio_bus):
+    bus = machine_bus if which == "machine" else busio_bus
+    spi = _adapters(which)
+    data = bytearray(4)
+    spi.read(b"\x00\x26\x08", data)
+    assert bus.frames == [b"\x00\x26\x08\x00\x00\x00\x00"]
+    assert data == bytearray(b"\xa0\xa1\xa2\xa3")
