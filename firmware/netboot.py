@@ -120,6 +120,12 @@ def bring_up(board, settings, wait_dhcp=True):
     return net
 
 
+# Background polls wait while more C stack than this is in use (bytes,
+# micropython.stack_use()): the receive path needs up to about 4.4 KB below
+# the poll, and the rp2 port's C stack is 8 KB.
+DEFER_STACK_BYTES = 2048
+
+
 class Background:
     """MicroPython: poll the stack from ``machine.Timer`` and the INTn edge
     while the REPL is idle.  ``stop()`` ends it.
@@ -136,7 +142,9 @@ class Background:
 
         self.net = net
         self.polls = 0
+        self.deferred = 0
         self.errors = 0
+        self._stack_use = getattr(micropython, "stack_use", None)
         self.last_error = None
         self._pending = False
         self._stopped = False
@@ -168,6 +176,14 @@ class Background:
 
     def _poll(self):
         if self._stopped:  # a tick scheduled before stop()
+            return
+        if self._stack_use is not None and self._stack_use() > DEFER_STACK_BYTES:
+            # Deep in the main program's C stack (mbedTLS's handshake calling
+            # a socket's read or write): a full poll on top of that overran the
+            # 8 KB C stack of the rp2 port ("maximum recursion depth exceeded"
+            # in the receive path, a frame lost).  The socket's own wait loop
+            # polls the stack meanwhile; the next tick tries again.
+            self.deferred += 1
             return
         stack = self.net.stack
         try:
