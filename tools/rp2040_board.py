@@ -18,7 +18,8 @@ repository); a missing image, a board that never reaches the REPL, or a chip
 that never answers ends with one line on stderr and a non-zero exit.
 
 The vboard runtimes (``--vboard``, started by tools/vboard.py): stock MicroPython
-RPI_PICO with main.py (default), the W5500_EVB_PICO image with lwIP
+RPI_PICO with main.py (default; ``--firmware W5500_EVB_PICO``: the same files on
+that image, which has ssl), the W5500_EVB_PICO image with lwIP
 (``--lwip``), stock CircuitPython 10.2.1 on the Feather RP2040 + Ethernet
 FeatherWing with code.py (``--circuitpython``; ``circuitpython_board()``).
 
