@@ -154,8 +154,8 @@ def parse_args(argv):
                     "REPL, with `net` bound to the running interface), print its output and exit "
                     "with its status")
     ap.add_argument("--firmware", choices=("RPI_PICO", "W5500_EVB_PICO"), default="RPI_PICO",
-                    help="rp2040-micropython: the stock image to run the stack on; W5500_EVB_PICO "
-                    "has ssl/tls (mbedTLS), RPI_PICO has not (its network.WIZNET5K stays unused)")
+                    help="rp2040-micropython: the stock image the stack runs on; W5500_EVB_PICO "
+                    "(whose network.WIZNET5K stays unused) has ssl/tls (mbedTLS), RPI_PICO has not")
     ap.add_argument("--stack", default=None, help=argparse.SUPPRESS)  # tests: module with Stack
     return ap.parse_args(argv)
 
