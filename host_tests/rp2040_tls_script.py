@@ -1,21 +1,23 @@
 # Runs ON the emulated W5500-EVB-Pico (MicroPython W5500_EVB_PICO image, which has
 # ssl; tools/vboard.py --firmware W5500_EVB_PICO --run), with tcpip from main.py up.
-# host_tests/test_rp2040_tls.py fills in the @NAME@ fields and checks the one JSON
-# line this prints.  nginx serves https://files.test (192.0.2.1:443) with a
-# certificate of a throwaway CA; CA_DER verifies it, OTHER_DER does not.
+# host_tests/test_rp2040_tls.py replaces the five settings below and checks the
+# one JSON line this prints.  nginx serves https://files.test (192.0.2.1:443)
+# with a certificate of a throwaway CA; CA_DER verifies it, OTHER_DER does not.
 import binascii, gc, hashlib, json, machine, time
 import ssl
 import tcpip
 import tcpip.socket as socket
 
-CA_DER = @CA_DER@
-OTHER_DER = @OTHER_DER@
-BLOB_SHA = @BLOB_SHA@
-MAX_SESSIONS = @MAX_SESSIONS@
+CA_DER = b""
+OTHER_DER = b""
+BLOB_SHA = ""
+MAX_SESSIONS = 4
+NOW = (2000, 1, 1, 5, 0, 0, 0, 0)
+net = globals()["net"]  # main.py's interface, in the REPL's globals
 TIMEOUT_S = 10
 # mbedTLS checks the certificate's validity dates: a board needs the time
 # (ntptime, an RTC); here it is the host's.
-machine.RTC().datetime(@NOW@)
+machine.RTC().datetime(NOW)
 SERVER = ("192.0.2.1", 443)
 out = {}
 

@@ -49,17 +49,23 @@ def prerequisites():
 
 
 def _script(certs):
+    """The board's script with its settings (CA certificates, the file's
+    SHA-256, the host's UTC time for the board's clock) filled in."""
     with open(SCRIPT) as f:
         text = f.read()
     t = time.gmtime()
-    fields = {"CA_DER": certs["ca_der"], "OTHER_DER": certs["other_ca_der"]}
-    for k, path in fields.items():
+    values = {"CA_DER": certs["ca_der"], "OTHER_DER": certs["other_ca_der"]}
+    for k, path in values.items():
         with open(path, "rb") as f:
-            text = text.replace("@%s@" % k, repr(f.read()))
-    text = text.replace("@BLOB_SHA@", repr(hashlib.sha256(BLOB).hexdigest()))
-    text = text.replace("@MAX_SESSIONS@", str(MAX_SESSIONS))
-    return text.replace("@NOW@", repr((t.tm_year, t.tm_mon, t.tm_mday, t.tm_wday, t.tm_hour,
-                                       t.tm_min, t.tm_sec, 0)))
+            values[k] = f.read()
+    values["BLOB_SHA"] = hashlib.sha256(BLOB).hexdigest()
+    values["MAX_SESSIONS"] = MAX_SESSIONS
+    values["NOW"] = (t.tm_year, t.tm_mon, t.tm_mday, t.tm_wday, t.tm_hour, t.tm_min, t.tm_sec, 0)
+    for k, v in values.items():
+        lines = [ln for ln in text.splitlines() if ln.startswith(k + " = ")]
+        assert len(lines) == 1, k
+        text = text.replace(lines[0], "%s = %r" % (k, v))
+    return text
 
 
 def run_on_board(tmp_path, certs, script_text):
