@@ -490,14 +490,15 @@ def _get(port, ctx):
     gc.collect()
     f1 = gc.mem_free()
     h = hashlib.sha256()
-    mv = memoryview(bytearray(1024))
+    buf = bytearray(1024)
+    mv = memoryview(buf)
     n = 0
     t = time.ticks_us()
-    while n < %(n)d:
-        k = w.readinto(mv[:min(1024, %(n)d - n)])
+    while n < %(n)d:  # a slice (garbage) only for the last, short read
+        k = w.readinto(buf if %(n)d - n >= 1024 else mv[:%(n)d - n])
         if not k:
             break
-        h.update(mv[:k])
+        h.update(buf if k == 1024 else mv[:k])
         n += k
     us = time.ticks_diff(time.ticks_us(), t)
     w.close()
@@ -576,6 +577,9 @@ def bench_tls(nbytes, wall_s):
     if not tlsfixtures.available():
         raise BenchError("openssl missing (certificates are made at run time)")
     peer = SimPeer()
+    # The socket API's calls poll the stack on ``clock_ms`` when it has one:
+    # the board's simulated milliseconds, as SimPeer's own polls.
+    peer.stack.clock_ms = lambda: peer.link.now_ms
     d = tempfile.mkdtemp(prefix="bench-tls-")
     settings = {"dhcp": False, "ip": BOARD_IP, "prefix": 24, "gateway": PEER_IP, "dns": [],
                 "mac": "02:00:00:00:00:02", "poll_ms": 10}
@@ -615,6 +619,9 @@ def bench_tls(nbytes, wall_s):
                    heap_free_before=t["free_before"], heap_free_tls_open=t["free_open"],
                    heap_free_after=t["free_after"], tls_session_bytes=t["free_before"] - t["free_open"],
                    payload_checked=True, sim_s_total=round(b.sim_ns / 1e9, 3), wall_s=b.figures()["wall_s"])
+        res["peer_stats"] = {k: v for k, v in peer.stack.stats().items()
+                             if v and ("drop_tcp" in k or "ooo" in k or "retrans" in k or "rto" in k)}
+        res["chip_rx_overflow_drops"] = b.chip.stats().get("rx_overflow_drops")
         return res
     finally:
         if b is not None:
