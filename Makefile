@@ -123,7 +123,7 @@ test: setup ## run every host test (pytest); fails when a test fails or none ran
 bench: setup ## throughput, latency, CPU per MB, memory (root), then the emulated board: bench/results.json, bench/board.json + tables
 	@$(PY) tools/bench.py $(BENCH_ARGS)
 
-bench-board: setup ## only the board section of make bench (tcpip vs lwIP on the emulated RP2040, simulated time): bench/board.json
+bench-board: setup ## only the board section of make bench (tcpip vs lwIP, and TLS, on the emulated RP2040, simulated time): bench/board.json
 	@$(PY) tools/bench_board.py $(BENCH_BOARD_ARGS)
 
 hotpath: setup mp32 ## instructions and MicroPython heap frames per TCP segment under callgrind: bench/hotpath.json

@@ -28,6 +28,8 @@ try:
 except ImportError:  # pragma: no cover
     import ujson as json  # type: ignore
 
+import gc
+
 from tcpip.compat import ticks_ms, ticks_diff, sleep_ms
 from tcpip.config import Config
 from tcpip.stack import Stack
@@ -201,6 +203,12 @@ def bring_up(board, settings, wait_dhcp=True):
     return net
 
 
+# Background polls wait while more C stack than this is in use (bytes,
+# micropython.stack_use()): the receive path needs up to about 4.4 KB below
+# the poll, and the rp2 port's C stack is 8 KB.
+DEFER_STACK_BYTES = 2048
+
+
 class Background:
     """MicroPython: poll the stack from ``machine.Timer`` and the INTn edge
     while the REPL is idle.  ``stop()`` ends it.
@@ -217,7 +225,9 @@ class Background:
 
         self.net = net
         self.polls = 0
+        self.deferred = 0
         self.errors = 0
+        self._stack_use = getattr(micropython, "stack_use", None)
         self.last_error = None
         self._pending = False
         self._stopped = False
@@ -249,6 +259,14 @@ class Background:
 
     def _poll(self):
         if self._stopped:  # a tick scheduled before stop()
+            return
+        if self._stack_use is not None and self._stack_use() > DEFER_STACK_BYTES:
+            # Deep in the main program's C stack (mbedTLS's handshake calling
+            # a socket's read or write): a full poll on top of that overran the
+            # 8 KB C stack of the rp2 port ("maximum recursion depth exceeded"
+            # in the receive path, a frame lost).  The socket's own wait loop
+            # polls the stack meanwhile; the next tick tries again.
+            self.deferred += 1
             return
         stack = self.net.stack
         try:
@@ -301,6 +319,11 @@ def start(board=None, settings=None, background=True):
         import tcpip_board as board  # type: ignore  # boards/<BOARD>.py, copied by make flash
     if settings is None:
         settings = load_settings()
+    # The imports leave garbage all over the heap.  Collected now, the stack's
+    # buffers fill those holes and one large free block stays: mbedTLS needs
+    # about 17 KB in one piece for a TLS socket (without this, 9 KB was the
+    # largest block left on a W5500-EVB-Pico).
+    gc.collect()
     net = bring_up(board, settings)
     if background:
         net.background = Background(net, settings["poll_ms"])

@@ -48,6 +48,24 @@ def test_quick_board_bench_reports_every_figure_for_tcpip_and_lwip_with_ratios()
                                    ("rp2040-micropython", "rp2040-lwip")})
 
 
+def test_quick_tls_bench_reports_its_figures_payload_checked():
+    """rp2040-micropython-tls: a verified TLS transfer from the stepped peer on
+    the W5500_EVB_PICO image, next to plain TCP on the same image."""
+    if not BB.tlsfixtures_available():
+        pytest.skip("openssl missing")
+    out = BB.run(["rp2040-micropython-tls"], 30, wall_s=120)
+    assert BB.missing(out) == [], out
+    r = out["rp2040-micropython-tls"]
+    assert r["payload_checked"] and r["firmware"] == RB.LWIP_UF2
+    # the handshake (EC P-256, verified) costs the M0+ about 1.5 s; records cost
+    # throughput; the open session holds ~23 KB of heap
+    assert 500 < r["handshake_ms"] < 5000
+    assert 0 < r["https_kBps"] < r["plain_kBps"]
+    assert 16000 < r["tls_session_bytes"] < 40000
+    assert r["heap_free_after"] > r["heap_free_tls_open"]
+    H.record("bench_board_tls_quick", {k: r[k] for k in BB.TLS_FIGURES})
+
+
 @pytest.mark.xfail(reason="the board heap grows by 2-10 B per extra segment (a 16-byte block every "
                    "few segments, more when the board sends), varying from run to run; 0 on the "
                    "64-bit unix port (host_tests/mp/test_alloc.py)", strict=False)

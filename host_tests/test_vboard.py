@@ -53,6 +53,12 @@ def test_micropython_cannot_use_a_tap():
     assert code == 2 and "--nic packet" in err, err
 
 
+def test_firmware_chooses_the_image_of_rp2040_micropython_only():
+    code, out, err = _main(["--netns", "tcpip-never", "--runtime", "cpython", "--firmware", "W5500_EVB_PICO"])
+    assert code == 2 and out == "" and "rp2040-micropython" in err, err
+    assert not netns.exists("tcpip-never")
+
+
 def _start(argv):
     return subprocess.Popen([sys.executable, nh.VBOARD] + argv, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)

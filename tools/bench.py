@@ -30,7 +30,8 @@ HTTPS next to plain HTTP through the stack against nginx in a namespace
 
 Then the board section (tools/bench_board.py): tcpip on stock MicroPython and
 MicroPython's own lwIP side by side on the emulated W5500-EVB-Pico, every
-figure on simulated time against a peer stepped on the board's clock; written
+figure on simulated time against a peer stepped on the board's clock, and a
+verified TLS transfer next to plain TCP on the W5500_EVB_PICO image; written
 to bench/board.json (``--board-runtimes``; ``--board-runtimes ''`` leaves it
 out, as ``--quick`` does; one line and no file when the firmware images or
 rp2040js are missing).
@@ -843,7 +844,7 @@ def main(argv):
     print(table(res))
     _log("wrote " + out_path)
     if a.board_runtimes is None:
-        a.board_runtimes = "" if a.quick else "rp2040-micropython,rp2040-circuitpython,rp2040-lwip"
+        a.board_runtimes = "" if a.quick else "rp2040-micropython,rp2040-circuitpython,rp2040-lwip,rp2040-micropython-tls"
     board_runtimes = [x for x in a.board_runtimes.split(",") if x]
     if board_runtimes:
         bench_board_section(board_runtimes, 30 if a.quick else a.board_kbytes,

@@ -51,6 +51,14 @@ The figures are an optimistic bound for a real board: rp2040js executes flash
 with zero wait states (no XIP cache misses). ``tools/board_bench.py`` run on a
 real board calibrates them.
 
+``rp2040-micropython-tls``: the board set on the W5500_EVB_PICO image (the
+Pico's has no ``ssl``), MicroPython's ssl over a tcpip socket to the same peer
+serving TLS (tcpip.tls, a certificate from a throwaway CA made with openssl):
+``handshake_ms`` (verified), ``https_kBps`` (``--kbytes`` read over TLS, SHA-256
+checked) next to ``plain_kBps`` (the same bytes in plain TCP on the same
+image), and the heap before, with the session open and after
+(``tls_session_bytes``).
+
 Writes ``{"rp2040-micropython": {...}, "rp2040-lwip": {...}, "ratio_to_lwip":
 {runtime: {figure: ratio}}, "peer": "..."}``.  A runtime whose firmware is
 missing is skipped with one line (``skipped``: the reason).  ``--quick``
@@ -90,7 +98,7 @@ SYNC_US = 100
 # (the start pays for slow start and, on lwIP, for data that arrives before
 # accept(): MicroPython's lwIP refuses it and the peer resends after its RTO).
 STEADY_FROM_DIV = 5
-RUNTIMES = ("rp2040-micropython", "rp2040-circuitpython", "rp2040-lwip")
+RUNTIMES = ("rp2040-micropython", "rp2040-circuitpython", "rp2040-lwip", "rp2040-micropython-tls")
 PEER_DOC = ("tcpip under CPython in the host process, stepped on the board's simulated clock "
             "(sync every %d us), 32 KB rings, immediate ACKs, 16 KB writes" % SYNC_US)
 # Figures each runtime must report (make test checks them with --quick).
@@ -98,6 +106,8 @@ FIGURES = ("in_kBps", "out_kBps", "ping_ms", "connect_ms", "cycles_per_byte_in",
            "spi_bytes_per_byte_in", "spi_bytes_per_byte_out", "heap_free_serving")
 TCPIP_FIGURES = ("heap_free_repl", "heap_free_import", "heap_free_started", "poll_empty_us",
                  "nic_send_1514_us", "spi_write_1514_us", "spi_wire_1514_us", "alloc_serving_bytes")
+TLS_FIGURES = ("handshake_ms", "https_kBps", "plain_kBps", "heap_free_before", "heap_free_tls_open",
+               "heap_free_after", "tls_session_bytes")
 RATIO_OF = ("in_kBps", "out_kBps", "ping_ms", "connect_ms", "cycles_per_byte_in", "cycles_per_byte_out",
             "spi_bytes_per_byte_in", "spi_bytes_per_byte_out", "heap_free_serving")
 
@@ -458,8 +468,170 @@ def bench_lwip(nbytes, wall_s):
         b.close()
 
 
+# TLS: tcpip on the W5500_EVB_PICO image (RPI_PICO has no ssl), MicroPython's
+# own ssl over a tcpip socket; the peer serves TLS (CPython's ssl through
+# tcpip.tls, non-blocking) and, for comparison, the same bytes in plain TCP.
+TLS_PATTERN = bytes(range(256)) * 64  # what the peer sends, again and again
+TLS_CLIENT = """
+import binascii, gc, hashlib, json, machine, time, ssl
+import tcpip.socket as socket
+machine.RTC().datetime(%(now)r)  # mbedTLS checks the certificate's dates
+import netboot
+net = netboot.start(background=False)  # the socket's waits poll the stack
+def _get(port, ctx):
+    gc.collect()
+    f0 = gc.mem_free()
+    s = socket.socket()
+    s.settimeout(30)
+    s.connect((%(ip)r, port))
+    t = time.ticks_us()
+    w = ctx.wrap_socket(s, server_hostname='files.test') if ctx else s
+    hs = time.ticks_diff(time.ticks_us(), t)
+    gc.collect()
+    f1 = gc.mem_free()
+    h = hashlib.sha256()
+    buf = bytearray(1024)
+    mv = memoryview(buf)
+    n = 0
+    t = time.ticks_us()
+    while n < %(n)d:  # a slice (garbage) only for the last, short read
+        k = w.readinto(buf if %(n)d - n >= 1024 else mv[:%(n)d - n])
+        if not k:
+            break
+        h.update(buf if k == 1024 else mv[:k])
+        n += k
+    us = time.ticks_diff(time.ticks_us(), t)
+    w.close()
+    gc.collect()
+    return {'handshake_us': hs, 'read_us': us, 'bytes': n, 'sha': binascii.hexlify(h.digest()).decode(),
+            'free_before': f0, 'free_open': f1, 'free_after': gc.mem_free()}
+_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+_ctx.verify_mode = ssl.CERT_REQUIRED
+_ctx.load_verify_locations(cadata=%(ca)r)
+_r = {'tls': _get(443, _ctx)}
+_r['plain'] = _get(80, None)
+print(json.dumps(_r))
+"""
+
+
+class _PeerSender:
+    """The peer's side of the TLS figures: accepts one connection on ``port``
+    (non-blocking tcpip sockets on the peer's stack), with ``ctx`` does the
+    TLS handshake as the server, then sends ``nbytes`` of TLS_PATTERN.  Run
+    from SimPeer's step (as one of its ``closing`` clients); the board closes."""
+
+    def __init__(self, stack, port, nbytes, ctx=None):
+        import tcpip.socket as S
+
+        self.ls = S.socket(stack=stack)
+        self.ls.settimeout(0)
+        self.ls.bind(("0.0.0.0", port))
+        self.ls.listen(1)
+        self.ctx = ctx
+        self.nbytes = nbytes
+        self.conn = None
+        self.shaken = ctx is None
+        self.sent = 0
+        self.done = False
+        self.pat = memoryview(TLS_PATTERN * 2)
+
+    def run(self):
+        import errno
+
+        if self.done:
+            return
+        try:
+            if self.conn is None:
+                c, _ = self.ls.accept()
+                c.settimeout(0)
+                self.conn = self.ctx.wrap_socket(c, server_side=True, do_handshake_on_connect=False) \
+                    if self.ctx else c
+            if not self.shaken:
+                self.conn.do_handshake()
+                self.shaken = True
+            while self.sent < self.nbytes:
+                off = self.sent % len(TLS_PATTERN)
+                self.sent += self.conn.send(self.pat[off:off + min(8192, self.nbytes - self.sent)])
+            self.done = True  # no close() here: it polls on the wall clock; the board closes
+        except OSError as e:
+            if not e.args or e.args[0] != errno.EAGAIN:
+                raise
+
+
+def tlsfixtures_available():
+    import tlsfixtures
+
+    return tlsfixtures.available()
+
+
+def bench_tls(nbytes, wall_s):
+    """rp2040-micropython-tls: the board set on stock W5500_EVB_PICO (it has
+    ssl), a verified TLS GET of nbytes from the peer next to the same bytes
+    in plain TCP; handshake and throughput on simulated time, heap."""
+    import shutil
+    import tempfile
+
+    import tlsfixtures
+    from tcpip import tls
+
+    if not tlsfixtures.available():
+        raise BenchError("openssl missing (certificates are made at run time)")
+    peer = SimPeer()
+    # The socket API's calls poll the stack on ``clock_ms`` when it has one:
+    # the board's simulated milliseconds, as SimPeer's own polls.
+    peer.stack.clock_ms = lambda: peer.link.now_ms
+    d = tempfile.mkdtemp(prefix="bench-tls-")
+    settings = {"dhcp": False, "ip": BOARD_IP, "prefix": 24, "gateway": PEER_IP, "dns": [],
+                "mac": "02:00:00:00:00:02", "poll_ms": 10}
+    b = None
+    res = {"firmware": RB.LWIP_UF2, "peer": PEER_DOC + "; TLS through tcpip.tls (CPython's ssl), EC P-256"}
+    try:
+        certs = tlsfixtures.make(d, ip=PEER_IP)
+        with open(certs["ca_der"], "rb") as f:
+            ca = f.read()
+        ctx = tls.server_context(certs["cert"], certs["key"])
+        peer.closing.append(_PeerSender(peer.stack, 443, nbytes, ctx))
+        peer.closing.append(_PeerSender(peer.stack, 80, nbytes))
+        b = RB.micropython_board(settings, wire=peer.wire, realtime=False, no_main=True,
+                                 uf2=RB.firmware_path(RB.LWIP_UF2))
+        b.sync_us = SYNC_US
+        peer.attach(b)
+        b.start()
+        b.wait_for(b">>> ", wall_s=60)
+        t = time.gmtime()
+        out = b.exec(TLS_CLIENT % {"now": (t.tm_year, t.tm_mon, t.tm_mday, t.tm_wday, t.tm_hour, t.tm_min,
+                                            t.tm_sec, 0), "ip": PEER_IP, "n": nbytes, "ca": ca}, wall_s=wall_s)
+        if peer.error:
+            raise BenchError("peer: " + peer.error)
+        try:
+            r = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise BenchError("the board's TLS client failed: " + out.strip()[-600:])
+        want = hashlib.sha256((TLS_PATTERN * (nbytes // len(TLS_PATTERN) + 1))[:nbytes]).hexdigest()
+        for k in ("tls", "plain"):
+            if r[k]["bytes"] != nbytes or r[k]["sha"] != want:
+                raise BenchError("%s: %d of %d bytes, payload %s" % (k, r[k]["bytes"], nbytes,
+                                 "ok" if r[k]["sha"] == want else "differs"))
+        t, p = r["tls"], r["plain"]
+        res.update(handshake_ms=round(t["handshake_us"] / 1000.0, 1),
+                   https_kBps=round(nbytes / 1000.0 / (t["read_us"] / 1e6), 1),
+                   plain_kBps=round(nbytes / 1000.0 / (p["read_us"] / 1e6), 1),
+                   heap_free_before=t["free_before"], heap_free_tls_open=t["free_open"],
+                   heap_free_after=t["free_after"], tls_session_bytes=t["free_before"] - t["free_open"],
+                   payload_checked=True, sim_s_total=round(b.sim_ns / 1e9, 3), wall_s=b.figures()["wall_s"])
+        res["peer_stats"] = {k: v for k, v in peer.stack.stats().items()
+                             if v and ("drop_tcp" in k or "ooo" in k or "retrans" in k or "rto" in k)}
+        res["chip_rx_overflow_drops"] = b.chip.stats().get("rx_overflow_drops")
+        return res
+    finally:
+        if b is not None:
+            b.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 BENCHES = {"rp2040-micropython": (bench_tcpip, (RB.MICROPYTHON_UF2,)),
-           "rp2040-lwip": (bench_lwip, (RB.LWIP_UF2,))}
+           "rp2040-lwip": (bench_lwip, (RB.LWIP_UF2,)),
+           "rp2040-micropython-tls": (bench_tls, (RB.LWIP_UF2,))}
 
 
 def ratios(out):
@@ -502,6 +674,11 @@ def run(runtimes, kbytes, wall_s=300.0, log_skips=True):
             out[rt] = {"error": str(e)}
             _log("%s: %s" % (rt, e))
             continue
+        if "https_kBps" in out[rt]:
+            _log("%s: handshake %s ms, TLS %s kB/s, plain TCP %s kB/s (%.0f s wall)"
+                 % (rt, out[rt]["handshake_ms"], out[rt]["https_kBps"], out[rt]["plain_kBps"],
+                    time.monotonic() - t))
+            continue
         _log("%s: in %s kB/s, out %s kB/s, ping %s ms, connect %s ms (%.0f s wall)"
              % (rt, out[rt].get("in_kBps"), out[rt].get("out_kBps"), out[rt].get("ping_ms"),
                 out[rt].get("connect_ms"), time.monotonic() - t))
@@ -542,7 +719,8 @@ def missing(out):
         if "error" in res:
             bad.append("%s: %s" % (rt, res["error"]))
             continue
-        want = FIGURES + (TCPIP_FIGURES if rt == "rp2040-micropython" else ())
+        want = TLS_FIGURES if rt == "rp2040-micropython-tls" else \
+            FIGURES + (TCPIP_FIGURES if rt == "rp2040-micropython" else ())
         bad += ["%s.%s" % (rt, k) for k in want if not isinstance(res.get(k), (int, float))]
     return bad
 

@@ -18,7 +18,8 @@ board", says where to get it); a missing image, a board that never reaches the R
 that never answers ends with one line on stderr and a non-zero exit.
 
 The vboard runtimes (``--vboard``, started by tools/vboard.py): stock MicroPython
-RPI_PICO with main.py (default), the W5500_EVB_PICO image with lwIP
+RPI_PICO with main.py (default; ``--firmware W5500_EVB_PICO``: the same files on
+that image, which has ssl), the W5500_EVB_PICO image with lwIP
 (``--lwip``), stock CircuitPython 10.2.1 on the Feather RP2040 + Ethernet
 FeatherWing with code.py (``--circuitpython``; ``circuitpython_board()``).
 
@@ -708,6 +709,8 @@ def vboard_main(argv):
                     help="the W5500_EVB_PICO image with MicroPython's lwIP (tools/rp2040/lwip_main.py)")
     ap.add_argument("--circuitpython", action="store_true",
                     help="stock CircuitPython 10.2.1 (Feather RP2040 + Ethernet FeatherWing), code.py")
+    ap.add_argument("--firmware", default="RPI_PICO", choices=("RPI_PICO", "W5500_EVB_PICO"),
+                    help="the MicroPython image the tcpip board set runs on (W5500_EVB_PICO has ssl)")
     ap.add_argument("--run", default=None, help="script to run over the raw REPL on SIGUSR1")
     ap.add_argument("--run-timeout", type=float, default=600.0, help="wall seconds for --run")
     a = ap.parse_args(argv)
@@ -717,7 +720,7 @@ def vboard_main(argv):
     run_now = threading.Event()
     signal.signal(signal.SIGUSR1, lambda *_: run_now.set())
     try:
-        why = missing_prerequisite(images=(LWIP_UF2,) if a.lwip else
+        why = missing_prerequisite(images=(LWIP_UF2,) if a.lwip or a.firmware == "W5500_EVB_PICO" else
                                    (CIRCUITPYTHON_UF2,) if a.circuitpython else (MICROPYTHON_UF2,))
     except BoardError as e:
         _say("rp2040_board: %s" % e)
@@ -748,7 +751,8 @@ def vboard_main(argv):
     b = None
     serving = False
     try:
-        b = micropython_board(settings, wire=wire, extra_files=extra)
+        b = micropython_board(settings, wire=wire, extra_files=extra,
+                              uf2=firmware_path(LWIP_UF2) if a.firmware == "W5500_EVB_PICO" else None)
         b.start()
         boot = b.wait_for(b">>> ", wall_s=a.boot_timeout)
         line = [ln for ln in boot.decode(errors="replace").splitlines() if ln.startswith("tcpip:")]

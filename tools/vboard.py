@@ -33,7 +33,11 @@ rp2040js), with what ``make flash BOARD=w5500_evb_pico`` copies on its
 filesystem and the emulated W5500 on SPI0, wired to the veth; main.py brings
 the stack up and the background Timer + INTn poller keeps it answering while
 the REPL idles (``--serve`` runs the services in a poll loop on the board
-instead).  Firmware comes from FIRMWARE_DIR (README, "Firmware for the emulated board"); the
+instead).  ``--firmware W5500_EVB_PICO`` runs the same files on MicroPython's
+W5500-EVB-Pico image instead, which has ``ssl``/``tls`` (mbedTLS; RPI_PICO has
+none), so a ``--run`` script can use TLS; its own ``network.WIZNET5K`` stays
+unused.  Firmware comes from FIRMWARE_DIR (README, "Firmware for the emulated
+board"); the
 emulator runs at about 0.1-0.2x real time, so the ready and stop waits are longer.
 ``--runtime rp2040-circuitpython`` runs stock CircuitPython 10.2.1 for the
 Adafruit Feather RP2040 with the Ethernet FeatherWing's wiring (SCK GP18, MOSI
@@ -150,6 +154,9 @@ def parse_args(argv):
                     help="after ready, run SCRIPT on the board (rp2040 runtimes: over the raw "
                     "REPL, with `net` bound to the running interface), print its output and exit "
                     "with its status")
+    ap.add_argument("--firmware", choices=("RPI_PICO", "W5500_EVB_PICO"), default="RPI_PICO",
+                    help="rp2040-micropython: the stock image the stack runs on; W5500_EVB_PICO "
+                    "(whose network.WIZNET5K stays unused) has ssl/tls (mbedTLS), RPI_PICO has not")
     ap.add_argument("--stack", default=None, help=argparse.SUPPRESS)  # tests: module with Stack
     return ap.parse_args(argv)
 
@@ -219,6 +226,8 @@ def main(argv):
         return _fail(2, "--run is available for the rp2040 runtimes (%s) so far" % ", ".join(RP2040_RUNTIMES))
     if a.run and not os.path.isfile(a.run):
         return _fail(2, "--run: no such script %r" % a.run)
+    if a.firmware != "RPI_PICO" and a.runtime != "rp2040-micropython":
+        return _fail(2, "--firmware chooses the image of the rp2040-micropython runtime")
     nic = a.nic or ("tap" if a.runtime == "cpython" else "packet")
     if rp2040 and nic != "packet":
         return _fail(2, "the %s runtime's W5500 is wired to a veth (--nic packet)" % a.runtime)
@@ -235,6 +244,7 @@ def main(argv):
             why = rp2040_board.missing_prerequisite(images=(
                 rp2040_board.LWIP_UF2 if a.runtime == "rp2040-lwip" else
                 rp2040_board.CIRCUITPYTHON_UF2 if a.runtime == "rp2040-circuitpython" else
+                rp2040_board.LWIP_UF2 if a.firmware == "W5500_EVB_PICO" else
                 rp2040_board.MICROPYTHON_UF2,))
         except rp2040_board.BoardError as e:  # an image of another build
             return _fail(1, str(e))
@@ -310,6 +320,8 @@ def main(argv):
                 args += ["--lwip"]
             if a.runtime == "rp2040-circuitpython":
                 args += ["--circuitpython"]
+            if a.firmware != "RPI_PICO":
+                args += ["--firmware", a.firmware]
             child = Child(ns.argv(runtime + [os.path.join(HERE, "rp2040_board.py")] + args), env,
                           stop_timeout=RP2040_STOP_TIMEOUT_S)
         else:
