@@ -3,7 +3,7 @@
 The stock RPI_PICO image has no ``ssl``; MicroPython's W5500_EVB_PICO image has
 (and network, which stays unused): ``tools/vboard.py --runtime rp2040-micropython
 --firmware W5500_EVB_PICO --run`` boots it with what ``make flash`` copies and
-runs host_tests/rp2040_tls_script.py on it against nginx in the namespace
+runs host_tests/helpers/rp2040_tls_script.py on it against nginx in the namespace
 (``rp2t*``, always deleted), certificates from a throwaway CA made now
 (tools/tlsfixtures.py).  Checked: a CA that did not sign the server's
 certificate is refused with mbedTLS's text within the socket's timeout and
@@ -35,7 +35,7 @@ sys.path.insert(0, H.TOOLS)
 import rp2040_board as RB  # noqa: E402
 import tlsfixtures  # noqa: E402
 
-SCRIPT = os.path.join(HERE, "rp2040_tls_script.py")
+SCRIPT = os.path.join(HERE, "helpers", "rp2040_tls_script.py")
 BLOB = bytes(range(256)) * 64  # 16 KB
 MAX_SESSIONS = 4  # the stack's default tcp_sockets
 
