@@ -1,7 +1,7 @@
 """Generate the layout blocks of lib/tcpip from the tables below (one source of truth).
 
-    python tools/gen_layouts.py            rewrite every stale block in place
-    python tools/gen_layouts.py --check    exit 1 and name the stale blocks
+    python tools/codegen/gen_layouts.py            rewrite every stale block in place
+    python tools/codegen/gen_layouts.py --check    exit 1 and name the stale blocks
     make layouts                           the same as the first
 
 A layout is a list of names whose positions are also ``const()`` indices the
@@ -19,7 +19,7 @@ when a block is stale.  A CPython program (it does not run on a board).
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # The TCP control block (tcpip.tcp.Connection.w).  One row per field, in
 # array order:
@@ -301,7 +301,7 @@ def main(argv):
     for p in bad:
         rel = os.path.relpath(p, ROOT)
         if check:
-            print("stale layout block in %s (run python tools/gen_layouts.py)" % rel)
+            print("stale layout block in %s (run python tools/codegen/gen_layouts.py)" % rel)
         else:
             with open(p, "w") as f:
                 f.write(files[p][1])

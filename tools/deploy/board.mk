@@ -1,4 +1,4 @@
-# Board targets, included by the top-level Makefile (`include tools/board.mk`).
+# Board targets, included by the top-level Makefile (`include tools/deploy/board.mk`).
 #
 #   make mpy                                   # lib/tcpip -> .build/mpy/tcpip/*.mpy (armv6m);
 #                                              # prints the total and BOARD's board set
@@ -109,16 +109,16 @@ endif
 	@echo "flashed $(BOARD); 'make repl$(if $(PORT), PORT=$(PORT),)' to see it boot"
 
 # CircuitPython: the board set and netboot as .mpy (CircuitPython runs out of
-# heap compiling tcp.py from source), the same files tools/fsimage.py puts in
+# heap compiling tcp.py from source), the same files tools/emu/fsimage.py puts in
 # the emulated board's CIRCUITPY image: mpy-cross's files marked for
-# CircuitPython (see tools/fsimage.py), or, with MPY_CROSS=<CircuitPython's own
+# CircuitPython (see tools/emu/fsimage.py), or, with MPY_CROSS=<CircuitPython's own
 # mpy-cross for 10.x> MPY_DIR=.build/mpy-cp, that tool's files unchanged.  Old
 # .py copies go first: an import takes x.py before x.mpy.
 flash-circuitpython:
 	@test -d "$(CIRCUITPY)" || { echo "CIRCUITPY drive not found at $(CIRCUITPY): set CIRCUITPY=/path"; exit 2; }
 	rm -rf "$(CIRCUITPY)/lib/tcpip"
 	rm -f "$(CIRCUITPY)/netboot.py"
-	$(BOARD_PYTHON) tools/fsimage.py circuitpython --mpy --board $(BOARD) --config $(CONFIG) --dir "$(CIRCUITPY)"
+	$(BOARD_PYTHON) tools/emu/fsimage.py circuitpython --mpy --board $(BOARD) --config $(CONFIG) --dir "$(CIRCUITPY)"
 	sync
 	@echo "copied $(BOARD) to $(CIRCUITPY); the board restarts code.py by itself"
 

@@ -5,7 +5,7 @@ whether they are the images the tests expect.
     path = find("micropython-v1.28.0-RPI_PICO.uf2")    # FirmwareError if absent or changed
     reason = skip_reason()       # None when all four are good, a line when one is missing
 
-    python tools/firmware.py [--dir DIR]                # check them all (make firmware-check)
+    python tools/emu/firmware.py [--dir DIR]                # check them all (make firmware-check)
 
 No package registry carries these images (the official downloads are listed
 in README, "Firmware for the emulated board"), so they live outside the
@@ -16,9 +16,9 @@ repository, in ``FIRMWARE_DIR``:
 - ``../shared/firmware`` next to the clone; in a ``git worktree``, also next
   to the main checkout.
 
-Each image is checked against the sha256 in ``tools/firmware.sha256``
+Each image is checked against the sha256 in ``tools/emu/firmware.sha256``
 (``sha256sum`` format, so ``cd $FIRMWARE_DIR && sha256sum -c
-tools/firmware.sha256`` works too): a different build would make the
+tools/emu/firmware.sha256`` works too): a different build would make the
 emulated-board figures mean something else.  Those sums are of images built
 from the release sources (the build date is in the banner, so no two builds
 match byte for byte); to test other images of the same releases (the official
@@ -32,7 +32,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
 SUMS_FILE = os.path.join(HERE, "firmware.sha256")
 
 MICROPYTHON_PICO = "micropython-v1.28.0-RPI_PICO.uf2"
@@ -51,7 +51,7 @@ class FirmwareError(OSError):
 
 
 def expected_sums(path=None):
-    """{image name: sha256 hex} from tools/firmware.sha256 (or FIRMWARE_SUMS)."""
+    """{image name: sha256 hex} from tools/emu/firmware.sha256 (or FIRMWARE_SUMS)."""
     sums = {}
     with open(path or os.environ.get("FIRMWARE_SUMS") or SUMS_FILE) as f:
         for line in f:
@@ -137,7 +137,7 @@ def find(name, directory=None, sums=None):
 
 def skip_reason(*names, directory=None):
     """For the emulated-board tests: None when every named image (default: all
-    of tools/firmware.sha256) is present and good; the one-line reason when one
+    of tools/emu/firmware.sha256) is present and good; the one-line reason when one
     is missing (``pytest.skip(reason)``).  An image that is there but is not
     the expected build raises FirmwareError: that fails, it does not skip."""
     sums = expected_sums()

@@ -1,10 +1,10 @@
 """Filesystem images for an emulated RP2040 board: what ``make flash`` would copy
 to a real one, as a flash image that stock firmware mounts.
 
-    python tools/fsimage.py micropython [--board w5500_evb_pico] [--out F] [--add DEST=SRC ...]
-    python tools/fsimage.py circuitpython [--board feather_rp2040_ethernet_featherwing] [--mpy] [--out F] [...]
-    python tools/fsimage.py circuitpython --mpy --dir /media/$USER/CIRCUITPY  # copy, no image
-    python tools/fsimage.py list F
+    python tools/emu/fsimage.py micropython [--board w5500_evb_pico] [--out F] [--add DEST=SRC ...]
+    python tools/emu/fsimage.py circuitpython [--board feather_rp2040_ethernet_featherwing] [--mpy] [--out F] [...]
+    python tools/emu/fsimage.py circuitpython --mpy --dir /media/$USER/CIRCUITPY  # copy, no image
+    python tools/emu/fsimage.py list F
 
     from fsimage import build_micropython_image, build_circuitpython_image
     build_micropython_image("w5500_evb_pico", ".build/lfs.img", extra={"test.py": b"print(1)"})
@@ -14,7 +14,7 @@ to a real one, as a flash image that stock firmware mounts.
   ``MICROPYTHON_FS_OFFSET`` (0xA0000, XIP 0x100A0000), where the rp2 port's
   ``_boot.py`` mounts ``vfs.VfsLfs2(rp2.Flash(), progsize=256)``.  It holds
   the files ``make flash BOARD=...`` copies: the board set's ``.mpy`` under
-  ``/lib/tcpip`` and ``/netboot.mpy`` (tools/board.mk's ``board-mpy``:
+  ``/lib/tcpip`` and ``/netboot.mpy`` (tools/deploy/board.mk's ``board-mpy``:
   mpy-cross -march=armv6m), the board file as ``/tcpip_board.py``,
   ``/tcpip_config.json`` and ``firmware/main.py`` as ``/main.py``.
 - CircuitPython (raspberrypi port, 2 MB of flash): a 1 MB FAT12 CIRCUITPY
@@ -53,7 +53,7 @@ to a real one, as a flash image that stock firmware mounts.
 ``extra`` adds or replaces files: ``{path on the board: bytes, or the path of
 a file on this PC}``, e.g. a test script or another ``main.py``.
 
-The board set comes from tools/board.mk (``make board-mpy`` /
+The board set comes from tools/deploy/board.mk (``make board-mpy`` /
 ``make board-files``), so the image and ``make flash`` cannot disagree.
 Host-only (CPython, littlefs-python from requirements-board.txt).
 """
@@ -64,7 +64,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
 
 MICROPYTHON_FS_OFFSET = 0xA0000
 LFS_BLOCK_SIZE = 4096
@@ -85,7 +85,7 @@ class ImageError(Exception):
 
 
 def _make(target, board, *vars_):
-    cmd = ["make", "-s", "--no-print-directory", "-f", "tools/board.mk", target, "BOARD=" + board]
+    cmd = ["make", "-s", "--no-print-directory", "-f", "tools/deploy/board.mk", target, "BOARD=" + board]
     cmd += list(vars_)
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     if p.returncode != 0:
@@ -122,7 +122,7 @@ def _read(src):
 def micropython_files(board, config=None, extra=None, build_dir=None):
     """{path on the board: bytes}: what ``make flash BOARD=board`` copies to a
     MicroPython board, plus ``extra``.  Builds the board set's .mpy with
-    tools/board.mk (into ``build_dir``, a temporary folder by default)."""
+    tools/deploy/board.mk (into ``build_dir``, a temporary folder by default)."""
     _check_runtime(board, "micropython")
     files = _board_mpy(board, build_dir)
     files["tcpip_board.py"] = _read(os.path.join(ROOT, "boards", board + ".py"))
@@ -135,7 +135,7 @@ def micropython_files(board, config=None, extra=None, build_dir=None):
 
 def _board_mpy(board, build_dir=None):
     """{path on the board: bytes} of the board set's .mpy and netboot.mpy
-    (tools/board.mk's board-mpy, built in ``build_dir`` or a temporary folder)."""
+    (tools/deploy/board.mk's board-mpy, built in ``build_dir`` or a temporary folder)."""
     tmp = None
     if build_dir is None:
         tmp = build_dir = tempfile.mkdtemp(prefix="fsimage-")

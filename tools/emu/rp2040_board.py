@@ -1,13 +1,13 @@
 """An emulated RP2040 board running stock firmware, with the emulated W5500 on SPI0 (CPython).
 
-The CPU is rp2040js (Node.js, tools/rp2040/runner.js, installed by ``npm ci`` in
-tools/rp2040); this process owns everything else: the W5500 model
-(tools/w5500_emu.py), its Ethernet wire (a raw packet socket on a veth end, or
+The CPU is rp2040js (Node.js, tools/emu/rp2040/runner.js, installed by ``npm ci`` in
+tools/emu/rp2040); this process owns everything else: the W5500 model
+(tools/emu/w5500_emu.py), its Ethernet wire (a raw packet socket on a veth end, or
 none), and the board's USB-CDC REPL, exposed on a pty so ``mpremote connect
 PTY``, ``screen`` or ``picocom`` work as on a real board.
 
     # boot stock MicroPython with the tcpip board set on its filesystem, REPL on a pty
-    .venv/bin/python tools/rp2040_board.py [--firmware-dir DIR] [--if vb] [--config FILE] \\
+    .venv/bin/python tools/emu/rp2040_board.py [--firmware-dir DIR] [--if vb] [--config FILE] \\
         [--exec 'import tcpip'] [--duration S]
 
 It prints ``pty PATH`` once the REPL is up (then ``mpremote connect PATH``
@@ -17,12 +17,12 @@ Firmware comes from ``FIRMWARE_DIR`` (README, "Firmware for the emulated
 board", says where to get it); a missing image, a board that never reaches the REPL, or a chip
 that never answers ends with one line on stderr and a non-zero exit.
 
-The vboard runtimes (``--vboard``, started by tools/vboard.py): stock MicroPython
+The vboard runtimes (``--vboard``, started by tools/vboard/vboard.py): stock MicroPython
 RPI_PICO with main.py (default), the W5500_EVB_PICO image with lwIP
 (``--lwip``), stock CircuitPython 10.2.1 on the Feather RP2040 + Ethernet
 FeatherWing with code.py (``--circuitpython``; ``circuitpython_board()``).
 
-As a library (tools/vboard.py's rp2040 runtimes, host_tests/test_rp2040_*.py)::
+As a library (tools/vboard/vboard.py's rp2040 runtimes, host_tests/test_rp2040_*.py)::
 
     b = Board(uf2, fs=[(image, 0xA0000)], wire=PacketNIC("vb")).start()
     b.wait_for(b">>> ", wall_s=30)
@@ -46,11 +46,13 @@ import time
 import tty
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import toolpath  # noqa: E402  (the tools/ folders on sys.path)
+toolpath.add(ROOT)
 sys.path.insert(0, os.path.join(ROOT, "lib"))
 
-import w5500_emu  # noqa: E402  (tools/w5500_emu.py)
+import w5500_emu  # noqa: E402  (tools/emu/w5500_emu.py)
 
 RUNNER = os.path.join(HERE, "rp2040", "runner.js")
 BOOTROM = "rp2040-bootrom-b1.bin"
@@ -80,7 +82,7 @@ class BoardError(Exception):
 
 
 def _load_tools_firmware():
-    """tools/firmware.py (FIRMWARE_DIR lookup and sha256 check) when it exists; by
+    """tools/emu/firmware.py (FIRMWARE_DIR lookup and sha256 check) when it exists; by
     path, as the repository's firmware/ folder would shadow the name."""
     path = os.path.join(HERE, "firmware.py")
     if not os.path.isfile(path):
@@ -104,7 +106,7 @@ def firmware_dir():
 
 
 def firmware_path(name, directory=None):
-    """Full path of firmware file ``name`` (checked against tools/firmware.sha256
+    """Full path of firmware file ``name`` (checked against tools/emu/firmware.sha256
     when that exists); BoardError naming FIRMWARE_DIR when missing or changed."""
     d = directory or firmware_dir()
     if _firmware is not None and name in _firmware.expected_sums():
@@ -132,7 +134,7 @@ def missing_prerequisite(directory=None, images=(MICROPYTHON_UF2,)):
     if not node_path():
         return "node (Node.js) not found: make setup installs it"
     if not os.path.isdir(os.path.join(HERE, "rp2040", "node_modules", "rp2040js")):
-        return "rp2040js not installed: cd tools/rp2040 && npm ci (make setup does it)"
+        return "rp2040js not installed: cd tools/emu/rp2040 && npm ci (make setup does it)"
     d = directory or firmware_dir()
     if _firmware is not None:
         try:
@@ -151,7 +153,7 @@ def board_set(board="w5500_evb_pico"):
     (the .mpy files of ``make board-mpy``, netboot.mpy, tcpip_board.py, main.py,
     tcpip_config.json from firmware/)."""
     fsimage = _fsimage()
-    if fsimage is not None:  # tools/fsimage.py: the same set, built in a private folder
+    if fsimage is not None:  # tools/emu/fsimage.py: the same set, built in a private folder
         try:
             return {"/" + k: v for k, v in fsimage.micropython_files(board).items()}
         except Exception as e:
@@ -174,7 +176,7 @@ def board_set(board="w5500_evb_pico"):
 
 
 def _fsimage():
-    """tools/fsimage.py (the project's image builder) when it is there, else None."""
+    """tools/emu/fsimage.py (the project's image builder) when it is there, else None."""
     if not os.path.isfile(os.path.join(HERE, "fsimage.py")):
         return None
     import fsimage
@@ -196,7 +198,7 @@ def littlefs_image(files, out_path):
         with open(out_path, "wb") as f:
             f.write(img)
         return out_path
-    # Until tools/fsimage.py is there: the same layout, built here.
+    # Until tools/emu/fsimage.py is there: the same layout, built here.
     try:
         import littlefs
     except ImportError:
@@ -334,7 +336,7 @@ class Board:
         self._wall0 = None
         self.syncs = 0
         # fn(sim_ns) called at every sync before the chip takes frames from its
-        # wire: a peer stepped on the board's simulated clock (tools/bench_board.py)
+        # wire: a peer stepped on the board's simulated clock (tools/measure/bench_board.py)
         self.on_sync = None
 
     # ----------------------------------------------------------- lifecycle
@@ -343,7 +345,7 @@ class Board:
         if not node:
             raise BoardError("node (Node.js) not found: make setup installs it")
         if not os.path.isdir(os.path.join(HERE, "rp2040", "node_modules", "rp2040js")):
-            raise BoardError("rp2040js not installed: cd tools/rp2040 && npm ci")
+            raise BoardError("rp2040js not installed: cd tools/emu/rp2040 && npm ci")
         to_node_r, self._to_node = os.pipe()
         self._from_node, from_node_w = os.pipe()
         cfg = {"bootrom": self.bootrom, "uf2": self.uf2, "fs": [[p, o] for p, o in self.fs],
@@ -638,7 +640,7 @@ STATS = ("import json\nd = net.stack.stats()\nfor k, v in net.nic.stats().items(
 
 def lwip_board(settings, wire=None, directory=None, workdir=None, realtime=True, log=None):
     """A Board running stock MicroPython W5500_EVB_PICO (lwIP over network.WIZNET5K)
-    with tools/rp2040/lwip_main.py as main.py and ``settings`` as lwip_config.json."""
+    with tools/emu/rp2040/lwip_main.py as main.py and ``settings`` as lwip_config.json."""
     d = directory or firmware_dir()
     uf2 = firmware_path(LWIP_UF2, d)
     bootrom = firmware_path(BOOTROM, d)
@@ -689,9 +691,9 @@ def _say(line):
 
 
 def vboard_main(argv):
-    """The rp2040 runtimes' stack process for tools/vboard.py (runs inside the
+    """The rp2040 runtimes' stack process for tools/vboard/vboard.py (runs inside the
     namespace): prints ``bound IP`` (DHCP), ``ready``, and on SIGINT the
-    ``{"stats": {...}}`` line, like tools/vboard_run.py."""
+    ``{"stats": {...}}`` line, like tools/vboard/vboard_run.py."""
     import argparse
     import signal
 
@@ -705,7 +707,7 @@ def vboard_main(argv):
     ap.add_argument("--dhcp", action="store_true")
     ap.add_argument("--boot-timeout", type=float, default=120.0)
     ap.add_argument("--lwip", action="store_true",
-                    help="the W5500_EVB_PICO image with MicroPython's lwIP (tools/rp2040/lwip_main.py)")
+                    help="the W5500_EVB_PICO image with MicroPython's lwIP (tools/emu/rp2040/lwip_main.py)")
     ap.add_argument("--circuitpython", action="store_true",
                     help="stock CircuitPython 10.2.1 (Feather RP2040 + Ethernet FeatherWing), code.py")
     ap.add_argument("--run", default=None, help="script to run over the raw REPL on SIGUSR1")
@@ -742,9 +744,9 @@ def vboard_main(argv):
     if a.circuitpython:
         return _vboard_circuitpython(a, wire, settings, names, stopping, run_now)
     if tcp:
-        extra["/services.mpy"] = mpy_of(os.path.join(HERE, "services.py"), workdir)
+        extra["/services.mpy"] = mpy_of(os.path.join(ROOT, "tools", "vboard", "services.py"), workdir)
     if "http" in names:
-        extra["/httpstatus.mpy"] = mpy_of(os.path.join(HERE, "httpstatus.py"), workdir)
+        extra["/httpstatus.mpy"] = mpy_of(os.path.join(ROOT, "tools", "vboard", "httpstatus.py"), workdir)
     b = None
     serving = False
     try:
@@ -884,7 +886,7 @@ def circuitpython_board(settings=None, wire=None, board=CIRCUITPYTHON_BOARD, dir
                         workdir=None, realtime=True, log=None, extra_files=None, chip=None):
     """A Board running stock CircuitPython 10.2.1 (Feather RP2040) with a CIRCUITPY
     drive holding what ``make flash BOARD=board`` copies (the board set as .mpy,
-    tools/fsimage.py) and firmware/code.py; ``settings`` become tcpip_config.json;
+    tools/emu/fsimage.py) and firmware/code.py; ``settings`` become tcpip_config.json;
     ``extra_files`` ({"/path": bytes}) are added.  Not started."""
     fsimage = _fsimage()
     d = directory or firmware_dir()
@@ -949,10 +951,10 @@ def _vboard_circuitpython(a, wire, settings, names, stopping, run_now):
     fsimage = _fsimage()
     extra = {}
     if tcp:
-        extra["/services.mpy"] = fsimage.circuitpython_mpy(mpy_of(os.path.join(HERE, "services.py"), workdir))
+        extra["/services.mpy"] = fsimage.circuitpython_mpy(mpy_of(os.path.join(ROOT, "tools", "vboard", "services.py"), workdir))
     if "http" in names:
         extra["/httpstatus.mpy"] = fsimage.circuitpython_mpy(
-            mpy_of(os.path.join(HERE, "httpstatus.py"), workdir))
+            mpy_of(os.path.join(ROOT, "tools", "vboard", "httpstatus.py"), workdir))
     b = None
     looping = False
     try:

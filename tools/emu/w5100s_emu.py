@@ -267,7 +267,7 @@ class EmuSPI(_E.EmuSPI):
     """The SPI adapter for ``tcpip.nic.w5100s.W5100S`` on the emulator."""
 
     def describe(self):
-        return "emulated W5100S (tools/w5100s_emu.py)"
+        return "emulated W5100S (tools/emu/w5100s_emu.py)"
 
 
 class EmulatedBoardNIC(_E.EmulatedBoardNIC):
@@ -287,7 +287,7 @@ class EmulatedBoard:
     """A board module stand-in for firmware/netboot.py: ``nic(mac)`` builds the
     real W5100S driver on an emulated chip wired to ``wire``."""
 
-    NAME = "Emulated W5100S (tools/w5100s_emu.py)"
+    NAME = "Emulated W5100S (tools/emu/w5100s_emu.py)"
     CHIP_NAME = "W5100S"
 
     def __init__(self, wire, mac=b"\x02\x00\x00\x00\x00\x02"):
@@ -323,8 +323,8 @@ def serve(argv):
     """``w5500_emu.serve`` with the W5100S board: firmware/netboot.py +
     tcpip.nic.w5100s + this emulator with a real wire.
 
-        micropython tools/w5100s_emu.py serve --nic packet --if vb
-        python tools/w5100s_emu.py serve --nic tap --if tap0 --serve echo,discard
+        micropython tools/emu/w5100s_emu.py serve --nic packet --if vb
+        python tools/emu/w5100s_emu.py serve --nic tap --if tap0 --serve echo,discard
 
     Prints ``ready`` when up; on SIGINT prints one JSON stats line and returns."""
     return _E.serve(argv, "w5100s_emu", EmulatedBoard)

@@ -789,7 +789,7 @@ class EmuSPI:
             self._handler(self)
 
     def describe(self):
-        return "emulated W5500 (tools/w5500_emu.py)"
+        return "emulated W5500 (tools/emu/w5500_emu.py)"
 
 
 class BusioSPI:
@@ -889,7 +889,7 @@ class MemoryWire:
 
 class EmulatedBoardNIC:
     """The driver on an emulated chip, as one NIC object for host runners
-    (tools/vboard_run.py ``--nic w5500``)::
+    (tools/vboard/vboard_run.py ``--nic w5500``)::
 
         nic = EmulatedBoardNIC(PacketNIC("vb"), mac)   # or TapNIC("tap0")
         stack = Stack(cfg, nic); poller.register(nic.fileno(), POLLIN)
@@ -926,7 +926,7 @@ class EmulatedBoardNIC:
     def pending(self):
         """True when a frame already waits in the chip (INTn asserted): the
         chip takes frames off the wire during any SPI access, so the wire's
-        fd alone can sleep through one (tools/vboard_run.py checks this)."""
+        fd alone can sleep through one (tools/vboard/vboard_run.py checks this)."""
         return self.driver.pending()
 
     def stats(self):
@@ -964,7 +964,7 @@ def spi_bytes_one_frame(chip, nic, size, out):
 def bench(seconds_per_case=1.0):
     """Driver cost on the emulator: SPI bytes per frame and frames/s, RX and TX.
 
-    ``python tools/w5500_emu.py bench`` or ``micropython tools/w5500_emu.py bench``
+    ``python tools/emu/w5500_emu.py bench`` or ``micropython tools/emu/w5500_emu.py bench``
     (with lib/ on the path).  Frames/s here include the emulator's own work,
     so they are a lower bound for the driver alone."""
     import sys
@@ -1014,15 +1014,15 @@ def serve(argv, prog="w5500_emu", board_for=_emulated_w5500_board):
     boards/emulated_w5500.py: tcpip.nic.w5500 on this emulator) with a real
     wire behind the chip.
 
-        micropython tools/w5500_emu.py serve --nic packet --if vb   (MicroPython, veth)
-        python tools/w5500_emu.py serve --nic tap --if tap0         (CPython, TAP)
+        micropython tools/emu/w5500_emu.py serve --nic packet --if vb   (MicroPython, veth)
+        python tools/emu/w5500_emu.py serve --nic tap --if tap0         (CPython, TAP)
         options: --ip 192.0.2.2 --prefix 24 --gateway 192.0.2.1 --mac 02:00:00:00:00:02
-                 --serve echo,discard (tools/services.py: echo, discard, chargen, udpecho)
+                 --serve echo,discard (tools/vboard/services.py: echo, discard, chargen, udpecho)
 
     ``board_for(wire, mac)`` returns a board module or stand-in (``nic(mac)``,
     ``default_mac()``, and the emulated chip as ``CHIP`` once ``nic`` ran);
     w5100s_emu.py passes its W5100S board.  Run inside a namespace from
-    tools/netns.py.  Prints ``ready`` when the stack is up, then polls
+    tools/vboard/netns.py.  Prints ``ready`` when the stack is up, then polls
     (waiting on the wire's fd, at most 20 ms); SIGINT prints one line
     ``{"stats": {...}, "nic": {...}, "chip": {...}}`` and returns."""
     import sys
@@ -1033,15 +1033,12 @@ def serve(argv, prog="w5500_emu", board_for=_emulated_w5500_board):
     except ImportError:  # pragma: no cover
         import ujson as json
     here = __file__[:__file__.rfind("/")] if "/" in __file__ else "."
-    if here == ".":
-        root = ".."
-    elif "/" in here:
-        root = here[:here.rfind("/")]
-    else:
-        root = "."
-    for d in (root + "/lib", root + "/firmware", root + "/boards", here):
+    root = here + "/../.."  # this file is tools/emu/w5500_emu.py
+    for d in (root + "/lib", root + "/firmware", root + "/boards", root + "/tools"):
         if d not in sys.path:
             sys.path.append(d)
+    import toolpath
+    toolpath.add(root)
     import netboot
     from tcpip.compat import ticks_ms
 

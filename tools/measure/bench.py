@@ -1,9 +1,9 @@
 """tcpip benchmarks: ``make bench`` (root; writes bench/results.json and prints a table).
 
-    .venv/bin/python tools/bench.py [--quick] [--runtimes cpython,micropython]
+    .venv/bin/python tools/measure/bench.py [--quick] [--runtimes cpython,micropython]
                                     [--mb 20] [--seconds 20] [--out bench/results.json]
 
-For each runtime the stack runs as a virtual board (tools/vboard.py, services
+For each runtime the stack runs as a virtual board (tools/vboard/vboard.py, services
 echo/discard/chargen) in its own namespace ``bench-PID-...``; the Linux kernel in
 that namespace is the peer at 192.0.2.1.  Measured, each test bounded in bytes
 *and* seconds:
@@ -14,7 +14,7 @@ that namespace is the peer at 192.0.2.1.  Measured, each test bounded in bytes
 - 200 sequential connects to port 9: connect() latency and the whole
   connect-shutdown-FIN cycle, median and p90;
 - ping RTT (100 at 10 ms intervals, 56-byte payload);
-- time to the first byte of the status page (tools/httpstatus.py, port 80):
+- time to the first byte of the status page (tools/vboard/httpstatus.py, port 80):
   200 requests, one connection each, from 1 and from 4 concurrent clients,
   median and p99;
 - for each data test: wall MB/s and CPU seconds of the stack process per MB,
@@ -22,13 +22,13 @@ that namespace is the peer at 192.0.2.1.  Measured, each test bounded in bytes
 
 In the same run: the ceiling, the same bulk tests kernel to kernel over a veth
 pair between two namespaces (Python socket programs at both ends); the two
-stacks in one process on an in-memory wire (tools/memreport.py: CPU per MB with
-no syscalls); the W5500 emulator (tools/w5500_emu.py) moving a bulk transfer,
+stacks in one process on an in-memory wire (tools/measure/memreport.py: CPU per MB with
+no syscalls); the W5500 emulator (tools/emu/w5500_emu.py) moving a bulk transfer,
 counting SPI bytes per payload byte; the MicroPython memory report; and
 HTTPS next to plain HTTP through the stack against nginx in a namespace
-(tools/tlsbench_app.py: TLS handshake ms, GET MB/s with and without TLS).
+(tools/measure/tlsbench_app.py: TLS handshake ms, GET MB/s with and without TLS).
 
-Then the board section (tools/bench_board.py): tcpip on stock MicroPython and
+Then the board section (tools/measure/bench_board.py): tcpip on stock MicroPython and
 MicroPython's own lwIP side by side on the emulated W5500-EVB-Pico, every
 figure on simulated time against a peer stepped on the board's clock; written
 to bench/board.json (``--board-runtimes``; ``--board-runtimes ''`` leaves it
@@ -51,8 +51,10 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import toolpath  # noqa: E402  (the tools/ folders on sys.path)
+toolpath.add(ROOT)
 sys.path.insert(0, os.path.join(ROOT, "lib"))
 
 STACK_IP = "192.0.2.2"
@@ -118,7 +120,6 @@ def client_discard(ip, port, nbytes, seconds):
 
 
 def client_chargen(ip, port, nbytes, seconds):
-    sys.path.insert(0, HERE)
     import services
     pat = bytes(services.chargen_pattern())
     plen = len(pat)
@@ -334,7 +335,6 @@ def _pct(xs, p):
 
 def kernel_serve(ip, seconds):
     """Discard (9) and chargen (19) servers on the kernel, for the ceiling."""
-    sys.path.insert(0, HERE)
     import services
     pat = bytes(services.chargen_pattern())
     pat2 = memoryview(pat * 20)
@@ -436,12 +436,12 @@ def measured(pid, fn):
 
 
 class Board:
-    """tools/vboard.py in namespace ``name`` with the TCP services; ``pid`` is
+    """tools/vboard/vboard.py in namespace ``name`` with the TCP services; ``pid`` is
     the stack process (vboard's child), whose CPU time we read."""
 
     def __init__(self, name, runtime, nic=None, heapsize=None):
         self.name = name
-        argv = [sys.executable, os.path.join(HERE, "vboard.py"), "--netns", name,
+        argv = [sys.executable, os.path.join(ROOT, "tools", "vboard", "vboard.py"), "--netns", name,
                 "--runtime", runtime, "--serve", "echo,discard,chargen,udpecho,http"]
         if nic:
             argv += ["--nic", nic]
@@ -629,7 +629,7 @@ def bench_pair(runtime, nbytes):
     code = ("import memreport, json; r = memreport.pair_rate(%d, 60000); "
             "print(json.dumps(r))" % nbytes)
     env = dict(os.environ)
-    path = os.path.join(ROOT, "lib") + ":" + HERE
+    path = toolpath.env_path(ROOT)
     if runtime == "micropython":
         cmd = [MICROPYTHON, "-X", "heapsize=4M", "-c", code]
         env["MICROPYPATH"] = path + ":.frozen"
@@ -694,7 +694,7 @@ def _reverse_bulk(memreport, a, b):
 def bench_memory():
     p = subprocess.run([sys.executable, os.path.join(HERE, "memreport.py"), "--json",
                         "--segments", "300", "--no-rate"], capture_output=True, text=True,
-                       timeout=600, env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "lib") + ":" + HERE))
+                       timeout=600, env=dict(os.environ, PYTHONPATH=toolpath.env_path(ROOT)))
     line = [x for x in p.stdout.splitlines() if x.startswith("{")]
     if p.returncode != 0 or not line:
         raise RuntimeError("memreport failed: " + p.stdout + p.stderr)
@@ -707,7 +707,7 @@ def bench_memory():
 
 def bench_tls(runtime, nbytes, handshakes):
     """HTTPS through the stack next to plain HTTP, against nginx in a namespace
-    (tools/tlsbench_app.py; certificates from tools/tlsfixtures.py)."""
+    (tools/measure/tlsbench_app.py; certificates from tools/common/tlsfixtures.py)."""
     import shutil
     import tempfile
     import netns
@@ -733,7 +733,7 @@ def bench_tls(runtime, nbytes, handshakes):
                 break
             time.sleep(0.1)
         env = dict(os.environ)
-        path = os.path.join(ROOT, "lib") + ":" + HERE
+        path = toolpath.env_path(ROOT)
         env["PYTHONPATH"] = path
         env["MICROPYPATH"] = path + ":.frozen"
         exe = [sys.executable] if runtime == "cpython" else [MICROPYTHON]
@@ -758,7 +758,6 @@ def bench_tls(runtime, nbytes, handshakes):
 
 
 def preflight():
-    sys.path.insert(0, HERE)
     import netns
     return netns.preflight(need_tun=True)
 
@@ -778,7 +777,7 @@ def main(argv):
     ap.add_argument("--out", default=None, help="JSON output (default bench/results.json; "
                     "--quick: .build/bench-quick.json)")
     ap.add_argument("--board-runtimes", default=None,
-                    help="the board section's runtimes (tools/bench_board.py; default all, "
+                    help="the board section's runtimes (tools/measure/bench_board.py; default all, "
                     "none with --quick: host_tests/test_bench_board.py checks it); '' skips it")
     ap.add_argument("--board-kbytes", type=int, default=300, help="board section: kB each way")
     a = ap.parse_args(argv)
@@ -852,8 +851,7 @@ def main(argv):
 
 
 def bench_board_section(runtimes, kbytes, path):
-    """make bench's board section: tools/bench_board.py on the emulated RP2040."""
-    sys.path.insert(0, HERE)
+    """make bench's board section: tools/measure/bench_board.py on the emulated RP2040."""
     import bench_board
 
     _log("board: %s, %d kB each way, simulated time ..." % (", ".join(runtimes), kbytes))

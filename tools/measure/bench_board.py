@@ -1,10 +1,10 @@
 """The board section of ``make bench``: tcpip and MicroPython's lwIP side by side
 on the emulated W5500-EVB-Pico, every figure on simulated time.
 
-    .venv/bin/python tools/bench_board.py [--runtimes rp2040-micropython,rp2040-lwip]
+    .venv/bin/python tools/measure/bench_board.py [--runtimes rp2040-micropython,rp2040-lwip]
         [--kbytes 300] [--out bench/board.json] [--quick]
 
-Each runtime boots in rp2040js (tools/rp2040_board.py) with the W5500 model on
+Each runtime boots in rp2040js (tools/emu/rp2040_board.py) with the W5500 model on
 SPI0 and serves discard (RFC 863) and chargen (RFC 864) from a loop on the
 board; the peer connects to them and measures:
 
@@ -23,7 +23,7 @@ board; the peer connects to them and measures:
   steady part per payload byte; ``spi_bytes_per_byte_in`` / ``_out``: bytes
   clocked on SPI0 per payload byte over the same part;
 - ``heap_free_serving``: ``gc.mem_free()`` after ``gc.collect()`` with the
-  services up; for tcpip (its services loop as tools/rp2040_board.py's, with
+  services up; for tcpip (its services loop as tools/emu/rp2040_board.py's, with
   the background poller's timer and INTn handler off) also ``heap_free_repl``, ``heap_free_import`` (after
   ``import tcpip``) and ``heap_free_started`` (after ``netboot.start()``), an
   empty ``stack.poll()`` (``poll_empty_us``), one ``nic.send()`` of a
@@ -48,7 +48,7 @@ writes 16 KB at a time (full-size segments), so the board's own receive
 window and send rate are what limit a transfer.
 
 The figures are an optimistic bound for a real board: rp2040js executes flash
-with zero wait states (no XIP cache misses). ``tools/board_bench.py`` run on a
+with zero wait states (no XIP cache misses). ``tools/measure/board_bench.py`` run on a
 real board calibrates them.
 
 Writes ``{"rp2040-micropython": {...}, "rp2040-lwip": {...}, "ratio_to_lwip":
@@ -70,8 +70,10 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import toolpath  # noqa: E402  (the tools/ folders on sys.path)
+toolpath.add(ROOT)
 sys.path.insert(0, os.path.join(ROOT, "lib"))
 
 import rp2040_board as RB  # noqa: E402
@@ -359,7 +361,7 @@ def tcpip_board(peer):
                 "mac": "02:00:00:00:00:02", "poll_ms": 10}
     workdir = os.path.join(ROOT, ".build", "rp2040")
     os.makedirs(workdir, exist_ok=True)
-    extra = {"/services.mpy": RB.mpy_of(os.path.join(HERE, "services.py"), workdir)}
+    extra = {"/services.mpy": RB.mpy_of(os.path.join(ROOT, "tools", "vboard", "services.py"), workdir)}
     b = RB.micropython_board(settings, wire=peer.wire, realtime=False, extra_files=extra, no_main=True)
     b.sync_us = SYNC_US
     peer.attach(b)
@@ -431,7 +433,7 @@ def bench_tcpip(nbytes, wall_s):
 
 
 def bench_lwip(nbytes, wall_s):
-    """rp2040-lwip: stock W5500_EVB_PICO (network.WIZNET5K), tools/rp2040/lwip_main.py."""
+    """rp2040-lwip: stock W5500_EVB_PICO (network.WIZNET5K), tools/emu/rp2040/lwip_main.py."""
     peer = SimPeer()
     settings = {"dhcp": False, "ip": BOARD_IP, "prefix": 24, "gateway": PEER_IP,
                 "mac": "02:00:00:00:00:02", "serve": ["discard", "chargen"]}

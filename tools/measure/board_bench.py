@@ -3,7 +3,7 @@ emulated-board figures (docs/performance.md, "On the board") are calibrated with
 
 On the PC, with the board flashed (``make flash BOARD=...``)::
 
-    mpremote cp tools/memreport.py tools/services.py tools/nullnic.py : + run tools/board_bench.py
+    mpremote cp tools/measure/memreport.py tools/vboard/services.py tools/common/nullnic.py : + run tools/measure/board_bench.py
 
 It prints one line per measurement and a final JSON line:
 
@@ -15,7 +15,7 @@ It prints one line per measurement and a final JSON line:
 - ``spi_empty_poll_us``: ``nic.recv_into()`` when nothing waits (the cost of a
   poll with no traffic: one register read over SPI).
 - ``pair_us_per_segment``: two stacks on an in-memory wire in this CPU
-  (tools/memreport.py), microseconds of interpreter per data segment for the
+  (tools/measure/memreport.py), microseconds of interpreter per data segment for the
   sender and the receiver together, no SPI (``pair_bytes_per_segment``: the
   payload such a segment carried on average); and their heap allocation per
   segment (0 expected).  This is the interpreter's cost of the stack code, not
@@ -35,8 +35,8 @@ Then, unless ``SERVE_S = 0`` below, it serves discard (port 9) and chargen
 (port 19) for ``SERVE_S`` seconds with the stack on the real NIC, so the real
 throughput can be measured from a PC on the same LAN::
 
-    python tools/bench.py client discard BOARD_IP 5000000 20     # PC -> board
-    python tools/bench.py client chargen BOARD_IP 5000000 20     # board -> PC
+    python tools/measure/bench.py client discard BOARD_IP 5000000 20     # PC -> board
+    python tools/measure/bench.py client chargen BOARD_IP 5000000 20     # board -> PC
 """
 import gc
 import sys

@@ -1,8 +1,8 @@
 """Where tcpip's heap goes on the emulated board (CPython, host).
 
-    FIRMWARE_DIR=... .venv/bin/python tools/boardheap.py [--json] [--out FILE]
+    FIRMWARE_DIR=... .venv/bin/python tools/measure/boardheap.py [--json] [--out FILE]
 
-Boots stock MicroPython (RPI_PICO) on the emulated RP2040 of tools/rp2040_board.py
+Boots stock MicroPython (RPI_PICO) on the emulated RP2040 of tools/emu/rp2040_board.py
 with what ``make flash BOARD=w5500_evb_pico`` copies (the board set as .mpy on
 LittleFS; main.py left off, a static address) and measures ``gc.mem_free()`` /
 ``gc.mem_alloc()`` after ``gc.collect()``, in three fresh interpreters (a soft
@@ -31,7 +31,10 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import toolpath  # noqa: E402  (the tools/ folders on sys.path)
+toolpath.add(ROOT)
 
 import rp2040_board as RB  # noqa: E402
 

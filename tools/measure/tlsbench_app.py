@@ -1,4 +1,4 @@
-"""HTTPS next to plain HTTP through tcpip (run by tools/bench.py inside its
+"""HTTPS next to plain HTTP through tcpip (run by tools/measure/bench.py inside its
 namespace, against nginx on 192.0.2.1:80 and :443): TLS handshake time and
 GET throughput.  Portable (CPython: tcpip.tls over ssl.SSLObject; MicroPython:
 its own ssl).  Prints one JSON line.

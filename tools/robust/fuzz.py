@@ -1,8 +1,8 @@
 """Coverage-guided fuzzing of the whole input path: frames -> Stack.poll (CPython).
 
-    .venv/bin/python tools/fuzz.py --seconds 600            # make fuzz FUZZ_SECONDS=600
-    .venv/bin/python tools/fuzz.py --replay CRASHFILE...     # rerun saved inputs
-    .venv/bin/python tools/fuzz.py --seeds-only              # check the seeds and exit
+    .venv/bin/python tools/robust/fuzz.py --seconds 600            # make fuzz FUZZ_SECONDS=600
+    .venv/bin/python tools/robust/fuzz.py --replay CRASHFILE...     # rerun saved inputs
+    .venv/bin/python tools/robust/fuzz.py --seeds-only              # check the seeds and exit
 
 Engine: atheris (libFuzzer for Python, PyPI ``atheris``) when it imports, with
 the tcpip modules instrumented for coverage; else (``--engine random``) a plain
@@ -34,10 +34,14 @@ import struct
 import sys
 import time
 
-from xorshift import Xorshift32
-
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import toolpath  # noqa: E402  (the tools/ folders on sys.path)
+toolpath.add(ROOT)
+
+from xorshift import Xorshift32  # noqa: E402
+
 LIB = os.path.join(ROOT, "lib")
 FUZZ_DIR = os.path.join(ROOT, ".build", "fuzz")
 

@@ -1,9 +1,9 @@
 """Hostile traffic against the virtual board, and the report table (root).
 
-    .venv/bin/python tools/harden.py [--runtime cpython|micropython|both] [--quick]
+    .venv/bin/python tools/robust/harden.py [--runtime cpython|micropython|both] [--quick]
                                      [--only nmap-sS,synflood,...] [--markdown FILE]
 
-Starts tools/vboard.py (echo, discard, chargen, http) in a namespace named
+Starts tools/vboard/vboard.py (echo, discard, chargen, http) in a namespace named
 ``hard*`` and runs the attacks below from the kernel's side of that namespace,
 every one bounded in count and time, every address in 192.0.2.0/24.  After each
 attack it checks, from the stack's own status page (GET /json): no internal
@@ -36,7 +36,10 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import toolpath  # noqa: E402  (the tools/ folders on sys.path)
+toolpath.add(ROOT)
 PY = os.path.join(ROOT, ".venv", "bin", "python")
 if not os.path.exists(PY):
     PY = sys.executable
@@ -379,7 +382,6 @@ def _agent_soakclients(a):
     checking the SHA-256 of what comes back, plus one chargen reader checking RFC
     864's pattern, repeated until --seconds pass."""
     import hashlib
-    sys.path.insert(0, HERE)
     from services import chargen_pattern
     pat = bytes(chargen_pattern())
     res = {"echo_ok": 0, "echo_bad": 0, "echo_err": 0, "bytes": 0, "chargen_ok": 0, "chargen_bad": 0}
@@ -840,7 +842,6 @@ def soak_tap(runtime, seconds, conns=3, log=print):
     """Impairment soak over a real wire: kernel (vk) <-> veth <-> impairing frame
     bridge <-> TAP tap0 (CPython) or veth b1/b2 (MicroPython: packet NIC) <-> stack.
     Returns a Row."""
-    sys.path.insert(0, HERE)
     import netns
     name = "hardsoak%d-%s" % (os.getpid(), runtime[:2])
     label = "soak via impairing frame bridge, %s [%s]" % ("TAP" if runtime == "cpython" else "veth", runtime)
@@ -851,7 +852,7 @@ def soak_tap(runtime, seconds, conns=3, log=print):
         if runtime == "cpython":
             ns.ip("tuntap", "add", "dev", "tap0", "mode", "tap")
             ns.ip("link", "set", "tap0", "up")
-            side, stack_argv = "tap0", [PY, os.path.join(HERE, "vboard_run.py"), "--nic", "tap", "--if", "tap0"]
+            side, stack_argv = "tap0", [PY, os.path.join(ROOT, "tools", "vboard", "vboard_run.py"), "--nic", "tap", "--if", "tap0"]
         else:
             ns.ip("link", "add", "b1", "type", "veth", "peer", "name", "b2")
             for i in ("b1", "b2"):
@@ -859,10 +860,10 @@ def soak_tap(runtime, seconds, conns=3, log=print):
                 ns.ethtool("-K", i, "tx", "off", "rx", "off")
                 ns.ip("link", "set", i, "up")
             side = "b1"
-            stack_argv = [os.path.join(ROOT, ".venv", "bin", "micropython"), os.path.join(HERE, "vboard_run.py"),
+            stack_argv = [os.path.join(ROOT, ".venv", "bin", "micropython"), os.path.join(ROOT, "tools", "vboard", "vboard_run.py"),
                           "--nic", "packet", "--if", "b2"]
-        env = dict(os.environ, MICROPYPATH=os.path.join(ROOT, "lib") + ":" + HERE + ":.frozen",
-                   PYTHONPATH=os.path.join(ROOT, "lib") + ":" + HERE)
+        env = dict(os.environ, MICROPYPATH=toolpath.env_path(ROOT, [".frozen"]),
+                   PYTHONPATH=toolpath.env_path(ROOT))
         stack = subprocess.Popen(ns.argv(stack_argv + ["--serve", "echo,discard,chargen"]), env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         procs.append(stack)

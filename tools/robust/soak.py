@@ -1,7 +1,7 @@
 """Impairment soak: two stacks over the in-memory link (nic/link.py) on virtual time.
 
-    python tools/soak.py [--seconds S] [--seeds N] [--first SEED] [--bytes N]
-    micropython tools/soak.py --seeds 20          (MICROPYPATH=lib:tools:host_tests/helpers)
+    python tools/robust/soak.py [--seconds S] [--seeds N] [--first SEED] [--bytes N]
+    micropython tools/robust/soak.py --seeds 20
 
 Per seed: one connection, ``--bytes`` (1 MB) each way at once under loss 5%,
 reordering 5%, duplication 1%, corruption 1% (RX/TX rings of 2, 4, 8 or 16 KB
@@ -18,8 +18,8 @@ import time
 try:
     _HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 except NameError:  # pragma: no cover
-    _HERE = "tools"
-for _p in (_HERE + "/../lib", _HERE + "/../host_tests/helpers"):
+    _HERE = "tools/robust"
+for _p in (_HERE + "/../../lib", _HERE + "/../../host_tests/helpers"):
     if _p not in sys.path:
         sys.path.append(_p)
 

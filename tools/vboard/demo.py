@@ -1,15 +1,15 @@
 """`make demo`: the Linux kernel pings the tcpip stack running under MicroPython on an emulated W5500 board.
 
-Starts ``tools/vboard.py --nic w5500`` (namespace ``tcpip-demo``, the kernel at
+Starts ``tools/vboard/vboard.py --nic w5500`` (namespace ``tcpip-demo``, the kernel at
 192.0.2.1, the stack at 192.0.2.2): the board's whole firmware path --
 firmware/netboot.py with boards/emulated_w5500.py, the tcpip.nic.w5500 driver
-talking SPI to the register-level W5500 of tools/w5500_emu.py, whose wire is a
+talking SPI to the register-level W5500 of tools/emu/w5500_emu.py, whose wire is a
 veth pair (MicroPython) or a TAP (CPython).  Pings it from the kernel at 56
 and 1472 bytes, shows the kernel's ARP entry for the stack, the stack's own
 counters and the W5500's (SPI bytes per frame), and removes the namespace
 again.  Needs root.
 
-    .venv/bin/python tools/demo.py [--runtime micropython|cpython] [--nic w5500|tap|packet]
+    .venv/bin/python tools/vboard/demo.py [--runtime micropython|cpython] [--nic w5500|tap|packet]
                                    [--netns NAME]
 """
 
@@ -21,7 +21,10 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import toolpath  # noqa: E402  (the tools/ folders on sys.path)
+toolpath.add(ROOT)
 
 import netns  # noqa: E402
 
@@ -76,7 +79,7 @@ def main(argv):
     tap = a.nic == "tap" or (a.nic == "w5500" and a.runtime == "cpython")
     if a.nic == "w5500":
         say("== Starting an emulated W5500 board under %s in namespace %s" % (a.runtime, a.netns))
-        say("   firmware/netboot.py -> tcpip.nic.w5500 driver -> SPI -> tools/w5500_emu.py"
+        say("   firmware/netboot.py -> tcpip.nic.w5500 driver -> SPI -> tools/emu/w5500_emu.py"
             " (a register-level W5500) -> %s" % ("TAP tap0" if tap else "veth vb/vk"))
     else:
         say("== Starting the stack under %s as a virtual board in namespace %s" % (a.runtime, a.netns))

@@ -25,9 +25,9 @@ As a library::
 
 As a command::
 
-    python tools/netns.py create NAME [--mode tap|veth]
-    python tools/netns.py destroy NAME
-    python tools/netns.py list
+    python tools/vboard/netns.py create NAME [--mode tap|veth]
+    python tools/vboard/netns.py destroy NAME
+    python tools/vboard/netns.py list
 """
 
 import os

@@ -35,7 +35,7 @@ except ImportError:  # pragma: no cover
 
 NAMES = ("echo", "discard", "chargen")  # TCP; the index is the connection's kind
 UDP_NAMES = ("udpecho",)
-SERVICES = NAMES + UDP_NAMES  # tools/vboard.py reads this name
+SERVICES = NAMES + UDP_NAMES  # tools/vboard/vboard.py reads this name
 PORTS = {"echo": 7, "discard": 9, "chargen": 19}
 CLIENT_KINDS = ("echo", "discard", "chargen", "recv")  # recv: read until the server closes
 

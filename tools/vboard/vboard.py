@@ -1,12 +1,12 @@
 """The virtual board: run the tcpip stack on this PC as if it were a board (CPython, root).
 
-    .venv/bin/python tools/vboard.py --netns NAME --runtime cpython|micropython|rp2040-micropython|rp2040-circuitpython|rp2040-lwip \\
+    .venv/bin/python tools/vboard/vboard.py --netns NAME --runtime cpython|micropython|rp2040-micropython|rp2040-circuitpython|rp2040-lwip \\
         [--duration S] [--serve LIST] [--ip 192.0.2.2 --peer-ip 192.0.2.1 --prefix 24] \\
         [--nic tap|packet|w5500] [--dhcp] [--run SCRIPT]
 
 Makes network namespace NAME where the Linux kernel is the board's peer
 (PEER_IP/PREFIX), starts the stack inside it under the chosen runtime
-(tools/vboard_run.py), prints exactly one line ``ready IP`` on stdout once the
+(tools/vboard/vboard_run.py), prints exactly one line ``ready IP`` on stdout once the
 stack answers a ping from the namespace, and runs until ``--duration`` seconds
 pass or SIGINT/SIGTERM arrives.  Then it stops the stack (SIGINT: the stack
 prints its counters), removes the namespace and prints the stack's stats as one
@@ -23,12 +23,12 @@ socket.  Either way the kernel's interface in the namespace has PEER_IP.
 ``--nic w5500`` runs the board path on that wire (TAP under CPython, veth
 under MicroPython): firmware/netboot.py brings the stack up with
 boards/emulated_w5500.py, the tcpip.nic.w5500 driver talks SPI to the
-register-level W5500 of tools/w5500_emu.py, and the chip's Ethernet side is
+register-level W5500 of tools/emu/w5500_emu.py, and the chip's Ethernet side is
 the wire; the stats line then also has the driver's ``nic_*`` counters
 (``nic_spi_bytes``, ...) and the chip's ``chip_*`` counters.
 
 ``--runtime rp2040-micropython`` runs the board's real firmware: stock
-MicroPython v1.28.0 for the Pico on an emulated RP2040 (tools/rp2040_board.py,
+MicroPython v1.28.0 for the Pico on an emulated RP2040 (tools/emu/rp2040_board.py,
 rp2040js), with what ``make flash BOARD=w5500_evb_pico`` copies on its
 filesystem and the emulated W5500 on SPI0, wired to the veth; main.py brings
 the stack up and the background Timer + INTn poller keeps it answering while
@@ -52,8 +52,8 @@ the raw REPL, as ``mpremote run`` does, with ``net`` bound to the running
 interface; its output goes to stdout/stderr and vboard exits with its status
 (0, or 1 when it raised), after the stats line.
 
-``--serve`` takes echo, discard, chargen (tools/services.py) and http: a status
-page (interface, netstat, stats) on port 80, served by tools/httpstatus.py on
+``--serve`` takes echo, discard, chargen (tools/vboard/services.py) and http: a status
+page (interface, netstat, stats) on port 80, served by tools/vboard/httpstatus.py on
 tcpip's socket API -- ``ip netns exec NAME curl http://192.0.2.2/``; and https:
 the same page over TLS on port 443 (the runtime's TLS engine through
 tcpip.tls; ``--tls-cert``/``--tls-key`` name the certificate and key) --
@@ -78,14 +78,16 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import toolpath  # noqa: E402  (the tools/ folders on sys.path)
+toolpath.add(ROOT)
 
-import netns  # noqa: E402  (tools/netns.py)
+import netns  # noqa: E402  (tools/vboard/netns.py)
 
 READY_TIMEOUT_S = 15.0  # stack process start plus first answered ping
 STOP_TIMEOUT_S = 5.0
-# Stock firmware on an emulated RP2040 (tools/rp2040_board.py), wire over veth.
+# Stock firmware on an emulated RP2040 (tools/emu/rp2040_board.py), wire over veth.
 # The emulator runs at about 0.1-0.2x real time: boot, DHCP and stop take longer.
 RP2040_RUNTIMES = ("rp2040-micropython", "rp2040-circuitpython", "rp2040-lwip")
 RP2040_READY_TIMEOUT_S = 150.0
@@ -94,9 +96,9 @@ RP2040_STOP_TIMEOUT_S = 60.0
 
 def known_services():
     """Names --serve accepts: the keys (or items) of ``SERVICES`` in
-    tools/services.py when that file exists, else none."""
+    tools/vboard/services.py when that file exists, else none."""
     try:
-        import services  # tools/services.py, arrives with TCP
+        import services  # tools/vboard/services.py, arrives with TCP
     except ImportError:
         return ("http", "https")
     return tuple(sorted(tuple(getattr(services, "SERVICES", ())) + ("http", "https")))
@@ -230,7 +232,7 @@ def main(argv):
     if why:
         return _fail(2, why)
     if rp2040:
-        import rp2040_board  # tools/rp2040_board.py
+        import rp2040_board  # tools/emu/rp2040_board.py
         try:
             why = rp2040_board.missing_prerequisite(images=(
                 rp2040_board.LWIP_UF2 if a.runtime == "rp2040-lwip" else
@@ -277,7 +279,7 @@ def main(argv):
         ns.create()
         if a.dhcp:
             dnsmasq = start_dnsmasq(ns, a)
-        path = [os.path.join(ROOT, "lib"), HERE]
+        path = [os.path.join(ROOT, "lib")] + toolpath.dirs(ROOT)
         if a.stack:
             path += [os.path.join(ROOT, "host_tests"), os.path.join(ROOT, "host_tests", "helpers")]
         env = dict(os.environ)
@@ -310,7 +312,7 @@ def main(argv):
                 args += ["--lwip"]
             if a.runtime == "rp2040-circuitpython":
                 args += ["--circuitpython"]
-            child = Child(ns.argv(runtime + [os.path.join(HERE, "rp2040_board.py")] + args), env,
+            child = Child(ns.argv(runtime + [os.path.join(ROOT, "tools", "emu", "rp2040_board.py")] + args), env,
                           stop_timeout=RP2040_STOP_TIMEOUT_S)
         else:
             child = Child(ns.argv(runtime + [os.path.join(HERE, "vboard_run.py")] + args), env)

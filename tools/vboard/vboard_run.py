@@ -1,10 +1,10 @@
 """The virtual board's stack process: runs under CPython or the MicroPython unix port.
 
-tools/vboard.py starts it inside a namespace; by hand (as root, in a namespace
-made with tools/netns.py)::
+tools/vboard/vboard.py starts it inside a namespace; by hand (as root, in a namespace
+made with tools/vboard/netns.py)::
 
-    ip netns exec NS micropython tools/vboard_run.py --nic packet --if vb
-    ip netns exec NS python tools/vboard_run.py --nic tap --if tap0
+    ip netns exec NS micropython tools/vboard/vboard_run.py --nic packet --if vb
+    ip netns exec NS python tools/vboard/vboard_run.py --nic tap --if tap0
 
 Options (all optional)::
 
@@ -12,7 +12,7 @@ Options (all optional)::
                           w5500: the board path -- firmware/netboot.py brings the
                           stack up on boards/emulated_w5500.py, i.e. the real
                           tcpip.nic.w5500 driver talking SPI to the register-level
-                          chip in tools/w5500_emu.py, whose wire is --wire
+                          chip in tools/emu/w5500_emu.py, whose wire is --wire
     --wire tap|packet     the emulated chip's wire (--nic w5500 only); default:
                           tap under CPython, packet under MicroPython
     --if NAME             default: tap0 for tap, vb for packet
@@ -20,8 +20,8 @@ Options (all optional)::
     --prefix N            default 24
     --gateway A.B.C.D     default 192.0.2.1
     --mac 02:00:00:00:00:02
-    --serve LIST          services to start: echo, discard, chargen, udpecho (tools/services.py), http
-                          and http (tools/httpstatus.py: status page on port 80), https (the
+    --serve LIST          services to start: echo, discard, chargen, udpecho (tools/vboard/services.py), http
+                          and http (tools/vboard/httpstatus.py: status page on port 80), https (the
                           same page over TLS on port 443; needs --tls-cert and --tls-key)
     --tls-cert FILE       --serve https: the server certificate (PEM or DER)
     --tls-key FILE        --serve https: its private key (PEM or DER)
@@ -83,7 +83,7 @@ def _parse_args(argv):
     while i < len(argv):
         a = argv[i]
         if not a.startswith("--") or a[2:] not in opts or i + 1 >= len(argv):
-            raise ValueError("bad argument %r (see the docstring of tools/vboard_run.py)" % a)
+            raise ValueError("bad argument %r (see the docstring of tools/vboard/vboard_run.py)" % a)
         opts[a[2:]] = argv[i + 1]
         i += 2
     if opts["nic"] not in ("tap", "packet", "w5500"):
@@ -134,15 +134,17 @@ class EmulatedW5500Board:
     board, with ``boards/emulated_w5500.py`` as the board module: the
     ``tcpip.nic.w5500`` driver resets the chip over SPI, checks VERSIONR, opens
     socket 0 in MACRAW, and the Stack runs on it.  The chip
-    (``tools/w5500_emu.py``) takes frames from ``wire`` (TAP or packet socket)
+    (``tools/emu/w5500_emu.py``) takes frames from ``wire`` (TAP or packet socket)
     at the start of every SPI frame and sends what the driver SENDs to it.
     ``fileno()`` is the wire's, so the runner sleeps until a frame arrives."""
 
     def __init__(self, opts):
-        for d in ("/firmware", "/boards"):
+        for d in ("/firmware", "/boards", "/tools"):
             d = _ROOT + d
             if d not in sys.path:
                 sys.path.append(d)
+        import toolpath  # the board module imports w5500_emu (tools/emu)
+        toolpath.add(_ROOT)
         import netboot
         import emulated_w5500 as board
 
@@ -176,9 +178,9 @@ class EmulatedW5500Board:
 
 
 def _root():
-    """The repository: the folder above tools/ (no os.path on MicroPython)."""
+    """The repository: two folders above this file, tools/vboard/ (no os.path on MicroPython)."""
     i = __file__.rfind("/")
-    return (__file__[:i] if i > 0 else ".") + "/.."
+    return (__file__[:i] if i > 0 else ".") + "/../.."
 
 
 _ROOT = _root()

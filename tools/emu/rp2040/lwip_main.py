@@ -2,7 +2,7 @@
 
 Runs on the stock MicroPython W5500_EVB_PICO firmware (``network.WIZNET5K``:
 lwIP in MACRAW mode on the board's W5500, SCK GP18, MOSI GP19, MISO GP16, CS GP17,
-RSTn GP20, INTn GP21).  tools/rp2040_board.py puts it on the board's filesystem
+RSTn GP20, INTn GP21).  tools/emu/rp2040_board.py puts it on the board's filesystem
 as ``main.py`` with ``lwip_config.json``::
 
     {"dhcp": false, "ip": "192.0.2.2", "prefix": 24, "gateway": "192.0.2.1",

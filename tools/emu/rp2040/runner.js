@@ -1,12 +1,12 @@
 // Runs stock RP2040 firmware (a .uf2) in rp2040js, with a W5500 on SPI0 that lives
-// in the Python parent (tools/rp2040_board.py, which starts this file; see there
+// in the Python parent (tools/emu/rp2040_board.py, which starts this file; see there
 // for how to run a board).  Not meant to be started by hand:
 //
-//     node tools/rp2040/runner.js '{"bootrom": ..., "uf2": ..., "fs": [[path, offset]],
+//     node tools/emu/rp2040/runner.js '{"bootrom": ..., "uf2": ..., "fs": [[path, offset]],
 //         "pins": {"cs": 17, "rst": 20, "int": 21}, "spi": 0, "ctl_in": FD, "ctl_out": FD,
 //         "sync_us": 500, "console": "usb"}'
 //
-// Install the emulator with `npm ci` in tools/rp2040 (rp2040js, pinned in package-lock.json).
+// Install the emulator with `npm ci` in tools/emu/rp2040 (rp2040js, pinned in package-lock.json).
 //
 // What it does:
 // - loads the boot ROM, writes every UF2 block's payload into the flash array, and

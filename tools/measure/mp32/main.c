@@ -1,4 +1,4 @@
-// tcpip's 32-bit MicroPython for Linux (tools/mp32): command line, heap,
+// tcpip's 32-bit MicroPython for Linux (tools/measure/mp32): command line, heap,
 // sys.path, running a script, and the few port functions the py/ core needs.
 //
 //   micropython [-X heapsize=N[k|m]] [-c CMD | SCRIPT.py] [ARG...]
@@ -7,7 +7,7 @@
 // the script's folder (or "" for -c / stdin) followed by the entries of
 // MICROPYPATH (colon-separated), like the unix port.  The default heap is
 // 1 MB.  There is no REPL, no VFS and no sockets: this binary exists to run
-// tools/memreport.py and the host_tests/mp suites as a 32-bit board would.
+// tools/measure/memreport.py and the host_tests/mp suites as a 32-bit board would.
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
-// tcpip's 32-bit MicroPython for Linux (tools/mp32): `json.dumps` only.
+// tcpip's 32-bit MicroPython for Linux (tools/measure/mp32): `json.dumps` only.
 //
 // The py/ core already prints dicts, lists, tuples, strings, numbers, True,
 // False and None as JSON when asked for PRINT_JSON (MICROPY_PY_JSON); this
-// module only exposes that, so that tools/memreport.py --json works.
+// module only exposes that, so that tools/measure/memreport.py --json works.
 
 #include "py/runtime.h"
 

@@ -1,4 +1,4 @@
-// tcpip's 32-bit MicroPython for Linux (tools/mp32): a small `os` module.
+// tcpip's 32-bit MicroPython for Linux (tools/measure/mp32): a small `os` module.
 //
 // urandom(n) (getrandom(2)), getenv(name[, default]) and sep: what lib/tcpip
 // and the host test helpers use.  No files or directories.

@@ -1,4 +1,4 @@
-// tcpip's 32-bit MicroPython for Linux (tools/mp32): the `time` module.
+// tcpip's 32-bit MicroPython for Linux (tools/measure/mp32): the `time` module.
 //
 // The MicroPython subset tcpip uses: ticks_ms / ticks_us / ticks_cpu on the
 // port's wrapping ticks clock (period 2**30 here, as on RP2040, because a

@@ -1,4 +1,4 @@
-// tcpip's 32-bit MicroPython for Linux (tools/mp32): configuration.
+// tcpip's 32-bit MicroPython for Linux (tools/measure/mp32): configuration.
 //
 // The aim is to measure memory as an RP2040 board sees it: a 32-bit object
 // model (MICROPY_OBJ_REPR_A: 31-bit small ints, 4-byte words, 16-byte GC
@@ -15,7 +15,7 @@
 #include <sys/types.h>
 
 #if !defined(__i386__)
-#error "tools/mp32 is meant to be compiled with gcc -m32 (i386)"
+#error "tools/measure/mp32 is meant to be compiled with gcc -m32 (i386)"
 #endif
 
 #define MICROPY_CONFIG_ROM_LEVEL            (MICROPY_CONFIG_ROM_LEVEL_EXTRA_FEATURES)
@@ -99,7 +99,7 @@ extern const struct _mp_print_t mp_stderr_print;
 #define MICROPY_DEBUG_PRINTER               (&mp_stderr_print)
 #define MICROPY_ERROR_PRINTER               (&mp_stderr_print)
 
-#define MICROPY_HW_BOARD_NAME               "linux-i386 (tcpip tools/mp32)"
+#define MICROPY_HW_BOARD_NAME               "linux-i386 (tcpip tools/measure/mp32)"
 #define MICROPY_HW_MCU_NAME                 "i386"
 
 #define MP_STATE_PORT MP_STATE_VM

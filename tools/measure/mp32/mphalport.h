@@ -1,4 +1,4 @@
-// tcpip's 32-bit MicroPython for Linux (tools/mp32): HAL.
+// tcpip's 32-bit MicroPython for Linux (tools/measure/mp32): HAL.
 
 // No pins here; defining the type keeps py/mphal.h from wanting extmod/virtpin.h.
 #define mp_hal_pin_obj_t void *
