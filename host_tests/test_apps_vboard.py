@@ -1,5 +1,5 @@
-"""tools/vboard.py --serve http --dhcp: dnsmasq in the namespace leases the
-board its address, and the status page (tools/httpstatus.py, on tcpip's socket
+"""tools/vboard/vboard.py --serve http --dhcp: dnsmasq in the namespace leases the
+board its address, and the status page (tools/vboard/httpstatus.py, on tcpip's socket
 API) answers curl with the interface, the socket table and the counters."""
 import json
 import os
@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "app
 import nsharness  # noqa: E402
 import netns  # noqa: E402
 
-VBOARD = os.path.join(nsharness.ROOT, "tools", "vboard.py")
+VBOARD = os.path.join(nsharness.ROOT, "tools", "vboard", "vboard.py")
 
 
 def _readline(proc, timeout_s):

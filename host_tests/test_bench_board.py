@@ -1,4 +1,4 @@
-"""make bench's board section (tools/bench_board.py) reports every figure, and
+"""make bench's board section (tools/measure/bench_board.py) reports every figure, and
 tcpip allocates nothing per TCP segment on the emulated board's heap.
 
 Both run stock firmware in rp2040js with the W5500 model and a tcpip peer

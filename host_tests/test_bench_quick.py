@@ -1,4 +1,4 @@
-"""``make bench`` in miniature: tools/bench.py --quick runs end to end and reports
+"""``make bench`` in miniature: tools/measure/bench.py --quick runs end to end and reports
 every figure, for every runtime and NIC.  No wall-clock assertions: only that each
 number is there, the payloads were verified and the namespaces are gone."""
 import json
@@ -27,7 +27,7 @@ def results(tmp_path_factory):
         pytest.skip("micropython not installed (run make setup)")
     out = tmp_path_factory.mktemp("bench") / "quick.json"
     before = set(netns.list_namespaces())
-    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "bench.py"), "--quick",
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "measure", "bench.py"), "--quick",
                         "--out", str(out)], capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, "bench --quick failed:\n" + p.stdout[-3000:] + p.stderr[-3000:]
     left = [n for n in set(netns.list_namespaces()) - before if n.startswith("bench")]

@@ -1,4 +1,4 @@
-"""tools/board_bench.py's in-memory part fits a heap that holds one pair of
+"""tools/measure/board_bench.py's in-memory part fits a heap that holds one pair of
 stacks at a time, as a Pico's does (MicroPython with a small heap), and runs
 on CPython; it projects no throughput (see its docstring)."""
 import json
@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import toolpath  # tools/toolpath.py (conftest puts tools/ on sys.path)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
@@ -34,15 +35,15 @@ def _check(out):
 def test_board_bench_fits_a_heap_holding_one_pair_at_a_time():
     if not os.path.exists(MICROPYTHON):
         pytest.skip("micropython not installed (run make setup)")
-    env = dict(os.environ, MICROPYPATH="lib:tools")
-    out = _run([MICROPYTHON, "-X", "heapsize=" + HEAP, "tools/board_bench.py"], env)
+    env = dict(os.environ, MICROPYPATH=toolpath.env_path("."))
+    out = _run([MICROPYTHON, "-X", "heapsize=" + HEAP, "tools/measure/board_bench.py"], env)
     _check(out)
     assert out["pair_alloc_per_segment_send"] == 0 and out["pair_alloc_per_segment_recv"] == 0
     assert out["stack_default_bytes"] > 0
 
 
 def test_board_bench_in_memory_part_runs_on_cpython():
-    env = dict(os.environ, PYTHONPATH="lib:tools")
-    out = _run([sys.executable, "tools/board_bench.py"], env)
+    env = dict(os.environ, PYTHONPATH=toolpath.env_path("."))
+    out = _run([sys.executable, "tools/measure/board_bench.py"], env)
     _check(out)
     assert out["stack_default_bytes"] is None

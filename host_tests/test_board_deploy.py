@@ -91,7 +91,7 @@ def test_board_file_is_its_pin_table_and_netboot_builds_spi_nic_and_mac_from_it(
 
 
 def _make(*args, **kw):
-    return subprocess.run(["make", "--no-print-directory", "-f", "tools/board.mk"] + list(args),
+    return subprocess.run(["make", "--no-print-directory", "-f", "tools/deploy/board.mk"] + list(args),
                           cwd=ROOT, capture_output=True, text=True, timeout=600, **kw)
 
 

@@ -1,4 +1,4 @@
-"""make setup's emulated-board part: rp2040js pinned exactly in tools/rp2040's
+"""make setup's emulated-board part: rp2040js pinned exactly in tools/emu/rp2040's
 lockfile (installed with npm ci, node_modules out of git), littlefs-python
 pinned, the Debian tools listed, and a second run with nothing to do."""
 import json
@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RP2040 = os.path.join(ROOT, "tools", "rp2040")
+RP2040 = os.path.join(ROOT, "tools", "emu", "rp2040")
 RP2040JS = "1.4.1"
 
 
@@ -28,7 +28,7 @@ def test_rp2040js_is_pinned_exactly_in_package_json_and_lockfile():
 
 
 def test_node_modules_stay_out_of_git():
-    p = subprocess.run(["git", "check-ignore", "-q", "tools/rp2040/node_modules/rp2040js/package.json"],
+    p = subprocess.run(["git", "check-ignore", "-q", "tools/emu/rp2040/node_modules/rp2040js/package.json"],
                        cwd=ROOT, timeout=30)
     assert p.returncode == 0
 
@@ -50,9 +50,9 @@ def test_setup_installs_node_npm_and_the_fat_tools_from_debian():
 def test_installed_rp2040js_is_the_pinned_one_and_setup_has_nothing_left_to_do():
     installed = os.path.join(RP2040, "node_modules", "rp2040js", "package.json")
     if not os.path.exists(installed) or shutil.which("node") is None:
-        pytest.skip("rp2040js not installed (make setup runs npm ci in tools/rp2040)")
+        pytest.skip("rp2040js not installed (make setup runs npm ci in tools/emu/rp2040)")
     assert _json(installed)["version"] == RP2040JS
     # make -q: exit 0 when the stamp is newer than the lockfile (a second setup skips npm ci)
-    p = subprocess.run(["make", "-q", "tools/rp2040/node_modules/.package-lock.json"], cwd=ROOT,
+    p = subprocess.run(["make", "-q", "tools/emu/rp2040/node_modules/.package-lock.json"], cwd=ROOT,
                        capture_output=True, timeout=60)
     assert p.returncode == 0

@@ -1,4 +1,4 @@
-"""tools/boardheap.py on the emulated RPI_PICO: its breakdown of the heap (code
+"""tools/measure/boardheap.py on the emulated RPI_PICO: its breakdown of the heap (code
 per module, buffers per socket) adds up to what the board reports, and the
 modules it charges are imported one at a time (no import pulls in another).
 Skips with one line when node, rp2040js or the firmware images are missing."""
@@ -49,7 +49,7 @@ def test_breakdown_adds_up_and_charges_one_module_per_import():
 
 def test_missing_firmware_is_one_line_and_exit_2(tmp_path):
     env = dict(os.environ, FIRMWARE_DIR=str(tmp_path))
-    p = subprocess.run([sys.executable, os.path.join(H.TOOLS, "boardheap.py")], capture_output=True,
+    p = subprocess.run([sys.executable, os.path.join(H.TOOLS, "measure", "boardheap.py")], capture_output=True,
                        text=True, timeout=60, env=env)
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and p.stderr.startswith("boardheap: "), p.stderr

@@ -1,5 +1,5 @@
-"""tools/firmware.py: the emulated board's firmware images are found in
-FIRMWARE_DIR and checked against tools/firmware.sha256, and every failure is
+"""tools/emu/firmware.py: the emulated board's firmware images are found in
+FIRMWARE_DIR and checked against tools/emu/firmware.sha256, and every failure is
 one line that says what to do."""
 import hashlib
 import os
@@ -113,7 +113,7 @@ def test_default_dir_of_a_worktree_is_next_to_the_main_checkout(tmp_path):
 
 
 def test_cli_exits_nonzero_naming_each_missing_image(tmp_path):
-    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "firmware.py"), "--dir", str(tmp_path)],
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "emu", "firmware.py"), "--dir", str(tmp_path)],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 1
     assert p.stdout.count("FAILED") == 4

@@ -3,7 +3,7 @@
 MicroPython allocates a bytecode function's state on the heap, at every call,
 when it exceeds 11 machine words (py/objfun.c VM_MAX_STATE_ON_STACK); the
 allocation's search through a fragmented heap is the largest single cost of
-a segment on the unix port.  tools/frames.py reads each function's state size
+a segment on the unix port.  tools/measure/frames.py reads each function's state size
 from the .mpy that mpy-cross makes; this test keeps the functions that run at
 every poll, or for every frame or segment, within the limit (the big ones --
 _sync_input, _emit, _output -- are beyond reach and not listed).

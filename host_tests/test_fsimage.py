@@ -1,4 +1,4 @@
-"""tools/fsimage.py: the emulated board's filesystem images hold exactly what
+"""tools/emu/fsimage.py: the emulated board's filesystem images hold exactly what
 ``make flash`` copies, and read back with littlefs-python / mtools and with
 MicroPython's own vfs (the littlefs and FatFs code of the firmware)."""
 import hashlib
@@ -19,7 +19,7 @@ CP_BOARD = "feather_rp2040_ethernet_featherwing"
 
 
 def _board_files(board):
-    p = subprocess.run(["make", "-s", "--no-print-directory", "-f", "tools/board.mk", "board-files",
+    p = subprocess.run(["make", "-s", "--no-print-directory", "-f", "tools/deploy/board.mk", "board-files",
                         "BOARD=" + board], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
     return p.stdout.split()
 
@@ -83,7 +83,7 @@ def test_micropython_image_holds_what_make_flash_copies(mp_image, tmp_path):
     assert set(files) == want
     # the .mpy bytes are make board-mpy's (mpy-cross -march=armv6m), built separately here
     ref = tmp_path / "ref"
-    subprocess.run(["make", "-s", "--no-print-directory", "-f", "tools/board.mk", "board-mpy",
+    subprocess.run(["make", "-s", "--no-print-directory", "-f", "tools/deploy/board.mk", "board-mpy",
                     "BOARD=" + MP_BOARD, "BOARD_MPY_DIR=%s" % ref], cwd=ROOT, check=True,
                    capture_output=True, timeout=300)
     for name in want:
@@ -155,7 +155,7 @@ def test_circuitpython_mpy_image_holds_the_board_set_marked_for_circuitpython(tm
     want |= {"netboot.mpy", "tcpip_board.py", "tcpip_config.json", "code.py"}
     assert set(got) == want
     ref = tmp_path / "ref"
-    subprocess.run(["make", "-s", "--no-print-directory", "-f", "tools/board.mk", "board-mpy",
+    subprocess.run(["make", "-s", "--no-print-directory", "-f", "tools/deploy/board.mk", "board-mpy",
                     "BOARD=" + CP_BOARD, "BOARD_MPY_DIR=%s" % ref], cwd=ROOT, check=True,
                    capture_output=True, timeout=300)
     env = dict(os.environ, MTOOLS_SKIP_CHECK="1")

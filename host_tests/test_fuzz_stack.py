@@ -1,4 +1,4 @@
-"""Coverage-guided fuzzing of frames -> Stack.poll (tools/fuzz.py), the short
+"""Coverage-guided fuzzing of frames -> Stack.poll (tools/robust/fuzz.py), the short
 version for make test: the captured seeds replay into deep states, the
 invariant checker catches broken state, every input found so far
 (REGRESSIONS) passes, and a few seconds of atheris (or the plain mutational
@@ -19,7 +19,7 @@ import fuzz  # noqa: E402
 fuzz.load()
 fuzz._patch_random()
 
-# Inputs the fuzzer found (tools/fuzz.py input format); each must now pass.
+# Inputs the fuzzer found (tools/robust/fuzz.py input format); each must now pass.
 REGRESSIONS = [
     # atheris, 2026-11-24: a DHCP reply whose options ran past the datagram was
     # counted twice (in_udp, then drop_dhcp_malformed); DHCP and DNS now count
@@ -94,7 +94,7 @@ def test_invariant_checker_catches_broken_state():
 
 
 def test_short_campaign(tmp_path):
-    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "fuzz.py"), "--seconds", "6",
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "robust", "fuzz.py"), "--seconds", "6",
                         "--corpus", str(tmp_path / "corpus"), "--crashes", str(tmp_path)],
                        capture_output=True, text=True, timeout=180)
     crashes = [f for f in os.listdir(tmp_path) if f.startswith("crash-")]

@@ -1,5 +1,5 @@
 """Impairment soak over a real wire: the kernel's TCP talks to the
-virtual board through tools/harden.py's frame bridge, which loses 2%,
+virtual board through tools/robust/harden.py's frame bridge, which loses 2%,
 duplicates 1%, reorders 2% and corrupts 0.5% of the frames (tc netem is not
 available here).  Three echo clients SHA-256-check 100 kB transfers and a
 chargen reader checks RFC 864's pattern for a few seconds; not one byte may be

@@ -1,5 +1,5 @@
 """Hostile traffic against the virtual board, both runtimes: the
-bounded (--quick) versions of tools/harden.py's attacks -- nmap -sS/-sT/-sU
+bounded (--quick) versions of tools/robust/harden.py's attacks -- nmap -sS/-sT/-sU
 (and -sV/-O under CPython), SYN floods (scapy, random sources and ports in
 192.0.2.0/24; hping3), RFC 5961 blind attacks on a live kernel connection, an
 ARP flood, ping -f with fragmented pings, odd IPv4 and socket exhaustion.

@@ -1,8 +1,8 @@
-"""tools/hotpath.py measures a TCP segment's cost under callgrind (make hotpath).
+"""tools/measure/hotpath.py measures a TCP segment's cost under callgrind (make hotpath).
 
 A short run checks that it reports every figure, and keeps a bound on the
 heap-allocated MicroPython call frames per data segment (35 when this was
-written, 57 before the frame work; see tools/frames.py): an instruction count
+written, 57 before the frame work; see tools/measure/frames.py): an instruction count
 is exact, so a change that adds big frames to the per-segment path fails here.
 """
 import json
@@ -24,7 +24,7 @@ def test_hotpath_reports_instructions_and_heap_frames(tmp_path):
         pytest.skip("valgrind is not installed (make setup installs it as root)")
     runtimes = "cpython,mp64" + (",mp32" if os.path.exists(MP32) else "")
     out = tmp_path / "hotpath.json"
-    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "hotpath.py"), "--segments", "60",
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "measure", "hotpath.py"), "--segments", "60",
                         "--runtimes", runtimes, "--out", str(out)],
                        cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stdout + p.stderr

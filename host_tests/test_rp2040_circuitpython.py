@@ -1,12 +1,12 @@
 """Stock CircuitPython (10.2.1, Adafruit Feather RP2040) on an emulated RP2040 runs tcpip from CIRCUITPY.
 
-tools/rp2040_board.py boots the unmodified firmware image in rp2040js with a
+tools/emu/rp2040_board.py boots the unmodified firmware image in rp2040js with a
 CIRCUITPY FAT drive holding what ``make flash BOARD=feather_rp2040_ethernet_featherwing``
-copies (the board set as .mpy, see tools/fsimage.py, netboot.mpy, tcpip_board.py,
-tcpip_config.json, firmware/code.py) and tools/w5500_emu.py on SPI0 at the
+copies (the board set as .mpy, see tools/emu/fsimage.py, netboot.mpy, tcpip_board.py,
+tcpip_config.json, firmware/code.py) and tools/emu/w5500_emu.py on SPI0 at the
 Ethernet FeatherWing's pins (CS GP10, MISO GP20).  The .mpy files are
 mpy-cross's with CircuitPython's mark: the first test proves the firmware reads
-their static qstr indices as mpy-cross meant them.  Through tools/vboard.py
+their static qstr indices as mpy-cross meant them.  Through tools/vboard/vboard.py
 --runtime rp2040-circuitpython the Linux kernel in a namespace (``rp2c*``, always
 deleted) is the peer: a DHCP lease from dnsmasq, ping at 56 and 1472 bytes, TCP
 echo of 100 KB checked by SHA-256, an HTTP GET with curl, 20 sequential

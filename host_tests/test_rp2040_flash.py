@@ -1,6 +1,6 @@
 """`make flash` itself against the emulated board: writable flash on stock MicroPython.
 
-rp2040js does not program its QSPI flash; tools/rp2040/runner.js serves the boot
+rp2040js does not program its QSPI flash; tools/emu/rp2040/runner.js serves the boot
 ROM's flash entry points (erase, program and the XIP steps around them), so the
 stock RPI_PICO firmware formats an erased filesystem at its first boot and
 mpremote can copy files onto it.  The test boots the board with an erased
@@ -28,7 +28,7 @@ sys.path.insert(0, H.TOOLS)
 import fsimage  # noqa: E402
 import rp2040_board as RB  # noqa: E402
 
-BOARD_PY = os.path.join(H.TOOLS, "rp2040_board.py")
+BOARD_PY = os.path.join(H.TOOLS, "emu", "rp2040_board.py")
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -1,7 +1,7 @@
 """The reference on the same emulated board: MicroPython's own lwIP (W5500_EVB_PICO firmware).
 
-tools/vboard.py --runtime rp2040-lwip boots the stock MicroPython v1.28.0
-W5500_EVB_PICO image in rp2040js with tools/rp2040/lwip_main.py as main.py
+tools/vboard/vboard.py --runtime rp2040-lwip boots the stock MicroPython v1.28.0
+W5500_EVB_PICO image in rp2040js with tools/emu/rp2040/lwip_main.py as main.py
 (``network.WIZNET5K`` in MACRAW mode on the emulated W5500, services on the
 standard ``socket`` module).  The same checks as for tcpip: the kernel pings 56
 and 1472 bytes, TCP echo of 100 KB checked by SHA-256.  Namespaces ``rp2l*``,

@@ -1,10 +1,10 @@
 """Stock MicroPython (v1.28.0, RPI_PICO) on an emulated RP2040 runs tcpip from its filesystem.
 
-tools/rp2040_board.py boots the unmodified firmware image in rp2040js (tools/rp2040/)
+tools/emu/rp2040_board.py boots the unmodified firmware image in rp2040js (tools/emu/rp2040/)
 with a LittleFS image holding what ``make flash BOARD=w5500_evb_pico`` copies (the
 board set's .mpy files, netboot.mpy, tcpip_board.py, main.py, tcpip_config.json)
-and the register-level W5500 of tools/w5500_emu.py on SPI0 (the W5500-EVB-Pico
-pins).  Through tools/vboard.py --runtime rp2040-micropython the Linux kernel in a
+and the register-level W5500 of tools/emu/w5500_emu.py on SPI0 (the W5500-EVB-Pico
+pins).  Through tools/vboard/vboard.py --runtime rp2040-micropython the Linux kernel in a
 namespace (``rp2m*``, always deleted) is the peer: ping at 56 and 1472 bytes while
 the REPL idles, a DHCP lease from dnsmasq, TCP echo of 100 KB checked by SHA-256,
 an HTTP GET with curl.  Figures (simulated time, heap free, ping RTT, SPI) go to
@@ -30,7 +30,7 @@ import netharness as H  # noqa: E402
 sys.path.insert(0, H.TOOLS)
 import rp2040_board as RB  # noqa: E402
 
-BOARD_PY = os.path.join(H.TOOLS, "rp2040_board.py")
+BOARD_PY = os.path.join(H.TOOLS, "emu", "rp2040_board.py")
 KPEER = os.path.join(H.HERE, "tcp_kernel_peer.py")
 _seq = [0]
 
@@ -195,7 +195,7 @@ def _static_config():
 
 # ------------------------------------------------------------ against the kernel
 class RP2040VBoard:
-    """One ``tools/vboard.py --runtime rp2040-micropython`` (or ``runtime``) and its
+    """One ``tools/vboard/vboard.py --runtime rp2040-micropython`` (or ``runtime``) and its
     namespace ``rp2m*`` (``rp2l*`` for rp2040-lwip)."""
 
     def __init__(self, *extra, runtime="rp2040-micropython"):

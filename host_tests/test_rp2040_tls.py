@@ -1,11 +1,11 @@
 """TLS on the emulated board: MicroPython's own ssl (mbedTLS) over a tcpip socket.
 
 The stock RPI_PICO image has no ``ssl``; MicroPython's W5500_EVB_PICO image has
-(and network, which stays unused): ``tools/vboard.py --runtime rp2040-micropython
+(and network, which stays unused): ``tools/vboard/vboard.py --runtime rp2040-micropython
 --firmware W5500_EVB_PICO --run`` boots it with what ``make flash`` copies and
 runs host_tests/helpers/rp2040_tls_script.py on it against nginx in the namespace
 (``rp2t*``, always deleted), certificates from a throwaway CA made now
-(tools/tlsfixtures.py).  Checked: a CA that did not sign the server's
+(tools/common/tlsfixtures.py).  Checked: a CA that did not sign the server's
 certificate is refused with mbedTLS's text within the socket's timeout and
 leaves no control block once closed; verified sessions open one after another
 until the heap is full (the first fetches a page and a 16 KB file, SHA-256

@@ -19,7 +19,7 @@ import sys
 DATA_HEAP_BYTES = 64 * 1024
 
 if sys.implementation.name == "micropython":
-    # ---- inside the stack process (tools/vboard_run.py --stack test_stack_in_64k_heap)
+    # ---- inside the stack process (tools/vboard/vboard_run.py --stack test_stack_in_64k_heap)
     import gc
     import services  # noqa: F401  (code, not data: imported before the ballast)
     import httpstatus  # noqa: F401
@@ -88,7 +88,7 @@ else:
     sys.path.insert(0, os.path.join(HERE, "helpers"))
     import netharness  # noqa: E402
 
-    BENCH = os.path.join(netharness.ROOT, "tools", "bench.py")
+    BENCH = os.path.join(netharness.ROOT, "tools", "measure", "bench.py")
 
     def _client(board, mode, nbytes):
         p = board.run([sys.executable, BENCH, "client", mode, netharness.STACK_IP, str(nbytes), "60"],

@@ -1,7 +1,7 @@
 """The stack against the Linux kernel, on a real wire, under both runtimes.
 
 CPython attaches to a TAP device (nic/tap.py); MicroPython opens a raw packet
-socket on a veth end (nic/packet.py).  Each test starts tools/vboard.py in a
+socket on a veth end (nic/packet.py).  Each test starts tools/vboard/vboard.py in a
 namespace of its own, talks to the board with the kernel's own tools (ping,
 arping, ip neigh) and with frames scapy builds, then stops the board and reads
 the counters it printed.  Needs root and /dev/net/tun; skips with the reason

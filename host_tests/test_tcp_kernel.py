@@ -21,6 +21,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 TOOLS = os.path.join(ROOT, "tools")
 sys.path.insert(0, TOOLS)
+import toolpath  # noqa: E402
+toolpath.add(ROOT)
 sys.path.insert(0, os.path.join(ROOT, "lib"))
 
 import netns  # noqa: E402
@@ -97,7 +99,7 @@ class Net:
 
     def env(self):
         env = dict(os.environ)
-        path = os.path.join(ROOT, "lib") + ":" + TOOLS
+        path = toolpath.env_path(ROOT)
         env["PYTHONPATH"] = path
         env["MICROPYPATH"] = path + ":.frozen"
         return env

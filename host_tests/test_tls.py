@@ -1,5 +1,5 @@
 """TLS on tcpip sockets (tcpip.tls; the runtimes' TLS engines), certificates
-made at test time with openssl from a throwaway CA (tools/tlsfixtures.py).
+made at test time with openssl from a throwaway CA (tools/common/tlsfixtures.py).
 
 In memory, both runtimes: host_tests/helpers/tls_link_suite.py (two stacks over
 nic/link.py, clean and impaired, refused certificates and host names).
@@ -8,7 +8,7 @@ byte-exact with adafruit_requests / micropython-lib requests, the wrapped
 socket's stream methods, non-blocking reads and select.poll, refused CA and
 host name, a silent server, a record cut short: host_tests/apps/tls_app.py),
 mosquitto's TLS listener (host_tests/apps/tls_mqtt_app.py), and
-tools/vboard.py --serve https answering curl."""
+tools/vboard/vboard.py --serve https answering curl."""
 import os
 import json
 import subprocess
@@ -185,12 +185,12 @@ def test_mqtt_over_tls_through_mosquitto(runtime, tmp_path, certs):
     record("mqtt_tls_%s" % runtime, {k: checks[k]["info"] for k in checks})
 
 
-VBOARD = os.path.join(ROOT, "tools", "vboard.py")
+VBOARD = os.path.join(ROOT, "tools", "vboard", "vboard.py")
 
 
 @pytest.mark.parametrize("runtime", nsharness.RUNTIMES)
 def test_vboard_serves_the_status_page_over_https_to_curl(runtime, tmp_path):
-    """tools/vboard.py --serve https: the status page through the runtime's TLS
+    """tools/vboard/vboard.py --serve https: the status page through the runtime's TLS
     engine as a server (MicroPython: SSLContext(PROTOCOL_TLS_SERVER) on an
     accepted tcpip socket); curl verifies it against the throwaway CA."""
     import select

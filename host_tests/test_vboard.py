@@ -1,4 +1,4 @@
-"""The tools/vboard.py contract: the lines it prints, its exit codes, its cleanup."""
+"""The tools/vboard/vboard.py contract: the lines it prints, its exit codes, its cleanup."""
 
 import io
 import json

@@ -2,7 +2,7 @@
 runner's 50 ms poll cap: 50 sequential requests from the namespace (one
 client), and no more than one of them waits over 30 ms for the first
 response byte (a scheduling hiccup on a shared host, not the 50 ms class of
-wait).  Speed itself is measured by ``make bench`` (tools/bench.py), not
+wait).  Speed itself is measured by ``make bench`` (tools/measure/bench.py), not
 asserted here.  Both runtimes.
 
 The wait this guards against: a socket call inside the service (a
@@ -22,8 +22,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "app
 import nsharness  # noqa: E402
 import netns  # noqa: E402
 
-VBOARD = os.path.join(nsharness.ROOT, "tools", "vboard.py")
-BENCH = os.path.join(nsharness.ROOT, "tools", "bench.py")
+VBOARD = os.path.join(nsharness.ROOT, "tools", "vboard", "vboard.py")
+BENCH = os.path.join(nsharness.ROOT, "tools", "measure", "bench.py")
 REQUESTS = 50
 
 

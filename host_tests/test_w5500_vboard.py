@@ -1,7 +1,7 @@
-"""The Linux kernel talks to the stack through the whole board path of tools/vboard.py --nic w5500:
+"""The Linux kernel talks to the stack through the whole board path of tools/vboard/vboard.py --nic w5500:
 
     kernel (netns) -> TAP (CPython) or veth + packet socket (MicroPython)
-      -> tools/w5500_emu.py (register-level W5500) -> SPI adapter
+      -> tools/emu/w5500_emu.py (register-level W5500) -> SPI adapter
       -> tcpip.nic.w5500 driver -> firmware/netboot.py -> Stack -> --serve services
 
 under both runtimes: ping at 56 and 1472 bytes, the http status page, and TCP
@@ -35,7 +35,7 @@ _seq = [0]
 
 
 class W5500VBoard:
-    """One ``tools/vboard.py --nic w5500`` process and its namespace ``w5vb*``."""
+    """One ``tools/vboard/vboard.py --nic w5500`` process and its namespace ``w5vb*``."""
 
     def __init__(self, runtime, serve):
         _seq[0] += 1
@@ -153,7 +153,7 @@ def test_kernel_pings_stack_and_reads_status_page_through_emulated_w5500(runtime
 
 
 def _chargen_sha(nbytes):
-    import services  # tools/ is on the path (netharness)
+    import services  # tools/vboard, on the path (netharness)
     pat = bytes(services.chargen_pattern())
     h = hashlib.sha256()
     full, rest = divmod(nbytes, len(pat))

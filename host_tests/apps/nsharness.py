@@ -15,6 +15,8 @@ APPS = os.path.dirname(os.path.abspath(__file__))
 HOST_TESTS = os.path.dirname(APPS)
 ROOT = os.path.dirname(HOST_TESTS)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+import toolpath  # noqa: E402  (the tools/ folders on sys.path)
+toolpath.add(ROOT)
 import netns  # noqa: E402
 
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
@@ -48,12 +50,12 @@ class AppNs:
         self.logs = []
 
     def env(self, shims=False):
-        """PYTHONPATH/MICROPYPATH: lib, apps, tools.  MicroPython also gets the
+        """PYTHONPATH/MICROPYPATH: lib, apps, the tools/ folders.  MicroPython also gets the
         venv's site-packages (pure-Python PyPI libraries) after its frozen
         modules, and with shims=True host_tests/helpers/shims first (``socket`` is then
         tcpip's, for requests / asyncio / microdot)."""
         e = dict(os.environ)
-        path = [os.path.join(ROOT, "lib"), APPS, os.path.join(ROOT, "tools")]
+        path = [os.path.join(ROOT, "lib"), APPS] + toolpath.dirs(ROOT)
         e["PYTHONPATH"] = ":".join(path)
         mp = ([SHIMS] if shims else []) + path + [".frozen", SITE_PACKAGES]
         e["MICROPYPATH"] = ":".join(mp)

@@ -1,7 +1,7 @@
 """An SPI adapter with a W5500 behind it that allocates nothing itself: enough
 registers for bring-up and steady MACRAW traffic (a frame always waits, the TX
 buffer is always free), so that a test can measure what the driver allocates
-per frame on MicroPython.  tools/w5500_emu.py is the faithful model; this one
+per frame on MicroPython.  tools/emu/w5500_emu.py is the faithful model; this one
 only has to stay out of the measurement."""
 import gc
 from tcpip.nic.w5500 import W5500

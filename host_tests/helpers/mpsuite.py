@@ -13,6 +13,7 @@ limited to them.
 import os
 import re
 import subprocess
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOST_TESTS = os.path.dirname(HERE)
@@ -20,7 +21,10 @@ ROOT = os.path.dirname(HOST_TESTS)
 SUITES_DIR = os.path.join(HOST_TESTS, "mp")
 MPRUN = os.path.join(HERE, "mprun.py")
 # what the suites import: the stack, the tools they drive, these helpers
-PATH = ":".join([os.path.join(ROOT, "lib"), os.path.join(ROOT, "tools"), HERE])
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import toolpath  # noqa: E402
+
+PATH = toolpath.env_path(ROOT, [HERE])
 
 _DEF = re.compile(r"^def (test_\w+)\(", re.M)
 _PARAMS = re.compile(r"^PARAMS = \(([^)]*)\)", re.M)

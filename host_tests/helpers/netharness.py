@@ -1,4 +1,4 @@
-"""Test harness around tools/vboard.py: start a virtual board, talk to it from its
+"""Test harness around tools/vboard/vboard.py: start a virtual board, talk to it from its
 namespace, stop it and read its stats.  Used by the kernel interop tests.
 
 Every board gets its own namespace name; ``VBoard.close()`` (called by the
@@ -21,10 +21,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TOOLS = os.path.join(ROOT, "tools")
 sys.path.insert(0, TOOLS)
+import toolpath  # noqa: E402  (the tools/ folders on sys.path)
+toolpath.add(ROOT)
 
 import netns  # noqa: E402
 
-VBOARD = os.path.join(TOOLS, "vboard.py")
+VBOARD = os.path.join(TOOLS, "vboard", "vboard.py")
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 STACK_IP = netns.STACK_IP
 PEER_IP = netns.KERNEL_IP
@@ -57,7 +59,7 @@ def has_real_stack():
 
 
 class VBoard:
-    """One tools/vboard.py process and its namespace."""
+    """One tools/vboard/vboard.py process and its namespace."""
 
     def __init__(self, runtime, tag="vb", extra=(), ready_timeout_s=30, nic=None):
         self.runtime = runtime

@@ -1,5 +1,5 @@
 # Runs ON the emulated W5500-EVB-Pico (MicroPython W5500_EVB_PICO image, which has
-# ssl; tools/vboard.py --firmware W5500_EVB_PICO --run), with tcpip from main.py up.
+# ssl; tools/vboard/vboard.py --firmware W5500_EVB_PICO --run), with tcpip from main.py up.
 # host_tests/test_rp2040_tls.py replaces the five settings below and checks the
 # one JSON line this prints.  nginx serves https://files.test (192.0.2.1:443)
 # with a certificate of a throwaway CA; CA_DER verifies it, OTHER_DER does not.

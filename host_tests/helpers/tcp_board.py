@@ -1,13 +1,13 @@
 """The stack process for the TCP kernel interop tests (CPython or MicroPython).
 
-Run inside a namespace made by the test (tools/netns.py)::
+Run inside a namespace made by the test (tools/vboard/netns.py)::
 
     ip netns exec NS python      host_tests/helpers/tcp_board.py --nic tap --if tap0 [options]
     ip netns exec NS micropython host_tests/helpers/tcp_board.py --nic packet --if vb [options]
 
 Options::
 
-    --serve echo,discard,chargen   start tools/services.py servers
+    --serve echo,discard,chargen   start tools/vboard/services.py servers
     --client KIND:PORT:NBYTES      the stack connects to 192.0.2.1:PORT (KIND discard,
                                    chargen, echo, recv) and exits when done
     --clients N                    run the client N times in a row (default 1)

@@ -214,7 +214,7 @@ def test_stack_idle_calls_the_nic_wait_and_allocates_nothing():
 
 
 def test_zero_bytes_allocated_per_segment_in_bulk_transfer():
-    import memreport  # tools/memreport.py
+    import memreport  # tools/measure/memreport.py
     r = memreport.alloc_per_segment(segments=300, warmup=100, batch=50)
     assert r["payload_ok"], r
     assert r["segments"] >= 300, r
@@ -231,7 +231,7 @@ def test_zero_bytes_per_segment_with_sequence_numbers_wrapping_and_anchors_movin
     # ISNs above 2**30 (heap ints on a 32-bit port if the stack used them as
     # such) that wrap past 2**32 during the run, and anchors that move every
     # 64 KB (tcp.py keeps sequence numbers relative to them, in small ints)
-    import memreport  # tools/memreport.py
+    import memreport  # tools/measure/memreport.py
     r = memreport.alloc_per_segment(segments=400, warmup=50, batch=50,
                                     isn=(0xFFFF0000, 0xC0000000), reanchor=(0x20000, 0x10000))
     assert r["payload_ok"] and r["segments"] >= 400 and r["wire_drops"] == 0, r

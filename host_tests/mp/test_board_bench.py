@@ -1,4 +1,4 @@
-"""tools/board_bench.py and the memreport parts it runs on a board (CPython and
+"""tools/measure/board_bench.py and the memreport parts it runs on a board (CPython and
 MicroPython): each measurement lets go of its stacks before the next starts,
 so a board's heap holds one set at a time, and no throughput is projected.
 
@@ -71,7 +71,7 @@ def test_release_leaves_a_stack_it_was_not_given():
 
 
 def test_board_bench_pair_figures_fit_a_small_wire_and_let_go():
-    import board_bench  # tools/board_bench.py; importing it runs nothing
+    import board_bench  # tools/measure/board_bench.py; importing it runs nothing
     _settle()
     out = board_bench.pair_figures()
     assert tcpip.stack.current() is None

@@ -1,5 +1,5 @@
 """The MACRAW driver contract, run for each WIZnet chip on its register-level
-emulator (tools/w5500_emu.py, tools/w5100s_emu.py): frames both ways byte for
+emulator (tools/emu/w5500_emu.py, tools/emu/w5100s_emu.py): frames both ways byte for
 byte, ring wraparound, overflow, resync, link, send timeouts, INTn.
 
 Every scenario takes the chip fixture (``PARAMS``/``fixture``: mprun.py runs

@@ -1,5 +1,5 @@
 """tcpip.start() on a board delegates to firmware/netboot.py: here the emulated
-W5500 board (boards/emulated_w5500.py on tools/w5500_emu.py, a MemoryWire as
+W5500 board (boards/emulated_w5500.py on tools/emu/w5500_emu.py, a MemoryWire as
 the wire), under CPython and MicroPython."""
 import sys
 

@@ -1,4 +1,4 @@
-"""Built-in echo/discard/chargen servers (tools/services.py) against the
+"""Built-in echo/discard/chargen servers (tools/vboard/services.py) against the
 client modes, stack to stack on the in-memory link."""
 import hashlib
 import binascii

@@ -1,9 +1,9 @@
-"""Impairment soak, short version (the long one: tools/soak.py --seconds N).
+"""Impairment soak, short version (the long one: tools/robust/soak.py --seconds N).
 
 1 MB each way between two stacks under loss 5%, reordering 5%, duplication 1%,
 corruption 1%, for 20 seeds: every byte exactly once and in order, clean close,
 both pools full again afterwards."""
-import soak  # tools/soak.py
+import soak  # tools/robust/soak.py
 
 
 def test_soak_20_seeds_1mb_each_way():

@@ -1,4 +1,4 @@
-"""What only the W5100S has, on its register-level emulator (tools/w5100s_emu.py):
+"""What only the W5100S has, on its register-level emulator (tools/emu/w5100s_emu.py):
 its SPI frame (opcode first), RMSR/TMSR, Sn_MR2, MR2.G_IEN, physical buffer
 addresses, the SPI bytes per frame and the boards that carry it.  The MACRAW
 contract both chips keep is test_macraw_driver.py.
@@ -140,9 +140,8 @@ def test_spi_bytes_per_frame():
 # ------------------------------------------------------------------ boards
 
 def _boards_on_path():
-    f = E.__file__  # <root>/tools/w5100s_emu.py, absolute or relative
-    tools = f[:f.rfind("/")] if "/" in f else "."
-    root = tools[:tools.rfind("/")] if "/" in tools else (".." if tools == "." else ".")
+    f = E.__file__  # <root>/tools/emu/w5100s_emu.py, absolute or relative
+    root = (f[:f.rfind("/")] if "/" in f else ".") + "/../.."
     for d in ("/boards", "/firmware"):  # a board file imports netboot
         if root + d not in sys.path:
             sys.path.append(root + d)

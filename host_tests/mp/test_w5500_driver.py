@@ -1,4 +1,4 @@
-"""What only the W5500 has, on its register-level emulator (tools/w5500_emu.py):
+"""What only the W5500 has, on its register-level emulator (tools/emu/w5500_emu.py):
 its buffer and mode registers, PHYCFGR, the SPI bytes and transactions per
 frame, and no allocation per frame.  The MACRAW contract both chips keep is
 test_macraw_driver.py.

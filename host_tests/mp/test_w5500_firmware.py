@@ -1,6 +1,6 @@
 """The firmware path (firmware/netboot.py) on an emulated W5500 board.
 
-netboot -> boards/emulated_w5500.py -> tcpip.nic.w5500 -> tools/w5500_emu.py,
+netboot -> boards/emulated_w5500.py -> tcpip.nic.w5500 -> tools/emu/w5500_emu.py,
 under CPython and the MicroPython unix port.  The wire is a MemoryWire, so the
 test is the peer: it injects frames and reads what the board sent.
 """

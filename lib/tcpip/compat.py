@@ -267,7 +267,7 @@ def current_exception():
     """Inside an ``except`` block: the exception being handled, or None where
     the runtime cannot say (MicroPython without sys.exc_info).  Lets a hot
     function catch with a bare ``except Exception:``, whose frame is smaller
-    than one with ``as e`` (see tools/frames.py)."""
+    than one with ``as e`` (see tools/measure/frames.py)."""
     f = getattr(_sys, "exc_info", None)
     return f()[1] if f is not None else None
 

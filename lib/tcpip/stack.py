@@ -119,7 +119,7 @@ class Stack:
     # poll's work is split in three small functions on purpose: MicroPython
     # runs a function whose state (locals, value stack, try levels) exceeds
     # 11 words with a heap-allocated frame, and these run at every poll
-    # (tools/frames.py lists the sizes).
+    # (tools/measure/frames.py lists the sizes).
 
     def _poll(self, now_ms):
         self.now_ms = now_ms

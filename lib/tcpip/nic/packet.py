@@ -12,7 +12,7 @@ can open this socket, so the same lib/tcpip files run there::
     n = nic.recv_into(buf)                # 0 when nothing waits
 
 Turn checksum offload off on the kernel's end (``ethtool -K vk tx off``) or the
-kernel sends TCP/UDP segments with partial checksums (tools/netns.py does).
+kernel sends TCP/UDP segments with partial checksums (tools/vboard/netns.py does).
 Frames this socket sends are not looped back to it by the kernel
 (net/core/dev.c skips the sending socket), so the stack never hears itself.
 """

@@ -1,6 +1,6 @@
 """Linux TAP NIC for CPython: the stack's wire is a TAP device, the kernel is the peer.
 
-Create the device first (``ip tuntap add tap0 mode tap``, tools/netns.py does it
+Create the device first (``ip tuntap add tap0 mode tap``, tools/vboard/netns.py does it
 inside a test namespace, kernel side 192.0.2.1/24), then attach::
 
     from tcpip.nic.tap import TapNIC

