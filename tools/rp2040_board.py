@@ -632,11 +632,16 @@ net.background = __import__('netboot').Background(net, net.settings['poll_ms'])
 INFO = ("import gc, json, tcpip\ngc.collect()\n"
         "print(json.dumps({'versionr': net.nic._read8(net.nic._VERSION_REG), "
         "'tcpip_file': tcpip.__file__, 'mem_free_started': gc.mem_free()}))\n")
-# Printed a counter at a time: the whole line at once (~2.5 KB) wants a free
-# block that CircuitPython's heap, after serving, may not have.
-STATS = ("import json, gc\ngc.collect()\nd = net.stack.stats()\nfor k, v in net.nic.stats().items():\n"
-         "    d['nic_' + k] = v\nsep = '{'\nfor k in d:\n"
-         "    print(sep + json.dumps(k) + ': ' + json.dumps(d[k]), end='')\n    sep = ', '\n"
+# Printed a counter at a time, from the stack's counter groups: the whole
+# line (~2.5 KB), or a dict of every counter, wants a free block that
+# CircuitPython's heap, after serving, may not have.
+STATS = ("import json, gc\ngc.collect()\nsep = '{'\n"
+         "for names, values in net.stack.counters.groups:\n"
+         "    for i in range(len(names)):\n"
+         "        print(sep + json.dumps(names[i]) + ': ' + str(values[i]), end='')\n"
+         "        sep = ', '\n"
+         "for k, v in net.nic.stats().items():\n"
+         "    print(sep + json.dumps('nic_' + k) + ': ' + json.dumps(v), end='')\n"
          "print('}')\n")
 
 
