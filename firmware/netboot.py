@@ -217,7 +217,13 @@ class Background:
     outside IRQ context.  The INTn handler is registered soft (``hard=False``),
     so MicroPython already runs it from its scheduler and it polls at once:
     scheduling again from there waited for the idle REPL's next wake-up, the
-    next timer tick (an echo request then waited ~8 ms for its reply)."""
+    next timer tick (an echo request then waited ~8 ms for its reply).
+
+    Either callback runs between two bytecodes of the main program, possibly
+    in the middle of its socket call or its own ``stack.poll``: it polls only
+    when the stack lock is free (``stack.busy``, see ``tcpip.stack``) and
+    otherwise counts ``skipped`` and leaves the retry to the next tick (the
+    main program's blocking calls poll the stack themselves meanwhile)."""
 
     def __init__(self, net, period_ms=10):
         import machine
@@ -226,6 +232,7 @@ class Background:
         self.net = net
         self.polls = 0
         self.deferred = 0
+        self.skipped = 0  # ticks or edges that found the stack busy
         self.errors = 0
         self._stack_use = getattr(micropython, "stack_use", None)
         self.last_error = None
@@ -269,6 +276,9 @@ class Background:
             self.deferred += 1
             return
         stack = self.net.stack
+        if stack.busy:  # the main program is inside the stack: the next tick retries
+            self.skipped += 1
+            return
         try:
             for _ in range(8):  # frames still waiting: go on, bounded
                 wait = stack.poll(ticks_ms())
@@ -282,9 +292,11 @@ class Background:
         self._kick(None)  # still more: let the REPL run first
 
     def stop(self):
-        """Stop polling: the timer and the INTn handler.  Code that polls the
-        stack itself must stop this first: a poll from here runs between any
-        two bytecodes of the main program, even inside its own stack calls."""
+        """Stop polling: the timer and the INTn handler.  Sockets and
+        ``stack.poll`` hold the stack lock, so they need not stop this; code
+        that works below them (``Connection`` objects, ``stack.iface``)
+        without holding ``stack.busy`` must: a poll from here runs between any
+        two bytecodes of the main program."""
         self._stopped = True
         self.timer.deinit()
         if self.uses_int:

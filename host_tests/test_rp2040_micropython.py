@@ -7,6 +7,7 @@ and the register-level W5500 of tools/emu/w5500_emu.py on SPI0 (the W5500-EVB-Pi
 pins).  Through tools/vboard/vboard.py --runtime rp2040-micropython the Linux kernel in a
 namespace (``rp2m*``, always deleted) is the peer: ping at 56 and 1472 bytes while
 the REPL idles, a DHCP lease from dnsmasq, TCP echo of 100 KB checked by SHA-256,
+a script's sendall of 48 KB under a ping flood (the stack lock),
 an HTTP GET with curl.  Figures (simulated time, heap free, ping RTT, SPI) go to
 .build/measurements.jsonl.  Skips with one line when node, rp2040js or the
 firmware images (FIRMWARE_DIR, default ../shared/firmware) are missing.
@@ -365,6 +366,69 @@ def test_vboard_run_script_on_the_board_talks_to_a_kernel_server_and_returns_its
         b.close()
     assert b.proc.returncode == 1
     assert "before" in out.decode() and "ValueError: from the script" in err.decode()
+
+
+# The foreground sends 48 KB (12 sendall calls of 4 KB) from the user's script while the
+# kernel floods the board with pings: the background poller's INTn and Timer
+# callbacks run between the script's bytecodes, inside its socket calls.
+BULK_SCRIPT = SEND_SCRIPT.replace(
+    'data = b"0123456789abcdef" * 256\nn = 0\nwhile n < len(data):\n    n += s.send(data[n:])\n',
+    'data = bytes(range(256)) * 16\nfor _ in range(12):\n    s.sendall(data)\nn = 12 * len(data)\n') + \
+    'bg = net.background\nprint("background", bg.polls, bg.skipped, bg.errors)\n'
+
+
+def _kernel_errors(b):
+    """The namespace kernel's counters of frames it found broken (/proc/net/snmp)."""
+    text = b.run(["cat", "/proc/net/snmp"]).stdout.splitlines()
+    rows = {}
+    for head, vals in zip(text[0::2], text[1::2]):
+        proto = head.split(":")[0]
+        rows.update({proto + "." + k: int(v) for k, v in zip(head.split()[1:], vals.split()[1:])})
+    return {k: rows.get(k, 0) for k in ("Ip.InHdrErrors", "Icmp.InCsumErrors", "Tcp.InErrs",
+                                         "Tcp.InCsumErrors", "Udp.InCsumErrors")}
+
+
+def test_script_sendall_under_a_ping_flood_keeps_tx_whole_with_the_stack_lock(tmp_path):
+    _needs("ping")
+    import hashlib
+    script = tmp_path / "bulk.py"
+    script.write_text(BULK_SCRIPT)
+    assert "sendall" in BULK_SCRIPT
+    b = RP2040VBoard("--run", str(script))
+    sink = flood = None
+    try:
+        before = _kernel_errors(b)
+        sink = subprocess.Popen(["ip", "netns", "exec", b.name, sys.executable, KPEER, "sink", "5001"],
+                                stdout=subprocess.PIPE, text=True)
+        flood = subprocess.Popen(["ip", "netns", "exec", b.name, "ping", "-n", "-c", "1500", "-i",
+                                  "0.005", "-s", "200", "-W", "2", "-p", "a5c3e1f0", b.ip],
+                                 stdout=subprocess.PIPE, text=True)
+        sunk = sink.communicate(timeout=240)[0]
+        after = _kernel_errors(b)  # (the namespace goes when the run ends)
+        out, err = b.proc.communicate(timeout=120)
+        pings = flood.communicate(timeout=60)[0]
+    finally:
+        for p in (sink, flood):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)
+        b.close()
+    lines = (b._out + out).decode().splitlines()
+    assert b.proc.returncode == 0 and "sent 49152" in lines, (lines, err.decode()[-2000:])
+    got = json.loads(sunk.strip().splitlines()[-1])
+    assert got["bytes"] == 49152
+    assert got["sha"] == hashlib.sha256(bytes(range(256)) * 192).hexdigest()
+    assert "wrong data" not in pings and "DUP" not in pings
+    m = re.search(r"(\d+) packets transmitted, (\d+) received", pings)
+    assert m and int(m.group(2)) >= int(m.group(1)) // 2, pings[-500:]
+    assert after == before, (before, after)  # no broken frame reached the kernel
+    polls, skipped, errors = [int(x) for x in
+                              [ln for ln in lines if ln.startswith("background ")][0].split()[1:]]
+    assert errors == 0 and polls > 0
+    assert skipped > 0  # it fired inside the script's socket calls and waited
+    H.record("rp2040_micropython_lock_flood", {
+        "pings_sent": int(m.group(1)), "pings_received": int(m.group(2)),
+        "background_polls": polls, "background_skipped": skipped})
 
 
 def test_mpremote_over_the_pty_execs_and_runs_a_socket_script_unchanged(tmp_path):

@@ -118,3 +118,88 @@ def test_existing_namespace_is_not_taken_over():
         assert netns.exists(ns.name)  # still there: it was not ours to delete
     finally:
         ns.destroy()
+
+
+# The user's script: connects to a kernel server in the namespace (retrying
+# until it listens), sends 4 KB, waits for the server's FIN.  ``net`` is the
+# running interface; tcpip.socket uses its stack.
+RUN_SCRIPT = """
+import time
+import tcpip.socket as socket
+print("board at", net.ifconfig()[0], net.stack.iface is not None)
+for attempt in range(100):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(10)
+    try:
+        s.connect(("%s", 5001))
+        break
+    except OSError:
+        s.close()
+        time.sleep(0.1)
+else:
+    raise OSError("no kernel server on 5001")
+s.sendall(bytes(range(256)) * 16)
+s.shutdown(socket.SHUT_WR)
+while s.recv(64):
+    pass
+s.close()
+print("sent 4096")
+""" % nh.PEER_IP
+
+
+@pytest.mark.parametrize("runtime", nh.RUNTIMES)
+def test_run_script_talks_to_a_kernel_server_and_exits_with_its_status(runtime, tmp_path):
+    import hashlib
+    why = nh.skip_reason(runtime)
+    if why or not nh.has_real_stack():
+        pytest.skip(why or "needs the real stack")
+    script = tmp_path / "send.py"
+    script.write_text(RUN_SCRIPT)
+    name = nh.ns_name("run")
+    sink = None
+    try:
+        p = _start(["--netns", name, "--runtime", runtime, "--run", str(script)])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "inet %s/" % nh.PEER_IP not in subprocess.run(
+                ["ip", "-n", name, "addr"], capture_output=True, text=True).stdout:
+            time.sleep(0.05)  # the kernel side's address: the sink can listen
+        sink = subprocess.Popen(["ip", "netns", "exec", name, sys.executable,
+                                 os.path.join(nh.HERE, "tcp_kernel_peer.py"), "sink", "5001"],
+                                stdout=subprocess.PIPE, text=True)
+        out, err = p.communicate(timeout=90)
+        sunk = json.loads(sink.communicate(timeout=30)[0].strip().splitlines()[-1])
+    finally:
+        if sink is not None and sink.poll() is None:
+            sink.kill()
+            sink.wait(timeout=10)
+        netns.destroy(name)
+    lines = out.splitlines()
+    assert p.returncode == 0, err
+    assert lines[:3] == ["ready %s" % nh.STACK_IP, "board at %s True" % nh.STACK_IP, "sent 4096"], out
+    assert lines[3].startswith('{"stats"') and len(lines) == 4, out
+    assert sunk["bytes"] == 4096 and sunk["sha"] == hashlib.sha256(bytes(range(256)) * 16).hexdigest()
+    assert not netns.exists(name)
+
+
+@pytest.mark.parametrize("runtime", nh.RUNTIMES)
+def test_run_script_that_raises_or_exits_gives_its_status_and_traceback(runtime, tmp_path):
+    why = nh.skip_reason(runtime)
+    if why:
+        pytest.skip(why)
+    for body, status, in_err in (("print('before')\nraise ValueError('from the script')\n", 1,
+                                  "ValueError: from the script"),
+                                 ("import sys\nprint('before')\nsys.exit(3)\n", 3, None)):
+        script = tmp_path / "bad.py"
+        script.write_text(body)
+        name = nh.ns_name("runerr")
+        try:
+            p = _start(["--netns", name, "--runtime", runtime, "--run", str(script)])
+            out, err = p.communicate(timeout=60)
+        finally:
+            netns.destroy(name)
+        assert p.returncode == status, (out, err)
+        assert out.splitlines()[:2] == ["ready %s" % nh.STACK_IP, "before"], out
+        if in_err:
+            assert in_err in err and "bad.py" in err, err
+    assert _main(["--netns", "tcpip-never", "--runtime", runtime, "--run", str(script),
+                  "--serve", "echo"])[0] == 2

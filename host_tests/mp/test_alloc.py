@@ -31,7 +31,7 @@ def _bufs():
 
 
 def _impls():
-    f = [ck.sum16_portable]
+    f = [ck.sum16_portable, ck.sum16_chunked]
     if ck.sum16_viper is not None:
         f.append(ck.sum16_viper)
     return f
@@ -109,7 +109,7 @@ def test_checksum_field_verifies():
 
 
 def test_copy_variants_agree_and_stay_in_bounds():
-    impls = [wb.copy_slices]
+    impls = [wb.copy_slices, wb.copy_views]
     if wb.copy_viper is not None:
         impls.append(wb.copy_viper)
     src = bytes(range(200))

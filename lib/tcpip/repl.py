@@ -52,13 +52,18 @@ def ping(host, count=4, size=56, timeout_ms=1000, interval_ms=1000, stack=None, 
     sent = 0
     try:
         for seq in range(1, count + 1):
-            tx = iface.tx
-            p = IP_PAYLOAD_OFF + icmp.HLEN
-            for k in range(size):
-                tx[p + k] = (k + seq) & 0xFF
-            icmp.emit_echo(tx, IP_PAYLOAD_OFF, icmp.ECHO_REQUEST, ident, seq, size)
-            t0 = ticks_ms()
-            if iface.send_ip(dst, ipv4.PROTO_ICMP, icmp.HLEN + size, t0) == NO_ROUTE:
+            st.busy += 1  # the stack lock (tcpip.stack): iface.tx is shared
+            try:
+                tx = iface.tx
+                p = IP_PAYLOAD_OFF + icmp.HLEN
+                for k in range(size):
+                    tx[p + k] = (k + seq) & 0xFF
+                icmp.emit_echo(tx, IP_PAYLOAD_OFF, icmp.ECHO_REQUEST, ident, seq, size)
+                t0 = ticks_ms()
+                routed = iface.send_ip(dst, ipv4.PROTO_ICMP, icmp.HLEN + size, t0) != NO_ROUTE
+            finally:
+                st.busy -= 1
+            if not routed:
                 raise OSError(113, "no route to %s" % addr)
             sent += 1
             while seq not in got and ticks_diff(ticks_ms(), t0) < timeout_ms:

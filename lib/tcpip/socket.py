@@ -5,6 +5,8 @@ of CPython's that embedded code uses, plus a CircuitPython-style ``SocketPool``.
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.sendto(b"hi", ("192.0.2.1", 7))
 
+Every call that touches the stack holds its lock (``Stack.busy``, see
+``tcpip.stack``), so a board's background poller waits for it to return.
 Blocking calls drive ``Stack.poll`` until they can finish or their timeout
 passes: ``socket.timeout`` (CPython: ``TimeoutError``), an ``OSError`` whose
 errno is ETIMEDOUT.  Non-blocking calls raise ``OSError(EAGAIN)`` (CPython:
@@ -270,12 +272,15 @@ def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0, stack=None):
     """[(AF_INET, type, proto, '', (ip_str, port))]; IP literals need no DNS.
     Failures raise OSError(-2) (name not known) or OSError(-3) (no answer)."""
     st = stack or get_stack()
+    st.busy += 1  # the stack lock (tcpip.stack)
     try:
         ip = _resolve(host, st)
     except gaierror:
         raise
     except OSError as e:
         raise gaierror(e.args[0], e.args[1] if len(e.args) > 1 else str(e))
+    finally:
+        st.busy -= 1
     if isinstance(port, str):
         port = int(port)
     t = type or SOCK_STREAM
@@ -313,7 +318,12 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         self._closed = False
         self._reuse = False
         if type == SOCK_DGRAM:
-            self._ep = self.stack.udp.open()
+            st = self.stack
+            st.busy += 1  # the stack lock (tcpip.stack)
+            try:
+                self._ep = st.udp.open()
+            finally:
+                st.busy -= 1
             return
         self._listener = None
         self._port = _conn.lport if _conn is not None else 0
@@ -364,6 +374,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             raise OSError(ENOTCONN, "socket is not connected")
 
     def setsockopt(self, level, opt, value):
+        st = self.stack
+        st.busy += 1  # the stack lock (tcpip.stack)
+        try:
+            return self._setsockopt_locked(level, opt, value)
+        finally:
+            st.busy -= 1
+
+    def _setsockopt_locked(self, level, opt, value):
         self._check_open()
         on = bool(value) if not isinstance(value, (bytes, bytearray)) else any(value)
         tcp = self.type == SOCK_STREAM
@@ -385,6 +403,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             raise OSError(EINVAL, "option %r/%r not supported on this socket" % (level, opt))
 
     def bind(self, address):
+        st = self.stack
+        st.busy += 1  # the stack lock (tcpip.stack)
+        try:
+            return self._bind_locked(address)
+        finally:
+            st.busy -= 1
+
+    def _bind_locked(self, address):
         self._check_open()
         host, port = address
         ip = _resolve(host, self.stack) if host else 0
@@ -398,6 +424,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         self._port = port
 
     def connect(self, address):
+        st = self.stack
+        st.busy += 1  # the stack lock (tcpip.stack)
+        try:
+            return self._connect_locked(address)
+        finally:
+            st.busy -= 1
+
+    def _connect_locked(self, address):
         self._check_open()
         host, port = address
         ip = _resolve(host, self.stack)
@@ -437,6 +471,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
             raise OSError(e, "connect to %s:%d failed" % (ntoa(ip), port))
 
     def close(self):
+        st = self.stack
+        st.busy += 1  # the stack lock (tcpip.stack)
+        try:
+            return self._close_locked()
+        finally:
+            st.busy -= 1
+
+    def _close_locked(self):
         if self._closed:
             return
         self._closed = True
@@ -461,6 +503,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
     # -- UDP
 
     def sendto(self, data, address):
+        st = self.stack
+        st.busy += 1  # the stack lock (tcpip.stack)
+        try:
+            return self._sendto_locked(data, address)
+        finally:
+            st.busy -= 1
+
+    def _sendto_locked(self, data, address):
         self._check_open()
         if self._ep is None:
             return self.send(data)
@@ -470,6 +520,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         return self._ep.sendto(data, ip, port, ticks_ms())
 
     def recvfrom_into(self, buf, nbytes=0):
+        st = self.stack
+        st.busy += 1  # the stack lock (tcpip.stack)
+        try:
+            return self._recvfrom_into_locked(buf, nbytes)
+        finally:
+            st.busy -= 1
+
+    def _recvfrom_into_locked(self, buf, nbytes=0):
         self._check_open()
         if self._ep is None:
             n = self.recv_into(buf, nbytes)
@@ -489,6 +547,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
     # -- both
 
     def send(self, data):
+        st = self.stack
+        st.busy += 1  # the stack lock (tcpip.stack)
+        try:
+            return self._send_locked(data)
+        finally:
+            st.busy -= 1
+
+    def _send_locked(self, data):
         self._check_open()
         if self._ep is not None:
             self._need_peer()
@@ -497,6 +563,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         return self._tcp_send(data)
 
     def sendall(self, data):
+        st = self.stack
+        st.busy += 1  # the stack lock (tcpip.stack)
+        try:
+            return self._sendall_locked(data)
+        finally:
+            st.busy -= 1
+
+    def _sendall_locked(self, data):
         if self._ep is not None:
             self.send(data)
             return None
@@ -507,6 +581,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         return None
 
     def recv_into(self, buf, nbytes=0):
+        st = self.stack
+        st.busy += 1  # the stack lock (tcpip.stack)
+        try:
+            return self._recv_into_locked(buf, nbytes)
+        finally:
+            st.busy -= 1
+
+    def _recv_into_locked(self, buf, nbytes=0):
         self._check_open()
         if self._ep is not None:
             return self.recvfrom_into(buf, nbytes)[0]
@@ -559,6 +641,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         """Stream readinto: fill buf (or its first nbytes), fewer only at end of
         data or when the timeout passes after some bytes came (nothing read:
         the timeout error); a non-blocking socket returns what is there, or None."""
+        st = self.stack
+        st.busy += 1  # the stack lock (tcpip.stack)
+        try:
+            return self._readinto_locked(buf, nbytes)
+        finally:
+            st.busy -= 1
+
+    def _readinto_locked(self, buf, nbytes=0):
         self._check_open()
         want = nbytes if 0 < nbytes < len(buf) else len(buf)
         if self._ep is not None:
@@ -596,6 +686,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         partial line, or None.  (MicroPython's own sockets raise ETIMEDOUT
         there and drop the partial line, and the bytes of a readinto or read
         cut short by the timeout: the unix port does.)"""
+        st = self.stack
+        st.busy += 1  # the stack lock (tcpip.stack)
+        try:
+            return self._readline_locked()
+        finally:
+            st.busy -= 1
+
+    def _readline_locked(self):
         self._check_open()
         if self._ep is not None:
             return self.recv(1472)
@@ -637,6 +735,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         """Stream write: all of buf (or its first n bytes) on a blocking socket,
         returns the count; with a timeout, what was queued when it passed;
         non-blocking: what fits now, or None when nothing does."""
+        st = self.stack
+        st.busy += 1  # the stack lock (tcpip.stack)
+        try:
+            return self._write_locked(buf, n)
+        finally:
+            st.busy -= 1
+
+    def _write_locked(self, buf, n=None):
         mv = memoryview(buf)
         if n is not None:
             mv = mv[:n]
@@ -663,6 +769,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         return done
 
     def ioctl(self, req, arg):
+        st = self.stack
+        st.busy += 1  # the stack lock (tcpip.stack)
+        try:
+            return self._ioctl_locked(req, arg)
+        finally:
+            st.busy -= 1
+
+    def _ioctl_locked(self, req, arg):
         if req == _MP_STREAM_POLL:
             self.stack.poll(_now(self.stack))
             return self._poll_flags() & (arg | _POLLERR | _POLLHUP)
@@ -696,6 +810,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
     # -- TCP
 
     def listen(self, backlog=None):
+        st = self.stack
+        st.busy += 1  # the stack lock (tcpip.stack)
+        try:
+            return self._listen_locked(backlog)
+        finally:
+            st.busy -= 1
+
+    def _listen_locked(self, backlog=None):
         self._check_open()
         if self.type != SOCK_STREAM:
             raise OSError(EOPNOTSUPP, "listen() needs a SOCK_STREAM socket")
@@ -705,6 +827,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
 
     def accept(self):
         """(socket, (ip, port)) for the next established connection."""
+        st = self.stack
+        st.busy += 1  # the stack lock (tcpip.stack)
+        try:
+            return self._accept_locked()
+        finally:
+            st.busy -= 1
+
+    def _accept_locked(self):
         self._check_open()
         if self._listener is None:
             raise OSError(EINVAL, "accept() needs a listening socket")
@@ -716,6 +846,14 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         return s, c.remote()
 
     def shutdown(self, how=SHUT_RDWR):
+        st = self.stack
+        st.busy += 1  # the stack lock (tcpip.stack)
+        try:
+            return self._shutdown_locked(how)
+        finally:
+            st.busy -= 1
+
+    def _shutdown_locked(self, how=SHUT_RDWR):
         self._check_open()
         c = self._need_conn()
         if how in (SHUT_RD, SHUT_RDWR):

@@ -8,6 +8,14 @@
 the NIC, runs the timers that are due and returns the milliseconds until the
 next one (0 when frames may still be waiting).  Time is whatever the caller
 passes, so tests run on a virtual clock.
+
+``stack.busy`` is the stack lock (lwIP's LOCK_TCPIP_CORE): above 0 while the
+application is inside the stack -- ``poll`` and every socket call that touches
+it count it up and down (try/finally, nothing allocated).  A background
+poller that can run between any two bytecodes of the application (a board's
+``machine.Timer`` or INTn callback through ``micropython.schedule``) must not
+enter the stack then: it skips and leaves the retry to its next tick, while
+a blocking call polls the stack itself.
 """
 from tcpip.compat import ticks_diff, sleep_ms, current_exception
 from tcpip.config import Config
@@ -62,6 +70,7 @@ class Stack:
         self._in_poll = False
         self._idle_nic = None  # the NIC whose wait (or None) idle() holds in _idle_wait
         self._idle_wait = None
+        self.busy = 0  # the stack lock (module docstring)
         global _current
         _current = self
 
@@ -111,10 +120,12 @@ class Stack:
         if self._in_poll:
             return 1
         self._in_poll = True
+        self.busy += 1
         try:
             return self._poll(now_ms)
         finally:
             self._in_poll = False
+            self.busy -= 1
 
     # poll's work is split in three small functions on purpose: MicroPython
     # runs a function whose state (locals, value stack, try levels) exceeds

@@ -635,8 +635,17 @@ net.background = __import__('netboot').Background(net, net.settings['poll_ms'])
 INFO = ("import gc, json, tcpip\ngc.collect()\n"
         "print(json.dumps({'versionr': net.nic._read8(net.nic._VERSION_REG), "
         "'tcpip_file': tcpip.__file__, 'mem_free_started': gc.mem_free()}))\n")
-STATS = ("import json\nd = net.stack.stats()\nfor k, v in net.nic.stats().items():\n"
-         "    d['nic_' + k] = v\nprint(json.dumps(d))\n")
+# Printed a counter at a time, from the stack's counter groups: the whole
+# line (~2.5 KB), or a dict of every counter, wants a free block that
+# CircuitPython's heap, after serving, may not have.
+STATS = ("import json, gc\ngc.collect()\nsep = '{'\n"
+         "for names, values in net.stack.counters.groups:\n"
+         "    for i in range(len(names)):\n"
+         "        print(sep + json.dumps(names[i]) + ': ' + str(values[i]), end='')\n"
+         "        sep = ', '\n"
+         "for k, v in net.nic.stats().items():\n"
+         "    print(sep + json.dumps('nic_' + k) + ': ' + json.dumps(v), end='')\n"
+         "print('}')\n")
 
 
 def lwip_board(settings, wire=None, directory=None, workdir=None, realtime=True, log=None):
@@ -944,9 +953,13 @@ def _cp_raw(b, code, wall_s=60.0):
 
 
 def _cp_stop_loop(b):
-    """Ctrl-C the raw-REPL loop; the board stays in the raw REPL."""
+    """Ctrl-C the raw-REPL loop; the board stays in the raw REPL.  A loop that
+    had already ended with an error (it no longer served) is logged."""
     b.write(b"\x03")
-    b.wait_for(b"\x04>", 30)
+    tail = b.wait_for(b"\x04>", 30).decode(errors="replace").split("\x04")
+    err = [ln.strip() for ln in (tail[-2] if len(tail) >= 2 else "").splitlines() if ln.strip()]
+    if err and "KeyboardInterrupt" not in err[-1]:
+        _log("the serving loop on the board had stopped: " + " | ".join(err[-3:]))
 
 
 def _vboard_circuitpython(a, wire, settings, names, stopping, run_now):

@@ -28,8 +28,20 @@ MAX_REQUEST_BYTES = 2048
 REQUEST_TIMEOUT_MS = 5000
 
 
-def status(stack):
-    """The page's data as a dict (interface, netstat rows, counters)."""
+def _nonzero_stats(stack):
+    """The counters that are not 0: what the text page shows, without the
+    dict of all ~100 (a board's heap, serving, has a few KB)."""
+    d = {}
+    for names, values in stack.counters.groups:
+        for i in range(len(names)):
+            if values[i]:
+                d[names[i]] = values[i]
+    return d
+
+
+def status(stack, nonzero=False):
+    """The page's data as a dict (interface, netstat rows, counters: only
+    those that are not 0 when ``nonzero``)."""
     iface = stack.iface
     mac = ":".join("%02x" % b for b in iface.mac)
     dhcp = stack.dhcp
@@ -39,10 +51,16 @@ def status(stack):
         "config": "dhcp %s" % dhcp.state if dhcp is not None else "static",
     }
     rows = [list(r) for r in repl.netstat(stack=stack, quiet=True)]
-    return {"interface": info, "netstat": rows, "stats": stack.stats()}
+    return {"interface": info, "netstat": rows,
+            "stats": _nonzero_stats(stack) if nonzero else stack.stats()}
 
 
 def render_text(st):
+    return "".join(render_lines(st))
+
+
+def render_lines(st):
+    """The text page as a list of lines, each ending in a newline."""
     i = st["interface"]
     out = ["tcpip status", "",
            "interface  %s/%s  gateway %s  dns %s" % (i["ip"], i["netmask"], i["gateway"],
@@ -56,14 +74,17 @@ def render_text(st):
     for k in sorted(s):
         if s[k]:
             out.append("%-28s %d" % (k, s[k]))
-    return "\n".join(out) + "\n"
+    for k in range(len(out)):
+        out[k] += "\n"
+    return out
 
 
 class _Client:
     def __init__(self, sock, now_ms):
         self.sock = sock
         self.req = b""
-        self.out = None
+        self.out = None  # the response: a list of byte strings, written in order
+        self.part = 0
         self.off = 0
         self.t0 = now_ms
 
@@ -77,6 +98,7 @@ class StatusServer:
         self.max_clients = max_clients
         self.clients = []
         self.served = 0
+        self.memory_errors = 0  # requests dropped: no room on the heap for the page
         s = socket(AF_INET, SOCK_STREAM, 0, stack=stack)
         s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)
         s.bind(("", port))
@@ -107,6 +129,11 @@ class StatusServer:
                 done = self._serve(c, now)
             except OSError:
                 done = True
+            except MemoryError:
+                # a board's heap (CircuitPython serving: ~8 KB free) had no
+                # room for the page: drop this request, keep serving
+                self.memory_errors += 1
+                done = True
             if done:
                 c.sock.close()
                 self.clients.remove(c)
@@ -125,13 +152,17 @@ class StatusServer:
             if b"\r\n\r\n" not in c.req and b"\n\n" not in c.req:
                 return len(c.req) > MAX_REQUEST_BYTES
             c.out = self._respond(c.req)
-        k = c.sock.write(memoryview(c.out)[c.off:])
-        if k:
-            c.off += k
-        if c.off >= len(c.out):
-            self.served += 1
-            return True
-        return ticks_diff(now, c.t0) > REQUEST_TIMEOUT_MS
+        while c.part < len(c.out):
+            part = c.out[c.part]
+            k = c.sock.write(memoryview(part)[c.off:]) if c.off < len(part) else 0
+            if k:
+                c.off += k
+            if c.off < len(part):
+                return ticks_diff(now, c.t0) > REQUEST_TIMEOUT_MS
+            c.part += 1
+            c.off = 0
+        self.served += 1
+        return True
 
     def _respond(self, req):
         line = req.split(b"\n", 1)[0].split()
@@ -140,7 +171,8 @@ class StatusServer:
         if method != b"GET" and method != b"HEAD":
             return self._page(405, "Method Not Allowed", "text/plain", b"only GET\n")
         if path == b"/":
-            body = render_text(status(self.stack)).encode()
+            # line by line: no block the size of the page (a board's heap)
+            body = [ln.encode() for ln in render_lines(status(self.stack, nonzero=True))]
             return self._page(200, "OK", "text/plain; charset=utf-8", body, method == b"HEAD")
         if path == b"/json":
             body = json.dumps(status(self.stack)).encode()
@@ -148,9 +180,15 @@ class StatusServer:
         return self._page(404, "Not Found", "text/plain", b"not found\n")
 
     def _page(self, code, reason, ctype, body, head=False):
+        """The response as a list of byte strings; body: bytes or such a list."""
+        if not isinstance(body, list):
+            body = [body]
+        n = 0
+        for part in body:
+            n += len(part)
         hdr = ("HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
-               "Connection: close\r\nServer: tcpip\r\n\r\n" % (code, reason, ctype, len(body)))
-        return hdr.encode() + (b"" if head else body)
+               "Connection: close\r\nServer: tcpip\r\n\r\n" % (code, reason, ctype, n))
+        return [hdr.encode()] + ([] if head else body)
 
 
 class HttpsStatusServer(StatusServer):

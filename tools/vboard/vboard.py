@@ -51,10 +51,13 @@ with the code loaded from .mpy (about 27 KB free after start with --dhcp,
 34 KB static; 13 KB while serving echo and http): echo,chargen fits, but
 ``--dhcp --serve echo,discard,chargen,http`` does not (chargen's 9 KB
 pattern), which ends with one line naming the MemoryError and exit 1.
-``--run SCRIPT`` (rp2040 runtimes) runs SCRIPT on the board after ready over
-the raw REPL, as ``mpremote run`` does, with ``net`` bound to the running
-interface; its output goes to stdout/stderr and vboard exits with its status
-(0, or 1 when it raised), after the stats line.
+``--run SCRIPT`` runs SCRIPT on the board after ready with ``net`` bound to
+the running interface (on the rp2040 runtimes over the raw REPL, as ``mpremote
+run`` does; on cpython and micropython in the stack's process, where
+``tcpip.socket`` uses that stack and nothing polls it but the script's own
+socket calls); its output goes to stdout, a traceback to stderr, and vboard
+exits with its status (0, 1 when it raised, or its ``sys.exit`` code), after
+the stats line.  Not together with ``--serve``.
 
 ``--serve`` takes echo, discard, chargen (tools/vboard/services.py) and http: a status
 page (interface, netstat, stats) on port 80, served by tools/vboard/httpstatus.py on
@@ -153,8 +156,8 @@ def parse_args(argv):
                     help="--serve https: the server certificate file (PEM or DER)")
     ap.add_argument("--tls-key", default=None, help="--serve https: its private key file (PEM or DER)")
     ap.add_argument("--run", default=None, metavar="SCRIPT",
-                    help="after ready, run SCRIPT on the board (rp2040 runtimes: over the raw "
-                    "REPL, with `net` bound to the running interface), print its output and exit "
+                    help="after ready, run SCRIPT on the board with `net` bound to the running "
+                    "interface (rp2040 runtimes: over the raw REPL), print its output and exit "
                     "with its status")
     ap.add_argument("--firmware", choices=("RPI_PICO", "W5500_EVB_PICO"), default="RPI_PICO",
                     help="rp2040-micropython: the stock image the stack runs on; W5500_EVB_PICO "
@@ -224,8 +227,8 @@ def main(argv):
                      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
                      "-subj /CN=192.0.2.2 -keyout key.pem -out cert.pem)")
     rp2040 = a.runtime in RP2040_RUNTIMES
-    if a.run and not rp2040:
-        return _fail(2, "--run is available for the rp2040 runtimes (%s) so far" % ", ".join(RP2040_RUNTIMES))
+    if a.run and wanted:
+        return _fail(2, "--run and --serve together are not supported")
     if a.run and not os.path.isfile(a.run):
         return _fail(2, "--run: no such script %r" % a.run)
     if a.firmware != "RPI_PICO" and a.runtime != "rp2040-micropython":
@@ -307,6 +310,8 @@ def main(argv):
             args += ["--tls-cert", os.path.abspath(a.tls_cert), "--tls-key", os.path.abspath(a.tls_key)]
         if a.dhcp:
             args += ["--dhcp", "1"]
+        if a.run:
+            args += ["--run", os.path.abspath(a.run)]
         if rp2040:
             if os.environ.get("PYTHONPATH"):
                 env["PYTHONPATH"] += ":" + os.environ["PYTHONPATH"]
@@ -332,7 +337,7 @@ def main(argv):
         if code == 0:
             print("ready %s" % a.ip, flush=True)
             if a.run:
-                code = run_on_board(child, stop)
+                code = run_on_board(child, stop, rp2040)
                 stop.set()
             end = None if a.duration is None else time.monotonic() + a.duration
             while not stop.is_set():
@@ -362,16 +367,21 @@ def main(argv):
     return code
 
 
-def run_on_board(child, stop):
-    """--run: tell the board process to run the script (SIGUSR1), relay its output;
-    the script's exit status (1 when the board process went away)."""
-    os.kill(child.proc.pid, signal.SIGUSR1)
+def run_on_board(child, stop, rp2040=True):
+    """--run: relay the script's output and return its exit status (1 when the
+    stack process went away).  An rp2040 board process runs it on SIGUSR1 and
+    marks its output lines ``run: ``; vboard_run.py runs it at once after
+    ``ready``, and what it prints until ``run-status`` is the script's."""
+    if rp2040:
+        os.kill(child.proc.pid, signal.SIGUSR1)
     while not stop.is_set():
         line = child.next_line(0.2)
         if line is None:
             return _fail(1, "the stack process exited while the script ran")
         if line.startswith("run: "):
             print(line[5:], flush=True)
+        elif not rp2040 and not line.startswith(("run-err: ", "run-status ")):
+            print(line, flush=True)
         elif line.startswith("run-err: "):
             print(line[9:], file=sys.stderr, flush=True)
         elif line.startswith("run-status "):

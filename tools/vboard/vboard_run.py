@@ -28,6 +28,12 @@ Options (all optional)::
     --dhcp 1              configure the interface by DHCP (RFC 2131) instead of
                           --ip/--prefix/--gateway; prints ``bound IP`` once leased
     --stack MODULE        module with a Stack(config, nic) class (default tcpip.stack)
+    --run SCRIPT          after ``ready``, run SCRIPT here with ``net`` bound to the
+                          running interface (``tcpip.HostNet``, or netboot's ``Net``
+                          with --nic w5500) and ``tcpip.socket`` on its stack: its
+                          output as it prints it, a traceback as ``run-err: LINE``
+                          lines, then ``run-status N`` (0: finished, 1: raised,
+                          or its ``sys.exit`` code); then the loop below
 
 Prints ``ready`` once the NIC is attached and the stack built (and, with --dhcp,
 bound), then loops:
@@ -78,6 +84,7 @@ def _parse_args(argv):
         "wire": None,
         "tls-cert": None,
         "tls-key": None,
+        "run": None,
     }
     i = 0
     while i < len(argv):
@@ -95,6 +102,8 @@ def _parse_args(argv):
         raise ValueError("--wire must be tap or packet")
     if opts["if"] is None:
         opts["if"] = "tap0" if opts["wire"] == "tap" else "vb"
+    if opts["run"] and opts["serve"]:
+        raise ValueError("--run and --serve together are not supported")
     return opts
 
 
@@ -252,6 +261,45 @@ def run(stack, nic, servers=()):
                 break
 
 
+def _traceback_lines(e):
+    if _is_micropython():
+        import io
+        buf = io.StringIO()
+        sys.print_exception(e, buf)
+        return buf.getvalue().splitlines()
+    import traceback
+    return "".join(traceback.format_exception(type(e), e, e.__traceback__)).splitlines()
+
+
+def run_script(path, net):
+    """--run: SCRIPT as ``__main__`` with ``net`` in its globals; its status."""
+    try:
+        with open(path) as f:
+            src = f.read()
+    except OSError as e:
+        _say("run-err: %s" % e)
+        return 2
+    status = 0
+    try:
+        exec(compile(src, path, "exec"), {"__name__": "__main__", "net": net})
+    except SystemExit as e:
+        code = e.args[0] if e.args else None
+        if code is None or isinstance(code, int):
+            status = code or 0
+        else:
+            _say("run-err: %s" % (code,))
+            status = 1
+    except Exception as e:  # the script's own error: reported, not ours
+        for line in _traceback_lines(e):
+            _say("run-err: " + line)
+        status = 1
+    try:
+        sys.stdout.flush()
+    except AttributeError:
+        pass
+    return status
+
+
 def main(argv):
     try:
         opts = _parse_args(argv)
@@ -289,6 +337,13 @@ def main(argv):
     names = [n.strip() for n in opts["serve"].split(",") if n.strip()]
     servers = start_services(stack, names, opts) if names else []
     _say("ready")
+    if opts["run"]:
+        if board is not None:
+            net = board.net
+        else:
+            from tcpip import HostNet
+            net = HostNet(stack, nic, "dhcp" if opts["dhcp"] != "0" else "static")
+        _say("run-status %d" % run_script(opts["run"], net))
     try:
         run(stack, nic, servers)
     except KeyboardInterrupt:

@@ -123,5 +123,18 @@ def _load_viper():
         return None
 
 
+def copy_views(dst, dst_off, src, src_off, n):
+    """copy_slices through a view of src: two small view objects instead of a
+    copy of the bytes.  CircuitPython (no viper): a 1460-byte slice copy per
+    segment wants a free block of that size, which its heap, serving with a
+    few KB free, does not always have (the services died with MemoryError)."""
+    dst[dst_off:dst_off + n] = memoryview(src)[src_off:src_off + n]
+
+
 copy_viper = _load_viper()
-copy = copy_viper if copy_viper is not None else copy_slices
+if copy_viper is not None:
+    copy = copy_viper
+elif __import__("sys").implementation.name == "cpython":
+    copy = copy_slices
+else:
+    copy = copy_views

@@ -1,20 +1,26 @@
 """Internet checksum (RFC 1071) over a region of a buffer.
 
-Two implementations of ``sum16``, chosen once at import:
+Three implementations of ``sum16``, chosen once at import:
 
-- portable (CPython, CircuitPython, any MicroPython): the ones' complement sum
-  of 16-bit words equals the region read as one big-endian integer, modulo
-  0xFFFF, because 2**16 == 1 (mod 0xFFFF).  ``int.from_bytes`` keeps that loop
+- portable (CPython): the ones' complement sum of 16-bit words equals the
+  region read as one big-endian integer, modulo 0xFFFF, because
+  2**16 == 1 (mod 0xFFFF).  ``int.from_bytes`` keeps that loop
   in C.  The only care point is zero: a ones' complement sum is 0 only for
   all-zero data, and 0xFFFF for any other multiple of 0xFFFF.  On MicroPython
   this allocates a big integer per call (about 2 bytes per byte summed).
+- chunked (CircuitPython, a MicroPython without the native emitter): the
+  portable sum in 128-byte pieces.  A frame-sized integer wants a free heap
+  block of about 1.5 KB three times per frame (the slice, the integer, the
+  quotient of ``%``); a board serving with ~8 KB free and fragmented does not
+  always have one (CircuitPython's services died with MemoryError mid-echo),
+  while 128-byte blocks are always found.
 - viper (MicroPython with the native emitter: unix, rp2): a machine-code loop
   over the bytes with an end-around-carry fold; allocates nothing.  It is
   compiled from source at import, so a runtime without the native emitter
-  (CircuitPython) or CPython simply keeps the portable one.
+  (CircuitPython) keeps the chunked one and CPython the portable one.
 
-``IMPL`` names the one in use; ``sum16_portable`` and ``sum16_viper`` (None
-when unavailable) stay reachable for tests.
+``IMPL`` names the one in use; ``sum16_portable``, ``sum16_chunked`` and
+``sum16_viper`` (None when unavailable) stay reachable for tests.
 """
 
 
@@ -34,6 +40,27 @@ def sum16_portable(buf, start, end):
     if (end - start) & 1:
         n <<= 8
     return fold(n)
+
+
+_PIECE_BYTES = 128  # even: every piece starts on a 16-bit word
+
+
+def sum16_chunked(buf, start, end):
+    """sum16_portable over pieces of _PIECE_BYTES: the same sum, small allocations."""
+    if end > len(buf):
+        end = len(buf)
+    acc = 0
+    i = start
+    while i < end:
+        j = i + _PIECE_BYTES
+        if j > end:
+            j = end
+        n = int.from_bytes(buf[i:j], "big")
+        if (j - i) & 1:
+            n <<= 8
+        acc += fold(n)  # 0 only for an all-zero piece, so fold(acc) keeps zero apart
+        i = j
+    return fold(acc)
 
 
 # Compiled with exec so that this file stays plain Python everywhere (mpy-cross,
@@ -120,9 +147,12 @@ sum16_viper = _load_viper()
 if sum16_viper is not None:
     sum16 = sum16_viper
     IMPL = "viper"
-else:
+elif __import__("sys").implementation.name == "cpython":
     sum16 = sum16_portable
     IMPL = "portable"
+else:
+    sum16 = sum16_chunked
+    IMPL = "chunked"
 
 
 def checksum(buf, start, end, acc=0):
