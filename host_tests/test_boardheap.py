@@ -34,12 +34,16 @@ def test_breakdown_adds_up_and_charges_one_module_per_import():
     # what loads on first use is not loaded after start
     started = set(u["loaded_started"])
     assert not {"tcpip.dns", "tcpip.dhcp", "tcpip.repl", "tcpip.tracer", "tcpip.aio"} & started
-    # buffers: a TCP socket is its two 2 KB rings and a control block, a UDP
-    # socket its 1 KB ring and a little; 4 KB rings add 4 x 2 x 2 KB
+    # buffers: a TCP socket is its two rings (the Config defaults) and a
+    # control block, a UDP socket its 1 KB ring and a little; 4 KB rings add,
+    # for each of the 4 sockets, what each ring lacks to 4 KB
+    from tcpip.config import Config
+    rings = Config.tcp_rx_bytes + Config.tcp_tx_bytes
     dd = r["data_derived"]
-    assert 4096 < dd["per_tcp_socket"] < 4096 + 600, dd
+    assert rings < dd["per_tcp_socket"] < rings + 600, dd
     assert 1024 < dd["per_udp_socket"] < 1024 + 400, dd
-    assert 16384 <= dd["per_ring_kb_x8"] < 16384 + 256, dd
+    more = 4 * (2 * 4096 - rings)
+    assert more <= dd["per_ring_kb_x8"] < more + 256, dd
     assert r["mpy_bytes_at_start"] < r["mpy_bytes_board_set"]
     H.record("rp2040_boardheap", {"heap_free": [u["free_repl"], u["free_import"], u["free_started"]],
                                   "code_heap_at_start": r["code_heap_at_start"],
