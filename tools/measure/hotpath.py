@@ -7,7 +7,10 @@ Two default stacks in one process move data one way over tools/memreport's
 SlotWire (the in-memory wire that allocates nothing); the same run with 100
 and with 100 + N data segments under ``valgrind --tool=callgrind`` gives the
 instructions per data segment (both stacks' work: sender, receiver, ACKs) as
-the difference, without start-up and imports.  Instruction counts do not
+the difference, without start-up and imports.  A segment's size depends on
+the ring sizes (with a 2 KB ring, 1460 + 588 B alternate), so every figure is
+also given per 1460 B of payload delivered (``*_per_full_segment``), the one
+to compare across ring sizes.  Instruction counts do not
 depend on how busy the machine is, so before/after comparisons are exact.
 
 For the MicroPython runtimes it also counts, per segment, the calls that
@@ -28,6 +31,7 @@ import sys
 # (the measured child runs under MicroPython too: host-only modules are
 # imported where they are used)
 BASE_SEGMENTS = 100
+MSS = 1460  # the per-byte figures are given per full segment's worth of payload
 ISN_A = 0xFFFF0000  # above 2**30 and wrapping: the 32-bit case a board meets
 ISN_B = 0xC0000000
 
@@ -48,7 +52,11 @@ def child(n):
             bulk.step(False)
     if bulk.bad:
         raise SystemExit("payload check failed")
-    return memreport._segs_out(a) - s0
+    segs = memreport._segs_out(a) - s0
+    # what this run moved: the loop ends on a round, so a run sends a few more
+    # segments than asked; the figures divide by what was measured
+    print("PAYLOAD", bulk.got, "SEGMENTS", segs)
+    return segs
 
 
 def _paths():
@@ -90,6 +98,8 @@ def _callgrind(runtime, n, tmp):
     if p.returncode != 0:
         raise RuntimeError("%s failed under valgrind:\n%s" % (runtime, (p.stdout + p.stderr)[-3000:]))
     total = int(re.search(r"Collected : (\d+)", p.stderr).group(1))
+    m = re.search(r"PAYLOAD (\d+) SEGMENTS (\d+)", p.stdout)
+    payload, segs = int(m.group(1)), int(m.group(2))
     ann = subprocess.run(["callgrind_annotate", "--tree=caller", out], capture_output=True,
                          text=True, timeout=600).stdout
     frames = 0
@@ -100,7 +110,7 @@ def _callgrind(runtime, n, tmp):
     m = re.search(r"^\s*([\d,]+) \([ \d.]+%\)\s+\*\s+\S*:gc_alloc \[", ann, re.M)
     if m:
         gc_alloc = int(m.group(1).replace(",", ""))
-    return total, frames, gc_alloc
+    return total, frames, gc_alloc, payload, segs
 
 
 def _cprofile(n):
@@ -138,11 +148,15 @@ def profile(runtimes, segments):
             if rt == "mp32" and not os.path.exists(mp32):
                 out["mp32_skipped"] = "no .build/mp32/micropython (make mp32)"
                 continue
-            t1, f1, g1 = _callgrind(rt, BASE_SEGMENTS, tmp)
-            t2, f2, g2 = _callgrind(rt, BASE_SEGMENTS + segments, tmp)
-            r = {"instructions_per_segment": (t2 - t1) // segments}
+            t1, f1, g1, p1, n1 = _callgrind(rt, BASE_SEGMENTS, tmp)
+            t2, f2, g2, p2, n2 = _callgrind(rt, BASE_SEGMENTS + segments, tmp)
+            segs = max(1, n2 - n1)
+            r = {"instructions_per_segment": (t2 - t1) // segs,
+                 "payload_per_segment": round((p2 - p1) / segs),
+                 "instructions_per_full_segment": (t2 - t1) * MSS // max(1, p2 - p1)}
             if rt != "cpython":
-                r["heap_frames_per_segment"] = round((f2 - f1) / segments, 1)
+                r["heap_frames_per_segment"] = round((f2 - f1) / segs, 1)
+                r["heap_frames_per_full_segment"] = round((f2 - f1) * MSS / max(1, p2 - p1), 1)
                 r["gc_alloc_share"] = round((g2 - g1) / max(1, t2 - t1), 3)
             out[rt] = r
     if "cpython" in runtimes:
@@ -169,10 +183,10 @@ def main(argv):
     for rt in ("cpython", "mp64", "mp32"):
         if rt in r:
             x = r[rt]
-            print("%-8s %9d instructions/segment%s" % (
-                rt, x["instructions_per_segment"],
-                "" if rt == "cpython" else ", %.1f heap frames/segment, gc_alloc %.0f%%"
-                % (x["heap_frames_per_segment"], 100 * x["gc_alloc_share"])))
+            print("%-8s %9d instructions/segment (%d B of payload), %d per 1460 B%s" % (
+                rt, x["instructions_per_segment"], x["payload_per_segment"], x["instructions_per_full_segment"],
+                "" if rt == "cpython" else ", %.1f heap frames/segment (%.1f per 1460 B), gc_alloc %.0f%%"
+                % (x["heap_frames_per_segment"], x["heap_frames_per_full_segment"], 100 * x["gc_alloc_share"])))
     print("hotpath: wrote %s" % a.out)
     return 0
 
