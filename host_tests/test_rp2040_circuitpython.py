@@ -11,7 +11,7 @@ their static qstr indices as mpy-cross meant them.  Through tools/vboard/vboard.
 deleted) is the peer: a DHCP lease from dnsmasq, ping at 56 and 1472 bytes, TCP
 echo of 100 KB checked by SHA-256, an HTTP GET with curl, 20 sequential
 connects.  Skips with one line when node, rp2040js or the firmware images
-(FIRMWARE_DIR, default ../shared/firmware) are missing.
+(FIRMWARE_DIR; README, "Firmware for the emulated board") are missing.
 """
 import builtins
 import json

@@ -6,7 +6,7 @@ W5500_EVB_PICO image in rp2040js with tools/emu/rp2040/lwip_main.py as main.py
 standard ``socket`` module).  The same checks as for tcpip: the kernel pings 56
 and 1472 bytes, TCP echo of 100 KB checked by SHA-256.  Namespaces ``rp2l*``,
 always deleted.  Skips with one line when node, rp2040js or the firmware
-(FIRMWARE_DIR, default ../shared/firmware) are missing.
+(FIRMWARE_DIR; README, "Firmware for the emulated board") are missing.
 """
 import json
 import os

@@ -10,7 +10,7 @@ the REPL idles, a DHCP lease from dnsmasq, TCP echo of 100 KB checked by SHA-256
 a script's sendall of 48 KB under a ping flood (the stack lock),
 an HTTP GET with curl.  Figures (simulated time, heap free, ping RTT, SPI) go to
 .build/measurements.jsonl.  Skips with one line when node, rp2040js or the
-firmware images (FIRMWARE_DIR, default ../shared/firmware) are missing.
+firmware images (FIRMWARE_DIR; README, "Firmware for the emulated board") are missing.
 """
 import json
 import os

@@ -1,4 +1,4 @@
-"""Resource exhaustion through the socket API (issue 7), on virtual time:
+"""Resource exhaustion through the socket API, on virtual time:
 more sockets than control blocks, listen backlog overflow, an application
 that does not read (zero window held for minutes, window probes answered),
 a peer that does not read (send -> EAGAIN, persist probes, bounded).

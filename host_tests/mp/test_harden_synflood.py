@@ -1,4 +1,4 @@
-"""SYN flood on virtual time (issue 7): spoofed SYNs from random addresses and
+"""SYN flood on virtual time: spoofed SYNs from random addresses and
 ports of 192.0.2.0/24 fill the listener's backlog with half-open connections
 whose SYN,ACKs go nowhere (nobody answers ARP for them).  The defence
 (tcp.py docstring: SYN cookies once the backlog holds half-open connections)
