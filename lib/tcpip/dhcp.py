@@ -72,6 +72,7 @@ class DhcpClient:
         if self.state == STOPPED:
             self.udp.attach(msg.CLIENT_PORT, self._input)
         self._restart(now_ms)
+        self.iface.wake_at = None  # Stack.poll runs the timers at its next call
 
     def stop(self):
         if self.state != STOPPED:

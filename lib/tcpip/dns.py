@@ -111,6 +111,7 @@ class Resolver:
         self.server_i = 0
         self.attempt = 0
         self._send(now_ms)
+        self.iface.wake_at = None  # Stack.poll runs the timers at its next call
 
     def _detach(self):
         if self.port:

@@ -290,6 +290,10 @@ class Interface:
         self.counters = Counters()
         self.ctr = self.counters.group(STAT_KEYS)
         self.memo = [-1, -1, 0, -1, -1, None, -1, None]  # see _M_*
+        # When Stack.poll must next run every layer's timers (a full poll
+        # sets it); whatever arms a deadline outside them sets None: the next
+        # poll is a full one.
+        self.wake_at = None
         self.configure(cfg.ip, cfg.prefix, cfg.gateway)
         frame = cfg.mtu + 14
         # Work on memoryviews: slices of them (checksums, copies) are views, not copies.
@@ -341,24 +345,28 @@ class Interface:
         self.bc_hi = bc >> 16
         self.bc_lo = bc & 0xFFFF
         self.announce_pending = True
+        self.wake_at = None  # the next poll runs the timers (the announcement)
         # forget send_ip's memo of the last destination whenever addressing changes
         m = self.memo
         m[_M_DST_HI] = -1
         m[_M_ARP_I] = -1
 
-    @property
-    def mtu(self):
-        return self.cfg.mtu
-
-    @property
-    def prefix(self):
-        """Netmask length (kept as the mask only: one attribute fewer)."""
-        m = self.netmask
-        n = 0
-        while m & 0x80000000:
-            n += 1
-            m = (m << 1) & 0xFFFFFFFF
-        return n
+    def __getattr__(self, name):
+        # mtu (cfg.mtu) and prefix, the netmask length (kept as the mask
+        # only: one attribute fewer)
+        # (not properties: on MicroPython a class with a property makes every
+        # attribute store on its instances look the name up in the class first,
+        # +12-19 us a store on the board; __getattr__ runs only for a missing name)
+        if name == "mtu":
+            return self.cfg.mtu
+        if name == "prefix":
+            m = self.netmask
+            n = 0
+            while m & 0x80000000:
+                n += 1
+                m = (m << 1) & 0xFFFFFFFF
+            return n
+        raise AttributeError(name)
 
     def is_local_broadcast(self, dst):
         return self.is_broadcast_h(dst >> 16, dst & 0xFFFF)
@@ -735,6 +743,7 @@ class Interface:
         cache.stamp_ms[i] = at = ticks_add(now_ms, self.cfg.arp_retry_ms)
         if ticks_diff(at, self.arp_due) < 0:
             self.arp_due = at  # timers() scans again by then
+        self.wake_at = None  # Stack.poll runs the timers at its next call
         self._send_arp(arp.REQUEST, ethernet.BROADCAST, 0, hop, _ZERO_MAC, 0)
         self.ctr[_C_ARP_REQUESTS_TX] += 1
 
