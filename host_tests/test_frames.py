@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import frames  # noqa: E402
 
 SMALL = {
-    "lib/tcpip/stack.py": ["Stack.poll", "Stack._poll", "Stack._run", "Stack._receive", "Stack._recv",
+    "lib/tcpip/stack.py": ["Stack.poll", "Stack._poll", "Stack._run", "Stack._full", "Stack._finish", "Stack._receive", "Stack._recv",
                            "Stack._input", "Stack._timers", "Stack._timer", "Stack._crashed"],
     "lib/tcpip/iface.py": ["Interface.input", "Interface._ip_input", "Interface._icmp_input",
                            "Interface._echo_reply", "Interface.timers", "Interface._transmit",

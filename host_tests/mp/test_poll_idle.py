@@ -105,3 +105,16 @@ def test_frame_found_by_the_idle_check_counts_toward_frames_per_poll():
     assert rig.out() == replies[:2]
     rig.poll()
     assert rig.out() == replies[2:]
+
+
+def test_frame_that_arms_no_deadline_runs_no_timers():
+    rig = Rig()
+    rig.learn()
+    wait = rig.poll()
+    timers, recv = _watch(rig)
+    rig.now = ticks_add(rig.now, 1)
+    out = rig.step(ping_frame(b"idle?"))
+    assert out == [ipv4_frame(US_IP, PEER_IP, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REPLY, 0x1234, 1, b"idle?"),
+                              eth_dst=PEER_MAC, eth_src=US_MAC)]
+    assert [t.calls for t in timers] == [0] * len(timers)
+    assert rig.poll() == wait - 1  # the same deadline as before the frame

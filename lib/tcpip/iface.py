@@ -422,6 +422,7 @@ class Interface:
                 a.oper == arp.REQUEST and a.spa == 0 and a.tpa == self.probe_ip)):
             # RFC 5227 2.1.1: someone uses (or probes for) the address we want
             self.probe_conflict = True
+            self.wake_at = None  # the DHCP client's timers look at it
             st[_C_IN_ARP] += 1
             return
         cache = self.arp

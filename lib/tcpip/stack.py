@@ -156,13 +156,37 @@ class Stack:
 
     def _run(self, now_ms):
         self.now_ms = now_ms
+        due = self.iface.wake_at
+        if due is None or not 0 < ((due - now_ms) & _compat.TICKS_MAX) <= LINK_CHECK_MS:
+            return self._full(now_ms)  # a deadline has come (or a stale stamp)
+        # Frames and no deadline: the timers run only if the frames armed one
+        # (anything that does sets iface.wake_at to None).
+        if self.tcp.ack_soon:  # ACKs owed since the last poll that nothing carried
+            self.tcp.send_soon_acks(now_ms)
+        due = self._receive(now_ms)
+        if self.iface.wake_at is None:
+            return self._finish(now_ms, due)
+        if self.tcp.ack_soon:
+            self.iface.wake_at = None  # the next poll sends them
+            return 0
+        if due:
+            return 0  # (frames may still wait: the next poll's receive finds them)
+        return (self.iface.wake_at - now_ms) & _compat.TICKS_MAX
+
+    def _full(self, now_ms):
         d = ticks_diff(now_ms, self.link_check_ms)
         if self.link is None or d >= LINK_CHECK_MS or d < 0:  # d < 0: a stale stamp
             self._check_link(now_ms)
-            d = 0  # (link_check_ms is now_ms)
         if self.tcp.ack_soon:  # ACKs owed since the last poll that nothing carried
             self.tcp.send_soon_acks(now_ms)
-        busy = self._receive(now_ms)
+        return self._finish(now_ms, self._receive(now_ms))
+
+    def _finish(self, now_ms, busy):
+        # the timers, and the next wake-up: the earliest deadline (the link
+        # check's included), now when frames may still wait
+        d = ticks_diff(now_ms, self.link_check_ms)
+        if d < 0 or d > LINK_CHECK_MS:
+            d = LINK_CHECK_MS  # (a stale stamp: the next full poll checks)
         self.iface.wake_at = now_ms  # a layer whose timers already ran may arm one: None then
         wait = self._timers(now_ms)
         if LINK_CHECK_MS - d < wait:

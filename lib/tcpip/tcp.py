@@ -1632,6 +1632,7 @@ class Tcp:
                     w[_DELACK_AT] = ticks_add(now_ms, self.cfg.tcp_delack_ms)
                     if ticks_diff(w[_DELACK_AT], self.next_at) < 0:
                         self.next_at = w[_DELACK_AT]
+                        self.iface.wake_at = None  # Stack.poll runs the timers
             else:
                 # out of order: keep it in the ring, send a duplicate ACK at once
                 _ring_write_at(self.buf, w, _RX, rel, buf, data_off, dlen)
