@@ -58,33 +58,3 @@ def test_the_tool_sees_big_frames_too(tmp_path):
     rows = {name: words for words, _, _, _, name in frames.functions(str(src))}
     assert rows["small"] <= frames.ON_STACK_WORDS < rows["big"], rows
 
-
-# Classes whose instances take attribute stores per frame or per poll.  On
-# MicroPython a class with a property (or another descriptor, or
-# __setattr__) makes every store on its instances look the name up in the
-# class first: +12-19 us a store on the emulated board (a parsed IPv4 and TCP
-# header take ~30 stores a segment).  __getattr__ is fine: it runs only for a
-# name that is missing.
-PER_FRAME_CLASSES = [
-    ("tcpip.wire.ethernet", "Ethernet"), ("tcpip.wire.arp", "Arp"), ("tcpip.wire.ipv4", "IPv4"),
-    ("tcpip.wire.icmp", "Icmp"), ("tcpip.wire.udp", "Udp"), ("tcpip.wire.tcp", "Tcp"),
-    ("tcpip.iface", "Interface"), ("tcpip.iface", "Counters"), ("tcpip.iface", "ArpCache"),
-    ("tcpip.stack", "Stack"), ("tcpip.tcp", "Tcp"), ("tcpip.udp", "Udp"),
-    ("tcpip.nic.macraw", "MacrawNIC"), ("tcpip.nic.w5500", "W5500"), ("tcpip.nic.w5100s", "W5100S"),
-]
-
-
-@pytest.mark.parametrize("module,name", PER_FRAME_CLASSES)
-def test_per_frame_classes_have_no_property(module, name):
-    import importlib
-    sys.path.insert(0, os.path.join(ROOT, "lib"))
-    cls = getattr(importlib.import_module(module), name)
-    for klass in cls.__mro__:
-        if klass is object:
-            continue
-        for attr, value in vars(klass).items():
-            assert not isinstance(value, property), "%s.%s is a property" % (klass.__name__, attr)
-            assert attr not in ("__setattr__", "__delattr__"), "%s defines %s" % (klass.__name__, attr)
-            if not attr.startswith("__"):  # (CPython's own __dict__, __weakref__)
-                assert not hasattr(type(value), "__set__"), "%s.%s is a data descriptor" % (
-                    klass.__name__, attr)

@@ -21,7 +21,7 @@ recently confirmed entry goes, entries we never sent to first and the
 gateway's last, so a flood of ARP requests (spoofed senders asking for us)
 cannot push out the gateway or a host we talk to.
 """
-from tcpip.compat import const, ticks_diff, ticks_add, uint32_slots
+from tcpip.compat import const, ticks_diff, ticks_add, uint32_slots, GETATTR_NOT_PROPERTY
 from tcpip.wire import ethernet, arp, ipv4, icmp
 from tcpip.wire.ethernet import Ethernet, mac_eq, is_broadcast, is_multicast
 from tcpip.wire.arp import Arp
@@ -351,22 +351,28 @@ class Interface:
         m[_M_DST_HI] = -1
         m[_M_ARP_I] = -1
 
-    def __getattr__(self, name):
-        # mtu (cfg.mtu) and prefix, the netmask length (kept as the mask
-        # only: one attribute fewer)
-        # (not properties: on MicroPython a class with a property makes every
-        # attribute store on its instances look the name up in the class first,
-        # +12-19 us a store on the board; __getattr__ runs only for a missing name)
-        if name == "mtu":
-            return self.cfg.mtu
-        if name == "prefix":
-            m = self.netmask
-            n = 0
-            while m & 0x80000000:
-                n += 1
-                m = (m << 1) & 0xFFFFFFFF
-            return n
-        raise AttributeError(name)
+    def _mtu(self):
+        return self.cfg.mtu
+
+    def _prefix(self):
+        # the netmask length (kept as the mask only: one attribute fewer)
+        m = self.netmask
+        n = 0
+        while m & 0x80000000:
+            n += 1
+            m = (m << 1) & 0xFFFFFFFF
+        return n
+
+    if GETATTR_NOT_PROPERTY:  # mtu and prefix (see tcpip.compat)
+        def __getattr__(self, name):
+            if name == "mtu":
+                return self._mtu()
+            if name == "prefix":
+                return self._prefix()
+            raise AttributeError(name)
+    else:
+        mtu = property(_mtu)
+        prefix = property(_prefix)
 
     def is_local_broadcast(self, dst):
         return self.is_broadcast_h(dst >> 16, dst & 0xFFFF)

@@ -10,7 +10,7 @@ next one (0 when frames may still be waiting).  Time is whatever the caller
 passes, so tests run on a virtual clock.
 """
 from tcpip import compat as _compat
-from tcpip.compat import const, ticks_add, ticks_diff, sleep_ms, current_exception
+from tcpip.compat import const, ticks_add, ticks_diff, sleep_ms, current_exception, GETATTR_NOT_PROPERTY
 from tcpip.config import Config
 from tcpip.iface import Interface
 from tcpip.tcp import Tcp
@@ -57,6 +57,7 @@ class Stack:
         self.tcp = Tcp(self.cfg, self.iface)
         self.add_transport(self.tcp)
         self.udp = Udp(self.cfg, self.iface)
+        self._dns = None  # the Resolver, built by the first use of .dns
         self.counters.group(STAT_KEYS)
         self.dhcp = None  # a DhcpClient once start_dhcp() is called
         self._in_poll = False
@@ -66,20 +67,25 @@ class Stack:
         global _current
         _current = self
 
-    def __getattr__(self, name):
-        # ``dns``: the DNS resolver (tcpip/dns.py), loaded and built on first
-        # use (a board that never resolves a name keeps its code off the
-        # heap), then an attribute.  (Not a property: on MicroPython a class
-        # with a property makes every attribute store on its instances look
-        # the name up in the class first, +12-19 us a store on the board.)
-        if name != "dns":
-            raise AttributeError(name)
-        from tcpip.dns import Resolver
-        cfg = self.cfg
-        r = self.dns = Resolver(self.iface, self.udp, cfg.dns_cache_entries,
-                                cfg.dns_timeout_ms, cfg.dns_retries)
-        self.add_transport(r)
+    def _resolver(self):
+        r = self._dns
+        if r is None:
+            from tcpip.dns import Resolver
+            cfg = self.cfg
+            r = self._dns = Resolver(self.iface, self.udp, cfg.dns_cache_entries,
+                                     cfg.dns_timeout_ms, cfg.dns_retries)
+            self.add_transport(r)
         return r
+
+    # ``dns``: the DNS resolver (tcpip/dns.py), loaded and built on first use:
+    # a board that never resolves a name keeps its code off the heap.
+    if GETATTR_NOT_PROPERTY:  # (see tcpip.compat)
+        def __getattr__(self, name):
+            if name == "dns":
+                return self._resolver()
+            raise AttributeError(name)
+    else:
+        dns = property(_resolver)
 
     def start_dhcp(self, now_ms=None):
         """Configure the interface by DHCP from now on (RFC 2131); returns the client."""

@@ -1,7 +1,7 @@
 """IPv4 header (RFC 791, RFC 1122 3.2.1)."""
 import struct
 
-from tcpip.compat import const
+from tcpip.compat import const, GETATTR_NOT_PROPERTY
 from tcpip.wire.checksum import sum16, checksum
 
 HLEN = const(20)
@@ -79,16 +79,22 @@ class IPv4:
         self.payload_end = off + total
         return None
 
-    def __getattr__(self, name):
-        # src and dst, the addresses as ints
-        # (not properties: on MicroPython a class with a property makes every
-        # attribute store on its instances look the name up in the class first,
-        # +12-19 us a store on the board; __getattr__ runs only for a missing name)
-        if name == "src":
-            return (self.src_hi << 16) | self.src_lo
-        if name == "dst":
-            return (self.dst_hi << 16) | self.dst_lo
-        raise AttributeError(name)
+    def _src(self):
+        return (self.src_hi << 16) | self.src_lo
+
+    def _dst(self):
+        return (self.dst_hi << 16) | self.dst_lo
+
+    if GETATTR_NOT_PROPERTY:  # (see tcpip.compat)
+        def __getattr__(self, name):
+            if name == "src":
+                return self._src()
+            if name == "dst":
+                return self._dst()
+            raise AttributeError(name)
+    else:
+        src = property(_src)
+        dst = property(_dst)
 
 
 def emit(buf, off, src, dst, proto, payload_len, ttl=64, ident=0, dont_fragment=True):
