@@ -134,6 +134,10 @@ class BusioSPI:
         if int_pin is not None:
             self._int = digitalio.DigitalInOut(int_pin)
             self._int.switch_to_input(pull=digitalio.Pull.UP)
+        # INTn's level (True: nothing pending) in one call, for the driver's
+        # empty receive (``value`` is a property here: a closure reads it)
+        pin = self._int
+        self.int_level = (lambda: pin.value) if pin is not None else None
         if not shared:
             self._lock()
 
