@@ -19,9 +19,10 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import frames  # noqa: E402
 
 SMALL = {
-    "lib/tcpip/stack.py": ["Stack.poll", "Stack._poll", "Stack._receive", "Stack._recv",
+    "lib/tcpip/stack.py": ["Stack.poll", "Stack._poll", "Stack._run", "Stack._full", "Stack._finish", "Stack._receive", "Stack._recv",
                            "Stack._input", "Stack._timers", "Stack._timer", "Stack._crashed"],
-    "lib/tcpip/iface.py": ["Interface.input", "Interface.timers", "Interface._transmit",
+    "lib/tcpip/iface.py": ["Interface.input", "Interface._ip_input", "Interface._icmp_input",
+                           "Interface._echo_reply", "Interface.timers", "Interface._transmit",
                            "Interface._view", "Interface.is_broadcast_h"],
     "lib/tcpip/tcp.py": ["Tcp.timers", "Tcp._arm", "Connection.send", "Tcp._rcv_window",
                          "Tcp._window_grew", "Tcp._update_window", "_cc_on_ack", "Tcp._cc_on_dupack"],
@@ -56,3 +57,4 @@ def test_the_tool_sees_big_frames_too(tmp_path):
                    "    return (i, j, k, m, a, b, c, d)\n")
     rows = {name: words for words, _, _, _, name in frames.functions(str(src))}
     assert rows["small"] <= frames.ON_STACK_WORDS < rows["big"], rows
+

@@ -15,6 +15,7 @@ class Bus:
     def __init__(self):
         self.frames = []
         self.cur = None
+        self.intn = 1  # INTn's level (1: high, nothing pending)
 
     def cs(self, level):
         if level:
@@ -49,7 +50,7 @@ def machine_bus(monkeypatch):
                 bus.cs(level)
 
         def value(self):
-            return 1
+            return bus.intn if self.n == 21 else 1
 
     class SPI:
         MSB = 0
@@ -83,7 +84,7 @@ def busio_bus(monkeypatch):
 
         @property
         def value(self):
-            return True
+            return bool(bus.intn) if self.pin == "INT" else True
 
         @value.setter
         def value(self, v):
@@ -139,3 +140,17 @@ def test_read_clocks_the_header_then_reads_into_data(which, machine_bus, busio_b
     spi.read(b"\x00\x26\x08", data)
     assert bus.frames == [b"\x00\x26\x08\x00\x00\x00\x00"]
     assert data == bytearray(b"\xa0\xa1\xa2\xa3")
+
+
+@pytest.mark.parametrize("which", ["machine", "busio"])
+def test_int_level_follows_the_pin_and_is_none_when_not_wired(which, machine_bus, busio_bus):
+    bus = machine_bus if which == "machine" else busio_bus
+    if which == "machine":
+        spi = w5500_spi.MachineSPI(0, sck=18, mosi=19, miso=16, cs=17, int_pin=21)
+    else:
+        spi = w5500_spi.BusioSPI("SCK", "MOSI", "MISO", "CS", int_pin="INT")
+    for level in (1, 0, 1):
+        bus.intn = level
+        assert bool(spi.int_level()) == bool(level)
+        assert spi.int_asserted() == (not level)
+    assert _adapters(which).int_level is None

@@ -289,6 +289,31 @@ def test_echo_reply_for_every_size_up_to_mtu():
     _check_accounting(rig)
 
 
+def test_echo_reply_checksum_at_its_edges():
+    # The reply's checksum is derived from the request's (RFC 1624 eqn 3):
+    # it must equal the one computed over the reply, also where the sum
+    # folds to the ones'-complement zeros: data 0xFFFF gives a reply
+    # checksum of 0x0000, data 0xF7FF a request checksum of 0x0000; and a
+    # request with a non-zero code gets code 0 back.
+    rig = Rig()
+    for data in (b"\xff\xff", b"\xf7\xff", b"\x00\x00", b"\xff\xff" * 7 + b"\x01"):
+        for ident, seq in ((0, 0), (0xFFFF, 0xFFFF), (0x0800, 0xF7FF)):
+            out = rig.step(ping_frame(data, ident=ident, seq=seq))
+            want = ipv4_frame(US_IP, PEER_IP, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REPLY, ident, seq, data),
+                              eth_dst=PEER_MAC, eth_src=US_MAC, ident=rig.reply_ident())
+            assert out == [want], (data, ident, seq)
+    req = bytearray(icmp_echo(icmp.ECHO_REQUEST, 1, 2, b"xy"))
+    req[1] = 5
+    req[2] = req[3] = 0
+    c = checksum(req, 0, len(req))
+    req[2] = c >> 8
+    req[3] = c & 0xFF
+    out = rig.step(ipv4_frame(PEER_IP, US_IP, ipv4.PROTO_ICMP, bytes(req)))
+    assert out == [ipv4_frame(US_IP, PEER_IP, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REPLY, 1, 2, b"xy"),
+                              eth_dst=PEER_MAC, eth_src=US_MAC, ident=rig.reply_ident())]
+    _check_accounting(rig)
+
+
 def test_ip_identification_tells_nothing_about_our_traffic():
     # RFC 6864 4.1: our datagrams are atomic (DF, never fragmented), so the
     # ID may be anything; a counter would let a prober count what we send to

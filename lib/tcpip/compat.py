@@ -33,6 +33,13 @@ import sys as _sys
 from array import array as _array
 
 _MICROPYTHON = _sys.implementation.name in ("micropython", "circuitpython")
+# Derived attributes of per-frame objects (a parsed header's ``seq``, ...):
+# on MicroPython a class with a property makes every attribute store on its
+# instances look the name up in the class first (+12-19 us a store on the
+# board), so such classes compute them in __getattr__ there; on CPython
+# __getattr__ stops the interpreter specialising attribute loads (~3x
+# slower), so they are properties there.
+GETATTR_NOT_PROPERTY = _MICROPYTHON
 
 # The clock's period and the masks derived from it (module variables, not
 # const(): set_clock changes them; read them as compat.TICKS_MAX, a name

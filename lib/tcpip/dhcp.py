@@ -72,6 +72,7 @@ class DhcpClient:
         if self.state == STOPPED:
             self.udp.attach(msg.CLIENT_PORT, self._input)
         self._restart(now_ms)
+        self.iface.wake_at = None  # Stack.poll runs the timers at its next call
 
     def stop(self):
         if self.state != STOPPED:
@@ -182,6 +183,7 @@ class DhcpClient:
             self.iface.counters.add(why or "dhcp_ignored_xid")
             return
         self._handle(m, now_ms)
+        self.iface.wake_at = None  # Stack.poll runs the timers: a new deadline
 
     def _handle(self, m, now_ms):
         t = m.msg_type

@@ -111,6 +111,7 @@ class Resolver:
         self.server_i = 0
         self.attempt = 0
         self._send(now_ms)
+        self.iface.wake_at = None  # Stack.poll runs the timers at its next call
 
     def _detach(self):
         if self.port:
@@ -170,6 +171,7 @@ class Resolver:
             self._next_server(now_ms)
         else:
             self._finish(a.address, a.ttl_s, _DONE, now_ms)
+        self.iface.wake_at = None  # Stack.poll runs the timers: a new deadline
 
     def timers(self, now_ms):
         d = ticks_diff(now_ms, self.swept_ms)

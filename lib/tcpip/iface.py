@@ -21,14 +21,14 @@ recently confirmed entry goes, entries we never sent to first and the
 gateway's last, so a flood of ARP requests (spoofed senders asking for us)
 cannot push out the gateway or a host we talk to.
 """
-from tcpip.compat import const, ticks_diff, ticks_add, uint32_slots
+from tcpip.compat import const, ticks_diff, ticks_add, uint32_slots, GETATTR_NOT_PROPERTY
 from tcpip.wire import ethernet, arp, ipv4, icmp
 from tcpip.wire.ethernet import Ethernet, mac_eq, is_broadcast, is_multicast
 from tcpip.wire.arp import Arp
 from tcpip.wire.ipv4 import IPv4, aton, prefix_mask
 from tcpip.wire.icmp import Icmp
 from tcpip.wire.udp import Udp
-from tcpip.wire.bytes import put16
+from tcpip.wire.bytes import put16, copy
 from tcpip.wire.checksum import checksum
 from struct import pack_into
 
@@ -290,6 +290,10 @@ class Interface:
         self.counters = Counters()
         self.ctr = self.counters.group(STAT_KEYS)
         self.memo = [-1, -1, 0, -1, -1, None, -1, None]  # see _M_*
+        # When Stack.poll must next run every layer's timers (a full poll
+        # sets it); whatever arms a deadline outside them sets None: the next
+        # poll is a full one.
+        self.wake_at = None
         self.configure(cfg.ip, cfg.prefix, cfg.gateway)
         frame = cfg.mtu + 14
         # Work on memoryviews: slices of them (checksums, copies) are views, not copies.
@@ -341,24 +345,34 @@ class Interface:
         self.bc_hi = bc >> 16
         self.bc_lo = bc & 0xFFFF
         self.announce_pending = True
+        self.wake_at = None  # the next poll runs the timers (the announcement)
         # forget send_ip's memo of the last destination whenever addressing changes
         m = self.memo
         m[_M_DST_HI] = -1
         m[_M_ARP_I] = -1
 
-    @property
-    def mtu(self):
+    def _mtu(self):
         return self.cfg.mtu
 
-    @property
-    def prefix(self):
-        """Netmask length (kept as the mask only: one attribute fewer)."""
+    def _prefix(self):
+        # the netmask length (kept as the mask only: one attribute fewer)
         m = self.netmask
         n = 0
         while m & 0x80000000:
             n += 1
             m = (m << 1) & 0xFFFFFFFF
         return n
+
+    if GETATTR_NOT_PROPERTY:  # mtu and prefix (see tcpip.compat)
+        def __getattr__(self, name):
+            if name == "mtu":
+                return self._mtu()
+            if name == "prefix":
+                return self._prefix()
+            raise AttributeError(name)
+    else:
+        mtu = property(_mtu)
+        prefix = property(_prefix)
 
     def is_local_broadcast(self, dst):
         return self.is_broadcast_h(dst >> 16, dst & 0xFFFF)
@@ -414,6 +428,7 @@ class Interface:
                 a.oper == arp.REQUEST and a.spa == 0 and a.tpa == self.probe_ip)):
             # RFC 5227 2.1.1: someone uses (or probes for) the address we want
             self.probe_conflict = True
+            self.wake_at = None  # the DHCP client's timers look at it
             st[_C_IN_ARP] += 1
             return
         cache = self.arp
@@ -448,85 +463,89 @@ class Interface:
             st[_C_DROP_ARP_NOT_FOR_US] += 1
 
     def _ip_input(self, buf, n, now_ms):
-        st = self.ctr
+        # (few locals: a MicroPython frame over 11 words is a heap
+        # allocation, and this runs for every datagram)
         ip = self.ip_hdr
         why = ip.parse(buf, IP_OFF, n)
         if why:
             self.counters.drop(why)
             return
         if ip.ttl == 0:
-            st[_C_DROP_IP_TTL] += 1
+            self.ctr[_C_DROP_IP_TTL] += 1
             return
         if (ip.dst_lo != self.ip_lo or ip.dst_hi != self.ip_hi) and self.ip != 0 \
                 and not self.is_broadcast_h(ip.dst_hi, ip.dst_lo):
-            st[_C_DROP_IP_NOT_FOR_US] += 1
+            self.ctr[_C_DROP_IP_NOT_FOR_US] += 1
             return
-        src_hi = ip.src_hi
-        if (src_hi >> 12) >= 14 or (src_hi >> 8) == 127 or (
-                self.ip != 0 and self.is_broadcast_h(src_hi, ip.src_lo)):
+        if (ip.src_hi >> 12) >= 14 or (ip.src_hi >> 8) == 127 or (
+                self.ip != 0 and self.is_broadcast_h(ip.src_hi, ip.src_lo)):
             # RFC 1122 3.2.1.3: a broadcast, multicast or loopback source is
             # bogus; anything we said back would go to the wrong place.
-            st[_C_DROP_IP_BAD_SRC] += 1
+            self.ctr[_C_DROP_IP_BAD_SRC] += 1
             return
-        proto = ip.proto
-        if proto == ipv4.PROTO_TCP:
-            h = self.tcp_input
-            why = h(self, ip, now_ms) if h else "tcp_no_handler"
+        n = ip.proto
+        if n == ipv4.PROTO_TCP:
+            why = self.tcp_input(self, ip, now_ms) if self.tcp_input else "tcp_no_handler"
             if why:
                 self.counters.drop(why)
             else:
-                st[_C_IN_TCP] += 1
-        elif proto == ipv4.PROTO_UDP:
-            h = self.udp_input
-            if h:
-                why = h(self, ip, now_ms)
-            else:
-                # RFC 1122 4.1.3.4: a bad datagram is discarded silently, not
-                # answered with port unreachable.
-                why = self.udp_hdr.parse_sum(buf, ip.payload_off, ip.payload_end, ip.asum)
-                if not why:
-                    why = "udp_port_unreach"
-            if why == "udp_port_unreach":
-                self.send_icmp_error(icmp.DEST_UNREACH, icmp.CODE_PORT_UNREACH, now_ms)
-            if why:
-                self.counters.drop(why)
-            else:
-                st[_C_IN_UDP] += 1
-        elif proto == ipv4.PROTO_ICMP:
+                self.ctr[_C_IN_TCP] += 1
+        elif n == ipv4.PROTO_UDP:
+            self._udp_input(buf, ip, now_ms)
+        elif n == ipv4.PROTO_ICMP:
             self._icmp_input(buf, ip, now_ms)
         else:
             # RFC 1122 3.2.2.1: protocol unreachable for unknown protocols
             self.send_icmp_error(icmp.DEST_UNREACH, icmp.CODE_PROTO_UNREACH, now_ms)
-            st[_C_DROP_IP_PROTO] += 1
+            self.ctr[_C_DROP_IP_PROTO] += 1
+
+    def _udp_input(self, buf, ip, now_ms):
+        if self.udp_input:
+            why = self.udp_input(self, ip, now_ms)
+        else:
+            # RFC 1122 4.1.3.4: a bad datagram is discarded silently, not
+            # answered with port unreachable.
+            why = self.udp_hdr.parse_sum(buf, ip.payload_off, ip.payload_end, ip.asum)
+            if not why:
+                why = "udp_port_unreach"
+        if why == "udp_port_unreach":
+            self.send_icmp_error(icmp.DEST_UNREACH, icmp.CODE_PORT_UNREACH, now_ms)
+        if why:
+            self.counters.drop(why)
+        else:
+            self.ctr[_C_IN_UDP] += 1
 
     def _icmp_input(self, buf, ip, now_ms):
-        st = self.ctr
         m = self.icmp_hdr
         why = m.parse(buf, ip.payload_off, ip.payload_end)
         if why:
             self.counters.drop(why)
             return
-        t = m.type
-        if t == icmp.ECHO_REQUEST:
-            if ip.dst != self.ip:
+        if m.type == icmp.ECHO_REQUEST:
+            if ip.dst_lo != self.ip_lo or ip.dst_hi != self.ip_hi:
                 # RFC 1122 3.2.2.6: a host may ignore broadcast echo requests
-                st[_C_DROP_ICMP_BROADCAST] += 1
+                self.ctr[_C_DROP_ICMP_BROADCAST] += 1
                 return
-            st[_C_IN_ICMP] += 1
-            self._echo_reply(buf, ip, m)
-        elif t == icmp.ECHO_REPLY:
-            st[_C_IN_ICMP] += 1
-            h = self.echo_reply_input
-            if h:
-                h(m.ident, m.seq, buf, m.payload_off, m.payload_end, now_ms)
-        elif t == icmp.DEST_UNREACH or t == icmp.TIME_EXCEEDED:
+            self.ctr[_C_IN_ICMP] += 1
+            self._echo_reply(buf, ip)
+        else:
+            self._icmp_other(buf, m, now_ms)
+
+    def _icmp_other(self, buf, m, now_ms):
+        why = m.type
+        if why == icmp.ECHO_REPLY:
+            self.ctr[_C_IN_ICMP] += 1
+            why = self.echo_reply_input
+            if why:
+                why(m.ident, m.seq, buf, m.payload_off, m.payload_end, now_ms)
+        elif why == icmp.DEST_UNREACH or why == icmp.TIME_EXCEEDED:
             why = self._icmp_error(buf, m)
             if why:
                 self.counters.drop(why)
             else:
-                st[_C_IN_ICMP] += 1
+                self.ctr[_C_IN_ICMP] += 1
         else:
-            st[_C_DROP_ICMP_TYPE] += 1
+            self.ctr[_C_DROP_ICMP_TYPE] += 1
 
     def _icmp_error(self, buf, m):
         """An ICMP error: check the datagram it quotes, then hand it to the
@@ -552,15 +571,17 @@ class Interface:
             return h(m.type, m.code, buf, off, end)
         return None
 
-    def _echo_reply(self, buf, ip, m):
-        # RFC 792: same identifier, sequence and data; sent straight back to
-        # the link-layer sender, so no ARP lookup is needed.
+    def _echo_reply(self, buf, ip):
+        # RFC 792: the request's identifier, sequence and data, type and code
+        # 0; sent straight back to the link-layer sender, so no ARP lookup is
+        # needed.  The message is copied as it came (one copy, no slices) and
+        # turned into the reply in place (no pass over the data for the
+        # checksum: see icmp.echo_to_reply).
         n = ip.payload_end - ip.payload_off
-        tx = self.tx
-        tx[IP_PAYLOAD_OFF:IP_PAYLOAD_OFF + n] = buf[ip.payload_off:ip.payload_end]
-        icmp.emit_echo(tx, IP_PAYLOAD_OFF, icmp.ECHO_REPLY, m.ident, m.seq, n - icmp.HLEN)
+        copy(self.tx, IP_PAYLOAD_OFF, buf, ip.payload_off, n)
+        icmp.echo_to_reply(self.tx, IP_PAYLOAD_OFF, IP_PAYLOAD_OFF + n)
         self._emit_ip(ip.src_hi, ip.src_lo, ipv4.PROTO_ICMP, n)
-        ethernet.emit(tx, buf, self.mac, ethernet.TYPE_IPV4, 6)
+        ethernet.emit(self.tx, buf, self.mac, ethernet.TYPE_IPV4, 6)
         self.ctr[_C_ICMP_ECHO_REPLIES_TX] += 1
         self._transmit(IP_PAYLOAD_OFF + n)
 
@@ -735,6 +756,7 @@ class Interface:
         cache.stamp_ms[i] = at = ticks_add(now_ms, self.cfg.arp_retry_ms)
         if ticks_diff(at, self.arp_due) < 0:
             self.arp_due = at  # timers() scans again by then
+        self.wake_at = None  # Stack.poll runs the timers at its next call
         self._send_arp(arp.REQUEST, ethernet.BROADCAST, 0, hop, _ZERO_MAC, 0)
         self.ctr[_C_ARP_REQUESTS_TX] += 1
 

@@ -632,6 +632,7 @@ class Connection:
         w[_KA_PROBES] = 0
         w[_KA_AT] = ticks_add(self.tcp.now_ms, self.tcp.cfg.tcp_keepalive_idle_ms)
         self.tcp.next_at = self.tcp.now_ms  # scan at the next poll: a new deadline
+        self.tcp.iface.wake_at = None
 
     # -- data
 
@@ -700,6 +701,7 @@ class Connection:
         sent), for a finaliser that runs while MicroPython's heap is locked."""
         self.w[_FLAGS] |= _F_CLOSE_LATER
         self.tcp.next_at = self.tcp.now_ms  # timers() scans the pool at the next poll
+        self.tcp.iface.wake_at = None
 
     def abort(self):
         """Reset the connection now (RST to the peer) and free the block."""
@@ -1031,6 +1033,7 @@ class Tcp:
         c.w[_TMR_AT] = at
         if ticks_diff(at, self.next_at) < 0:
             self.next_at = at  # timers() scans the pool by then
+            self.iface.wake_at = None  # and Stack.poll runs them at its next call
 
     def _window_grew(self, c):
         free = c.w[_RX_SIZE] - c.w[_RX_COUNT]
@@ -1629,6 +1632,7 @@ class Tcp:
                     w[_DELACK_AT] = ticks_add(now_ms, self.cfg.tcp_delack_ms)
                     if ticks_diff(w[_DELACK_AT], self.next_at) < 0:
                         self.next_at = w[_DELACK_AT]
+                        self.iface.wake_at = None  # Stack.poll runs the timers
             else:
                 # out of order: keep it in the ring, send a duplicate ACK at once
                 _ring_write_at(self.buf, w, _RX, rel, buf, data_off, dlen)

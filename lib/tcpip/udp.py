@@ -217,8 +217,8 @@ class Udp:
                 raise OSError(EDESTADDRREQ, "UDP socket is not connected; give an address")
             ip, port = ep.rip, ep.rport
         n = len(data)
-        if n > iface.mtu - 28:
-            raise OSError(EMSGSIZE, "datagram of %d bytes exceeds the %d-byte limit" % (n, iface.mtu - 28))
+        if n > iface.cfg.mtu - 28:
+            raise OSError(EMSGSIZE, "datagram of %d bytes exceeds the %d-byte limit" % (n, iface.cfg.mtu - 28))
         if iface.is_local_broadcast(ip) and not ep.broadcast:
             raise OSError(EACCES, "broadcast needs setsockopt(SOL_SOCKET, SO_BROADCAST, 1)")
         iface.tx[PAYLOAD_OFF:PAYLOAD_OFF + n] = data

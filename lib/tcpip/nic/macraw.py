@@ -119,6 +119,10 @@ class MacrawNIC:
         self._pad_mv = memoryview(self._pad)
         self._views: list = [None, -1, None, -1, None]  # see _view
         self._int = spi.int_asserted() is not None
+        # INTn's level, high (truthy) when nothing is pending: the adapter's
+        # int_level (the pin's own read, a C call on MicroPython) where it
+        # has one, else through int_asserted (a Python call more a receive)
+        self._int_high = getattr(spi, "int_level", None) or self._int_high_slow
         # Frames known to be waiting (from one RX_RSR read) and the driver's
         # copy of RX_RD: a burst of frames costs one RSR read, one RX_RD
         # write and one RECV.
@@ -314,7 +318,7 @@ class MacrawNIC:
         if self._rx_avail == 0:
             # INTn high (and no backstop read due): nothing arrived, decided
             # here without a call (the empty receive runs at every poll)
-            if self._int and not self._rx_check and not self.spi.int_asserted():
+            if self._int and not self._rx_check and self._int_high():
                 return 0
             if not self._rx_refill():
                 return 0
@@ -463,10 +467,13 @@ class MacrawNIC:
             return
         if self._rx_check:
             return  # RX_RSR is to be read at the next receive anyway
-        spi = self.spi
+        high = self._int_high
         t0 = ticks_ms()
-        while not spi.int_asserted() and ticks_diff(ticks_ms(), t0) < ms:
+        while high() and ticks_diff(ticks_ms(), t0) < ms:
             pass
+
+    def _int_high_slow(self):
+        return not self.spi.int_asserted()
 
     # ------------------------------------------------------------------- TX
     def send(self, frame):

@@ -11,6 +11,10 @@ An adapter has five calls (the emulator's ``tools/w5500_emu.EmuSPI`` has the sam
                           IRQ, run from the scheduler), None detaches; False if impossible
     describe() -> str     the wiring, for error messages
 
+and may have ``int_level``: a callable giving INTn's level (truthy: high,
+nothing pending), or None; the driver's empty receive calls it instead of
+``int_asserted()`` (``MachineSPI``: the pin's own ``value``, one C call).
+
 ``MachineSPI`` is for MicroPython (``machine.SPI`` + ``machine.Pin``),
 ``BusioSPI`` for CircuitPython (``busio.SPI`` + ``digitalio``).  Board modules
 are imported inside the classes so this file imports on a PC too.
@@ -42,6 +46,9 @@ class MachineSPI:
                                 miso=Pin(miso))
         self._rst = Pin(rst, Pin.OUT, value=1) if rst is not None else None
         self._int = Pin(int_pin, Pin.IN, Pin.PULL_UP) if int_pin is not None else None
+        # INTn's level (1: nothing pending) as one C call, for the driver's
+        # empty receive (it runs at every poll)
+        self.int_level = self._int.value if self._int is not None else None
 
     # write/read run for every SPI transaction: no extra locals, so their
     # MicroPython frame stays within the 11 words kept on the C stack (a
@@ -127,6 +134,10 @@ class BusioSPI:
         if int_pin is not None:
             self._int = digitalio.DigitalInOut(int_pin)
             self._int.switch_to_input(pull=digitalio.Pull.UP)
+        # INTn's level (True: nothing pending) in one call, for the driver's
+        # empty receive (``value`` is a property here: a closure reads it)
+        pin = self._int
+        self.int_level = (lambda: pin.value) if pin is not None else None
         if not shared:
             self._lock()
 

@@ -1,7 +1,7 @@
 """IPv4 header (RFC 791, RFC 1122 3.2.1)."""
 import struct
 
-from tcpip.compat import const
+from tcpip.compat import const, GETATTR_NOT_PROPERTY
 from tcpip.wire.checksum import sum16, checksum
 
 HLEN = const(20)
@@ -79,13 +79,22 @@ class IPv4:
         self.payload_end = off + total
         return None
 
-    @property
-    def src(self):
+    def _src(self):
         return (self.src_hi << 16) | self.src_lo
 
-    @property
-    def dst(self):
+    def _dst(self):
         return (self.dst_hi << 16) | self.dst_lo
+
+    if GETATTR_NOT_PROPERTY:  # (see tcpip.compat)
+        def __getattr__(self, name):
+            if name == "src":
+                return self._src()
+            if name == "dst":
+                return self._dst()
+            raise AttributeError(name)
+    else:
+        src = property(_src)
+        dst = property(_dst)
 
 
 def emit(buf, off, src, dst, proto, payload_len, ttl=64, ident=0, dont_fragment=True):

@@ -1,7 +1,7 @@
 """TCP header and options (RFC 9293 3.1, RFC 7323, RFC 2018)."""
 import struct
 
-from tcpip.compat import const
+from tcpip.compat import const, GETATTR_NOT_PROPERTY
 from tcpip.wire.bytes import get16, get32, put16, put32
 from tcpip.wire.checksum import sum16, fold, addr_sum
 
@@ -67,13 +67,22 @@ class Tcp:
         self.sack_left = [0] * MAX_SACK_BLOCKS
         self.sack_right = [0] * MAX_SACK_BLOCKS
 
-    @property
-    def seq(self):
+    def _seq(self):
         return (self.seq_hi << 16) | self.seq_lo
 
-    @property
-    def ack(self):
+    def _ack(self):
         return (self.ack_hi << 16) | self.ack_lo
+
+    if GETATTR_NOT_PROPERTY:  # (see tcpip.compat)
+        def __getattr__(self, name):
+            if name == "seq":
+                return self._seq()
+            if name == "ack":
+                return self._ack()
+            raise AttributeError(name)
+    else:
+        seq = property(_seq)
+        ack = property(_ack)
 
     def parse(self, buf, off, end, src, dst):
         return self.parse_sum(buf, off, end, addr_sum(src, dst))
