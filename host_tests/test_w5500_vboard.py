@@ -15,11 +15,7 @@ import hashlib
 import json
 import os
 import re
-import select
-import signal
-import subprocess
 import sys
-import time
 
 import pytest
 
@@ -27,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "helpers"))
 
 import netharness as H  # noqa: E402
+from vboardproc import VBoardProcess  # noqa: E402
 
 KPEER = os.path.join(H.HERE, "tcp_kernel_peer.py")
 BULK_BYTES = 4 * 1000 * 1000
@@ -34,65 +31,22 @@ ECHO_BYTES = 2 * 1000 * 1000
 _seq = [0]
 
 
-class W5500VBoard:
+class W5500VBoard(VBoardProcess):
     """One ``tools/vboard/vboard.py --nic w5500`` process and its namespace ``w5vb*``."""
 
     def __init__(self, runtime, serve):
         _seq[0] += 1
         self.runtime = runtime
-        self.name = "w5vb%d-%d" % (os.getpid() % 100000, _seq[0])
-        self.proc = subprocess.Popen(
-            [sys.executable, H.VBOARD, "--netns", self.name, "--runtime", runtime,
-             "--nic", "w5500", "--serve", serve],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        self._out = b""
-        line = self._readline(30)
-        if line != "ready %s" % H.STACK_IP:
-            self.close()
-            raise AssertionError("vboard --nic w5500 did not start: %r\n%s"
-                                 % (line, self.proc.stderr.read().decode()[-3000:]))
-
-    def _readline(self, timeout_s):
-        deadline = time.monotonic() + timeout_s
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._out and time.monotonic() < deadline:
-            r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-            if r:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    break
-                self._out += chunk
-        line, _, self._out = self._out.partition(b"\n")
-        return line.decode(errors="replace")
-
-    def run(self, argv, timeout=60):
-        return subprocess.run(["ip", "netns", "exec", self.name] + argv, capture_output=True,
-                              text=True, timeout=timeout)
+        VBoardProcess.__init__(self, "w5vb%d-%d" % (os.getpid() % 100000, _seq[0]),
+                               ["--runtime", runtime, "--nic", "w5500", "--serve", serve],
+                               "vboard --nic w5500", ready_s=30, stop_s=30, close_s=15, run_s=60,
+                               accept=lambda line: line == "ready %s" % H.STACK_IP)
 
     def kernel(self, *args, timeout=120):
         """tcp_kernel_peer.py in the namespace (the kernel's side); its JSON result."""
         p = self.run([sys.executable, KPEER] + [str(a) for a in args], timeout=timeout)
         assert p.returncode == 0, "kernel side %r failed: %s" % (args, p.stderr[-3000:])
         return json.loads(p.stdout.strip().splitlines()[-1])
-
-    def stop(self):
-        """SIGINT vboard; the stats dict it printed (stack + nic_* + chip_*)."""
-        os.kill(self.proc.pid, signal.SIGINT)
-        out, err = self.proc.communicate(timeout=30)
-        for line in (self._out + out).decode().splitlines():
-            if line.startswith('{"stats"'):
-                return json.loads(line)["stats"]
-        raise AssertionError("no stats from vboard: %r\n%s" % (out[-2000:], err.decode()[-3000:]))
-
-    def close(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGINT)
-            try:
-                self.proc.communicate(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.communicate(timeout=10)
-        H.netns.destroy(self.name)
 
 
 @pytest.fixture(params=H.RUNTIMES)
