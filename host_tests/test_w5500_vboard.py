@@ -11,7 +11,6 @@ SPI bytes per frame and per payload byte and the MB/s go to
 .build/measurements.jsonl (netharness.record).  Namespaces are ``w5vb*``,
 always deleted.  Needs root (and /dev/net/tun for CPython); skips otherwise.
 """
-import hashlib
 import json
 import os
 import re
@@ -106,17 +105,6 @@ def test_kernel_pings_stack_and_reads_status_page_through_emulated_w5500(runtime
     })
 
 
-def _chargen_sha(nbytes):
-    import services  # tools/vboard, on the path (netharness)
-    pat = bytes(services.chargen_pattern())
-    h = hashlib.sha256()
-    full, rest = divmod(nbytes, len(pat))
-    for _ in range(full):
-        h.update(pat)
-    h.update(pat[:rest])
-    return h.hexdigest()
-
-
 def _record_tcp(name, runtime, st, payload_bytes, seconds):
     frames = st["nic_rx_frames"] + st["nic_tx_frames"]
     data = {
@@ -138,7 +126,7 @@ def test_stack_to_kernel_chargen_bulk_through_emulated_w5500(runtime):
     finally:
         b.close()
     assert r["received"] == BULK_BYTES
-    assert r["sha"] == _chargen_sha(BULK_BYTES)
+    assert r["sha"] == H.chargen_sha(BULK_BYTES)
     _check_board_path(st)
     assert st["nic_tx_bytes"] > BULK_BYTES  # every byte left through the chip's TX buffer
     _record_tcp("w5500_vboard_stack_to_kernel", runtime, st, BULK_BYTES, r["seconds"])
