@@ -62,6 +62,18 @@ def _board(runtime, serve):
     return W5500VBoard(runtime, serve)
 
 
+def _kernel_run(runtime, mode, nbytes):
+    """A board serving ``mode``, tcp_kernel_peer.py ``mode nbytes`` against it:
+    (the kernel side's result, the board's stats)."""
+    b = _board(runtime, mode)
+    try:
+        r = b.kernel(mode, nbytes)
+        st = b.stop()
+    finally:
+        b.close()
+    return r, st
+
+
 def _check_board_path(st):
     """What every run through the emulated chip must show."""
     assert st["nic_resyncs"] == 0 and st["nic_tx_timeouts"] == 0, st
@@ -119,12 +131,7 @@ def _record_tcp(name, runtime, st, payload_bytes, seconds):
 
 
 def test_stack_to_kernel_chargen_bulk_through_emulated_w5500(runtime):
-    b = _board(runtime, "chargen")
-    try:
-        r = b.kernel("chargen", BULK_BYTES)
-        st = b.stop()
-    finally:
-        b.close()
+    r, st = _kernel_run(runtime, "chargen", BULK_BYTES)
     assert r["received"] == BULK_BYTES
     assert r["sha"] == H.chargen_sha(BULK_BYTES)
     _check_board_path(st)
@@ -133,12 +140,7 @@ def test_stack_to_kernel_chargen_bulk_through_emulated_w5500(runtime):
 
 
 def test_kernel_to_stack_discard_bulk_through_emulated_w5500(runtime):
-    b = _board(runtime, "discard")
-    try:
-        r = b.kernel("discard", BULK_BYTES)
-        st = b.stop()
-    finally:
-        b.close()
+    r, st = _kernel_run(runtime, "discard", BULK_BYTES)
     assert r["sent"] == BULK_BYTES and r["after"] == 0  # the stack's FIN came after it read all
     _check_board_path(st)
     assert st["nic_rx_bytes"] > BULK_BYTES  # every byte came in through the chip's RX ring
@@ -147,12 +149,7 @@ def test_kernel_to_stack_discard_bulk_through_emulated_w5500(runtime):
 
 
 def test_kernel_echo_bulk_both_ways_sha256_through_emulated_w5500(runtime):
-    b = _board(runtime, "echo")
-    try:
-        r = b.kernel("echo", ECHO_BYTES)
-        st = b.stop()
-    finally:
-        b.close()
+    r, st = _kernel_run(runtime, "echo", ECHO_BYTES)
     assert r["sent"] == ECHO_BYTES and r["received"] == ECHO_BYTES
     assert r["sha_received"] == r["sha_sent"]
     _check_board_path(st)
