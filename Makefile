@@ -51,38 +51,31 @@ help: ## list the targets
 setup: $(TOOLS_STAMP) $(SETUP_STAMP) $(BOARD_TOOLS_STAMP) $(RP2040_STAMP) ## create .venv and install test tools (apt-get as root, npm ci for rp2040js)
 
 # System tools: installed with apt-get when missing and we are root (one
-# `apt-get update` per run); otherwise a warning, and the network tests skip.
-$(TOOLS_STAMP):
-	@missing=""; \
-	for pair in $(SYSTEM_TOOLS); do \
+# `apt-get update` per run); otherwise a warning, and the tests that need them
+# skip.  $(call apt_tools,COMMAND:PACKAGE LIST,WHICH TESTS SKIP) is the recipe.
+define apt_tools
+missing=""; \
+	for pair in $(1); do \
 	  command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
 	done; \
 	if [ -z "$$missing" ]; then mkdir -p $(VENV) && touch $@; exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
-	  echo "setup: missing$$missing; install them (apt-get install$$missing) or run 'make setup' as root; network tests will skip"; \
+	  echo "setup: missing$$missing; install them (apt-get install$$missing) or run 'make setup' as root; $(2) will skip"; \
 	  exit 0; \
 	fi; \
 	echo "setup: apt-get install$$missing"; \
 	export DEBIAN_FRONTEND=noninteractive; \
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends$$missing && \
 	mkdir -p $(VENV) && touch $@
+endef
+
+$(TOOLS_STAMP):
+	@$(call apt_tools,$(SYSTEM_TOOLS),network tests)
 
 # The emulated board's tools, the same way (their own stamp, so a checkout
 # whose system tools were installed before these existed still gets them).
 $(BOARD_TOOLS_STAMP):
-	@missing=""; \
-	for pair in $(BOARD_SYSTEM_TOOLS); do \
-	  command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
-	done; \
-	if [ -z "$$missing" ]; then mkdir -p $(VENV) && touch $@; exit 0; fi; \
-	if [ "$$(id -u)" != 0 ]; then \
-	  echo "setup: missing$$missing; install them (apt-get install$$missing) or run 'make setup' as root; emulated-board tests will skip"; \
-	  exit 0; \
-	fi; \
-	echo "setup: apt-get install$$missing"; \
-	export DEBIAN_FRONTEND=noninteractive; \
-	apt-get update -qq && apt-get install -y -qq --no-install-recommends$$missing && \
-	mkdir -p $(VENV) && touch $@
+	@$(call apt_tools,$(BOARD_SYSTEM_TOOLS),emulated-board tests)
 
 # rp2040js exactly as the lockfile pins it; again only when the lockfile changed.
 $(RP2040_STAMP): $(RP2040_DIR)/package-lock.json $(RP2040_DIR)/package.json | $(BOARD_TOOLS_STAMP)

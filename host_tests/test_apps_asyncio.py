@@ -12,16 +12,7 @@ import nsharness  # noqa: E402
 
 @pytest.mark.parametrize("runtime", nsharness.RUNTIMES)
 def test_eight_concurrent_echo_clients(runtime):
-    why = nsharness.skip_reason(runtime)
-    if why:
-        pytest.skip(why)
-    net = nsharness.AppNs(runtime, "aio")
-    try:
-        net.spawn([sys.executable, os.path.join(nsharness.APPS, "kernel_servers.py"), "60"],
-                  ready="ready")
-        events, p = net.run_app("asyncio_echo_app.py", timeout=60)
-    finally:
-        net.close()
+    events, p = nsharness.run_with_kernel_servers(runtime, "aio", "asyncio_echo_app.py", timeout=60)
     assert events and events[-1]["event"] == "done", p.stdout[-2000:] + p.stderr[-3000:]
     res = events[-1]["results"]
     assert len(res) == 8 and all(r is not None for r in res), res

@@ -20,17 +20,8 @@ def _section(text, name):
 
 @pytest.mark.parametrize("runtime", nsharness.RUNTIMES)
 def test_repl_tools(runtime, tmp_path):
-    why = nsharness.skip_reason(runtime)
-    if why:
-        pytest.skip(why)
     pcap = tmp_path / "trace.pcap"
-    net = nsharness.AppNs(runtime, "repl")
-    try:
-        net.spawn([sys.executable, os.path.join(nsharness.APPS, "kernel_servers.py"), "60"],
-                  ready="ready")
-        events, p = net.run_app("repl_app.py", [str(pcap)], timeout=60)
-    finally:
-        net.close()
+    events, p = nsharness.run_with_kernel_servers(runtime, "repl", "repl_app.py", [str(pcap)], timeout=60)
     assert events and events[-1].get("event") == "done", p.stdout[-3000:] + p.stderr[-3000:]
     res = events[-1]
     text = p.stdout

@@ -13,6 +13,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 MP32 = os.path.join(ROOT, ".build", "mp32", "micropython")  # make mp32
+PATH = os.pathsep.join([os.path.join(ROOT, "lib"), os.path.join(ROOT, "tools", "common")])  # + nullnic
 
 PROBE = r"""
 import sys, json
@@ -25,19 +26,12 @@ import tcpip
 out['package'] = loaded()
 from tcpip.nic.w5500 import W5500
 out['driver'] = loaded()
-class Null:
-    mac = b'\x02\x00\x00\x00\x00\x02'
-    def recv_into(self, buf):
-        return 0
-    def send(self, frame):
-        pass
-    def link_up(self):
-        return True
-st = tcpip.Stack(tcpip.Config(ip='192.0.2.2', prefix=24, dns=['192.0.2.1']), Null())
+from nullnic import NullNIC
+st = tcpip.Stack(tcpip.Config(ip='192.0.2.2', prefix=24, dns=['192.0.2.1']), NullNIC())
 out['stack'] = loaded()
 import tcpip.stack
 out['current_is_built'] = tcpip.stack.current() is st and tcpip.current() is st
-other = tcpip.Stack(tcpip.Config(), Null())
+other = tcpip.Stack(tcpip.Config(), NullNIC())
 tcpip.socket.set_stack(st)
 out['set_stack_sets_current'] = tcpip.stack.current() is st and tcpip.socket.get_stack() is st
 r = st.dns
@@ -71,10 +65,10 @@ def test_imports_load_what_is_used(runtime):
         binary = MP32 if runtime == "micropython32" else MICROPYTHON
         if not os.path.exists(binary):
             pytest.skip("%s not built (make %s)" % (binary, "mp32" if binary == MP32 else "setup"))
-        env["MICROPYPATH"] = os.path.join(ROOT, "lib")
+        env["MICROPYPATH"] = PATH
         cmd = [binary]
     else:
-        env["PYTHONPATH"] = os.path.join(ROOT, "lib")
+        env["PYTHONPATH"] = PATH
         cmd = [sys.executable]
     out = _run(cmd, env)
     layers = {"tcpip.stack", "tcpip.iface", "tcpip.tcp", "tcpip.udp", "tcpip.ring"}

@@ -15,7 +15,6 @@ firmware images (FIRMWARE_DIR; README, "Firmware for the emulated board") are mi
 import json
 import os
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -27,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import netharness as H  # noqa: E402
+from vboardproc import VBoardProcess  # noqa: E402
 
 sys.path.insert(0, H.TOOLS)
 import rp2040_board as RB  # noqa: E402
@@ -198,58 +198,15 @@ def _static_config():
 
 
 # ------------------------------------------------------------ against the kernel
-class RP2040VBoard:
+class RP2040VBoard(VBoardProcess):
     """One ``tools/vboard/vboard.py --runtime rp2040-micropython`` (or ``runtime``) and its
     namespace ``rp2m*`` (``rp2l*`` for rp2040-lwip)."""
 
     def __init__(self, *extra, runtime="rp2040-micropython"):
         _seq[0] += 1
-        self.name = "rp2%s%d-%d" % (runtime[7], os.getpid() % 100000, _seq[0])
-        self.proc = subprocess.Popen(
-            [sys.executable, H.VBOARD, "--netns", self.name, "--runtime", runtime]
-            + list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        self._out = b""
-        line = self._readline(180)
-        if not line.startswith("ready "):
-            self.close()
-            raise AssertionError("vboard rp2040-micropython did not start: %r\n%s"
-                                 % (line, self.proc.stderr.read().decode()[-3000:]))
-        self.ip = line.split()[1]
-
-    def _readline(self, timeout_s):
-        deadline = time.monotonic() + timeout_s
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._out and time.monotonic() < deadline:
-            r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-            if r:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    break
-                self._out += chunk
-        line, _, self._out = self._out.partition(b"\n")
-        return line.decode(errors="replace")
-
-    def run(self, argv, timeout=120):
-        return subprocess.run(["ip", "netns", "exec", self.name] + argv, capture_output=True,
-                              text=True, timeout=timeout)
-
-    def stop(self):
-        os.kill(self.proc.pid, signal.SIGINT)
-        out, err = self.proc.communicate(timeout=90)
-        for line in (self._out + out).decode().splitlines():
-            if line.startswith('{"stats"'):
-                return json.loads(line)["stats"]
-        raise AssertionError("no stats from vboard: %r\n%s" % (out[-2000:], err.decode()[-3000:]))
-
-    def close(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGINT)
-            try:
-                self.proc.communicate(timeout=90)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.communicate(timeout=10)
-        H.netns.destroy(self.name)
+        name = "rp2%s%d-%d" % (runtime[7], os.getpid() % 100000, _seq[0])
+        VBoardProcess.__init__(self, name, ["--runtime", runtime] + list(extra),
+                               "vboard rp2040-micropython", ready_s=180, stop_s=90, close_s=90, run_s=120)
 
 
 def _needs(*tools):

@@ -18,16 +18,7 @@ EXPECTED = {"getaddrinfo", "connect_refused", "send_recv", "stream_methods", "re
 
 @pytest.mark.parametrize("runtime", nsharness.RUNTIMES)
 def test_socket_api_semantics(runtime):
-    why = nsharness.skip_reason(runtime)
-    if why:
-        pytest.skip(why)
-    net = nsharness.AppNs(runtime, "sock")
-    try:
-        net.spawn([sys.executable, os.path.join(nsharness.APPS, "kernel_servers.py"), "60"],
-                  ready="ready")
-        events, p = net.run_app("sockets_app.py", timeout=90)
-    finally:
-        net.close()
+    events, p = nsharness.run_with_kernel_servers(runtime, "sock", "sockets_app.py", timeout=90)
     checks = nsharness.checks_of(events)
     want = EXPECTED | ({"select_poll"} if runtime == "micropython" else set())
     assert set(checks) == want, nsharness.failed(events, p) + "\nmissing: %s" % (want - set(checks))

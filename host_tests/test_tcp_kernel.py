@@ -5,7 +5,6 @@ there (host_tests/helpers/tcp_board.py) and the kernel's side
 (host_tests/helpers/tcp_kernel_peer.py), and removes everything in a finally.
 Needs root and /dev/net/tun; skipped with the reason otherwise.
 """
-import hashlib
 import json
 import os
 import queue
@@ -25,8 +24,8 @@ import toolpath  # noqa: E402
 toolpath.add(ROOT)
 sys.path.insert(0, os.path.join(ROOT, "lib"))
 
+import netharness  # noqa: E402
 import netns  # noqa: E402
-import services  # noqa: E402
 
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 BOARD = os.path.join(HERE, "helpers", "tcp_board.py")
@@ -160,16 +159,6 @@ def net(request):
         n.close()
 
 
-def _chargen_sha(nbytes):
-    pat = bytes(services.chargen_pattern())
-    h = hashlib.sha256()
-    full, rest = divmod(nbytes, len(pat))
-    for _ in range(full):
-        h.update(pat)
-    h.update(pat[:rest])
-    return h.hexdigest()
-
-
 def test_kernel_client_echo_20mb_each_way_sha256(net):
     net.start_board("--serve", "echo,discard,chargen")
     r = net.kernel("echo", BULK, timeout=600)
@@ -183,7 +172,7 @@ def test_kernel_reads_chargen_20mb_stack_to_kernel(net):
     net.start_board("--serve", "echo,discard,chargen")
     r = net.kernel("chargen", BULK, timeout=600)
     assert r["received"] == BULK
-    assert r["sha"] == _chargen_sha(BULK)
+    assert r["sha"] == netharness.chargen_sha(BULK)
     assert r["first"].startswith(" !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefg\r\n!")
     _measure("tcp_server_to_kernel_%s" % net.runtime, {"MB_per_s": BULK / 1e6 / r["seconds"]})
     st = net.stop_board()

@@ -11,15 +11,10 @@ SPI bytes per frame and per payload byte and the MB/s go to
 .build/measurements.jsonl (netharness.record).  Namespaces are ``w5vb*``,
 always deleted.  Needs root (and /dev/net/tun for CPython); skips otherwise.
 """
-import hashlib
 import json
 import os
 import re
-import select
-import signal
-import subprocess
 import sys
-import time
 
 import pytest
 
@@ -27,6 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "helpers"))
 
 import netharness as H  # noqa: E402
+from vboardproc import VBoardProcess  # noqa: E402
 
 KPEER = os.path.join(H.HERE, "tcp_kernel_peer.py")
 BULK_BYTES = 4 * 1000 * 1000
@@ -34,65 +30,22 @@ ECHO_BYTES = 2 * 1000 * 1000
 _seq = [0]
 
 
-class W5500VBoard:
+class W5500VBoard(VBoardProcess):
     """One ``tools/vboard/vboard.py --nic w5500`` process and its namespace ``w5vb*``."""
 
     def __init__(self, runtime, serve):
         _seq[0] += 1
         self.runtime = runtime
-        self.name = "w5vb%d-%d" % (os.getpid() % 100000, _seq[0])
-        self.proc = subprocess.Popen(
-            [sys.executable, H.VBOARD, "--netns", self.name, "--runtime", runtime,
-             "--nic", "w5500", "--serve", serve],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        self._out = b""
-        line = self._readline(30)
-        if line != "ready %s" % H.STACK_IP:
-            self.close()
-            raise AssertionError("vboard --nic w5500 did not start: %r\n%s"
-                                 % (line, self.proc.stderr.read().decode()[-3000:]))
-
-    def _readline(self, timeout_s):
-        deadline = time.monotonic() + timeout_s
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._out and time.monotonic() < deadline:
-            r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-            if r:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    break
-                self._out += chunk
-        line, _, self._out = self._out.partition(b"\n")
-        return line.decode(errors="replace")
-
-    def run(self, argv, timeout=60):
-        return subprocess.run(["ip", "netns", "exec", self.name] + argv, capture_output=True,
-                              text=True, timeout=timeout)
+        VBoardProcess.__init__(self, "w5vb%d-%d" % (os.getpid() % 100000, _seq[0]),
+                               ["--runtime", runtime, "--nic", "w5500", "--serve", serve],
+                               "vboard --nic w5500", ready_s=30, stop_s=30, close_s=15, run_s=60,
+                               accept=lambda line: line == "ready %s" % H.STACK_IP)
 
     def kernel(self, *args, timeout=120):
         """tcp_kernel_peer.py in the namespace (the kernel's side); its JSON result."""
         p = self.run([sys.executable, KPEER] + [str(a) for a in args], timeout=timeout)
         assert p.returncode == 0, "kernel side %r failed: %s" % (args, p.stderr[-3000:])
         return json.loads(p.stdout.strip().splitlines()[-1])
-
-    def stop(self):
-        """SIGINT vboard; the stats dict it printed (stack + nic_* + chip_*)."""
-        os.kill(self.proc.pid, signal.SIGINT)
-        out, err = self.proc.communicate(timeout=30)
-        for line in (self._out + out).decode().splitlines():
-            if line.startswith('{"stats"'):
-                return json.loads(line)["stats"]
-        raise AssertionError("no stats from vboard: %r\n%s" % (out[-2000:], err.decode()[-3000:]))
-
-    def close(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGINT)
-            try:
-                self.proc.communicate(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.communicate(timeout=10)
-        H.netns.destroy(self.name)
 
 
 @pytest.fixture(params=H.RUNTIMES)
@@ -107,6 +60,18 @@ def runtime(request):
 
 def _board(runtime, serve):
     return W5500VBoard(runtime, serve)
+
+
+def _kernel_run(runtime, mode, nbytes):
+    """A board serving ``mode``, tcp_kernel_peer.py ``mode nbytes`` against it:
+    (the kernel side's result, the board's stats)."""
+    b = _board(runtime, mode)
+    try:
+        r = b.kernel(mode, nbytes)
+        st = b.stop()
+    finally:
+        b.close()
+    return r, st
 
 
 def _check_board_path(st):
@@ -152,17 +117,6 @@ def test_kernel_pings_stack_and_reads_status_page_through_emulated_w5500(runtime
     })
 
 
-def _chargen_sha(nbytes):
-    import services  # tools/vboard, on the path (netharness)
-    pat = bytes(services.chargen_pattern())
-    h = hashlib.sha256()
-    full, rest = divmod(nbytes, len(pat))
-    for _ in range(full):
-        h.update(pat)
-    h.update(pat[:rest])
-    return h.hexdigest()
-
-
 def _record_tcp(name, runtime, st, payload_bytes, seconds):
     frames = st["nic_rx_frames"] + st["nic_tx_frames"]
     data = {
@@ -177,26 +131,16 @@ def _record_tcp(name, runtime, st, payload_bytes, seconds):
 
 
 def test_stack_to_kernel_chargen_bulk_through_emulated_w5500(runtime):
-    b = _board(runtime, "chargen")
-    try:
-        r = b.kernel("chargen", BULK_BYTES)
-        st = b.stop()
-    finally:
-        b.close()
+    r, st = _kernel_run(runtime, "chargen", BULK_BYTES)
     assert r["received"] == BULK_BYTES
-    assert r["sha"] == _chargen_sha(BULK_BYTES)
+    assert r["sha"] == H.chargen_sha(BULK_BYTES)
     _check_board_path(st)
     assert st["nic_tx_bytes"] > BULK_BYTES  # every byte left through the chip's TX buffer
     _record_tcp("w5500_vboard_stack_to_kernel", runtime, st, BULK_BYTES, r["seconds"])
 
 
 def test_kernel_to_stack_discard_bulk_through_emulated_w5500(runtime):
-    b = _board(runtime, "discard")
-    try:
-        r = b.kernel("discard", BULK_BYTES)
-        st = b.stop()
-    finally:
-        b.close()
+    r, st = _kernel_run(runtime, "discard", BULK_BYTES)
     assert r["sent"] == BULK_BYTES and r["after"] == 0  # the stack's FIN came after it read all
     _check_board_path(st)
     assert st["nic_rx_bytes"] > BULK_BYTES  # every byte came in through the chip's RX ring
@@ -205,12 +149,7 @@ def test_kernel_to_stack_discard_bulk_through_emulated_w5500(runtime):
 
 
 def test_kernel_echo_bulk_both_ways_sha256_through_emulated_w5500(runtime):
-    b = _board(runtime, "echo")
-    try:
-        r = b.kernel("echo", ECHO_BYTES)
-        st = b.stop()
-    finally:
-        b.close()
+    r, st = _kernel_run(runtime, "echo", ECHO_BYTES)
     assert r["sent"] == ECHO_BYTES and r["received"] == ECHO_BYTES
     assert r["sha_received"] == r["sha_sent"]
     _check_board_path(st)

@@ -62,6 +62,18 @@ def say(obj):
         pass
 
 
+def hash_body(read, h):
+    """Feed ``read(8192)`` into the hash ``h`` until it returns nothing (a
+    response body read to its end); the byte count."""
+    n = 0
+    while True:
+        d = read(8192)
+        if not d:
+            return n
+        h.update(d)
+        n += len(d)
+
+
 def pump(stack, ms):
     """Keep the stack polled for ms (answers ARP/ping, runs timers)."""
     from tcpip.socket import _idle

@@ -128,6 +128,22 @@ class AppNs:
         self.ns.destroy()
 
 
+def run_with_kernel_servers(runtime, tag, app, args=(), timeout=60):
+    """Skip when ``runtime`` cannot run here; else start kernel_servers.py (the
+    kernel's servers, for 60 s) in a fresh namespace and run APP against them:
+    (json lines, CompletedProcess).  The namespace is gone afterwards."""
+    import pytest
+    why = skip_reason(runtime)
+    if why:
+        pytest.skip(why)
+    net = AppNs(runtime, tag)
+    try:
+        net.spawn([sys.executable, os.path.join(APPS, "kernel_servers.py"), "60"], ready="ready")
+        return net.run_app(app, args, timeout=timeout)
+    finally:
+        net.close()
+
+
 def checks_of(events):
     return {e["check"]: e for e in events if "check" in e}
 

@@ -32,12 +32,7 @@ if sys.implementation.name == "micropython":
     lib = "micropython-lib requests"
     r = requests.get(url)
     status = r.status_code
-    while True:
-        d = r.raw.read(8192)
-        if not d:
-            break
-        h.update(d)
-        n += len(d)
+    n = apphelp.hash_body(r.raw.read, h)
     r.close()
 else:
     import adafruit_requests

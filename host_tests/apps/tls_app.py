@@ -74,12 +74,7 @@ def c_get_1mb():
         import requests  # micropython-lib, unchanged: `socket` is tcpip's (shims)
         r = requests.get(URL)
         status = r.status_code
-        while True:
-            d = r.raw.read(8192)
-            if not d:
-                break
-            h.update(d)
-            n += len(d)
+        n = apphelp.hash_body(r.raw.read, h)
         r.close()
         lib = "micropython-lib requests"
     else:

@@ -6,6 +6,7 @@ fixtures in a finally) stops the board process by PID and deletes the
 namespace even when the test failed half way.
 """
 
+import hashlib
 import itertools
 import json
 import os
@@ -56,6 +57,18 @@ def ns_name(tag):
 
 def has_real_stack():
     return os.path.exists(os.path.join(ROOT, "lib", "tcpip", "stack.py"))
+
+
+def chargen_sha(nbytes):
+    """SHA-256 (hex) of the first ``nbytes`` the vboard's chargen service sends."""
+    import services  # tools/vboard, on the path (toolpath)
+    pat = bytes(services.chargen_pattern())
+    h = hashlib.sha256()
+    full, rest = divmod(nbytes, len(pat))
+    for _ in range(full):
+        h.update(pat)
+    h.update(pat[:rest])
+    return h.hexdigest()
 
 
 class VBoard:

@@ -52,6 +52,21 @@ def listen(port):
     return s
 
 
+def echo_once(msg, timeout=10):
+    """Connect to the stack's echo, send ``msg`` and read until as many bytes came
+    back or the stack closed: (the open socket, what came back)."""
+    c = socket.create_connection((STACK, 7), timeout=timeout)
+    c.settimeout(timeout)
+    c.sendall(msg)
+    got = b""
+    while len(got) < len(msg):
+        b = c.recv(100)
+        if not b:
+            break
+        got += b
+    return c, got
+
+
 def main(argv):
     mode = argv[0]
     t0 = time.monotonic()
@@ -141,16 +156,8 @@ def main(argv):
         count = int(argv[1])
         ok = 0
         for i in range(count):
-            c = socket.create_connection((STACK, 7), timeout=10)
-            c.settimeout(10)
             msg = b"connection %05d ............" % i
-            c.sendall(msg)
-            got = b""
-            while len(got) < len(msg):
-                b = c.recv(100)
-                if not b:
-                    break
-                got += b
+            c, got = echo_once(msg)
             c.close()
             if got == msg:
                 ok += 1
@@ -159,16 +166,8 @@ def main(argv):
         count = int(argv[1])
         ok = 0
         for i in range(count + 1):
-            c = socket.create_connection((STACK, 7), timeout=10)
-            c.settimeout(10)
             msg = b"reset %05d" % i
-            c.sendall(msg)
-            got = b""
-            while len(got) < len(msg):
-                b = c.recv(100)
-                if not b:
-                    break
-                got += b
+            c, got = echo_once(msg)
             if got == msg:
                 ok += 1
             if i < count:
@@ -214,16 +213,8 @@ def main(argv):
             t = time.monotonic()
             c = None
             try:
-                c = socket.create_connection((STACK, 7), timeout=10)
-                c.settimeout(10)
                 msg = b"client %09d" % i
-                c.sendall(msg)
-                got = b""
-                while len(got) < len(msg):
-                    b = c.recv(100)
-                    if not b:
-                        break
-                    got += b
+                c, got = echo_once(msg)
                 out = "served" if got == msg else "eof"
             except socket.timeout:
                 out = "timeout"

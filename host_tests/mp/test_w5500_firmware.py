@@ -6,19 +6,7 @@ test is the peer: it injects frames and reads what the board sent.
 """
 import sys
 
-
-
-def _repo_root():
-    f = __file__
-    for _ in range(3):
-        f = f[:f.rfind("/")] if "/" in f else "."
-    return f
-
-
-for _p in ("/firmware", "/boards"):
-    if _repo_root() + _p not in sys.path:
-        sys.path.append(_repo_root() + _p)
-
+import boardpath  # noqa: F401  (firmware/ and boards/ on sys.path)
 import netboot  # noqa: E402
 import emulated_w5500 as board  # noqa: E402
 import w5500_emu as E  # noqa: E402

@@ -68,13 +68,15 @@ def test_sum16_matches_slow_reference_on_many_patterns():
 
 
 def test_verify_accepts_region_with_its_own_checksum():
-    b = bytearray(b"\x45\x00\x00\x1c\x00\x01\x00\x00\x40\x11\x00\x00\xc0\x00\x02\x01\xc0\x00\x02\x02")
-    c = ck.checksum(b, 0, 20)
-    b[10] = c >> 8
-    b[11] = c & 0xFF
-    assert ck.verify(b, 0, 20)
-    b[19] ^= 1
-    assert not ck.verify(b, 0, 20)
+    for flags, flip in ((0x00, 19), (0x40, 15)):  # DF clear / set; a bit of each address flipped
+        b = bytearray(b"\x45\x00\x00\x1c\x00\x01\x00\x00\x40\x11\x00\x00\xc0\x00\x02\x01\xc0\x00\x02\x02")
+        b[6] = flags
+        c = ck.checksum(b, 0, 20)
+        b[10] = c >> 8
+        b[11] = c & 0xFF
+        assert ck.verify(b, 0, 20), flags
+        b[flip] ^= 1
+        assert not ck.verify(b, 0, 20), flip
 
 
 def test_pseudo_sum_adds_address_halves_proto_and_length():

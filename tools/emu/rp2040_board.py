@@ -747,37 +747,100 @@ def vboard_main(argv):
     settings = {"dhcp": a.dhcp, "dhcp_timeout_ms": 30000, "ip": a.ip, "prefix": a.prefix,
                 "gateway": a.gateway, "dns": [], "mac": a.mac, "poll_ms": 10}
     names = [n.strip() for n in a.serve.split(",") if n.strip()]
-    tcp = [n for n in names if n != "http"]
-    extra = {}
-    workdir = os.path.join(ROOT, ".build", "rp2040")
-    os.makedirs(workdir, exist_ok=True)
+    os.makedirs(os.path.join(ROOT, ".build", "rp2040"), exist_ok=True)
     if a.lwip:
         return _vboard_lwip(a, wire, settings, names, stopping, run_now)
     if a.circuitpython:
         return _vboard_circuitpython(a, wire, settings, names, stopping, run_now)
-    if tcp:
-        extra["/services.mpy"] = mpy_of(os.path.join(ROOT, "tools", "vboard", "services.py"), workdir)
+    return _vboard_micropython(a, wire, settings, names, stopping, run_now)
+
+
+def _service_files(names, wrap=None):
+    """The vboard's service modules the names ask for, compiled for the board:
+    {"/services.mpy": ..., "/httpstatus.mpy": ...}; ``wrap`` turns each .mpy
+    into what the runtime loads."""
+    workdir = os.path.join(ROOT, ".build", "rp2040")
+    wanted = []
+    if any(n != "http" for n in names):
+        wanted.append("services")
     if "http" in names:
-        extra["/httpstatus.mpy"] = mpy_of(os.path.join(ROOT, "tools", "vboard", "httpstatus.py"), workdir)
+        wanted.append("httpstatus")
+    files = {}
+    for module in wanted:
+        mpy = mpy_of(os.path.join(ROOT, "tools", "vboard", module + ".py"), workdir)
+        files["/%s.mpy" % module] = wrap(mpy) if wrap else mpy
+    return files
+
+
+def _bound(a, line):
+    """With --dhcp, say ``bound IP`` from the board's ``tcpip: (...)`` line; False
+    (said) when the board fell back to its static address."""
+    if a.dhcp:
+        if "'dhcp')" not in line:
+            _say("rp2040_board: no DHCP lease (the board fell back to its static address)")
+            return False
+        _say("bound %s" % line.split("('")[1].split("'")[0])
+    return True
+
+
+def _serve_board(a, make, up, down, stopping, run_now, run=None):
+    """The vboard session every runtime shares: ``make()`` builds the board, which
+    is started; ``up(b)`` brings the stack up and returns its info dict (None: it
+    did not, and said why); then ``ready``, and each --run script on SIGUSR1
+    (``run(b, path, wall_s)``, run_script by default) until SIGINT/SIGTERM or the
+    emulator stops; ``down(b)`` stops serving and returns the board's stats,
+    printed with the chip's, the emulator's and the info as the stats line.
+    The exit status."""
     b = None
-    serving = False
     try:
-        b = micropython_board(settings, wire=wire, extra_files=extra,
-                              uf2=firmware_path(LWIP_UF2) if a.firmware == "W5500_EVB_PICO" else None)
+        b = make()
         b.start()
+        info = up(b)
+        if info is None:
+            return 1
+        _say("ready")
+        while not stopping.is_set() and b.alive():
+            stopping.wait(0.2)
+            if run_now.is_set() and a.run:
+                run_now.clear()
+                (run or run_script)(b, a.run, a.run_timeout)
+                a.run = None
+        if not b.alive():
+            _say("rp2040_board: the emulator stopped: %s" % (b.error or "exit"))
+            return 1
+        stats = down(b)
+        for k, v in b.chip.stats().items():
+            stats["chip_" + k] = v
+        for k, v in b.figures().items():
+            stats["board_" + k] = v
+        for k, v in info.items():
+            stats["board_" + k] = v
+        _say(json.dumps({"stats": stats}))
+        return 0
+    except BoardError as e:
+        _say("rp2040_board: %s" % e)
+        return 1
+    finally:
+        if b is not None:
+            b.close()
+
+
+def _vboard_micropython(a, wire, settings, names, stopping, run_now):
+    tcp = [n for n in names if n != "http"]
+    extra = _service_files(names)
+    serving = []
+
+    def up(b):
         boot = b.wait_for(b">>> ", wall_s=a.boot_timeout)
         line = [ln for ln in boot.decode(errors="replace").splitlines() if ln.startswith("tcpip:")]
         if not line or "not started" in line[0]:
             _say("rp2040_board: the stack did not start on the board: %s"
                  % (boot.decode(errors="replace").strip()[-400:]))
-            return 1
+            return None
         _log("board: " + line[0])
         _log("booted at %.3f s simulated (%.1f s wall)" % (b.sim_ns / 1e9, b.figures()["wall_s"]))
-        if a.dhcp:
-            if "'dhcp')" not in line[0]:
-                _say("rp2040_board: no DHCP lease (the board fell back to its static address)")
-                return 1
-            _say("bound %s" % line[0].split("('")[1].split("'")[0])
+        if not _bound(a, line[0]):
+            return None
         info = json.loads(b.exec(INFO, wall_s=60).strip().splitlines()[-1])
         _log("VERSIONR 0x%02x, tcpip from %s, heap free after start %d B"
              % (info["versionr"], info["tcpip_file"], info["mem_free_started"]))
@@ -788,75 +851,40 @@ def vboard_main(argv):
             b.wait_for(b"OK", 30)
             line = b.wait_for(b"serving", 60) + b.wait_for(b"\n", 30)
             info["mem_free_serving"] = int(line.split()[-1])
-            serving = True
-        _say("ready")
-        while not stopping.is_set() and b.alive():
-            stopping.wait(0.2)
-            if run_now.is_set() and a.run:
-                run_now.clear()
-                run_script(b, a.run, a.run_timeout)
-                a.run = None
-        if not b.alive():
-            _say("rp2040_board: the emulator stopped: %s" % (b.error or "exit"))
-            return 1
+            serving.append(True)
+        return info
+
+    def down(b):
         if serving:
             b.write(b"\x03")
             b.wait_for(b"\x04>", 30)
             b.write(b"\x02")
             b.wait_for(b">>> ", 30)
-        stats = json.loads(b.exec(STATS, wall_s=30).strip().splitlines()[-1])
-        for k, v in b.chip.stats().items():
-            stats["chip_" + k] = v
-        for k, v in b.figures().items():
-            stats["board_" + k] = v
-        for k, v in info.items():
-            stats["board_" + k] = v
-        _say(json.dumps({"stats": stats}))
-        return 0
-    except BoardError as e:
-        _say("rp2040_board: %s" % e)
-        return 1
-    finally:
-        if b is not None:
-            b.close()
+        return json.loads(b.exec(STATS, wall_s=30).strip().splitlines()[-1])
+
+    uf2 = firmware_path(LWIP_UF2) if a.firmware == "W5500_EVB_PICO" else None
+    return _serve_board(a, lambda: micropython_board(settings, wire=wire, extra_files=extra, uf2=uf2),
+                        up, down, stopping, run_now)
 
 
 def _vboard_lwip(a, wire, settings, names, stopping, run_now):
     settings = dict(settings, serve=names)
-    b = None
-    try:
-        b = lwip_board(settings, wire=wire)
-        b.start()
-        info, serving = _lwip_up(b, a, names, a.boot_timeout)
-        _say("ready")
-        while not stopping.is_set() and b.alive():
-            stopping.wait(0.2)
-            if run_now.is_set() and a.run:
-                run_now.clear()
-                run_script(b, a.run, a.run_timeout)
-                a.run = None
-        if not b.alive():
-            _say("rp2040_board: the emulator stopped: %s" % (b.error or "exit"))
-            return 1
-        stats = {}
-        if serving:
-            b.write(b"\x03")
-            b.wait_for(b"lwip-stats ", 30)
-            stats = json.loads(b.wait_for(b"\n", 30))
-        for k, v in b.chip.stats().items():
-            stats["chip_" + k] = v
-        for k, v in b.figures().items():
-            stats["board_" + k] = v
-        for k, v in info.items():
-            stats["board_" + k] = v
-        _say(json.dumps({"stats": stats}))
-        return 0
-    except BoardError as e:
-        _say("rp2040_board: %s" % e)
-        return 1
-    finally:
-        if b is not None:
-            b.close()
+    serving = []
+
+    def up(b):
+        info, on = _lwip_up(b, a, names, a.boot_timeout)
+        if on:
+            serving.append(True)
+        return info
+
+    def down(b):
+        if not serving:
+            return {}
+        b.write(b"\x03")
+        b.wait_for(b"lwip-stats ", 30)
+        return json.loads(b.wait_for(b"\n", 30))
+
+    return _serve_board(a, lambda: lwip_board(settings, wire=wire), up, down, stopping, run_now)
 
 
 # ------------------------------------------------------------ CircuitPython
@@ -964,23 +992,14 @@ def _cp_stop_loop(b):
 
 def _vboard_circuitpython(a, wire, settings, names, stopping, run_now):
     tcp = [n for n in names if n != "http"]
-    workdir = os.path.join(ROOT, ".build", "rp2040")
-    fsimage = _fsimage()
-    extra = {}
-    if tcp:
-        extra["/services.mpy"] = fsimage.circuitpython_mpy(mpy_of(os.path.join(ROOT, "tools", "vboard", "services.py"), workdir))
-    if "http" in names:
-        extra["/httpstatus.mpy"] = fsimage.circuitpython_mpy(
-            mpy_of(os.path.join(ROOT, "tools", "vboard", "httpstatus.py"), workdir))
-    b = None
-    looping = False
-    try:
-        b = circuitpython_board(settings, wire=wire, extra_files=extra)
-        b.start()
+    extra = _service_files(names, _fsimage().circuitpython_mpy)
+    looping = []
+
+    def up(b):
         line = circuitpython_repl(b, a.boot_timeout)
         if " up, " not in line:
             _say("rp2040_board: the stack did not start on the board: %s" % line)
-            return 1
+            return None
         _log("board (code.py): " + line)
         _log("code.py up at %.3f s simulated (%.1f s wall)" % (b.sim_ns / 1e9, b.figures()["wall_s"]))
         b.write(b"\r\x03\x03\x01")
@@ -988,15 +1007,11 @@ def _vboard_circuitpython(a, wire, settings, names, stopping, run_now):
         out, err = _cp_raw(b, CP_START + "print('tcpip:', net.ifconfig())\n" + INFO, wall_s=120)
         if err:
             _say("rp2040_board: the stack did not start in the REPL: %s" % err.strip()[-400:])
-            return 1
+            return None
         lines = out.strip().splitlines()
         info = json.loads(lines[-1])
-        up = [ln for ln in lines if ln.startswith("tcpip:")][0]
-        if a.dhcp:
-            if "'dhcp')" not in up:
-                _say("rp2040_board: no DHCP lease (the board fell back to its static address)")
-                return 1
-            _say("bound %s" % up.split("('")[1].split("'")[0])
+        if not _bound(a, [ln for ln in lines if ln.startswith("tcpip:")][0]):
+            return None
         _log("VERSIONR 0x%02x, tcpip from %s, heap free after start %d B"
              % (info["versionr"], info["tcpip_file"], info["mem_free_started"]))
         b.write((CP_SERVE_LOOP % {"tcp": tcp, "http": "http" in names}).encode() + b"\x04")
@@ -1010,42 +1025,29 @@ def _vboard_circuitpython(a, wire, settings, names, stopping, run_now):
             err = [ln.strip() for ln in line.decode(errors="replace").replace("\x04", "\n").splitlines()
                    if ln.strip() not in ("", ">")]
             _say("rp2040_board: the services did not start on the board: %s" % " | ".join(err[-2:]))
-            return 1
+            return None
         info["mem_free_serving"] = int(line.split()[-1])
-        looping = True
-        _say("ready")
-        while not stopping.is_set() and b.alive():
-            stopping.wait(0.2)
-            if run_now.is_set() and a.run:
-                run_now.clear()
-                if looping:
-                    _cp_stop_loop(b)
-                    looping = False
-                run_script(b, a.run, a.run_timeout, lambda code, wall_s: _cp_raw(b, code.decode(), wall_s))
-                a.run = None
-        if not b.alive():
-            _say("rp2040_board: the emulator stopped: %s" % (b.error or "exit"))
-            return 1
+        looping.append(True)
+        return info
+
+    def stop_loop(b):
         if looping:
             _cp_stop_loop(b)
+            looping.clear()
+
+    def run(b, path, wall_s):
+        stop_loop(b)
+        run_script(b, path, wall_s, lambda code, wall_s: _cp_raw(b, code.decode(), wall_s))
+
+    def down(b):
+        stop_loop(b)
         out, err = _cp_raw(b, STATS, wall_s=30)
         if err:
             raise BoardError("stats failed on the board: " + err.strip()[-400:])
-        stats = json.loads(out.strip().splitlines()[-1])
-        for k, v in b.chip.stats().items():
-            stats["chip_" + k] = v
-        for k, v in b.figures().items():
-            stats["board_" + k] = v
-        for k, v in info.items():
-            stats["board_" + k] = v
-        _say(json.dumps({"stats": stats}))
-        return 0
-    except BoardError as e:
-        _say("rp2040_board: %s" % e)
-        return 1
-    finally:
-        if b is not None:
-            b.close()
+        return json.loads(out.strip().splitlines()[-1])
+
+    return _serve_board(a, lambda: circuitpython_board(settings, wire=wire, extra_files=extra),
+                        up, down, stopping, run_now, run)
 
 
 def run_script(b, path, wall_s, exec_raw=None):

@@ -40,7 +40,6 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import toolpath  # noqa: E402  (the tools/ folders on sys.path)
 toolpath.add(ROOT)
 
-from xorshift import Xorshift32  # noqa: E402
 
 LIB = os.path.join(ROOT, "lib")
 FUZZ_DIR = os.path.join(ROOT, ".build", "fuzz")
@@ -54,10 +53,11 @@ SIZES = {"tcp_sockets": 3, "tcp_rx_bytes": 1024, "tcp_tx_bytes": 1024, "udp_sock
          "udp_rx_bytes": 512, "arp_entries": 4}
 
 tcpip = None  # modules, imported by load() (instrumented under atheris)
+RNG = None  # the random32 stand-in, made by load() (xorshift.py imports tcpip too)
 
 
 def load(instrument=False):
-    global tcpip
+    global tcpip, RNG
     if LIB not in sys.path:
         sys.path.insert(0, LIB)
     if instrument:
@@ -75,19 +75,19 @@ def load(instrument=False):
     import tcpip.nic.link
     import tcpip  # noqa: F811
     globals()["tcpip"] = sys.modules["tcpip"]
+    if RNG is None:
+        from xorshift import Xorshift32  # tcpip.nic.link's: after the (instrumented) imports
 
+        class _DetRandom(Xorshift32):
+            """random32 stand-in: xorshift, reset for every input so captured sessions replay."""
 
-class _DetRandom(Xorshift32):
-    """random32 stand-in: xorshift, reset for every input so captured sessions replay."""
+            def reset(self, seed=12345):
+                self.s = seed
 
-    def reset(self, seed=12345):
-        self.s = seed
+            def __call__(self):
+                return self.next()
 
-    def __call__(self):
-        return self.next()
-
-
-RNG = _DetRandom()
+        RNG = _DetRandom()
 
 
 def _patch_random():

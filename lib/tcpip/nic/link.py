@@ -18,9 +18,13 @@ end's ``up`` is False (cable pulled at either side) or ``link.up`` is False.
 from tcpip.compat import ticks_add, ticks_diff
 
 
-class _Rng:
-    def __init__(self, seed):
-        self.s = (seed * 2654435761 + 1) & 0xFFFFFFFF or 1
+class Xorshift32:
+    """Marsaglia's xorshift32 (13, 17, 5): the same sequence under CPython and
+    MicroPython (tools/common/xorshift.py gives it to tests and tools).  Seed 0
+    becomes 1 (0 is a fixed point); ``s`` is the state."""
+
+    def __init__(self, seed=1):
+        self.s = (seed & 0xFFFFFFFF) or 1
 
     def next(self):
         x = self.s
@@ -29,6 +33,11 @@ class _Rng:
         x ^= (x << 5) & 0xFFFFFFFF
         self.s = x
         return x
+
+
+class _Rng(Xorshift32):
+    def __init__(self, seed):
+        Xorshift32.__init__(self, seed * 2654435761 + 1)
 
     def chance(self, p):
         return p > 0 and self.next() < int(p * 4294967296)
