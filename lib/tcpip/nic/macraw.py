@@ -127,8 +127,9 @@ class MacrawNIC:
         self._rx_rd0 = 0  # RX_RD as the chip has it (until RECV)
         # A run read to its end whose RX_RD and RECV are not yet written: set
         # before the writes, cleared after them, so a receive interrupted
-        # between them (Ctrl-C, a MemoryError) writes them again first
-        # instead of reading RX_RD back half-updated (see _rx_release).
+        # between them (Ctrl-C, a MemoryError) writes them again at the next
+        # refill (with INTn wired: the next frame, or the link check's
+        # backstop) instead of reading RX_RD back half-updated (see _rx_release).
         self._rx_due = False
         # With INTn wired its level says whether RECV is pending; RX_RSR is
         # read anyway after bring-up and at every link check (a backstop).
