@@ -17,6 +17,7 @@ Skips with one line when node, rp2040js or the firmware image is missing.
 import json
 import os
 import sys
+import time
 
 import pytest
 
@@ -55,6 +56,22 @@ def _script():
         "\ngc.collect()\nprint('heap-after', _free0, gc.mem_free())\n"
 
 
+def _until_serving_or_end(b, wall_s):
+    got = b""
+    end = time.monotonic() + wall_s
+    while time.monotonic() < end and b.alive():
+        got += b.read_all()
+        if b"\x04" in got:  # the raw REPL's end of output: the script stopped
+            raise AssertionError("board_bench.py ended before serving: %s"
+                                 % got.decode(errors="replace")[-1500:])
+        i = got.find(b"serving discard/chargen/echo")
+        if i >= 0 and b"\n" in got[i:]:
+            return got.decode(errors="replace")
+        time.sleep(0.2)
+    raise AssertionError("board_bench.py did not serve within %d s wall: %s"
+                         % (wall_s, got.decode(errors="replace")[-1500:]))
+
+
 def test_board_bench_runs_on_a_stock_pico_and_agrees_with_the_service():
     peer = BB.SimPeer()
     workdir = os.path.join(ROOT, ".build", "rp2040")
@@ -73,9 +90,8 @@ def test_board_bench_runs_on_a_stock_pico_and_agrees_with_the_service():
         b.wait_for(b"raw REPL; CTRL-B to exit\r\n>", 30)
         b.write(_script().encode() + b"\x04")
         b.wait_for(b"OK", 30)
-        # the JSON line, then the service
-        text = b.wait_for(b"serving discard/chargen/echo", 240).decode(errors="replace")
-        b.wait_for(b"\n", 30)
+        # the JSON line, then the service; or the script ended (a traceback)
+        text = _until_serving_or_end(b, 240)
         lines = [ln for ln in text.splitlines() if ln.startswith("{")]
         assert lines, text[-2000:]
         out = json.loads(lines[-1])
