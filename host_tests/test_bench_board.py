@@ -48,6 +48,20 @@ def test_quick_board_bench_reports_every_figure_for_tcpip_and_lwip_with_ratios()
                                    ("rp2040-micropython", "rp2040-lwip")})
 
 
+def test_quick_circuitpython_bench_serves_discard_and_chargen_payload_checked():
+    """The CircuitPython row: the services (chargen's pattern included) fit its
+    heap and move data both ways with the RFC 864 pattern checked."""
+    if RB.missing_prerequisite(images=(RB.CIRCUITPYTHON_UF2,)):
+        pytest.skip(RB.missing_prerequisite(images=(RB.CIRCUITPYTHON_UF2,)))
+    out = BB.run(["rp2040-circuitpython"], 30, wall_s=120)
+    assert BB.missing(out) == [], out
+    cp = out["rp2040-circuitpython"]
+    assert cp["payload_checked"] and cp["in_kBps"] > 0 and cp["out_kBps"] > 0
+    assert cp["heap_free_started"] > cp["heap_free_serving"] > 0
+    assert cp["nic_resyncs"] == 0 and cp["board_retransmits"] == 0, cp
+    H.record("bench_board_quick_circuitpython", {k: cp[k] for k in BB.FIGURES})
+
+
 def test_quick_tls_bench_reports_its_figures_payload_checked():
     """rp2040-micropython-tls: a verified TLS transfer from the stepped peer on
     the W5500_EVB_PICO image, next to plain TCP on the same image."""

@@ -96,13 +96,14 @@ def busio_bus(monkeypatch):
             pass
 
         def try_lock(self):
+            bus.locks.append("lock")
             return True
 
         def configure(self, **kw):
             pass
 
         def unlock(self):
-            pass
+            bus.locks.append("unlock")
 
         def write(self, b):
             bus.write(b)
@@ -110,6 +111,7 @@ def busio_bus(monkeypatch):
         def readinto(self, b):
             bus.readinto(b)
 
+    bus.locks = []
     monkeypatch.setitem(sys.modules, "busio", types.SimpleNamespace(SPI=SPI))
     monkeypatch.setitem(sys.modules, "digitalio", types.SimpleNamespace(
         DigitalInOut=DigitalInOut, Pull=types.SimpleNamespace(UP=1)))
@@ -154,3 +156,14 @@ def test_int_level_follows_the_pin_and_is_none_when_not_wired(which, machine_bus
         assert bool(spi.int_level()) == bool(level)
         assert spi.int_asserted() == (not level)
     assert _adapters(which).int_level is None
+
+
+def test_busio_shared_locks_and_unlocks_the_bus_around_every_frame(busio_bus):
+    spi = w5500_spi.BusioSPI("SCK", "MOSI", "MISO", "CS", shared=True)
+    assert busio_bus.locks == []  # not locked for good, unlike shared=False
+    spi.write(b"\x00\x28\x0c", b"\x12\x34")
+    data = bytearray(2)
+    spi.read(b"\x00\x26\x08", data)
+    assert busio_bus.frames == [b"\x00\x28\x0c\x12\x34", b"\x00\x26\x08\x00\x00"]
+    assert data == bytearray(b"\xa0\xa1")
+    assert busio_bus.locks == ["lock", "unlock", "lock", "unlock"]

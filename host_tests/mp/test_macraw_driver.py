@@ -181,6 +181,113 @@ def test_torn_rx_rsr_read_is_reread_until_stable(c):
     assert nic.resyncs == 0
 
 
+class _Interrupted(Exception):
+    pass
+
+
+class _FailingSPI:
+    """The adapter, raising at its ``at``-th call (counted from 0), before the
+    transaction (``after`` False: a KeyboardInterrupt at the adapter's first
+    branch, a MemoryError) or once it is done (``after`` True)."""
+
+    def __init__(self, spi, at, after):
+        self.spi = spi
+        self.at = at
+        self.after = after
+        self.calls = 0
+
+    def _call(self, fn, header, data):
+        k = self.calls
+        self.calls += 1
+        if k == self.at and not self.after:
+            raise _Interrupted()
+        fn(header, data)
+        if k == self.at:
+            raise _Interrupted()
+
+    def write(self, header, data):
+        self._call(self.spi.write, header, data)
+
+    def read(self, header, data):
+        self._call(self.spi.read, header, data)
+
+    def int_asserted(self):
+        return self.spi.int_asserted()
+
+
+def _receive_interrupted(c, intn, at, after, tx):
+    # a run of frames in the ring, received (and, when tx, a frame sent
+    # after each) with an exception out of the at-th SPI call; then more
+    # frames: the driver must stay in step with the chip's ring
+    wire, chip, nic = c.make(intn=intn)
+    chip.wire_frames_per_select = 0
+    buf = bytearray(1514)
+    first = [frame(60 + (i * 151) % 1400, i) for i in range(5)]
+    wire.inbox.extend(first)
+    chip.pump()
+    nic.spi = f = _FailingSPI(nic.spi, at, after)
+    got = []
+    raised = 0
+    for _ in range(40):
+        try:
+            n = nic.recv_into(buf)
+            if n:
+                got.append(bytes(buf[:n]))
+                if tx:
+                    nic.send(memoryview(frame(100, len(got), dst=PEER, src=MAC)))
+            elif not raised or f.calls > at:
+                break
+        except _Interrupted:
+            raised += 1
+    nic.spi = f.spi
+    nic.received_in_loop = len(got)
+    later = [frame(70 + i, 50 + i) for i in range(4)]
+    wire.inbox.extend(later)
+    chip.pump()
+    nic.link_up()  # (what the stack does every 500 ms: with INTn, a backstop read of RX_RSR)
+    got += drain(nic, buf)
+    return got, first, later, nic, raised, wire.outbox
+
+
+def test_receive_interrupted_at_any_spi_call_keeps_the_ring_in_step(c):
+    # Ctrl-C (or a MemoryError caught further up) inside recv_into, e.g.
+    # between the RX_RD write and RECV, must not desynchronise the ring:
+    # at most the frame being received when it struck is lost, nothing is
+    # duplicated, no resync
+    for intn in (True, False):
+        for after in (False, True):
+            for at in range(0, 24):
+                got, first, later, nic, raised, _ = _receive_interrupted(c, intn, at, after, False)
+                where = (intn, after, at, raised, nic.resyncs, len(got))
+                assert nic.resyncs == 0, where
+                assert got[-len(later):] == later, where
+                seen = got[:-len(later)]
+                assert len(seen) >= len(first) - raised, where
+                it = iter(first)
+                for g in seen:  # in order, each at most once
+                    for f in it:
+                        if f == g:
+                            break
+                    else:
+                        raise AssertionError("frame out of order or duplicated: %r" % (where,))
+
+
+def test_send_interrupted_at_any_spi_call_sends_only_whole_frames(c):
+    # each frame received is answered with a sent one; an exception before
+    # any SPI call (the adapters have no branch after raising CS, where a
+    # KeyboardInterrupt could strike once a SEND is out) loses at most that
+    # frame, and never glues two into one
+    for at in range(0, 30):
+        got, first, later, nic, raised, out = _receive_interrupted(c, True, at, False, True)
+        assert raised == 1 and nic.resyncs == 0 and nic.tx_timeouts == 0, (at, raised)
+        assert got[-len(later):] == later, at
+        # (a frame received later, after the link check's backstop read, is not answered)
+        assert len(out) >= nic.received_in_loop - 1, (at, len(out), nic.received_in_loop)
+        sent = [frame(100, k, dst=PEER, src=MAC) for k in range(1, 20)]
+        for o in out:
+            assert o in sent, (at, len(o))
+
+
 def test_short_frame_is_padded_to_60_on_send(c):
     wire, chip, nic = c.make()
     f = frame(42, 1, dst=PEER, src=MAC)  # an ARP-sized frame

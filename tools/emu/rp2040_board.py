@@ -920,6 +920,8 @@ except KeyboardInterrupt:
     pass
 for _s in _srv:
     (_s.stop if hasattr(_s, 'stop') else _s.close)()
+_srv = _s = None
+gc.collect()
 """
 
 
@@ -1041,6 +1043,9 @@ def _vboard_circuitpython(a, wire, settings, names, stopping, run_now):
 
     def down(b):
         stop_loop(b)
+        # the services' buffers let go and collected before STATS is compiled:
+        # CircuitPython's heap after serving may have no free block the compiler wants
+        _cp_raw(b, "import gc\ngc.collect()\n", wall_s=30)
         out, err = _cp_raw(b, STATS, wall_s=30)
         if err:
             raise BoardError("stats failed on the board: " + err.strip()[-400:])

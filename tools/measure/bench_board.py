@@ -64,10 +64,16 @@ Writes ``{"rp2040-micropython": {...}, "rp2040-lwip": {...}, "ratio_to_lwip":
 missing is skipped with one line (``skipped``: the reason).  ``--quick``
 moves 30 kB each way (``make test`` checks that every figure is reported).
 
+``rp2040-circuitpython``: stock CircuitPython 10.2.1 (Feather RP2040 +
+Ethernet FeatherWing, SPI at the 8 MHz ``BusioSPI`` asks for), the board set
+as .mpy on CIRCUITPY; code.py's loop is stopped and the stack brought up again
+in the raw REPL, where the services loop runs (no background timer there);
+``heap_free_started`` and ``heap_free_serving`` as for tcpip, ``nic_resyncs``
+from the driver.
+
 A runtime is one entry of ``BENCHES``: ``{name: (fn(nbytes, wall_s) -> figures
 dict, firmware images it needs)}``, using ``SimPeer`` and ``_measure`` as
-``bench_lwip`` does; ``rp2040-circuitpython`` is in ``RUNTIMES`` and reported
-as skipped until its entry exists.
+``bench_lwip`` does.
 """
 import hashlib
 import json
@@ -470,6 +476,95 @@ def bench_lwip(nbytes, wall_s):
         b.close()
 
 
+# CircuitPython: the services loop in the raw REPL (CircuitPython has no
+# background timer; code.py's loop is stopped and the stack brought up again
+# there, as vboard does).  gc stays enabled: CircuitPython's heap while serving
+# is a few KB, so counting what the loop allocates would end it.
+CP_SERVE = """
+import gc, json
+import services
+from tcpip.compat import ticks_ms, sleep_ms
+_st = net.stack
+_svc = services.start(_st, ['discard', 'chargen'])
+gc.collect()
+print('serving', gc.mem_free())
+try:
+    while True:
+        _w = _st.poll(ticks_ms())
+        _svc.run()
+        if _w > 0:
+            sleep_ms(1)
+except KeyboardInterrupt:
+    pass
+_svc.stop()
+gc.collect()
+print('bench-stats ' + json.dumps({'heap_free_after': gc.mem_free(), 'nic': _st.nic.stats()}))
+for names, values in _st.counters.groups:
+    for i in range(len(names)):
+        print('bench-counter ' + names[i] + ' ' + str(values[i]))
+print('bench-end')
+"""
+
+
+def bench_circuitpython(nbytes, wall_s):
+    """rp2040-circuitpython: stock CircuitPython 10.2.1 (Feather RP2040 +
+    Ethernet FeatherWing), the board set as .mpy on CIRCUITPY."""
+    peer = SimPeer()
+    settings = {"dhcp": False, "ip": BOARD_IP, "prefix": 24, "gateway": PEER_IP, "dns": [],
+                "mac": "02:00:00:00:00:02", "poll_ms": 10}
+    workdir = os.path.join(ROOT, ".build", "rp2040")
+    os.makedirs(workdir, exist_ok=True)
+    fsimage = RB._fsimage()
+    extra = {"/services.mpy": fsimage.circuitpython_mpy(
+        RB.mpy_of(os.path.join(ROOT, "tools", "vboard", "services.py"), workdir))}
+    b = RB.circuitpython_board(settings, wire=peer.wire, realtime=False, extra_files=extra)
+    b.sync_us = SYNC_US
+    peer.attach(b)
+    res = {"firmware": RB.CIRCUITPYTHON_UF2, "peer": PEER_DOC}
+    try:
+        b.start()
+        RB.circuitpython_repl(b, 120)
+        b.write(b"\r\x03\x03\x01")
+        b.wait_for(b"raw REPL; CTRL-B to exit\r\n>", 30)
+        out, err = RB._cp_raw(b, RB.CP_START + RB.INFO, wall_s=120)
+        if err:
+            raise BenchError("the stack did not start in the REPL: %s" % err.strip()[-300:])
+        res["heap_free_started"] = json.loads(out.strip().splitlines()[-1])["mem_free_started"]
+        b.write(CP_SERVE.encode() + b"\x04")
+        b.wait_for(b"OK", 30)
+        line = b.wait_for(b"\n", 60)
+        if b"serving" not in line:
+            try:
+                line += b.wait_for(b"\x04>", 30)  # the rest of the traceback
+            except RB.BoardError:
+                pass
+            raise BenchError("the services did not start: %s" % " | ".join(
+                ln.strip() for ln in line.decode(errors="replace").replace("\x04", "\n").splitlines()
+                if ln.strip() not in ("", ">"))[-300:])
+        res["heap_free_serving"] = int(line.split()[-1])
+        _measure(b, peer, nbytes, wall_s, res)
+        b.write(b"\x03")
+        b.wait_for(b"bench-stats ", 30)
+        st = json.loads(b.wait_for(b"\n", 30))
+        counters = {}
+        for ln in b.wait_for(b"bench-end", 60).decode(errors="replace").splitlines():
+            if ln.startswith("bench-counter "):
+                k, v = ln.split()[1:3]
+                counters[k] = int(v)
+        res["heap_free_after"] = st["heap_free_after"]
+        res["nic_resyncs"] = st["nic"]["resyncs"]
+        res["board_retransmits"] = counters.get("tcp_retransmits")
+        res["board_stats"] = {k: v for k, v in counters.items()
+                              if v and ("drop" in k or "ooo" in k or "retrans" in k or "rto" in k or "error" in k)}
+        res["peer_stats"] = {k: v for k, v in peer.stack.stats().items()
+                             if v and ("drop_tcp" in k or "ooo" in k or "retrans" in k or "rto" in k)}
+        res["sim_s_total"] = round(b.sim_ns / 1e9, 3)
+        res["wall_s"] = b.figures()["wall_s"]
+        return res
+    finally:
+        b.close()
+
+
 # TLS: tcpip on the W5500_EVB_PICO image (RPI_PICO has no ssl), MicroPython's
 # own ssl over a tcpip socket; the peer serves TLS (CPython's ssl through
 # tcpip.tls, non-blocking) and, for comparison, the same bytes in plain TCP.
@@ -632,6 +727,7 @@ def bench_tls(nbytes, wall_s):
 
 
 BENCHES = {"rp2040-micropython": (bench_tcpip, (RB.MICROPYTHON_UF2,)),
+           "rp2040-circuitpython": (bench_circuitpython, (RB.CIRCUITPYTHON_UF2,)),
            "rp2040-lwip": (bench_lwip, (RB.LWIP_UF2,)),
            "rp2040-micropython-tls": (bench_tls, (RB.LWIP_UF2,))}
 

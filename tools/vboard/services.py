@@ -44,19 +44,23 @@ _SCRATCH_BYTES = 1460
 _started = []
 
 
-def chargen_pattern():
+def chargen_pattern(extra=0):
     """RFC 864 character generator: 95 lines of 72 printable characters + CRLF,
-    each line starting one character later (7030 bytes, then it repeats)."""
-    chars = bytes(range(32, 127))
-    out = bytearray(95 * 74)
+    each line starting one character later (7030 bytes, then it repeats),
+    followed by the next ``extra`` bytes of the repetition, in one buffer (a
+    board's heap may have no room for the pattern and a longer copy of it)."""
+    n = 95 * 74
+    out = bytearray(n + extra)
     o = 0
     for line in range(95):
         for i in range(72):
-            out[o] = chars[(line + i) % 95]
+            out[o] = 32 + (line + i) % 95
             o += 1
         out[o] = 13
         out[o + 1] = 10
         o += 2
+    for j in range(extra):
+        out[n + j] = out[j % n]
     return out
 
 
@@ -89,9 +93,8 @@ class Services:
         # board-sized heap has no room for that.
         self.pattern = None
         if "chargen" in names:
-            p = chargen_pattern()
-            self.pattern_len = len(p)
-            self.pattern = p + p[:stack.cfg.tcp_tx_bytes]
+            self.pattern_len = 95 * 74
+            self.pattern = chargen_pattern(stack.cfg.tcp_tx_bytes)
         self.served = 0
 
     def stop(self):

@@ -129,6 +129,12 @@ class MacrawNIC:
         self._rx_avail = 0
         self._rx_rd = 0
         self._rx_rd0 = 0  # RX_RD as the chip has it (until RECV)
+        # A run read to its end whose RX_RD and RECV are not yet written: set
+        # before the writes, cleared after them, so a receive interrupted
+        # between them (Ctrl-C, a MemoryError) writes them again at the next
+        # refill (with INTn wired: the next frame, or the link check's
+        # backstop) instead of reading RX_RD back half-updated (see _rx_release).
+        self._rx_due = False
         # With INTn wired its level says whether RECV is pending; RX_RSR is
         # read anyway after bring-up and at every link check (a backstop).
         self._rx_check = True
@@ -292,6 +298,7 @@ class MacrawNIC:
             raise OSError(EIO, "%s socket 0 did not open in MACRAW (Sn_SR=0x%02x)"
                           % (self.CHIP, sr))
         self._rx_avail = 0
+        self._rx_due = False  # (OPEN reset RX_RD: nothing of the old ring is freed)
         self._rx_check = True
         # OPEN re-initialises the pointers: read TX_WR again (docs/w5500.md section 3).
         self._read(s0 + _Sn_TX_WR, self._r2)
@@ -327,6 +334,8 @@ class MacrawNIC:
     def _rx_refill(self):
         # How many bytes wait (RX_RSR) and where (RX_RD): one burst, they are
         # adjacent.  True when something waits.
+        if self._rx_due:
+            self._rx_release(self._rx_rd)
         if self._int:
             # (recv_into returned already when INTn was high: RECV was not
             # raised since it was last cleared, so nothing arrived; unless
@@ -370,7 +379,8 @@ class MacrawNIC:
         rd = (rd + rec) & 0xFFFF
         self._rx_rd = rd
         self._rx_avail -= rec
-        if self._rx_avail == 0:
+        self._rx_due = self._rx_avail == 0  # (no branch before it: see _rx_release)
+        if self._rx_due:
             self._rx_release(rd)
         if n > len(buf):
             return 0
@@ -389,9 +399,17 @@ class MacrawNIC:
     def _rx_release(self, rd):
         # RX_RD then RECV frees what this run read [DS p54].  Sn_CR is not
         # polled for the chip to accept RECV: it does within a few of its
-        # clocks, long before the next SPI transaction.
+        # clocks, long before the next SPI transaction.  An exception between
+        # the two writes (KeyboardInterrupt is raised at a branch, such as
+        # the adapter's; a MemoryError caught by the caller's caller) would
+        # leave RX_RD written and RECV not: the chip's RX_RSR then still
+        # counts what this run read, the next _rx_refill would take RX_RD
+        # and that count together, run past the data and resync.
+        # _rx_due stays set until both writes are done, and _rx_refill does
+        # them again first (writing both twice is harmless).
         self._pointer_then_command(self._f_rx_rd, rd, self._f_recv)
         self._rx_rd0 = rd
+        self._rx_due = False
 
     def _pointer_then_command(self, frame, ptr, command):
         # A 16-bit pointer register (frame: its prebuilt SPI frame) and then
@@ -529,10 +547,12 @@ class MacrawNIC:
         self._write(self._TX_BUF, mv[first:n])
 
     def _tx_commit(self, n):
-        # TX_WR past the frame, then SEND (not waited for).
+        # TX_WR past the frame, then SEND (not waited for).  The driver's
+        # copy moves only once SEND is out: interrupted before that, the next
+        # frame is written over this one and sent alone.
         wr = (self._tx_wr + n) & 0xFFFF
-        self._tx_wr = wr
         self._pointer_then_command(self._f_tx_wr, wr, self._f_send)
+        self._tx_wr = wr
         self._tx_pending = True
         self._tx_len = n
         self.tx_frames += 1

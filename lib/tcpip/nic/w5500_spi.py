@@ -138,7 +138,10 @@ class BusioSPI:
         # empty receive (``value`` is a property here: a closure reads it)
         pin = self._int
         self.int_level = (lambda: pin.value) if pin is not None else None
-        if not shared:
+        if shared:  # (chosen once here: no branch left in write/read after SCSn rises)
+            self.write = self._write_shared  # type: ignore[method-assign]
+            self.read = self._read_shared  # type: ignore[method-assign]
+        else:
             self._lock()
 
     def _lock(self):
@@ -147,30 +150,43 @@ class BusioSPI:
             pass
         spi.configure(baudrate=self._baudrate, polarity=0, phase=0, bits=8)
 
+    # Nothing runs after SCSn goes high but the return: a KeyboardInterrupt
+    # (raised at a branch) cannot then strike once a frame is out, where the
+    # driver could not tell that the chip has it (a SEND, a RECV).
+
     def write(self, header, data):
-        if self._shared:
-            self._lock()
         self._cs.value = False
         try:
             self._spi.write(header)
             if data is not None:
                 self._spi.write(data)
         finally:
-            self._release()
+            self._cs.value = True
 
     def read(self, header, data):
-        if self._shared:
-            self._lock()
         self._cs.value = False
         try:
             self._spi.write(header)
             self._spi.readinto(data)  # clocks out 0x00 while reading (the busio default)
         finally:
-            self._release()
+            self._cs.value = True
 
-    def _release(self):
-        self._cs.value = True
-        if self._shared:
+    _frame_write = write  # (the methods above, when write/read are the shared ones)
+    _frame_read = read
+
+    def _write_shared(self, header, data):
+        # shared=True: lock and configure the bus around every frame, like SPIDevice
+        self._lock()
+        try:
+            self._frame_write(header, data)
+        finally:
+            self._spi.unlock()
+
+    def _read_shared(self, header, data):
+        self._lock()
+        try:
+            self._frame_read(header, data)
+        finally:
             self._spi.unlock()
 
     def hard_reset(self):

@@ -15,11 +15,17 @@ module until Ctrl-C, then prints ``lwip-stats {...}``.  Without services it
 returns to the REPL with ``net`` (the WIZNET5K) bound; lwIP keeps answering from
 its own timer and the INTn interrupt.
 
-Seen in the emulator, cause not found: inside the services' poll loop a short
-reply written with nothing arriving after it (the http page; also with close()
-right after the write) goes out only when the next frame arrives, while from
-the REPL a 5-byte write leaves within a few ms.  echo, discard, chargen and
-ping, where the peer keeps sending, are not affected.
+Seen in the emulator, not fixed: the http page reaches a client only when
+another frame of that connection arrives (curl's FIN after its timeout).  A
+capture in the namespace shows it is the request, not the reply, that waits:
+the request that arrives right behind the handshake, before ``accept()``, is
+refused by MicroPython's lwIP glue (not acknowledged); lwIP acknowledges the
+peer's retransmission 200 ms later but keeps it as refused data, which it
+hands to the socket only at the next segment of the connection (lwIP's fast
+timer, which should retry refused data every 250 ms, evidently does not run
+during this loop).  The reply leaves at once after the request is read.
+echo, discard, chargen and ping, where the peer keeps sending, are not
+affected.
 """
 import json
 import select
