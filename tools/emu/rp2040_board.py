@@ -645,6 +645,8 @@ STATS = ("import json, gc\ngc.collect()\nsep = '{'\n"
          "        sep = ', '\n"
          "for k, v in net.nic.stats().items():\n"
          "    print(sep + json.dumps('nic_' + k) + ': ' + json.dumps(v), end='')\n"
+         "e = getattr(net.stack, 'last_error', None)\n"
+         "print(sep + '\"last_error\": ' + json.dumps(None if e is None else repr(e)), end='')\n"
          "print('}')\n")
 
 
