@@ -603,10 +603,14 @@ class Board:
 
 
 # ------------------------------------------------------------ vboard runtime
-SERVE_LOOP = """
-import time
-from tcpip.compat import ticks_ms
+# The services loop run in the raw REPL, for both MicroPython (the background
+# poller stops while the loop polls, and starts again after) and CircuitPython
+# (no poller; the heap is collected before and after, as it is small there).
+SERVE_LOOP_BODY = """
+from tcpip.compat import ticks_ms, sleep_ms
+import gc
 _st = net.stack
+gc.collect()
 _srv = []
 if %(tcp)r:
     import services
@@ -614,8 +618,8 @@ if %(tcp)r:
 if %(http)r:
     import httpstatus
     _srv.append(httpstatus.StatusServer(_st, 80))
-net.background.stop()
-import gc
+if %(background)r:
+    net.background.stop()
 gc.collect()
 print('serving', gc.mem_free())
 try:
@@ -624,12 +628,15 @@ try:
         for _s in _srv:
             _s.run()
         if _w > 0:
-            time.sleep_ms(1)
+            sleep_ms(1)
 except KeyboardInterrupt:
     pass
 for _s in _srv:
     (_s.stop if hasattr(_s, 'stop') else _s.close)()
-net.background = __import__('netboot').Background(net, net.settings['poll_ms'])
+_srv = _s = None
+gc.collect()
+if %(background)r:
+    net.background = __import__('netboot').Background(net, net.settings['poll_ms'])
 """
 
 INFO = ("import gc, json, tcpip\ngc.collect()\n"
@@ -849,7 +856,7 @@ def _vboard_micropython(a, wire, settings, names, stopping, run_now):
         if names:
             b.write(b"\r\x03\x03\x01")
             b.wait_for(b"raw REPL; CTRL-B to exit\r\n>", 30)
-            b.write((SERVE_LOOP % {"tcp": tcp, "http": "http" in names}).encode() + b"\x04")
+            b.write((SERVE_LOOP_BODY % {"tcp": tcp, "http": "http" in names, "background": True}).encode() + b"\x04")
             b.wait_for(b"OK", 30)
             line = b.wait_for(b"serving", 60) + b.wait_for(b"\n", 30)
             info["mem_free_serving"] = int(line.split()[-1])
@@ -893,38 +900,9 @@ def _vboard_lwip(a, wire, settings, names, stopping, run_now):
 # CircuitPython has no background timer: the REPL cannot poll.  code.py (the
 # polling loop users run) brings the stack up at boot; the vboard then stops it
 # (Ctrl-C, a key), and in the REPL, which starts with a fresh heap, brings the
-# stack up again and runs this loop in the raw REPL (services, then the polling
+# stack up again and runs SERVE_LOOP_BODY in the raw REPL (services, then the polling
 # loop until Ctrl-C), keeping ``net`` for --run and the stats.
 CP_START = "import netboot\nnet = netboot.start(background=False)\n"
-CP_SERVE_LOOP = """
-from tcpip.compat import ticks_ms, sleep_ms
-_st = net.stack
-import gc
-gc.collect()
-_srv = []
-if %(tcp)r:
-    import services
-    _srv.append(services.start(_st, %(tcp)r))
-if %(http)r:
-    import httpstatus
-    _srv.append(httpstatus.StatusServer(_st, 80))
-import gc
-gc.collect()
-print('serving', gc.mem_free())
-try:
-    while True:
-        _w = _st.poll(ticks_ms())
-        for _s in _srv:
-            _s.run()
-        if _w > 0:
-            sleep_ms(1)
-except KeyboardInterrupt:
-    pass
-for _s in _srv:
-    (_s.stop if hasattr(_s, 'stop') else _s.close)()
-_srv = _s = None
-gc.collect()
-"""
 
 
 def circuitpython_board(settings=None, wire=None, board=CIRCUITPYTHON_BOARD, directory=None,
@@ -1018,7 +996,7 @@ def _vboard_circuitpython(a, wire, settings, names, stopping, run_now):
             return None
         _log("VERSIONR 0x%02x, tcpip from %s, heap free after start %d B"
              % (info["versionr"], info["tcpip_file"], info["mem_free_started"]))
-        b.write((CP_SERVE_LOOP % {"tcp": tcp, "http": "http" in names}).encode() + b"\x04")
+        b.write((SERVE_LOOP_BODY % {"tcp": tcp, "http": "http" in names, "background": False}).encode() + b"\x04")
         b.wait_for(b"OK", 30)
         line = b.wait_for(b"\n", 60)  # "serving N", or the traceback when it raised
         if b"serving" not in line:
