@@ -46,7 +46,6 @@ Results go to ``--out`` under ``--label`` (other labels in the file are kept), s
 import argparse
 import json
 import os
-import struct
 import sys
 import time
 
@@ -59,11 +58,9 @@ sys.path.insert(0, os.path.join(ROOT, "lib"))
 
 import rp2040_board as rb  # noqa: E402  (tools/emu/rp2040_board.py)
 
-BOARD_IP = "192.0.2.2"
-PEER_IP = "192.0.2.1"
-BOARD_MAC = b"\x02\x00\x00\x00\x00\x02"
-PEER_MAC = b"\x02\x00\x00\x00\x00\x01"
-SYNC_US = 100  # how often (simulated) the emulator hands frames to and from the peer
+# the same board, peer addresses, emulator sync period (how often, simulated,
+# the emulator hands frames to and from the peer) and ping frame as the bench
+from bench_board import BOARD_IP, PEER_IP, BOARD_MAC, PEER_MAC, SYNC_US, echo_request  # noqa: E402
 CPU_HZ = 125000000
 
 SETTINGS = {"dhcp": False, "dhcp_timeout_ms": 1000, "ip": BOARD_IP, "prefix": 24,
@@ -248,27 +245,6 @@ PLAN = [
 
 
 # ---------------------------------------------------------------- the peer
-def _csum(b):
-    if len(b) % 2:
-        b = b + b"\x00"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
-def echo_request(ident, seq, size=56):
-    """An Ethernet frame: ICMP echo request PEER_IP -> BOARD_IP, ``size`` data bytes."""
-    data = bytes(i & 0xFF for i in range(size))
-    icmp = struct.pack("!BBHHH", 8, 0, 0, ident, seq) + data
-    icmp = icmp[:2] + struct.pack("!H", _csum(icmp)) + icmp[4:]
-    src = bytes(int(x) for x in PEER_IP.split("."))
-    dst = bytes(int(x) for x in BOARD_IP.split("."))
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), seq & 0xFFFF, 0, 64, 1, 0, src, dst)
-    ip = ip[:10] + struct.pack("!H", _csum(ip)) + ip[12:]
-    return BOARD_MAC + PEER_MAC + b"\x08\x00" + ip + icmp
-
-
 class _PeerNIC:
     def __init__(self, peer):
         self.peer = peer
