@@ -305,7 +305,7 @@ STAT_KEYS = (
     "tcp_rst_tx", "tcp_challenge_acks", "tcp_rto_timeouts", "tcp_retransmits",
     "tcp_fast_retransmits", "tcp_persist_probes", "tcp_keepalive_probes",
     "tcp_timeouts", "tcp_ooo_segments", "tcp_time_wait_reused", "tcp_segs_out", "tcp_syn_evictions",
-    "tcp_syncookies_sent", "tcp_syncookies_ok", "tcp_syncookies_refused",
+    "tcp_syncookies_sent", "tcp_syncookies_ok", "tcp_syncookies_refused", "tcp_predicted",
     "drop_tcp_short", "drop_tcp_hlen", "drop_tcp_checksum", "drop_tcp_options",
     "drop_tcp_no_socket", "drop_tcp_backlog", "drop_tcp_no_block", "drop_tcp_broadcast",
 )
@@ -329,14 +329,15 @@ _C_TCP_SYN_EVICTIONS = const(15)
 _C_TCP_SYNCOOKIES_SENT = const(16)
 _C_TCP_SYNCOOKIES_OK = const(17)
 _C_TCP_SYNCOOKIES_REFUSED = const(18)
-_C_DROP_TCP_SHORT = const(19)
-_C_DROP_TCP_HLEN = const(20)
-_C_DROP_TCP_CHECKSUM = const(21)
-_C_DROP_TCP_OPTIONS = const(22)
-_C_DROP_TCP_NO_SOCKET = const(23)
-_C_DROP_TCP_BACKLOG = const(24)
-_C_DROP_TCP_NO_BLOCK = const(25)
-_C_DROP_TCP_BROADCAST = const(26)
+_C_TCP_PREDICTED = const(19)
+_C_DROP_TCP_SHORT = const(20)
+_C_DROP_TCP_HLEN = const(21)
+_C_DROP_TCP_CHECKSUM = const(22)
+_C_DROP_TCP_OPTIONS = const(23)
+_C_DROP_TCP_NO_SOCKET = const(24)
+_C_DROP_TCP_BACKLOG = const(25)
+_C_DROP_TCP_NO_BLOCK = const(26)
+_C_DROP_TCP_BROADCAST = const(27)
 # END LAYOUT tcp.counters
 
 
@@ -743,6 +744,7 @@ class Tcp:
         self.reanchor_at = _REANCHOR_AT
         self.reanchor_by = _REANCHOR_BY
         self.ack_soon = False  # some block has _F_ACK_SOON
+        self.hdrpred = True  # the fast path in input (False: every segment the general way)
         self.next_at = 0  # timers() scans the pool when this comes (see timers)
         self.now_ms = 0
         self.births = 0
@@ -1253,6 +1255,58 @@ class Tcp:
                 c = k
                 break
         dlen = seg.payload_end - seg.payload_off
+        if c is not None and (flags & ~PSH) == ACK and w[_STATE] == ESTABLISHED and self.hdrpred \
+                and _rel(seg.seq_hi, seg.seq_lo, w[_RA_HI], w[_RA_LO]) == w[_RCV_NXT]:
+            # Header prediction (BSD tcp_input, lwIP tcp_receive): on an
+            # ESTABLISHED connection nearly every segment is the next one in
+            # order and either a pure ACK of new data or data that ACKs
+            # nothing new.  For those the RFC 9293 3.10.7.4 checks of
+            # _sync_input all pass and reduce to the steps below, which do
+            # what it would do (host_tests/test_tcp_hdrpred.py runs both on
+            # the same segments); everything else goes the general way.
+            ack = _rel(seg.ack_hi, seg.ack_lo, w[_SA_HI], w[_SA_LO])
+            acked = ack - w[_SND_UNA]
+            fast = False
+            if dlen == 0:
+                # (a) a pure ACK of new data, not of our FIN and not in fast
+                # recovery (where a partial ACK resends): _ack_new's common case
+                fast = 0 < acked <= w[_TX_COUNT] and ack <= w[_SND_MAX] \
+                    and not w[_FLAGS] & _F_IN_RECOVERY
+                if fast:
+                    _ring_discard(w, _TX, acked)
+                    w[_SND_UNA] = ack
+                    if w[_SND_NXT] < ack:
+                        w[_SND_NXT] = ack  # after a go-back-N rewind
+                    self._rtt_sample(c, ack, now_ms)
+                    w[_RETRIES] = 0
+                    _cc_on_ack(w, acked)
+                    if w[_SND_MAX] == ack:
+                        if w[_TMR] == _T_RTX:
+                            w[_TMR] = _T_OFF
+                    elif w[_TMR] == _T_RTX or w[_TMR] == _T_OFF or w[_TMR] == _T_PERSIST:
+                        self._arm(c, _T_RTX, w[_RTO_MS], now_ms)  # RFC 6298 5.3
+                    self._update_window(c, w[_RCV_NXT], ack, seg.window)
+            else:
+                # (b) data that ACKs nothing new, fits the RX ring, fills no gap,
+                # has no FIN waiting beyond it, on a connection someone reads
+                fast = acked == 0 and dlen <= w[_RX_SIZE] - w[_RX_COUNT] and not w[_RX_NRANGES] \
+                    and not w[_FLAGS] & _F_FIN_AHEAD and (w[_USER] or w[_LISTENER])
+                if fast:
+                    self._update_window(c, w[_RCV_NXT], ack, seg.window)
+                    _ring_write(self.buf, w, _RX, buf, seg.payload_off, dlen)
+                    w[_RCV_NXT] += dlen
+                    self._ack_later(c, dlen, now_ms)
+            if fast:
+                self.ctr[_C_TCP_PREDICTED] += 1
+                w[_KA_AT] = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
+                w[_KA_PROBES] = 0
+                w[_PROBES] = 0
+                if w[_RCV_NXT] >= self.reanchor_at:
+                    self._reanchor(c, _RCV_SEQS, _RA_HI)
+                if w[_SND_UNA] >= self.reanchor_at:
+                    self._reanchor(c, _SND_SEQS, _SA_HI)
+                self._output(c, now_ms)
+                return None
         if c is not None and w[_STATE] == TIME_WAIT and flags & SYN and not flags & (ACK | RST) \
                 and not w[_USER] and _sdiff(seg.seq, _abs32(w, _RA_HI, w[_RCV_NXT])) > 0 \
                 and self._listener_for(dport):
@@ -1621,18 +1675,8 @@ class Tcp:
                 # Linux waits for the read the same way, tcp_cleanup_rbuf).
                 if filled > dlen or w[_RX_NRANGES]:
                     w[_FLAGS] |= _F_ACK_NOW  # RFC 5681 4.2: ACK at once when a gap fills
-                elif w[_RX_SIZE] - w[_RX_COUNT] < self.mss:
-                    self._ack_soon(c)  # the window is nearly shut: the peer waits for us
-                elif dlen >= w[_SND_MSS] or dlen >= self.mss:
-                    w[_ACK_SEGS] += 1
-                    if w[_ACK_SEGS] >= 2:
-                        self._ack_soon(c)  # RFC 1122 4.2.3.2: every second full segment
-                if not w[_FLAGS] & (_F_ACK_NOW | _F_ACK_SOON | _F_DELACK_ON):
-                    w[_FLAGS] |= _F_DELACK_ON
-                    w[_DELACK_AT] = ticks_add(now_ms, self.cfg.tcp_delack_ms)
-                    if ticks_diff(w[_DELACK_AT], self.next_at) < 0:
-                        self.next_at = w[_DELACK_AT]
-                        self.iface.wake_at = None  # Stack.poll runs the timers
+                else:
+                    self._ack_later(c, dlen, now_ms)
             else:
                 # out of order: keep it in the ring, send a duplicate ACK at once
                 _ring_write_at(self.buf, w, _RX, rel, buf, data_off, dlen)
@@ -1675,6 +1719,22 @@ class Tcp:
         if w[_SND_UNA] >= self.reanchor_at:
             self._reanchor(c, _SND_SEQS, _SA_HI)
         self._output(c, now_ms)
+
+    def _ack_later(self, c, dlen, now_ms):
+        """When the ACK for dlen bytes of in-order data goes (no gap filled)."""
+        w = c.w
+        if w[_RX_SIZE] - w[_RX_COUNT] < self.mss:
+            self._ack_soon(c)  # the window is nearly shut: the peer waits for us
+        elif dlen >= w[_SND_MSS] or dlen >= self.mss:
+            w[_ACK_SEGS] += 1
+            if w[_ACK_SEGS] >= 2:
+                self._ack_soon(c)  # RFC 1122 4.2.3.2: every second full segment
+        if not w[_FLAGS] & (_F_ACK_NOW | _F_ACK_SOON | _F_DELACK_ON):
+            w[_FLAGS] |= _F_DELACK_ON
+            w[_DELACK_AT] = ticks_add(now_ms, self.cfg.tcp_delack_ms)
+            if ticks_diff(w[_DELACK_AT], self.next_at) < 0:
+                self.next_at = w[_DELACK_AT]
+                self.iface.wake_at = None  # Stack.poll runs the timers
 
     def _ack_soon(self, c):
         c.w[_FLAGS] |= _F_ACK_SOON

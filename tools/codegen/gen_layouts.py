@@ -128,7 +128,7 @@ TCP_COUNTERS = (
     "tcp_rst_tx tcp_challenge_acks tcp_rto_timeouts tcp_retransmits",
     "tcp_fast_retransmits tcp_persist_probes tcp_keepalive_probes",
     "tcp_timeouts tcp_ooo_segments tcp_time_wait_reused tcp_segs_out tcp_syn_evictions",
-    "tcp_syncookies_sent tcp_syncookies_ok tcp_syncookies_refused",
+    "tcp_syncookies_sent tcp_syncookies_ok tcp_syncookies_refused tcp_predicted",
     "drop_tcp_short drop_tcp_hlen drop_tcp_checksum drop_tcp_options",
     "drop_tcp_no_socket drop_tcp_backlog drop_tcp_no_block drop_tcp_broadcast",
 )
