@@ -1268,10 +1268,10 @@ class Tcp:
             acked = ack - w[_SND_UNA]
             fast = False
             if dlen == 0:
-                # (a) a pure ACK of new data, not of our FIN and not in fast
-                # recovery (where a partial ACK resends): _ack_new's common case
-                fast = 0 < acked <= w[_TX_COUNT] and ack <= w[_SND_MAX] \
-                    and not w[_FLAGS] & _F_IN_RECOVERY
+                # (a) a pure ACK of new data, not in fast recovery (where a
+                # partial ACK resends): _ack_new's common case.  Our FIN is not
+                # sent in ESTABLISHED: all up to snd_max is data in the TX ring.
+                fast = 0 < acked and ack <= w[_SND_MAX] and not w[_FLAGS] & _F_IN_RECOVERY
                 if fast:
                     _ring_discard(w, _TX, acked)
                     w[_SND_UNA] = ack
@@ -1287,10 +1287,11 @@ class Tcp:
                         self._arm(c, _T_RTX, w[_RTO_MS], now_ms)  # RFC 6298 5.3
                     self._update_window(c, w[_RCV_NXT], ack, seg.window)
             else:
-                # (b) data that ACKs nothing new, fits the RX ring, fills no gap,
-                # has no FIN waiting beyond it, on a connection someone reads
+                # (b) data that ACKs nothing new, fits the RX ring, fills no gap
+                # and has no FIN waiting beyond it.  (An ESTABLISHED block is
+                # never orphaned: close() moves it to FIN-WAIT-1 first.)
                 fast = acked == 0 and dlen <= w[_RX_SIZE] - w[_RX_COUNT] and not w[_RX_NRANGES] \
-                    and not w[_FLAGS] & _F_FIN_AHEAD and (w[_USER] or w[_LISTENER])
+                    and not w[_FLAGS] & _F_FIN_AHEAD
                 if fast:
                     self._update_window(c, w[_RCV_NXT], ack, seg.window)
                     _ring_write(self.buf, w, _RX, buf, seg.payload_off, dlen)

@@ -1,0 +1,132 @@
+"""Header prediction (the fast path in Tcp.input): it is taken for in-order
+data and for pure ACKs of new data on an ESTABLISHED connection, not for
+anything else, and it changes nothing a peer or the application can see:
+seeded operation sequences run through a stack with it and one without must
+leave the same control block, frames and bytes (helpers/hdrpredhelp.py)."""
+from tcphelp import Peer, ACK, PSH, FIN, seq_add
+from xorshift import Xorshift32
+from hdrpredhelp import Twin, run
+
+
+def _predicted(p):
+    return p.stack.counters.get("tcp_predicted")
+
+
+def test_in_order_data_takes_the_fast_path():
+    p = Peer()
+    c, snd, rcv = p.accept()
+    p.send(ACK | PSH, rcv, snd, data=b"a" * 100)
+    p.send(ACK, seq_add(rcv, 100), snd, data=b"b" * 100)
+    assert _predicted(p) == 2
+    buf = bytearray(300)
+    assert c.recv_into(buf) == 200 and bytes(buf[:200]) == b"a" * 100 + b"b" * 100
+
+
+def test_pure_ack_of_new_data_takes_the_fast_path():
+    p = Peer()
+    c, snd, rcv = p.accept()
+    c.send(b"x" * 1000)
+    d = p.one()
+    assert len(d.data) == 1000
+    p.send(ACK, rcv, seq_add(snd, 1000))
+    assert _predicted(p) == 1
+    assert c.snd_una == seq_add(snd, 1000) and c.unsent() == 0
+
+
+def test_other_segments_go_the_general_way():
+    p = Peer()
+    c, snd, rcv = p.accept()
+    p.send(ACK, seq_add(rcv, 100), snd, data=b"z" * 10)  # out of order
+    p.send(ACK, rcv, snd)  # a pure ACK of nothing new (duplicate)
+    p.send(ACK | FIN, rcv, snd)  # FIN
+    assert _predicted(p) == 0
+    assert c.state_name() == "CLOSE_WAIT" or c.state_name() == "CLOSE-WAIT"
+
+
+def test_switched_off_nothing_is_predicted():
+    p = Peer()
+    p.tcp.hdrpred = False
+    c, snd, rcv = p.accept()
+    p.send(ACK | PSH, rcv, snd, data=b"a" * 100)
+    assert _predicted(p) == 0
+    buf = bytearray(100)
+    assert c.recv_into(buf) == 100
+
+
+def _common(r):
+    # seven in eight what a transfer is made of: segments in order that ack
+    # all that was sent, reads that empty the ring, some sends; the eighth
+    # anything at all (old, ahead, FIN, RST, SYN, no ACK, zero window ...)
+    v = r()
+    if v & 7 == 0:
+        return ((v >> 3) & 0xFF, (v >> 11) & 0xFF, (v >> 19) & 0xFF, (v >> 27) & 0x1F,
+                r() & 0xFF, r() & 0xFF)
+    k = (v >> 3) % 8
+    if k < 4:
+        return (0, 0, (v >> 6) % 4, (v >> 8) % 10, (v >> 12) % 6, 0)
+    if k < 6:
+        return (13, 2)  # read up to 4096
+    if k == 6:
+        return (11, (v >> 6) % 4)  # send
+    return (15, (v >> 6) % 3)  # 0, 10 or 200 ms pass
+
+
+def test_seeded_sequences_same_with_and_without_prediction():
+    taken = 0
+    for seed in range(1, 13):
+        r = Xorshift32(seed * 2654435761).next
+        t = run([_common(r) for _ in range(60)])
+        a, b = t.predicted()
+        assert b == 0
+        taken += a
+    assert taken > 50, taken  # the comparison is worth something only if the path runs
+
+
+def test_seeded_sequences_with_small_rings_and_keepalive():
+    # a 512-byte RX ring is full after one segment: the "fits the ring" check
+    # decides; keepalive probes go out while the peer is quiet for 200 ms
+    for seed in range(20, 28):
+        r = Xorshift32(seed * 2654435761).next
+        t = Twin(keepalive=True, tcp_rx_bytes=512, tcp_tx_bytes=1024, tcp_keepalive_idle_ms=150,
+                 tcp_keepalive_interval_ms=50, tcp_keepalive_count=20)
+        for _ in range(60):
+            t.step(_common(r))
+
+
+# (kind 0: a peer segment: seq choice, ack choice, length, flags, window; see
+# hdrpredhelp: seq 9 = rcv_nxt + 100; ack 0 = snd_una, 4 = half way to snd_max,
+# 5 = snd_max + 1; length 4 = 100 bytes; flags 6 = ACK|FIN; window 5 = 536)
+def test_data_up_to_a_held_fin_goes_the_general_way():
+    t = Twin()
+    t.step((0, 9, 0, 0, 6, 0))  # a FIN 100 bytes ahead: held
+    t.step((0, 0, 0, 4, 0, 0))  # the 100 bytes before it: the FIN counts now
+    assert t.ca.state_name() == "CLOSE-WAIT" and t.predicted() == (0, 0)
+
+
+def test_ack_of_unsent_data_goes_the_general_way():
+    t = Twin()
+    t.step((0, 0, 0, 0, 0, 5))  # the peer's window: 536
+    t.step((11, 3))  # 2920 bytes written (the TX ring), held: SWS avoidance
+    una = t.ca.snd_una
+    t.step((0, 0, 5, 0, 0, 5))  # an ACK of a byte never sent: ACK and drop
+    assert t.ca.snd_una == una and t.predicted() == (0, 0)
+
+
+def test_partial_ack_in_fast_recovery_goes_the_general_way():
+    t = Twin()
+    t.step((11, 3))  # 3000 bytes written, all sent
+    for _ in range(3):
+        t.step((0, 0, 0, 0, 0, 0))  # three duplicate ACKs: fast retransmit
+    assert t.a.stack.stats()["tcp_fast_retransmits"] == 1
+    t.step((0, 0, 4, 0, 0, 0))  # a partial ACK: the next hole is resent
+    assert t.a.stack.stats()["tcp_retransmits"] == 2 and t.predicted() == (0, 0)
+
+
+def test_a_stream_in_order_is_all_fast_and_delivered():
+    t = Twin()
+    for i in range(20):
+        t.step((0, 0, 0, 6, 3, 0))  # 1460 bytes in order, ACK of nothing new
+        t.step((13, 2))  # the application reads
+    a, b = t.predicted()
+    assert a == 20 and b == 0
+    assert len(t.got[0]) == 20 * 1460
