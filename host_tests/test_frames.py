@@ -58,3 +58,24 @@ def test_the_tool_sees_big_frames_too(tmp_path):
     rows = {name: words for words, _, _, _, name in frames.functions(str(src))}
     assert rows["small"] <= frames.ON_STACK_WORDS < rows["big"], rows
 
+
+
+def test_functions_past_line_2048_keep_their_names_and_lines(tmp_path):
+    # mpy-cross splits a line step longer than 2047 into several line-info
+    # entries; reading only the first put every later function at line 2048,
+    # named after whatever def spans that line (tcp.py's end once did)
+    _need_mpy_cross()
+    src = ["def spans_2048(a):"] + ["    a += 1"] * 2100 + ["    return a", ""]
+    src += ["def after(a):", "    return a + 1", ""]  # the body on line 2105
+    src += ["# padding"] * 2100
+    src += ["def far(a, b, c, d, e, f, g, h):",
+            "    i = a + b; j = c + d; k = e + f; m = g + h",
+            "    return (i, j, k, m, a, b, c, d)", ""]
+    path = tmp_path / "long.py"
+    path.write_text("\n".join(src))
+    rows = [(name, line, words) for words, _, _, line, name in frames.functions(str(path))]
+    names = [r[0] for r in rows]
+    assert sorted(names) == ["<module>", "after", "far", "spans_2048"], rows
+    lines = {name: line for name, line, _ in rows}
+    assert lines["spans_2048"] == 2 and lines["after"] == 2105 and lines["far"] == 4208, rows
+    assert dict((n, w) for n, _, w in rows)["far"] > frames.ON_STACK_WORDS

@@ -13,7 +13,8 @@ per-segment paths can be kept small::
     python tools/measure/frames.py [--all] [FILE ...]      (default: lib/tcpip/**.py)
 
 Columns: words of state (n_state + 2 per exception-handler level), n_state,
-exception depth, first source line, name; ``HEAP`` marks > 11 words.
+exception depth, the line its code starts on (the body's first statement),
+name; ``HEAP`` marks > 11 words.
 """
 import glob
 import os
@@ -96,10 +97,25 @@ def _prelude(fun):
     name, j = _uint_at(fun, i)
     for _ in range(a + k):  # argument names
         _, j = _uint_at(fun, j)
+    # The line-info entries (py/emitbc.c emit_write_code_info_bytes_lines):
+    # 0b0LLBBBBB or 0b1LLLBBBB LLLLLLLL, a bytecode-offset step B and a line
+    # step L from line 1.  The line at offset 0 is where the body starts; a
+    # step longer than 2047 lines is split into several entries with B = 0,
+    # so they all count (the first one alone stops at line 2048).
     line = 1
-    if j < start + n_info:  # the first line-info entry: where the body starts
+    while j < start + n_info:
         c = fun[j]
-        line += (c >> 5) if not c & 0x80 else (((c << 4) & 0x700) | fun[j + 1])
+        if c & 0x80:
+            b = c & 0x0F
+            step = ((c << 4) & 0x700) | fun[j + 1]
+            j += 2
+        else:
+            b = c & 0x1F
+            step = c >> 5
+            j += 1
+        if b:
+            break
+        line += step
     return s + 1, e, a, k, name, line
 
 
@@ -110,8 +126,8 @@ def _raw_code(r, qstrs, out, depth=0):
     fun = r.take(kind_len >> 3)
     if kind == 0:  # bytecode
         n_state, n_exc, a, k, name, line = _prelude(fun)
-        nm = qstrs[name] if name < len(qstrs) else "?"
-        out.append((n_state + 2 * n_exc, n_state, n_exc, line, nm))
+        nm = "<module>" if depth == 0 else qstrs[name] if name < len(qstrs) else "?"
+        out.append((n_state + 2 * n_exc, n_state, n_exc, line, nm, depth))
     if has_children:
         for _ in range(r.uint()):
             _raw_code(r, qstrs, out, depth + 1)
@@ -186,7 +202,8 @@ def functions(path):
     out = []
     _raw_code(r, qstrs, out)
     name = _names_by_line(path)
-    return [(w, n, e, line, name(line, nm)) for w, n, e, line, nm in out]
+    # the module's own code starts on the line of its first statement, often a def
+    return [(w, n, e, line, name(line, nm) if depth else nm) for w, n, e, line, nm, depth in out]
 
 
 def main(argv):
