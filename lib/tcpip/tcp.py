@@ -115,7 +115,8 @@ Choices (documented here, decided by the RFCs where they allow):
 #   Tcp._reanchor             3.4 (relative sequence numbers stay small ints)
 #   Tcp._ack_input            3.10.7.4 fifth check, the ACK field; RFC 5961 5.2 ACK too old
 #   Tcp._update_window        3.10.7.4 send window from the newest segment (SND.WL1, SND.WL2)
-#   Tcp._rtt_sample           RFC 6298 2 SRTT, RTTVAR, RTO; Karn's algorithm
+#   Tcp._rtt_sample,
+#     _rto_update             RFC 6298 2 SRTT, RTTVAR, RTO; Karn's algorithm
 #   Tcp._rto_after_syn_loss   RFC 6298 5.7
 #   Tcp._ack_new              3.10.7.4 our FIN acknowledged; RFC 6298 5.2, 5.3 timer
 #   Tcp._cc_on_dupack         RFC 5681 3.2 fast retransmit and recovery, RFC 6582 NewReno
@@ -446,6 +447,29 @@ def _cc_on_rto(w):
     w[_DUPACKS] = 0
     w[_FLAGS] &= ~_F_IN_RECOVERY
     w[_RECOVER] = w[_SND_MAX]
+
+
+def _rto_update(w, r, cfg):
+    """SRTT, RTTVAR and RTO from a round-trip time of r ms (RFC 6298 2.2, 2.3;
+    the RTO kept within cfg's bounds).  Its own function with few locals: a
+    MicroPython frame of at most 11 words stays off the heap."""
+    if w[_SRTT8] == 0:
+        w[_SRTT8] = (r << 3) or 1
+        w[_RTTVAR4] = r << 1
+    else:
+        r -= w[_SRTT8] >> 3  # r now: the error of the estimate
+        w[_SRTT8] += r
+        if w[_SRTT8] <= 0:
+            w[_SRTT8] = 1
+        if r < 0:
+            r = -r
+        w[_RTTVAR4] += r - (w[_RTTVAR4] >> 2)
+    r = (w[_SRTT8] >> 3) + (w[_RTTVAR4] if w[_RTTVAR4] > 1 else 1)  # r now: the RTO
+    if r < cfg.tcp_rto_min_ms:
+        r = cfg.tcp_rto_min_ms
+    if r > cfg.tcp_rto_max_ms:
+        r = cfg.tcp_rto_max_ms
+    w[_RTO_MS] = r
 
 
 class Listener:
@@ -1743,12 +1767,12 @@ class Tcp:
 
     def send_soon_acks(self, now_ms):
         """Send the ACKs owed since the last poll that nothing has carried yet
-        (Stack.poll calls this first; see _sync_input)."""
+        (Stack.poll calls this first; see _sync_input).  No local for c.w: the
+        frame stays within 11 words (the loop's iterator takes four)."""
         self.ack_soon = False
         for c in self.pool:
-            w = c.w
-            if w[_FLAGS] & _F_ACK_SOON:
-                w[_FLAGS] = (w[_FLAGS] & ~_F_ACK_SOON) | _F_ACK_NOW
+            if c.w[_FLAGS] & _F_ACK_SOON:
+                c.w[_FLAGS] = (c.w[_FLAGS] & ~_F_ACK_SOON) | _F_ACK_NOW
                 self._output(c, now_ms)
 
     def _reanchor(self, c, fields, a):
@@ -1834,27 +1858,8 @@ class Tcp:
             return
         w[_FLAGS] &= ~_F_RTT_ON
         r = ticks_diff(now_ms, w[_RTT_MS])
-        if r < 0:
-            return
-        if w[_SRTT8] == 0:
-            w[_SRTT8] = (r << 3) or 1
-            w[_RTTVAR4] = r << 1
-        else:
-            delta = r - (w[_SRTT8] >> 3)
-            w[_SRTT8] += delta
-            if w[_SRTT8] <= 0:
-                w[_SRTT8] = 1
-            if delta < 0:
-                delta = -delta
-            w[_RTTVAR4] += delta - (w[_RTTVAR4] >> 2)
-        var = w[_RTTVAR4] if w[_RTTVAR4] > 1 else 1
-        rto = (w[_SRTT8] >> 3) + var
-        cfg = self.cfg
-        if rto < cfg.tcp_rto_min_ms:
-            rto = cfg.tcp_rto_min_ms
-        if rto > cfg.tcp_rto_max_ms:
-            rto = cfg.tcp_rto_max_ms
-        w[_RTO_MS] = rto
+        if r >= 0:
+            _rto_update(w, r, self.cfg)
 
     def _rto_after_syn_loss(self, c):
         # RFC 6298 5.7: when our SYN (or SYN,ACK) had to be sent again, data
