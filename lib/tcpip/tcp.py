@@ -1330,7 +1330,10 @@ class Tcp:
                     self._reanchor(c, _RCV_SEQS, _RA_HI)
                 if w[_SND_UNA] >= self.reanchor_at:
                     self._reanchor(c, _SND_SEQS, _SA_HI)
-                self._output(c, now_ms)
+                if w[_FLAGS] & _F_ACK_NOW or w[_SND_UNA] + w[_TX_COUNT] > w[_SND_NXT]:
+                    # (else _output, ESTABLISHED, would find nothing to send:
+                    # no ACK owed now, no data beyond snd_nxt)
+                    self._output(c, now_ms)
                 return None
         if c is not None and w[_STATE] == TIME_WAIT and flags & SYN and not flags & (ACK | RST) \
                 and not w[_USER] and _sdiff(seg.seq, _abs32(w, _RA_HI, w[_RCV_NXT])) > 0 \
