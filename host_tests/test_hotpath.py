@@ -2,7 +2,8 @@
 
 A short run checks that it reports every figure, and keeps a bound on the
 heap-allocated MicroPython call frames per 1460 B of payload delivered (36
-when this was written; the count per segment moves with the ring sizes, which
+when this was written, 27 with header prediction in Tcp.input; the count per
+segment moves with the ring sizes, which
 set the segments' sizes; see tools/measure/frames.py): an instruction
 count is exact, so a change that adds big frames to the per-segment path fails
 here.
@@ -18,7 +19,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 MP32 = os.path.join(ROOT, ".build", "mp32", "micropython")
-MAX_HEAP_FRAMES_PER_FULL_SEGMENT = 40
+MAX_HEAP_FRAMES_PER_FULL_SEGMENT = 30
 
 
 def test_hotpath_reports_instructions_and_heap_frames(tmp_path):
