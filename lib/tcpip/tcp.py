@@ -80,6 +80,11 @@ Choices (documented here, decided by the RFCs where they allow):
 - No window scaling, SACK or timestamps are offered (rings are small).
 - ``close()`` with unread data, or data arriving after ``close()``, resets the
   connection (RFC 9293 3.10.4, RFC 2525 2.17).
+- Header prediction (BSD, lwIP): ``Tcp.input`` takes in-order data and pure
+  ACKs of new data on an ESTABLISHED connection in a few steps ahead of the
+  general RFC 9293 3.10.7.4 path, with the same outcome; ``tcp_predicted``
+  counts them and ``stack.tcp.hdrpred = False`` sends every segment the
+  general way.
 - A closed connection left in FIN-WAIT-2 is freed after ``tcp_fin_wait2_ms``.
 - A Connection object is recycled once closed and freed: do not use it after
   ``close()`` / ``abort()``.
@@ -100,7 +105,8 @@ Choices (documented here, decided by the RFCs where they allow):
 #   Tcp._challenge_ack        RFC 5961 7 challenge ACK rate limit
 #   Tcp._output               3.7.4 Nagle (Minshall's variant), 3.8.6.2.1 sender SWS avoidance,
 #                             3.8.6.1 persist timer for a zero window; RFC 6298 timing (Karn)
-#   Tcp.input                 3.10.7 dispatch; RFC 1122 4.2.3.10 no broadcast or multicast;
+#   Tcp.input                 3.10.7 dispatch, header prediction (3.10.7.4's common case);
+#                             RFC 1122 4.2.3.10 no broadcast or multicast;
 #                             RFC 1122 4.2.2.13, RFC 6191 a new SYN reopens TIME-WAIT;
 #                             3.10.7.2 LISTEN drops what is not a SYN
 #   Tcp._reply_rst_closed     3.10.7.1 CLOSED: RST unless the segment is one
