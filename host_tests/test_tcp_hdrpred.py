@@ -30,6 +30,8 @@ _EDGES = (
     [(0, 0, 5, 0, 0, 5)],  # an ACK of one byte more than was sent, window 536
     [(0, 0, 0, 0, 0, 6)],  # the peer's window shuts
     [(0, 9, 0, 4, 0, 0)],  # 100 bytes out of order: a gap to fill
+    # a segment, a read of 1000 bytes, a segment: it wraps round the RX ring's end
+    [(0, 0, 0, 6, 3, 0), (13, 3), (0, 0, 0, 6, 3, 0)],
 )
 _OPS = st.lists(st.one_of(_COMMON.map(lambda o: [o]), _COMMON.map(lambda o: [o]),
                           _ANY.map(lambda o: [o]), st.sampled_from(_EDGES)),

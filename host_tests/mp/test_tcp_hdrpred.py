@@ -5,7 +5,7 @@ seeded operation sequences run through a stack with it and one without must
 leave the same control block, frames and bytes (helpers/hdrpredhelp.py)."""
 from tcphelp import Peer, ACK, PSH, FIN, seq_add
 from xorshift import Xorshift32
-from hdrpredhelp import Twin, run
+from hdrpredhelp import Twin, run, pattern, PEER_ISN
 
 
 def _predicted(p):
@@ -120,6 +120,16 @@ def test_partial_ack_in_fast_recovery_goes_the_general_way():
     assert t.a.stack.stats()["tcp_fast_retransmits"] == 1
     t.step((0, 0, 4, 0, 0, 0))  # a partial ACK: the next hole is resent
     assert t.a.stack.stats()["tcp_retransmits"] == 2 and t.predicted() == (0, 0)
+
+
+def test_in_order_data_wrapping_the_ring_end_takes_the_fast_path():
+    t = Twin()
+    t.step((0, 0, 0, 6, 3, 0))  # 1460 bytes in order
+    t.step((13, 3))  # the application reads 1000: 460 left from offset 1000
+    t.step((0, 0, 0, 6, 3, 0))  # 1460 more: bytes 1460..2047, then 0..871
+    t.step((13, 2))  # the application reads the rest
+    assert t.predicted() == (2, 0) and len(t.got[0]) == 2920
+    assert bytes(t.got[0]) == pattern(PEER_ISN + 1, 2920)
 
 
 def test_a_stream_in_order_is_all_fast_and_delivered():

@@ -141,7 +141,7 @@ from tcpip.compat import (const, ticks_add, ticks_diff, random32, urandom, uint3
 from tcpip import ring as _ring
 from tcpip.ring import Ring, read_into as _ring_read_into, write as _ring_write, \
     write_at as _ring_write_at, peek_into as _ring_peek_into, discard as _ring_discard
-from tcpip.wire.bytes import copy_viper as _copy_viper
+from tcpip.wire.bytes import copy as _copy, copy_viper as _copy_viper
 from tcpip.iface import IP_PAYLOAD_OFF
 from tcpip.wire import tcp as wire
 from tcpip.wire.tcp import FIN, SYN, RST, PSH, ACK
@@ -1324,7 +1324,16 @@ class Tcp:
                     and not w[_FLAGS] & _F_FIN_AHEAD
                 if fast:
                     self._update_window(c, w[_RCV_NXT], ack, seg.window)
-                    _ring_write(self.buf, w, _RX, buf, seg.payload_off, dlen)
+                    # into the RX ring: ring.write's common case (no wrap, no
+                    # ranges) inline, a MicroPython heap frame less per segment
+                    pos = w[_RX_HEAD] + w[_RX_COUNT]
+                    if pos >= w[_RX_SIZE]:
+                        pos -= w[_RX_SIZE]
+                    if pos + dlen <= w[_RX_SIZE]:
+                        _copy(self.buf, w[_RX_BASE] + pos, buf, seg.payload_off, dlen)
+                        w[_RX_COUNT] += dlen
+                    else:
+                        _ring_write(self.buf, w, _RX, buf, seg.payload_off, dlen)
                     w[_RCV_NXT] += dlen
                     self._ack_later(c, dlen, now_ms)
             if fast:
