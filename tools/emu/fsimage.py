@@ -22,8 +22,10 @@ to a real one, as a flash image that stock firmware mounts.
   (0x100000), made with mkfs.vfat and mcopy (Debian dosfstools, mtools).  It
   holds what ``make flash`` copies to a CircuitPython board: the board set's
   ``.py`` sources under ``/lib/tcpip`` (CircuitPython's .mpy format is not
-  mpy-cross's), ``tcpip_board.py``, ``tcpip_config.json``, ``netboot.py`` and
-  ``code.py``.
+  mpy-cross's), ``tcpip_board.py``, ``tcpip_config.json``, ``netboot.py``,
+  ``code.py`` and ``settings.toml`` (firmware/settings.toml: the pystack size
+  tcpip's deepest path needs; merged with a ``settings.toml`` from ``extra``
+  or already on the drive, ``write_dir``, keeping the user's keys).
 
   With ``mpy=True`` the board set (and netboot) go as ``.mpy`` instead: stock
   CircuitPython 10.2.1 on a Feather RP2040 (171 KB free at the REPL) runs out
@@ -78,6 +80,7 @@ CIRCUITPY_BYTES = 1 << 20
 CIRCUITPY_LABEL = "CIRCUITPY"
 
 DEFAULT_CONFIG = os.path.join(ROOT, "firmware", "tcpip_config.json")
+SETTINGS_TOML = os.path.join(ROOT, "firmware", "settings.toml")
 
 
 class ImageError(Exception):
@@ -180,9 +183,37 @@ def circuitpython_files(board, config=None, extra=None, mpy=False):
     files["tcpip_board.py"] = _read(os.path.join(ROOT, "boards", board + ".py"))
     files["tcpip_config.json"] = _read(config or DEFAULT_CONFIG)
     files["code.py"] = _read(os.path.join(ROOT, "firmware", "code.py"))
+    files["settings.toml"] = _read(SETTINGS_TOML)
     for k, v in (extra or {}).items():
         files[k.lstrip("/")] = _read(v)
+    if "settings.toml" in {k.lstrip("/") for k in (extra or {})}:
+        files["settings.toml"] = merge_settings_toml(files["settings.toml"], _read(SETTINGS_TOML))
     return files
+
+
+def _toml_key(line):
+    """The key a settings.toml line sets (``KEY = value``), or None."""
+    head, eq, _ = line.partition(b"=")
+    key = head.strip()
+    if not eq or not key or line.lstrip()[:1] in (b"#", b"["):
+        return None
+    return key.strip(b'"')
+
+
+def merge_settings_toml(user, ours):
+    """The user's settings.toml (bytes) with the keys of ``ours`` it does not
+    set appended (comments and values of the user's file kept as they are);
+    ``user`` None or empty: ``ours``."""
+    if not user:
+        return bytes(ours)
+    have = {_toml_key(ln) for ln in user.splitlines()}
+    add = [ln for ln in ours.splitlines() if _toml_key(ln) is not None and _toml_key(ln) not in have]
+    if not add:
+        return bytes(user)
+    out = bytes(user)
+    if not out.endswith(b"\n"):
+        out += b"\n"
+    return out + b"# added by tcpip's make flash (firmware/settings.toml)\n" + b"\n".join(add) + b"\n"
 
 
 def _parents(path):
@@ -246,8 +277,11 @@ def write_dir(files, dest):
     for path in sorted(files):
         full = os.path.join(dest, *path.split("/"))
         os.makedirs(os.path.dirname(full), exist_ok=True)
+        data = files[path]
+        if path == "settings.toml" and os.path.isfile(full):
+            data = merge_settings_toml(_read(full), data)  # the user's keys stay
         with open(full, "wb") as f:
-            f.write(files[path])
+            f.write(data)
     return len(files)
 
 
