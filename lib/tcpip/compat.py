@@ -279,6 +279,14 @@ def current_exception():
     return f()[1] if f is not None else None
 
 
+# CircuitPython has no sys.exc_info, so current_exception() cannot name the
+# exception there; its call frames always live on the pystack (never on the
+# heap), so a handler that binds it (``except Exception as e``: one more
+# local, 4 B of pystack) costs nothing else.  Where this is true the stack
+# catches with ``as e`` (tcpip/stack.py, the end).
+BIND_EXCEPTIONS = not hasattr(_sys, "exc_info") and _sys.implementation.name == "circuitpython"
+
+
 def _e(name, default):
     return getattr(_errno, name, default)
 

@@ -19,6 +19,7 @@ a blocking call polls the stack itself.
 """
 from tcpip import compat as _compat
 from tcpip.compat import const, ticks_add, ticks_diff, sleep_ms, current_exception, GETATTR_NOT_PROPERTY
+from tcpip.compat import BIND_EXCEPTIONS
 from tcpip.config import Config
 from tcpip.iface import Interface
 from tcpip.tcp import Tcp
@@ -73,6 +74,7 @@ class Stack:
         self._idle_nic = None  # the NIC whose wait (or None) idle() holds in _idle_wait
         self._idle_wait = None
         self.busy = 0  # the stack lock (module docstring)
+        self.last_error = None  # the last exception caught inside poll (internal_errors counts them)
         global _current
         _current = self
 
@@ -263,9 +265,9 @@ class Stack:
             self._crashed()
             return 1000
 
-    def _crashed(self):
+    def _crashed(self, e=None):
         self.counters.add("internal_errors")
-        self.last_error = current_exception()
+        self.last_error = current_exception() if e is None else e
 
     def _check_link(self, now_ms):
         self.link_check_ms = now_ms
@@ -286,3 +288,36 @@ class Stack:
         """Every counter by name, in a new dict (the layers' STAT_KEYS say what
         they mean; ``stack.counters.get(name)`` reads one without a dict)."""
         return self.counters.dict()
+
+
+def _recv_as_e(self):
+    try:
+        return self.nic.recv_into(self._rxv)
+    except OSError:
+        self.counters.add("rx_errors")
+    except Exception as e:  # a driver bug must not take the board off the network
+        self._crashed(e)
+    return 0
+
+
+def _input_as_e(self, n, now_ms):
+    try:
+        self.iface.input(n, now_ms)
+    except Exception as e:  # a bug must not take the board off the network
+        self._crashed(e)
+
+
+def _timer_as_e(self, t, now_ms):
+    try:
+        return t.timers(now_ms)
+    except Exception as e:
+        self._crashed(e)
+        return 1000
+
+
+if BIND_EXCEPTIONS:
+    # CircuitPython (no sys.exc_info; frames on the pystack, see tcpip.compat):
+    # the three handlers bind the exception, so stack.last_error names it there too.
+    Stack._recv = _recv_as_e
+    Stack._input = _input_as_e
+    Stack._timer = _timer_as_e
