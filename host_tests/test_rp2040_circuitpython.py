@@ -96,7 +96,9 @@ import tcpip, tcpip.stack, tcpip_board
 gc.collect()
 free_import = gc.mem_free()
 nic = tcpip_board.nic(b'\\x02\\x00\\x00\\x00\\x00\\x02')
+import tcpip.wire.checksum
 print(json.dumps({'versionr': nic._read8(nic._VERSION_REG), 'tcpip_file': tcpip.__file__,
+                  'checksum': tcpip.wire.checksum.IMPL,
                   'stack_file': tcpip.stack.__file__, 'free_repl': free_repl,
                   'free_import': free_import}))
 """
@@ -131,6 +133,7 @@ def test_code_py_brings_tcpip_up_from_mpy_and_the_repl_imports_it_and_reads_vers
     assert up.startswith("tcpip: Adafruit Feather RP2040 + Ethernet FeatherWing up, ('%s', 24, '%s', 'static')"
                          % (H.STACK_IP, H.PEER_IP)), up
     assert r["versionr"] == 0x04
+    assert r["checksum"] == "packed"  # (no viper there; see tcpip/wire/checksum.py)
     assert r["tcpip_file"] == "/lib/tcpip/__init__.mpy" and r["stack_file"] == "/lib/tcpip/stack.mpy"
     assert got == names
     H.record("rp2040_circuitpython_boot", dict(r, code_py_up_sim_s=boot_sim_s, static_qstrs_checked=len(static),

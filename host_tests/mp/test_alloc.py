@@ -4,7 +4,8 @@ On MicroPython: two default stacks move data over tools/memreport.SlotWire (an
 in-memory wire that allocates nothing, so the NIC is not counted) and the heap
 must not grow by a single byte per data segment, sending or receiving, with the
 GC disabled across each batch of segments.  On both runtimes: the portable and
-the viper checksum (and copy) give the same answers, including the edge cases.
+the viper checksum (and copy) give the same answers, including the edge cases,
+and so do the chunked and packed ones CircuitPython uses.
 """
 import sys
 import gc
@@ -32,6 +33,8 @@ def _bufs():
 
 def _impls():
     f = [ck.sum16_portable, ck.sum16_chunked]
+    if IS_MP:  # (CPython's struct takes only bytes for "s": the packed sum is MicroPython's)
+        f.append(ck.sum16_packed)
     if ck.sum16_viper is not None:
         f.append(ck.sum16_viper)
     return f
@@ -304,3 +307,24 @@ def test_zero_bytes_allocated_per_ignored_dns_answer():
         for _ in range(100):
             iface.input(n, rig.now)
     assert rig.stack.counters.get("dns_ignored_id") == 103
+
+
+def test_packed_sum_crosses_its_scratch_and_allocates_little():
+    if not IS_MP:
+        assert ck.IMPL == "portable"  # never the packed sum on CPython
+        return
+    r = _rng(11)
+    b = bytearray([r() & 0xFF for _ in range(3 * ck._SCRATCH_BYTES + 7)])
+    for start, end in ((0, len(b)), (1, len(b)), (5, 2 * ck._SCRATCH_BYTES + 1), (ck._SCRATCH_BYTES - 1, len(b) - 2)):
+        assert ck.sum16_packed(b, start, end) == ck.sum16_portable(b, start, end), (start, end)
+        assert ck.sum16_packed(memoryview(b), start, end) == ck.sum16_portable(b, start, end)
+    gc.collect()
+    gc.disable()
+    a0 = gc.mem_alloc()
+    ck.sum16_packed(b, 34, 1514)
+    grew = gc.mem_alloc() - a0
+    a0 = gc.mem_alloc()
+    ck.sum16_chunked(b, 34, 1514)
+    chunked = gc.mem_alloc() - a0
+    gc.enable()
+    assert grew <= 512 < 2048 < chunked, (grew, chunked)  # the memoryviews (48 B on the board), not the bytes
