@@ -11,6 +11,7 @@ import sys
 import gc
 
 from tcpip.wire import checksum as ck
+from tcpip.wire import checksum_packed as ckp
 from tcpip.wire import bytes as wb
 from xorshift import Xorshift32
 
@@ -34,7 +35,7 @@ def _bufs():
 def _impls():
     f = [ck.sum16_portable, ck.sum16_chunked]
     if IS_MP:  # (CPython's struct takes only bytes for "s": the packed sum is MicroPython's)
-        f.append(ck.sum16_packed)
+        f.append(ckp.sum16_packed)
     if ck.sum16_viper is not None:
         f.append(ck.sum16_viper)
     return f
@@ -314,14 +315,14 @@ def test_packed_sum_crosses_its_scratch_and_allocates_little():
         assert ck.IMPL == "portable"  # never the packed sum on CPython
         return
     r = _rng(11)
-    b = bytearray([r() & 0xFF for _ in range(3 * ck._SCRATCH_BYTES + 7)])
-    for start, end in ((0, len(b)), (1, len(b)), (5, 2 * ck._SCRATCH_BYTES + 1), (ck._SCRATCH_BYTES - 1, len(b) - 2)):
-        assert ck.sum16_packed(b, start, end) == ck.sum16_portable(b, start, end), (start, end)
-        assert ck.sum16_packed(memoryview(b), start, end) == ck.sum16_portable(b, start, end)
+    b = bytearray([r() & 0xFF for _ in range(3 * ckp._SCRATCH_BYTES + 7)])
+    for start, end in ((0, len(b)), (1, len(b)), (5, 2 * ckp._SCRATCH_BYTES + 1), (ckp._SCRATCH_BYTES - 1, len(b) - 2)):
+        assert ckp.sum16_packed(b, start, end) == ck.sum16_portable(b, start, end), (start, end)
+        assert ckp.sum16_packed(memoryview(b), start, end) == ck.sum16_portable(b, start, end)
     gc.collect()
     gc.disable()
     a0 = gc.mem_alloc()
-    ck.sum16_packed(b, 34, 1514)
+    ckp.sum16_packed(b, 34, 1514)
     grew = gc.mem_alloc() - a0
     a0 = gc.mem_alloc()
     ck.sum16_chunked(b, 34, 1514)

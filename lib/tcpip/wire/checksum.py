@@ -8,7 +8,8 @@ Four implementations of ``sum16``, chosen once at import:
   in C.  The only care point is zero: a ones' complement sum is 0 only for
   all-zero data, and 0xFFFF for any other multiple of 0xFFFF.  On MicroPython
   this allocates a big integer per call (about 2 bytes per byte summed).
-- packed (CircuitPython, a MicroPython without the native emitter): the
+- packed (CircuitPython, a MicroPython without the native emitter;
+  tcpip/wire/checksum_packed.py): the
   region is copied 512 bytes at a time into a scratch ``array('H')`` with
   ``struct.pack_into("512s", ...)`` (a raw copy that zero-pads a short
   piece), and ``sum()`` over a memoryview of its items adds the 16-bit words
@@ -30,11 +31,12 @@ Four implementations of ``sum16``, chosen once at import:
 - viper (MicroPython with the native emitter: unix, rp2): a machine-code loop
   over the bytes with an end-around-carry fold; allocates nothing.  It is
   compiled from source at import, so a runtime without the native emitter
-  (CircuitPython) keeps the chunked one and CPython the portable one.
+  (CircuitPython) takes the packed one and CPython the portable one.
 
-``IMPL`` names the one in use; ``sum16_portable``, ``sum16_chunked``,
-``sum16_packed`` and ``sum16_viper`` (None when unavailable) stay reachable
-for tests.
+``IMPL`` names the one in use; ``sum16_portable``, ``sum16_chunked`` and
+``sum16_viper`` (None when unavailable) stay reachable for tests, and
+``tcpip.wire.checksum_packed.sum16_packed`` (its own module, loaded only
+where there is neither viper nor CPython).
 """
 
 
@@ -76,46 +78,6 @@ def sum16_chunked(buf, start, end):
         acc += fold(n)  # 0 only for an all-zero piece, so fold(acc) keeps zero apart
         i = j
     return fold(acc)
-
-
-_SCRATCH_BYTES = 512  # even, and the count in _SCRATCH_FMT
-_SCRATCH_FMT = "512s"
-_scratch = None  # memoryview of an array('H') of _SCRATCH_BYTES, made at the first call
-_SWAP = __import__("sys").byteorder == "little"
-
-
-def sum16_packed(buf, start, end):
-    """sum16_portable as small-int word sums in C over a scratch array('H')
-    (MicroPython and CircuitPython: CPython's struct takes only bytes for "s")."""
-    global _scratch
-    w = _scratch
-    if w is None:
-        from array import array
-        w = _scratch = memoryview(array("H", bytes(_SCRATCH_BYTES)))
-    if end > len(buf):
-        end = len(buf)
-    m = memoryview(buf)
-    pack_into = _pack_into
-    s = 0
-    i = start
-    while i < end:
-        j = i + _SCRATCH_BYTES
-        if j > end:
-            j = end
-        pack_into(_SCRATCH_FMT, w, 0, m[i:j])  # zero-pads a short piece: adds nothing
-        s += sum(w[0:(j - i + 1) >> 1])  # < 2**25: a small int
-        i = j
-    while s >> 16:  # RFC 1071 2.(B): end-around carries; 0 only for all-zero data
-        s = (s & 0xFFFF) + (s >> 16)
-    if _SWAP:
-        return ((s & 0xFF) << 8) | (s >> 8)
-    return s
-
-
-try:
-    from struct import pack_into as _pack_into
-except ImportError:  # pragma: no cover
-    from ustruct import pack_into as _pack_into
 
 
 # Compiled with exec so that this file stays plain Python everywhere (mpy-cross,
@@ -198,22 +160,6 @@ def _load_viper():
         return None
 
 
-def _packed_ok():
-    """The packed sum agrees with the portable one here (a runtime whose struct
-    or memoryview lacks what it uses keeps the chunked sum)."""
-    global _scratch
-    try:
-        b = bytes(range(1, 41)) + b"\xff" * 600
-        for o, e in ((0, 40), (1, 40), (0, 39), (2, 640), (3, 3)):
-            if sum16_packed(b, o, e) != sum16_portable(b, o, e):
-                _scratch = None
-                return False
-        return True
-    except Exception:
-        _scratch = None
-        return False
-
-
 sum16_viper = _load_viper()
 if sum16_viper is not None:
     sum16 = sum16_viper
@@ -221,12 +167,15 @@ if sum16_viper is not None:
 elif __import__("sys").implementation.name == "cpython":
     sum16 = sum16_portable
     IMPL = "portable"
-elif _packed_ok():
-    sum16 = sum16_packed
-    IMPL = "packed"
 else:
-    sum16 = sum16_chunked
-    IMPL = "chunked"
+    # (its own module: a MicroPython board with viper never loads its code)
+    from tcpip.wire.checksum_packed import sum16_packed, packed_ok
+    if packed_ok(sum16_portable):
+        sum16 = sum16_packed
+        IMPL = "packed"
+    else:
+        sum16 = sum16_chunked
+        IMPL = "chunked"
 
 
 def checksum(buf, start, end, acc=0):
