@@ -1,10 +1,11 @@
 """Stack.poll catches an exception raised by the driver, by a frame's input or
 by a transport's timer: the stack keeps running, ``internal_errors`` counts it
 and ``stack.last_error`` names it (CPython and MicroPython).  The handlers
-CircuitPython uses (``tcpip.stack._*_as_e``: it has no sys.exc_info) are run
+CircuitPython uses (``tcpip.stack_bind``: it has no sys.exc_info) are run
 here too, with current_exception() saying nothing as there, against the
 default ones."""
 from tcpip import stack as stack_mod
+from tcpip import stack_bind
 from framehelp import Rig, ping_frame
 
 
@@ -81,7 +82,7 @@ def test_circuitpython_handlers_name_the_exception_without_exc_info():
     stack_mod.current_exception = _no_exc_info
     try:
         plain = _break_three_ways(Rig(), stack_mod.Stack._recv, stack_mod.Stack._input, stack_mod.Stack._timer)
-        bound = _break_three_ways(Rig(), stack_mod._recv_as_e, stack_mod._input_as_e, stack_mod._timer_as_e)
+        bound = _break_three_ways(Rig(), stack_bind.recv, stack_bind.input_, stack_bind.timer)
     finally:
         stack_mod.current_exception = saved
     assert plain == [None, None, None]  # what kept last_error None on CircuitPython

@@ -282,8 +282,8 @@ def current_exception():
 # CircuitPython has no sys.exc_info, so current_exception() cannot name the
 # exception there; its call frames always live on the pystack (never on the
 # heap), so a handler that binds it (``except Exception as e``: one more
-# local, 4 B of pystack) costs nothing else.  Where this is true the stack
-# catches with ``as e`` (tcpip/stack.py, the end).
+# local and a handler level, 12 B of pystack) costs nothing else.  Where this
+# is true the stack catches with ``as e`` (tcpip/stack_bind.py).
 BIND_EXCEPTIONS = not hasattr(_sys, "exc_info") and _sys.implementation.name == "circuitpython"
 
 

@@ -290,34 +290,11 @@ class Stack:
         return self.counters.dict()
 
 
-def _recv_as_e(self):
-    try:
-        return self.nic.recv_into(self._rxv)
-    except OSError:
-        self.counters.add("rx_errors")
-    except Exception as e:  # a driver bug must not take the board off the network
-        self._crashed(e)
-    return 0
-
-
-def _input_as_e(self, n, now_ms):
-    try:
-        self.iface.input(n, now_ms)
-    except Exception as e:  # a bug must not take the board off the network
-        self._crashed(e)
-
-
-def _timer_as_e(self, t, now_ms):
-    try:
-        return t.timers(now_ms)
-    except Exception as e:
-        self._crashed(e)
-        return 1000
-
-
 if BIND_EXCEPTIONS:
     # CircuitPython (no sys.exc_info; frames on the pystack, see tcpip.compat):
-    # the three handlers bind the exception, so stack.last_error names it there too.
-    Stack._recv = _recv_as_e
-    Stack._input = _input_as_e
-    Stack._timer = _timer_as_e
+    # handlers that bind the exception, so stack.last_error names it there too
+    # (their own module: a MicroPython board does not load their code).
+    from tcpip import stack_bind as _bind
+    Stack._recv = _bind.recv
+    Stack._input = _bind.input_
+    Stack._timer = _bind.timer
