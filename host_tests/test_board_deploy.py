@@ -153,12 +153,31 @@ def test_make_flash_dry_run_copies_board_firmware_and_mpy():
     out = p.stdout
     assert p.returncode == 0, out + p.stderr
     assert "echo-mpremote connect /dev/ttyACM9 fs rm -r :lib/tcpip" in out
-    assert "echo-mpremote connect /dev/ttyACM9 fs cp -r .build/mpy-boards/w5500_evb_pico/tcpip :lib/" in out
+    assert "echo-mpremote connect /dev/ttyACM9 fs cp -r .build/mpy-O3-boards/w5500_evb_pico/tcpip :lib/" in out
     assert "fs cp boards/w5500_evb_pico.py :tcpip_board.py" in out
     assert "fs cp firmware/main.py :main.py" in out
-    assert "fs cp .build/mpy-boards/w5500_evb_pico/netboot.mpy :netboot.mpy" in out
+    assert "fs cp .build/mpy-O3-boards/w5500_evb_pico/netboot.mpy :netboot.mpy" in out
     assert "fs rm :netboot.py" in out  # an old source would shadow the .mpy
     assert "fs cp firmware/tcpip_config.json :tcpip_config.json" in out
+
+
+def test_board_set_is_built_without_line_numbers_unless_lines_1(tmp_path):
+    # -O3 by default (smaller .mpy, more heap free on the board); LINES=1 keeps
+    # line numbers for tracebacks, in its own folder
+    p = _make("-n", "-B", "board-mpy", "BOARD=w5500_evb_pico")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "-march=armv6m -O3 -o .build/mpy-O3/tcpip/tcp.mpy lib/tcpip/tcp.py" in p.stdout
+    assert "-o .build/mpy-O3-boards/w5500_evb_pico/netboot.mpy" in p.stdout
+    p = _make("-n", "-B", "board-mpy", "BOARD=w5500_evb_pico", "LINES=1")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert " -o .build/mpy/tcpip/tcp.mpy lib/tcpip/tcp.py" in p.stdout
+    assert "-O3" not in p.stdout
+    sizes = {}
+    for lines in ("0", "1"):
+        p = _make("mpy", "LINES=" + lines, "MPY_DIR=%s" % (tmp_path / lines))
+        assert p.returncode == 0, p.stdout + p.stderr
+        sizes[lines] = (tmp_path / lines / "tcpip" / "tcp.mpy").stat().st_size
+    assert sizes["0"] < sizes["1"] * 0.95, sizes  # the line-number table is gone
 
 
 def test_make_flash_unknown_board_lists_boards():

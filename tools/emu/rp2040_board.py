@@ -163,7 +163,7 @@ def board_set(board="w5500_evb_pico"):
                        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         raise BoardError("make board-mpy BOARD=%s failed: %s" % (board, r.stdout.strip()[-300:]))
-    mpy_dir = os.path.join(ROOT, ".build", "mpy-boards", board)
+    mpy_dir = os.path.join(ROOT, ".build", "mpy-O3-boards", board)  # board.mk's default (-O3)
     files = {}
     for dirpath, _dirs, names in os.walk(os.path.join(mpy_dir, "tcpip")):
         for n in names:
