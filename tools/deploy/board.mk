@@ -64,8 +64,17 @@ board_chips = $(sort $(shell sed -n 's/^CHIPS\{0,1\} = //p' $(1) 2>/dev/null | t
 BOARD_CHIPS = $(call board_chips,$(BOARD_FILE))
 BOARD_NICS_DIRECT = $(sort $(if $(BOARD_CHIPS),$(BOARD_CHIPS) w5500_spi) $(call nic_imports,$(BOARD_FILE)))
 BOARD_NICS = $(sort $(BOARD_NICS_DIRECT) $(call nic_imports,$(BOARD_NICS_DIRECT:%=lib/tcpip/nic/%.py)))
-BOARD_SOURCES = $(sort $(filter-out lib/tcpip/nic/% lib/tcpip/tls.py,$(TCPIP_SOURCES)) lib/tcpip/nic/__init__.py \
-                       $(BOARD_NICS:%=lib/tcpip/nic/%.py))
+# Features a board does not need at boot stay on the PC unless EXTRAS=1:
+# tracer.py (tcpip.trace, tcpip.trace_pcap) and aio.py (the asyncio helpers),
+# and, when CONFIG gives a static address ("dhcp": false), dhcp.py with
+# wire/dhcp.py.  In place of tracer, aio and dhcp the board gets a one-line
+# stub whose import raises ImportError naming `make flash EXTRAS=1`.
+EXTRAS ?= 0
+CONFIG_STATIC = $(shell grep -qE '"dhcp"[[:space:]]*:[[:space:]]*false' $(CONFIG) 2>/dev/null && echo 1)
+BOARD_STUBS = $(strip $(if $(filter 1,$(EXTRAS)),,tracer aio $(if $(CONFIG_STATIC),dhcp)))
+BOARD_LEFT_OFF = $(BOARD_STUBS:%=lib/tcpip/%.py) $(if $(filter dhcp,$(BOARD_STUBS)),lib/tcpip/wire/dhcp.py)
+BOARD_SOURCES = $(sort $(filter-out lib/tcpip/nic/% lib/tcpip/tls.py $(BOARD_LEFT_OFF),$(TCPIP_SOURCES)) \
+                       lib/tcpip/nic/__init__.py $(BOARD_NICS:%=lib/tcpip/nic/%.py))
 BOARD_MPY = $(patsubst lib/%.py,$(MPY_DIR)/%.mpy,$(BOARD_SOURCES))
 BOARD_MPY_DIR ?= $(MPY_DIR)-boards/$(BOARD)
 
@@ -87,8 +96,15 @@ board-mpy: board-check $(BOARD_MPY) ## the board set's .mpy files (and netboot.m
 	@rm -rf $(BOARD_MPY_DIR)
 	@mkdir -p $(BOARD_MPY_DIR)
 	@cd $(MPY_DIR) && cp --parents $(BOARD_MPY:$(MPY_DIR)/%=%) $(abspath $(BOARD_MPY_DIR))/
+	@for m in $(BOARD_STUBS); do \
+	  printf 'raise ImportError("tcpip.%s is not on this board: make flash EXTRAS=1 copies it")\n' $$m \
+	    > $(BOARD_MPY_DIR)/stub.py && \
+	  $(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -s tcpip/$$m.py -o $(BOARD_MPY_DIR)/tcpip/$$m.mpy \
+	    $(BOARD_MPY_DIR)/stub.py || exit 1; \
+	done; rm -f $(BOARD_MPY_DIR)/stub.py
 	$(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -o $(BOARD_MPY_DIR)/netboot.mpy firmware/netboot.py
-	@echo "board set for $(BOARD) in $(BOARD_MPY_DIR): $$(cat $(BOARD_MPY) | wc -c) bytes in $(words $(BOARD_MPY)) files"
+	@echo "board set for $(BOARD) in $(BOARD_MPY_DIR): $$(cat $(BOARD_MPY) | wc -c) bytes in $(words $(BOARD_MPY)) files" \
+	  "$(if $(BOARD_STUBS),(left off: $(BOARD_STUBS); EXTRAS=1 copies them),)"
 
 board-check:
 	@test -f $(BOARD_FILE) || { echo "no board '$(BOARD)': pick one of: $$(ls boards | sed -n 's/\.py$$//p' | tr '\n' ' ')"; exit 2; }
@@ -126,7 +142,8 @@ flash-circuitpython:
 	@test -d "$(CIRCUITPY)" || { echo "CIRCUITPY drive not found at $(CIRCUITPY): set CIRCUITPY=/path"; exit 2; }
 	rm -rf "$(CIRCUITPY)/lib/tcpip"
 	rm -f "$(CIRCUITPY)/netboot.py"
-	$(BOARD_PYTHON) tools/emu/fsimage.py circuitpython --mpy --board $(BOARD) --config $(CONFIG) --dir "$(CIRCUITPY)"
+	$(BOARD_PYTHON) tools/emu/fsimage.py circuitpython --mpy --board $(BOARD) --config $(CONFIG) \
+	  $(if $(filter 1,$(EXTRAS)),--extras,) --dir "$(CIRCUITPY)"
 	sync
 	@echo "copied $(BOARD) to $(CIRCUITPY); the board restarts code.py by itself"
 
