@@ -52,7 +52,7 @@ MODULES = (
     "tcpip.socket", "tcpip.nic", "tcpip.nic.macraw", "tcpip.nic.w5500_spi", "tcpip.nic.w5500",
     "netboot", "tcpip_board",  # a board file imports netboot (board_functions)
     # loaded on first use
-    "tcpip.wire.dns", "tcpip.dns", "tcpip.wire.dhcp", "tcpip.dhcp", "tcpip.repl", "tcpip.tracer",
+    "tcpip.prng", "tcpip.wire.dns", "tcpip.dns", "tcpip.wire.dhcp", "tcpip.dhcp", "tcpip.repl", "tcpip.tracer",
     "tcpip.aio",
 )
 
