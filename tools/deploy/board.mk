@@ -97,8 +97,8 @@ board-mpy: board-check $(BOARD_MPY) ## the board set's .mpy files (and netboot.m
 	@mkdir -p $(BOARD_MPY_DIR)
 	@cd $(MPY_DIR) && cp --parents $(BOARD_MPY:$(MPY_DIR)/%=%) $(abspath $(BOARD_MPY_DIR))/
 	@for m in $(BOARD_STUBS); do \
-	  printf 'raise ImportError("tcpip.%s is not on this board: make flash EXTRAS=1 copies it")\n' $$m \
-	    > $(BOARD_MPY_DIR)/stub.py && \
+	  printf 'raise ImportError("tcpip.%s is not on this board: make flash EXTRAS=1 copies it%s")\n' $$m \
+	    "$$(test $$m = dhcp && echo ' (a static CONFIG leaves it off)')" > $(BOARD_MPY_DIR)/stub.py && \
 	  $(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -s tcpip/$$m.py -o $(BOARD_MPY_DIR)/tcpip/$$m.mpy \
 	    $(BOARD_MPY_DIR)/stub.py || exit 1; \
 	done; rm -f $(BOARD_MPY_DIR)/stub.py
