@@ -109,7 +109,7 @@ board-mpy: board-check $(BOARD_MPY) ## the board set's .mpy files (and netboot.m
 board-check:
 	@test -f $(BOARD_FILE) || { echo "no board '$(BOARD)': pick one of: $$(ls boards | sed -n 's/\.py$$//p' | tr '\n' ' ')"; exit 2; }
 
-flash: board-check ## copy tcpip + board + firmware to a board: BOARD=w5500_evb_pico [PORT=..]
+flash: board-check ## copy tcpip + board + firmware to a board: BOARD=w5500_evb_pico [PORT=..] [EXTRAS=1: tracer, aio, static DHCP] [LINES=1]
 	@case "$(BOARD_RUNTIME)" in \
 	  micropython) $(MAKE) --no-print-directory flash-micropython ;; \
 	  circuitpython) $(MAKE) --no-print-directory flash-circuitpython ;; \
