@@ -1,8 +1,9 @@
 """Filesystem images for an emulated RP2040 board: what ``make flash`` would copy
 to a real one, as a flash image that stock firmware mounts.
 
-    python tools/emu/fsimage.py micropython [--board w5500_evb_pico] [--config F] [--extras] [--out F] [--add DEST=SRC ...]
-    python tools/emu/fsimage.py circuitpython [--board feather_rp2040_ethernet_featherwing] [--mpy] [--extras] [--out F] [...]
+    python tools/emu/fsimage.py micropython [--board w5500_evb_pico] [--out F] [--add DEST=SRC ...]
+    python tools/emu/fsimage.py circuitpython [--board feather_rp2040_ethernet_featherwing] [--mpy] [--out F] [...]
+    (both take --config F, the settings file, and --extras, as make flash EXTRAS=1)
     python tools/emu/fsimage.py circuitpython --mpy --dir /media/$USER/CIRCUITPY  # copy, no image
     python tools/emu/fsimage.py list F
 
