@@ -3,9 +3,10 @@ to a real one, as a flash image that stock firmware mounts.
 
     python tools/emu/fsimage.py micropython [--board w5500_evb_pico] [--out F] [--add DEST=SRC ...]
     python tools/emu/fsimage.py circuitpython [--board feather_rp2040_ethernet_featherwing] [--mpy] [--out F] [...]
-    (both take --config F, the settings file, and --extras, as make flash EXTRAS=1)
     python tools/emu/fsimage.py circuitpython --mpy --dir /media/$USER/CIRCUITPY  # copy, no image
     python tools/emu/fsimage.py list F
+    (micropython and circuitpython also take --config F, the settings file, and
+    --extras, as make flash EXTRAS=1)
 
     from fsimage import build_micropython_image, build_circuitpython_image
     build_micropython_image("w5500_evb_pico", ".build/lfs.img", extra={"test.py": b"print(1)"})
