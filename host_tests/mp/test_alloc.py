@@ -50,6 +50,17 @@ def test_viper_checksum_is_chosen_on_micropython_unix():
         assert wb.copy is wb.copy_slices
 
 
+def test_the_viper_sources_do_not_stay_loaded_after_import():
+    # tcpip/wire/native.py holds the loops' text; a loaded .mpy keeps its
+    # strings as long as the module lives, so it is dropped once read
+    import tcpip.wire
+    assert "tcpip.wire.native" not in sys.modules
+    assert not hasattr(tcpip.wire, "native")
+    src = wb.viper_source("SUM16")
+    assert "def sum16(" in src and "def copy(" in wb.viper_source("COPY")
+    assert "tcpip.wire.native" not in sys.modules and not hasattr(tcpip.wire, "native")
+
+
 def test_rfc1071_example_sum():
     # RFC 1071 3: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2
     b = bytearray(b"\x00\x01\xf2\x03\xf4\xf5\xf6\xf7")

@@ -38,6 +38,7 @@ Four implementations of ``sum16``, chosen once at import:
 ``tcpip.wire.checksum_packed.sum16_packed`` (its own module, loaded only
 where there is neither viper nor CPython).
 """
+from tcpip.wire.bytes import viper_source
 
 
 def fold(acc):
@@ -90,62 +91,14 @@ def sum16_chunked(buf, start, end):
 # region that starts at an even address is summed a 32-bit word at a time:
 # a little-endian word holds two byte-swapped 16-bit words, and the ones'
 # complement sum of byte-swapped words is the byte-swapped sum (RFC 1071
-# 2.(B)), so those words are summed apart, folded and swapped back.
-_VIPER_SRC = """
-@micropython.viper
-def sum16(buf, start: int, end: int) -> int:
-    p = ptr8(buf)
-    n = int(len(buf))
-    if end > n:
-        end = n  # like the portable slice: never read past the buffer
-    s = 0
-    i = start
-    a = int(p) + i
-    if end - i >= 16 and (a & 1) == 0:
-        if a & 2:
-            s += (p[i] << 8) | p[i + 1]
-            i += 2
-        k = (end - i) >> 2
-        w = ptr32(int(p) + i)
-        t = uint(0)
-        j = 0
-        k4 = k - 3
-        while j < k4:  # four words a turn: viper's loop overhead is a third of the time
-            v = uint(w[j])
-            u = uint(w[j + 1])
-            t += (v & 0xFFFF) + (v >> 16) + (u & 0xFFFF) + (u >> 16)
-            v = uint(w[j + 2])
-            u = uint(w[j + 3])
-            t += (v & 0xFFFF) + (v >> 16) + (u & 0xFFFF) + (u >> 16)
-            j += 4
-        while j < k:
-            v = uint(w[j])
-            t += (v & 0xFFFF) + (v >> 16)
-            j += 1
-        i += k << 2
-        while t >> 16:
-            t = (t & 0xFFFF) + (t >> 16)
-        s += int(((t & 0xFF) << 8) | (t >> 8))
-    e8 = end - 8
-    while i <= e8:
-        s += ((p[i] << 8) | p[i + 1]) + ((p[i + 2] << 8) | p[i + 3]) \\
-            + ((p[i + 4] << 8) | p[i + 5]) + ((p[i + 6] << 8) | p[i + 7])
-        i += 8
-    while i + 1 < end:
-        s += (p[i] << 8) | p[i + 1]
-        i += 2
-    if i < end:
-        s += p[i] << 8
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return s
-"""
+# 2.(B)), so those words are summed apart, folded and swapped back.  The
+# source is tcpip/wire/native.py's SUM16 (dropped once compiled).
 
 
 def _load_viper():
     try:
         ns = {}
-        exec(_VIPER_SRC, ns)
+        exec(viper_source("SUM16"), ns)
         f = ns["sum16"]
         # a self-check: a runtime that accepted the source must also agree
         if f(b"\x45\x00\x00\x1c\xff", 0, 5) != 0x441D:  # 0x4500 + 0x001C + 0xFF00, folded
