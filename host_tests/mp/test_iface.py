@@ -340,6 +340,25 @@ def test_echo_in_padded_frame_replies_with_datagram_only():
                               eth_dst=PEER_MAC, eth_src=US_MAC, ident=rig.reply_ident())]
 
 
+def test_ip_header_checksum_of_every_length():
+    # _emit_ip sums the header's words instead of the packed bytes: every
+    # length (the sum crossing 0xFFFF and folding to the checksum 0x0000 on
+    # the way) against the header emitted and summed byte by byte.
+    rig = Rig(ttl=246)  # (the checksum is 0x0000 at 213 bytes of UDP to the peer)
+    rig.learn()
+    tx = rig.iface.tx
+    pattern = PATTERN + PATTERN[:8]
+    seen_zero = False
+    for n in range(0, 1481):
+        tx[IP_PAYLOAD_OFF:IP_PAYLOAD_OFF + n] = pattern[:n]
+        assert rig.iface.send_ip(PEER_IP, ipv4.PROTO_UDP, n, rig.now) == SENT
+        body = ip_packet(US_IP, PEER_IP, ipv4.PROTO_UDP, pattern[:n], ttl=246, ident=rig.reply_ident())
+        out = rig.out()
+        assert out == [eth_frame(PEER_MAC, US_MAC, ethernet.TYPE_IPV4, body)], n
+        seen_zero = seen_zero or (out[0][24] == 0 and out[0][25] == 0)
+    assert seen_zero
+
+
 def test_frame_over_mtu_dropped_not_crashed():
     rig = Rig()
     assert rig.step(ping_frame(PATTERN + b"x")) == []
