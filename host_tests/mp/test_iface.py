@@ -340,6 +340,62 @@ def test_echo_in_padded_frame_replies_with_datagram_only():
                               eth_dst=PEER_MAC, eth_src=US_MAC, ident=rig.reply_ident())]
 
 
+def _retagged(frame, tos, ttl, ident, flags):
+    # the request's IPv4 header with other TOS, TTL, ID and flags (checksum fixed)
+    f = bytearray(frame)
+    f[15] = tos
+    f[22] = ttl
+    f[18] = ident >> 8
+    f[19] = ident & 0xFF
+    f[20] = flags >> 8
+    f[21] = flags & 0xFF
+    f[24] = f[25] = 0
+    c = checksum(f, 14, 34)
+    f[24] = c >> 8
+    f[25] = c & 0xFF
+    return bytes(f)
+
+
+def test_echo_reply_header_is_ours_not_the_requests():
+    # The reply is made in the request's own buffer, but its IPv4 header is
+    # the one we send every datagram with: TOS 0, our TTL, ID 0, DF; the
+    # request's TOS, TTL, ID and flags do not leak into it.
+    rig = Rig(ttl=200)
+    for tos, ttl, ident, flags in ((0xB8, 1, 0xBEEF, 0), (0, 255, 0xFFFF, 0x4000), (0x04, 64, 0, 0x8000)):
+        out = rig.step(_retagged(ping_frame(b"abc", seq=ident), tos, ttl, ident, flags))
+        assert out == [ipv4_frame(US_IP, PEER_IP, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REPLY, 0x1234, ident, b"abc"),
+                                  eth_dst=PEER_MAC, eth_src=US_MAC, ttl=200, ident=rig.reply_ident())], (tos, ttl)
+    _check_accounting(rig)
+
+
+def test_echo_request_with_ip_options_gets_a_plain_reply():
+    # RFC 1122 3.2.2.6: options of the request may be left out of the reply;
+    # the message (identifier, sequence, data) comes back whole.
+    rig = Rig()
+    for options in (b"\x01\x01\x01\x00", b"\x07\x07\x04" + bytes(5)):  # NOPs + EOL; record route
+        req = ipv4_frame(PEER_IP, US_IP, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REQUEST, 7, 9, PATTERN[:40]),
+                         options=options)
+        out = rig.step(req)
+        assert out == [ipv4_frame(US_IP, PEER_IP, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REPLY, 7, 9, PATTERN[:40]),
+                                  eth_dst=PEER_MAC, eth_src=US_MAC, ident=rig.reply_ident())], options
+    st = rig.stats()
+    assert st["icmp_echo_replies_tx"] == 2 and st["in_icmp"] == 2
+    _check_accounting(rig)
+
+
+def test_echo_reply_is_made_in_the_receive_buffer():
+    # No copy of the message into the TX buffer: a reply leaves tx as it
+    # was (a segment or datagram being built there is not disturbed).
+    rig = Rig()
+    tx = rig.iface.tx
+    for i in range(len(tx)):
+        tx[i] = (i * 5 + 1) & 0xFF
+    before = bytes(tx)
+    out = rig.step(ping_frame(PATTERN[:1000]))
+    assert len(out) == 1 and out[0][34] == icmp.ECHO_REPLY
+    assert bytes(tx) == before
+
+
 def test_ip_header_checksum_of_every_length():
     # _emit_ip sums the header's words instead of the packed bytes: every
     # length (the sum crossing 0xFFFF and folding to the checksum 0x0000 on
