@@ -625,6 +625,88 @@ def test_every_malformed_class_counted_under_its_reason():
     assert len(rig.step(ping_frame(b"still here"))) == 1
 
 
+def test_malformed_classes_counted_the_same_once_echo_is_armed():
+    # After the first echo request the interface may answer later ones by
+    # a fast path (tcpip.wire.echo.accept, MicroPython with viper): it must
+    # leave every frame it does not answer to the general path, untouched,
+    # so each is still counted under its own reason.
+    rig = Rig()
+    assert len(rig.step(ping_frame(b"arm"))) == 1
+    for reason, f in _malformed():
+        before = rig.stats()
+        out = rig.step(f)
+        after = rig.stats()
+        assert out == [], (reason, out)
+        changed = dict((k, after[k] - before.get(k, 0)) for k in after if after[k] != before.get(k, 0))
+        assert changed == {"rx_frames": 1, "rx_bytes": len(f), "drop_" + reason: 1}, (reason, changed)
+    # what the fast path must leave to the general path, answered as before
+    req = ping_frame(b"to the broadcast MAC", eth_dst=BCAST_MAC)
+    assert rig.step(req) == [ipv4_frame(US_IP, PEER_IP, ipv4.PROTO_ICMP,
+                                        icmp_echo(icmp.ECHO_REPLY, 0x1234, 1, b"to the broadcast MAC"),
+                                        eth_dst=PEER_MAC, eth_src=US_MAC, ident=rig.reply_ident())]
+    _check_accounting(rig)
+
+
+def test_echo_replies_follow_address_and_ttl_changes():
+    rig = Rig()
+    assert len(rig.step(ping_frame(b"one"))) == 1
+    new_ip = ipv4.aton("192.0.2.9")
+    rig.iface.configure(new_ip, 24, GW_IP)
+    rig.poll()
+    rig.out()  # (the announcement)
+    assert rig.step(ping_frame(b"old")) == []
+    assert drops(rig.stats()) == {"ip_not_for_us": 1}
+    out = rig.step(ping_frame(b"new", dst=new_ip))
+    assert out == [ipv4_frame(new_ip, PEER_IP, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REPLY, 0x1234, 1, b"new"),
+                              eth_dst=PEER_MAC, eth_src=US_MAC, ident=rig.reply_ident())]
+    rig.cfg.ttl = 9
+    out = rig.step(ping_frame(b"ttl", dst=new_ip))
+    assert out == [ipv4_frame(new_ip, PEER_IP, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REPLY, 0x1234, 1, b"ttl"),
+                              eth_dst=PEER_MAC, eth_src=US_MAC, ttl=9, ident=rig.reply_ident())]
+    # a /32 has no subnet broadcast address: a source that would be one elsewhere is answered
+    rig.iface.configure(new_ip, 32, GW_IP)
+    rig.poll()
+    rig.out()
+    assert len(rig.step(ping_frame(b"arm", dst=new_ip))) == 1
+    src = ipv4.aton("192.0.2.255")
+    out = rig.step(ping_frame(b"bc", src=src, dst=new_ip, eth_src=OTHER_MAC))
+    assert out == [ipv4_frame(new_ip, src, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REPLY, 0x1234, 1, b"bc"),
+                              eth_dst=OTHER_MAC, eth_src=US_MAC, ttl=9, ident=rig.reply_ident())]
+    _check_accounting(rig)
+
+
+def test_echo_fast_path_agrees_with_the_general_path_on_mutated_requests():
+    # Requests with one or two bytes changed (headers mostly, the IPv4
+    # checksum fixed or not), each to two interfaces: one answering by the
+    # fast path where the runtime has it, one by the general path only.
+    # Same frames out, same counters.
+    from tcpip.wire import echo
+    from xorshift import Xorshift32
+    fast = Rig()
+    general = Rig()
+    accept = echo.accept
+    base = ping_frame(PATTERN[:37])
+    r = Xorshift32(13)
+    for k in range(600):
+        f = bytearray(base)
+        for _ in range(1 + (k & 1)):
+            v = r.next()
+            i = (v >> 8) % 60 if v & 3 else (v >> 8) % len(f)
+            f[i] = (v >> 16) & 0xFF
+        f = _refix_ip(f) if v & 4 else bytes(f)
+        if k % 7 == 0:
+            f = bytes(base)  # (a good one now and then: keeps the fast path armed)
+        a = fast.step(f)
+        echo.accept = None
+        try:
+            b = general.step(f)
+        finally:
+            echo.accept = accept
+        assert a == b, (k, f)
+    assert fast.stats() == general.stats()
+    assert fast.stats()["icmp_echo_replies_tx"] > 86
+
+
 def test_interface_without_transports_still_counts_every_frame():
     rig = Rig()
     rig.iface.tcp_input = None
