@@ -246,7 +246,7 @@ def _prof_dump():
 # The ping profile's marks: a timeline, lighter than PROFILE's exclusive
 # accounting (no call of its own per mark): each wrapped call stores
 # (ticks_us, group) at entry and (ticks_us, -1) at exit in a preallocated
-# array, the first %(n)d marks after _tl_reset(); the host rebuilds who ran when.
+# ring of the last %(n)d marks since _tl_reset(); the host rebuilds who ran when.
 TIMELINE = r"""
 import time, array
 _us = time.ticks_us
@@ -257,44 +257,38 @@ def _twrap(f, g, nargs):
     if nargs == 1:
         def w(s):
             i = _tli[0]
-            if i < _TLN:
-                _tl[2 * i] = _us()
-                _tl[2 * i + 1] = g
-                _tli[0] = i + 1
+            _tl[2 * (i %% _TLN)] = _us()
+            _tl[2 * (i %% _TLN) + 1] = g
+            _tli[0] = i + 1
             r = f(s)
             i = _tli[0]
-            if i < _TLN:
-                _tl[2 * i] = _us()
-                _tl[2 * i + 1] = -1
-                _tli[0] = i + 1
+            _tl[2 * (i %% _TLN)] = _us()
+            _tl[2 * (i %% _TLN) + 1] = -1
+            _tli[0] = i + 1
             return r
     elif nargs == 2:
         def w(s, a):
             i = _tli[0]
-            if i < _TLN:
-                _tl[2 * i] = _us()
-                _tl[2 * i + 1] = g
-                _tli[0] = i + 1
+            _tl[2 * (i %% _TLN)] = _us()
+            _tl[2 * (i %% _TLN) + 1] = g
+            _tli[0] = i + 1
             r = f(s, a)
             i = _tli[0]
-            if i < _TLN:
-                _tl[2 * i] = _us()
-                _tl[2 * i + 1] = -1
-                _tli[0] = i + 1
+            _tl[2 * (i %% _TLN)] = _us()
+            _tl[2 * (i %% _TLN) + 1] = -1
+            _tli[0] = i + 1
             return r
     else:
         def w(s, a, b):
             i = _tli[0]
-            if i < _TLN:
-                _tl[2 * i] = _us()
-                _tl[2 * i + 1] = g
-                _tli[0] = i + 1
+            _tl[2 * (i %% _TLN)] = _us()
+            _tl[2 * (i %% _TLN) + 1] = g
+            _tli[0] = i + 1
             r = f(s, a, b)
             i = _tli[0]
-            if i < _TLN:
-                _tl[2 * i] = _us()
-                _tl[2 * i + 1] = -1
-                _tli[0] = i + 1
+            _tl[2 * (i %% _TLN)] = _us()
+            _tl[2 * (i %% _TLN) + 1] = -1
+            _tli[0] = i + 1
             return r
     return w
 def _noop(x):
@@ -320,7 +314,13 @@ def _tl_reset():
     _tli[0] = 0
 def _tl_dump():
     import json
-    print(json.dumps({"wrap_overhead_us": _wrap_overhead, "marks": list(_tl[:2 * _tli[0]])}))
+    i = _tli[0]
+    if i <= _TLN:
+        m = list(_tl[:2 * i])
+    else:  # the ring went round: the last _TLN marks, oldest first
+        k = 2 * (i %% _TLN)
+        m = list(_tl[k:]) + list(_tl[:k])
+    print(json.dumps({"wrap_overhead_us": _wrap_overhead, "marks": m}))
 """
 
 GROUPS = ("driver", "input", "timers", "acks", "app", "poll", "idle")
