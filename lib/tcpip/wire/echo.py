@@ -213,3 +213,4 @@ def _load_viper():
 
 
 accept = _load_viper()
+del _VIPER_SRC  # (2.4 KB of source the heap need not keep once compiled)
