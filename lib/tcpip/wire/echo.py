@@ -1,13 +1,12 @@
 """ICMP echo replies (RFC 792) made from the request, without a pass over its data.
 
 ``reply_in_place`` turns a received echo request frame (checked by the
-interface: IPv4 header without options, ICMP checksum good, addressed to us)
-into its reply in the same buffer: MAC addresses swapped, a new IPv4 header,
-type and code 0, the ICMP checksum updated from the request's (RFC 1624).
-Nothing is copied but the 6-byte MAC addresses, so the reply costs the same
-for 8 bytes of data as for 1472.  ``echo_to_reply`` is the ICMP part alone
-(the interface's path for a request with IP options, copied to its TX
-buffer first).
+interface: ICMP checksum good, addressed to us) into its reply in the same
+buffer: MAC addresses swapped, a new IPv4 header, type and code 0, the ICMP
+checksum updated from the request's (RFC 1624).  Nothing is copied but the
+6-byte MAC addresses (and the message, moved up over the request's IP
+options when it had some), so the reply costs the same for 8 bytes of data
+as for 1472.  ``echo_to_reply`` is the ICMP part alone.
 
 ``accept`` (MicroPython with the native emitter; None elsewhere) does all of
 it in machine code, the checks included: given a whole received frame and
@@ -59,17 +58,20 @@ def echo_to_reply(buf, off, end):
 
 def reply_in_place(buf, ip, mac, ttl):
     """Make the reply to the echo request in ``buf`` (Ethernet at 0, the
-    IPv4 header ``ip`` parsed at 14 with no options, addressed to us) in
-    place; returns the reply frame's length (Ethernet padding left out).
+    IPv4 header ``ip`` parsed at 14, addressed to us) in place; returns the
+    reply frame's length (Ethernet padding left out).
 
     The reply goes to the request's link-layer sender (no ARP lookup, RFC
     1122 3.2.2.6: to the address the request came from) from ``mac``, with
-    ``ttl``."""
-    end = ip.payload_end
-    echo_to_reply(buf, _IP_OFF + 20, end)
+    ``ttl`` and no IP options (RFC 1122 3.2.2.6 lets a host leave the
+    request's out)."""
+    total = ip.payload_end - ip.payload_off  # (the message, for now)
+    if ip.payload_off != _IP_OFF + 20:
+        copy(buf, _IP_OFF + 20, buf, ip.payload_off, total)  # (forward: safe as it overlaps)
+    echo_to_reply(buf, _IP_OFF + 20, _IP_OFF + 20 + total)
     # RFC 791 header checksum from the words themselves: the addresses' sum
     # is the request's (the same two addresses, swapped)
-    total = ip.total_len
+    total += 20
     s = _HDR_WORDS + total + (ttl << 8) + ip.asum
     s = (s & 0xFFFF) + (s >> 16)
     s = (s & 0xFFFF) + (s >> 16)
@@ -77,17 +79,21 @@ def reply_in_place(buf, ip, mac, ttl):
               ip.dst_hi, ip.dst_lo, ip.src_hi, ip.src_lo)
     copy(buf, 0, buf, 6, 6)
     copy(buf, 6, mac, 0, 6)
-    return end
+    return _IP_OFF + total
 
 
-def params(mac, ip_hi, ip_lo, bc_hi, bc_lo, ttl, max_frame):
-    """The block ``accept`` reads: our MAC (6 bytes), our address and the
-    subnet's broadcast address (4 each, as 16-bit halves; broadcast 0 when
-    there is none), the TTL of the reply, a spare byte and the largest frame
-    taken in (2 bytes).  ``ttl`` may be updated in place at ``params[14]``."""
+def params(iface):
+    """The block ``accept`` reads, from a ``tcpip.iface.Interface`` (its
+    ``mac``, ``ip_hi``/``ip_lo``, ``bc_hi``/``bc_lo`` and ``cfg``): our MAC
+    (6 bytes), our address and the subnet's broadcast address (4 each;
+    broadcast 0 when there is none), the reply's TTL, a spare byte and the
+    largest frame taken in (2 bytes, MTU + 14).  Build it again when the
+    address changes; the TTL may be updated in place at ``params[14]``."""
     p = bytearray(18)
-    copy(p, 0, mac, 0, 6)
-    pack_into("!HHHHBBH", p, 6, ip_hi, ip_lo, bc_hi, bc_lo, ttl, 0, max_frame)
+    copy(p, 0, iface.mac, 0, 6)
+    cfg = iface.cfg
+    pack_into("!HHHHBBH", p, 6, iface.ip_hi, iface.ip_lo, iface.bc_hi, iface.bc_lo, cfg.ttl, 0,
+              cfg.mtu + _IP_OFF)
     return p
 
 
