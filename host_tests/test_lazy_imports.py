@@ -84,7 +84,7 @@ def test_imports_load_what_is_used(runtime):
     out = _run(cmd, env)
     layers = {"tcpip.stack", "tcpip.iface", "tcpip.tcp", "tcpip.udp", "tcpip.ring"}
     later = {"tcpip.dns", "tcpip.wire.dns", "tcpip.dhcp", "tcpip.wire.dhcp", "tcpip.repl",
-             "tcpip.tracer", "tcpip.aio", "tcpip.tls", "tcpip.wire.echo"}
+             "tcpip.tracer", "tcpip.aio", "tcpip.tls", "tcpip.wire.echo", "tcpip.wire.echo_fast"}
     # a wire/ parser and the package load without the layers
     assert not layers & set(out["wire"]), out["wire"]
     assert not (layers | later) & set(out["package"]), out["package"]

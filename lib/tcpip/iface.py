@@ -550,15 +550,16 @@ class Interface:
         else:
             self.ctr[_C_IN_ICMP] += 1
             from tcpip.wire import echo  # (loaded by the first echo request)
-            if echo.accept is not None and self.memo[_M_ECHO] is None:
-                # MicroPython with viper: later echo requests are answered
-                # by echo.accept straight from input(), the checks included
-                self.memo[_M_ECHO] = echo.params(self)
-                self.memo[_M_ACCEPT] = echo.accept
             # RFC 792: the reply made from the request in the receive
             # buffer, in place: no copy of the data, one send
             n = echo.reply_in_place(buf, ip, self.mac, self.cfg.ttl)
             self._send_rx(n)
+            if self.memo[_M_ECHO] is None and echo.accept is not None:
+                # the application compiled echo.accept (echo.compile_accept):
+                # later echo requests are answered by it straight from
+                # input(), the checks included
+                self.memo[_M_ECHO] = echo.params(self)
+                self.memo[_M_ACCEPT] = echo.accept
 
     def _icmp_other(self, buf, m, now_ms):
         why = m.type
