@@ -208,6 +208,12 @@ class _FailingSPI:
     def write(self, header, data):
         self._call(self.spi.write, header, data)
 
+    def write_frame(self, frame):
+        self._call(self._frame, frame, None)
+
+    def _frame(self, frame, _):
+        self.spi.write_frame(frame)
+
     def read(self, header, data):
         self._call(self.spi.read, header, data)
 

@@ -154,7 +154,7 @@ class MacrawNIC:
         self._h_cr_r = self._fixed_header(s0 + _Sn_CR, False)
         self._h_ir_w = self._fixed_header(s0 + _Sn_IR, True)
         # Register writes of the per-frame path as whole SPI frames (header
-        # and data in one buffer, handed to the adapter with data None: one
+        # and data in one buffer, handed to the adapter's write_frame: one
         # SPI write instead of two); the pointer frames are patched in place.
         self._f_recv = self._h_cr_w + bytes([_CMD_RECV])
         self._f_send = self._h_cr_w + bytes([_CMD_SEND])
@@ -345,7 +345,7 @@ class MacrawNIC:
             # Clear RECV before reading RX_RSR so a frame that lands after
             # the read raises INTn again (Q3, ESP's order); on the W5100S
             # this also releases the IRQ line (Q11).
-            self.spi.write(self._f_irq_clear, None)
+            self.spi.write_frame(self._f_irq_clear)
             self.spi_transactions += 1
             self.spi_bytes += 4
         r = self._reg
@@ -417,8 +417,8 @@ class MacrawNIC:
         frame[3] = ptr >> 8
         frame[4] = ptr & 0xFF
         spi = self.spi
-        spi.write(frame, None)
-        spi.write(command, None)
+        spi.write_frame(frame)
+        spi.write_frame(command)
         self.spi_transactions += 2
         self.spi_bytes += 9
 
