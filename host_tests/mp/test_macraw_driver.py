@@ -294,6 +294,95 @@ def test_send_interrupted_at_any_spi_call_sends_only_whole_frames(c):
             assert o in sent, (at, len(o))
 
 
+class _TraceSPI:
+    """The adapter, recording each SPI transaction as (kind, header, data
+    length): kind "w" write, "f" write_frame (header = the first 3 bytes),
+    "r" read."""
+
+    def __init__(self, spi):
+        self.spi = spi
+        self.log = []
+
+    def write(self, header, data):
+        self.log.append(("w", bytes(header), len(data)))
+        self.spi.write(header, data)
+
+    def write_frame(self, frame):
+        self.log.append(("f", bytes(frame[:3]), len(frame) - 3))
+        self.spi.write_frame(frame)
+
+    def read(self, header, data):
+        self.log.append(("r", bytes(header), len(data)))
+        self.spi.read(header, data)
+
+    def int_asserted(self):
+        return self.spi.int_asserted()
+
+
+def _traced(nic):
+    t = _TraceSPI(nic.spi)
+    nic.spi = t
+    return t
+
+
+def _named(nic, log):
+    # the driver's own prebuilt headers name the register transactions
+    names = {bytes(nic._h_tx_rd): "TX_RD", bytes(nic._f_tx_wr[:3]): "TX_WR",
+             bytes(nic._f_send[:3]): "Sn_CR", bytes(nic._f_irq_clear[:3]): "Sn_IR",
+             bytes(nic._h_rsr): "RX_RSR", bytes(nic._f_rx_rd[:3]): "RX_RD"}
+    return [(k, names.get(h, "buffer"), n) for k, h, n in log]
+
+
+def test_send_is_four_spi_transactions_the_frame_first_then_the_last_send_checked(c):
+    # the frame's SPI write overlaps the wire time of the frame before: the
+    # previous SEND is checked only once this frame is in TX memory
+    wire, chip, nic = c.make()
+    nic.send(frame(1514, 1, dst=PEER, src=MAC))
+    t = _traced(nic)
+    b0 = nic.spi_bytes
+    nic.send(frame(1514, 2, dst=PEER, src=MAC))
+    assert _named(nic, t.log) == [("w", "buffer", 1514), ("r", "TX_RD", 2),
+                                  ("f", "TX_WR", 2), ("f", "Sn_CR", 1)]
+    assert nic.spi_bytes - b0 == 3 + 1514 + 5 + 5 + 4
+    assert wire.outbox == [frame(1514, k, dst=PEER, src=MAC) for k in (1, 2)]
+
+
+def test_receive_spi_transactions_per_frame_and_per_empty_receive(c):
+    # with INTn: nothing at all while the pin is high; a frame is the
+    # interrupt clear, one RX_RSR+RX_RD read, its record header, the frame,
+    # RX_RD and RECV.  Without INTn an empty receive is one RX_RSR read.
+    buf = bytearray(1514)
+    for intn in (True, False):
+        wire, chip, nic = c.make(intn=intn)
+        chip.wire_frames_per_select = 0
+        assert nic.recv_into(buf) == 0  # (the read after bring-up)
+        t = _traced(nic)
+        assert nic.recv_into(buf) == 0
+        assert _named(nic, t.log) == ([] if intn else [("r", "RX_RSR", 4)])
+        wire.inbox.append(frame(1000, 1))
+        chip.pump()
+        del t.log[:]
+        assert nic.recv_into(buf) == 1000
+        head = [("f", "Sn_IR", 1)] if intn else []
+        assert _named(nic, t.log) == head + [("r", "RX_RSR", 4), ("r", "buffer", 2),
+                                             ("r", "buffer", 1000), ("f", "RX_RD", 2),
+                                             ("f", "Sn_CR", 1)], intn
+
+
+def test_send_after_a_send_that_never_completed_goes_out_whole(c):
+    # the next frame is already in TX memory when the last SEND is found
+    # stuck; the socket is reopened (which moves TX_WR) and the frame
+    # written again, not lost
+    wire, chip, nic = c.make(send_timeout_ms=5)
+    chip.send_mode = "stall"
+    nic.send(frame(100, 1, dst=PEER, src=MAC))
+    chip.send_mode = "ok"
+    nic.send(frame(200, 2, dst=PEER, src=MAC))
+    assert nic.tx_timeouts == 1 and nic.resyncs == 1
+    assert wire.outbox == [frame(200, 2, dst=PEER, src=MAC)]
+    assert nic.tx_frames == 1 and nic.tx_flush() is True
+
+
 def test_short_frame_is_padded_to_60_on_send(c):
     wire, chip, nic = c.make()
     f = frame(42, 1, dst=PEER, src=MAC)  # an ARP-sized frame

@@ -5,6 +5,8 @@ The chip only moves raw Ethernet frames; tcpip does the rest.  ``W5500``
 what differs between the chips:
 
 - ``_header(addr, write)``: the 3-byte SPI header for a transfer at ``addr``;
+- ``_HDR_ADDR``: where in that header the 16-bit address (high byte first)
+  sits, so the per-frame buffer transfers patch a prebuilt header in place;
 - class attributes: ``CHIP`` (name for messages), ``_S0`` (socket 0's register
   block), ``_TX_BUF`` / ``_RX_BUF`` (socket 0's TX / RX memory), ``_BUF_BYTES``
   (its size each way), ``_VERSION_REG`` / ``_VERSION_REG_NAME`` / ``_VERSION``
@@ -94,6 +96,7 @@ class MacrawNIC:
     _VERSION_REG_NAME: str
     _VERSION: int
     _MR_MAC_FILTER: int
+    _HDR_ADDR: int
 
     def __init__(self, spi, mac, block_broadcast=False, block_multicast=False,
                  block_ipv6=False, mac_filter=True, send_timeout_ms=20):
@@ -161,6 +164,14 @@ class MacrawNIC:
         self._f_irq_clear = self._h_ir_w + bytes([_IR_RECV])
         self._f_rx_rd = bytearray(self._h_rx_rd + b"\x00\x00")
         self._f_tx_wr = bytearray(self._h_tx_wr + b"\x00\x00")
+        # Headers of the per-frame buffer transfers (a write to TX memory, a
+        # read of RX memory): built once, their address patched per frame
+        # at _hdr_at (no _header() call per transfer).
+        self._hdr_at = self._HDR_ADDR
+        self._h_txb = bytearray(self._header(self._TX_BUF, True))
+        self._h_rxb = bytearray(self._header(self._RX_BUF, False))
+        self._txb16 = self._TX_BUF & 0xFFFF  # the buffers' 16-bit base addresses
+        self._rxb16 = self._RX_BUF & 0xFFFF
         self.speed_mbps = 0
         self.full_duplex = False
         self._link = False
@@ -407,20 +418,16 @@ class MacrawNIC:
         # and that count together, run past the data and resync.
         # _rx_due stays set until both writes are done, and _rx_refill does
         # them again first (writing both twice is harmless).
-        self._pointer_then_command(self._f_rx_rd, rd, self._f_recv)
-        self._rx_rd0 = rd
-        self._rx_due = False
-
-    def _pointer_then_command(self, frame, ptr, command):
-        # A 16-bit pointer register (frame: its prebuilt SPI frame) and then
-        # a command in Sn_CR: two SPI frames of 5 and 4 bytes.
-        frame[3] = ptr >> 8
-        frame[4] = ptr & 0xFF
-        spi = self.spi
-        spi.write_frame(frame)
-        spi.write_frame(command)
+        # (Two SPI frames of 5 and 4 bytes, prebuilt: the pointer patched in.)
+        f = self._f_rx_rd
+        f[3] = rd >> 8
+        f[4] = rd & 0xFF
+        self.spi.write_frame(f)
+        self.spi.write_frame(self._f_recv)
         self.spi_transactions += 2
         self.spi_bytes += 9
+        self._rx_rd0 = rd
+        self._rx_due = False
 
     def _read_ring(self, ptr, buf, n):
         # The buffer address is ptr masked to the buffer size; split at the
@@ -433,7 +440,11 @@ class MacrawNIC:
             return self._read_split(off, buf, n)
         if len(buf) != n:
             buf = self._view(buf, n)
-        self.spi.read(self._header(self._RX_BUF + off, False), buf)  # (_read, inlined)
+        off += self._rxb16
+        h = self._h_rxb
+        h[self._hdr_at] = off >> 8
+        h[self._hdr_at + 1] = off & 0xFF
+        self.spi.read(h, buf)  # (_read, inlined)
         self.spi_transactions += 1
         self.spi_bytes += 3 + n
 
@@ -507,21 +518,23 @@ class MacrawNIC:
         if n > _MTU_FRAME or n < 14:
             raise OSError(EMSGSIZE, "%s MACRAW frame must be 14..1514 bytes, got %d"
                           % (self.CHIP, n))
-        # One SEND sends TX_RD..TX_WR as one frame and must complete before
-        # the next (docs/w5500.md section 5).  No TX_FSR read: one frame at most is in
-        # the chip, and its buffer holds many.
-        if self._tx_pending:
-            self._tx_finish()
         if not self._link:
             # Link down at the last link_up(): SEND may never complete then
             # (ESP, esp-idf #6233), so do not issue it; the frame is lost.
+            if self._tx_pending:
+                self._tx_finish()
             self.tx_link_down += 1
             return
         if n < _MIN_FRAME:
             frame = self._padded(frame, n)
             n = _MIN_FRAME
+        # Per frame four SPI transactions and no more: the frame, the last
+        # SEND's check, TX_WR, SEND.  The frame goes into TX memory behind
+        # the one the chip may still be sending (the buffer holds many, so
+        # no TX_FSR read), and only then is that SEND checked: its wire time
+        # overlapped this frame's SPI write.
         self._tx_write(frame, n)
-        self._tx_commit(n)
+        self._tx_commit(frame, n)
 
     def _padded(self, frame, n):
         p = self._pad
@@ -532,12 +545,15 @@ class MacrawNIC:
 
     def _tx_write(self, frame, n):
         off = self._tx_wr & (self._BUF_BYTES - 1)
-        if off + n <= self._BUF_BYTES:
-            self.spi.write(self._header(self._TX_BUF + off, True), frame)  # (_write, inlined)
-            self.spi_transactions += 1
-            self.spi_bytes += 3 + n
-        else:
-            self._write_split(off, frame, n)
+        if off + n > self._BUF_BYTES:
+            return self._write_split(off, frame, n)
+        off += self._txb16
+        h = self._h_txb
+        h[self._hdr_at] = off >> 8
+        h[self._hdr_at + 1] = off & 0xFF
+        self.spi.write(h, frame)  # (_write, inlined)
+        self.spi_transactions += 1
+        self.spi_bytes += 3 + n
 
     def _write_split(self, off, frame, n):
         # [ioLib] wiz_send_data: the host splits at the buffer end.
@@ -546,17 +562,45 @@ class MacrawNIC:
         self._write(self._TX_BUF + off, mv[:first])
         self._write(self._TX_BUF, mv[first:n])
 
-    def _tx_commit(self, n):
+    def _tx_commit(self, frame, n):
+        # One SEND sends TX_RD..TX_WR as one frame and must complete before
+        # the next (docs/w5500.md section 5): the chip moves TX_RD up to
+        # TX_WR when it has [DS Sn_TX_RD].  One read, inline; _tx_finish
+        # waits when it is not done yet.
+        if self._tx_pending:
+            r = self._reg
+            self.spi.read(self._h_tx_rd, self._r2)
+            self.spi_transactions += 1
+            self.spi_bytes += 5
+            if ((r[0] << 8) | r[1]) != self._tx_wr and not self._tx_finish():
+                return self._tx_retry(frame, n)
+            self._tx_pending = False
         # TX_WR past the frame, then SEND (not waited for).  The driver's
         # copy moves only once SEND is out: interrupted before that, the next
         # frame is written over this one and sent alone.
         wr = (self._tx_wr + n) & 0xFFFF
-        self._pointer_then_command(self._f_tx_wr, wr, self._f_send)
+        f = self._f_tx_wr
+        f[3] = wr >> 8
+        f[4] = wr & 0xFF
+        self.spi.write_frame(f)
+        self.spi.write_frame(self._f_send)
+        self.spi_transactions += 2
+        self.spi_bytes += 9
         self._tx_wr = wr
         self._tx_pending = True
         self._tx_len = n
         self.tx_frames += 1
         self.tx_bytes += n
+
+    def _tx_retry(self, frame, n):
+        # The last SEND failed (counted by _tx_finish), which may have
+        # reopened the socket and so moved TX_WR: write this frame again,
+        # unless the link went down (then it is lost like on a wire).
+        if not self._link:
+            self.tx_link_down += 1
+            return
+        self._tx_write(frame, n)
+        self._tx_commit(frame, n)
 
     def tx_flush(self):
         """Wait (at most ``send_timeout_ms``) for the last frame's SEND to

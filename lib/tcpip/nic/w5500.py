@@ -52,6 +52,7 @@ class W5500(MacrawNIC):
     _VERSION_REG_NAME = "VERSIONR"
     _VERSION = 0x04
     _MR_MAC_FILTER = _MR_MFEN
+    _HDR_ADDR = 0  # the header is offset high, offset low, control
 
     def _header(self, addr, write):
         # Offset high, offset low, control byte [DS p14].  A buffer address
