@@ -608,6 +608,35 @@ def test_intn_asserts_on_receive_and_clears_after_drain(c):
     assert chip.intn() == 1  # SEND_OK is masked out of INTn
 
 
+def test_rx_quiet_is_true_only_when_a_receive_would_find_nothing_without_spi(c):
+    # Stack.poll skips recv_into when rx_quiet() is true: it must then be
+    # exactly the receive's own no-SPI "nothing waits" answer
+    wire, chip, nic = c.make(intn=True)
+    chip.wire_frames_per_select = 0
+    buf = bytearray(1514)
+
+    def quiet():
+        if not nic.rx_quiet():
+            return False
+        t0 = nic.spi_transactions
+        assert nic.recv_into(buf) == 0 and nic.spi_transactions == t0
+        return True
+
+    assert not quiet()  # RX_RSR is read once after bring-up
+    assert nic.recv_into(buf) == 0 and quiet()
+    wire.inbox.extend([frame(60, 1), frame(70, 2)])
+    chip.pump()
+    assert not quiet()  # INTn low
+    assert nic.recv_into(buf) == 60
+    assert chip.intn() == 1 and not quiet()  # the second frame of that RX_RSR read waits
+    assert nic.recv_into(buf) == 70 and quiet()
+    nic.link_up()
+    assert not quiet()  # the link check's backstop RX_RSR read is due
+    assert nic.recv_into(buf) == 0 and quiet()
+    wire2, chip2, nic2 = c.make(intn=False)
+    assert nic2.rx_quiet is None  # without INTn only a read of RX_RSR can tell
+
+
 def test_without_intn_pending_is_always_true(c):
     wire, chip, nic = c.make(intn=False)
     assert nic.irq(lambda n: None) is False

@@ -72,12 +72,21 @@ _BLOCK_BROADCAST = const(0x40)
 _BLOCK_MULTICAST = const(0x20)
 _BLOCK_IPV6 = const(0x10)
 
+# rx_quiet while the driver knows frames wait or must read RX_RSR: bool()
+# is False, and a C call (cheaper than a Python function on the board).
+_NOT_QUIET = bool
 
 
 
 class MacrawNIC:
     """A NIC: ``mac``, ``recv_into(buf)``, ``send(mv)``, ``link_up()``,
-    ``wait(ms)`` (what ``Stack.idle`` calls).
+    ``wait(ms)`` (what ``Stack.idle`` calls), ``rx_quiet``.
+
+    ``rx_quiet``: None when INTn is not wired; else a callable, true when no
+    frame waits (INTn high and nothing left of the last RX_RSR read), so
+    that ``Stack.poll`` can skip ``recv_into`` (a Python call) when idle.
+    The driver rebinds it as its receive state changes (to INTn's own
+    level read, or to one that is always false): read it at each use.
 
     ``W5500(spi, mac, block_broadcast=False, block_multicast=False,
     block_ipv6=False, mac_filter=True, send_timeout_ms=20)`` (``W5100S`` the
@@ -141,6 +150,11 @@ class MacrawNIC:
         # With INTn wired its level says whether RECV is pending; RX_RSR is
         # read anyway after bring-up and at every link check (a backstop).
         self._rx_check = True
+        # rx_quiet (class docstring): the pin's level while nothing is
+        # known to wait and no RX_RSR read is due, else never quiet.
+        self._quiet_fn = self._int_high if self._int else None
+        self._busy_fn = _NOT_QUIET if self._int else None
+        self.rx_quiet = self._busy_fn
         # TX: the driver owns TX_WR, so it keeps a copy; a SEND is checked
         # for completion when the next frame needs the chip (or by tx_flush).
         self._tx_wr = 0
@@ -311,6 +325,7 @@ class MacrawNIC:
         self._rx_avail = 0
         self._rx_due = False  # (OPEN reset RX_RD: nothing of the old ring is freed)
         self._rx_check = True
+        self.rx_quiet = self._busy_fn
         # OPEN re-initialises the pointers: read TX_WR again (docs/w5500.md section 3).
         self._read(s0 + _Sn_TX_WR, self._r2)
         self._tx_wr = (self._reg[0] << 8) | self._reg[1]
@@ -365,7 +380,9 @@ class MacrawNIC:
         self.spi_bytes += 7
         rsr = (r[0] << 8) | r[1]
         if rsr == 0:
+            self.rx_quiet = self._quiet_fn  # (_rx_check is off and nothing is due)
             return False
+        self.rx_quiet = self._busy_fn
         # Not re-read: RX_RSR only grows behind our back, so a read torn by
         # an arriving frame can only under-read; _rx_record looks again
         # when a record seems to run past it.
@@ -428,6 +445,8 @@ class MacrawNIC:
         self.spi_bytes += 9
         self._rx_rd0 = rd
         self._rx_due = False
+        if self._rx_avail == 0 and not self._rx_check:
+            self.rx_quiet = self._quiet_fn  # (the run is read and freed)
 
     def _read_ring(self, ptr, buf, n):
         # The buffer address is ptr masked to the buffer size; split at the
@@ -649,6 +668,7 @@ class MacrawNIC:
         comes back with every register at its reset value and is brought up
         again (counted in ``chip_reinits``)."""
         self._rx_check = True
+        self.rx_quiet = self._busy_fn
         if self._read8(self._S0 + _Sn_SR) != _SOCK_MACRAW:
             self.chip_reinits += 1
             try:
