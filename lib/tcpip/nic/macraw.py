@@ -184,6 +184,7 @@ class MacrawNIC:
         self._hdr_at = self._HDR_ADDR
         self._h_txb = bytearray(self._header(self._TX_BUF, True))
         self._h_rxb = bytearray(self._header(self._RX_BUF, False))
+        self._buf_mask = self._BUF_BYTES - 1  # (an instance attribute: found first)
         self._txb16 = self._TX_BUF & 0xFFFF  # the buffers' 16-bit base addresses
         self._rxb16 = self._RX_BUF & 0xFFFF
         self.speed_mbps = 0
@@ -533,7 +534,28 @@ class MacrawNIC:
         within ``send_timeout_ms`` is counted in ``tx_timeouts`` (and taken
         back out of ``tx_frames``) and the frame is lost, like on a wire; the
         socket is then reopened when the link is up (ioLib #168)."""
+        # The common frame (60..1514 bytes, link up) in one function and
+        # one call of _tx_commit: on the board every bytecode and call shows
+        # (docs/performance.md).  Per frame four SPI transactions and no
+        # more: the frame, the last SEND's check, TX_WR, SEND.  The frame
+        # goes into TX memory behind the one the chip may still be sending
+        # (the buffer holds many, so no TX_FSR read), and only then is that
+        # SEND checked: its wire time overlapped this frame's SPI write.
         n = len(frame)
+        if n < _MIN_FRAME or n > _MTU_FRAME or not self._link:
+            return self._send_unusual(frame, n)
+        off = self._tx_wr & self._buf_mask
+        if off + n > self._buf_mask + 1:
+            self._write_split(off, frame, n)
+        else:
+            off += self._txb16
+            h = self._h_txb
+            h[self._hdr_at] = off >> 8
+            h[self._hdr_at + 1] = off & 0xFF
+            self.spi.write(h, frame)  # (counted by _tx_commit)
+        self._tx_commit(frame, n)
+
+    def _send_unusual(self, frame, n):
         if n > _MTU_FRAME or n < 14:
             raise OSError(EMSGSIZE, "%s MACRAW frame must be 14..1514 bytes, got %d"
                           % (self.CHIP, n))
@@ -544,16 +566,7 @@ class MacrawNIC:
                 self._tx_finish()
             self.tx_link_down += 1
             return
-        if n < _MIN_FRAME:
-            frame = self._padded(frame, n)
-            n = _MIN_FRAME
-        # Per frame four SPI transactions and no more: the frame, the last
-        # SEND's check, TX_WR, SEND.  The frame goes into TX memory behind
-        # the one the chip may still be sending (the buffer holds many, so
-        # no TX_FSR read), and only then is that SEND checked: its wire time
-        # overlapped this frame's SPI write.
-        self._tx_write(frame, n)
-        self._tx_commit(frame, n)
+        self.send(self._padded(frame, n))  # (a short frame: 60 bytes)
 
     def _padded(self, frame, n):
         p = self._pad
@@ -562,38 +575,30 @@ class MacrawNIC:
             p[i] = 0
         return self._pad_mv
 
-    def _tx_write(self, frame, n):
-        off = self._tx_wr & (self._BUF_BYTES - 1)
-        if off + n > self._BUF_BYTES:
-            return self._write_split(off, frame, n)
-        off += self._txb16
-        h = self._h_txb
-        h[self._hdr_at] = off >> 8
-        h[self._hdr_at + 1] = off & 0xFF
-        self.spi.write(h, frame)  # (_write, inlined)
-        self.spi_transactions += 1
-        self.spi_bytes += 3 + n
-
     def _write_split(self, off, frame, n):
-        # [ioLib] wiz_send_data: the host splits at the buffer end.
+        # [ioLib] wiz_send_data: the host splits at the buffer end.  (Two
+        # SPI frames: one transaction and header more than _tx_commit counts.)
         mv = frame if isinstance(frame, memoryview) else memoryview(frame)
         first = self._BUF_BYTES - off
-        self._write(self._TX_BUF + off, mv[:first])
-        self._write(self._TX_BUF, mv[first:n])
+        self.spi.write(self._header(self._TX_BUF + off, True), mv[:first])
+        self.spi.write(self._header(self._TX_BUF, True), mv[first:n])
+        self.spi_transactions += 1
+        self.spi_bytes += 3
 
     def _tx_commit(self, frame, n):
         # One SEND sends TX_RD..TX_WR as one frame and must complete before
         # the next (docs/w5500.md section 5): the chip moves TX_RD up to
-        # TX_WR when it has [DS Sn_TX_RD].  One read, inline; _tx_finish
-        # waits when it is not done yet.
+        # TX_WR when it has [DS Sn_TX_RD].  One read, inline; _tx_wait
+        # waits when it is not done yet.  The SPI counters take the frame's
+        # write (3 + n bytes), this read (5), TX_WR (5) and SEND (4) at once.
         if self._tx_pending:
             r = self._reg
             self.spi.read(self._h_tx_rd, self._r2)
+            if ((r[0] << 8) | r[1]) != self._tx_wr:
+                return self._tx_wait(frame, n)
+            self._tx_pending = False
             self.spi_transactions += 1
             self.spi_bytes += 5
-            if ((r[0] << 8) | r[1]) != self._tx_wr and not self._tx_finish():
-                return self._tx_retry(frame, n)
-            self._tx_pending = False
         # TX_WR past the frame, then SEND (not waited for).  The driver's
         # copy moves only once SEND is out: interrupted before that, the next
         # frame is written over this one and sent alone.
@@ -603,23 +608,30 @@ class MacrawNIC:
         f[4] = wr & 0xFF
         self.spi.write_frame(f)
         self.spi.write_frame(self._f_send)
-        self.spi_transactions += 2
-        self.spi_bytes += 9
+        self.spi_transactions += 3
+        self.spi_bytes += n + 12
         self._tx_wr = wr
         self._tx_pending = True
         self._tx_len = n
         self.tx_frames += 1
         self.tx_bytes += n
 
-    def _tx_retry(self, frame, n):
-        # The last SEND failed (counted by _tx_finish), which may have
-        # reopened the socket and so moved TX_WR: write this frame again,
-        # unless the link went down (then it is lost like on a wire).
+    def _tx_wait(self, frame, n):
+        # The last SEND was still running at the first look (counted here).
+        self.spi_transactions += 1
+        self.spi_bytes += 5
+        if self._tx_finish():
+            return self._tx_commit(frame, n)  # (nothing pending now: no read)
+        # It failed (counted by _tx_finish), which may have reopened the
+        # socket and so moved TX_WR: this frame's write is lost (counted
+        # here); it is sent again unless the link went down (lost then,
+        # like on a wire).
+        self.spi_transactions += 1
+        self.spi_bytes += 3 + n
         if not self._link:
             self.tx_link_down += 1
             return
-        self._tx_write(frame, n)
-        self._tx_commit(frame, n)
+        self.send(frame)
 
     def tx_flush(self):
         """Wait (at most ``send_timeout_ms``) for the last frame's SEND to
