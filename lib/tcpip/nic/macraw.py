@@ -154,7 +154,7 @@ class MacrawNIC:
         # known to wait and no RX_RSR read is due, else never quiet.
         self._quiet_fn = self._int_high if self._int else None
         self._busy_fn = _NOT_QUIET if self._int else None
-        self.rx_quiet = self._busy_fn
+        self.rx_quiet: object = self._busy_fn  # (a callable or None)
         # TX: the driver owns TX_WR, so it keeps a copy; a SEND is checked
         # for completion when the next frame needs the chip (or by tx_flush).
         self._tx_wr = 0
