@@ -671,6 +671,33 @@ def test_spi_bytes_counted_by_driver_match_the_chip(c):
     assert nic.spi_bytes - before_nic == chip.spi_bytes - before_chip
 
 
+def test_spi_counters_match_the_chip_across_wraps_drops_and_runs(c):
+    # the driver counts a frame's transactions at once (fewer updates per
+    # frame on the board): they still add up to what the chip saw, through
+    # buffer-end splits both ways, a frame too big for the caller, a run of
+    # frames from one RX_RSR read, empty receives and a link check
+    for intn in (True, False):
+        wire, chip, nic = c.make(intn=intn)
+        t0, b0 = nic.spi_transactions, nic.spi_bytes
+        f0, c0 = chip.spi_frames, chip.spi_bytes
+        buf = bytearray(1514)
+        small = bytearray(100)
+        for k, ptr in enumerate(range(c.RX_BYTES - 40, c.RX_BYTES + 2, 7)):
+            _check_at_pointer(chip, wire, nic, ptr, 300, buf, k)
+        chip.wire_frames_per_select = 0
+        wire.inbox.extend([frame(200, 1), frame(60, 2), frame(1514, 3)])
+        chip.pump()
+        assert nic.recv_into(small) == 0  # too big for the caller: dropped
+        assert nic.recv_into(buf) == 60 and nic.recv_into(buf) == 1514
+        assert nic.recv_into(buf) == 0 and nic.recv_into(buf) == 0
+        nic.link_up()
+        nic.send(frame(70, 4, dst=PEER, src=MAC))
+        assert nic.tx_flush() is True
+        where = (intn, nic.spi_transactions - t0, chip.spi_frames - f0)
+        assert nic.spi_transactions - t0 == chip.spi_frames - f0, where
+        assert nic.spi_bytes - b0 == chip.spi_bytes - c0, where
+
+
 def test_emulated_board_nic_wraps_driver_chip_and_wire(c):
     wire = c.E.MemoryWire()
     wire.fileno = lambda: 42

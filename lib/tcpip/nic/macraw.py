@@ -363,6 +363,7 @@ class MacrawNIC:
         # adjacent.  True when something waits.
         if self._rx_due:
             self._rx_release(self._rx_rd)
+        k = 1  # SPI transactions: RX_RSR's read, and Sn_IR's write before it with INTn
         if self._int:
             # (recv_into returned already when INTn was high: RECV was not
             # raised since it was last cleared, so nothing arrived; unless
@@ -373,12 +374,11 @@ class MacrawNIC:
             # the read raises INTn again (Q3, ESP's order); on the W5100S
             # this also releases the IRQ line (Q11).
             self.spi.write_frame(self._f_irq_clear)
-            self.spi_transactions += 1
-            self.spi_bytes += 4
+            k = 2
         r = self._reg
         self.spi.read(self._h_rsr, self._r4)
-        self.spi_transactions += 1
-        self.spi_bytes += 7
+        self.spi_transactions += k  # (counted at once: each update costs on the board)
+        self.spi_bytes += 4 * k + 3  # 7 bytes, and 4 more for Sn_IR
         rsr = (r[0] << 8) | r[1]
         if rsr == 0:
             self.rx_quiet = self._quiet_fn  # (_rx_check is off and nothing is due)
@@ -399,11 +399,17 @@ class MacrawNIC:
         rec = (r[0] << 8) | r[1]
         n = rec - 2
         if n < _MIN_FRAME or n > _MTU_FRAME or (rec > self._rx_avail and rec > self._rx_reread()):
+            self.spi_transactions += 1  # (the record header's read)
+            self.spi_bytes += 5
             self._resync()
             return 0
         if n <= len(buf):
             self._read_ring((rd + 2) & 0xFFFF, buf, n)
+            self.spi_transactions += 2  # the record header's read and the frame's, at once
+            self.spi_bytes += n + 8
         else:
+            self.spi_transactions += 1
+            self.spi_bytes += 5
             self.rx_drop_too_big += 1
         rd = (rd + rec) & 0xFFFF
         self._rx_rd = rd
@@ -454,9 +460,10 @@ class MacrawNIC:
         # buffer end rather than rely on a burst wrapping inside the chip (the
         # W5100S does not, the W5500 is not documented to) ([ioLib]
         # wiz_recv_data, [MG] w5100_rx).
-        # (kept small: a MicroPython frame over 11 words is a heap allocation)
-        off = ptr & (self._BUF_BYTES - 1)
-        if off + n > self._BUF_BYTES:
+        # (kept small: a MicroPython frame over 11 words is a heap allocation;
+        # counted by the caller, as one transaction of 3 + n bytes)
+        off = ptr & self._buf_mask
+        if off + n > self._buf_mask + 1:
             return self._read_split(off, buf, n)
         if len(buf) != n:
             buf = self._view(buf, n)
@@ -465,14 +472,15 @@ class MacrawNIC:
         h[self._hdr_at] = off >> 8
         h[self._hdr_at + 1] = off & 0xFF
         self.spi.read(h, buf)  # (_read, inlined)
-        self.spi_transactions += 1
-        self.spi_bytes += 3 + n
 
     def _read_split(self, off, buf, n):
+        # (two SPI frames: one transaction and header more than the caller counts)
         mv = buf if isinstance(buf, memoryview) else memoryview(buf)
         first = self._BUF_BYTES - off
-        self._read(self._RX_BUF + off, mv[:first])
-        self._read(self._RX_BUF, mv[first:n])
+        self.spi.read(self._header(self._RX_BUF + off, False), mv[:first])
+        self.spi.read(self._header(self._RX_BUF, False), mv[first:n])
+        self.spi_transactions += 1
+        self.spi_bytes += 3
 
     def _view(self, buf, n):
         """buf[:n] for an SPI read of n bytes, without a new view object (a
