@@ -64,22 +64,27 @@ class MachineSPI:
     # stays within the 11 words kept on the C stack (a bigger one is
     # allocated on the heap at every call; tools/measure/frames.py)
 
+    # (cs a local: one attribute load less, ~2.5 us a transaction on the board)
+
     def write(self, header, data):
-        self._cs(0)
+        cs = self._cs
+        cs(0)
         self._spi.write(header)
         self._spi.write(data)
-        self._cs(1)
+        cs(1)
 
     def write_frame(self, frame):
-        self._cs(0)
+        cs = self._cs
+        cs(0)
         self._spi.write(frame)
-        self._cs(1)
+        cs(1)
 
     def read(self, header, data):
-        self._cs(0)
+        cs = self._cs
+        cs(0)
         self._spi.write(header)
         self._spi.readinto(data)  # clocks out 0x00 while reading (machine.SPI default)
-        self._cs(1)
+        cs(1)
 
     def hard_reset(self):
         rst = self._rst
