@@ -599,13 +599,11 @@ class MacrawNIC:
         # TX_WR when it has [DS Sn_TX_RD].  One read, inline; _tx_wait
         # waits when it is not done yet.  The SPI counters take the frame's
         # write (3 + n bytes), this read (5), TX_WR (5) and SEND (4) at once.
-        k = 3  # SPI transactions: the frame, TX_WR, SEND, and the check's read
-        if self._tx_pending:
+        if self._tx_pending:  # (it stays set through the check's read: counted below)
             r = self._reg
             self.spi.read(self._h_tx_rd, self._r2)
             if ((r[0] << 8) | r[1]) != self._tx_wr:
                 return self._tx_wait(frame, n)
-            k = 4  # (_tx_pending stays set: it is set again below)
         # TX_WR past the frame, then SEND (not waited for).  The driver's
         # copy moves only once SEND is out: interrupted before that, the next
         # frame is written over this one and sent alone.
@@ -615,8 +613,11 @@ class MacrawNIC:
         f[4] = wr & 0xFF
         self.spi.write_frame(f)
         self.spi.write_frame(self._f_send)
-        self.spi_transactions += k
-        self.spi_bytes += n + 5 * k - 3  # 3 + n, 5 and 4; 5 more for the read
+        # the frame (3 + n bytes), TX_WR (5), SEND (4), and the check's read
+        # (5) when one was pending (True counts 1; no local for it: one
+        # more would put this frame on the heap, tools/measure/frames.py)
+        self.spi_transactions += 3 + self._tx_pending
+        self.spi_bytes += n + 12 + 5 * self._tx_pending
         self._tx_wr = wr
         self._tx_pending = True
         self._tx_len = n
