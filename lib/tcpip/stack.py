@@ -238,6 +238,8 @@ class Stack:
         self._took = 0
         while k:
             if not n:
+                if self._quiet_nic is self.nic and self.nic.rx_quiet():
+                    return False  # (as in poll: no receive, and no try, when quiet)
                 n = self._recv()
                 if not n:
                     return False
