@@ -73,6 +73,9 @@ class Stack:
         self._took = 0  # the length of a frame poll's first receive took, for _receive
         self._idle_nic = None  # the NIC whose wait (or None) idle() holds in _idle_wait
         self._idle_wait = None
+        # the NIC whose rx_quiet the idle shortcut asks (optional in the NIC
+        # contract: None when this NIC has none, or not this stack's NIC)
+        self._quiet_nic = nic if getattr(nic, "rx_quiet", None) is not None else None
         self.busy = 0  # the stack lock (module docstring)
         self.last_error = None  # the last exception caught inside poll (internal_errors counts them)
         global _current
@@ -137,19 +140,22 @@ class Stack:
             return 1
         self._in_poll = True
         # The common poll first: no deadline due and no frame, decided by
-        # one tick subtraction and one receive.  iface.wake_at is when the
-        # timers must next run (a full poll sets it), None when something
-        # armed a deadline since; one more than LINK_CHECK_MS ahead (or
-        # past) is a stale stamp: a full poll then.  (ticks_diff inlined: a
-        # Python call costs ~10 us on the board.)
+        # one tick subtraction and the NIC's rx_quiet (INTn's level on a
+        # WIZnet chip: one C call), or one receive when it has none or is
+        # not quiet.  iface.wake_at is when the timers must next run (a
+        # full poll sets it), None when something armed a deadline since;
+        # one more than LINK_CHECK_MS ahead (or past) is a stale stamp: a
+        # full poll then.  (ticks_diff inlined: a Python call costs ~10 us
+        # on the board; the receive's try in _idle_recv, off this path: a
+        # try here cost ~28 us a poll.)
         n = self.iface.wake_at
         if n is not None:
             n = (n - now_ms) & _compat.TICKS_MAX
             if 0 < n <= LINK_CHECK_MS:
-                try:
-                    n = self.nic.recv_into(self._rxv)
-                except Exception:
-                    n = -1  # the full poll's receive meets it again and counts it
+                if self._quiet_nic is self.nic and self.nic.rx_quiet():
+                    n = 0
+                else:
+                    n = self._idle_recv()
                 if n == 0:
                     self.now_ms = now_ms
                     self.tcp.now_ms = now_ms  # (what Tcp.timers would have set)
@@ -158,6 +164,14 @@ class Stack:
                 if n > 0:
                     self._took = n  # taken in by the full poll, in its place
         return self._poll(now_ms)
+
+    def _idle_recv(self):
+        # the idle shortcut's receive: an error is met again by the full
+        # poll's receive, which counts it
+        try:
+            return self.nic.recv_into(self._rxv)
+        except Exception:
+            return -1
 
     # poll's work is split in small functions on purpose: MicroPython
     # runs a function whose state (locals, value stack, try levels) exceeds
@@ -224,6 +238,8 @@ class Stack:
         self._took = 0
         while k:
             if not n:
+                if self._quiet_nic is self.nic and self.nic.rx_quiet():
+                    return False  # (as in poll: no receive, and no try, when quiet)
                 n = self._recv()
                 if not n:
                     return False
