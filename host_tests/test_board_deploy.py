@@ -110,8 +110,21 @@ BOARD_NICS = {
 }
 
 
-def _board_set(name):
-    return sorted(STACK + ["lib/tcpip/nic/%s.py" % m for m in BOARD_NICS[name]])
+# make flash leaves these off (a stub in their place) unless EXTRAS=1, and
+# dhcp too when CONFIG is a static address
+EXTRAS = ["lib/tcpip/tracer.py", "lib/tcpip/aio.py"]
+DHCP = ["lib/tcpip/dhcp.py", "lib/tcpip/wire/dhcp.py"]
+MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
+
+
+def _board_set(name, extras=False, static=False):
+    left_off = set() if extras else set(EXTRAS + (DHCP if static else []))
+    return sorted(s for s in STACK + ["lib/tcpip/nic/%s.py" % m for m in BOARD_NICS[name]]
+                  if s not in left_off)
+
+
+def _stubs(static=False):
+    return ["tcpip/tracer.mpy", "tcpip/aio.mpy"] + (["tcpip/dhcp.mpy"] if static else [])
 
 
 def test_make_mpy_compiles_every_lib_file_for_armv6m(tmp_path):
@@ -144,7 +157,51 @@ def test_make_board_mpy_stages_only_the_board_set(tmp_path):
     staged = tmp_path / "mpy-boards" / "w5100s_evb_pico"
     got = sorted(str(f.relative_to(staged)) for f in staged.rglob("*.mpy"))
     assert got == sorted([s[len("lib/"):-3] + ".mpy" for s in _board_set("w5100s_evb_pico")] +
-                         ["netboot.mpy"])
+                         ["netboot.mpy"] + _stubs())
+
+
+@pytest.mark.parametrize("extras,static", [(False, False), (False, True), (True, True)])
+def test_board_set_leaves_tracer_aio_and_static_dhcp_off_unless_extras(extras, static, tmp_path):
+    config = tmp_path / "cfg.json"
+    config.write_text(json.dumps({"dhcp": not static, "ip": "192.0.2.2", "prefix": 24}))
+    args = ["BOARD=w5500_evb_pico", "CONFIG=%s" % config, "EXTRAS=%d" % extras]
+    p = _make("board-files", *args)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.split() == _board_set("w5500_evb_pico", extras, static)
+    staged = tmp_path / "board"
+    p = _make("board-mpy", *args, "MPY_DIR=%s" % (tmp_path / "mpy"), "BOARD_MPY_DIR=%s" % staged)
+    assert p.returncode == 0, p.stdout + p.stderr
+    got = sorted(str(f.relative_to(staged)) for f in staged.rglob("*.mpy"))
+    assert got == sorted([s[len("lib/"):-3] + ".mpy" for s in _board_set("w5500_evb_pico", extras, static)] +
+                         ["netboot.mpy"] + ([] if extras else _stubs(static)))
+    for stub in ([] if extras else _stubs(static)):
+        assert (staged / stub).stat().st_size < 200, stub
+
+
+def test_importing_a_module_make_flash_left_off_names_the_make_target(tmp_path):
+    # the stubs are bytecode-only .mpy files: the unix port loads them as a board does
+    if not os.path.exists(MICROPYTHON):
+        pytest.skip("no MicroPython unix port in .venv (make setup)")
+    config = tmp_path / "cfg.json"
+    config.write_text(json.dumps({"dhcp": False, "ip": "192.0.2.2", "prefix": 24}))
+    staged = tmp_path / "board"
+    p = _make("board-mpy", "BOARD=w5500_evb_pico", "CONFIG=%s" % config, "MPY_DIR=%s" % (tmp_path / "mpy"),
+              "BOARD_MPY_DIR=%s" % staged)
+    assert p.returncode == 0, p.stdout + p.stderr
+    code = ("import sys\nsys.path[:0] = ['%s']\n"
+            "for m in ('tracer', 'aio', 'dhcp'):\n"
+            "    try:\n        __import__('tcpip.' + m)\n        print(m, 'imported')\n"
+            "    except ImportError as e:\n        print(m, e)\n"
+            "import tcpip\nfrom tcpip.config import Config\nfrom tcpip.stack import Stack\n"
+            "from tcpip.nic.w5500 import W5500\n"
+            "print('stack imports')\n") % staged
+    r = subprocess.run([MICROPYTHON, "-c", code], capture_output=True, text=True, timeout=60)
+    out = r.stdout.splitlines()
+    assert r.returncode == 0, r.stdout + r.stderr
+    why = {"tracer": "", "aio": "", "dhcp": " (a static CONFIG leaves it off)"}
+    for m in ("tracer", "aio", "dhcp"):
+        assert "%s tcpip.%s is not on this board: make flash EXTRAS=1 copies it%s" % (m, m, why[m]) in out, out
+    assert out[-1] == "stack imports"
 
 
 def test_make_flash_dry_run_copies_board_firmware_and_mpy():
@@ -153,12 +210,31 @@ def test_make_flash_dry_run_copies_board_firmware_and_mpy():
     out = p.stdout
     assert p.returncode == 0, out + p.stderr
     assert "echo-mpremote connect /dev/ttyACM9 fs rm -r :lib/tcpip" in out
-    assert "echo-mpremote connect /dev/ttyACM9 fs cp -r .build/mpy-boards/w5500_evb_pico/tcpip :lib/" in out
+    assert "echo-mpremote connect /dev/ttyACM9 fs cp -r .build/mpy-O3-boards/w5500_evb_pico/tcpip :lib/" in out
     assert "fs cp boards/w5500_evb_pico.py :tcpip_board.py" in out
     assert "fs cp firmware/main.py :main.py" in out
-    assert "fs cp .build/mpy-boards/w5500_evb_pico/netboot.mpy :netboot.mpy" in out
+    assert "fs cp .build/mpy-O3-boards/w5500_evb_pico/netboot.mpy :netboot.mpy" in out
     assert "fs rm :netboot.py" in out  # an old source would shadow the .mpy
     assert "fs cp firmware/tcpip_config.json :tcpip_config.json" in out
+
+
+def test_board_set_is_built_without_line_numbers_unless_lines_1(tmp_path):
+    # -O3 by default (smaller .mpy, more heap free on the board); LINES=1 keeps
+    # line numbers for tracebacks, in its own folder
+    p = _make("-n", "-B", "board-mpy", "BOARD=w5500_evb_pico")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "-march=armv6m -O3 -o .build/mpy-O3/tcpip/tcp.mpy lib/tcpip/tcp.py" in p.stdout
+    assert "-o .build/mpy-O3-boards/w5500_evb_pico/netboot.mpy" in p.stdout
+    p = _make("-n", "-B", "board-mpy", "BOARD=w5500_evb_pico", "LINES=1")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert " -o .build/mpy/tcpip/tcp.mpy lib/tcpip/tcp.py" in p.stdout
+    assert "-O3" not in p.stdout
+    sizes = {}
+    for lines in ("0", "1"):
+        p = _make("mpy", "LINES=" + lines, "MPY_DIR=%s" % (tmp_path / lines))
+        assert p.returncode == 0, p.stdout + p.stderr
+        sizes[lines] = (tmp_path / lines / "tcpip" / "tcp.mpy").stat().st_size
+    assert sizes["0"] < sizes["1"] * 0.95, sizes  # the line-number table is gone
 
 
 def test_make_flash_unknown_board_lists_boards():
@@ -178,7 +254,8 @@ def test_make_flash_circuitpython_copies_the_board_set_as_mpy_to_drive(tmp_path)
     assert json.loads((tmp_path / "tcpip_config.json").read_text())["dhcp"] is True
     copied = sorted("lib/" + str(f.relative_to(tmp_path / "lib"))
                     for f in (tmp_path / "lib").rglob("*") if f.is_file())
-    assert copied == [f[:-3] + ".mpy" for f in _board_set("feather_rp2040_ethernet_featherwing")]
+    assert copied == sorted([f[:-3] + ".mpy" for f in _board_set("feather_rp2040_ethernet_featherwing")] +
+                            ["lib/" + f for f in _stubs()])
     assert all((tmp_path / f).read_bytes()[:2] == b"C\x06" for f in copied)
 
 

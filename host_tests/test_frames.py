@@ -19,18 +19,22 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import frames  # noqa: E402
 
 SMALL = {
-    "lib/tcpip/stack.py": ["Stack.poll", "Stack._poll", "Stack._run", "Stack._full", "Stack._finish", "Stack._receive", "Stack._recv",
+    "lib/tcpip/stack.py": ["Stack.poll", "Stack._idle_recv", "Stack._poll", "Stack._run", "Stack._full", "Stack._finish", "Stack._receive", "Stack._recv",
                            "Stack._input", "Stack._timers", "Stack._timer", "Stack._crashed"],
     "lib/tcpip/iface.py": ["Interface.input", "Interface._ip_input", "Interface._icmp_input",
-                           "Interface._echo_reply", "Interface.timers", "Interface._transmit",
+                           "Interface._echo_request", "Interface._echo_fast", "Interface._send_rx",
+                           "Interface.timers", "Interface._transmit",
                            "Interface._view", "Interface.is_broadcast_h"],
     "lib/tcpip/tcp.py": ["Tcp.timers", "Tcp._arm", "Connection.send", "Tcp._rcv_window",
                          "Tcp._window_grew", "Tcp._update_window", "_cc_on_ack",
                          "Tcp._cc_on_dupack", "Tcp._rtt_sample", "_rto_update",
                          "Tcp.send_soon_acks", "Tcp._ack_later", "Tcp._ack_soon"],
     "lib/tcpip/wire/tcp.py": ["Tcp.parse_sum", "finish_sum"],
-    "lib/tcpip/nic/w5500_spi.py": ["MachineSPI.write", "MachineSPI.read", "BusioSPI.write",
-                                   "BusioSPI.read"],
+    "lib/tcpip/nic/w5500_spi.py": ["MachineSPI.write", "MachineSPI.write_frame", "MachineSPI.read",
+                                   "BusioSPI.write", "BusioSPI.write_frame", "BusioSPI.read"],
+    "lib/tcpip/nic/macraw.py": ["MacrawNIC.recv_into", "MacrawNIC._rx_refill", "MacrawNIC._rx_record",
+                                "MacrawNIC._rx_release", "MacrawNIC._read_ring", "MacrawNIC._view",
+                                "MacrawNIC.send", "MacrawNIC._tx_commit"],
 }
 
 

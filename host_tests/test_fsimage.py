@@ -24,6 +24,10 @@ def _board_files(board):
     return p.stdout.split()
 
 
+# make flash's stubs for what it leaves off (tools/deploy/board.mk's EXTRAS)
+STUBS = {"lib/tcpip/tracer.mpy", "lib/tcpip/aio.mpy"}
+
+
 def _read(path):
     with open(path, "rb") as f:
         return f.read()
@@ -78,7 +82,7 @@ def test_micropython_image_is_the_rpi_pico_littlefs_layout(mp_image):
 
 def test_micropython_image_holds_what_make_flash_copies(mp_image, tmp_path):
     files = fsimage.read_littlefs_image(mp_image[0])
-    want = {"lib/" + f[len("lib/"):-3] + ".mpy" for f in _board_files(MP_BOARD)}
+    want = {"lib/" + f[len("lib/"):-3] + ".mpy" for f in _board_files(MP_BOARD)} | STUBS
     want |= {"netboot.mpy", "tcpip_board.py", "tcpip_config.json", "main.py", "probe.py"}
     assert set(files) == want
     # the .mpy bytes are make board-mpy's (mpy-cross -march=armv6m), built separately here
@@ -117,7 +121,8 @@ def test_circuitpython_image_holds_what_make_flash_copies(cp_image):
     p = subprocess.run(["mdir", "-/", "-b", "-i", path, "::"], capture_output=True, text=True,
                        timeout=60, env=env, check=True)
     listed = {x[len("::/"):] for x in p.stdout.split() if not x.endswith("/")}
-    want = set(_board_files(CP_BOARD)) | {"tcpip_board.py", "tcpip_config.json", "netboot.py", "code.py"}
+    want = set(_board_files(CP_BOARD)) | {"tcpip_board.py", "tcpip_config.json", "netboot.py", "code.py",
+                                          "settings.toml"}
     assert listed == want
     for name in want:
         q = subprocess.run(["mtype", "-i", path, "::" + name], capture_output=True, timeout=60,
@@ -151,8 +156,8 @@ def test_circuitpython_mpy_image_holds_the_board_set_marked_for_circuitpython(tm
         pytest.skip("mkfs.vfat not installed (make setup: dosfstools)")
     path = fsimage.build_circuitpython_image(CP_BOARD, str(tmp_path / "cp.img"), mpy=True)
     got = _mounted_by_micropython("fat", path)
-    want = {"lib/" + f[len("lib/"):-3] + ".mpy" for f in _board_files(CP_BOARD)}
-    want |= {"netboot.mpy", "tcpip_board.py", "tcpip_config.json", "code.py"}
+    want = {"lib/" + f[len("lib/"):-3] + ".mpy" for f in _board_files(CP_BOARD)} | STUBS
+    want |= {"netboot.mpy", "tcpip_board.py", "tcpip_config.json", "code.py", "settings.toml"}
     assert set(got) == want
     ref = tmp_path / "ref"
     subprocess.run(["make", "-s", "--no-print-directory", "-f", "tools/deploy/board.mk", "board-mpy",
@@ -196,3 +201,39 @@ def test_make_flash_copies_the_circuitpython_board_set_as_marked_mpy_and_drops_o
 
 def test_circuitpython_mpy_cross_files_are_taken_unchanged():
     assert fsimage.circuitpython_mpy(b"C\x06\x00\x1fxyz") == b"C\x06\x00\x1fxyz"
+
+
+PYSTACK = b"CIRCUITPY_PYSTACK_SIZE = 3072"
+
+
+def test_circuitpython_files_carry_the_pystack_size_in_settings_toml():
+    got = fsimage.circuitpython_files(CP_BOARD)["settings.toml"]
+    assert got == _read(os.path.join(ROOT, "firmware", "settings.toml"))
+    assert PYSTACK in got.splitlines()
+
+
+def test_a_users_settings_toml_keeps_its_keys_and_gains_the_pystack_size():
+    user = b'# my board\nCIRCUITPY_WIFI_SSID = "lab"\nAPI_KEY="a=b"'
+    got = fsimage.circuitpython_files(CP_BOARD, extra={"/settings.toml": user})["settings.toml"]
+    assert got.startswith(user + b"\n")  # the user's text as it was
+    assert got.splitlines()[-1] == PYSTACK and got.count(b"CIRCUITPY_PYSTACK_SIZE") == 1
+
+
+def test_a_pystack_size_the_user_set_is_left_as_it_is():
+    user = b"CIRCUITPY_PYSTACK_SIZE = 4096\n"
+    assert fsimage.merge_settings_toml(user, _read(fsimage.SETTINGS_TOML)) == user
+    # a commented-out key is not a key the user set
+    got = fsimage.merge_settings_toml(b"# CIRCUITPY_PYSTACK_SIZE = 1024\n", _read(fsimage.SETTINGS_TOML))
+    assert got.splitlines()[-1] == PYSTACK
+
+
+def test_make_flash_merges_settings_toml_on_the_drive(tmp_path):
+    drive = tmp_path / "CIRCUITPY"
+    drive.mkdir()
+    (drive / "settings.toml").write_bytes(b'CIRCUITPY_WEB_API_PASSWORD = "pw"\n')
+    n = fsimage.write_dir(fsimage.circuitpython_files(CP_BOARD, mpy=True), str(drive))
+    assert n > 0
+    got = (drive / "settings.toml").read_bytes()
+    assert got.startswith(b'CIRCUITPY_WEB_API_PASSWORD = "pw"\n') and got.splitlines()[-1] == PYSTACK
+    fsimage.write_dir(fsimage.circuitpython_files(CP_BOARD, mpy=True), str(drive))  # again: no second copy
+    assert (drive / "settings.toml").read_bytes() == got

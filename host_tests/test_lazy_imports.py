@@ -1,8 +1,9 @@
 """What importing tcpip loads, under CPython and the MicroPython unix port: the
 package, a wire/ parser and a chip driver load without the stack's layers; building a Stack
 loads the layers the poll path uses and not the DNS resolver, DHCP client,
-REPL tools or tracer, which load on first use; there is one registry of the
-current stack (tcpip.stack.current), which tcpip.socket.set_stack sets."""
+REPL tools, tracer or echo reply (tcpip.wire.echo), which load on first use;
+there is one registry of the current stack (tcpip.stack.current), which
+tcpip.socket.set_stack sets."""
 import json
 import os
 import subprocess
@@ -29,6 +30,16 @@ out['driver'] = loaded()
 from nullnic import NullNIC
 st = tcpip.Stack(tcpip.Config(ip='192.0.2.2', prefix=24, dns=['192.0.2.1']), NullNIC())
 out['stack'] = loaded()
+# an ICMP echo request from 192.0.2.1, handed to the interface as the NIC would
+from tcpip.wire import ethernet, icmp
+rx = st.iface.rx
+icmp.emit_echo(rx, 34, icmp.ECHO_REQUEST, 1, 1, 8)
+ipv4.emit(rx, 14, ipv4.aton('192.0.2.1'), ipv4.aton('192.0.2.2'), ipv4.PROTO_ICMP, 16)
+ethernet.emit(rx, st.iface.mac, b'\x02\x00\x00\x00\x00\x01', ethernet.TYPE_IPV4)
+sent = st.nic.sent
+st.iface.input(50, 0)
+out['echo_replied'] = st.nic.sent - sent
+out['echo'] = loaded()
 import tcpip.stack
 out['current_is_built'] = tcpip.stack.current() is st and tcpip.current() is st
 other = tcpip.Stack(tcpip.Config(), NullNIC())
@@ -73,7 +84,7 @@ def test_imports_load_what_is_used(runtime):
     out = _run(cmd, env)
     layers = {"tcpip.stack", "tcpip.iface", "tcpip.tcp", "tcpip.udp", "tcpip.ring"}
     later = {"tcpip.dns", "tcpip.wire.dns", "tcpip.dhcp", "tcpip.wire.dhcp", "tcpip.repl",
-             "tcpip.tracer", "tcpip.aio", "tcpip.tls"}
+             "tcpip.tracer", "tcpip.aio", "tcpip.tls", "tcpip.wire.echo", "tcpip.wire.echo_fast"}
     # a wire/ parser and the package load without the layers
     assert not layers & set(out["wire"]), out["wire"]
     assert not (layers | later) & set(out["package"]), out["package"]
@@ -82,6 +93,9 @@ def test_imports_load_what_is_used(runtime):
     # a Stack loads the layers, not what loads on first use
     assert layers <= set(out["stack"]), out["stack"]
     assert not later & set(out["stack"]), out["stack"]
+    # the echo reply's module at the first echo request, and only it
+    assert out["echo_replied"] == 1
+    assert set(out["echo"]) - set(out["stack"]) == {"tcpip.wire.echo"}, out["echo"]
     assert "tcpip.dns" in out["dns"] and "tcpip.dhcp" not in out["dns"]
     assert out["dns_once"] and out["dns_query_sent"] == 1
     assert out["dhcp_state"] != "stopped"

@@ -125,13 +125,25 @@ def _adapters(which):
 
 
 @pytest.mark.parametrize("which", ["machine", "busio"])
-def test_write_with_data_none_sends_the_header_buffer_as_the_whole_frame(which, machine_bus,
-                                                                         busio_bus):
+def test_write_frame_sends_one_buffer_as_the_whole_frame(which, machine_bus, busio_bus):
     bus = machine_bus if which == "machine" else busio_bus
     spi = _adapters(which)
-    spi.write(b"\x00\x01\x0c\x40", None)  # Sn_CR = RECV, header and data in one buffer
+    spi.write_frame(b"\x00\x01\x0c\x40")  # Sn_CR = RECV, header and data in one buffer
     spi.write(b"\x00\x28\x0c", b"\x12\x34")  # RX_RD, header and data apart
     assert bus.frames == [b"\x00\x01\x0c\x40", b"\x00\x28\x0c\x12\x34"]
+
+
+@pytest.mark.parametrize("which", ["machine", "busio"])
+def test_transactions_are_straight_line_code(which, machine_bus, busio_bus):
+    # MicroPython raises KeyboardInterrupt (and runs soft IRQs) only at a
+    # branch: write/write_frame/read without one cannot leave SCSn low, and
+    # without a try/finally a small transaction costs half (w5500_spi.py)
+    import dis
+    cls = w5500_spi.MachineSPI if which == "machine" else w5500_spi.BusioSPI
+    for name in ("write", "write_frame", "read"):
+        ops = {i.opname for i in dis.get_instructions(getattr(cls, name))}
+        jumps = {o for o in ops if "JUMP" in o or o.startswith("SETUP_") or o == "PUSH_EXC_INFO"}
+        assert not jumps, (name, sorted(jumps))
 
 
 @pytest.mark.parametrize("which", ["machine", "busio"])
@@ -164,6 +176,8 @@ def test_busio_shared_locks_and_unlocks_the_bus_around_every_frame(busio_bus):
     spi.write(b"\x00\x28\x0c", b"\x12\x34")
     data = bytearray(2)
     spi.read(b"\x00\x26\x08", data)
-    assert busio_bus.frames == [b"\x00\x28\x0c\x12\x34", b"\x00\x26\x08\x00\x00"]
+    spi.write_frame(b"\x00\x01\x0c\x40")
+    assert busio_bus.frames == [b"\x00\x28\x0c\x12\x34", b"\x00\x26\x08\x00\x00",
+                                b"\x00\x01\x0c\x40"]
     assert data == bytearray(b"\xa0\xa1")
-    assert busio_bus.locks == ["lock", "unlock", "lock", "unlock"]
+    assert busio_bus.locks == ["lock", "unlock"] * 3

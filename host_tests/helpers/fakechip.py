@@ -29,7 +29,7 @@ class FakeSPI:
         a = (header[0] << 8) | header[1]
         bsb = header[2] >> 3
         o = 0  # data starts at data[o]
-        if data is None:  # the whole frame in header (no view: nothing allocated)
+        if data is None:  # (write_frame) the whole frame in header: no view, nothing allocated
             data = header
             o = 3
         n = len(data) - o
@@ -54,6 +54,9 @@ class FakeSPI:
                 self.sock[1] = 0
             if a == 2:
                 self.sock[2] &= ~data[o] & 0xFF  # write 1 to clear
+
+    def write_frame(self, frame):
+        self.write(frame, None)
 
     def read(self, header, data):
         a = (header[0] << 8) | header[1]

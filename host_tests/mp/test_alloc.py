@@ -4,12 +4,14 @@ On MicroPython: two default stacks move data over tools/memreport.SlotWire (an
 in-memory wire that allocates nothing, so the NIC is not counted) and the heap
 must not grow by a single byte per data segment, sending or receiving, with the
 GC disabled across each batch of segments.  On both runtimes: the portable and
-the viper checksum (and copy) give the same answers, including the edge cases.
+the viper checksum (and copy) give the same answers, including the edge cases,
+and so do the chunked and packed ones CircuitPython uses.
 """
 import sys
 import gc
 
 from tcpip.wire import checksum as ck
+from tcpip.wire import checksum_packed as ckp
 from tcpip.wire import bytes as wb
 from xorshift import Xorshift32
 
@@ -32,6 +34,8 @@ def _bufs():
 
 def _impls():
     f = [ck.sum16_portable, ck.sum16_chunked]
+    if IS_MP:  # (CPython's struct takes only bytes for "s": the packed sum is MicroPython's)
+        f.append(ckp.sum16_packed)
     if ck.sum16_viper is not None:
         f.append(ck.sum16_viper)
     return f
@@ -44,6 +48,17 @@ def test_viper_checksum_is_chosen_on_micropython_unix():
     else:
         assert ck.sum16_viper is None and ck.IMPL == "portable"
         assert wb.copy is wb.copy_slices
+
+
+def test_the_viper_sources_do_not_stay_loaded_after_import():
+    # tcpip/wire/native.py holds the loops' text; a loaded .mpy keeps its
+    # strings as long as the module lives, so it is dropped once read
+    import tcpip.wire
+    assert "tcpip.wire.native" not in sys.modules
+    assert not hasattr(tcpip.wire, "native")
+    src = wb.viper_source("SUM16")
+    assert "def sum16(" in src and "def copy(" in wb.viper_source("COPY")
+    assert "tcpip.wire.native" not in sys.modules and not hasattr(tcpip.wire, "native")
 
 
 def test_rfc1071_example_sum():
@@ -304,3 +319,24 @@ def test_zero_bytes_allocated_per_ignored_dns_answer():
         for _ in range(100):
             iface.input(n, rig.now)
     assert rig.stack.counters.get("dns_ignored_id") == 103
+
+
+def test_packed_sum_crosses_its_scratch_and_allocates_little():
+    if not IS_MP:
+        assert ck.IMPL == "portable"  # never the packed sum on CPython
+        return
+    r = _rng(11)
+    b = bytearray([r() & 0xFF for _ in range(3 * ckp._SCRATCH_BYTES + 7)])
+    for start, end in ((0, len(b)), (1, len(b)), (5, 2 * ckp._SCRATCH_BYTES + 1), (ckp._SCRATCH_BYTES - 1, len(b) - 2)):
+        assert ckp.sum16_packed(b, start, end) == ck.sum16_portable(b, start, end), (start, end)
+        assert ckp.sum16_packed(memoryview(b), start, end) == ck.sum16_portable(b, start, end)
+    gc.collect()
+    gc.disable()
+    a0 = gc.mem_alloc()
+    ckp.sum16_packed(b, 34, 1514)
+    grew = gc.mem_alloc() - a0
+    a0 = gc.mem_alloc()
+    ck.sum16_chunked(b, 34, 1514)
+    chunked = gc.mem_alloc() - a0
+    gc.enable()
+    assert grew <= 512 < 2048 < chunked, (grew, chunked)  # the memoryviews (48 B on the board), not the bytes

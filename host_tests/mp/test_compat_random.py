@@ -54,7 +54,16 @@ def test_runtime_urandom_is_used_when_present():
     assert 0 <= compat.random32() <= 0xFFFFFFFF
 
 
+def test_with_os_urandom_the_fallback_generator_is_not_loaded():
+    # tcpip/prng.py loads only without a working urandom: its code stays off the heap
+    from tcpip import compat
+    import tcpip.stack  # noqa: F401
+    assert compat.random_source == "os.urandom"
+    assert "tcpip.prng" not in sys.modules
+
+
 def _check_fallback(compat):
+    assert "tcpip.prng" in sys.modules
     assert compat.random_source.startswith("xorshift128 (")
     assert "ticks jitter" in compat.random_source
     for n in (0, 1, 3, 4, 5, 16, 33):

@@ -340,6 +340,81 @@ def test_echo_in_padded_frame_replies_with_datagram_only():
                               eth_dst=PEER_MAC, eth_src=US_MAC, ident=rig.reply_ident())]
 
 
+def _retagged(frame, tos, ttl, ident, flags):
+    # the request's IPv4 header with other TOS, TTL, ID and flags (checksum fixed)
+    f = bytearray(frame)
+    f[15] = tos
+    f[22] = ttl
+    f[18] = ident >> 8
+    f[19] = ident & 0xFF
+    f[20] = flags >> 8
+    f[21] = flags & 0xFF
+    f[24] = f[25] = 0
+    c = checksum(f, 14, 34)
+    f[24] = c >> 8
+    f[25] = c & 0xFF
+    return bytes(f)
+
+
+def test_echo_reply_header_is_ours_not_the_requests():
+    # The reply is made in the request's own buffer, but its IPv4 header is
+    # the one we send every datagram with: TOS 0, our TTL, ID 0, DF; the
+    # request's TOS, TTL, ID and flags do not leak into it.
+    rig = Rig(ttl=200)
+    for tos, ttl, ident, flags in ((0xB8, 1, 0xBEEF, 0), (0, 255, 0xFFFF, 0x4000), (0x04, 64, 0, 0x8000)):
+        out = rig.step(_retagged(ping_frame(b"abc", seq=ident), tos, ttl, ident, flags))
+        assert out == [ipv4_frame(US_IP, PEER_IP, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REPLY, 0x1234, ident, b"abc"),
+                                  eth_dst=PEER_MAC, eth_src=US_MAC, ttl=200, ident=rig.reply_ident())], (tos, ttl)
+    _check_accounting(rig)
+
+
+def test_echo_request_with_ip_options_gets_a_plain_reply():
+    # RFC 1122 3.2.2.6: options of the request may be left out of the reply;
+    # the message (identifier, sequence, data) comes back whole.
+    rig = Rig()
+    for options in (b"\x01\x01\x01\x00", b"\x07\x07\x04" + bytes(5)):  # NOPs + EOL; record route
+        req = ipv4_frame(PEER_IP, US_IP, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REQUEST, 7, 9, PATTERN[:40]),
+                         options=options)
+        out = rig.step(req)
+        assert out == [ipv4_frame(US_IP, PEER_IP, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REPLY, 7, 9, PATTERN[:40]),
+                                  eth_dst=PEER_MAC, eth_src=US_MAC, ident=rig.reply_ident())], options
+    st = rig.stats()
+    assert st["icmp_echo_replies_tx"] == 2 and st["in_icmp"] == 2
+    _check_accounting(rig)
+
+
+def test_echo_reply_is_made_in_the_receive_buffer():
+    # No copy of the message into the TX buffer: a reply leaves tx as it
+    # was (a segment or datagram being built there is not disturbed).
+    rig = Rig()
+    tx = rig.iface.tx
+    for i in range(len(tx)):
+        tx[i] = (i * 5 + 1) & 0xFF
+    before = bytes(tx)
+    out = rig.step(ping_frame(PATTERN[:1000]))
+    assert len(out) == 1 and out[0][34] == icmp.ECHO_REPLY
+    assert bytes(tx) == before
+
+
+def test_ip_header_checksum_of_every_length():
+    # _emit_ip sums the header's words instead of the packed bytes: every
+    # length (the sum crossing 0xFFFF and folding to the checksum 0x0000 on
+    # the way) against the header emitted and summed byte by byte.
+    rig = Rig(ttl=246)  # (the checksum is 0x0000 at 213 bytes of UDP to the peer)
+    rig.learn()
+    tx = rig.iface.tx
+    pattern = PATTERN + PATTERN[:8]
+    seen_zero = False
+    for n in range(0, 1481):
+        tx[IP_PAYLOAD_OFF:IP_PAYLOAD_OFF + n] = pattern[:n]
+        assert rig.iface.send_ip(PEER_IP, ipv4.PROTO_UDP, n, rig.now) == SENT
+        body = ip_packet(US_IP, PEER_IP, ipv4.PROTO_UDP, pattern[:n], ttl=246, ident=rig.reply_ident())
+        out = rig.out()
+        assert out == [eth_frame(PEER_MAC, US_MAC, ethernet.TYPE_IPV4, body)], n
+        seen_zero = seen_zero or (out[0][24] == 0 and out[0][25] == 0)
+    assert seen_zero
+
+
 def test_frame_over_mtu_dropped_not_crashed():
     rig = Rig()
     assert rig.step(ping_frame(PATTERN + b"x")) == []
@@ -548,6 +623,99 @@ def test_every_malformed_class_counted_under_its_reason():
     _check_accounting(rig)
     # and the stack still answers
     assert len(rig.step(ping_frame(b"still here"))) == 1
+
+
+def test_malformed_classes_counted_the_same_once_echo_is_armed():
+    # Once the application compiled tcpip.wire.echo.accept (MicroPython
+    # with viper), the interface answers echo requests by it: it must
+    # leave every frame it does not answer to the general path, untouched,
+    # so each is still counted under its own reason.
+    from tcpip.wire import echo
+    echo.compile_accept()
+    rig = Rig()
+    assert len(rig.step(ping_frame(b"arm"))) == 1
+    for reason, f in _malformed():
+        before = rig.stats()
+        out = rig.step(f)
+        after = rig.stats()
+        assert out == [], (reason, out)
+        changed = dict((k, after[k] - before.get(k, 0)) for k in after if after[k] != before.get(k, 0))
+        assert changed == {"rx_frames": 1, "rx_bytes": len(f), "drop_" + reason: 1}, (reason, changed)
+    # what the fast path must leave to the general path, answered as before
+    req = ping_frame(b"to the broadcast MAC", eth_dst=BCAST_MAC)
+    assert rig.step(req) == [ipv4_frame(US_IP, PEER_IP, ipv4.PROTO_ICMP,
+                                        icmp_echo(icmp.ECHO_REPLY, 0x1234, 1, b"to the broadcast MAC"),
+                                        eth_dst=PEER_MAC, eth_src=US_MAC, ident=rig.reply_ident())]
+    _check_accounting(rig)
+
+
+def test_echo_replies_follow_address_and_ttl_changes():
+    from tcpip.wire import echo
+    echo.compile_accept()  # (the fast path, where the runtime has one)
+    rig = Rig()
+    assert len(rig.step(ping_frame(b"one"))) == 1
+    new_ip = ipv4.aton("192.0.2.9")
+    rig.iface.configure(new_ip, 24, GW_IP)
+    rig.poll()
+    rig.out()  # (the announcement)
+    assert rig.step(ping_frame(b"old")) == []
+    assert drops(rig.stats()) == {"ip_not_for_us": 1}
+    out = rig.step(ping_frame(b"new", dst=new_ip))
+    assert out == [ipv4_frame(new_ip, PEER_IP, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REPLY, 0x1234, 1, b"new"),
+                              eth_dst=PEER_MAC, eth_src=US_MAC, ident=rig.reply_ident())]
+    rig.cfg.ttl = 9
+    out = rig.step(ping_frame(b"ttl", dst=new_ip))
+    assert out == [ipv4_frame(new_ip, PEER_IP, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REPLY, 0x1234, 1, b"ttl"),
+                              eth_dst=PEER_MAC, eth_src=US_MAC, ttl=9, ident=rig.reply_ident())]
+    # a /32 has no subnet broadcast address: a source that would be one elsewhere is answered
+    rig.iface.configure(new_ip, 32, GW_IP)
+    rig.poll()
+    rig.out()
+    assert len(rig.step(ping_frame(b"arm", dst=new_ip))) == 1
+    src = ipv4.aton("192.0.2.255")
+    out = rig.step(ping_frame(b"bc", src=src, dst=new_ip, eth_src=OTHER_MAC))
+    assert out == [ipv4_frame(new_ip, src, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REPLY, 0x1234, 1, b"bc"),
+                              eth_dst=OTHER_MAC, eth_src=US_MAC, ttl=9, ident=rig.reply_ident())]
+    _check_accounting(rig)
+
+
+def test_echo_fast_path_compiles_wherever_the_checksum_is_viper():
+    # (a viper source that stopped compiling would leave every echo to the
+    # general path, and the tests comparing the two would compare it with itself)
+    from tcpip.wire import echo, checksum
+    assert (echo.compile_accept() is not None) == (checksum.IMPL == "viper")
+
+
+def test_echo_fast_path_agrees_with_the_general_path_on_mutated_requests():
+    # Requests with one or two bytes changed (headers mostly, the IPv4
+    # checksum fixed or not), each to two interfaces: one answering by the
+    # fast path where the runtime has it, one by the general path only.
+    # Same frames out, same counters.
+    from tcpip.wire import echo
+    from xorshift import Xorshift32
+    fast = Rig()
+    general = Rig()
+    accept = echo.compile_accept()
+    base = ping_frame(PATTERN[:37])
+    r = Xorshift32(13)
+    for k in range(600):
+        f = bytearray(base)
+        for _ in range(1 + (k & 1)):
+            v = r.next()
+            i = (v >> 8) % 60 if v & 3 else (v >> 8) % len(f)
+            f[i] = (v >> 16) & 0xFF
+        f = _refix_ip(f) if v & 4 else bytes(f)
+        if k % 7 == 0:
+            f = bytes(base)  # (a good one now and then: keeps the fast path armed)
+        a = fast.step(f)
+        echo.accept = None
+        try:
+            b = general.step(f)
+        finally:
+            echo.accept = accept
+        assert a == b, (k, f)
+    assert fast.stats() == general.stats()
+    assert fast.stats()["icmp_echo_replies_tx"] > 86
 
 
 def test_interface_without_transports_still_counts_every_frame():

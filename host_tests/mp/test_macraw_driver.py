@@ -208,6 +208,12 @@ class _FailingSPI:
     def write(self, header, data):
         self._call(self.spi.write, header, data)
 
+    def write_frame(self, frame):
+        self._call(self._frame, frame, None)
+
+    def _frame(self, frame, _):
+        self.spi.write_frame(frame)
+
     def read(self, header, data):
         self._call(self.spi.read, header, data)
 
@@ -286,6 +292,95 @@ def test_send_interrupted_at_any_spi_call_sends_only_whole_frames(c):
         sent = [frame(100, k, dst=PEER, src=MAC) for k in range(1, 20)]
         for o in out:
             assert o in sent, (at, len(o))
+
+
+class _TraceSPI:
+    """The adapter, recording each SPI transaction as (kind, header, data
+    length): kind "w" write, "f" write_frame (header = the first 3 bytes),
+    "r" read."""
+
+    def __init__(self, spi):
+        self.spi = spi
+        self.log = []
+
+    def write(self, header, data):
+        self.log.append(("w", bytes(header), len(data)))
+        self.spi.write(header, data)
+
+    def write_frame(self, frame):
+        self.log.append(("f", bytes(frame[:3]), len(frame) - 3))
+        self.spi.write_frame(frame)
+
+    def read(self, header, data):
+        self.log.append(("r", bytes(header), len(data)))
+        self.spi.read(header, data)
+
+    def int_asserted(self):
+        return self.spi.int_asserted()
+
+
+def _traced(nic):
+    t = _TraceSPI(nic.spi)
+    nic.spi = t
+    return t
+
+
+def _named(nic, log):
+    # the driver's own prebuilt headers name the register transactions
+    names = {bytes(nic._h_tx_rd): "TX_RD", bytes(nic._f_tx_wr[:3]): "TX_WR",
+             bytes(nic._f_send[:3]): "Sn_CR", bytes(nic._f_irq_clear[:3]): "Sn_IR",
+             bytes(nic._h_rsr): "RX_RSR", bytes(nic._f_rx_rd[:3]): "RX_RD"}
+    return [(k, names.get(h, "buffer"), n) for k, h, n in log]
+
+
+def test_send_is_four_spi_transactions_the_frame_first_then_the_last_send_checked(c):
+    # the frame's SPI write overlaps the wire time of the frame before: the
+    # previous SEND is checked only once this frame is in TX memory
+    wire, chip, nic = c.make()
+    nic.send(frame(1514, 1, dst=PEER, src=MAC))
+    t = _traced(nic)
+    b0 = nic.spi_bytes
+    nic.send(frame(1514, 2, dst=PEER, src=MAC))
+    assert _named(nic, t.log) == [("w", "buffer", 1514), ("r", "TX_RD", 2),
+                                  ("f", "TX_WR", 2), ("f", "Sn_CR", 1)]
+    assert nic.spi_bytes - b0 == 3 + 1514 + 5 + 5 + 4
+    assert wire.outbox == [frame(1514, k, dst=PEER, src=MAC) for k in (1, 2)]
+
+
+def test_receive_spi_transactions_per_frame_and_per_empty_receive(c):
+    # with INTn: nothing at all while the pin is high; a frame is the
+    # interrupt clear, one RX_RSR+RX_RD read, its record header, the frame,
+    # RX_RD and RECV.  Without INTn an empty receive is one RX_RSR read.
+    buf = bytearray(1514)
+    for intn in (True, False):
+        wire, chip, nic = c.make(intn=intn)
+        chip.wire_frames_per_select = 0
+        assert nic.recv_into(buf) == 0  # (the read after bring-up)
+        t = _traced(nic)
+        assert nic.recv_into(buf) == 0
+        assert _named(nic, t.log) == ([] if intn else [("r", "RX_RSR", 4)])
+        wire.inbox.append(frame(1000, 1))
+        chip.pump()
+        del t.log[:]
+        assert nic.recv_into(buf) == 1000
+        head = [("f", "Sn_IR", 1)] if intn else []
+        assert _named(nic, t.log) == head + [("r", "RX_RSR", 4), ("r", "buffer", 2),
+                                             ("r", "buffer", 1000), ("f", "RX_RD", 2),
+                                             ("f", "Sn_CR", 1)], intn
+
+
+def test_send_after_a_send_that_never_completed_goes_out_whole(c):
+    # the next frame is already in TX memory when the last SEND is found
+    # stuck; the socket is reopened (which moves TX_WR) and the frame
+    # written again, not lost
+    wire, chip, nic = c.make(send_timeout_ms=5)
+    chip.send_mode = "stall"
+    nic.send(frame(100, 1, dst=PEER, src=MAC))
+    chip.send_mode = "ok"
+    nic.send(frame(200, 2, dst=PEER, src=MAC))
+    assert nic.tx_timeouts == 1 and nic.resyncs == 1
+    assert wire.outbox == [frame(200, 2, dst=PEER, src=MAC)]
+    assert nic.tx_frames == 1 and nic.tx_flush() is True
 
 
 def test_short_frame_is_padded_to_60_on_send(c):
@@ -513,6 +608,35 @@ def test_intn_asserts_on_receive_and_clears_after_drain(c):
     assert chip.intn() == 1  # SEND_OK is masked out of INTn
 
 
+def test_rx_quiet_is_true_only_when_a_receive_would_find_nothing_without_spi(c):
+    # Stack.poll skips recv_into when rx_quiet() is true: it must then be
+    # exactly the receive's own no-SPI "nothing waits" answer
+    wire, chip, nic = c.make(intn=True)
+    chip.wire_frames_per_select = 0
+    buf = bytearray(1514)
+
+    def quiet():
+        if not nic.rx_quiet():
+            return False
+        t0 = nic.spi_transactions
+        assert nic.recv_into(buf) == 0 and nic.spi_transactions == t0
+        return True
+
+    assert not quiet()  # RX_RSR is read once after bring-up
+    assert nic.recv_into(buf) == 0 and quiet()
+    wire.inbox.extend([frame(60, 1), frame(70, 2)])
+    chip.pump()
+    assert not quiet()  # INTn low
+    assert nic.recv_into(buf) == 60
+    assert chip.intn() == 1 and not quiet()  # the second frame of that RX_RSR read waits
+    assert nic.recv_into(buf) == 70 and quiet()
+    nic.link_up()
+    assert not quiet()  # the link check's backstop RX_RSR read is due
+    assert nic.recv_into(buf) == 0 and quiet()
+    wire2, chip2, nic2 = c.make(intn=False)
+    assert nic2.rx_quiet is None  # without INTn only a read of RX_RSR can tell
+
+
 def test_without_intn_pending_is_always_true(c):
     wire, chip, nic = c.make(intn=False)
     assert nic.irq(lambda n: None) is False
@@ -545,6 +669,33 @@ def test_spi_bytes_counted_by_driver_match_the_chip(c):
     drain(nic, buf)
     nic.send(frame(1514, 2, dst=PEER, src=MAC))
     assert nic.spi_bytes - before_nic == chip.spi_bytes - before_chip
+
+
+def test_spi_counters_match_the_chip_across_wraps_drops_and_runs(c):
+    # the driver counts a frame's transactions at once (fewer updates per
+    # frame on the board): they still add up to what the chip saw, through
+    # buffer-end splits both ways, a frame too big for the caller, a run of
+    # frames from one RX_RSR read, empty receives and a link check
+    for intn in (True, False):
+        wire, chip, nic = c.make(intn=intn)
+        t0, b0 = nic.spi_transactions, nic.spi_bytes
+        f0, c0 = chip.spi_frames, chip.spi_bytes
+        buf = bytearray(1514)
+        small = bytearray(100)
+        for k, ptr in enumerate(range(c.RX_BYTES - 40, c.RX_BYTES + 2, 7)):
+            _check_at_pointer(chip, wire, nic, ptr, 300, buf, k)
+        chip.wire_frames_per_select = 0
+        wire.inbox.extend([frame(200, 1), frame(60, 2), frame(1514, 3)])
+        chip.pump()
+        assert nic.recv_into(small) == 0  # too big for the caller: dropped
+        assert nic.recv_into(buf) == 60 and nic.recv_into(buf) == 1514
+        assert nic.recv_into(buf) == 0 and nic.recv_into(buf) == 0
+        nic.link_up()
+        nic.send(frame(70, 4, dst=PEER, src=MAC))
+        assert nic.tx_flush() is True
+        where = (intn, nic.spi_transactions - t0, chip.spi_frames - f0)
+        assert nic.spi_transactions - t0 == chip.spi_frames - f0, where
+        assert nic.spi_bytes - b0 == chip.spi_bytes - c0, where
 
 
 def test_emulated_board_nic_wraps_driver_chip_and_wire(c):

@@ -1,6 +1,7 @@
 """What a poll and a frame cost.  Stack.poll's idle shortcut: with no frame
-waiting and no deadline due, a poll is one receive and no timers; whatever
-arms a deadline between polls is still served on time.  The classes whose
+waiting and no deadline due, a poll is one receive and no timers (no receive
+at all when the NIC's rx_quiet says nothing waits: a W5500 with INTn wired);
+whatever arms a deadline between polls is still served on time.  The classes whose
 instances take stores per frame keep those stores cheap (CPython and
 MicroPython, virtual time)."""
 import sys
@@ -150,3 +151,88 @@ def test_per_frame_classes_keep_attribute_stores_cheap():
                 assert kind != "property", where + " is a property"
             else:
                 assert name != "__getattr__", where
+
+
+def _w5500_stack(intn):
+    # the real driver on the register-level emulator, under a Stack
+    import w5500_emu
+    from tcpip.config import Config
+    from tcpip.nic.w5500 import W5500
+    from tcpip.stack import Stack
+    wire = w5500_emu.MemoryWire()
+    chip = w5500_emu.W5500(wire)
+    chip.wire_frames_per_select = 0  # frames arrive when the test pumps them
+    nic = W5500(w5500_emu.EmuSPI(chip, int_wired=intn), US_MAC)
+    st = Stack(Config(mac=US_MAC, ip="192.0.2.2", prefix=24, gateway="192.0.2.254"), nic)
+    now = vclock_start()
+    st.poll(now)  # the full polls after bring-up: link check, RX_RSR read
+    st.poll(now)
+    return wire, chip, nic, st, now
+
+
+def vclock_start():
+    import vclock
+    return vclock.START_MS
+
+
+def _count_idle_polls(st, now, k):
+    # k idle polls, 1 ms apart: (recv_into calls, _idle_recv calls, full
+    # polls, SPI transactions)
+    nic = st.nic
+    recv = _Count(nic.recv_into)
+    nic.recv_into = recv
+    idle = _Count(st._idle_recv)
+    st._idle_recv = idle
+    full = _Count(st._poll)
+    st._poll = full
+    t0 = nic.spi_transactions
+    for _ in range(k):
+        now = ticks_add(now, 1)
+        st.poll(now)
+    del nic.recv_into, st._idle_recv, st._poll
+    return recv.calls, idle.calls, full.calls, nic.spi_transactions - t0
+
+
+def test_idle_poll_on_a_w5500_with_intn_is_no_receive_and_no_spi_transaction():
+    # rx_quiet (INTn high): the idle shortcut decides without entering the
+    # driver's receive at all
+    wire, chip, nic, st, now = _w5500_stack(intn=True)
+    assert nic.rx_quiet()
+    assert _count_idle_polls(st, now, 5) == (0, 0, 0, 0)
+
+
+def test_idle_poll_on_a_w5500_takes_a_frame_once_intn_falls():
+    wire, chip, nic, st, now = _w5500_stack(intn=True)
+    wire.inbox.append(ping_frame(b"quiet?", eth_dst=US_MAC))
+    chip.pump()
+    assert not nic.rx_quiet()
+    recv, idle, full, txns = _count_idle_polls(st, now, 1)
+    # the shortcut's receive finds the frame; the full poll that takes it in
+    # asks rx_quiet, not the receive, whether another waits
+    assert (recv, idle, full) == (1, 1, 1)
+    reply = ipv4_frame(US_IP, PEER_IP, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REPLY, 0x1234, 1, b"quiet?"),
+                       eth_dst=PEER_MAC, eth_src=US_MAC)
+    # (after the gratuitous ARP of the first poll; padded to 60 bytes)
+    assert len(wire.outbox) == 2 and wire.outbox[1] == reply + bytes(60 - len(reply))
+    assert nic.rx_quiet()
+
+
+def test_idle_poll_on_a_w5500_without_intn_is_one_rx_rsr_read():
+    wire, chip, nic, st, now = _w5500_stack(intn=False)
+    assert nic.rx_quiet is None
+    assert _count_idle_polls(st, now, 5) == (5, 5, 0, 5)
+
+
+def test_frames_beyond_frames_per_poll_on_a_w5500_wait_for_the_next_poll():
+    # rx_quiet is false while frames of the last RX_RSR read wait (INTn is
+    # already high then): none is left behind
+    wire, chip, nic, st, now = _w5500_stack(intn=True)
+    st.cfg.rx_frames_per_poll = 2
+    for k in range(3):
+        wire.inbox.append(ping_frame(b"k", seq=k, eth_dst=US_MAC))
+    chip.pump()
+    now = ticks_add(now, 1)
+    assert st.poll(now) == 0  # frames may still wait
+    assert len(wire.outbox) == 3 and chip.intn() == 1 and not nic.rx_quiet()
+    st.poll(now)
+    assert len(wire.outbox) == 4 and nic.rx_quiet()

@@ -131,22 +131,11 @@ def uint32_slots(n):
 #   port the ring oscillator's random bit (hardware noise, not a certified
 #   TRNG, but nothing an attacker can predict); CircuitPython's port RNG.
 # - otherwise (a build without it, or one whose urandom raises, as
-#   CircuitPython does on boards without an RNG): xorshift128, which is NOT
-#   cryptographic (four outputs give away its state), seeded by mixing
-#     * random.getrandbits(32) x 4 when the build has it: as good as the
-#       seed MicroPython gave ``random`` at boot (hardware on ports that seed
-#       it, such as rp2; a fixed value on ports that do not);
-#     * machine.unique_id() / microcontroller.cpu.uid: unique per board, not
-#       secret (two boards booted together do not pick the same numbers; it
-#       hides nothing);
-#     * 32 reads of ticks_us / ticks_cpu: a few bits at most (boot timing is
-#       nearly fixed);
-#   and ticks_us is stirred in at every draw, so the times connections open
-#   add some jitter.  ISNs, ports, ids and the cookie secret are then
-#   guessable by whoever learns the seed inputs or sees a few outputs: fine
-#   for a bench or a trusted LAN, not for an exposed board.
-#   ``random_source`` says "xorshift128 (...)" with the inputs it found.
-_M32 = const(0xFFFFFFFF)
+#   CircuitPython does on boards without an RNG): tcpip/prng.py's seeded
+#   xorshift128, which is NOT cryptographic (its notes say how it is seeded
+#   and what that is good for), imported only then, so a board with a working
+#   urandom does not keep its code on the heap.  ``random_source`` says
+#   "xorshift128 (...)" with the seed inputs it found.
 
 
 def _working_urandom():
@@ -160,92 +149,13 @@ def _working_urandom():
     return f
 
 
-def _fmix32(h):
-    # MurmurHash3's finaliser: every input bit reaches every output bit
-    h ^= h >> 16
-    h = (h * 0x85EBCA6B) & _M32
-    h ^= h >> 13
-    h = (h * 0xC2B2AE35) & _M32
-    return h ^ (h >> 16)
-
-
-def _ticks_us():
-    f = getattr(_time, "ticks_us", None)
-    if f is not None:
-        return f()
-    f = getattr(_time, "monotonic_ns", None)  # CPython, CircuitPython
-    return f() // 1000 if f is not None else 0
-
-
-def _seed_inputs():
-    """(values, names) of the fallback's seed sources found on this runtime."""
-    vals = []
-    names = []
-    try:
-        import random as _random
-        if hasattr(_random, "getrandbits"):
-            for _ in range(4):
-                vals.append(_random.getrandbits(32))
-            names.append("random.getrandbits")
-    except ImportError:
-        pass
-    uid = None
-    try:
-        import machine as _machine
-        uid = _machine.unique_id()
-    except Exception:  # ImportError, AttributeError (unix port)
-        try:
-            import microcontroller as _mc  # CircuitPython
-            uid = _mc.cpu.uid
-        except Exception:
-            pass
-    if uid:
-        for i in range(0, len(uid), 4):
-            w = 0
-            for c in uid[i:i + 4]:
-                w = (w << 8) | c
-            vals.append(w)
-        names.append("unique_id")
-    cpu = getattr(_time, "ticks_cpu", None)
-    for _ in range(32):
-        vals.append((_ticks_us() ^ ((cpu() << 7) if cpu is not None else 0)) & _M32)
-    names.append("ticks jitter")
-    return vals, names
-
-
 _urandom = _working_urandom()
-_xs = None  # xorshift128 state (4 words), seeded on first use
+_next32 = None  # the fallback's next 32-bit number (tcpip.prng), when there is no urandom
 random_source = "os.urandom"
 if _urandom is None:
-    random_source = "xorshift128 (%s)" % ", ".join(_seed_inputs()[1])
+    from tcpip.prng import next32 as _next32, source as _source
 
-
-def _xorshift_seed():
-    vals = _seed_inputs()[0]
-    st = [0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344]  # pi's digits: not all zero
-    for i in range(len(vals)):
-        k = i & 3
-        st[k] = _fmix32((st[k] ^ vals[i] ^ (i * 0x9E3779B9)) & _M32)
-    if not (st[0] | st[1] | st[2] | st[3]):
-        st[0] = 1
-    return st
-
-
-def _next32():
-    global _xs
-    st = _xs
-    if st is None:
-        st = _xs = _xorshift_seed()
-    st[3] ^= _fmix32(_ticks_us() & _M32)  # stir in when this draw happens
-    if not (st[0] | st[1] | st[2] | st[3]):
-        st[3] = 1
-    # Marsaglia, "Xorshift RNGs" (2003): xor128
-    t = st[0] ^ ((st[0] << 11) & _M32)
-    st[0] = st[1]
-    st[1] = st[2]
-    st[2] = st[3]
-    st[3] = st[3] ^ (st[3] >> 19) ^ t ^ (t >> 8)
-    return st[3]
+    random_source = _source()
 
 
 def urandom(n):
@@ -277,6 +187,14 @@ def current_exception():
     than one with ``as e`` (see tools/measure/frames.py)."""
     f = getattr(_sys, "exc_info", None)
     return f()[1] if f is not None else None
+
+
+# CircuitPython has no sys.exc_info, so current_exception() cannot name the
+# exception there; its call frames always live on the pystack (never on the
+# heap), so a handler that binds it (``except Exception as e``: one more
+# local and a handler level, 12 B of pystack) costs nothing else.  Where this
+# is true the stack catches with ``as e`` (tcpip/stack_bind.py).
+BIND_EXCEPTIONS = not hasattr(_sys, "exc_info") and _sys.implementation.name == "circuitpython"
 
 
 def _e(name, default):

@@ -377,128 +377,116 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         st = self.stack
         st.busy += 1  # the stack lock (tcpip.stack)
         try:
-            return self._setsockopt_locked(level, opt, value)
+            self._check_open()
+            on = bool(value) if not isinstance(value, (bytes, bytearray)) else any(value)
+            tcp = self.type == SOCK_STREAM
+            c = self._conn
+            if level == SOL_SOCKET and opt == SO_BROADCAST:
+                if not tcp:
+                    self._ep.broadcast = on
+            elif level == SOL_SOCKET and opt == SO_REUSEADDR:
+                self._reuse = on
+            elif tcp and level == IPPROTO_TCP and opt == TCP_NODELAY:
+                self._nodelay = on
+                if c is not None:
+                    c.set_nodelay(on)
+            elif tcp and level == SOL_SOCKET and opt == SO_KEEPALIVE:
+                self._keepalive = on
+                if c is not None:
+                    c.set_keepalive(on)
+            else:
+                raise OSError(EINVAL, "option %r/%r not supported on this socket" % (level, opt))
         finally:
             st.busy -= 1
-
-    def _setsockopt_locked(self, level, opt, value):
-        self._check_open()
-        on = bool(value) if not isinstance(value, (bytes, bytearray)) else any(value)
-        tcp = self.type == SOCK_STREAM
-        c = self._conn
-        if level == SOL_SOCKET and opt == SO_BROADCAST:
-            if not tcp:
-                self._ep.broadcast = on
-        elif level == SOL_SOCKET and opt == SO_REUSEADDR:
-            self._reuse = on
-        elif tcp and level == IPPROTO_TCP and opt == TCP_NODELAY:
-            self._nodelay = on
-            if c is not None:
-                c.set_nodelay(on)
-        elif tcp and level == SOL_SOCKET and opt == SO_KEEPALIVE:
-            self._keepalive = on
-            if c is not None:
-                c.set_keepalive(on)
-        else:
-            raise OSError(EINVAL, "option %r/%r not supported on this socket" % (level, opt))
 
     def bind(self, address):
         st = self.stack
         st.busy += 1  # the stack lock (tcpip.stack)
         try:
-            return self._bind_locked(address)
+            self._check_open()
+            host, port = address
+            ip = _resolve(host, self.stack) if host else 0
+            if self._ep is not None:
+                self._ep.bind(port, ip)
+                return
+            if self._port:
+                raise OSError(EINVAL, "socket is already bound to port %d" % self._port)
+            if ip and ip != self.stack.iface.ip:
+                raise OSError(99, "cannot bind to %s: not this interface's address" % ntoa(ip))
+            self._port = port
         finally:
             st.busy -= 1
-
-    def _bind_locked(self, address):
-        self._check_open()
-        host, port = address
-        ip = _resolve(host, self.stack) if host else 0
-        if self._ep is not None:
-            self._ep.bind(port, ip)
-            return
-        if self._port:
-            raise OSError(EINVAL, "socket is already bound to port %d" % self._port)
-        if ip and ip != self.stack.iface.ip:
-            raise OSError(99, "cannot bind to %s: not this interface's address" % ntoa(ip))
-        self._port = port
 
     def connect(self, address):
         st = self.stack
         st.busy += 1  # the stack lock (tcpip.stack)
         try:
-            return self._connect_locked(address)
+            self._check_open()
+            host, port = address
+            ip = _resolve(host, self.stack)
+            if self._ep is not None:
+                self._ep.connect(ip, port)
+                return
+            c = self._conn
+            if c is not None:
+                if self._timeout_ms == 0:
+                    _poll_once(self.stack, _tcp_settled, c)  # a non-blocking connect's progress
+                if c.error:
+                    raise OSError(c.error, "connect failed")
+                if c.is_established():
+                    raise OSError(EISCONN, "socket is already connected")
+                if self._timeout_ms == 0:
+                    raise OSError(EALREADY, "connect already in progress")
+            else:
+                c = self.stack.tcp.open(ip, port, self._port)
+                self._conn = c
+                self._port = c.lport
+                if self._nodelay:
+                    c.set_nodelay(True)
+                if self._keepalive:
+                    c.set_keepalive(True)
+                if self._timeout_ms == 0:
+                    raise OSError(EINPROGRESS, "connect in progress")
+            try:
+                _wait(self.stack, _tcp_settled, c, self._timeout_ms, "connect")
+            except OSError:
+                c.abort()
+                self._conn = None
+                raise
+            if c.error or not c.is_established():
+                e = c.error or 111
+                c.close()
+                self._conn = None
+                raise OSError(e, "connect to %s:%d failed" % (ntoa(ip), port))
         finally:
             st.busy -= 1
-
-    def _connect_locked(self, address):
-        self._check_open()
-        host, port = address
-        ip = _resolve(host, self.stack)
-        if self._ep is not None:
-            self._ep.connect(ip, port)
-            return
-        c = self._conn
-        if c is not None:
-            if self._timeout_ms == 0:
-                _poll_once(self.stack, _tcp_settled, c)  # a non-blocking connect's progress
-            if c.error:
-                raise OSError(c.error, "connect failed")
-            if c.is_established():
-                raise OSError(EISCONN, "socket is already connected")
-            if self._timeout_ms == 0:
-                raise OSError(EALREADY, "connect already in progress")
-        else:
-            c = self.stack.tcp.open(ip, port, self._port)
-            self._conn = c
-            self._port = c.lport
-            if self._nodelay:
-                c.set_nodelay(True)
-            if self._keepalive:
-                c.set_keepalive(True)
-            if self._timeout_ms == 0:
-                raise OSError(EINPROGRESS, "connect in progress")
-        try:
-            _wait(self.stack, _tcp_settled, c, self._timeout_ms, "connect")
-        except OSError:
-            c.abort()
-            self._conn = None
-            raise
-        if c.error or not c.is_established():
-            e = c.error or 111
-            c.close()
-            self._conn = None
-            raise OSError(e, "connect to %s:%d failed" % (ntoa(ip), port))
 
     def close(self):
         st = self.stack
         st.busy += 1  # the stack lock (tcpip.stack)
         try:
-            return self._close_locked()
+            if self._closed:
+                return
+            self._closed = True
+            if self._conn is not None and _heap_locked():
+                # a finaliser (the heap is locked): nothing may allocate or poll
+                # here, so the next poll closes the connection (FIN or RST)
+                self._conn.close_later()
+                self._conn = None
+                return
+            if self._ep is not None:
+                self._ep.close()
+                self._ep = None
+                return
+            if self._listener is not None:
+                self.stack.tcp.unlisten(self._listener)
+                self._listener = None
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+                self.stack.poll(ticks_ms())
         finally:
             st.busy -= 1
-
-    def _close_locked(self):
-        if self._closed:
-            return
-        self._closed = True
-        if self._conn is not None and _heap_locked():
-            # a finaliser (the heap is locked): nothing may allocate or poll
-            # here, so the next poll closes the connection (FIN or RST)
-            self._conn.close_later()
-            self._conn = None
-            return
-        if self._ep is not None:
-            self._ep.close()
-            self._ep = None
-            return
-        if self._listener is not None:
-            self.stack.tcp.unlisten(self._listener)
-            self._listener = None
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-            self.stack.poll(ticks_ms())
 
     # -- UDP
 
@@ -506,38 +494,32 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         st = self.stack
         st.busy += 1  # the stack lock (tcpip.stack)
         try:
-            return self._sendto_locked(data, address)
+            self._check_open()
+            if self._ep is None:
+                return self.send(data)
+            host, port = address
+            ip = _resolve(host, self.stack)
+            _raise_udp_error(self._ep)
+            return self._ep.sendto(data, ip, port, ticks_ms())
         finally:
             st.busy -= 1
-
-    def _sendto_locked(self, data, address):
-        self._check_open()
-        if self._ep is None:
-            return self.send(data)
-        host, port = address
-        ip = _resolve(host, self.stack)
-        _raise_udp_error(self._ep)
-        return self._ep.sendto(data, ip, port, ticks_ms())
 
     def recvfrom_into(self, buf, nbytes=0):
         st = self.stack
         st.busy += 1  # the stack lock (tcpip.stack)
         try:
-            return self._recvfrom_into_locked(buf, nbytes)
+            self._check_open()
+            if self._ep is None:
+                n = self.recv_into(buf, nbytes)
+                return n, self.getpeername()
+            ep = self._ep
+            _wait(self.stack, _udp_ready, ep, self._timeout_ms, "recvfrom")
+            if not ep.datagrams:
+                _raise_udp_error(ep)
+            n, ip, port = ep.recvfrom_into(buf, nbytes)
+            return n, (ntoa(ip), port)
         finally:
             st.busy -= 1
-
-    def _recvfrom_into_locked(self, buf, nbytes=0):
-        self._check_open()
-        if self._ep is None:
-            n = self.recv_into(buf, nbytes)
-            return n, self.getpeername()
-        ep = self._ep
-        _wait(self.stack, _udp_ready, ep, self._timeout_ms, "recvfrom")
-        if not ep.datagrams:
-            _raise_udp_error(ep)
-        n, ip, port = ep.recvfrom_into(buf, nbytes)
-        return n, (ntoa(ip), port)
 
     def recvfrom(self, bufsize):
         buf = bytearray(bufsize)
@@ -550,49 +532,40 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         st = self.stack
         st.busy += 1  # the stack lock (tcpip.stack)
         try:
-            return self._send_locked(data)
+            self._check_open()
+            if self._ep is not None:
+                self._need_peer()
+                _raise_udp_error(self._ep)
+                return self._ep.sendto(data, 0, 0, ticks_ms())
+            return self._tcp_send(data)
         finally:
             st.busy -= 1
-
-    def _send_locked(self, data):
-        self._check_open()
-        if self._ep is not None:
-            self._need_peer()
-            _raise_udp_error(self._ep)
-            return self._ep.sendto(data, 0, 0, ticks_ms())
-        return self._tcp_send(data)
 
     def sendall(self, data):
         st = self.stack
         st.busy += 1  # the stack lock (tcpip.stack)
         try:
-            return self._sendall_locked(data)
+            if self._ep is not None:
+                self.send(data)
+                return None
+            mv = memoryview(data)
+            sent = 0
+            while sent < len(mv):
+                sent += self._tcp_send(mv[sent:])
+            return None
         finally:
             st.busy -= 1
-
-    def _sendall_locked(self, data):
-        if self._ep is not None:
-            self.send(data)
-            return None
-        mv = memoryview(data)
-        sent = 0
-        while sent < len(mv):
-            sent += self._tcp_send(mv[sent:])
-        return None
 
     def recv_into(self, buf, nbytes=0):
         st = self.stack
         st.busy += 1  # the stack lock (tcpip.stack)
         try:
-            return self._recv_into_locked(buf, nbytes)
+            self._check_open()
+            if self._ep is not None:
+                return self.recvfrom_into(buf, nbytes)[0]
+            return self._tcp_recv_into(buf, nbytes)
         finally:
             st.busy -= 1
-
-    def _recv_into_locked(self, buf, nbytes=0):
-        self._check_open()
-        if self._ep is not None:
-            return self.recvfrom_into(buf, nbytes)[0]
-        return self._tcp_recv_into(buf, nbytes)
 
     def recv(self, bufsize):
         buf = bytearray(bufsize)
@@ -644,40 +617,37 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         st = self.stack
         st.busy += 1  # the stack lock (tcpip.stack)
         try:
-            return self._readinto_locked(buf, nbytes)
+            self._check_open()
+            want = nbytes if 0 < nbytes < len(buf) else len(buf)
+            if self._ep is not None:
+                try:
+                    return self.recv_into(buf, want)
+                except OSError as e:
+                    if e.args[0] == EAGAIN:
+                        return None
+                    raise
+            mv = memoryview(buf)
+            got = 0
+            while got < want:
+                try:
+                    k = self._tcp_recv_into(mv[got:want], 0)
+                except OSError as e:
+                    if e.args[0] == EAGAIN:
+                        return got if got else None
+                    if got and e.args[0] == ETIMEDOUT:
+                        return got  # a short read: the bytes that came before the timeout
+                    raise
+                if k == 0:
+                    break
+                got += k
+                if self._timeout_ms == 0:
+                    # non-blocking: take what is there without waiting
+                    c = self._conn
+                    if c is None or not c.readable():
+                        break
+            return got
         finally:
             st.busy -= 1
-
-    def _readinto_locked(self, buf, nbytes=0):
-        self._check_open()
-        want = nbytes if 0 < nbytes < len(buf) else len(buf)
-        if self._ep is not None:
-            try:
-                return self.recv_into(buf, want)
-            except OSError as e:
-                if e.args[0] == EAGAIN:
-                    return None
-                raise
-        mv = memoryview(buf)
-        got = 0
-        while got < want:
-            try:
-                k = self._tcp_recv_into(mv[got:want], 0)
-            except OSError as e:
-                if e.args[0] == EAGAIN:
-                    return got if got else None
-                if got and e.args[0] == ETIMEDOUT:
-                    return got  # a short read: the bytes that came before the timeout
-                raise
-            if k == 0:
-                break
-            got += k
-            if self._timeout_ms == 0:
-                # non-blocking: take what is there without waiting
-                c = self._conn
-                if c is None or not c.readable():
-                    break
-        return got
 
     def readline(self):
         """Stream readline: bytes up to and including b"\\n" (or to end of data).
@@ -689,47 +659,44 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         st = self.stack
         st.busy += 1  # the stack lock (tcpip.stack)
         try:
-            return self._readline_locked()
+            self._check_open()
+            if self._ep is not None:
+                return self.recv(1472)
+            c = self._need_conn()
+            out = b""
+            polled = False
+            while True:
+                i = c.rx.find(10)
+                if i >= 0:
+                    buf = bytearray(i + 1)
+                    c.recv_into(buf, 0, i + 1)
+                    return out + bytes(buf)
+                if c.rx.count:
+                    buf = bytearray(c.rx.count)
+                    c.recv_into(buf)
+                    out += bytes(buf)
+                    continue
+                if c.fin_rcvd or c.state == 0:
+                    return out
+                if c.error:
+                    if out:
+                        return out
+                    c.recv_into(bytearray(1))  # raises the connection's error
+                    return out
+                if self._timeout_ms == 0:
+                    # non-blocking (MicroPython streams): one poll, then the partial line, or None
+                    if polled or not _poll_once(self.stack, _tcp_receivable, c):
+                        return out if out else None
+                    polled = True
+                    continue
+                try:
+                    _wait(self.stack, _tcp_receivable, c, self._timeout_ms, "readline")
+                except OSError:
+                    if out:
+                        return out  # a partial line rather than losing the bytes
+                    raise
         finally:
             st.busy -= 1
-
-    def _readline_locked(self):
-        self._check_open()
-        if self._ep is not None:
-            return self.recv(1472)
-        c = self._need_conn()
-        out = b""
-        polled = False
-        while True:
-            i = c.rx.find(10)
-            if i >= 0:
-                buf = bytearray(i + 1)
-                c.recv_into(buf, 0, i + 1)
-                return out + bytes(buf)
-            if c.rx.count:
-                buf = bytearray(c.rx.count)
-                c.recv_into(buf)
-                out += bytes(buf)
-                continue
-            if c.fin_rcvd or c.state == 0:
-                return out
-            if c.error:
-                if out:
-                    return out
-                c.recv_into(bytearray(1))  # raises the connection's error
-                return out
-            if self._timeout_ms == 0:
-                # non-blocking (MicroPython streams): one poll, then the partial line, or None
-                if polled or not _poll_once(self.stack, _tcp_receivable, c):
-                    return out if out else None
-                polled = True
-                continue
-            try:
-                _wait(self.stack, _tcp_receivable, c, self._timeout_ms, "readline")
-            except OSError:
-                if out:
-                    return out  # a partial line rather than losing the bytes
-                raise
 
     def write(self, buf, n=None):
         """Stream write: all of buf (or its first n bytes) on a blocking socket,
@@ -738,52 +705,46 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         st = self.stack
         st.busy += 1  # the stack lock (tcpip.stack)
         try:
-            return self._write_locked(buf, n)
+            mv = memoryview(buf)
+            if n is not None:
+                mv = mv[:n]
+            if self._ep is not None:
+                return self.send(mv)
+            total = len(mv)
+            done = 0
+            while done < total:
+                try:
+                    k = self._tcp_send(mv[done:])
+                except OSError as e:
+                    if e.args[0] == EAGAIN:
+                        return done if done else None
+                    if done and e.args[0] == ETIMEDOUT:
+                        return done
+                    raise
+                done += k
+                if self._timeout_ms is not None and self._timeout_ms > 0:
+                    break  # _tcp_send queued all it could before the timeout
+                if self._timeout_ms == 0:
+                    c = self._conn
+                    if c is None or c.error or c.fin_queued or c.state == 0 or c.writable() <= 0:
+                        break  # the ring is full, or the next write reports the error
+            return done
         finally:
             st.busy -= 1
-
-    def _write_locked(self, buf, n=None):
-        mv = memoryview(buf)
-        if n is not None:
-            mv = mv[:n]
-        if self._ep is not None:
-            return self.send(mv)
-        total = len(mv)
-        done = 0
-        while done < total:
-            try:
-                k = self._tcp_send(mv[done:])
-            except OSError as e:
-                if e.args[0] == EAGAIN:
-                    return done if done else None
-                if done and e.args[0] == ETIMEDOUT:
-                    return done
-                raise
-            done += k
-            if self._timeout_ms is not None and self._timeout_ms > 0:
-                break  # _tcp_send queued all it could before the timeout
-            if self._timeout_ms == 0:
-                c = self._conn
-                if c is None or c.error or c.fin_queued or c.state == 0 or c.writable() <= 0:
-                    break  # the ring is full, or the next write reports the error
-        return done
 
     def ioctl(self, req, arg):
         st = self.stack
         st.busy += 1  # the stack lock (tcpip.stack)
         try:
-            return self._ioctl_locked(req, arg)
+            if req == _MP_STREAM_POLL:
+                self.stack.poll(_now(self.stack))
+                return self._poll_flags() & (arg | _POLLERR | _POLLHUP)
+            if req == _MP_STREAM_CLOSE:
+                self.close()
+                return 0
+            return -1  # no file descriptor: select.poll then asks MP_STREAM_POLL
         finally:
             st.busy -= 1
-
-    def _ioctl_locked(self, req, arg):
-        if req == _MP_STREAM_POLL:
-            self.stack.poll(_now(self.stack))
-            return self._poll_flags() & (arg | _POLLERR | _POLLHUP)
-        if req == _MP_STREAM_CLOSE:
-            self.close()
-            return 0
-        return -1  # no file descriptor: select.poll then asks MP_STREAM_POLL
 
     def _poll_flags(self):
         if self._closed:
@@ -813,54 +774,45 @@ class socket(_Base):  # noqa: N801 - the name every socket API uses
         st = self.stack
         st.busy += 1  # the stack lock (tcpip.stack)
         try:
-            return self._listen_locked(backlog)
+            self._check_open()
+            if self.type != SOCK_STREAM:
+                raise OSError(EOPNOTSUPP, "listen() needs a SOCK_STREAM socket")
+            if not self._port:
+                raise OSError(EINVAL, "bind() a port before listen()")
+            self._listener = self.stack.tcp.listen(self._port, backlog)
         finally:
             st.busy -= 1
-
-    def _listen_locked(self, backlog=None):
-        self._check_open()
-        if self.type != SOCK_STREAM:
-            raise OSError(EOPNOTSUPP, "listen() needs a SOCK_STREAM socket")
-        if not self._port:
-            raise OSError(EINVAL, "bind() a port before listen()")
-        self._listener = self.stack.tcp.listen(self._port, backlog)
 
     def accept(self):
         """(socket, (ip, port)) for the next established connection."""
         st = self.stack
         st.busy += 1  # the stack lock (tcpip.stack)
         try:
-            return self._accept_locked()
+            self._check_open()
+            if self._listener is None:
+                raise OSError(EINVAL, "accept() needs a listening socket")
+            _wait(self.stack, _acceptable, self, self._timeout_ms, "accept")
+            c = self.stack.tcp.accept(self._listener)
+            s = socket(AF_INET, SOCK_STREAM, 0, self.stack, _conn=c)
+            if self._nodelay:
+                c.set_nodelay(True)
+            return s, c.remote()
         finally:
             st.busy -= 1
-
-    def _accept_locked(self):
-        self._check_open()
-        if self._listener is None:
-            raise OSError(EINVAL, "accept() needs a listening socket")
-        _wait(self.stack, _acceptable, self, self._timeout_ms, "accept")
-        c = self.stack.tcp.accept(self._listener)
-        s = socket(AF_INET, SOCK_STREAM, 0, self.stack, _conn=c)
-        if self._nodelay:
-            c.set_nodelay(True)
-        return s, c.remote()
 
     def shutdown(self, how=SHUT_RDWR):
         st = self.stack
         st.busy += 1  # the stack lock (tcpip.stack)
         try:
-            return self._shutdown_locked(how)
+            self._check_open()
+            c = self._need_conn()
+            if how in (SHUT_RD, SHUT_RDWR):
+                self._rd_shut = True
+            if how in (SHUT_WR, SHUT_RDWR):
+                c.shutdown()
+                self.stack.poll(ticks_ms())
         finally:
             st.busy -= 1
-
-    def _shutdown_locked(self, how=SHUT_RDWR):
-        self._check_open()
-        c = self._need_conn()
-        if how in (SHUT_RD, SHUT_RDWR):
-            self._rd_shut = True
-        if how in (SHUT_WR, SHUT_RDWR):
-            c.shutdown()
-            self.stack.poll(ticks_ms())
 
     def _tcp_send(self, data):
         """send() on TCP.  Blocking: returns once all of data is queued, as

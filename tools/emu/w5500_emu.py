@@ -736,7 +736,7 @@ class W5500(WiznetChip):
 
 class EmuSPI:
     """Host-side SPI adapter: connects ``tcpip.nic.w5500.W5500`` to a ``W5500``
-    emulator.  Same four calls as the board adapters in
+    emulator.  The same calls as the board adapters in
     ``tcpip/nic/w5500_spi.py``."""
 
     def __init__(self, chip, rst_wired=True, int_wired=True):
@@ -749,8 +749,13 @@ class EmuSPI:
         c = self.chip
         c.select()
         c.transfer(header)
-        if data is not None:
-            c.transfer(data)
+        c.transfer(data)
+        c.deselect()
+
+    def write_frame(self, frame):
+        c = self.chip
+        c.select()
+        c.transfer(frame)
         c.deselect()
 
     def read(self, header, data):

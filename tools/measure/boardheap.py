@@ -3,8 +3,9 @@
     FIRMWARE_DIR=... .venv/bin/python tools/measure/boardheap.py [--json] [--out FILE]
 
 Boots stock MicroPython (RPI_PICO) on the emulated RP2040 of tools/emu/rp2040_board.py
-with what ``make flash BOARD=w5500_evb_pico`` copies (the board set as .mpy on
-LittleFS; main.py left off, a static address) and measures ``gc.mem_free()`` /
+with what ``make flash BOARD=w5500_evb_pico EXTRAS=1`` copies (the board set as
+.mpy on LittleFS, tracer and aio included; main.py left off, a static address)
+and measures ``gc.mem_free()`` /
 ``gc.mem_alloc()`` after ``gc.collect()``, in three fresh interpreters (a soft
 reset between them):
 
@@ -20,7 +21,8 @@ reset between them):
   package does not pull its imports in), each import's growth charged to it;
   ``__init__`` is measured last under another name.  ``extra`` lists any module
   an import loaded besides its own (the order below is then wrong: fix it).
-  The .mpy file size is reported next to each.
+  The .mpy file size is reported next to each, and the .mpy bytes plain
+  ``make flash`` copies for this static address (no tracer, aio, dhcp).
 
 Figures are bytes.  The filesystem is the emulator's copy: nothing is changed
 on disk.  Nothing here runs on a board (it drives one).
@@ -50,7 +52,7 @@ MODULES = (
     "tcpip.socket", "tcpip.nic", "tcpip.nic.macraw", "tcpip.nic.w5500_spi", "tcpip.nic.w5500",
     "netboot", "tcpip_board",  # a board file imports netboot (board_functions)
     # loaded on first use
-    "tcpip.wire.dns", "tcpip.dns", "tcpip.wire.dhcp", "tcpip.dhcp", "tcpip.repl", "tcpip.tracer",
+    "tcpip.prng", "tcpip.wire.dns", "tcpip.dns", "tcpip.wire.dhcp", "tcpip.dhcp", "tcpip.repl", "tcpip.tracer",
     "tcpip.aio",
 )
 
@@ -135,9 +137,11 @@ def _run(b, code):
     return json.loads(b.exec(code, wall_s=300).strip().splitlines()[-1])
 
 
-def _mpy_sizes():
-    """{module: .mpy bytes} of the board set as make board-mpy builds it."""
-    files = RB.board_set("w5500_evb_pico")
+def _mpy_sizes(files=None):
+    """{module: .mpy bytes} of the board set as make board-mpy EXTRAS=1 builds
+    it (or of ``files``, {path on the board: bytes})."""
+    if files is None:
+        files = RB.board_set("w5500_evb_pico", extras=True)
     out = {}
     for path, data in files.items():
         if not path.endswith(".mpy"):
@@ -152,7 +156,7 @@ def _mpy_sizes():
 
 def measure():
     """Everything the module docstring lists, as one dict."""
-    b = RB.micropython_board(SETTINGS, no_main=True)
+    b = RB.micropython_board(SETTINGS, no_main=True, extras=True)  # the CODE table imports every module
     try:
         b.start()
         b.wait_for(b">>> ", 120)
@@ -173,6 +177,9 @@ def measure():
         "fixed": data["no_sockets"]["stack"],
     }
     sizes = _mpy_sizes()
+    fsimage = RB._fsimage()
+    flash = sum(_mpy_sizes({"/" + k: v for k, v in fsimage.micropython_files(
+        "w5500_evb_pico", config=json.dumps(SETTINGS).encode()).items()}).values())
     rows = []
     for name, heap, extra in code:
         mod = "tcpip" if name == "tcpip._pkginit" else name
@@ -182,15 +189,17 @@ def measure():
     return {"user": user, "data": data, "data_derived": derived, "code": rows,
             "code_heap_at_start": code_started,
             "mpy_bytes_at_start": sum(r["mpy"] or 0 for r in rows if r["module"] in started),
-            "mpy_bytes_board_set": sum(sizes.values())}
+            "mpy_bytes_board_set": sum(sizes.values()), "mpy_bytes_flash_static": flash}
 
 
 def table(r):
     u = r["user"]
     lines = ["heap free: REPL %d, after import tcpip %d, after tcpip.start() %d (static address)"
              % (u["free_repl"], u["free_import"], u["free_started"]),
-             "code on the heap at start: %d B (.mpy %d B of the %d B board set)"
-             % (r["code_heap_at_start"], r["mpy_bytes_at_start"], r["mpy_bytes_board_set"]),
+             "code on the heap at start: %d B (.mpy %d B of the %d B board set with EXTRAS=1;"
+             " make flash copies %d B of .mpy for this static address)"
+             % (r["code_heap_at_start"], r["mpy_bytes_at_start"], r["mpy_bytes_board_set"],
+                r["mpy_bytes_flash_static"]),
              "", "%-22s %7s %7s  %s" % ("module", "heap", ".mpy", "loaded at start")]
     started = set(u["loaded_started"])
     for row in r["code"]:

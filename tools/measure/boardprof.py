@@ -1,7 +1,8 @@
 """Where the time goes on the emulated board: driver and stack costs in simulated time (CPython, host).
 
     FIRMWARE_DIR=... .venv/bin/python tools/measure/boardprof.py [--label before] \\
-        [--out bench/board_profile.json] [--kbytes 60] [--pings 20] [--no-tcp] [--profile]
+        [--out bench/board_profile.json] [--kbytes 60] [--pings 20] [--no-tcp] [--profile] \\
+        [--ping-profile]
 
 Boots stock MicroPython (RPI_PICO) on the emulated RP2040 of tools/emu/rp2040_board.py
 with the W5500 board set on its filesystem (``firmware/main.py`` brings the stack up as
@@ -38,6 +39,16 @@ SPI at the rate the firmware programmed; exactly repeatable from run to run):
   total.  The finer split asked for (frame parse / TCP input / TCP output / ring
   copies) needs marks inside tcp.py and iface.py; wrapping those functions from the
   outside once left the board spinning in Tcp._sync_input (not understood yet).
+- ``ping_profile`` (with ``--ping-profile``): the pings again with marks on the
+  background poller's path (PING_PLAN: ``rx`` MacrawNIC.recv_into, ``tx`` its send,
+  ``input`` Stack._input minus the rest, ``echo`` Interface._echo_request, ``timers``,
+  ``poll`` Stack.poll, ``background`` netboot.Background._poll, ``idle`` outside every
+  mark: the REPL, and MicroPython getting from the INTn edge to the handler).  Each
+  mark stores (``ticks_us``, group) in an array (TIMELINE); the board's ``ticks_us``
+  is the simulated clock's, so the host cuts the timeline at each request's arrival
+  and reply's departure: ``rtt_us_by_group`` of the ping of median RTT, with the
+  calls in it.  A mark costs ``wrap_overhead_us`` (reported; figures are raw, and the
+  instrumented RTT is longer than the plain one).
 
 Results go to ``--out`` under ``--label`` (other labels in the file are kept), so a
 "before" and an "after" run sit side by side; the JSON is also printed.
@@ -208,9 +219,10 @@ for _i in range(200):
 _wrap_overhead = (_d(_us(), _t) - _t1) / 200
 _stk.clear()
 _cur[0] = len(_G) - 1
-import tcpip.nic.macraw, tcpip.tcp, tcpip.stack, services
+import tcpip.nic.macraw, tcpip.tcp, tcpip.stack, tcpip.iface, services, netboot
 _M = {"nic": tcpip.nic.macraw.MacrawNIC, "stack": tcpip.stack.Stack, "tcp": tcpip.tcp.Tcp,
-      "services": services.Services}
+      "services": services.Services, "iface": tcpip.iface.Interface,
+      "background": netboot.Background}
 for _name, _targets in %(plan)r:
     for _t, _nargs in _targets:
         _k, _fn = _t.split(".")
@@ -231,6 +243,86 @@ def _prof_dump():
                       "wrap_overhead_us": _wrap_overhead}))
 """
 
+# The ping profile's marks: a timeline, lighter than PROFILE's exclusive
+# accounting (no call of its own per mark): each wrapped call stores
+# (ticks_us, group) at entry and (ticks_us, -1) at exit in a preallocated
+# ring of the last %(n)d marks since _tl_reset(); the host rebuilds who ran when.
+TIMELINE = r"""
+import time, array
+_us = time.ticks_us
+_TLN = %(n)d
+_tl = array.array("i", [0] * (2 * _TLN))
+_tli = [0]
+def _twrap(f, g, nargs):
+    if nargs == 1:
+        def w(s):
+            i = _tli[0]
+            _tl[2 * (i %% _TLN)] = _us()
+            _tl[2 * (i %% _TLN) + 1] = g
+            _tli[0] = i + 1
+            r = f(s)
+            i = _tli[0]
+            _tl[2 * (i %% _TLN)] = _us()
+            _tl[2 * (i %% _TLN) + 1] = -1
+            _tli[0] = i + 1
+            return r
+    elif nargs == 2:
+        def w(s, a):
+            i = _tli[0]
+            _tl[2 * (i %% _TLN)] = _us()
+            _tl[2 * (i %% _TLN) + 1] = g
+            _tli[0] = i + 1
+            r = f(s, a)
+            i = _tli[0]
+            _tl[2 * (i %% _TLN)] = _us()
+            _tl[2 * (i %% _TLN) + 1] = -1
+            _tli[0] = i + 1
+            return r
+    else:
+        def w(s, a, b):
+            i = _tli[0]
+            _tl[2 * (i %% _TLN)] = _us()
+            _tl[2 * (i %% _TLN) + 1] = g
+            _tli[0] = i + 1
+            r = f(s, a, b)
+            i = _tli[0]
+            _tl[2 * (i %% _TLN)] = _us()
+            _tl[2 * (i %% _TLN) + 1] = -1
+            _tli[0] = i + 1
+            return r
+    return w
+def _noop(x):
+    return x
+_wn = _twrap(_noop, 0, 1)
+_t = _us()
+for _i in range(200):
+    _noop(_i)
+_t1 = time.ticks_diff(_us(), _t)
+_t = _us()
+for _i in range(200):
+    _wn(_i)
+_wrap_overhead = (time.ticks_diff(_us(), _t) - _t1) / 200
+import tcpip.nic.macraw, tcpip.stack, tcpip.iface, netboot
+_M = {"nic": tcpip.nic.macraw.MacrawNIC, "stack": tcpip.stack.Stack,
+      "iface": tcpip.iface.Interface, "background": netboot.Background}
+_G = %(groups)r
+for _name, _targets in %(plan)r:
+    for _t, _nargs in _targets:
+        _k, _fn = _t.split(".")
+        setattr(_M[_k], _fn, _twrap(getattr(_M[_k], _fn), _G.index(_name), _nargs))
+def _tl_reset():
+    _tli[0] = 0
+def _tl_dump():
+    import json
+    i = _tli[0]
+    if i <= _TLN:
+        m = list(_tl[:2 * i])
+    else:  # the ring went round: the last _TLN marks, oldest first
+        k = 2 * (i %% _TLN)
+        m = list(_tl[k:]) + list(_tl[:k])
+    print(json.dumps({"wrap_overhead_us": _wrap_overhead, "marks": m}))
+"""
+
 GROUPS = ("driver", "input", "timers", "acks", "app", "poll", "idle")
 # (group, [(Class.method, arguments including self)]): boundaries only -- the
 # stack's inner functions are left alone (fewer marks, less distortion).
@@ -241,6 +333,20 @@ PLAN = [
     ("acks", [("tcp.send_soon_acks", 2)]),
     ("app", [("services.run", 1)]),
     ("poll", [("stack.poll", 2)]),
+]
+
+# The ping profile: the background poller's path from the INTn edge to the
+# reply.  ``idle`` is everything outside these marks: the REPL waiting, and
+# MicroPython getting from the INTn edge to the scheduled handler.
+PING_GROUPS = ("rx", "tx", "input", "echo", "timers", "poll", "background", "idle")
+PING_PLAN = [
+    ("rx", [("nic.recv_into", 2)]),
+    ("tx", [("nic.send", 2)]),
+    ("input", [("stack._input", 3)]),
+    ("echo", [("iface._echo_request", 3)]),
+    ("timers", [("stack._timers", 2)]),
+    ("poll", [("stack.poll", 2)]),
+    ("background", [("background._poll", 1)]),
 ]
 
 
@@ -288,6 +394,8 @@ class SimPeer:
         self.ping_wait_ns = None  # when the outstanding request went out
         self.ping_next_ns = 0.0
         self.ping_gap_ns = 10e6
+        self.ping_in_ns = []  # when each request reached the chip
+        self.ping_out_ns = []  # when each reply left it
 
     def fileno(self):  # (only used by a realtime board)
         return None
@@ -318,11 +426,14 @@ class SimPeer:
             return 0
         f = self.to_board.pop(0)
         buf[:len(f)] = f
+        if len(f) >= 42 and f[12:14] == b"\x08\x00" and f[23] == 1 and f[34] == 8:
+            self.ping_in_ns.append(now)
         return len(f)
 
     def send(self, mv):
         f = bytes(mv)
         if len(f) >= 42 and f[12:14] == b"\x08\x00" and f[23] == 1 and f[34] == 0:
+            self.ping_out_ns.append(self.board.sim_ns)
             self.ping_wait_ns = None
             self.ping_next_ns = self.board.sim_ns + self.ping_gap_ns
             return
@@ -426,6 +537,65 @@ def measure_profile(b, peer, nbytes, wall_s):
     return res
 
 
+def measure_ping_profile(b, peer, count):
+    """Pings with timing marks on the board's path from the INTn edge to the
+    reply (PING_PLAN): the microseconds per group from each request reaching
+    the chip to its reply leaving it, from the board's timeline (its
+    ``ticks_us`` is the simulated clock's microseconds), averaged over the
+    pings; what no mark covers before the first one is ``idle`` (MicroPython
+    getting from the edge to the handler).  Also the totals per ping over the
+    whole run (work after the reply included) and the marks' own cost."""
+    per_ping = 40  # marks a ping makes, and then some
+    b.exec(TIMELINE % {"groups": PING_GROUPS, "plan": PING_PLAN, "n": per_ping * (count + 2)},
+           wall_s=120)
+    b.exec("_tl_reset()")
+    del peer.ping_in_ns[:]
+    del peer.ping_out_ns[:]
+    r = measure_ping(b, peer, count)
+    d = json.loads(b.exec("_tl_dump()").strip().splitlines()[-1])
+    tl = d["marks"]
+    # (ticks_us, group running from then): the stack of wrapped calls replayed
+    idle = len(PING_GROUPS) - 1
+    runs = []
+    stack = [idle]
+    for i in range(0, len(tl), 2):
+        if tl[i + 1] >= 0:
+            stack.append(tl[i + 1])
+        elif len(stack) > 1:
+            stack.pop()
+        runs.append((tl[i], stack[-1], tl[i + 1]))
+    pings = list(zip(peer.ping_in_ns, peer.ping_out_ns))[1:]  # (the first resolves ARP)
+    each = []  # per ping: ({group: us}, {group: calls}, rtt us)
+    for t_in, t_out in pings:
+        a, z = t_in / 1000.0, t_out / 1000.0
+        rtt = {g: 0.0 for g in PING_GROUPS}
+        calls = {g: 0 for g in PING_GROUPS}
+        g = idle
+        t = a
+        for tm, gm, entered in runs:
+            if tm <= a:
+                g = gm
+                continue
+            if tm >= z:
+                break
+            rtt[PING_GROUPS[g]] += tm - t
+            if entered >= 0:
+                calls[PING_GROUPS[entered]] += 1
+            t = tm
+            g = gm
+        rtt[PING_GROUPS[g]] += z - t
+        each.append((rtt, calls, z - a))
+    if not each:
+        return {"ping": r, "pings_profiled": 0}
+    # the ping of median RTT (a garbage collection lands in some pings: the
+    # mean would spread it over every group)
+    each.sort(key=lambda e: e[2])
+    mid = each[len(each) // 2]
+    return {"ping": r, "pings_profiled": len(each), "median_rtt_us": round(mid[2], 1),
+            "rtt_us_by_group": {g: round(v, 1) for g, v in mid[0].items()},
+            "calls_in_rtt": mid[1], "wrap_overhead_us": d["wrap_overhead_us"]}
+
+
 def run(args):
     why = rb.missing_prerequisite()
     if why:
@@ -464,6 +634,9 @@ def run(args):
             result["profile"] = measure_profile(b, peer, nbytes, args.wall)
             for k, v in result["profile"].items():
                 _log("profile %s (us/segment): %s" % (k, json.dumps(v["us_per_segment"])))
+        if args.ping_profile:  # (last: its marks stay on the board)
+            result["ping_profile"] = measure_ping_profile(b, peer, args.pings or 20)
+            _log("ping profile: %s" % json.dumps(result["ping_profile"]))
         result["board"] = b.figures()
     finally:
         b.close()
@@ -493,6 +666,8 @@ def main(argv):
     ap.add_argument("--no-tcp", dest="tcp", action="store_false")
     ap.add_argument("--profile", action="store_true",
                     help="also the per-group profile (instrumented transfers; slow)")
+    ap.add_argument("--ping-profile", action="store_true",
+                    help="also the per-group profile of ping (instrumented pings, after the others)")
     a = ap.parse_args(argv)
     try:
         res = run(a)

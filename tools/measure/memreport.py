@@ -381,7 +381,8 @@ MPY_BOARD = "w5500_evb_pico"
 
 def mpy_board_files(root, board=MPY_BOARD):
     """The files of ``board``'s board set (the stack, its chip's driver and SPI
-    glue: what ``make flash`` copies), relative to lib/tcpip, as
+    glue: what ``make flash`` copies, so without the tracer and the asyncio
+    helpers, which it leaves off unless EXTRAS=1), relative to lib/tcpip, as
     ``make -f tools/deploy/board.mk board-files`` lists them."""
     import subprocess
     p = subprocess.run(["make", "-s", "--no-print-directory", "-f", "tools/deploy/board.mk", "board-files",

@@ -5,6 +5,8 @@ The chip only moves raw Ethernet frames; tcpip does the rest.  ``W5500``
 what differs between the chips:
 
 - ``_header(addr, write)``: the 3-byte SPI header for a transfer at ``addr``;
+- ``_HDR_ADDR``: where in that header the 16-bit address (high byte first)
+  sits, so the per-frame buffer transfers patch a prebuilt header in place;
 - class attributes: ``CHIP`` (name for messages), ``_S0`` (socket 0's register
   block), ``_TX_BUF`` / ``_RX_BUF`` (socket 0's TX / RX memory), ``_BUF_BYTES``
   (its size each way), ``_VERSION_REG`` / ``_VERSION_REG_NAME`` / ``_VERSION``
@@ -70,12 +72,21 @@ _BLOCK_BROADCAST = const(0x40)
 _BLOCK_MULTICAST = const(0x20)
 _BLOCK_IPV6 = const(0x10)
 
+# rx_quiet while the driver knows frames wait or must read RX_RSR: bool()
+# is False, and a C call (cheaper than a Python function on the board).
+_NOT_QUIET = bool
 
 
 
 class MacrawNIC:
     """A NIC: ``mac``, ``recv_into(buf)``, ``send(mv)``, ``link_up()``,
-    ``wait(ms)`` (what ``Stack.idle`` calls).
+    ``wait(ms)`` (what ``Stack.idle`` calls), ``rx_quiet``.
+
+    ``rx_quiet``: None when INTn is not wired; else a callable, true when no
+    frame waits (INTn high and nothing left of the last RX_RSR read), so
+    that ``Stack.poll`` can skip ``recv_into`` (a Python call) when idle.
+    The driver rebinds it as its receive state changes (to INTn's own
+    level read, or to one that is always false): read it at each use.
 
     ``W5500(spi, mac, block_broadcast=False, block_multicast=False,
     block_ipv6=False, mac_filter=True, send_timeout_ms=20)`` (``W5100S`` the
@@ -94,6 +105,7 @@ class MacrawNIC:
     _VERSION_REG_NAME: str
     _VERSION: int
     _MR_MAC_FILTER: int
+    _HDR_ADDR: int
 
     def __init__(self, spi, mac, block_broadcast=False, block_multicast=False,
                  block_ipv6=False, mac_filter=True, send_timeout_ms=20):
@@ -138,6 +150,11 @@ class MacrawNIC:
         # With INTn wired its level says whether RECV is pending; RX_RSR is
         # read anyway after bring-up and at every link check (a backstop).
         self._rx_check = True
+        # rx_quiet (class docstring): the pin's level while nothing is
+        # known to wait and no RX_RSR read is due, else never quiet.
+        self._quiet_fn = self._int_high if self._int else None
+        self._busy_fn = _NOT_QUIET if self._int else None
+        self.rx_quiet: object = self._busy_fn  # (a callable or None)
         # TX: the driver owns TX_WR, so it keeps a copy; a SEND is checked
         # for completion when the next frame needs the chip (or by tx_flush).
         self._tx_wr = 0
@@ -154,13 +171,22 @@ class MacrawNIC:
         self._h_cr_r = self._fixed_header(s0 + _Sn_CR, False)
         self._h_ir_w = self._fixed_header(s0 + _Sn_IR, True)
         # Register writes of the per-frame path as whole SPI frames (header
-        # and data in one buffer, handed to the adapter with data None: one
+        # and data in one buffer, handed to the adapter's write_frame: one
         # SPI write instead of two); the pointer frames are patched in place.
         self._f_recv = self._h_cr_w + bytes([_CMD_RECV])
         self._f_send = self._h_cr_w + bytes([_CMD_SEND])
         self._f_irq_clear = self._h_ir_w + bytes([_IR_RECV])
         self._f_rx_rd = bytearray(self._h_rx_rd + b"\x00\x00")
         self._f_tx_wr = bytearray(self._h_tx_wr + b"\x00\x00")
+        # Headers of the per-frame buffer transfers (a write to TX memory, a
+        # read of RX memory): built once, their address patched per frame
+        # at _hdr_at (no _header() call per transfer).
+        self._hdr_at = self._HDR_ADDR
+        self._h_txb = bytearray(self._header(self._TX_BUF, True))
+        self._h_rxb = bytearray(self._header(self._RX_BUF, False))
+        self._buf_mask = self._BUF_BYTES - 1  # (an instance attribute: found first)
+        self._txb16 = self._TX_BUF & 0xFFFF  # the buffers' 16-bit base addresses
+        self._rxb16 = self._RX_BUF & 0xFFFF
         self.speed_mbps = 0
         self.full_duplex = False
         self._link = False
@@ -300,6 +326,7 @@ class MacrawNIC:
         self._rx_avail = 0
         self._rx_due = False  # (OPEN reset RX_RD: nothing of the old ring is freed)
         self._rx_check = True
+        self.rx_quiet = self._busy_fn
         # OPEN re-initialises the pointers: read TX_WR again (docs/w5500.md section 3).
         self._read(s0 + _Sn_TX_WR, self._r2)
         self._tx_wr = (self._reg[0] << 8) | self._reg[1]
@@ -336,6 +363,7 @@ class MacrawNIC:
         # adjacent.  True when something waits.
         if self._rx_due:
             self._rx_release(self._rx_rd)
+        k = 1  # SPI transactions: RX_RSR's read, and Sn_IR's write before it with INTn
         if self._int:
             # (recv_into returned already when INTn was high: RECV was not
             # raised since it was last cleared, so nothing arrived; unless
@@ -345,16 +373,17 @@ class MacrawNIC:
             # Clear RECV before reading RX_RSR so a frame that lands after
             # the read raises INTn again (Q3, ESP's order); on the W5100S
             # this also releases the IRQ line (Q11).
-            self.spi.write(self._f_irq_clear, None)
-            self.spi_transactions += 1
-            self.spi_bytes += 4
+            self.spi.write_frame(self._f_irq_clear)
+            k = 2
         r = self._reg
         self.spi.read(self._h_rsr, self._r4)
-        self.spi_transactions += 1
-        self.spi_bytes += 7
+        self.spi_transactions += k  # (counted at once: each update costs on the board)
+        self.spi_bytes += 4 * k + 3  # 7 bytes, and 4 more for Sn_IR
         rsr = (r[0] << 8) | r[1]
         if rsr == 0:
+            self.rx_quiet = self._quiet_fn  # (_rx_check is off and nothing is due)
             return False
+        self.rx_quiet = self._busy_fn
         # Not re-read: RX_RSR only grows behind our back, so a read torn by
         # an arriving frame can only under-read; _rx_record looks again
         # when a record seems to run past it.
@@ -370,11 +399,17 @@ class MacrawNIC:
         rec = (r[0] << 8) | r[1]
         n = rec - 2
         if n < _MIN_FRAME or n > _MTU_FRAME or (rec > self._rx_avail and rec > self._rx_reread()):
+            self.spi_transactions += 1  # (the record header's read)
+            self.spi_bytes += 5
             self._resync()
             return 0
         if n <= len(buf):
             self._read_ring((rd + 2) & 0xFFFF, buf, n)
+            self.spi_transactions += 2  # the record header's read and the frame's, at once
+            self.spi_bytes += n + 8
         else:
+            self.spi_transactions += 1
+            self.spi_bytes += 5
             self.rx_drop_too_big += 1
         rd = (rd + rec) & 0xFFFF
         self._rx_rd = rd
@@ -407,41 +442,45 @@ class MacrawNIC:
         # and that count together, run past the data and resync.
         # _rx_due stays set until both writes are done, and _rx_refill does
         # them again first (writing both twice is harmless).
-        self._pointer_then_command(self._f_rx_rd, rd, self._f_recv)
-        self._rx_rd0 = rd
-        self._rx_due = False
-
-    def _pointer_then_command(self, frame, ptr, command):
-        # A 16-bit pointer register (frame: its prebuilt SPI frame) and then
-        # a command in Sn_CR: two SPI frames of 5 and 4 bytes.
-        frame[3] = ptr >> 8
-        frame[4] = ptr & 0xFF
-        spi = self.spi
-        spi.write(frame, None)
-        spi.write(command, None)
+        # (Two SPI frames of 5 and 4 bytes, prebuilt: the pointer patched in.)
+        f = self._f_rx_rd
+        f[3] = rd >> 8
+        f[4] = rd & 0xFF
+        self.spi.write_frame(f)
+        self.spi.write_frame(self._f_recv)
         self.spi_transactions += 2
         self.spi_bytes += 9
+        self._rx_rd0 = rd
+        self._rx_due = False
+        if self._rx_avail == 0 and not self._rx_check:
+            self.rx_quiet = self._quiet_fn  # (the run is read and freed)
 
     def _read_ring(self, ptr, buf, n):
         # The buffer address is ptr masked to the buffer size; split at the
         # buffer end rather than rely on a burst wrapping inside the chip (the
         # W5100S does not, the W5500 is not documented to) ([ioLib]
         # wiz_recv_data, [MG] w5100_rx).
-        # (kept small: a MicroPython frame over 11 words is a heap allocation)
-        off = ptr & (self._BUF_BYTES - 1)
-        if off + n > self._BUF_BYTES:
+        # (kept small: a MicroPython frame over 11 words is a heap allocation;
+        # counted by the caller, as one transaction of 3 + n bytes)
+        off = ptr & self._buf_mask
+        if off + n > self._buf_mask + 1:
             return self._read_split(off, buf, n)
         if len(buf) != n:
             buf = self._view(buf, n)
-        self.spi.read(self._header(self._RX_BUF + off, False), buf)  # (_read, inlined)
-        self.spi_transactions += 1
-        self.spi_bytes += 3 + n
+        off += self._rxb16
+        h = self._h_rxb
+        h[self._hdr_at] = off >> 8
+        h[self._hdr_at + 1] = off & 0xFF
+        self.spi.read(h, buf)  # (_read, inlined)
 
     def _read_split(self, off, buf, n):
+        # (two SPI frames: one transaction and header more than the caller counts)
         mv = buf if isinstance(buf, memoryview) else memoryview(buf)
         first = self._BUF_BYTES - off
-        self._read(self._RX_BUF + off, mv[:first])
-        self._read(self._RX_BUF, mv[first:n])
+        self.spi.read(self._header(self._RX_BUF + off, False), mv[:first])
+        self.spi.read(self._header(self._RX_BUF, False), mv[first:n])
+        self.spi_transactions += 1
+        self.spi_bytes += 3
 
     def _view(self, buf, n):
         """buf[:n] for an SPI read of n bytes, without a new view object (a
@@ -503,25 +542,39 @@ class MacrawNIC:
         within ``send_timeout_ms`` is counted in ``tx_timeouts`` (and taken
         back out of ``tx_frames``) and the frame is lost, like on a wire; the
         socket is then reopened when the link is up (ioLib #168)."""
+        # The common frame (60..1514 bytes, link up) in one function and
+        # one call of _tx_commit: on the board every bytecode and call shows
+        # (docs/performance.md).  Per frame four SPI transactions and no
+        # more: the frame, the last SEND's check, TX_WR, SEND.  The frame
+        # goes into TX memory behind the one the chip may still be sending
+        # (the buffer holds many, so no TX_FSR read), and only then is that
+        # SEND checked: its wire time overlapped this frame's SPI write.
         n = len(frame)
+        if n < _MIN_FRAME or n > _MTU_FRAME or not self._link:
+            return self._send_unusual(frame, n)
+        off = self._tx_wr & self._buf_mask
+        if off + n > self._buf_mask + 1:
+            self._write_split(off, frame, n)
+        else:
+            off += self._txb16
+            h = self._h_txb
+            h[self._hdr_at] = off >> 8
+            h[self._hdr_at + 1] = off & 0xFF
+            self.spi.write(h, frame)  # (counted by _tx_commit)
+        self._tx_commit(frame, n)
+
+    def _send_unusual(self, frame, n):
         if n > _MTU_FRAME or n < 14:
             raise OSError(EMSGSIZE, "%s MACRAW frame must be 14..1514 bytes, got %d"
                           % (self.CHIP, n))
-        # One SEND sends TX_RD..TX_WR as one frame and must complete before
-        # the next (docs/w5500.md section 5).  No TX_FSR read: one frame at most is in
-        # the chip, and its buffer holds many.
-        if self._tx_pending:
-            self._tx_finish()
         if not self._link:
             # Link down at the last link_up(): SEND may never complete then
             # (ESP, esp-idf #6233), so do not issue it; the frame is lost.
+            if self._tx_pending:
+                self._tx_finish()
             self.tx_link_down += 1
             return
-        if n < _MIN_FRAME:
-            frame = self._padded(frame, n)
-            n = _MIN_FRAME
-        self._tx_write(frame, n)
-        self._tx_commit(n)
+        self.send(self._padded(frame, n))  # (a short frame: 60 bytes)
 
     def _padded(self, frame, n):
         p = self._pad
@@ -530,33 +583,63 @@ class MacrawNIC:
             p[i] = 0
         return self._pad_mv
 
-    def _tx_write(self, frame, n):
-        off = self._tx_wr & (self._BUF_BYTES - 1)
-        if off + n <= self._BUF_BYTES:
-            self.spi.write(self._header(self._TX_BUF + off, True), frame)  # (_write, inlined)
-            self.spi_transactions += 1
-            self.spi_bytes += 3 + n
-        else:
-            self._write_split(off, frame, n)
-
     def _write_split(self, off, frame, n):
-        # [ioLib] wiz_send_data: the host splits at the buffer end.
+        # [ioLib] wiz_send_data: the host splits at the buffer end.  (Two
+        # SPI frames: one transaction and header more than _tx_commit counts.)
         mv = frame if isinstance(frame, memoryview) else memoryview(frame)
         first = self._BUF_BYTES - off
-        self._write(self._TX_BUF + off, mv[:first])
-        self._write(self._TX_BUF, mv[first:n])
+        self.spi.write(self._header(self._TX_BUF + off, True), mv[:first])
+        self.spi.write(self._header(self._TX_BUF, True), mv[first:n])
+        self.spi_transactions += 1
+        self.spi_bytes += 3
 
-    def _tx_commit(self, n):
+    def _tx_commit(self, frame, n):
+        # One SEND sends TX_RD..TX_WR as one frame and must complete before
+        # the next (docs/w5500.md section 5): the chip moves TX_RD up to
+        # TX_WR when it has [DS Sn_TX_RD].  One read, inline; _tx_wait
+        # waits when it is not done yet.  The SPI counters take the frame's
+        # write (3 + n bytes), this read (5), TX_WR (5) and SEND (4) at once.
+        if self._tx_pending:  # (it stays set through the check's read: counted below)
+            r = self._reg
+            self.spi.read(self._h_tx_rd, self._r2)
+            if ((r[0] << 8) | r[1]) != self._tx_wr:
+                return self._tx_wait(frame, n)
         # TX_WR past the frame, then SEND (not waited for).  The driver's
         # copy moves only once SEND is out: interrupted before that, the next
         # frame is written over this one and sent alone.
         wr = (self._tx_wr + n) & 0xFFFF
-        self._pointer_then_command(self._f_tx_wr, wr, self._f_send)
+        f = self._f_tx_wr
+        f[3] = wr >> 8
+        f[4] = wr & 0xFF
+        self.spi.write_frame(f)
+        self.spi.write_frame(self._f_send)
+        # the frame (3 + n bytes), TX_WR (5), SEND (4), and the check's read
+        # (5) when one was pending (True counts 1; no local for it: one
+        # more would put this frame on the heap, tools/measure/frames.py)
+        self.spi_transactions += 3 + self._tx_pending
+        self.spi_bytes += n + 12 + 5 * self._tx_pending
         self._tx_wr = wr
         self._tx_pending = True
         self._tx_len = n
         self.tx_frames += 1
         self.tx_bytes += n
+
+    def _tx_wait(self, frame, n):
+        # The last SEND was still running at the first look (counted here).
+        self.spi_transactions += 1
+        self.spi_bytes += 5
+        if self._tx_finish():
+            return self._tx_commit(frame, n)  # (nothing pending now: no read)
+        # It failed (counted by _tx_finish), which may have reopened the
+        # socket and so moved TX_WR: this frame's write is lost (counted
+        # here); it is sent again unless the link went down (lost then,
+        # like on a wire).
+        self.spi_transactions += 1
+        self.spi_bytes += 3 + n
+        if not self._link:
+            self.tx_link_down += 1
+            return
+        self.send(frame)
 
     def tx_flush(self):
         """Wait (at most ``send_timeout_ms``) for the last frame's SEND to
@@ -605,6 +688,7 @@ class MacrawNIC:
         comes back with every register at its reset value and is brought up
         again (counted in ``chip_reinits``)."""
         self._rx_check = True
+        self.rx_quiet = self._busy_fn
         if self._read8(self._S0 + _Sn_SR) != _SOCK_MACRAW:
             self.chip_reinits += 1
             try:

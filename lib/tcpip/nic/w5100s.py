@@ -65,6 +65,7 @@ class W5100S(MacrawNIC):
     _VERSION_REG_NAME = "VERR"
     _VERSION = 0x51
     _MR_MAC_FILTER = _MR_MF
+    _HDR_ADDR = 1  # the header is opcode, address high, address low
 
     def _header(self, addr, write):
         h = self._hdr

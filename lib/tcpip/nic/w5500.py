@@ -8,8 +8,9 @@
 
 Socket 0 owns all 16 KB of RX and TX buffer and is opened in MACRAW with the MAC
 filter on.  The driver talks to the chip only through a small SPI adapter (see
-``w5500_spi.py``): ``write(header, data)`` and ``read(header, data)`` each run one
-SPI frame with chip select held low, ``hard_reset()``, ``int_asserted()``,
+``w5500_spi.py``): ``write(header, data)``, ``write_frame(frame)`` and
+``read(header, data)`` each run one SPI frame with chip select held low,
+``hard_reset()``, ``int_asserted()``,
 ``irq(handler)``, ``describe()``.  Everything but the W5500's SPI header,
 register map and buffer sizes is in ``macraw.py``, shared with the W5100S.
 
@@ -51,6 +52,7 @@ class W5500(MacrawNIC):
     _VERSION_REG_NAME = "VERSIONR"
     _VERSION = 0x04
     _MR_MAC_FILTER = _MR_MFEN
+    _HDR_ADDR = 0  # the header is offset high, offset low, control
 
     def _header(self, addr, write):
         # Offset high, offset low, control byte [DS p14].  A buffer address

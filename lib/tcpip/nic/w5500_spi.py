@@ -1,9 +1,10 @@
 """SPI adapters that connect the W5500 driver to a board: the only board-specific part.
 
-An adapter has five calls (the emulator's ``tools/w5500_emu.EmuSPI`` has the same):
+An adapter has these calls (the emulator's ``tools/w5500_emu.EmuSPI`` has the same):
 
-    write(header, data)   one SPI frame: SCSn low, header (3 bytes), data, SCSn high;
-                          data None: header holds the whole frame (header and data)
+    write(header, data)   one SPI frame: SCSn low, header (3 bytes), data, SCSn high
+    write_frame(frame)    one SPI frame held in one buffer (header and data): SCSn low,
+                          frame, SCSn high (the driver's prebuilt register writes)
     read(header, data)    one SPI frame: SCSn low, header, clock len(data) bytes in, SCSn high
     hard_reset() -> bool  pulse RSTn (>= 1 ms low, then wait for the PLL); False if not wired
     int_asserted()        INTn is low -> True; None when INTn is not wired
@@ -14,6 +15,14 @@ An adapter has five calls (the emulator's ``tools/w5500_emu.EmuSPI`` has the sam
 and may have ``int_level``: a callable giving INTn's level (truthy: high,
 nothing pending), or None; the driver's empty receive calls it instead of
 ``int_asserted()`` (``MachineSPI``: the pin's own ``value``, one C call).
+
+write, write_frame and read run for every SPI transaction, so they are
+straight-line code: no branch and no try/finally.  MicroPython raises a
+KeyboardInterrupt (and runs scheduled soft-IRQ handlers) only at a branch or
+a loop's back edge, never between two calls without one, so SCSn cannot be
+left low by a Ctrl-C in the middle of a frame; and a try/finally doubled the
+cost of a small transaction on the board (64 -> 37 us at 125 MHz,
+docs/performance.md).
 
 ``MachineSPI`` is for MicroPython (``machine.SPI`` + ``machine.Pin``),
 ``BusioSPI`` for CircuitPython (``busio.SPI`` + ``digitalio``).  Board modules
@@ -50,26 +59,32 @@ class MachineSPI:
         # empty receive (it runs at every poll)
         self.int_level = self._int.value if self._int is not None else None
 
-    # write/read run for every SPI transaction: no extra locals, so their
-    # MicroPython frame stays within the 11 words kept on the C stack (a
-    # bigger one is allocated on the heap at every call; tools/measure/frames.py)
+    # write/write_frame/read run for every SPI transaction: straight-line
+    # (module docstring) and no extra locals, so their MicroPython frame
+    # stays within the 11 words kept on the C stack (a bigger one is
+    # allocated on the heap at every call; tools/measure/frames.py)
+
+    # (cs a local: one attribute load less, ~2.5 us a transaction on the board)
 
     def write(self, header, data):
-        self._cs(0)
-        try:
-            self._spi.write(header)
-            if data is not None:
-                self._spi.write(data)
-        finally:
-            self._cs(1)
+        cs = self._cs
+        cs(0)
+        self._spi.write(header)
+        self._spi.write(data)
+        cs(1)
+
+    def write_frame(self, frame):
+        cs = self._cs
+        cs(0)
+        self._spi.write(frame)
+        cs(1)
 
     def read(self, header, data):
-        self._cs(0)
-        try:
-            self._spi.write(header)
-            self._spi.readinto(data)  # clocks out 0x00 while reading (machine.SPI default)
-        finally:
-            self._cs(1)
+        cs = self._cs
+        cs(0)
+        self._spi.write(header)
+        self._spi.readinto(data)  # clocks out 0x00 while reading (machine.SPI default)
+        cs(1)
 
     def hard_reset(self):
         rst = self._rst
@@ -140,6 +155,7 @@ class BusioSPI:
         self.int_level = (lambda: pin.value) if pin is not None else None
         if shared:  # (chosen once here: no branch left in write/read after SCSn rises)
             self.write = self._write_shared  # type: ignore[method-assign]
+            self.write_frame = self._write_frame_shared  # type: ignore[method-assign]
             self.read = self._read_shared  # type: ignore[method-assign]
         else:
             self._lock()
@@ -150,44 +166,50 @@ class BusioSPI:
             pass
         spi.configure(baudrate=self._baudrate, polarity=0, phase=0, bits=8)
 
-    # Nothing runs after SCSn goes high but the return: a KeyboardInterrupt
-    # (raised at a branch) cannot then strike once a frame is out, where the
-    # driver could not tell that the chip has it (a SEND, a RECV).
+    # Straight-line (module docstring): nothing runs after SCSn goes high
+    # but the return, so a KeyboardInterrupt (raised at a branch) cannot
+    # strike once a frame is out, where the driver could not tell that the
+    # chip has it (a SEND, a RECV), nor between SCSn low and high.
 
     def write(self, header, data):
         self._cs.value = False
-        try:
-            self._spi.write(header)
-            if data is not None:
-                self._spi.write(data)
-        finally:
-            self._cs.value = True
+        self._spi.write(header)
+        self._spi.write(data)
+        self._cs.value = True
+
+    def write_frame(self, frame):
+        self._cs.value = False
+        self._spi.write(frame)
+        self._cs.value = True
 
     def read(self, header, data):
         self._cs.value = False
-        try:
-            self._spi.write(header)
-            self._spi.readinto(data)  # clocks out 0x00 while reading (the busio default)
-        finally:
-            self._cs.value = True
+        self._spi.write(header)
+        self._spi.readinto(data)  # clocks out 0x00 while reading (the busio default)
+        self._cs.value = True
 
     _frame_write = write  # (the methods above, when write/read are the shared ones)
+    _frame_write1 = write_frame
     _frame_read = read
 
+    # shared=True: lock and configure the bus around every frame, like
+    # SPIDevice (the lock is taken in a loop: a branch, so these are not
+    # straight-line; a bus shared with other devices costs that anyway)
+
     def _write_shared(self, header, data):
-        # shared=True: lock and configure the bus around every frame, like SPIDevice
         self._lock()
-        try:
-            self._frame_write(header, data)
-        finally:
-            self._spi.unlock()
+        self._frame_write(header, data)
+        self._spi.unlock()
+
+    def _write_frame_shared(self, frame):
+        self._lock()
+        self._frame_write1(frame)
+        self._spi.unlock()
 
     def _read_shared(self, header, data):
         self._lock()
-        try:
-            self._frame_read(header, data)
-        finally:
-            self._spi.unlock()
+        self._frame_read(header, data)
+        self._spi.unlock()
 
     def hard_reset(self):
         rst = self._rst

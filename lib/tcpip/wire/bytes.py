@@ -30,8 +30,9 @@ def copy_slices(dst, dst_off, src, src_off, n):
 # MicroPython: a slice of a bytearray is a copy on the heap and a slice of a
 # memoryview a new view object, so per-segment copies (NIC buffer <-> ring <->
 # application) use a native loop there, compiled from source at import (the
-# file stays plain Python for CPython, CircuitPython and mpy-cross).  It never
-# reads or writes outside either buffer: n is cut to what both can hold.
+# file stays plain Python for CPython, CircuitPython and mpy-cross; the source
+# is tcpip/wire/native.py's COPY).  It never reads or writes outside either
+# buffer: n is cut to what both can hold.
 # Viper's code for a byte loop is slow on a Cortex-M0+ (about 67 cycles a
 # byte on the emulated RP2040: 778 us for a 1460-byte segment), so whole
 # words are moved: once the destination is word-aligned, each word is either
@@ -39,73 +40,30 @@ def copy_slices(dst, dst_off, src, src_off, n):
 # with shifts (little-endian; the loads stay inside the aligned words that
 # hold the source bytes).  Bytes before the first and after the last whole
 # word go one by one.
-_VIPER_SRC = """
-@micropython.viper
-def copy(dst, dst_off: int, src, src_off: int, n: int):
-    m = int(len(dst)) - dst_off
-    if n > m:
-        n = m
-    m = int(len(src)) - src_off
-    if n > m:
-        n = m
-    if n <= 0 or dst_off < 0 or src_off < 0:
-        return
-    da = int(ptr8(dst)) + dst_off
-    sa = int(ptr8(src)) + src_off
-    if n >= 16:
-        while da & 3:
-            ptr8(da)[0] = ptr8(sa)[0]
-            da += 1
-            sa += 1
-            n -= 1
-        k = n >> 2
-        dw = ptr32(da)
-        r = sa & 3
-        i = 0
-        if r == 0:
-            sw = ptr32(sa)
-            k2 = k - 1
-            while i < k2:  # two words a turn (less loop overhead)
-                dw[i] = sw[i]
-                dw[i + 1] = sw[i + 1]
-                i += 2
-            while i < k:
-                dw[i] = sw[i]
-                i += 1
-        else:
-            sw = ptr32(sa - r)
-            lo = r << 3
-            hi = 32 - lo
-            prev = uint(sw[0])
-            k2 = k - 1
-            while i < k2:
-                cur = uint(sw[i + 1])
-                dw[i] = (prev >> lo) | (cur << hi)
-                prev = uint(sw[i + 2])
-                dw[i + 1] = (cur >> lo) | (prev << hi)
-                i += 2
-            while i < k:
-                cur = uint(sw[i + 1])
-                dw[i] = (prev >> lo) | (cur << hi)
-                prev = cur
-                i += 1
-        k <<= 2
-        da += k
-        sa += k
-        n -= k
-    d = ptr8(da)
-    s = ptr8(sa)
-    i = 0
-    while i < n:
-        d[i] = s[i]
-        i += 1
-"""
+
+
+def viper_source(name):
+    """The text of the viper loop ``name`` in tcpip/wire/native.py.  That
+    module is dropped again (from sys.modules and the package) before this
+    returns: a loaded .mpy keeps every string constant for as long as any of
+    its objects lives, so the sources, compiled once, leave the heap this way."""
+    sys = __import__("sys")
+    pkg = __import__("tcpip.wire").wire
+    try:
+        from tcpip.wire import native
+        return getattr(native, name)
+    finally:
+        sys.modules.pop("tcpip.wire.native", None)
+        try:
+            delattr(pkg, "native")  # the attribute the import set on the package
+        except AttributeError:
+            pass
 
 
 def _load_viper():
     try:
         ns = {}
-        exec(_VIPER_SRC, ns)
+        exec(viper_source("COPY"), ns)
         f = ns["copy"]
         t = bytearray(4)
         f(t, 1, b"\x01\x02\x03", 1, 5)

@@ -1,6 +1,6 @@
 """Internet checksum (RFC 1071) over a region of a buffer.
 
-Three implementations of ``sum16``, chosen once at import:
+Four implementations of ``sum16``, chosen once at import:
 
 - portable (CPython): the ones' complement sum of 16-bit words equals the
   region read as one big-endian integer, modulo 0xFFFF, because
@@ -8,20 +8,37 @@ Three implementations of ``sum16``, chosen once at import:
   in C.  The only care point is zero: a ones' complement sum is 0 only for
   all-zero data, and 0xFFFF for any other multiple of 0xFFFF.  On MicroPython
   this allocates a big integer per call (about 2 bytes per byte summed).
-- chunked (CircuitPython, a MicroPython without the native emitter): the
-  portable sum in 128-byte pieces.  A frame-sized integer wants a free heap
-  block of about 1.5 KB three times per frame (the slice, the integer, the
-  quotient of ``%``); a board serving with ~8 KB free and fragmented does not
-  always have one (CircuitPython's services died with MemoryError mid-echo),
-  while 128-byte blocks are always found.
+- packed (CircuitPython, a MicroPython without the native emitter;
+  tcpip/wire/checksum_packed.py): the
+  region is copied 512 bytes at a time into a scratch ``array('H')`` with
+  ``struct.pack_into("512s", ...)`` (a raw copy that zero-pads a short
+  piece), and ``sum()`` over a memoryview of its items adds the 16-bit words
+  in C as small ints; the words are read in the machine's byte order, and
+  the ones' complement sum of byte-swapped words is the byte-swapped sum
+  (RFC 1071 2.(B)).  It allocates ~50 bytes a call (the memoryviews) plus,
+  at its first call, the 512-byte scratch.  On the emulated Feather RP2040
+  (CircuitPython 10.2.1), 1480 bytes: 1.66 ms and 48 B where the chunked sum
+  takes 2.99 ms and leaves 3.2 KB of garbage; there a garbage collection
+  with the stack up costs ~20 ms, so the garbage mattered more than the time.
+  Chosen at import after a self-check against the portable sum.
+- chunked (the fallback where packed fails its self-check): the portable sum
+  in 512-byte pieces read through a memoryview.  A frame-sized integer wants
+  a free heap block of about 1.5 KB twice per frame (the integer, the
+  remainder of ``%``, sized like it); a board serving with ~8 KB free and
+  fragmented does not always have one (CircuitPython's services died with
+  MemoryError mid-echo), while ~520-byte blocks are found.  Its ulab (on the
+  Feather RP2040) sums in software floats: 5.6 ms, and inexact above 2**24.
 - viper (MicroPython with the native emitter: unix, rp2): a machine-code loop
   over the bytes with an end-around-carry fold; allocates nothing.  It is
   compiled from source at import, so a runtime without the native emitter
-  (CircuitPython) keeps the chunked one and CPython the portable one.
+  (CircuitPython) takes the packed one and CPython the portable one.
 
 ``IMPL`` names the one in use; ``sum16_portable``, ``sum16_chunked`` and
-``sum16_viper`` (None when unavailable) stay reachable for tests.
+``sum16_viper`` (None when unavailable) stay reachable for tests, and
+``tcpip.wire.checksum_packed.sum16_packed`` (its own module, loaded only
+where there is neither viper nor CPython).
 """
+from tcpip.wire.bytes import viper_source
 
 
 def fold(acc):
@@ -42,20 +59,21 @@ def sum16_portable(buf, start, end):
     return fold(n)
 
 
-_PIECE_BYTES = 128  # even: every piece starts on a 16-bit word
+_PIECE_BYTES = 512  # even: every piece starts on a 16-bit word
 
 
 def sum16_chunked(buf, start, end):
-    """sum16_portable over pieces of _PIECE_BYTES: the same sum, small allocations."""
+    """sum16_portable over pieces of _PIECE_BYTES: the same sum, no copy, smaller allocations."""
     if end > len(buf):
         end = len(buf)
+    m = memoryview(buf)
     acc = 0
     i = start
     while i < end:
         j = i + _PIECE_BYTES
         if j > end:
             j = end
-        n = int.from_bytes(buf[i:j], "big")
+        n = int.from_bytes(m[i:j], "big")
         if (j - i) & 1:
             n <<= 8
         acc += fold(n)  # 0 only for an all-zero piece, so fold(acc) keeps zero apart
@@ -73,62 +91,14 @@ def sum16_chunked(buf, start, end):
 # region that starts at an even address is summed a 32-bit word at a time:
 # a little-endian word holds two byte-swapped 16-bit words, and the ones'
 # complement sum of byte-swapped words is the byte-swapped sum (RFC 1071
-# 2.(B)), so those words are summed apart, folded and swapped back.
-_VIPER_SRC = """
-@micropython.viper
-def sum16(buf, start: int, end: int) -> int:
-    p = ptr8(buf)
-    n = int(len(buf))
-    if end > n:
-        end = n  # like the portable slice: never read past the buffer
-    s = 0
-    i = start
-    a = int(p) + i
-    if end - i >= 16 and (a & 1) == 0:
-        if a & 2:
-            s += (p[i] << 8) | p[i + 1]
-            i += 2
-        k = (end - i) >> 2
-        w = ptr32(int(p) + i)
-        t = uint(0)
-        j = 0
-        k4 = k - 3
-        while j < k4:  # four words a turn: viper's loop overhead is a third of the time
-            v = uint(w[j])
-            u = uint(w[j + 1])
-            t += (v & 0xFFFF) + (v >> 16) + (u & 0xFFFF) + (u >> 16)
-            v = uint(w[j + 2])
-            u = uint(w[j + 3])
-            t += (v & 0xFFFF) + (v >> 16) + (u & 0xFFFF) + (u >> 16)
-            j += 4
-        while j < k:
-            v = uint(w[j])
-            t += (v & 0xFFFF) + (v >> 16)
-            j += 1
-        i += k << 2
-        while t >> 16:
-            t = (t & 0xFFFF) + (t >> 16)
-        s += int(((t & 0xFF) << 8) | (t >> 8))
-    e8 = end - 8
-    while i <= e8:
-        s += ((p[i] << 8) | p[i + 1]) + ((p[i + 2] << 8) | p[i + 3]) \\
-            + ((p[i + 4] << 8) | p[i + 5]) + ((p[i + 6] << 8) | p[i + 7])
-        i += 8
-    while i + 1 < end:
-        s += (p[i] << 8) | p[i + 1]
-        i += 2
-    if i < end:
-        s += p[i] << 8
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return s
-"""
+# 2.(B)), so those words are summed apart, folded and swapped back.  The
+# source is tcpip/wire/native.py's SUM16 (dropped once compiled).
 
 
 def _load_viper():
     try:
         ns = {}
-        exec(_VIPER_SRC, ns)
+        exec(viper_source("SUM16"), ns)
         f = ns["sum16"]
         # a self-check: a runtime that accepted the source must also agree
         if f(b"\x45\x00\x00\x1c\xff", 0, 5) != 0x441D:  # 0x4500 + 0x001C + 0xFF00, folded
@@ -151,8 +121,14 @@ elif __import__("sys").implementation.name == "cpython":
     sum16 = sum16_portable
     IMPL = "portable"
 else:
-    sum16 = sum16_chunked
-    IMPL = "chunked"
+    # (its own module: a MicroPython board with viper never loads its code)
+    from tcpip.wire.checksum_packed import sum16_packed, packed_ok
+    if packed_ok(sum16_portable):
+        sum16 = sum16_packed
+        IMPL = "packed"
+    else:
+        sum16 = sum16_chunked
+        IMPL = "chunked"
 
 
 def checksum(buf, start, end, acc=0):

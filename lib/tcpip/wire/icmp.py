@@ -1,4 +1,6 @@
-"""ICMP for IPv4 (RFC 792): echo, destination unreachable, time exceeded."""
+"""ICMP for IPv4 (RFC 792): echo, destination unreachable, time exceeded.
+
+The reply to an echo request is made by tcpip.wire.echo (loaded on first use)."""
 from tcpip.compat import const
 from tcpip.wire.bytes import get16, put16
 from tcpip.wire.checksum import sum16, checksum
@@ -60,25 +62,6 @@ def emit_echo(buf, off, type_, ident, seq, payload_len):
     end = off + HLEN + payload_len
     put16(buf, off + 2, checksum(buf, off, end))
     return HLEN + payload_len
-
-
-def echo_to_reply(buf, off, end):
-    """Turn the echo request at buf[off:end] (its checksum verified) into the
-    reply: type and code 0, the checksum updated from the request's (RFC 1624
-    eqn 3: HC' = ~(~HC + ~m + m'), m the old type/code word, m' = 0), the
-    same value ``emit_echo`` computes over the whole message."""
-    c = (~((buf[off + 2] << 8) | buf[off + 3]) & 0xFFFF) + (~((buf[off] << 8) | buf[off + 1]) & 0xFFFF)
-    c = ~((c & 0xFFFF) + (c >> 16)) & 0xFFFF
-    buf[off] = ECHO_REPLY
-    buf[off + 1] = 0
-    if c == 0:
-        # 0x0000 or 0xFFFF: only the words themselves tell (all zero: 0xFFFF,
-        # RFC 1624 section 3); rare, so a pass over the message
-        buf[off + 2] = 0
-        buf[off + 3] = 0
-        c = checksum(buf, off, end)
-    buf[off + 2] = c >> 8
-    buf[off + 3] = c & 0xFF
 
 
 def emit_error(buf, off, type_, code, quoted_len, extra=0):

@@ -1,0 +1,120 @@
+"""The sources of the two viper loops of tcpip/wire: ``COPY`` (``copy`` in
+tcpip.wire.bytes) and ``SUM16`` (``sum16`` in tcpip.wire.checksum), which
+those modules compile at import on MicroPython (the comments on each loop are
+there).  They live apart from the code that uses them because a loaded .mpy
+keeps all its string constants for as long as any of its functions lives:
+``tcpip.wire.bytes.viper_source`` reads one and drops this module again, so
+the 3 KB of text does not stay on a board's heap next to the compiled loops.
+"""
+
+COPY = """
+@micropython.viper
+def copy(dst, dst_off: int, src, src_off: int, n: int):
+    m = int(len(dst)) - dst_off
+    if n > m:
+        n = m
+    m = int(len(src)) - src_off
+    if n > m:
+        n = m
+    if n <= 0 or dst_off < 0 or src_off < 0:
+        return
+    da = int(ptr8(dst)) + dst_off
+    sa = int(ptr8(src)) + src_off
+    if n >= 16:
+        while da & 3:
+            ptr8(da)[0] = ptr8(sa)[0]
+            da += 1
+            sa += 1
+            n -= 1
+        k = n >> 2
+        dw = ptr32(da)
+        r = sa & 3
+        i = 0
+        if r == 0:
+            sw = ptr32(sa)
+            k2 = k - 1
+            while i < k2:  # two words a turn (less loop overhead)
+                dw[i] = sw[i]
+                dw[i + 1] = sw[i + 1]
+                i += 2
+            while i < k:
+                dw[i] = sw[i]
+                i += 1
+        else:
+            sw = ptr32(sa - r)
+            lo = r << 3
+            hi = 32 - lo
+            prev = uint(sw[0])
+            k2 = k - 1
+            while i < k2:
+                cur = uint(sw[i + 1])
+                dw[i] = (prev >> lo) | (cur << hi)
+                prev = uint(sw[i + 2])
+                dw[i + 1] = (cur >> lo) | (prev << hi)
+                i += 2
+            while i < k:
+                cur = uint(sw[i + 1])
+                dw[i] = (prev >> lo) | (cur << hi)
+                prev = cur
+                i += 1
+        k <<= 2
+        da += k
+        sa += k
+        n -= k
+    d = ptr8(da)
+    s = ptr8(sa)
+    i = 0
+    while i < n:
+        d[i] = s[i]
+        i += 1
+"""
+
+SUM16 = """
+@micropython.viper
+def sum16(buf, start: int, end: int) -> int:
+    p = ptr8(buf)
+    n = int(len(buf))
+    if end > n:
+        end = n  # like the portable slice: never read past the buffer
+    s = 0
+    i = start
+    a = int(p) + i
+    if end - i >= 16 and (a & 1) == 0:
+        if a & 2:
+            s += (p[i] << 8) | p[i + 1]
+            i += 2
+        k = (end - i) >> 2
+        w = ptr32(int(p) + i)
+        t = uint(0)
+        j = 0
+        k4 = k - 3
+        while j < k4:  # four words a turn: viper's loop overhead is a third of the time
+            v = uint(w[j])
+            u = uint(w[j + 1])
+            t += (v & 0xFFFF) + (v >> 16) + (u & 0xFFFF) + (u >> 16)
+            v = uint(w[j + 2])
+            u = uint(w[j + 3])
+            t += (v & 0xFFFF) + (v >> 16) + (u & 0xFFFF) + (u >> 16)
+            j += 4
+        while j < k:
+            v = uint(w[j])
+            t += (v & 0xFFFF) + (v >> 16)
+            j += 1
+        i += k << 2
+        while t >> 16:
+            t = (t & 0xFFFF) + (t >> 16)
+        s += int(((t & 0xFF) << 8) | (t >> 8))
+    e8 = end - 8
+    while i <= e8:
+        s += ((p[i] << 8) | p[i + 1]) + ((p[i + 2] << 8) | p[i + 3]) \\
+            + ((p[i + 4] << 8) | p[i + 5]) + ((p[i + 6] << 8) | p[i + 7])
+        i += 8
+    while i + 1 < end:
+        s += (p[i] << 8) | p[i + 1]
+        i += 2
+    if i < end:
+        s += p[i] << 8
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return s
+"""
