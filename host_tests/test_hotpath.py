@@ -2,7 +2,7 @@
 
 A short run checks that it reports every figure, and keeps a bound on the
 heap-allocated MicroPython call frames per 1460 B of payload delivered (36
-when this was written, 26 with header prediction in Tcp.input; the count per
+when this was written, 24 with header prediction in Tcp.input; the count per
 segment moves with the ring sizes, which
 set the segments' sizes; see tools/measure/frames.py): an instruction
 count is exact, so a change that adds big frames to the per-segment path fails
