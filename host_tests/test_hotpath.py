@@ -19,7 +19,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 MP32 = os.path.join(ROOT, ".build", "mp32", "micropython")
-MAX_HEAP_FRAMES_PER_FULL_SEGMENT = 30
+MAX_HEAP_FRAMES_PER_FULL_SEGMENT = 27
 
 
 def test_hotpath_reports_instructions_and_heap_frames(tmp_path):
