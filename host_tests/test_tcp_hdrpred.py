@@ -37,7 +37,8 @@ _OPS = st.lists(st.one_of(_COMMON.map(lambda o: [o]), _COMMON.map(lambda o: [o])
                           _ANY.map(lambda o: [o]), st.sampled_from(_EDGES)),
                 min_size=5, max_size=50).map(lambda steps: [op for step in steps for op in step])
 _CFG = st.sampled_from(({}, {"tcp_rx_bytes": 512, "tcp_tx_bytes": 1024},
-                        {"tcp_rx_bytes": 8192, "tcp_tx_bytes": 8192}))
+                        {"tcp_rx_bytes": 8192, "tcp_tx_bytes": 8192},
+                        {"reanchor_at": 0x10800}))  # anchors move every 2 KB
 
 
 @settings(max_examples=400, derandomize=True, deadline=None,

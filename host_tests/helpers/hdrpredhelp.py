@@ -40,12 +40,15 @@ def _masked(frame):
 class Twin:
     """Two stacks on the same scripted conversation: ``a`` predicts, ``b`` does not."""
 
-    def __init__(self, keepalive=False, **cfg):
+    def __init__(self, keepalive=False, reanchor_at=0, **cfg):
         self.peers = []
         self.conns = []
         for on in (True, False):
             p = Peer(isn=ISN, **cfg)
             p.tcp.hdrpred = on
+            if reanchor_at:  # move the anchors after reanchor_at - 64 KB (tcp.py's fields)
+                p.tcp.reanchor_at = reanchor_at
+                p.tcp.reanchor_by = 0x10000
             c, _, _ = p.accept(peer_isn=PEER_ISN)
             c.set_keepalive(keepalive)
             self.peers.append(p)

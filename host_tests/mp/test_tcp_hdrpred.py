@@ -5,6 +5,7 @@ seeded operation sequences run through a stack with it and one without must
 leave the same control block, frames and bytes (helpers/hdrpredhelp.py)."""
 from tcphelp import Peer, ACK, PSH, FIN, seq_add
 from xorshift import Xorshift32
+from tcpip.tcp import FIELDS
 from hdrpredhelp import Twin, run, pattern, PEER_ISN
 
 
@@ -140,3 +141,18 @@ def test_a_stream_in_order_is_all_fast_and_delivered():
     a, b = t.predicted()
     assert a == 20 and b == 0
     assert len(t.got[0]) == 20 * 1460
+
+
+def test_both_anchors_move_the_same_way_on_the_fast_path():
+    # anchors move once a side is 2 KB past its ISN (2**29 normally)
+    t = Twin(reanchor_at=0x10800)
+    ra = FIELDS.index("ra_hi")
+    sa = FIELDS.index("sa_hi")
+    anchors = (t.ca.w[ra], t.ca.w[sa])
+    for i in range(4):
+        t.step((0, 0, 0, 6, 3, 0))  # 1460 bytes in order
+        t.step((13, 2))  # the application reads
+        t.step((11, 2))  # and sends 1460
+        t.step((0, 0, 2, 0, 0, 0))  # the peer ACKs them
+    assert t.predicted() == (8, 0)
+    assert t.ca.w[ra] == (anchors[0] + 1) & 0xFFFF and t.ca.w[sa] == (anchors[1] + 1) & 0xFFFF
