@@ -32,8 +32,51 @@ def test_window_update_sent_when_app_frees_space():
     assert a.ack == seq_add(rcv, 2048) and a.window == 0
     buf = bytearray(2048)
     assert c.recv_into(buf, 0, 1500) == 1500
-    u = p.one()
+    p.none()  # bytes are left in the ring: the update goes at the next poll ...
+    p.poll()
+    u = p.one()  # ... at once, with no time passing
     assert u.is_(ACK) and u.ack == seq_add(rcv, 2048) and u.window == 1500
+
+
+def test_reads_in_a_row_send_one_window_update():
+    # a full ring read in two pieces: the first read owes the update (for
+    # the next poll), the second empties the ring and sends it at once,
+    # carrying the owed ACK: one frame for the two reads
+    p = Peer(tcp_rx_bytes=2920)
+    c, snd, rcv = p.connect()
+    for k in range(2):
+        p.nic.inbox.append(build(PEER_IP, STACK_IP, PEER_PORT, p.port, seq_add(rcv, 1460 * k), snd,
+                                 ACK, data=b"r" * 1460))
+    p.poll()
+    p.none()
+    buf = bytearray(1460)
+    assert c.recv_into(buf) == 1460
+    p.none()
+    assert c.recv_into(buf) == 1460
+    u = p.one()
+    assert u.is_(ACK) and u.ack == seq_add(rcv, 2920) and u.window == 2920
+    p.poll()
+    p.none()  # nothing was left owed
+
+
+def test_no_window_update_while_the_advertised_window_is_above_half_the_ring():
+    # Linux tcp_cleanup_rbuf: a read sends an update only when the window
+    # last advertised is at most half the ring, or the read empties it
+    p = Peer(tcp_rx_bytes=8192)
+    c, snd, rcv = p.connect()
+    p.send(ACK, rcv, snd, data=b"h" * 1460)
+    p.send(ACK, seq_add(rcv, 1460), snd, data=b"h" * 1460)
+    p.poll()  # every second full segment: ACKed at the next poll
+    a = p.one()
+    assert a.ack == seq_add(rcv, 2920) and a.window == 8192 - 2920
+    buf = bytearray(1460)
+    assert c.recv_into(buf) == 1460  # 5272 advertised > 4096: no frame
+    p.none()
+    p.poll()
+    p.none()
+    assert c.recv_into(buf) == 1460  # the ring is empty: the update goes at once
+    u = p.one()
+    assert u.ack == seq_add(rcv, 2920) and u.window == 8192
 
 
 def test_delayed_ack_at_most_200ms():
