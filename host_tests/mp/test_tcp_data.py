@@ -79,6 +79,32 @@ def test_no_window_update_while_the_advertised_window_is_above_half_the_ring():
     assert u.ack == seq_add(rcv, 2920) and u.window == 8192
 
 
+def test_idle_waits_no_longer_than_the_delayed_ack_and_not_while_an_ack_is_owed():
+    p = Peer(tcp_rx_bytes=4096)
+    waited = []
+    p.nic.wait = waited.append  # Stack.idle waits with the NIC's wait
+    c, snd, rcv = p.connect()
+    seq = rcv
+    for _ in range(4):  # short segments: a delayed ACK is pending
+        p.send(ACK, seq, snd, data=b"d" * 600)
+        seq = seq_add(seq, 600)
+    w = p.poll()
+    assert 0 < w <= 200
+    p.stack.idle(5000)
+    assert waited == [w]  # the delayed ACK's deadline, not the caller's 5 s
+    p.none()
+    buf = bytearray(1500)
+    # 1696 advertised (at most half the ring) and 1500 freed: the update is
+    # owed to the next poll, so idle returns at once
+    assert c.recv_into(buf) == 1500
+    p.none()
+    p.stack.idle(w)
+    assert waited == [w]
+    assert p.poll() >= 0
+    u = p.one()
+    assert u.ack == seq and u.window == 3196
+
+
 def test_delayed_ack_at_most_200ms():
     p = Peer()
     c, snd, rcv = p.connect()
