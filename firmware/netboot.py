@@ -316,12 +316,16 @@ class Background:
 
 def run_forever(net, max_sleep_ms=10):
     """CircuitPython (no background timers): poll in a loop; Ctrl-C returns
-    to the REPL.  From asyncio code use ``poll_task`` instead."""
+    to the REPL.  From asyncio code use ``poll_task`` instead.
+
+    Between polls it waits with ``Stack.idle`` until the next deadline, at
+    most max_sleep_ms: with the NIC's INTn wired a frame ends the wait at
+    once; without it the whole wait is slept (the chip buffers the frames)."""
     stack = net.stack
     while True:
         wait = stack.poll(ticks_ms())
         if wait > 0:
-            sleep_ms(wait if wait < max_sleep_ms else max_sleep_ms)
+            stack.idle(wait if wait < max_sleep_ms else max_sleep_ms)
 
 
 async def poll_task(net, max_sleep_ms=10):
