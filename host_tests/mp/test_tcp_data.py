@@ -6,7 +6,7 @@ from tcpip.tcp import FIELDS
 
 
 def test_receive_window_is_ring_free_space_in_every_segment():
-    p = Peer()
+    p = Peer(tcp_rx_bytes=2048)
     c, snd, rcv = p.connect()
     p.send(ACK | PSH, rcv, snd, data=b"a" * 100)
     p.poll(200)  # delayed ACK fires
@@ -23,7 +23,7 @@ def test_receive_window_is_ring_free_space_in_every_segment():
 
 
 def test_window_update_sent_when_app_frees_space():
-    p = Peer()
+    p = Peer(tcp_rx_bytes=2048)
     c, snd, rcv = p.connect()
     p.send(ACK, rcv, snd, data=b"b" * 1460)
     p.send(ACK, seq_add(rcv, 1460), snd, data=b"c" * 588)
@@ -144,7 +144,7 @@ def test_a_poll_that_leaves_an_ack_owed_asks_to_be_called_again_at_once():
 def test_owed_ack_rides_on_the_window_update_when_the_app_reads_first():
     # the 2 KB ring fills: the ACK is owed; the application reads before the
     # next poll, so one segment carries both the ACK and the reopened window
-    p = Peer()
+    p = Peer(tcp_rx_bytes=2048)
     c, snd, rcv = p.connect()
     for k, n in ((0, 1460), (1460, 588)):  # both arrive within one poll
         p.nic.inbox.append(build(PEER_IP, STACK_IP, PEER_PORT, p.port, seq_add(rcv, k), snd, ACK,

@@ -375,16 +375,17 @@ def test_background_poll_between_bytecodes_of_a_socket_send_waits_for_the_stack_
     memreport.release(peer.stack)
 
 
-def test_circuitpython_boards_default_to_3_sockets_with_2kb_tx_rings_and_settings_still_win():
+def test_circuitpython_boards_default_to_3_sockets_with_2kb_rings_and_settings_still_win():
     saved = netboot._CIRCUITPY
     try:
         netboot._CIRCUITPY = False
         wire, net = up()
         assert net.stack.cfg.tcp_tx_bytes == netboot.Config.tcp_tx_bytes
+        assert net.stack.cfg.tcp_rx_bytes == netboot.Config.tcp_rx_bytes == 2920
         netboot._CIRCUITPY = True
         wire, net = up()
         assert net.stack.cfg.tcp_tx_bytes == 2048 and len(net.stack.tcp.pool) == 3
-        assert net.stack.cfg.tcp_rx_bytes == netboot.Config.tcp_rx_bytes
+        assert net.stack.cfg.tcp_rx_bytes == 2048
         wire, net = up(stack={"tcp_tx_bytes": 4096, "tcp_sockets": 4})
         assert net.stack.cfg.tcp_tx_bytes == 4096 and len(net.stack.tcp.pool) == 4
     finally:
