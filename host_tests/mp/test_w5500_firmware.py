@@ -390,3 +390,34 @@ def test_circuitpython_boards_default_to_3_sockets_with_2kb_rings_and_settings_s
         assert net.stack.cfg.tcp_tx_bytes == 4096 and len(net.stack.tcp.pool) == 4
     finally:
         netboot._CIRCUITPY = saved
+
+
+def test_run_forever_waits_with_stack_idle_until_the_next_deadline_at_most_max_sleep():
+    # CircuitPython's loop: between polls Stack.idle (which returns at a
+    # frame where INTn is wired), not a fixed sleep
+    class Stop(Exception):
+        pass
+
+    class FakeStack:
+        def __init__(self):
+            self.waits = [0, 7, 50]
+            self.idled = []
+
+        def poll(self, now_ms):
+            if not self.waits:
+                raise Stop()
+            return self.waits.pop(0)
+
+        def idle(self, ms):
+            self.idled.append(ms)
+
+    class FakeNet:
+        pass
+
+    net = FakeNet()
+    net.stack = FakeStack()
+    try:
+        netboot.run_forever(net, max_sleep_ms=10)
+    except Stop:
+        pass
+    assert net.stack.idled == [7, 10]
