@@ -22,9 +22,10 @@ SPI at the rate the firmware programmed; exactly repeatable from run to run):
 - ``tcp``: KB/s into the board (the peer sends to ``discard``, port 9) and out of it
   (the peer reads ``chargen``, port 19), the board in bench_board's serve loop
   (``SERVE_LOOP``: poll, the services, ``Stack.idle`` until the next frame or
-  deadline), stopped by Ctrl-C once the transfer is done.  The peer is a
-  second tcpip stack in this process, stepped on the board's simulated clock at every emulator sync (``SYNC_US``), so it
-  answers at once in simulated time: the figure is the board's, not the peer's.
+  deadline), stopped by Ctrl-C once the transfer is done.  The peer is a second
+  tcpip stack in this process, stepped on the board's simulated clock at every
+  emulator sync (``SYNC_US``), so it answers at once in simulated time: the
+  figure is the board's, not the peer's.
   Default board config (2,920-byte TCP rings), services from tools/vboard/services.py.
 - ``profile`` (with ``--profile``): the same transfers again with timing marks on the
   board: a few boundary functions are wrapped so that ``ticks_us`` at entry and exit
@@ -38,8 +39,8 @@ SPI at the rate the firmware programmed; exactly repeatable from run to run):
   serve loop itself and Stack.idle's waits).  The profile covers the transfer's
   connection from its accept to its close: the wait for the peer before it (once
   seen as a large "idle" group) and the loop's turns after it are left out.
-  A mark costs ``wrap_overhead_us`` (measured, reported; figures are raw): use them to rank, not to add up to the uninstrumented
-  total.  The finer split asked for (frame parse / TCP input / TCP output / ring
+  A mark costs ``wrap_overhead_us`` (measured, reported; figures are raw): use
+  them to rank, not to add up to the uninstrumented total.  The finer split asked for (frame parse / TCP input / TCP output / ring
   copies) needs marks inside tcp.py and iface.py; wrapping those functions from the
   outside once left the board spinning in Tcp._sync_input (not understood yet).
 - ``ping_profile`` (with ``--ping-profile``): the pings again with marks on the
