@@ -40,9 +40,10 @@ SPI at the rate the firmware programmed; exactly repeatable from run to run):
   connection from its accept to its close: the wait for the peer before it (once
   seen as a large "idle" group) and the loop's turns after it are left out.
   A mark costs ``wrap_overhead_us`` (measured, reported; figures are raw): use
-  them to rank, not to add up to the uninstrumented total.  The finer split asked for (frame parse / TCP input / TCP output / ring
-  copies) needs marks inside tcp.py and iface.py; wrapping those functions from the
-  outside once left the board spinning in Tcp._sync_input (not understood yet).
+  them to rank, not to add up to the uninstrumented total.  The finer split
+  asked for (frame parse / TCP input / TCP output / ring copies) needs marks
+  inside tcp.py and iface.py; wrapping those functions from the outside once
+  left the board spinning in Tcp._sync_input (not understood yet).
 - ``ping_profile`` (with ``--ping-profile``): the pings again with marks on the
   background poller's path (PING_PLAN: ``rx`` MacrawNIC.recv_into, ``tx`` its send,
   ``input`` Stack._input minus the rest, ``echo`` Interface._echo_request, ``timers``,
