@@ -366,7 +366,9 @@ def test_background_poll_between_bytecodes_of_a_socket_send_waits_for_the_stack_
         drops = sorted((k, v) for k, v in peer.stack.stats().items() if v and k.startswith("drop_"))
         assert drops == [], drops
         assert peer.bad == 0 and peer.got == total and peer.eof, (peer.got, peer.bad, peer.eof)
-        assert bg.skipped > 100, bg.skipped  # it did fire inside the socket calls
+        # it did fire inside the socket calls (96 times since the peer's RX
+        # ring holds two full segments: sendall waits less than with 2 KB)
+        assert bg.skipped > 50, bg.skipped
         assert bg.polls > polls  # and polled once they had returned
         assert net.stack.busy == 0
         assert net.stack.stats()["internal_errors"] == 0
