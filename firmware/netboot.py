@@ -18,12 +18,12 @@ With ``"dhcp": true`` the board asks for a lease and falls back to the static
 ``ip``/``prefix``/``gateway`` when none arrives within ``dhcp_timeout_ms``.
 ``"stack"`` holds further ``tcpip.Config`` settings (lib/tcpip/config.py), the
 heap the stack takes among them: ``{"tcp_sockets": 2}`` gives back the two
-TCP sockets' rings and control blocks (4.4 KB each with the default 2 KB
-rings), ``{"tcp_rx_bytes": 4096, "tcp_tx_bytes": 4096}`` costs 4 KB more per
+TCP sockets' rings and control blocks (6.2 KB each with the default 2,920-byte
+rings), ``{"tcp_rx_bytes": 4096, "tcp_tx_bytes": 4096}`` costs 2.3 KB more per
 socket (docs/memory.md has the figures).  On CircuitPython, whose heap has
 about 20 KB left once the stack is up, the stack defaults to 3 TCP sockets
-with 2 KB TX rings (``CIRCUITPYTHON_STACK``) instead of 4 with the 2,920-byte
-rings of MicroPython boards: about 8 KB back, which serving needs there
+with 2 KB rings (``CIRCUITPYTHON_STACK``) instead of 4 with the 2,920-byte
+rings of MicroPython boards: about 11 KB back, which serving needs there
 (measured on the emulated Feather RP2040: with 18 KB free after start the
 status page and the stats ran out of memory).
 """
@@ -54,8 +54,10 @@ DEFAULTS = {
 # Config settings that have their own keys above
 _OWN_KEYS = ("mac", "ip", "prefix", "gateway", "dns")
 # "stack" defaults on CircuitPython (its heap, see the module docstring); the
-# user's "stack" settings win
-CIRCUITPYTHON_STACK = {"tcp_tx_bytes": 2048, "tcp_sockets": 3}
+# user's "stack" settings win.  2 KB RX rings there: 2,920-byte ones cost 2.6 KB
+# of the heap and bought nothing (quick board bench, emulated Feather RP2040:
+# 84.5 kB/s into the board against 87.6 with 2 KB; the CPU is the limit there)
+CIRCUITPYTHON_STACK = {"tcp_rx_bytes": 2048, "tcp_tx_bytes": 2048, "tcp_sockets": 3}
 _CIRCUITPY = __import__("sys").implementation.name == "circuitpython"
 
 
@@ -316,12 +318,16 @@ class Background:
 
 def run_forever(net, max_sleep_ms=10):
     """CircuitPython (no background timers): poll in a loop; Ctrl-C returns
-    to the REPL.  From asyncio code use ``poll_task`` instead."""
+    to the REPL.  From asyncio code use ``poll_task`` instead.
+
+    Between polls it waits with ``Stack.idle`` until the next deadline, at
+    most max_sleep_ms: with the NIC's INTn wired a frame ends the wait at
+    once; without it the whole wait is slept (the chip buffers the frames)."""
     stack = net.stack
     while True:
         wait = stack.poll(ticks_ms())
         if wait > 0:
-            sleep_ms(wait if wait < max_sleep_ms else max_sleep_ms)
+            stack.idle(wait if wait < max_sleep_ms else max_sleep_ms)
 
 
 async def poll_task(net, max_sleep_ms=10):

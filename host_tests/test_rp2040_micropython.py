@@ -150,8 +150,10 @@ def test_start_loads_only_the_poll_path_and_leaves_the_heap_to_the_application()
     # with 2 KB TX rings and no viper code (107,008 before that, when
     # tcpip/__init__ loaded the whole stack and the resolver was built at
     # once); the 2,920-byte TX rings (two full segments: +30 % out of the
-    # board) cost 3.5 KB of it and the viper copy/checksum about 4 KB
-    assert free_started >= 105000, r
+    # board) cost 3.5 KB of it and the viper copy/checksum about 4 KB; the
+    # 2,920-byte RX rings (two full segments in flight: +28 % into the board)
+    # 3.5 KB more: 102,816 measured (on main after the driver and ping work)
+    assert free_started >= 102500, r
     H.record("rp2040_micropython_heap", {"heap_free_repl": free_repl, "heap_free_import": free_import,
                                          "heap_free_after_start_static": free_started})
 

@@ -50,7 +50,7 @@ def test_syn_with_every_option_gets_syn_ack_with_only_mss():
                             ("WScale", 7)]))
     (r,) = _replies(p)
     t = r[TCP]
-    assert t.flags == "SA" and t.ack == 1001 and t.window == 2048
+    assert t.flags == "SA" and t.ack == 1001 and t.window == 2920
     assert t.options == [("MSS", 1460)]
     assert t.sport == 80 and t.dport == 33333
     assert _checksums_ok(r)

@@ -205,6 +205,9 @@ def test_stack_idle_calls_the_nic_wait_and_allocates_nothing():
     nic = _WaitNic()
     st = Stack(Config(), nic)
     st.idle(3)
+    assert nic.waited == 0  # never polled: a poll is due first
+    assert st.poll(0) >= 100  # (nothing due for a while)
+    st.idle(3)
     assert nic.waited == 3
     if IS_MP:
         assert _heap_delta(lambda: st.idle(1), 100) == 0

@@ -6,7 +6,7 @@ from tcpip.tcp import FIELDS
 
 
 def test_receive_window_is_ring_free_space_in_every_segment():
-    p = Peer()
+    p = Peer(tcp_rx_bytes=2048)
     c, snd, rcv = p.connect()
     p.send(ACK | PSH, rcv, snd, data=b"a" * 100)
     p.poll(200)  # delayed ACK fires
@@ -23,7 +23,7 @@ def test_receive_window_is_ring_free_space_in_every_segment():
 
 
 def test_window_update_sent_when_app_frees_space():
-    p = Peer()
+    p = Peer(tcp_rx_bytes=2048)
     c, snd, rcv = p.connect()
     p.send(ACK, rcv, snd, data=b"b" * 1460)
     p.send(ACK, seq_add(rcv, 1460), snd, data=b"c" * 588)
@@ -32,8 +32,77 @@ def test_window_update_sent_when_app_frees_space():
     assert a.ack == seq_add(rcv, 2048) and a.window == 0
     buf = bytearray(2048)
     assert c.recv_into(buf, 0, 1500) == 1500
-    u = p.one()
+    p.none()  # bytes are left in the ring: the update goes at the next poll ...
+    p.poll()
+    u = p.one()  # ... at once, with no time passing
     assert u.is_(ACK) and u.ack == seq_add(rcv, 2048) and u.window == 1500
+
+
+def test_reads_in_a_row_send_one_window_update():
+    # a full ring read in two pieces: the first read owes the update (for
+    # the next poll), the second empties the ring and sends it at once,
+    # carrying the owed ACK: one frame for the two reads
+    p = Peer(tcp_rx_bytes=2920)
+    c, snd, rcv = p.connect()
+    for k in range(2):
+        p.nic.inbox.append(build(PEER_IP, STACK_IP, PEER_PORT, p.port, seq_add(rcv, 1460 * k), snd,
+                                 ACK, data=b"r" * 1460))
+    p.poll()
+    p.none()
+    buf = bytearray(1460)
+    assert c.recv_into(buf) == 1460
+    p.none()
+    assert c.recv_into(buf) == 1460
+    u = p.one()
+    assert u.is_(ACK) and u.ack == seq_add(rcv, 2920) and u.window == 2920
+    p.poll()
+    p.none()  # nothing was left owed
+
+
+def test_no_window_update_while_the_advertised_window_is_above_half_the_ring():
+    # Linux tcp_cleanup_rbuf: a read sends an update only when the window
+    # last advertised is at most half the ring, or the read empties it
+    p = Peer(tcp_rx_bytes=8192)
+    c, snd, rcv = p.connect()
+    p.send(ACK, rcv, snd, data=b"h" * 1460)
+    p.send(ACK, seq_add(rcv, 1460), snd, data=b"h" * 1460)
+    p.poll()  # every second full segment: ACKed at the next poll
+    a = p.one()
+    assert a.ack == seq_add(rcv, 2920) and a.window == 8192 - 2920
+    buf = bytearray(1460)
+    assert c.recv_into(buf) == 1460  # 5272 advertised > 4096: no frame
+    p.none()
+    p.poll()
+    p.none()
+    assert c.recv_into(buf) == 1460  # the ring is empty: the update goes at once
+    u = p.one()
+    assert u.ack == seq_add(rcv, 2920) and u.window == 8192
+
+
+def test_idle_waits_no_longer_than_the_delayed_ack_and_not_while_an_ack_is_owed():
+    p = Peer(tcp_rx_bytes=4096)
+    waited = []
+    p.nic.wait = waited.append  # Stack.idle waits with the NIC's wait
+    c, snd, rcv = p.connect()
+    seq = rcv
+    for _ in range(4):  # short segments: a delayed ACK is pending
+        p.send(ACK, seq, snd, data=b"d" * 600)
+        seq = seq_add(seq, 600)
+    w = p.poll()
+    assert 0 < w <= 200
+    p.stack.idle(5000)
+    assert waited == [w]  # the delayed ACK's deadline, not the caller's 5 s
+    p.none()
+    buf = bytearray(1500)
+    # 1696 advertised (at most half the ring) and 1500 freed: the update is
+    # owed to the next poll, so idle returns at once
+    assert c.recv_into(buf) == 1500
+    p.none()
+    p.stack.idle(w)
+    assert waited == [w]
+    assert p.poll() >= 0
+    u = p.one()
+    assert u.ack == seq and u.window == 3196
 
 
 def test_delayed_ack_at_most_200ms():
@@ -75,7 +144,7 @@ def test_a_poll_that_leaves_an_ack_owed_asks_to_be_called_again_at_once():
 def test_owed_ack_rides_on_the_window_update_when_the_app_reads_first():
     # the 2 KB ring fills: the ACK is owed; the application reads before the
     # next poll, so one segment carries both the ACK and the reopened window
-    p = Peer()
+    p = Peer(tcp_rx_bytes=2048)
     c, snd, rcv = p.connect()
     for k, n in ((0, 1460), (1460, 588)):  # both arrive within one poll
         p.nic.inbox.append(build(PEER_IP, STACK_IP, PEER_PORT, p.port, seq_add(rcv, k), snd, ACK,

@@ -11,7 +11,7 @@ def test_active_open_sends_syn_with_mss_and_window():
     s = p.one()
     assert s.is_(SYN)
     assert s.mss == 1460  # MTU 1500 - 40
-    assert s.window == 2048  # the RX ring's free space
+    assert s.window == 2920  # the RX ring's free space (default: two full segments)
     assert s.dport == PEER_PORT and 49152 <= s.sport <= 65535
     assert state(c) == "SYN-SENT"
 
@@ -101,7 +101,7 @@ def test_passive_open_syn_ack_and_accept():
     assert p.tcp.accept(l) is None
     p.send(SYN, 1000, mss=1200, window=8000)
     sa = p.one()
-    assert sa.is_(SYN | ACK) and sa.ack == 1001 and sa.mss == 1460 and sa.window == 2048
+    assert sa.is_(SYN | ACK) and sa.ack == 1001 and sa.mss == 1460 and sa.window == 2920
     assert p.tcp.accept(l) is None  # not established yet
     p.send(ACK, 1001, seq_add(sa.seq, 1), window=8000)
     c = p.tcp.accept(l)

@@ -366,7 +366,9 @@ def test_background_poll_between_bytecodes_of_a_socket_send_waits_for_the_stack_
         drops = sorted((k, v) for k, v in peer.stack.stats().items() if v and k.startswith("drop_"))
         assert drops == [], drops
         assert peer.bad == 0 and peer.got == total and peer.eof, (peer.got, peer.bad, peer.eof)
-        assert bg.skipped > 100, bg.skipped  # it did fire inside the socket calls
+        # it did fire inside the socket calls (96 times since the peer's RX
+        # ring holds two full segments: sendall waits less than with 2 KB)
+        assert bg.skipped > 50, bg.skipped
         assert bg.polls > polls  # and polled once they had returned
         assert net.stack.busy == 0
         assert net.stack.stats()["internal_errors"] == 0
@@ -375,17 +377,49 @@ def test_background_poll_between_bytecodes_of_a_socket_send_waits_for_the_stack_
     memreport.release(peer.stack)
 
 
-def test_circuitpython_boards_default_to_3_sockets_with_2kb_tx_rings_and_settings_still_win():
+def test_circuitpython_boards_default_to_3_sockets_with_2kb_rings_and_settings_still_win():
     saved = netboot._CIRCUITPY
     try:
         netboot._CIRCUITPY = False
         wire, net = up()
         assert net.stack.cfg.tcp_tx_bytes == netboot.Config.tcp_tx_bytes
+        assert net.stack.cfg.tcp_rx_bytes == netboot.Config.tcp_rx_bytes == 2920
         netboot._CIRCUITPY = True
         wire, net = up()
         assert net.stack.cfg.tcp_tx_bytes == 2048 and len(net.stack.tcp.pool) == 3
-        assert net.stack.cfg.tcp_rx_bytes == netboot.Config.tcp_rx_bytes
+        assert net.stack.cfg.tcp_rx_bytes == 2048
         wire, net = up(stack={"tcp_tx_bytes": 4096, "tcp_sockets": 4})
         assert net.stack.cfg.tcp_tx_bytes == 4096 and len(net.stack.tcp.pool) == 4
     finally:
         netboot._CIRCUITPY = saved
+
+
+def test_run_forever_waits_with_stack_idle_until_the_next_deadline_at_most_max_sleep():
+    # CircuitPython's loop: between polls Stack.idle (which returns at a
+    # frame where INTn is wired), not a fixed sleep
+    class Stop(Exception):
+        pass
+
+    class FakeStack:
+        def __init__(self):
+            self.waits = [0, 7, 50]
+            self.idled = []
+
+        def poll(self, now_ms):
+            if not self.waits:
+                raise Stop()
+            return self.waits.pop(0)
+
+        def idle(self, ms):
+            self.idled.append(ms)
+
+    class FakeNet:
+        pass
+
+    net = FakeNet()
+    net.stack = FakeStack()
+    try:
+        netboot.run_forever(net, max_sleep_ms=10)
+    except Stop:
+        pass
+    assert net.stack.idled == [7, 10]

@@ -119,7 +119,18 @@ class Stack:
         self.iface.wake_at = None
 
     def idle(self, ms):
-        """Wait up to ms for the NIC (its ``wait`` if it has one) without polling."""
+        """Wait up to ms for the NIC (its ``wait`` if it has one) without polling.
+
+        Never past the next deadline the last poll computed, and not at all
+        while a poll is due first: an ACK is owed (the application's read
+        left a window update for the next poll) or something armed a
+        deadline since the last poll (``iface.wake_at`` is None then)."""
+        due = self.iface.wake_at
+        if due is None or self.tcp.ack_soon:
+            return
+        due = (due - self.now_ms) & _compat.TICKS_MAX
+        if due < ms:
+            ms = due
         nic = self.nic
         if self._idle_nic is not nic:
             # looked up once per NIC: each lookup of a bound method is a new

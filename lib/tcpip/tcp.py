@@ -46,6 +46,10 @@ the next ``Stack.poll`` (which returns 0 then), unless the application's read
 (its window update) or outgoing data carries it first: one frame per window
 instead of an ACK and then a window update (Linux waits for the read the
 same way).  Out-of-order data and filled gaps are still ACKed at once.
+A read sends a window update only while the window last advertised is at
+most half the ring, once the right edge can move by min(half the ring, MSS)
+(Linux tcp_cleanup_rbuf): at once when the read empties the ring, else at
+the next poll, so reads in a row cost one frame between them.
 
 Choices (documented here, decided by the RFCs where they allow):
 - Listen queues (numbers and reasons: ``tcpip.config``): a listener keeps at
@@ -702,10 +706,16 @@ class Connection:
         if k:
             tcp = self.tcp
             # RFC 9293 3.8.6.2.2: tell the peer once the window opened by a
-            # worthwhile amount (receiver SWS avoidance decides inside).
+            # worthwhile amount (Tcp._window_grew decides): at once when
+            # this read emptied the ring, else at the next poll, so the reads
+            # an application makes in a row send one frame between them.
             if w[_STATE] >= ESTABLISHED and not (w[_FLAGS] & _F_FIN_RCVD) and tcp._window_grew(self):
-                w[_FLAGS] |= _F_ACK_NOW
-                tcp._output(self, tcp.now_ms)
+                if w[_RX_COUNT]:
+                    tcp._ack_soon(self)
+                    tcp.iface.wake_at = None  # (Stack.poll's idle shortcut would not send it)
+                else:
+                    w[_FLAGS] |= _F_ACK_NOW
+                    tcp._output(self, tcp.now_ms)
             return k
         if w[_FLAGS] & _F_FIN_RCVD:
             return 0
@@ -1068,14 +1078,24 @@ class Tcp:
             self.iface.wake_at = None  # and Stack.poll runs them at its next call
 
     def _window_grew(self, c):
-        free = c.w[_RX_SIZE] - c.w[_RX_COUNT]
+        # After a read: is a window update worth a frame?  Only while the
+        # window last advertised is at most half the ring (the peer may be
+        # waiting for it; above that it still has room to send, and the
+        # next ACK carries the new window), or when the read emptied the
+        # ring; and then once the right edge moves by min(half the ring,
+        # one MSS) (RFC 9293 3.8.6.2.2 receiver SWS avoidance; Linux's
+        # tcp_cleanup_rbuf asks the same two questions).
+        w = c.w
+        free = w[_RX_SIZE] - w[_RX_COUNT]
         if free > 65535:
             free = 65535
-        grow = c.w[_RCV_NXT] + free - c.w[_RCV_ADV]
-        thresh = c.w[_RX_SIZE] >> 1
+        adv = w[_RCV_ADV] - w[_RCV_NXT]
+        if w[_RX_COUNT] and adv + adv > w[_RX_SIZE]:
+            return False
+        thresh = w[_RX_SIZE] >> 1
         if thresh > self.mss:
             thresh = self.mss
-        return grow >= thresh
+        return free - adv >= thresh
 
     def _rcv_window(self, c):
         # RFC 9293 3.8.6.2.2: keep the advertised right edge until it can move

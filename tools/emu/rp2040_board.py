@@ -607,8 +607,15 @@ class Board:
 # The services loop run in the raw REPL, for both MicroPython (the background
 # poller stops while the loop polls, and starts again after) and CircuitPython
 # (no poller; the heap is collected before and after, as it is small there).
+# Between polls it waits with Stack.idle until the next deadline the poll
+# returned, at most idle_max ms: Stack.idle returns when a frame arrives
+# where the NIC's INTn is wired (the W5500-EVB-Pico: no cap needed, the stack
+# never asks for more than 500 ms), and sleeps the whole wait where it is not
+# (the Feather's FeatherWing: 1 ms, so frames are still picked up every ms).
+IDLE_MAX_INTN = 500
+IDLE_MAX_NO_INTN = 1
 SERVE_LOOP_BODY = """
-from tcpip.compat import ticks_ms, sleep_ms
+from tcpip.compat import ticks_ms
 import gc
 _st = net.stack
 gc.collect()
@@ -629,7 +636,7 @@ try:
         for _s in _srv:
             _s.run()
         if _w > 0:
-            sleep_ms(1)
+            _st.idle(_w if _w < %(idle_max)d else %(idle_max)d)
 except KeyboardInterrupt:
     pass
 for _s in _srv:
@@ -857,7 +864,8 @@ def _vboard_micropython(a, wire, settings, names, stopping, run_now):
         if names:
             b.write(b"\r\x03\x03\x01")
             b.wait_for(b"raw REPL; CTRL-B to exit\r\n>", 30)
-            b.write((SERVE_LOOP_BODY % {"tcp": tcp, "http": "http" in names, "background": True}).encode() + b"\x04")
+            b.write((SERVE_LOOP_BODY % {"tcp": tcp, "http": "http" in names, "background": True,
+                                         "idle_max": IDLE_MAX_INTN}).encode() + b"\x04")
             b.wait_for(b"OK", 30)
             line = b.wait_for(b"serving", 60) + b.wait_for(b"\n", 30)
             info["mem_free_serving"] = int(line.split()[-1])
@@ -997,7 +1005,8 @@ def _vboard_circuitpython(a, wire, settings, names, stopping, run_now):
             return None
         _log("VERSIONR 0x%02x, tcpip from %s, heap free after start %d B"
              % (info["versionr"], info["tcpip_file"], info["mem_free_started"]))
-        b.write((SERVE_LOOP_BODY % {"tcp": tcp, "http": "http" in names, "background": False}).encode() + b"\x04")
+        b.write((SERVE_LOOP_BODY % {"tcp": tcp, "http": "http" in names, "background": False,
+                                     "idle_max": IDLE_MAX_NO_INTN}).encode() + b"\x04")
         b.wait_for(b"OK", 30)
         line = b.wait_for(b"\n", 60)  # "serving N", or the traceback when it raised
         if b"serving" not in line:

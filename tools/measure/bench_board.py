@@ -327,6 +327,19 @@ print(json.dumps({'heap_free_repl': _f0, 'heap_free_import': _f1, 'heap_free_sta
                   'spi_wire_1514_us': 1514 * 8 * 1000000 / _baud, 'spi_baud': _baud}))
 """
 
+# The serve loop until Ctrl-C: poll, the services, and Stack.idle until the
+# next frame or deadline (tools/measure/boardprof.py runs the same loop).
+SERVE_LOOP = """
+try:
+    while True:
+        _w = _st.poll(ticks_ms())
+        _svc.run()
+        if _w > 0:
+            _st.idle(_w)
+except KeyboardInterrupt:
+    pass
+"""
+
 TCPIP_SERVE = """
 import gc, time, json
 import services
@@ -337,14 +350,7 @@ gc.collect()
 print('serving', gc.mem_free())
 gc.disable()
 _a0 = gc.mem_alloc()
-try:
-    while True:
-        _w = _st.poll(ticks_ms())
-        _svc.run()
-        if _w > 0:
-            _st.idle(_w)
-except KeyboardInterrupt:
-    pass
+""" + SERVE_LOOP + """
 _a1 = gc.mem_alloc()
 gc.enable()
 _svc.stop()

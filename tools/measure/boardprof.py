@@ -20,11 +20,13 @@ SPI at the rate the firmware programmed; exactly repeatable from run to run):
   it) with the board idle at the REPL and its background poller (timer + INTn) on,
   as ``main.py`` leaves it.
 - ``tcp``: KB/s into the board (the peer sends to ``discard``, port 9) and out of it
-  (the peer reads ``chargen``, port 19), the board in a poll loop that sleeps only
-  when INTn shows nothing waiting.  The peer is a second tcpip stack in this process,
-  stepped on the board's simulated clock at every emulator sync (``SYNC_US``), so it
-  answers at once in simulated time: the figure is the board's, not the peer's.
-  Default board config (2 KB TCP rings), services from tools/vboard/services.py.
+  (the peer reads ``chargen``, port 19), the board in bench_board's serve loop
+  (``SERVE_LOOP``: poll, the services, ``Stack.idle`` until the next frame or
+  deadline), stopped by Ctrl-C once the transfer is done.  The peer is a second
+  tcpip stack in this process, stepped on the board's simulated clock at every
+  emulator sync (``SYNC_US``), so it answers at once in simulated time: the
+  figure is the board's, not the peer's.
+  Default board config (2,920-byte TCP rings), services from tools/vboard/services.py.
 - ``profile`` (with ``--profile``): the same transfers again with timing marks on the
   board: a few boundary functions are wrapped so that ``ticks_us`` at entry and exit
   charges the time since the last mark to the group that was running (exclusive time:
@@ -34,11 +36,14 @@ SPI at the rate the firmware programmed; exactly repeatable from run to run):
   the segments it sends, minus the driver), ``timers`` (Stack._timers and what they
   send), ``acks`` (Tcp.send_soon_acks), ``app`` (the service's reads and writes of its
   connection, ring copies included), ``poll`` (the rest of Stack.poll), ``idle`` (the
-  serve loop itself and its sleeps).  A mark costs ``wrap_overhead_us`` (measured,
-  reported; figures are raw): use them to rank, not to add up to the uninstrumented
-  total.  The finer split asked for (frame parse / TCP input / TCP output / ring
-  copies) needs marks inside tcp.py and iface.py; wrapping those functions from the
-  outside once left the board spinning in Tcp._sync_input (not understood yet).
+  serve loop itself and Stack.idle's waits).  The profile covers the transfer's
+  connection from its accept to its close: the wait for the peer before it (once
+  seen as a large "idle" group) and the loop's turns after it are left out.
+  A mark costs ``wrap_overhead_us`` (measured, reported; figures are raw): use
+  them to rank, not to add up to the uninstrumented total.  The finer split
+  asked for (frame parse / TCP input / TCP output / ring copies) needs marks
+  inside tcp.py and iface.py; wrapping those functions from the outside once
+  left the board spinning in Tcp._sync_input (not understood yet).
 - ``ping_profile`` (with ``--ping-profile``): the pings again with marks on the
   background poller's path (PING_PLAN: ``rx`` MacrawNIC.recv_into, ``tx`` its send,
   ``input`` Stack._input minus the rest, ``echo`` Interface._echo_request, ``timers``,
@@ -72,6 +77,7 @@ import rp2040_board as rb  # noqa: E402  (tools/emu/rp2040_board.py)
 # the same board, peer addresses, emulator sync period (how often, simulated,
 # the emulator hands frames to and from the peer) and ping frame as the bench
 from bench_board import BOARD_IP, PEER_IP, BOARD_MAC, PEER_MAC, SYNC_US, echo_request  # noqa: E402
+from bench_board import SERVE_LOOP  # noqa: E402  (the serve loop too)
 CPU_HZ = 125000000
 
 SETTINGS = {"dhcp": False, "dhcp_timeout_ms": 1000, "ip": BOARD_IP, "prefix": 24,
@@ -126,6 +132,9 @@ _r["mem_free"] = gc.mem_free()
 print(json.dumps(_r))
 """
 
+# bench_board's serve loop (SERVE_LOOP), stopped by Ctrl-C once the transfer is
+# done.  A Ctrl-C that lands inside poll's idle shortcut leaves the re-entry
+# guard set: cleared after the loop, so the background poller works again.
 SERVE = r"""
 import gc, time, services
 from tcpip.compat import ticks_ms
@@ -140,21 +149,8 @@ if _nic.spi._int is not None:
     _nic.spi._int.irq(handler=None)
 gc.collect()
 print("serving", gc.mem_free())
-_seen = False
-while True:
-    _w = _st.poll(ticks_ms())
-    _svc.run()
-    if _w > 0 and not _nic.pending():
-        time.sleep_us(50)
-    # ends once a connection came and left ESTABLISHED
-    _busy = False
-    for _c in _st.tcp.pool:
-        if _c.in_use and _c.state_name() == "ESTABLISHED":
-            _busy = True
-    if _busy:
-        _seen = True
-    elif _seen:
-        break
+""" + SERVE_LOOP + r"""
+_st._in_poll = False
 print("served")
 import netboot
 net.background = netboot.Background(net, net.settings["poll_ms"])
@@ -227,19 +223,53 @@ for _name, _targets in %(plan)r:
     for _t, _nargs in _targets:
         _k, _fn = _t.split(".")
         setattr(_M[_k], _fn, _wrap(getattr(_M[_k], _fn), _G.index(_name), _nargs))
-def _prof_reset():
+# The profile runs from the accept of the transfer's connection to its
+# close (the wait for the peer before and the loop's last turns after would
+# otherwise land in "idle"): the accumulators are zeroed when Tcp.accept
+# returns a connection and copied (_snap) when that connection is closed.
+_snap = []
+_armed = [False]
+_conn = [None]  # the connection profiled (a stale one of an earlier run may close first)
+def _prof_zero():
     for _i in range(len(_acc)):
         _acc[_i] = 0
         _calls[_i] = 0
+    _cur[1] = _us()  # (the group stack stays: accept runs inside marks)
+def _prof_reset():
+    _prof_zero()
     _stk.clear()
     _cur[0] = len(_G) - 1
-    _cur[1] = _us()
+    _snap.clear()
+    _armed[0] = True
+    _conn[0] = None
+def _prof_freeze():
+    t = _us()
+    _acc[_cur[0]] += _d(t, _cur[1])
+    _cur[1] = t
+    _snap[:] = [list(_acc), list(_calls)]
+def _accept(f):
+    def w(s, l):
+        c = f(s, l)
+        if c is not None and _armed[0]:
+            _armed[0] = False
+            _conn[0] = c
+            _prof_zero()
+        return c
+    return w
+def _close(f):
+    def w(s):
+        if s is _conn[0] and not _snap:
+            _conn[0] = None
+            _prof_freeze()
+        return f(s)
+    return w
+tcpip.tcp.Tcp.accept = _accept(tcpip.tcp.Tcp.accept)
+tcpip.tcp.Connection.close = _close(tcpip.tcp.Connection.close)
 def _prof_dump():
     import json
-    _leave_all = _us()
-    _acc[_cur[0]] += _d(_leave_all, _cur[1])
-    _cur[1] = _leave_all
-    print(json.dumps({"us": dict(zip(_G, _acc)), "calls": dict(zip(_G, _calls)),
+    if not _snap:
+        _prof_freeze()
+    print(json.dumps({"us": dict(zip(_G, _snap[0])), "calls": dict(zip(_G, _snap[1])),
                       "wrap_overhead_us": _wrap_overhead}))
 """
 
@@ -502,7 +532,14 @@ def serve_one(b, peer, kind, nbytes, wall_s):
     line = b.wait_for(b"serving", 120) + b.wait_for(b"\n", 60)
     t = _transfer(b, peer, kind, nbytes, wall_s)
     t["mem_free_serving"] = int(line.split()[-1])
-    b.wait_for(b"served", 120)
+    for attempt in range(5):  # (as bench_board._serve_stop)
+        b.write(b"\x03")
+        try:
+            b.wait_for(b"served", 5)
+            break
+        except rb.BoardError:
+            if attempt == 4:
+                raise
     out = b.wait_for(b"\x04", 60)
     err = b.wait_for(b"\x04", 60)[:-1]
     b.wait_for(b">", 60)
