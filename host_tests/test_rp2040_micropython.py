@@ -152,8 +152,9 @@ def test_start_loads_only_the_poll_path_and_leaves_the_heap_to_the_application()
     # once); the 2,920-byte TX rings (two full segments: +30 % out of the
     # board) cost 3.5 KB of it and the viper copy/checksum about 4 KB; the
     # 2,920-byte RX rings (two full segments in flight: +28 % into the board)
-    # 3.5 KB more: 102,816 measured (on main after the driver and ping work)
-    assert free_started >= 102500, r
+    # 3.5 KB more: 102,816 measured (on main after the driver and ping work);
+    # header prediction in Tcp.input 0.7 KB: 102,112 measured
+    assert free_started >= 101500, r
     H.record("rp2040_micropython_heap", {"heap_free_repl": free_repl, "heap_free_import": free_import,
                                          "heap_free_after_start_static": free_started})
 

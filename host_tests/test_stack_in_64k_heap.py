@@ -23,6 +23,9 @@ if sys.implementation.name == "micropython":
     import gc
     import services  # noqa: F401  (code, not data: imported before the ballast)
     import httpstatus  # noqa: F401
+    # the ICMP echo path loads at the first echo request (tcpip.wire.echo):
+    # code, frozen on a board, so imported here before the ballast too
+    import tcpip.wire.echo  # noqa: F401
     from tcpip.stack import Stack as _Stack
 
     _ballast = []

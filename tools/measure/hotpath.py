@@ -82,7 +82,7 @@ def _cmd(runtime, n):
     if runtime == "cpython":
         return [PYTHON, script, "child", str(n)], {"PYTHONPATH": _path()}
     binary = MP64 if runtime == "mp64" else MP32
-    return [binary, "-X", "heapsize=512k", script, "child", str(n)], {"MICROPYPATH": _path()}
+    return [binary, "-X", "heapsize=768k", script, "child", str(n)], {"MICROPYPATH": _path()}
 
 
 def _callgrind(runtime, n, tmp):

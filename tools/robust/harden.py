@@ -285,7 +285,9 @@ def _agent_hold(a):
     t0 = time.monotonic()
     while time.monotonic() - t0 < a.seconds:
         try:
-            pushed += e.send(blob)
+            # from where the last (maybe partial) send stopped: the stream
+            # stays the one pattern the check below expects
+            pushed += e.send(blob[pushed % len(blob):])
         except BlockingIOError:
             time.sleep(0.05)
     res["echo_pushed_before_stall"] = pushed
