@@ -43,7 +43,12 @@ SPI at the rate the firmware programmed; exactly repeatable from run to run):
   them to rank, not to add up to the uninstrumented total.  The finer split
   asked for (frame parse / TCP input / TCP output / ring copies) needs marks
   inside tcp.py and iface.py; wrapping those functions from the outside once
-  left the board spinning in Tcp._sync_input (not understood yet).
+  left the board spinning in Tcp._sync_input (not understood yet).  With
+  ``--split-app`` the ``app`` group is cut at the send path's entry points
+  (SPLIT_PLAN: ``ip`` Interface.send_ip_h, ``emit`` Tcp._emit, ``output``
+  Tcp._output, ``send`` Connection.send/writable, ``recv`` Connection.recv_into,
+  each exclusive; ``app`` is then the service's own loop); these wrap cleanly
+  (transfers complete, no internal errors), at a few more marks' overhead.
 - ``ping_profile`` (with ``--ping-profile``): the pings again with marks on the
   background poller's path (PING_PLAN: ``rx`` MacrawNIC.recv_into, ``tx`` its send,
   ``input`` Stack._input minus the rest, ``echo`` Interface._echo_request, ``timers``,
@@ -195,10 +200,22 @@ def _wrap(f, g, nargs):
             r = f(s, a)
             _leave()
             return r
-    else:
+    elif nargs == 3:
         def w(s, a, b):
             _enter(g)
             r = f(s, a, b)
+            _leave()
+            return r
+    elif nargs == 4:  # (Tcp._output's force and Connection.send's n: optional)
+        def w(s, a, b=0, c=-1):
+            _enter(g)
+            r = f(s, a, b, c) if c != -1 else f(s, a, b)
+            _leave()
+            return r
+    else:
+        def w(s, a, b, c, d, e):
+            _enter(g)
+            r = f(s, a, b, c, d, e)
             _leave()
             return r
     return w
@@ -217,7 +234,7 @@ _stk.clear()
 _cur[0] = len(_G) - 1
 import tcpip.nic.macraw, tcpip.tcp, tcpip.stack, tcpip.iface, services, netboot
 _M = {"nic": tcpip.nic.macraw.MacrawNIC, "stack": tcpip.stack.Stack, "tcp": tcpip.tcp.Tcp,
-      "services": services.Services, "iface": tcpip.iface.Interface,
+      "services": services.Services, "conn": tcpip.tcp.Connection, "iface": tcpip.iface.Interface,
       "background": netboot.Background}
 for _name, _targets in %(plan)r:
     for _t, _nargs in _targets:
@@ -364,6 +381,22 @@ PLAN = [
     ("app", [("services.run", 1)]),
     ("poll", [("stack.poll", 2)]),
 ]
+# --split-app: the "app" group cut at the stack's entry points below it
+# (exclusive time each): ``ip`` Interface.send_ip_h (IP and Ethernet headers,
+# the driver excluded), ``emit`` Tcp._emit (TCP header, ring copy into the
+# frame, checksum), ``output`` Tcp._output (what to send), ``send``
+# Connection.send and writable (checks, copy into the TX ring), ``recv``
+# Connection.recv_into; ``app`` is then the service's own code (and
+# Tcp.accept).  More marks, more overhead: compare with a --split-app run.
+SPLIT_GROUPS = ("driver", "input", "timers", "acks", "ip", "emit", "output", "send", "recv",
+                "app", "poll", "idle")
+SPLIT_PLAN = PLAN[:4] + [
+    ("ip", [("iface.send_ip_h", 5)]),
+    ("emit", [("tcp._emit", 5)]),
+    ("output", [("tcp._output", 4)]),
+    ("send", [("conn.send", 4), ("conn.writable", 1)]),
+    ("recv", [("conn.recv_into", 2)]),
+] + PLAN[4:]
 
 # The ping profile: the background poller's path from the INTn edge to the
 # reply.  ``idle`` is everything outside these marks: the REPL waiting, and
@@ -555,8 +588,9 @@ def measure_tcp(b, peer, nbytes, wall_s):
             "out": serve_one(b, peer, "chargen", nbytes, wall_s)}
 
 
-def measure_profile(b, peer, nbytes, wall_s):
-    b.exec(PROFILE % {"groups": GROUPS, "plan": PLAN}, wall_s=120)
+def measure_profile(b, peer, nbytes, wall_s, split=False):
+    groups, plan = (SPLIT_GROUPS, SPLIT_PLAN) if split else (GROUPS, PLAN)
+    b.exec(PROFILE % {"groups": groups, "plan": plan}, wall_s=120)
     res = {}
     for kind, name in (("discard", "in"), ("chargen", "out")):
         b.exec("_prof_reset()")
@@ -668,7 +702,7 @@ def run(args):
             result["tcp"] = measure_tcp(b, peer, nbytes, args.wall)
             _log("tcp: %s" % json.dumps(result["tcp"]))
         if args.profile:
-            result["profile"] = measure_profile(b, peer, nbytes, args.wall)
+            result["profile"] = measure_profile(b, peer, nbytes, args.wall, args.split_app)
             for k, v in result["profile"].items():
                 _log("profile %s (us/segment): %s" % (k, json.dumps(v["us_per_segment"])))
         if args.ping_profile:  # (last: its marks stay on the board)
@@ -703,6 +737,9 @@ def main(argv):
     ap.add_argument("--no-tcp", dest="tcp", action="store_false")
     ap.add_argument("--profile", action="store_true",
                     help="also the per-group profile (instrumented transfers; slow)")
+    ap.add_argument("--split-app", action="store_true",
+                    help="with --profile: split the app group at the stack's send path "
+                         "(ip, emit, output, send, recv; see SPLIT_PLAN)")
     ap.add_argument("--ping-profile", action="store_true",
                     help="also the per-group profile of ping (instrumented pings, after the others)")
     a = ap.parse_args(argv)
