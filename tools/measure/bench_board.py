@@ -398,16 +398,21 @@ def _serve_start(b):
     return _wait_serving(b, 60)
 
 
-def _serve_stop(b):
-    # a Ctrl-C can land in a scheduled callback (the INTn handler) instead of the loop
+def interrupt_until(b, marker):
+    """Ctrl-C until the serve loop prints ``marker``: a Ctrl-C can land in a
+    scheduled callback (the INTn handler) instead of the loop (5 tries)."""
     for attempt in range(5):
         b.write(b"\x03")
         try:
-            b.wait_for(b"bench-stats ", 5)
-            break
+            b.wait_for(marker, 5)
+            return
         except RB.BoardError:
             if attempt == 4:
                 raise
+
+
+def _serve_stop(b):
+    interrupt_until(b, b"bench-stats ")
     st = json.loads(b.wait_for(b"\n", 30))
     b.wait_for(b"\x04>", 30)
     b.write(b"\x02")

@@ -82,7 +82,7 @@ import rp2040_board as rb  # noqa: E402  (tools/emu/rp2040_board.py)
 # the same board, peer addresses, emulator sync period (how often, simulated,
 # the emulator hands frames to and from the peer) and ping frame as the bench
 from bench_board import BOARD_IP, PEER_IP, BOARD_MAC, PEER_MAC, SYNC_US, echo_request  # noqa: E402
-from bench_board import SERVE_LOOP  # noqa: E402  (the serve loop too)
+from bench_board import SERVE_LOOP, interrupt_until  # noqa: E402  (the serve loop and its stop too)
 CPU_HZ = 125000000
 
 SETTINGS = {"dhcp": False, "dhcp_timeout_ms": 1000, "ip": BOARD_IP, "prefix": 24,
@@ -565,14 +565,7 @@ def serve_one(b, peer, kind, nbytes, wall_s):
     line = b.wait_for(b"serving", 120) + b.wait_for(b"\n", 60)
     t = _transfer(b, peer, kind, nbytes, wall_s)
     t["mem_free_serving"] = int(line.split()[-1])
-    for attempt in range(5):  # (as bench_board._serve_stop)
-        b.write(b"\x03")
-        try:
-            b.wait_for(b"served", 5)
-            break
-        except rb.BoardError:
-            if attempt == 4:
-                raise
+    interrupt_until(b, b"served")
     out = b.wait_for(b"\x04", 60)
     err = b.wait_for(b"\x04", 60)[:-1]
     b.wait_for(b">", 60)
