@@ -125,7 +125,6 @@ class MacrawNIC:
         reg = memoryview(self._reg)
         self._r1 = reg[:1]
         self._r2 = reg[:2]
-        self._r4 = reg[:4]
         self._r6 = reg[:6]
         self._pad = bytearray(_MIN_FRAME)  # short frames are padded here
         self._pad_mv = memoryview(self._pad)
@@ -135,17 +134,22 @@ class MacrawNIC:
         # int_level (the pin's own read, a C call on MicroPython) where it
         # has one, else through int_asserted (a Python call more a receive)
         self._int_high = getattr(spi, "int_level", None) or self._int_high_slow
-        # Frames known to be waiting (from one RX_RSR read) and the driver's
-        # copy of RX_RD: a burst of frames costs one RSR read, one RX_RD
-        # write and one RECV.
+        # Bytes known to be waiting (from one RX_RSR read), the driver's
+        # RX_RD (where the next record starts) and the next record's length
+        # when read ahead (0: not read): a run of frames costs one RSR read
+        # and one SPI frame per record.
         self._rx_avail = 0
         self._rx_rd = 0
-        self._rx_rd0 = 0  # RX_RD as the chip has it (until RECV)
-        # A run read to its end whose RX_RD and RECV are not yet written: set
-        # before the writes, cleared after them, so a receive interrupted
-        # between them (Ctrl-C, a MemoryError) writes them again at the next
-        # refill (with INTn wired: the next frame, or the link check's
-        # backstop) instead of reading RX_RD back half-updated (see _rx_release).
+        self._rx_next = 0
+        self._rx_rd0 = 0  # RX_RD as the chip has it (until RECV): RX_RSR counts from it
+        # What was read is freed (RX_RD and RECV: two SPI frames) once this
+        # much is read, a quarter of the chip's buffer: the chip keeps at
+        # least the rest for arriving frames.
+        self._rx_free_bytes = self._BUF_BYTES // 4
+        # Reads to free, done at the next receive before anything else (so
+        # not between a frame and the caller's answer to it); set until
+        # both writes are done, so a receive interrupted between them
+        # (Ctrl-C, a MemoryError) writes them again (see _rx_release).
         self._rx_due = False
         # With INTn wired its level says whether RECV is pending; RX_RSR is
         # read anyway after bring-up and at every link check (a backstop).
@@ -324,12 +328,16 @@ class MacrawNIC:
             raise OSError(EIO, "%s socket 0 did not open in MACRAW (Sn_SR=0x%02x)"
                           % (self.CHIP, sr))
         self._rx_avail = 0
+        self._rx_next = 0
         self._rx_due = False  # (OPEN reset RX_RD: nothing of the old ring is freed)
         self._rx_check = True
         self.rx_quiet = self._busy_fn
-        # OPEN re-initialises the pointers: read TX_WR again (docs/w5500.md section 3).
-        self._read(s0 + _Sn_TX_WR, self._r2)
-        self._tx_wr = (self._reg[0] << 8) | self._reg[1]
+        # OPEN re-initialises the pointers: read TX_WR and RX_RD again
+        # (docs/w5500.md section 3), one burst: TX_WR, RX_RSR, RX_RD.
+        r = self._reg
+        self._read(s0 + _Sn_TX_WR, self._r6)
+        self._tx_wr = (r[0] << 8) | r[1]
+        self._rx_rd = self._rx_rd0 = (r[4] << 8) | r[5]
         self._tx_pending = False
 
     def _resync(self):
@@ -341,10 +349,16 @@ class MacrawNIC:
         self._open()
 
     # ------------------------------------------------------------------- RX
-    # Per frame: the record header, the frame, and once per run of frames
-    # that one RX_RSR read showed, RX_RD and RECV; the RX_RSR read itself
-    # only when INTn (where wired) says RECV is pending.  The functions stay
-    # small: a MicroPython frame over 11 words is a heap allocation.
+    # A run of records (what one RX_RSR read showed) costs, with INTn
+    # wired, the Sn_IR clear and the RX_RSR read, then one SPI frame per
+    # record: its header and frame together when the run is one record
+    # that fits the caller's buffer (an ACK, a ping request), else the frame
+    # and the next record's header together (a longer run's first header
+    # alone).  What is read is freed (RX_RD, RECV) only once a quarter of
+    # the chip's buffer is read, and then at the next receive before its
+    # reads: not between a frame and the caller's answer to it.  The
+    # functions stay small: a MicroPython frame over 11 words is a heap
+    # allocation.
 
     def recv_into(self, buf):
         """Copy one received Ethernet frame (no FCS) into ``buf``; return its
@@ -356,11 +370,16 @@ class MacrawNIC:
                 return 0
             if not self._rx_refill():
                 return 0
-        return self._rx_record(buf)
+        elif self._rx_due:
+            self._rx_release(self._rx_rd)
+        if self._rx_next:
+            return self._rx_frame(buf, self._rx_next)
+        return self._rx_first(buf)
 
     def _rx_refill(self):
-        # How many bytes wait (RX_RSR) and where (RX_RD): one burst, they are
-        # adjacent.  True when something waits.
+        # How many bytes wait: RX_RSR, which counts from the chip's RX_RD,
+        # less what the driver read and has not freed yet.  True when
+        # something waits.
         if self._rx_due:
             self._rx_release(self._rx_rd)
         k = 1  # SPI transactions: RX_RSR's read, and Sn_IR's write before it with INTn
@@ -376,72 +395,124 @@ class MacrawNIC:
             self.spi.write_frame(self._f_irq_clear)
             k = 2
         r = self._reg
-        self.spi.read(self._h_rsr, self._r4)
+        self.spi.read(self._h_rsr, self._r2)
         self.spi_transactions += k  # (counted at once: each update costs on the board)
-        self.spi_bytes += 4 * k + 3  # 7 bytes, and 4 more for Sn_IR
-        rsr = (r[0] << 8) | r[1]
-        if rsr == 0:
+        self.spi_bytes += 4 * k + 1  # 5 bytes, and 4 more for Sn_IR
+        # Not re-read: RX_RSR only grows behind our back, so a read torn by
+        # an arriving frame can only under-read; _rx_frame looks again
+        # when a record seems to run past it.
+        avail = ((r[0] << 8) | r[1]) - ((self._rx_rd - self._rx_rd0) & 0xFFFF)
+        if avail <= 0:
             self.rx_quiet = self._quiet_fn  # (_rx_check is off and nothing is due)
             return False
         self.rx_quiet = self._busy_fn
-        # Not re-read: RX_RSR only grows behind our back, so a read torn by
-        # an arriving frame can only under-read; _rx_record looks again
-        # when a record seems to run past it.
-        self._rx_rd = self._rx_rd0 = (r[2] << 8) | r[3]
-        self._rx_avail = rsr
+        self._rx_avail = avail
         return True
 
-    def _rx_record(self, buf):
-        # Record = LEN_hi LEN_lo frame; LEN counts its own 2 bytes [docs/w5500.md section 4].
-        rd = self._rx_rd
+    def _rx_first(self, buf):
+        # The run's first record, its header not read yet.  When the run
+        # could be one record that fits buf (62..1516 bytes, and the chip's
+        # buffer does not end inside it), its header and frame in one SPI
+        # frame; else the header alone.
+        avail = self._rx_avail
+        if (_MIN_FRAME + 2 <= avail <= _MTU_FRAME + 2 and avail <= len(buf) + 2
+                and (self._rx_rd & self._buf_mask) + avail <= self._buf_mask + 1):
+            return self._rx_whole(buf, avail)
         r = self._reg
-        self._read_ring(rd, self._r2, 2)
-        rec = (r[0] << 8) | r[1]
+        self._read_ring(self._rx_rd, self._r2, 2)
+        self.spi_transactions += 1
+        self.spi_bytes += 5
+        return self._rx_frame(buf, (r[0] << 8) | r[1])
+
+    def _rx_whole(self, buf, avail):
+        # Record = LEN_hi LEN_lo frame; LEN counts its own 2 bytes
+        # [docs/w5500.md section 4]: the header and avail - 2 bytes after it.
+        # (few locals, one reused: a MicroPython frame over 11 words is a
+        # heap allocation)
+        buf = self._view(buf, avail - 2)  # (the same bytes: the next header is in it)
+        h = self._h_rxb
+        rec = (self._rx_rd & self._buf_mask) + self._rxb16  # (the address, first)
+        h[self._hdr_at] = rec >> 8
+        h[self._hdr_at + 1] = rec & 0xFF
+        self.spi.read_two(h, self._r2, buf)
+        self.spi_transactions += 1
+        self.spi_bytes += avail + 3
+        rec = (self._reg[0] << 8) | self._reg[1]
+        if rec == avail:
+            return self._rx_done(rec, 0)
+        if _MIN_FRAME + 2 <= rec <= avail - 2:
+            # Several records: this one's frame is buf[:rec - 2] and the
+            # next one's header came right after it.
+            avail = (buf[rec - 2] << 8) | buf[rec - 1]  # (reused: that header)
+            return self._rx_done(rec, avail)
+        return self._rx_frame(buf, rec)  # (checked there: re-read or resync)
+
+    def _rx_frame(self, buf, rec):
+        # A record whose header is read: its frame, and in the same SPI
+        # frame the next record's header when the run has one and the
+        # chip's buffer does not end before it.
         n = rec - 2
         if n < _MIN_FRAME or n > _MTU_FRAME or (rec > self._rx_avail and rec > self._rx_reread()):
-            self.spi_transactions += 1  # (the record header's read)
-            self.spi_bytes += 5
             self._resync()
             return 0
-        if n <= len(buf):
-            self._read_ring((rd + 2) & 0xFFFF, buf, n)
-            self.spi_transactions += 2  # the record header's read and the frame's, at once
-            self.spi_bytes += n + 8
-        else:
-            self.spi_transactions += 1
-            self.spi_bytes += 5
-            self.rx_drop_too_big += 1
-        rd = (rd + rec) & 0xFFFF
-        self._rx_rd = rd
-        self._rx_avail -= rec
-        self._rx_due = self._rx_avail == 0  # (no branch before it: see _rx_release)
-        if self._rx_due:
-            self._rx_release(rd)
         if n > len(buf):
-            return 0
+            return self._rx_drop(rec)
+        if self._rx_avail - rec < 2 or ((self._rx_rd + 2) & self._buf_mask) + rec > self._buf_mask + 1:
+            self._read_ring((self._rx_rd + 2) & 0xFFFF, buf, n)
+            self.spi_transactions += 1
+            self.spi_bytes += rec + 1
+            return self._rx_done(rec, 0)
+        buf = self._view(buf, n)
+        h = self._h_rxb
+        n = ((self._rx_rd + 2) & self._buf_mask) + self._rxb16  # (reused: the address)
+        h[self._hdr_at] = n >> 8
+        h[self._hdr_at + 1] = n & 0xFF
+        self.spi.read_two(h, buf, self._r2)
+        self.spi_transactions += 1
+        self.spi_bytes += rec + 3
+        return self._rx_done(rec, (self._reg[0] << 8) | self._reg[1])
+
+    def _rx_done(self, rec, nxt):
+        # The record is read: the driver's RX_RD past it and the next
+        # header (0: not read), in straight-line code (no branch, where a
+        # KeyboardInterrupt could leave them apart).
+        rd = (self._rx_rd + rec) & 0xFFFF
+        self._rx_rd = rd
+        self._rx_next = nxt
+        self._rx_avail -= rec
+        self._rx_due = ((rd - self._rx_rd0) & 0xFFFF) >= self._rx_free_bytes
+        if self._rx_avail == 0 and not self._rx_check:
+            self.rx_quiet = self._quiet_fn  # (the run is read)
         self.rx_frames += 1
-        self.rx_bytes += n
-        return n
+        self.rx_bytes += rec - 2
+        return rec - 2
+
+    def _rx_drop(self, rec):
+        # A frame larger than the caller's buffer: skipped and counted.
+        self._rx_done(rec, 0)
+        self.rx_frames -= 1
+        self.rx_bytes -= rec - 2
+        self.rx_drop_too_big += 1
+        return 0
 
     def _rx_reread(self):
-        # RX_RSR again, as bytes left after what this run consumed (the chip
-        # still counts from RX_RD as it was at the first read).
+        # RX_RSR again, as bytes left after what the driver read since the
+        # last release (the chip counts from its RX_RD).
         r = self._reg
         self._xfer(False, self._h_rsr, self._r2)
         self._rx_avail = ((r[0] << 8) | r[1]) - ((self._rx_rd - self._rx_rd0) & 0xFFFF)
         return self._rx_avail
 
     def _rx_release(self, rd):
-        # RX_RD then RECV frees what this run read [DS p54].  Sn_CR is not
+        # RX_RD then RECV frees what was read [DS p54].  Sn_CR is not
         # polled for the chip to accept RECV: it does within a few of its
         # clocks, long before the next SPI transaction.  An exception between
         # the two writes (KeyboardInterrupt is raised at a branch, such as
         # the adapter's; a MemoryError caught by the caller's caller) would
         # leave RX_RD written and RECV not: the chip's RX_RSR then still
-        # counts what this run read, the next _rx_refill would take RX_RD
-        # and that count together, run past the data and resync.
-        # _rx_due stays set until both writes are done, and _rx_refill does
-        # them again first (writing both twice is harmless).
+        # counts from the old RX_RD, which _rx_rd0 keeps until both writes
+        # are done; _rx_due stays set, and the next receive does them again
+        # first (writing both twice is harmless).
         # (Two SPI frames of 5 and 4 bytes, prebuilt: the pointer patched in.)
         f = self._f_rx_rd
         f[3] = rd >> 8
@@ -452,8 +523,6 @@ class MacrawNIC:
         self.spi_bytes += 9
         self._rx_rd0 = rd
         self._rx_due = False
-        if self._rx_avail == 0 and not self._rx_check:
-            self.rx_quiet = self._quiet_fn  # (the run is read and freed)
 
     def _read_ring(self, ptr, buf, n):
         # The buffer address is ptr masked to the buffer size; split at the
