@@ -120,7 +120,6 @@ class MacrawNIC:
         self.send_timeout_ms = send_timeout_ms
         # Preallocated SPI header and register buffers, with fixed views.
         self._hdr = bytearray(3)
-        self._hdr_mv = memoryview(self._hdr)
         self._reg = bytearray(8)
         reg = memoryview(self._reg)
         self._r1 = reg[:1]
@@ -151,6 +150,9 @@ class MacrawNIC:
         # both writes are done, so a receive interrupted between them
         # (Ctrl-C, a MemoryError) writes them again (see _rx_release).
         self._rx_due = False
+        # With INTn wired: clear Sn_IR's RECV before the next RX_RSR read
+        # (see _rx_refill; never without INTn).
+        self._ir_clear = self._int
         # With INTn wired its level says whether RECV is pending; RX_RSR is
         # read anyway after bring-up and at every link check (a backstop).
         self._rx_check = True
@@ -168,20 +170,18 @@ class MacrawNIC:
         # per frame), and their 2-byte data buffers.
         s0 = self._S0
         self._h_rsr = self._fixed_header(s0 + _Sn_RX_RSR, False)
-        self._h_rx_rd = self._fixed_header(s0 + _Sn_RX_RD, True)
         self._h_tx_rd = self._fixed_header(s0 + _Sn_TX_RD, False)
-        self._h_tx_wr = self._fixed_header(s0 + _Sn_TX_WR, True)
-        self._h_cr_w = self._fixed_header(s0 + _Sn_CR, True)
         self._h_cr_r = self._fixed_header(s0 + _Sn_CR, False)
-        self._h_ir_w = self._fixed_header(s0 + _Sn_IR, True)
+        h_cr_w = self._fixed_header(s0 + _Sn_CR, True)
         # Register writes of the per-frame path as whole SPI frames (header
         # and data in one buffer, handed to the adapter's write_frame: one
         # SPI write instead of two); the pointer frames are patched in place.
-        self._f_recv = self._h_cr_w + bytes([_CMD_RECV])
-        self._f_send = self._h_cr_w + bytes([_CMD_SEND])
-        self._f_irq_clear = self._h_ir_w + bytes([_IR_RECV])
-        self._f_rx_rd = bytearray(self._h_rx_rd + b"\x00\x00")
-        self._f_tx_wr = bytearray(self._h_tx_wr + b"\x00\x00")
+        # (The write headers are not kept: only these frames are.)
+        self._f_recv = h_cr_w + bytes([_CMD_RECV])
+        self._f_send = h_cr_w + bytes([_CMD_SEND])
+        self._f_irq_clear = self._fixed_header(s0 + _Sn_IR, True) + bytes([_IR_RECV])
+        self._f_rx_rd = bytearray(self._fixed_header(s0 + _Sn_RX_RD, True) + b"\x00\x00")
+        self._f_tx_wr = bytearray(self._fixed_header(s0 + _Sn_TX_WR, True) + b"\x00\x00")
         # Headers of the per-frame buffer transfers (a write to TX memory, a
         # read of RX memory): built once, their address patched per frame
         # at _hdr_at (no _header() call per transfer).
@@ -212,7 +212,7 @@ class MacrawNIC:
 
     # ------------------------------------------------------ chip specifics
     def _header(self, addr, write):
-        """The SPI header (a 3-byte memoryview) for a transfer at ``addr``."""
+        """The SPI header (3 bytes, in a buffer reused by the next call) for a transfer at ``addr``."""
         raise NotImplementedError
 
     def _configure(self):
@@ -241,12 +241,9 @@ class MacrawNIC:
         self.spi_transactions += 1
         self.spi_bytes += 3 + len(mv)
 
-    def _xfer(self, write, header, mv):
-        # One transaction with a prebuilt header.
-        if write:
-            self.spi.write(header, mv)
-        else:
-            self.spi.read(header, mv)
+    def _read_fixed(self, header, mv):
+        # One read with a prebuilt header.
+        self.spi.read(header, mv)
         self.spi_transactions += 1
         self.spi_bytes += 3 + len(mv)
 
@@ -257,12 +254,6 @@ class MacrawNIC:
     def _write8(self, addr, value):
         self._reg[0] = value
         self._write(addr, self._r1)
-
-    def _write16(self, addr, value):
-        r = self._reg
-        r[0] = (value >> 8) & 0xFF
-        r[1] = value & 0xFF
-        self._write(addr, self._r2)
 
     def _command(self, cmd):
         # Sn_CR clears once the chip has accepted the command (Q1); bounded.
@@ -330,6 +321,7 @@ class MacrawNIC:
         self._rx_avail = 0
         self._rx_next = 0
         self._rx_due = False  # (OPEN reset RX_RD: nothing of the old ring is freed)
+        self._ir_clear = self._int
         self._rx_check = True
         self.rx_quiet = self._busy_fn
         # OPEN re-initialises the pointers: read TX_WR and RX_RD again
@@ -374,7 +366,7 @@ class MacrawNIC:
             self._rx_release(self._rx_rd)
         if self._rx_next:
             return self._rx_frame(buf, self._rx_next)
-        return self._rx_first(buf)
+        return self._rx_whole(buf)
 
     def _rx_refill(self):
         # How many bytes wait: RX_RSR, which counts from the chip's RX_RD,
@@ -391,9 +383,15 @@ class MacrawNIC:
             self._rx_check = False
             # Clear RECV before reading RX_RSR so a frame that lands after
             # the read raises INTn again (Q3, ESP's order); on the W5100S
-            # this also releases the IRQ line (Q11).
-            self.spi.write_frame(self._f_irq_clear)
-            k = 2
+            # this also releases the IRQ line (Q11).  Every other refill
+            # only: the first after a quiet one reads RX_RSR at once (the
+            # frame that pulled INTn low waits: a clear first only delays
+            # it), and one that finds nothing so clears and looks again;
+            # only a read after a clear declares the chip quiet.
+            if self._ir_clear:
+                self.spi.write_frame(self._f_irq_clear)
+                k = 2
+            self._ir_clear = k == 1
         r = self._reg
         self.spi.read(self._h_rsr, self._r2)
         self.spi_transactions += k  # (counted at once: each update costs on the board)
@@ -403,31 +401,26 @@ class MacrawNIC:
         # when a record seems to run past it.
         avail = ((r[0] << 8) | r[1]) - ((self._rx_rd - self._rx_rd0) & 0xFFFF)
         if avail <= 0:
+            if self._ir_clear:
+                return self._rx_refill()  # (RECV not cleared before this read: clear, look again)
             self.rx_quiet = self._quiet_fn  # (_rx_check is off and nothing is due)
             return False
         self.rx_quiet = self._busy_fn
         self._rx_avail = avail
         return True
 
-    def _rx_first(self, buf):
+    def _rx_whole(self, buf):
         # The run's first record, its header not read yet.  When the run
         # could be one record that fits buf (62..1516 bytes, and the chip's
-        # buffer does not end inside it), its header and frame in one SPI
-        # frame; else the header alone.
+        # buffer does not end inside it), its header and the run in one SPI
+        # frame; else _rx_frame reads the header alone first.
         avail = self._rx_avail
-        if (_MIN_FRAME + 2 <= avail <= _MTU_FRAME + 2 and avail <= len(buf) + 2
+        if not (_MIN_FRAME + 2 <= avail <= _MTU_FRAME + 2 and avail <= len(buf) + 2
                 and (self._rx_rd & self._buf_mask) + avail <= self._buf_mask + 1):
-            return self._rx_whole(buf, avail)
-        r = self._reg
-        self._read_ring(self._rx_rd, self._r2, 2)
-        self.spi_transactions += 1
-        self.spi_bytes += 5
-        return self._rx_frame(buf, (r[0] << 8) | r[1])
-
-    def _rx_whole(self, buf, avail):
+            return self._rx_frame(buf, 0)
         # Record = LEN_hi LEN_lo frame; LEN counts its own 2 bytes
         # [docs/w5500.md section 4]: the header and avail - 2 bytes after it.
-        # (few locals, one reused: a MicroPython frame over 11 words is a
+        # (few locals, some reused: a MicroPython frame over 11 words is a
         # heap allocation)
         buf = self._view(buf, avail - 2)  # (the same bytes: the next header is in it)
         h = self._h_rxb
@@ -448,15 +441,25 @@ class MacrawNIC:
         return self._rx_frame(buf, rec)  # (checked there: re-read or resync)
 
     def _rx_frame(self, buf, rec):
-        # A record whose header is read: its frame, and in the same SPI
-        # frame the next record's header when the run has one and the
-        # chip's buffer does not end before it.
+        # A record: its header (rec; 0 when not read yet: read here alone),
+        # then its frame, and in the same SPI frame the next record's
+        # header when the run has one and the chip's buffer does not end
+        # before it.
+        if not rec:
+            self._read_ring(self._rx_rd, self._r2, 2)
+            self.spi_transactions += 1
+            self.spi_bytes += 5
+            rec = (self._reg[0] << 8) | self._reg[1]
         n = rec - 2
         if n < _MIN_FRAME or n > _MTU_FRAME or (rec > self._rx_avail and rec > self._rx_reread()):
             self._resync()
             return 0
-        if n > len(buf):
-            return self._rx_drop(rec)
+        if n > len(buf):  # larger than the caller's buffer: skipped, counted
+            self._rx_done(rec, 0)
+            self.rx_frames -= 1
+            self.rx_bytes -= n
+            self.rx_drop_too_big += 1
+            return 0
         if self._rx_avail - rec < 2 or ((self._rx_rd + 2) & self._buf_mask) + rec > self._buf_mask + 1:
             self._read_ring((self._rx_rd + 2) & 0xFFFF, buf, n)
             self.spi_transactions += 1
@@ -487,19 +490,11 @@ class MacrawNIC:
         self.rx_bytes += rec - 2
         return rec - 2
 
-    def _rx_drop(self, rec):
-        # A frame larger than the caller's buffer: skipped and counted.
-        self._rx_done(rec, 0)
-        self.rx_frames -= 1
-        self.rx_bytes -= rec - 2
-        self.rx_drop_too_big += 1
-        return 0
-
     def _rx_reread(self):
         # RX_RSR again, as bytes left after what the driver read since the
         # last release (the chip counts from its RX_RD).
         r = self._reg
-        self._xfer(False, self._h_rsr, self._r2)
+        self._read_fixed(self._h_rsr, self._r2)
         self._rx_avail = ((r[0] << 8) | r[1]) - ((self._rx_rd - self._rx_rd0) & 0xFFFF)
         return self._rx_avail
 
@@ -730,7 +725,7 @@ class MacrawNIC:
                 t0 = ticks_ms()
             # Sn_CR and Sn_IR are adjacent: TIMEOUT belongs to ARP/TCP timers,
             # not MACRAW, but MG and ioLib treat it as a failed send (docs/w5500.md section 5).
-            self._xfer(False, self._h_cr_r, self._r2)
+            self._read_fixed(self._h_cr_r, self._r2)
             if r[1] & _IR_TIMEOUT or ticks_diff(ticks_ms(), t0) > self.send_timeout_ms:
                 break
         self._tx_pending = False

@@ -62,7 +62,7 @@ class W5500(MacrawNIC):
         h[0] = (addr >> 8) & 0xFF
         h[1] = addr & 0xFF
         h[2] = (addr >> 16) | (_RWB_WRITE if write else 0)
-        return self._hdr_mv
+        return h
 
     def _configure(self):
         # All 16 KB of RX and TX to socket 0, none to sockets 1..7 [DS p31].
