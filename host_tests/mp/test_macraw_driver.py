@@ -710,23 +710,32 @@ def test_rx_quiet_is_true_only_when_a_receive_would_find_nothing_without_spi(c):
     nic.link_up()
     assert not quiet()  # the link check's backstop RX_RSR read is due
     assert nic.recv_into(buf) == 0 and quiet()
+    wire.inbox.append(frame(80, 3))
+    chip.pump()
+    assert nic.recv_into(buf) == 80  # (RX_RSR read at once, RECV left set)
+    wire.inbox.extend([frame(60, 4), frame(70, 5)])
+    chip.pump()
+    assert nic.recv_into(buf) == 60  # (RECV cleared before this RX_RSR read)
+    assert chip.intn() == 1 and not quiet()  # INTn high, yet the run's second frame waits
+    assert nic.recv_into(buf) == 70 and quiet()
     wire2, chip2, nic2 = c.make(intn=False)
     assert nic2.rx_quiet is None  # without INTn only a read of RX_RSR can tell
 
 
 def test_quiet_only_when_nothing_unread_or_intn_low_with_frames_landing_at_any_spi_frame(c):
     # the receive right after a quiet spell reads RX_RSR without clearing
-    # RECV first; the driver may call itself quiet only after a clear and
-    # a read: whenever rx_quiet() is true, either nothing is left unread in
-    # the chip or INTn is low (no lost wake-up), and every frame arrives
+    # RECV first: whenever rx_quiet() is true, either nothing is left
+    # unread in the chip or INTn is low (no lost wake-up), and every frame
+    # arrives
     wire, chip, nic = c.make(intn=True)
     buf = bytearray(1514)
     frames = [frame(60 + (i * 53) % 300, i) for i in range(60)]
     got = []
     for step in range(3000):
         chip.wire_frames_per_select = 1 if step % 7 < 3 else 0
-        if step % 11 == 0 and len(wire.inbox) + len(got) < len(frames):
-            wire.inbox.append(frames[len(got) + len(wire.inbox)])
+        for _ in range(step % 3 + 1 if step % 11 == 0 else 0):  # 1..3 frames at a time
+            if len(wire.inbox) + len(got) < len(frames):
+                wire.inbox.append(frames[len(got) + len(wire.inbox)])
         if nic.rx_quiet():
             unread = chip.rx_rsr(0) - ((nic._rx_rd - chip._rx_rd[0]) & 0xFFFF)
             assert unread == 0 or chip.intn() == 0, (step, unread)

@@ -386,8 +386,11 @@ class MacrawNIC:
             # this also releases the IRQ line (Q11).  Every other refill
             # only: the first after a quiet one reads RX_RSR at once (the
             # frame that pulled INTn low waits: a clear first only delays
-            # it), and one that finds nothing so clears and looks again;
-            # only a read after a clear declares the chip quiet.
+            # it), and the next one clears.  No wake-up is lost: rx_quiet
+            # is INTn's level, low until a clear, and every RSR read after
+            # a clear counts what arrived before it.  (A read without a
+            # clear that finds nothing clears and looks again at once
+            # rather than leave INTn low for the next poll.)
             if self._ir_clear:
                 self.spi.write_frame(self._f_irq_clear)
                 k = 2
