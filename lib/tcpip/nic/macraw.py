@@ -151,7 +151,7 @@ class MacrawNIC:
         # (Ctrl-C, a MemoryError) writes them again (see _rx_release).
         self._rx_due = False
         # With INTn wired: clear Sn_IR's RECV before the next RX_RSR read
-        # (see _rx_refill; never without INTn).
+        # (see recv_into; never without INTn).
         self._ir_clear = self._int
         # With INTn wired its level says whether RECV is pending; RX_RSR is
         # read anyway after bring-up and at every link check (a backstop).
@@ -170,18 +170,20 @@ class MacrawNIC:
         # per frame), and their 2-byte data buffers.
         s0 = self._S0
         self._h_rsr = self._fixed_header(s0 + _Sn_RX_RSR, False)
+        self._h_rx_rd = self._fixed_header(s0 + _Sn_RX_RD, True)
         self._h_tx_rd = self._fixed_header(s0 + _Sn_TX_RD, False)
+        self._h_tx_wr = self._fixed_header(s0 + _Sn_TX_WR, True)
+        self._h_cr_w = self._fixed_header(s0 + _Sn_CR, True)
         self._h_cr_r = self._fixed_header(s0 + _Sn_CR, False)
-        h_cr_w = self._fixed_header(s0 + _Sn_CR, True)
+        self._h_ir_w = self._fixed_header(s0 + _Sn_IR, True)
         # Register writes of the per-frame path as whole SPI frames (header
         # and data in one buffer, handed to the adapter's write_frame: one
         # SPI write instead of two); the pointer frames are patched in place.
-        # (The write headers are not kept: only these frames are.)
-        self._f_recv = h_cr_w + bytes([_CMD_RECV])
-        self._f_send = h_cr_w + bytes([_CMD_SEND])
-        self._f_irq_clear = self._fixed_header(s0 + _Sn_IR, True) + bytes([_IR_RECV])
-        self._f_rx_rd = bytearray(self._fixed_header(s0 + _Sn_RX_RD, True) + b"\x00\x00")
-        self._f_tx_wr = bytearray(self._fixed_header(s0 + _Sn_TX_WR, True) + b"\x00\x00")
+        self._f_recv = self._h_cr_w + bytes([_CMD_RECV])
+        self._f_send = self._h_cr_w + bytes([_CMD_SEND])
+        self._f_irq_clear = self._h_ir_w + bytes([_IR_RECV])
+        self._f_rx_rd = bytearray(self._h_rx_rd + b"\x00\x00")
+        self._f_tx_wr = bytearray(self._h_tx_wr + b"\x00\x00")
         # Headers of the per-frame buffer transfers (a write to TX memory, a
         # read of RX memory): built once, their address patched per frame
         # at _hdr_at (no _header() call per transfer).
@@ -238,12 +240,6 @@ class MacrawNIC:
 
     def _write(self, addr, mv):
         self.spi.write(self._header(addr, True), mv)
-        self.spi_transactions += 1
-        self.spi_bytes += 3 + len(mv)
-
-    def _read_fixed(self, header, mv):
-        # One read with a prebuilt header.
-        self.spi.read(header, mv)
         self.spi_transactions += 1
         self.spi_bytes += 3 + len(mv)
 
@@ -355,31 +351,26 @@ class MacrawNIC:
     def recv_into(self, buf):
         """Copy one received Ethernet frame (no FCS) into ``buf``; return its
         length, or 0 when nothing waits.  Never blocks."""
-        if self._rx_avail == 0:
-            # INTn high (and no backstop read due): nothing arrived, decided
-            # here without a call (the empty receive runs at every poll)
-            if self._int and not self._rx_check and self._int_high():
-                return 0
-            if not self._rx_refill():
-                return 0
-        elif self._rx_due:
-            self._rx_release(self._rx_rd)
-        if self._rx_next:
-            return self._rx_frame(buf, self._rx_next)
-        return self._rx_whole(buf)
-
-    def _rx_refill(self):
+        if self._rx_avail:
+            if self._rx_due:
+                self._rx_release(self._rx_rd)
+            if self._rx_next:
+                return self._rx_frame(buf, self._rx_next)
+            return self._rx_whole(buf)
+        # INTn high (and no backstop read due): nothing arrived, decided
+        # here without a call (the empty receive runs at every poll)
+        if self._int and not self._rx_check and self._int_high():
+            return 0
         # How many bytes wait: RX_RSR, which counts from the chip's RX_RD,
-        # less what the driver read and has not freed yet.  True when
-        # something waits.
+        # less what the driver read and has not freed yet (here, not in a
+        # function of its own: one call less per run).
         if self._rx_due:
             self._rx_release(self._rx_rd)
         k = 1  # SPI transactions: RX_RSR's read, and Sn_IR's write before it with INTn
         if self._int:
-            # (recv_into returned already when INTn was high: RECV was not
-            # raised since it was last cleared, so nothing arrived; unless
-            # _rx_check forced a read, after bring-up and at every link
-            # check, a backstop for a missed level, Q4.)
+            # (INTn was low: RECV was raised since it was last cleared;
+            # unless _rx_check forced a read, after bring-up and at every
+            # link check, a backstop for a missed level, Q4.)
             self._rx_check = False
             # Clear RECV before reading RX_RSR so a frame that lands after
             # the read raises INTn again (Q3, ESP's order); on the W5100S
@@ -395,22 +386,21 @@ class MacrawNIC:
                 self.spi.write_frame(self._f_irq_clear)
                 k = 2
             self._ir_clear = k == 1
-        r = self._reg
         self.spi.read(self._h_rsr, self._r2)
         self.spi_transactions += k  # (counted at once: each update costs on the board)
         self.spi_bytes += 4 * k + 1  # 5 bytes, and 4 more for Sn_IR
         # Not re-read: RX_RSR only grows behind our back, so a read torn by
         # an arriving frame can only under-read; _rx_frame looks again
         # when a record seems to run past it.
-        avail = ((r[0] << 8) | r[1]) - ((self._rx_rd - self._rx_rd0) & 0xFFFF)
-        if avail <= 0:
-            if self._ir_clear:
-                return self._rx_refill()  # (RECV not cleared before this read: clear, look again)
+        k = ((self._reg[0] << 8) | self._reg[1]) - ((self._rx_rd - self._rx_rd0) & 0xFFFF)
+        if k <= 0:
             self.rx_quiet = self._quiet_fn  # (_rx_check is off and nothing is due)
-            return False
+            if self._ir_clear:
+                return self.recv_into(buf)  # (RECV not cleared before this read: clear, look again)
+            return 0
         self.rx_quiet = self._busy_fn
-        self._rx_avail = avail
-        return True
+        self._rx_avail = k  # (k reused: the bytes waiting)
+        return self._rx_whole(buf)
 
     def _rx_whole(self, buf):
         # The run's first record, its header not read yet.  When the run
@@ -435,7 +425,16 @@ class MacrawNIC:
         self.spi_bytes += avail + 3
         rec = (self._reg[0] << 8) | self._reg[1]
         if rec == avail:
-            return self._rx_done(rec, 0)
+            # The run was this record (the usual case): _rx_done inline,
+            # one call less.
+            self._rx_rd = rec = (self._rx_rd + rec) & 0xFFFF
+            self._rx_avail = 0
+            self._rx_due = ((rec - self._rx_rd0) & 0xFFFF) >= self._rx_free_bytes
+            if not self._rx_check:
+                self.rx_quiet = self._quiet_fn  # (the run is read)
+            self.rx_frames += 1
+            self.rx_bytes += avail - 2
+            return avail - 2
         if _MIN_FRAME + 2 <= rec <= avail - 2:
             # Several records: this one's frame is buf[:rec - 2] and the
             # next one's header came right after it.
@@ -497,7 +496,9 @@ class MacrawNIC:
         # RX_RSR again, as bytes left after what the driver read since the
         # last release (the chip counts from its RX_RD).
         r = self._reg
-        self._read_fixed(self._h_rsr, self._r2)
+        self.spi.read(self._h_rsr, self._r2)
+        self.spi_transactions += 1
+        self.spi_bytes += 5
         self._rx_avail = ((r[0] << 8) | r[1]) - ((self._rx_rd - self._rx_rd0) & 0xFFFF)
         return self._rx_avail
 
@@ -728,7 +729,9 @@ class MacrawNIC:
                 t0 = ticks_ms()
             # Sn_CR and Sn_IR are adjacent: TIMEOUT belongs to ARP/TCP timers,
             # not MACRAW, but MG and ioLib treat it as a failed send (docs/w5500.md section 5).
-            self._read_fixed(self._h_cr_r, self._r2)
+            self.spi.read(self._h_cr_r, self._r2)
+            self.spi_transactions += 1
+            self.spi_bytes += 5
             if r[1] & _IR_TIMEOUT or ticks_diff(ticks_ms(), t0) > self.send_timeout_ms:
                 break
         self._tx_pending = False

@@ -64,7 +64,7 @@ class MachineSPI:
         # empty receive (it runs at every poll)
         self.int_level = self._int.value if self._int is not None else None
 
-    # write/write_frame/read run for every SPI transaction: straight-line
+    # write/write_frame/read/read_two run for every SPI transaction: straight-line
     # (module docstring) and no extra locals, so their MicroPython frame
     # stays within the 11 words kept on the C stack (a bigger one is
     # allocated on the heap at every call; tools/measure/frames.py)
