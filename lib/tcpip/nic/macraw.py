@@ -415,7 +415,10 @@ class MacrawNIC:
         # [docs/w5500.md section 4]: the header and avail - 2 bytes after it.
         # (few locals, some reused: a MicroPython frame over 11 words is a
         # heap allocation)
-        buf = self._view(buf, avail - 2)  # (the same bytes: the next header is in it)
+        # buf[:avail - 2], the last view made (as _view keeps it) without
+        # the call when it fits (the same bytes: the next header is in it)
+        h = self._views
+        buf = h[2] if h[0] is buf and h[1] == avail - 2 else self._view(buf, avail - 2)
         h = self._h_rxb
         rec = (self._rx_rd & self._buf_mask) + self._rxb16  # (the address, first)
         h[self._hdr_at] = rec >> 8
