@@ -337,9 +337,9 @@ class MacrawNIC:
         self._open()
 
     # ------------------------------------------------------------------- RX
-    # A run of records (what one RX_RSR read showed) costs, with INTn
-    # wired, the Sn_IR clear and the RX_RSR read, then one SPI frame per
-    # record: its header and frame together when the run is one record
+    # A run of records (what one RX_RSR read showed) costs the RX_RSR read
+    # (with INTn wired, before every other one the Sn_IR clear), then one
+    # SPI frame per record: its header and frame together when the run is one record
     # that fits the caller's buffer (an ACK, a ping request), else the frame
     # and the next record's header together (a longer run's first header
     # alone).  What is read is freed (RX_RD, RECV) only once a quarter of
@@ -417,8 +417,10 @@ class MacrawNIC:
         # heap allocation)
         # buf[:avail - 2], the last view made (as _view keeps it) without
         # the call when it fits (the same bytes: the next header is in it)
-        h = self._views
-        buf = h[2] if h[0] is buf and h[1] == avail - 2 else self._view(buf, avail - 2)
+        if self._views[0] is buf and self._views[1] == avail - 2:
+            buf = self._views[2]
+        else:
+            buf = self._view(buf, avail - 2)
         h = self._h_rxb
         rec = (self._rx_rd & self._buf_mask) + self._rxb16  # (the address, first)
         h[self._hdr_at] = rec >> 8
