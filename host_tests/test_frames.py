@@ -31,8 +31,10 @@ SMALL = {
                          "Tcp.send_soon_acks", "Tcp._ack_later", "Tcp._ack_soon"],
     "lib/tcpip/wire/tcp.py": ["Tcp.parse_sum", "finish_sum"],
     "lib/tcpip/nic/w5500_spi.py": ["MachineSPI.write", "MachineSPI.write_frame", "MachineSPI.read",
-                                   "BusioSPI.write", "BusioSPI.write_frame", "BusioSPI.read"],
-    "lib/tcpip/nic/macraw.py": ["MacrawNIC.recv_into", "MacrawNIC._rx_refill", "MacrawNIC._rx_record",
+                                   "MachineSPI.read_two", "BusioSPI.write", "BusioSPI.write_frame",
+                                   "BusioSPI.read", "BusioSPI.read_two"],
+    "lib/tcpip/nic/macraw.py": ["MacrawNIC.recv_into", "MacrawNIC._rx_whole",
+                                "MacrawNIC._rx_frame", "MacrawNIC._rx_done",
                                 "MacrawNIC._rx_release", "MacrawNIC._read_ring", "MacrawNIC._view",
                                 "MacrawNIC.send", "MacrawNIC._tx_commit"],
 }

@@ -140,7 +140,7 @@ def test_transactions_are_straight_line_code(which, machine_bus, busio_bus):
     # without a try/finally a small transaction costs half (w5500_spi.py)
     import dis
     cls = w5500_spi.MachineSPI if which == "machine" else w5500_spi.BusioSPI
-    for name in ("write", "write_frame", "read"):
+    for name in ("write", "write_frame", "read", "read_two"):
         ops = {i.opname for i in dis.get_instructions(getattr(cls, name))}
         jumps = {o for o in ops if "JUMP" in o or o.startswith("SETUP_") or o == "PUSH_EXC_INFO"}
         assert not jumps, (name, sorted(jumps))
@@ -154,6 +154,18 @@ def test_read_clocks_the_header_then_reads_into_data(which, machine_bus, busio_b
     spi.read(b"\x00\x26\x08", data)
     assert bus.frames == [b"\x00\x26\x08\x00\x00\x00\x00"]
     assert data == bytearray(b"\xa0\xa1\xa2\xa3")
+
+
+@pytest.mark.parametrize("which", ["machine", "busio"])
+def test_read_two_reads_both_buffers_in_one_chip_select(which, machine_bus, busio_bus):
+    # a receive record's length and frame (or a frame and the next length)
+    # in one SPI frame: one header, the bytes of both clocked in, in order
+    bus = machine_bus if which == "machine" else busio_bus
+    spi = _adapters(which)
+    first, second = bytearray(2), bytearray(3)
+    spi.read_two(b"\x12\x34\x18", first, second)
+    assert bus.frames == [b"\x12\x34\x18" + bytes(5)]
+    assert first == bytearray(b"\xa0\xa1") and second == bytearray(b"\xa0\xa1\xa2")
 
 
 @pytest.mark.parametrize("which", ["machine", "busio"])
@@ -177,7 +189,8 @@ def test_busio_shared_locks_and_unlocks_the_bus_around_every_frame(busio_bus):
     data = bytearray(2)
     spi.read(b"\x00\x26\x08", data)
     spi.write_frame(b"\x00\x01\x0c\x40")
+    spi.read_two(b"\x00\x00\x18", bytearray(2), bytearray(1))
     assert busio_bus.frames == [b"\x00\x28\x0c\x12\x34", b"\x00\x26\x08\x00\x00",
-                                b"\x00\x01\x0c\x40"]
+                                b"\x00\x01\x0c\x40", b"\x00\x00\x18\x00\x00\x00"]
     assert data == bytearray(b"\xa0\xa1")
-    assert busio_bus.locks == ["lock", "unlock"] * 3
+    assert busio_bus.locks == ["lock", "unlock"] * 4

@@ -597,6 +597,7 @@ class W5500(WiznetChip):
         else:
             self._ctrl = b
             self._fdm_left = (0, 1, 2, 4)[b & 3]
+            self._burst_at = -1  # the data's first address: none yet
         return st + 1  # the chip shifts out 01 02 03 (forum #3721)
 
     def _data_run(self, k):
@@ -649,10 +650,14 @@ class W5500(WiznetChip):
                 return
             # The chip maps any 16-bit offset to offset & (size - 1), and a
             # burst past the buffer end goes on at its start [docs/w5500.md section 3;
-            # inferred].  strict_bursts makes relying on that an error.
-            if self.strict_bursts and (addr & (size - 1)) + k > size:
+            # inferred].  strict_bursts makes relying on that an error, for
+            # the whole SPI frame (several transfers under one chip select).
+            if self._burst_at < 0:
+                self._burst_at = addr
+            first = self._burst_at
+            if self.strict_bursts and (first & (size - 1)) + ((addr + k - first) & 0xFFFF) > size:
                 raise ValueError("SPI burst of %d bytes at 0x%04x crosses the end of a %d-byte buffer"
-                                 % (k, addr, size))
+                                 % ((addr + k - first) & 0xFFFF, first, size))
             done = 0
             while done < k:
                 phys = (addr + done) & (size - 1)
@@ -763,6 +768,14 @@ class EmuSPI:
         c.select()
         c.transfer(header)
         c.transfer(None, data)
+        c.deselect()
+
+    def read_two(self, header, first, second):
+        c = self.chip
+        c.select()
+        c.transfer(header)
+        c.transfer(None, first)
+        c.transfer(None, second)
         c.deselect()
 
     def hard_reset(self):

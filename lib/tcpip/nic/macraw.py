@@ -120,12 +120,10 @@ class MacrawNIC:
         self.send_timeout_ms = send_timeout_ms
         # Preallocated SPI header and register buffers, with fixed views.
         self._hdr = bytearray(3)
-        self._hdr_mv = memoryview(self._hdr)
         self._reg = bytearray(8)
         reg = memoryview(self._reg)
         self._r1 = reg[:1]
         self._r2 = reg[:2]
-        self._r4 = reg[:4]
         self._r6 = reg[:6]
         self._pad = bytearray(_MIN_FRAME)  # short frames are padded here
         self._pad_mv = memoryview(self._pad)
@@ -135,18 +133,26 @@ class MacrawNIC:
         # int_level (the pin's own read, a C call on MicroPython) where it
         # has one, else through int_asserted (a Python call more a receive)
         self._int_high = getattr(spi, "int_level", None) or self._int_high_slow
-        # Frames known to be waiting (from one RX_RSR read) and the driver's
-        # copy of RX_RD: a burst of frames costs one RSR read, one RX_RD
-        # write and one RECV.
+        # Bytes known to be waiting (from one RX_RSR read), the driver's
+        # RX_RD (where the next record starts) and the next record's length
+        # when read ahead (0: not read): a run of frames costs one RSR read
+        # and one SPI frame per record.
         self._rx_avail = 0
         self._rx_rd = 0
-        self._rx_rd0 = 0  # RX_RD as the chip has it (until RECV)
-        # A run read to its end whose RX_RD and RECV are not yet written: set
-        # before the writes, cleared after them, so a receive interrupted
-        # between them (Ctrl-C, a MemoryError) writes them again at the next
-        # refill (with INTn wired: the next frame, or the link check's
-        # backstop) instead of reading RX_RD back half-updated (see _rx_release).
+        self._rx_next = 0
+        self._rx_rd0 = 0  # RX_RD as the chip has it (until RECV): RX_RSR counts from it
+        # What was read is freed (RX_RD and RECV: two SPI frames) once this
+        # much is read, a quarter of the chip's buffer: the chip keeps at
+        # least the rest for arriving frames.
+        self._rx_free_bytes = self._BUF_BYTES // 4
+        # Reads to free, done at the next receive before anything else (so
+        # not between a frame and the caller's answer to it); set until
+        # both writes are done, so a receive interrupted between them
+        # (Ctrl-C, a MemoryError) writes them again (see _rx_release).
         self._rx_due = False
+        # With INTn wired: clear Sn_IR's RECV before the next RX_RSR read
+        # (see recv_into; never without INTn).
+        self._ir_clear = self._int
         # With INTn wired its level says whether RECV is pending; RX_RSR is
         # read anyway after bring-up and at every link check (a backstop).
         self._rx_check = True
@@ -208,7 +214,7 @@ class MacrawNIC:
 
     # ------------------------------------------------------ chip specifics
     def _header(self, addr, write):
-        """The SPI header (a 3-byte memoryview) for a transfer at ``addr``."""
+        """The SPI header (3 bytes, in a buffer reused by the next call) for a transfer at ``addr``."""
         raise NotImplementedError
 
     def _configure(self):
@@ -237,15 +243,6 @@ class MacrawNIC:
         self.spi_transactions += 1
         self.spi_bytes += 3 + len(mv)
 
-    def _xfer(self, write, header, mv):
-        # One transaction with a prebuilt header.
-        if write:
-            self.spi.write(header, mv)
-        else:
-            self.spi.read(header, mv)
-        self.spi_transactions += 1
-        self.spi_bytes += 3 + len(mv)
-
     def _read8(self, addr):
         self._read(addr, self._r1)
         return self._reg[0]
@@ -253,12 +250,6 @@ class MacrawNIC:
     def _write8(self, addr, value):
         self._reg[0] = value
         self._write(addr, self._r1)
-
-    def _write16(self, addr, value):
-        r = self._reg
-        r[0] = (value >> 8) & 0xFF
-        r[1] = value & 0xFF
-        self._write(addr, self._r2)
 
     def _command(self, cmd):
         # Sn_CR clears once the chip has accepted the command (Q1); bounded.
@@ -324,12 +315,17 @@ class MacrawNIC:
             raise OSError(EIO, "%s socket 0 did not open in MACRAW (Sn_SR=0x%02x)"
                           % (self.CHIP, sr))
         self._rx_avail = 0
+        self._rx_next = 0
         self._rx_due = False  # (OPEN reset RX_RD: nothing of the old ring is freed)
+        self._ir_clear = self._int
         self._rx_check = True
         self.rx_quiet = self._busy_fn
-        # OPEN re-initialises the pointers: read TX_WR again (docs/w5500.md section 3).
-        self._read(s0 + _Sn_TX_WR, self._r2)
-        self._tx_wr = (self._reg[0] << 8) | self._reg[1]
+        # OPEN re-initialises the pointers: read TX_WR and RX_RD again
+        # (docs/w5500.md section 3), one burst: TX_WR, RX_RSR, RX_RD.
+        r = self._reg
+        self._read(s0 + _Sn_TX_WR, self._r6)
+        self._tx_wr = (r[0] << 8) | r[1]
+        self._rx_rd = self._rx_rd0 = (r[4] << 8) | r[5]
         self._tx_pending = False
 
     def _resync(self):
@@ -341,107 +337,186 @@ class MacrawNIC:
         self._open()
 
     # ------------------------------------------------------------------- RX
-    # Per frame: the record header, the frame, and once per run of frames
-    # that one RX_RSR read showed, RX_RD and RECV; the RX_RSR read itself
-    # only when INTn (where wired) says RECV is pending.  The functions stay
-    # small: a MicroPython frame over 11 words is a heap allocation.
+    # A run of records (what one RX_RSR read showed) costs the RX_RSR read
+    # (with INTn wired, before every other one the Sn_IR clear), then one
+    # SPI frame per record: its header and frame together when the run is one record
+    # that fits the caller's buffer (an ACK, a ping request), else the frame
+    # and the next record's header together (a longer run's first header
+    # alone).  What is read is freed (RX_RD, RECV) only once a quarter of
+    # the chip's buffer is read, and then at the next receive before its
+    # reads: not between a frame and the caller's answer to it.  The
+    # functions stay small: a MicroPython frame over 11 words is a heap
+    # allocation.
 
     def recv_into(self, buf):
         """Copy one received Ethernet frame (no FCS) into ``buf``; return its
         length, or 0 when nothing waits.  Never blocks."""
-        if self._rx_avail == 0:
-            # INTn high (and no backstop read due): nothing arrived, decided
-            # here without a call (the empty receive runs at every poll)
-            if self._int and not self._rx_check and self._int_high():
-                return 0
-            if not self._rx_refill():
-                return 0
-        return self._rx_record(buf)
-
-    def _rx_refill(self):
-        # How many bytes wait (RX_RSR) and where (RX_RD): one burst, they are
-        # adjacent.  True when something waits.
+        if self._rx_avail:
+            if self._rx_due:
+                self._rx_release(self._rx_rd)
+            if self._rx_next:
+                return self._rx_frame(buf, self._rx_next)
+            return self._rx_whole(buf)
+        # INTn high (and no backstop read due): nothing arrived, decided
+        # here without a call (the empty receive runs at every poll)
+        if self._int and not self._rx_check and self._int_high():
+            return 0
+        # How many bytes wait: RX_RSR, which counts from the chip's RX_RD,
+        # less what the driver read and has not freed yet (here, not in a
+        # function of its own: one call less per run).
         if self._rx_due:
             self._rx_release(self._rx_rd)
         k = 1  # SPI transactions: RX_RSR's read, and Sn_IR's write before it with INTn
         if self._int:
-            # (recv_into returned already when INTn was high: RECV was not
-            # raised since it was last cleared, so nothing arrived; unless
-            # _rx_check forced a read, after bring-up and at every link
-            # check, a backstop for a missed level, Q4.)
+            # (INTn was low: RECV was raised since it was last cleared;
+            # unless _rx_check forced a read, after bring-up and at every
+            # link check, a backstop for a missed level, Q4.)
             self._rx_check = False
             # Clear RECV before reading RX_RSR so a frame that lands after
             # the read raises INTn again (Q3, ESP's order); on the W5100S
-            # this also releases the IRQ line (Q11).
-            self.spi.write_frame(self._f_irq_clear)
-            k = 2
-        r = self._reg
-        self.spi.read(self._h_rsr, self._r4)
+            # this also releases the IRQ line (Q11).  Every other refill
+            # only: the first after a quiet one reads RX_RSR at once (the
+            # frame that pulled INTn low waits: a clear first only delays
+            # it), and the next one clears.  No wake-up is lost: rx_quiet
+            # is INTn's level, low until a clear, and every RSR read after
+            # a clear counts what arrived before it.  (A read without a
+            # clear that finds nothing clears and looks again at once
+            # rather than leave INTn low for the next poll.)
+            if self._ir_clear:
+                self.spi.write_frame(self._f_irq_clear)
+                k = 2
+            self._ir_clear = k == 1
+        self.spi.read(self._h_rsr, self._r2)
         self.spi_transactions += k  # (counted at once: each update costs on the board)
-        self.spi_bytes += 4 * k + 3  # 7 bytes, and 4 more for Sn_IR
-        rsr = (r[0] << 8) | r[1]
-        if rsr == 0:
-            self.rx_quiet = self._quiet_fn  # (_rx_check is off and nothing is due)
-            return False
-        self.rx_quiet = self._busy_fn
+        self.spi_bytes += 4 * k + 1  # 5 bytes, and 4 more for Sn_IR
         # Not re-read: RX_RSR only grows behind our back, so a read torn by
-        # an arriving frame can only under-read; _rx_record looks again
+        # an arriving frame can only under-read; _rx_frame looks again
         # when a record seems to run past it.
-        self._rx_rd = self._rx_rd0 = (r[2] << 8) | r[3]
-        self._rx_avail = rsr
-        return True
-
-    def _rx_record(self, buf):
-        # Record = LEN_hi LEN_lo frame; LEN counts its own 2 bytes [docs/w5500.md section 4].
-        rd = self._rx_rd
-        r = self._reg
-        self._read_ring(rd, self._r2, 2)
-        rec = (r[0] << 8) | r[1]
-        n = rec - 2
-        if n < _MIN_FRAME or n > _MTU_FRAME or (rec > self._rx_avail and rec > self._rx_reread()):
-            self.spi_transactions += 1  # (the record header's read)
-            self.spi_bytes += 5
-            self._resync()
+        k = ((self._reg[0] << 8) | self._reg[1]) - ((self._rx_rd - self._rx_rd0) & 0xFFFF)
+        if k <= 0:
+            self.rx_quiet = self._quiet_fn  # (_rx_check is off and nothing is due)
+            if self._ir_clear:
+                return self.recv_into(buf)  # (RECV not cleared before this read: clear, look again)
             return 0
-        if n <= len(buf):
-            self._read_ring((rd + 2) & 0xFFFF, buf, n)
-            self.spi_transactions += 2  # the record header's read and the frame's, at once
-            self.spi_bytes += n + 8
+        self.rx_quiet = self._busy_fn
+        self._rx_avail = k  # (k reused: the bytes waiting)
+        return self._rx_whole(buf)
+
+    def _rx_whole(self, buf):
+        # The run's first record, its header not read yet.  When the run
+        # could be one record that fits buf (62..1516 bytes, and the chip's
+        # buffer does not end inside it), its header and the run in one SPI
+        # frame; else _rx_frame reads the header alone first.
+        avail = self._rx_avail
+        if not (_MIN_FRAME + 2 <= avail <= _MTU_FRAME + 2 and avail <= len(buf) + 2
+                and (self._rx_rd & self._buf_mask) + avail <= self._buf_mask + 1):
+            return self._rx_frame(buf, 0)
+        # Record = LEN_hi LEN_lo frame; LEN counts its own 2 bytes
+        # [docs/w5500.md section 4]: the header and avail - 2 bytes after it.
+        # (few locals, some reused: a MicroPython frame over 11 words is a
+        # heap allocation)
+        # buf[:avail - 2], the last view made (as _view keeps it) without
+        # the call when it fits (the same bytes: the next header is in it)
+        if self._views[0] is buf and self._views[1] == avail - 2:
+            buf = self._views[2]
         else:
+            buf = self._view(buf, avail - 2)
+        h = self._h_rxb
+        rec = (self._rx_rd & self._buf_mask) + self._rxb16  # (the address, first)
+        h[self._hdr_at] = rec >> 8
+        h[self._hdr_at + 1] = rec & 0xFF
+        self.spi.read_two(h, self._r2, buf)
+        self.spi_transactions += 1
+        self.spi_bytes += avail + 3
+        rec = (self._reg[0] << 8) | self._reg[1]
+        if rec == avail:
+            # The run was this record (the usual case): _rx_done inline,
+            # one call less.
+            self._rx_rd = rec = (self._rx_rd + rec) & 0xFFFF
+            self._rx_avail = 0
+            self._rx_due = ((rec - self._rx_rd0) & 0xFFFF) >= self._rx_free_bytes
+            if not self._rx_check:
+                self.rx_quiet = self._quiet_fn  # (the run is read)
+            self.rx_frames += 1
+            self.rx_bytes += avail - 2
+            return avail - 2
+        if _MIN_FRAME + 2 <= rec <= avail - 2:
+            # Several records: this one's frame is buf[:rec - 2] and the
+            # next one's header came right after it.
+            avail = (buf[rec - 2] << 8) | buf[rec - 1]  # (reused: that header)
+            return self._rx_done(rec, avail)
+        return self._rx_frame(buf, rec)  # (checked there: re-read or resync)
+
+    def _rx_frame(self, buf, rec):
+        # A record: its header (rec; 0 when not read yet: read here alone),
+        # then its frame, and in the same SPI frame the next record's
+        # header when the run has one and the chip's buffer does not end
+        # before it.
+        if not rec:
+            self._read_ring(self._rx_rd, self._r2, 2)
             self.spi_transactions += 1
             self.spi_bytes += 5
-            self.rx_drop_too_big += 1
-        rd = (rd + rec) & 0xFFFF
-        self._rx_rd = rd
-        self._rx_avail -= rec
-        self._rx_due = self._rx_avail == 0  # (no branch before it: see _rx_release)
-        if self._rx_due:
-            self._rx_release(rd)
-        if n > len(buf):
+            rec = (self._reg[0] << 8) | self._reg[1]
+        n = rec - 2
+        if n < _MIN_FRAME or n > _MTU_FRAME or (rec > self._rx_avail and rec > self._rx_reread()):
+            self._resync()
             return 0
+        if n > len(buf):  # larger than the caller's buffer: skipped, counted
+            self._rx_done(rec, 0)
+            self.rx_frames -= 1
+            self.rx_bytes -= n
+            self.rx_drop_too_big += 1
+            return 0
+        if self._rx_avail - rec < 2 or ((self._rx_rd + 2) & self._buf_mask) + rec > self._buf_mask + 1:
+            self._read_ring((self._rx_rd + 2) & 0xFFFF, buf, n)
+            self.spi_transactions += 1
+            self.spi_bytes += rec + 1
+            return self._rx_done(rec, 0)
+        buf = self._view(buf, n)
+        h = self._h_rxb
+        n = ((self._rx_rd + 2) & self._buf_mask) + self._rxb16  # (reused: the address)
+        h[self._hdr_at] = n >> 8
+        h[self._hdr_at + 1] = n & 0xFF
+        self.spi.read_two(h, buf, self._r2)
+        self.spi_transactions += 1
+        self.spi_bytes += rec + 3
+        return self._rx_done(rec, (self._reg[0] << 8) | self._reg[1])
+
+    def _rx_done(self, rec, nxt):
+        # The record is read: the driver's RX_RD past it and the next
+        # header (0: not read), in straight-line code (no branch, where a
+        # KeyboardInterrupt could leave them apart).
+        rd = (self._rx_rd + rec) & 0xFFFF
+        self._rx_rd = rd
+        self._rx_next = nxt
+        self._rx_avail -= rec
+        self._rx_due = ((rd - self._rx_rd0) & 0xFFFF) >= self._rx_free_bytes
+        if self._rx_avail == 0 and not self._rx_check:
+            self.rx_quiet = self._quiet_fn  # (the run is read)
         self.rx_frames += 1
-        self.rx_bytes += n
-        return n
+        self.rx_bytes += rec - 2
+        return rec - 2
 
     def _rx_reread(self):
-        # RX_RSR again, as bytes left after what this run consumed (the chip
-        # still counts from RX_RD as it was at the first read).
+        # RX_RSR again, as bytes left after what the driver read since the
+        # last release (the chip counts from its RX_RD).
         r = self._reg
-        self._xfer(False, self._h_rsr, self._r2)
+        self.spi.read(self._h_rsr, self._r2)
+        self.spi_transactions += 1
+        self.spi_bytes += 5
         self._rx_avail = ((r[0] << 8) | r[1]) - ((self._rx_rd - self._rx_rd0) & 0xFFFF)
         return self._rx_avail
 
     def _rx_release(self, rd):
-        # RX_RD then RECV frees what this run read [DS p54].  Sn_CR is not
+        # RX_RD then RECV frees what was read [DS p54].  Sn_CR is not
         # polled for the chip to accept RECV: it does within a few of its
         # clocks, long before the next SPI transaction.  An exception between
         # the two writes (KeyboardInterrupt is raised at a branch, such as
         # the adapter's; a MemoryError caught by the caller's caller) would
         # leave RX_RD written and RECV not: the chip's RX_RSR then still
-        # counts what this run read, the next _rx_refill would take RX_RD
-        # and that count together, run past the data and resync.
-        # _rx_due stays set until both writes are done, and _rx_refill does
-        # them again first (writing both twice is harmless).
+        # counts from the old RX_RD, which _rx_rd0 keeps until both writes
+        # are done; _rx_due stays set, and the next receive does them again
+        # first (writing both twice is harmless).
         # (Two SPI frames of 5 and 4 bytes, prebuilt: the pointer patched in.)
         f = self._f_rx_rd
         f[3] = rd >> 8
@@ -452,8 +527,6 @@ class MacrawNIC:
         self.spi_bytes += 9
         self._rx_rd0 = rd
         self._rx_due = False
-        if self._rx_avail == 0 and not self._rx_check:
-            self.rx_quiet = self._quiet_fn  # (the run is read and freed)
 
     def _read_ring(self, ptr, buf, n):
         # The buffer address is ptr masked to the buffer size; split at the
@@ -661,7 +734,9 @@ class MacrawNIC:
                 t0 = ticks_ms()
             # Sn_CR and Sn_IR are adjacent: TIMEOUT belongs to ARP/TCP timers,
             # not MACRAW, but MG and ioLib treat it as a failed send (docs/w5500.md section 5).
-            self._xfer(False, self._h_cr_r, self._r2)
+            self.spi.read(self._h_cr_r, self._r2)
+            self.spi_transactions += 1
+            self.spi_bytes += 5
             if r[1] & _IR_TIMEOUT or ticks_diff(ticks_ms(), t0) > self.send_timeout_ms:
                 break
         self._tx_pending = False

@@ -72,7 +72,7 @@ class W5100S(MacrawNIC):
         h[0] = _OP_WRITE if write else _OP_READ
         h[1] = (addr >> 8) & 0xFF
         h[2] = addr & 0xFF
-        return self._hdr_mv
+        return h
 
     def _configure(self):
         # RMSR and TMSR are adjacent: one burst gives socket 0 all 8 KB.

@@ -8,8 +8,9 @@
 
 Socket 0 owns all 16 KB of RX and TX buffer and is opened in MACRAW with the MAC
 filter on.  The driver talks to the chip only through a small SPI adapter (see
-``w5500_spi.py``): ``write(header, data)``, ``write_frame(frame)`` and
-``read(header, data)`` each run one SPI frame with chip select held low,
+``w5500_spi.py``): ``write(header, data)``, ``write_frame(frame)``,
+``read(header, data)`` and ``read_two(header, first, second)`` each run one
+SPI frame with chip select held low,
 ``hard_reset()``, ``int_asserted()``,
 ``irq(handler)``, ``describe()``.  Everything but the W5500's SPI header,
 register map and buffer sizes is in ``macraw.py``, shared with the W5100S.
@@ -62,7 +63,7 @@ class W5500(MacrawNIC):
         h[0] = (addr >> 8) & 0xFF
         h[1] = addr & 0xFF
         h[2] = (addr >> 16) | (_RWB_WRITE if write else 0)
-        return self._hdr_mv
+        return h
 
     def _configure(self):
         # All 16 KB of RX and TX to socket 0, none to sockets 1..7 [DS p31].

@@ -6,6 +6,11 @@ An adapter has these calls (the emulator's ``tools/w5500_emu.EmuSPI`` has the sa
     write_frame(frame)    one SPI frame held in one buffer (header and data): SCSn low,
                           frame, SCSn high (the driver's prebuilt register writes)
     read(header, data)    one SPI frame: SCSn low, header, clock len(data) bytes in, SCSn high
+    read_two(header, first, second)
+                          one SPI frame: SCSn low, header, len(first) bytes into first, then
+                          len(second) into second, SCSn high (the chip's address runs on
+                          across both: a receive record's length and frame, or a frame
+                          and the next record's length, in one chip select)
     hard_reset() -> bool  pulse RSTn (>= 1 ms low, then wait for the PLL); False if not wired
     int_asserted()        INTn is low -> True; None when INTn is not wired
     irq(handler) -> bool  call handler(pin) on the INTn falling edge (MicroPython: a soft
@@ -16,7 +21,7 @@ and may have ``int_level``: a callable giving INTn's level (truthy: high,
 nothing pending), or None; the driver's empty receive calls it instead of
 ``int_asserted()`` (``MachineSPI``: the pin's own ``value``, one C call).
 
-write, write_frame and read run for every SPI transaction, so they are
+write, write_frame, read and read_two run for every SPI transaction, so they are
 straight-line code: no branch and no try/finally.  MicroPython raises a
 KeyboardInterrupt (and runs scheduled soft-IRQ handlers) only at a branch or
 a loop's back edge, never between two calls without one, so SCSn cannot be
@@ -59,7 +64,7 @@ class MachineSPI:
         # empty receive (it runs at every poll)
         self.int_level = self._int.value if self._int is not None else None
 
-    # write/write_frame/read run for every SPI transaction: straight-line
+    # write/write_frame/read/read_two run for every SPI transaction: straight-line
     # (module docstring) and no extra locals, so their MicroPython frame
     # stays within the 11 words kept on the C stack (a bigger one is
     # allocated on the heap at every call; tools/measure/frames.py)
@@ -84,6 +89,14 @@ class MachineSPI:
         cs(0)
         self._spi.write(header)
         self._spi.readinto(data)  # clocks out 0x00 while reading (machine.SPI default)
+        cs(1)
+
+    def read_two(self, header, first, second):
+        cs = self._cs
+        cs(0)
+        self._spi.write(header)
+        self._spi.readinto(first)
+        self._spi.readinto(second)
         cs(1)
 
     def hard_reset(self):
@@ -157,6 +170,7 @@ class BusioSPI:
             self.write = self._write_shared  # type: ignore[method-assign]
             self.write_frame = self._write_frame_shared  # type: ignore[method-assign]
             self.read = self._read_shared  # type: ignore[method-assign]
+            self.read_two = self._read_two_shared  # type: ignore[method-assign]
         else:
             self._lock()
 
@@ -188,9 +202,17 @@ class BusioSPI:
         self._spi.readinto(data)  # clocks out 0x00 while reading (the busio default)
         self._cs.value = True
 
+    def read_two(self, header, first, second):
+        self._cs.value = False
+        self._spi.write(header)
+        self._spi.readinto(first)
+        self._spi.readinto(second)
+        self._cs.value = True
+
     _frame_write = write  # (the methods above, when write/read are the shared ones)
     _frame_write1 = write_frame
     _frame_read = read
+    _frame_read_two = read_two
 
     # shared=True: lock and configure the bus around every frame, like
     # SPIDevice (the lock is taken in a loop: a branch, so these are not
@@ -209,6 +231,11 @@ class BusioSPI:
     def _read_shared(self, header, data):
         self._lock()
         self._frame_read(header, data)
+        self._spi.unlock()
+
+    def _read_two_shared(self, header, first, second):
+        self._lock()
+        self._frame_read_two(header, first, second)
         self._spi.unlock()
 
     def hard_reset(self):
