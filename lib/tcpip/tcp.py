@@ -104,8 +104,7 @@ Choices (documented here, decided by the RFCs where they allow):
 #   Tcp._init_send            3.4.1, RFC 6528 unpredictable ISN
 #   Tcp._set_peer_mss         3.7.1 MSS option (536 when absent)
 #   Tcp._shutdown, _close     3.10.4 FIN after the queued data; RFC 2525 2.17
-#   Tcp._window_grew,
-#     _rcv_window             3.8.6.2.2 receiver SWS avoidance
+#   Tcp._window_grew, _emit   3.8.6.2.2 receiver SWS avoidance (_emit: the window advertised)
 #   Tcp._challenge_ack        RFC 5961 7 challenge ACK rate limit
 #   Tcp._output               3.7.4 Nagle (Minshall's variant), 3.8.6.2.1 sender SWS avoidance,
 #                             3.8.6.1 persist timer for a zero window; RFC 6298 timing (Karn)
@@ -148,7 +147,8 @@ from tcpip.ring import Ring, read_into as _ring_read_into, write as _ring_write,
 from tcpip.wire.bytes import copy as _copy, copy_viper as _copy_viper
 from tcpip.iface import IP_PAYLOAD_OFF
 from tcpip.wire import tcp as wire
-from tcpip.wire.tcp import FIN, SYN, RST, PSH, ACK
+from tcpip.wire.tcp import FIN, SYN, RST, PSH, ACK, HDR_FMT as _TCP_HDR_FMT
+from tcpip.wire.checksum import sum16 as _sum16
 from tcpip.wire.ipv4 import aton, ntoa
 
 try:
@@ -1097,35 +1097,36 @@ class Tcp:
             thresh = self.mss
         return free - adv >= thresh
 
-    def _rcv_window(self, c):
-        # RFC 9293 3.8.6.2.2: keep the advertised right edge until it can move
-        # by min(half the buffer, one MSS); never shrink it (3.8.6).
-        free = c.w[_RX_SIZE] - c.w[_RX_COUNT]
-        if free > 65535:
-            free = 65535
-        adv = c.w[_RCV_ADV] - c.w[_RCV_NXT]
-        if adv < 0:
-            adv = 0
-        if adv > free:
-            adv = free
-        thresh = c.w[_RX_SIZE] >> 1
-        if thresh > self.mss:
-            thresh = self.mss
-        if free - adv < thresh:
-            return adv
-        return free
-
     # ------------------------------------------------------------ emit
 
     def _emit(self, c, seq, flags, n, now_ms):
         """Build one segment of c in iface.tx and send it; n data bytes from the
-        TX ring at seq (relative, like snd_una: seq - snd_una bytes past its head)."""
+        TX ring at seq (relative, like snd_una: seq - snd_una bytes past its head).
+        Every segment of a connection goes out here: the window to advertise,
+        ring.peek_into's common case and wire.finish_sum are inline (each a
+        MicroPython call less per segment), and the header words are all
+        known here."""
         w = c.w
         iface = self.iface
         tx = iface.tx
         o = IP_PAYLOAD_OFF
         hlen = 24 if flags & SYN else 20
-        wnd = self._rcv_window(c)
+        # RFC 9293 3.8.6.2.2 (receiver SWS avoidance): keep the advertised
+        # right edge until it can move by min(half the buffer, one MSS);
+        # never shrink it (3.8.6)
+        wnd = w[_RX_SIZE] - w[_RX_COUNT]
+        if wnd > 65535:
+            wnd = 65535
+        adv = w[_RCV_ADV] - w[_RCV_NXT]
+        if adv < 0:
+            adv = 0
+        if adv > wnd:
+            adv = wnd
+        k = w[_RX_SIZE] >> 1
+        if k > self.mss:
+            k = self.mss
+        if wnd - adv < k:
+            wnd = adv
         ack_hi = 0
         ack_lo = 0
         if flags & ACK:
@@ -1139,17 +1140,30 @@ class Tcp:
             ack_lo &= 0xFFFF
         seq_lo = w[_SA_LO] + (seq & 0xFFFF)
         seq_hi = (w[_SA_HI] + (seq >> 16) + (seq_lo >> 16)) & 0xFFFF
-        # wire.emit_h, inlined (a MicroPython call frame less per segment)
-        pack_into(wire.HDR_FMT, tx, o, w[_LPORT], w[_RPORT], seq_hi, seq_lo & 0xFFFF, ack_hi, ack_lo,
+        # wire.emit_h, inlined; the checksum field 0 until summed
+        pack_into(_TCP_HDR_FMT, tx, o, w[_LPORT], w[_RPORT], seq_hi, seq_lo & 0xFFFF, ack_hi, ack_lo,
                   (hlen >> 2) << 4, flags, wnd, 0, 0)
         if flags & SYN:
             wire.opt_mss(tx, o + 20, self.mss)  # RFC 9293 3.7.1
         if n:
-            off = seq - w[_SND_UNA]
+            k = seq - w[_SND_UNA]  # k now: the data's offset past the ring's head
             if w[_STATE] <= SYN_RECEIVED:
-                off -= 1  # the SYN is not acknowledged yet
-            _ring_peek_into(self.buf, w, _TX, tx, o + hlen, n, off)
-        wire.finish_sum(tx, o, hlen + n, iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO])
+                k -= 1  # the SYN is not acknowledged yet
+            pos = w[_TX_HEAD] + k
+            if pos >= w[_TX_SIZE]:
+                pos -= w[_TX_SIZE]
+            if pos + n <= w[_TX_SIZE]:
+                _copy(tx, o + hlen, self.buf, w[_TX_BASE] + pos, n)
+            else:
+                _ring_peek_into(self.buf, w, _TX, tx, o + hlen, n, k)
+        # RFC 9293 3.1: the checksum over the pseudo-header and the segment,
+        # carries folded back twice (the sum stays below 2**20)
+        k = _sum16(tx, o, o + hlen + n) + iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO] \
+            + 6 + hlen + n
+        k = (k & 0xFFFF) + (k >> 16)
+        k = ~((k & 0xFFFF) + (k >> 16))
+        tx[o + 16] = (k >> 8) & 0xFF
+        tx[o + 17] = k & 0xFF
         self.ctr[_C_TCP_SEGS_OUT] += 1
         iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 6, hlen + n, now_ms)
 
