@@ -1337,19 +1337,61 @@ class Tcp:
                 # sent in ESTABLISHED: all up to snd_max is data in the TX ring.
                 fast = 0 < acked and ack <= w[_SND_MAX] and not w[_FLAGS] & _F_IN_RECOVERY
                 if fast:
-                    _ring_discard(w, _TX, acked)
+                    # Every step inline but the RTT sample (one per round
+                    # trip): a MicroPython call costs more than its body here.
+                    # ring.discard: the acked bytes leave the TX ring
+                    n = w[_TX_COUNT]
+                    if acked < n:
+                        n = acked
+                    h = w[_TX_HEAD] + n
+                    if h >= w[_TX_SIZE]:
+                        h -= w[_TX_SIZE]
+                    w[_TX_COUNT] -= n
+                    if w[_TX_COUNT] == 0 and w[_TX_NRANGES] == 0:
+                        h = 0  # keep later writes contiguous when the ring drains
+                    w[_TX_HEAD] = h
                     w[_SND_UNA] = ack
                     if w[_SND_NXT] < ack:
                         w[_SND_NXT] = ack  # after a go-back-N rewind
-                    self._rtt_sample(c, ack, now_ms)
+                    if w[_FLAGS] & _F_RTT_ON and ack >= w[_RTT_SEQ]:
+                        self._rtt_sample(c, ack, now_ms)
                     w[_RETRIES] = 0
-                    _cc_on_ack(w, acked)
+                    # _cc_on_ack outside recovery: RFC 5681 3.1 slow start or
+                    # congestion avoidance
+                    mss = w[_SND_MSS]
+                    cw = w[_CWND]
+                    if cw < w[_SSTHRESH]:
+                        cw += acked if acked < mss else mss
+                    else:
+                        mss = mss * mss // cw  # mss now: the increase
+                        cw += mss if mss > 0 else 1
+                    w[_CWND] = cw if cw <= 0x40000 else 0x40000
+                    w[_DUPACKS] = 0
                     if w[_SND_MAX] == ack:
                         if w[_TMR] == _T_RTX:
                             w[_TMR] = _T_OFF
                     elif w[_TMR] == _T_RTX or w[_TMR] == _T_OFF or w[_TMR] == _T_PERSIST:
-                        self._arm(c, _T_RTX, w[_RTO_MS], now_ms)  # RFC 6298 5.3
-                    self._update_window(c, w[_RCV_NXT], ack, seg.window)
+                        # RFC 6298 5.3: restart the timer (_arm)
+                        h = ticks_add(now_ms, w[_RTO_MS])  # h now: when it fires
+                        w[_TMR] = _T_RTX
+                        w[_TMR_AT] = h
+                        if ticks_diff(h, self.next_at) < 0:
+                            self.next_at = h  # timers() scans the pool by then
+                            self.iface.wake_at = None
+                    # _update_window: RFC 9293 3.10.7.4, the send window from
+                    # the newest segment (seq is rcv_nxt here)
+                    h = w[_RCV_NXT] - w[_SND_WL1]
+                    if h > 0 or (h == 0 and ack >= w[_SND_WL2]) or not (w[_FLAGS] & _F_WL_SET):
+                        n = seg.window
+                        if w[_SND_WND] == 0 and n > 0 and w[_TMR] == _T_PERSIST:
+                            w[_TMR] = _T_OFF  # the window opened
+                            w[_SND_NXT] = w[_SND_UNA]  # a refused probe byte goes again
+                        w[_SND_WND] = n
+                        w[_SND_WL1] = w[_RCV_NXT]
+                        w[_SND_WL2] = ack
+                        w[_FLAGS] |= _F_WL_SET
+                        if n > w[_MAX_SNDWND]:
+                            w[_MAX_SNDWND] = n
             else:
                 # (b) data that ACKs nothing new, fits the RX ring, fills no gap
                 # and has no FIN waiting beyond it.  (An ESTABLISHED block is
