@@ -144,7 +144,7 @@ from tcpip.compat import (const, ticks_add, ticks_diff, random32, urandom, uint3
 from tcpip import ring as _ring
 from tcpip.ring import Ring, read_into as _ring_read_into, write as _ring_write, \
     write_at as _ring_write_at, peek_into as _ring_peek_into, discard as _ring_discard
-from tcpip.wire.bytes import copy as _copy, copy_viper as _copy_viper
+from tcpip.wire.bytes import copy as _copy, copy_viper as _copy_viper, viper_source
 from tcpip.iface import IP_PAYLOAD_OFF
 from tcpip.wire import tcp as wire
 from tcpip.wire.tcp import FIN, SYN, RST, PSH, ACK, HDR_FMT as _TCP_HDR_FMT
@@ -350,6 +350,24 @@ _C_DROP_TCP_BACKLOG = const(25)
 _C_DROP_TCP_NO_BLOCK = const(26)
 _C_DROP_TCP_BROADCAST = const(27)
 # END LAYOUT tcp.counters
+
+
+def _load_emit():
+    """Tcp._emit's native half (tcpip/wire/native.py's EMIT) where viper
+    compiles it and its field indices are FIELDS' (else None: the portable
+    code)."""
+    try:
+        ns = {}
+        exec(viper_source("EMIT"), ns)
+        for i, name in ns.pop("LAYOUT"):
+            if FIELDS[i] != name:
+                return None
+        return ns["emit"]
+    except Exception:  # CPython (NameError), no native emitter (SyntaxError, ValueError)
+        return None
+
+
+_emit_native = _load_emit()
 
 
 def _sdiff(a, b):
@@ -785,6 +803,7 @@ class Tcp:
         self.reanchor_by = _REANCHOR_BY
         self.ack_soon = False  # some block has _F_ACK_SOON
         self.hdrpred = True  # the fast path in input (False: every segment the general way)
+        self.native_emit = True  # _emit's native code where viper has it (False: the portable)
         self.next_at = 0  # timers() scans the pool when this comes (see timers)
         self.now_ms = 0
         self.births = 0
@@ -1102,12 +1121,19 @@ class Tcp:
     def _emit(self, c, seq, flags, n, now_ms):
         """Build one segment of c in iface.tx and send it; n data bytes from the
         TX ring at seq (relative, like snd_una: seq - snd_una bytes past its head).
-        Every segment of a connection goes out here: the window to advertise,
-        ring.peek_into's common case and wire.finish_sum are inline (each a
-        MicroPython call less per segment), and the header words are all
-        known here."""
+        Every segment of a connection goes out here.  Where viper compiles
+        it, one native call (tcpip/wire/native.py's EMIT) does what the
+        portable code below does for a segment without SYN; the portable
+        code has the window, ring.peek_into's common case and
+        wire.finish_sum inline (each a MicroPython call less per segment)."""
         w = c.w
         iface = self.iface
+        if _emit_native is not None and self.native_emit and not flags & SYN:
+            _emit_native(w, iface.tx, self.buf, seq, flags, n,
+                         iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss)
+            self.ctr[_C_TCP_SEGS_OUT] += 1
+            iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 6, 20 + n, now_ms)
+            return
         tx = iface.tx
         o = IP_PAYLOAD_OFF
         hlen = 24 if flags & SYN else 20
