@@ -645,8 +645,10 @@ class Connection:
         (ECONNRESET ...), EPIPE after ``shutdown``, ENOTCONN when closed --
         so a loop waiting for room cannot mistake a dead connection for a
         full ring."""
-        self._check_sendable()
         w = self.w
+        if w[_ERROR] or not w[_USER] or not w[_IN_USE] or w[_FLAGS] & _F_FIN_QUEUED \
+                or w[_STATE] <= LISTEN:
+            self._check_sendable()  # raises (the common case: no call)
         return w[_TX_SIZE] - w[_TX_COUNT]
 
     def unsent(self):
@@ -706,7 +708,9 @@ class Connection:
     def send(self, data, off=0, n=-1):
         """Queue bytes from data[off:off+n] into the TX ring; returns bytes accepted
         (0 when the ring is full).  Segments go out at once when the window allows."""
-        self._check_sendable()
+        if self.w[_ERROR] or not self.w[_USER] or not self.w[_IN_USE] \
+                or self.w[_FLAGS] & _F_FIN_QUEUED or self.w[_STATE] <= LISTEN:
+            self._check_sendable()  # raises (the common case: no call)
         if n < 0 or n > len(data) - off:
             n = len(data) - off
         n = _ring_write(self.tcp.buf, self.w, _TX, data, off, n)
