@@ -221,7 +221,13 @@ def emit(w, tx, ring, seq: int, flags: int, n: int, asum: int, mss: int):
         pos = int(W[_TX_HEAD]) + k
         if pos >= size:
             pos -= size
-        da = int(t) + 54
+        # copied and summed in one pass: COPY's loop (tcpip.wire.bytes.copy),
+        # each aligned word stored also added to u as SUM16 adds it (two
+        # little-endian halves); a byte alone is added to s where it sits in
+        # a big-endian word of the segment (high at an even offset from tx[54])
+        start = int(t) + 54
+        da = start
+        u = uint(0)
         left = n
         while left > 0:
             m = size - pos
@@ -230,10 +236,14 @@ def emit(w, tx, ring, seq: int, flags: int, n: int, asum: int, mss: int):
             sa = int(ptr8(ring)) + int(W[_TX_BASE]) + pos
             left -= m
             pos = 0
-            # COPY's loop (tcpip.wire.bytes.copy)
             if m >= 16:
                 while da & 3:
-                    ptr8(da)[0] = ptr8(sa)[0]
+                    v = ptr8(sa)[0]
+                    ptr8(da)[0] = v
+                    if (da - start) & 1:
+                        s += v
+                    else:
+                        s += v << 8
                     da += 1
                     sa += 1
                     m -= 1
@@ -244,7 +254,9 @@ def emit(w, tx, ring, seq: int, flags: int, n: int, asum: int, mss: int):
                 if r == 0:
                     sw = ptr32(sa)
                     while i < q:
-                        dw[i] = sw[i]
+                        x = uint(sw[i])
+                        dw[i] = x
+                        u += (x & 0xFFFF) + (x >> 16)
                         i += 1
                 else:
                     sw = ptr32(sa - r)
@@ -253,7 +265,10 @@ def emit(w, tx, ring, seq: int, flags: int, n: int, asum: int, mss: int):
                     prev = uint(sw[0])
                     while i < q:
                         cur = uint(sw[i + 1])
-                        dw[i] = (prev >> lo) | (cur << hi)
+                        x = (prev >> lo) | (cur << hi)
+                        dw[i] = x
+                        # (a 64-bit port keeps cur's bits shifted past 32)
+                        u += (x & 0xFFFF) + ((x >> 16) & 0xFFFF)
                         prev = cur
                         i += 1
                 q <<= 2
@@ -264,35 +279,23 @@ def emit(w, tx, ring, seq: int, flags: int, n: int, asum: int, mss: int):
             b = ptr8(sa)
             i = 0
             while i < m:
-                d[i] = b[i]
+                v = b[i]
+                d[i] = v
+                if (da + i - start) & 1:
+                    s += v
+                else:
+                    s += v << 8
                 i += 1
             da += m
-        # SUM16's loop over tx[54:54 + n]
-        p = t
-        i = 54
-        end = 54 + n
-        a = int(p) + i
-        if end - i >= 16 and (a & 1) == 0:
-            if a & 2:
-                s += (p[i] << 8) | p[i + 1]
-                i += 2
-            q = (end - i) >> 2
-            sw = ptr32(int(p) + i)
-            u = uint(0)
-            j = 0
-            while j < q:
-                v = uint(sw[j])
-                u += (v & 0xFFFF) + (v >> 16)
-                j += 1
-            i += q << 2
-            while u >> 16:
-                u = (u & 0xFFFF) + (u >> 16)
+        while u >> 16:
+            u = (u & 0xFFFF) + (u >> 16)
+        # the aligned words' halves are byte-swapped big-endian words when
+        # they sit at even offsets from tx[54] (RFC 1071 2.(B): swap the sum
+        # back), and big-endian words' halves in place when at odd ones
+        if start & 1:
+            s += int(u)
+        else:
             s += int(((u & 0xFF) << 8) | (u >> 8))
-        while i + 1 < end:
-            s += (p[i] << 8) | p[i + 1]
-            i += 2
-        if i < end:
-            s += p[i] << 8
     while s >> 16:
         s = (s & 0xFFFF) + (s >> 16)
     s = ~s
