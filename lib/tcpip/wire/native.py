@@ -251,8 +251,17 @@ def emit(w, tx, ring, seq: int, flags: int, n: int, asum: int, mss: int):
                 dw = ptr32(da)
                 r = sa & 3
                 i = 0
+                q2 = q - 1
                 if r == 0:
                     sw = ptr32(sa)
+                    while i < q2:  # two words a turn (less loop overhead)
+                        x = uint(sw[i])
+                        dw[i] = x
+                        u += (x & 0xFFFF) + (x >> 16)
+                        x = uint(sw[i + 1])
+                        dw[i + 1] = x
+                        u += (x & 0xFFFF) + (x >> 16)
+                        i += 2
                     while i < q:
                         x = uint(sw[i])
                         dw[i] = x
@@ -263,11 +272,21 @@ def emit(w, tx, ring, seq: int, flags: int, n: int, asum: int, mss: int):
                     lo = r << 3
                     hi = 32 - lo
                     prev = uint(sw[0])
+                    # (a 64-bit port keeps cur's bits shifted past 32: masked)
+                    while i < q2:
+                        cur = uint(sw[i + 1])
+                        x = (prev >> lo) | (cur << hi)
+                        dw[i] = x
+                        u += (x & 0xFFFF) + ((x >> 16) & 0xFFFF)
+                        prev = uint(sw[i + 2])
+                        x = (cur >> lo) | (prev << hi)
+                        dw[i + 1] = x
+                        u += (x & 0xFFFF) + ((x >> 16) & 0xFFFF)
+                        i += 2
                     while i < q:
                         cur = uint(sw[i + 1])
                         x = (prev >> lo) | (cur << hi)
                         dw[i] = x
-                        # (a 64-bit port keeps cur's bits shifted past 32)
                         u += (x & 0xFFFF) + ((x >> 16) & 0xFFFF)
                         prev = cur
                         i += 1
