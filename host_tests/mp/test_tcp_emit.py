@@ -1,4 +1,4 @@
-"""Tcp._emit's native code (tcpip/wire/native.py's EMIT, where viper compiles
+"""Tcp._emit's native code (tcpip/wire/native_emit.py's EMIT, where viper compiles
 it) against its portable code: seeded operation sequences (helpers/
 hdrpredhelp.py) through a stack that uses it and one that does not must
 leave the same control block, frames and bytes."""

@@ -353,12 +353,12 @@ _C_DROP_TCP_BROADCAST = const(27)
 
 
 def _load_emit():
-    """Tcp._emit's native half (tcpip/wire/native.py's EMIT) where viper
+    """Tcp._emit's native half (tcpip/wire/native_emit.py's EMIT) where viper
     compiles it and its field indices are FIELDS' (else None: the portable
     code)."""
     try:
         ns = {}
-        exec(viper_source("EMIT"), ns)
+        exec(viper_source("EMIT", "native_emit"), ns)
         for i, name in ns.pop("LAYOUT"):
             if FIELDS[i] != name:
                 return None
@@ -1126,7 +1126,7 @@ class Tcp:
         """Build one segment of c in iface.tx and send it; n data bytes from the
         TX ring at seq (relative, like snd_una: seq - snd_una bytes past its head).
         Every segment of a connection goes out here.  Where viper compiles
-        it, one native call (tcpip/wire/native.py's EMIT) does what the
+        it, one native call (tcpip/wire/native_emit.py's EMIT) does what the
         portable code below does for a segment without SYN; the portable
         code has the window, ring.peek_into's common case and
         wire.finish_sum inline (each a MicroPython call less per segment)."""
