@@ -356,6 +356,8 @@ def _load_emit():
     """Tcp._emit's native half (tcpip/wire/native_emit.py's EMIT) where viper
     compiles it and its field indices are FIELDS' (else None: the portable
     code)."""
+    if _copy_viper is None:
+        return None  # no viper here (CPython, CircuitPython): not even its text is loaded
     try:
         ns = {}
         exec(viper_source("EMIT", "native_emit"), ns)
