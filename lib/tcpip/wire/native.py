@@ -118,4 +118,3 @@ def sum16(buf, start: int, end: int) -> int:
         s = (s & 0xFFFF) + (s >> 16)
     return s
 """
-
