@@ -250,6 +250,23 @@ def test_gratuitous_arp_from_known_host_refreshes_entry():
     assert _entries(rig) == [(PEER_IP, new_mac, "valid")]
 
 
+def test_frames_follow_a_known_host_to_its_new_mac():
+    # send_ip_h keeps the last destination's Ethernet addresses (its fast
+    # path): a reply or a gratuitous request with a new MAC must reach it
+    rig = Rig()
+    rig.learn(PEER_IP, PEER_MAC)
+    for _ in range(2):  # the second takes the memo of the first
+        res, body = _send(rig, PEER_IP)
+        assert res == SENT and rig.out() == [eth_frame(PEER_MAC, US_MAC, ethernet.TYPE_IPV4, body)]
+    new_mac = b"\x02\x00\x00\x00\x01\x0b"
+    rig.step(arp_frame(arp.REPLY, new_mac, PEER_IP, US_MAC, US_IP))
+    res, body = _send(rig, PEER_IP)
+    assert res == SENT and rig.out() == [eth_frame(new_mac, US_MAC, ethernet.TYPE_IPV4, body)]
+    rig.step(arp_frame(arp.REQUEST, PEER_MAC, PEER_IP, ZERO_MAC, PEER_IP))
+    res, body = _send(rig, PEER_IP, proto=ipv4.PROTO_TCP)
+    assert res == SENT and rig.out() == [eth_frame(PEER_MAC, US_MAC, ethernet.TYPE_IPV4, body)]
+
+
 def test_entry_ages_out_across_wrap():
     rig = Rig(start_ms=NEAR_WRAP - 100, arp_timeout_ms=5000, arp_refresh_ms=4000)
     rig.learn(PEER_IP, PEER_MAC)

@@ -104,8 +104,7 @@ Choices (documented here, decided by the RFCs where they allow):
 #   Tcp._init_send            3.4.1, RFC 6528 unpredictable ISN
 #   Tcp._set_peer_mss         3.7.1 MSS option (536 when absent)
 #   Tcp._shutdown, _close     3.10.4 FIN after the queued data; RFC 2525 2.17
-#   Tcp._window_grew,
-#     _rcv_window             3.8.6.2.2 receiver SWS avoidance
+#   Tcp._window_grew, _emit   3.8.6.2.2 receiver SWS avoidance (_emit: the window advertised)
 #   Tcp._challenge_ack        RFC 5961 7 challenge ACK rate limit
 #   Tcp._output               3.7.4 Nagle (Minshall's variant), 3.8.6.2.1 sender SWS avoidance,
 #                             3.8.6.1 persist timer for a zero window; RFC 6298 timing (Karn)
@@ -145,10 +144,11 @@ from tcpip.compat import (const, ticks_add, ticks_diff, random32, urandom, uint3
 from tcpip import ring as _ring
 from tcpip.ring import Ring, read_into as _ring_read_into, write as _ring_write, \
     write_at as _ring_write_at, peek_into as _ring_peek_into, discard as _ring_discard
-from tcpip.wire.bytes import copy as _copy, copy_viper as _copy_viper
+from tcpip.wire.bytes import copy as _copy, copy_viper as _copy_viper, viper_source
 from tcpip.iface import IP_PAYLOAD_OFF
 from tcpip.wire import tcp as wire
-from tcpip.wire.tcp import FIN, SYN, RST, PSH, ACK
+from tcpip.wire.tcp import FIN, SYN, RST, PSH, ACK, HDR_FMT as _TCP_HDR_FMT
+from tcpip.wire.checksum import sum16 as _sum16
 from tcpip.wire.ipv4 import aton, ntoa
 
 try:
@@ -350,6 +350,26 @@ _C_DROP_TCP_BACKLOG = const(25)
 _C_DROP_TCP_NO_BLOCK = const(26)
 _C_DROP_TCP_BROADCAST = const(27)
 # END LAYOUT tcp.counters
+
+
+def _load_emit():
+    """Tcp._emit's native half (tcpip/wire/native_emit.py's EMIT) where viper
+    compiles it and its field indices are FIELDS' (else None: the portable
+    code)."""
+    if _copy_viper is None:
+        return None  # no viper here (CPython, CircuitPython): not even its text is loaded
+    try:
+        ns = {}
+        exec(viper_source("EMIT", "native_emit"), ns)
+        for i, name in ns.pop("LAYOUT"):
+            if FIELDS[i] != name:
+                return None
+        return ns["emit"]
+    except Exception:  # CPython (NameError), no native emitter (SyntaxError, ValueError)
+        return None
+
+
+_emit_native = _load_emit()
 
 
 def _sdiff(a, b):
@@ -627,8 +647,10 @@ class Connection:
         (ECONNRESET ...), EPIPE after ``shutdown``, ENOTCONN when closed --
         so a loop waiting for room cannot mistake a dead connection for a
         full ring."""
-        self._check_sendable()
         w = self.w
+        if w[_ERROR] or not w[_USER] or not w[_IN_USE] or w[_FLAGS] & _F_FIN_QUEUED \
+                or w[_STATE] <= LISTEN:
+            self._check_sendable()  # raises (the common case: no call)
         return w[_TX_SIZE] - w[_TX_COUNT]
 
     def unsent(self):
@@ -688,7 +710,9 @@ class Connection:
     def send(self, data, off=0, n=-1):
         """Queue bytes from data[off:off+n] into the TX ring; returns bytes accepted
         (0 when the ring is full).  Segments go out at once when the window allows."""
-        self._check_sendable()
+        if self.w[_ERROR] or not self.w[_USER] or not self.w[_IN_USE] \
+                or self.w[_FLAGS] & _F_FIN_QUEUED or self.w[_STATE] <= LISTEN:
+            self._check_sendable()  # raises (the common case: no call)
         if n < 0 or n > len(data) - off:
             n = len(data) - off
         n = _ring_write(self.tcp.buf, self.w, _TX, data, off, n)
@@ -785,6 +809,7 @@ class Tcp:
         self.reanchor_by = _REANCHOR_BY
         self.ack_soon = False  # some block has _F_ACK_SOON
         self.hdrpred = True  # the fast path in input (False: every segment the general way)
+        self.native_emit = True  # _emit's native code where viper has it (False: the portable)
         self.next_at = 0  # timers() scans the pool when this comes (see timers)
         self.now_ms = 0
         self.births = 0
@@ -1097,35 +1122,43 @@ class Tcp:
             thresh = self.mss
         return free - adv >= thresh
 
-    def _rcv_window(self, c):
-        # RFC 9293 3.8.6.2.2: keep the advertised right edge until it can move
-        # by min(half the buffer, one MSS); never shrink it (3.8.6).
-        free = c.w[_RX_SIZE] - c.w[_RX_COUNT]
-        if free > 65535:
-            free = 65535
-        adv = c.w[_RCV_ADV] - c.w[_RCV_NXT]
-        if adv < 0:
-            adv = 0
-        if adv > free:
-            adv = free
-        thresh = c.w[_RX_SIZE] >> 1
-        if thresh > self.mss:
-            thresh = self.mss
-        if free - adv < thresh:
-            return adv
-        return free
-
     # ------------------------------------------------------------ emit
 
     def _emit(self, c, seq, flags, n, now_ms):
         """Build one segment of c in iface.tx and send it; n data bytes from the
-        TX ring at seq (relative, like snd_una: seq - snd_una bytes past its head)."""
+        TX ring at seq (relative, like snd_una: seq - snd_una bytes past its head).
+        Every segment of a connection goes out here.  Where viper compiles
+        it, one native call (tcpip/wire/native_emit.py's EMIT) does what the
+        portable code below does for a segment without SYN; the portable
+        code has the window, ring.peek_into's common case and
+        wire.finish_sum inline (each a MicroPython call less per segment)."""
         w = c.w
         iface = self.iface
+        if _emit_native is not None and self.native_emit and not flags & SYN:
+            _emit_native(w, iface.tx, self.buf, seq, flags, n,
+                         iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss)
+            self.ctr[_C_TCP_SEGS_OUT] += 1
+            iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 6, 20 + n, now_ms)
+            return
         tx = iface.tx
         o = IP_PAYLOAD_OFF
         hlen = 24 if flags & SYN else 20
-        wnd = self._rcv_window(c)
+        # RFC 9293 3.8.6.2.2 (receiver SWS avoidance): keep the advertised
+        # right edge until it can move by min(half the buffer, one MSS);
+        # never shrink it (3.8.6)
+        wnd = w[_RX_SIZE] - w[_RX_COUNT]
+        if wnd > 65535:
+            wnd = 65535
+        adv = w[_RCV_ADV] - w[_RCV_NXT]
+        if adv < 0:
+            adv = 0
+        if adv > wnd:
+            adv = wnd
+        k = w[_RX_SIZE] >> 1
+        if k > self.mss:
+            k = self.mss
+        if wnd - adv < k:
+            wnd = adv
         ack_hi = 0
         ack_lo = 0
         if flags & ACK:
@@ -1139,17 +1172,30 @@ class Tcp:
             ack_lo &= 0xFFFF
         seq_lo = w[_SA_LO] + (seq & 0xFFFF)
         seq_hi = (w[_SA_HI] + (seq >> 16) + (seq_lo >> 16)) & 0xFFFF
-        # wire.emit_h, inlined (a MicroPython call frame less per segment)
-        pack_into(wire.HDR_FMT, tx, o, w[_LPORT], w[_RPORT], seq_hi, seq_lo & 0xFFFF, ack_hi, ack_lo,
+        # wire.emit_h, inlined; the checksum field 0 until summed
+        pack_into(_TCP_HDR_FMT, tx, o, w[_LPORT], w[_RPORT], seq_hi, seq_lo & 0xFFFF, ack_hi, ack_lo,
                   (hlen >> 2) << 4, flags, wnd, 0, 0)
         if flags & SYN:
             wire.opt_mss(tx, o + 20, self.mss)  # RFC 9293 3.7.1
         if n:
-            off = seq - w[_SND_UNA]
+            k = seq - w[_SND_UNA]  # k now: the data's offset past the ring's head
             if w[_STATE] <= SYN_RECEIVED:
-                off -= 1  # the SYN is not acknowledged yet
-            _ring_peek_into(self.buf, w, _TX, tx, o + hlen, n, off)
-        wire.finish_sum(tx, o, hlen + n, iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO])
+                k -= 1  # the SYN is not acknowledged yet
+            pos = w[_TX_HEAD] + k
+            if pos >= w[_TX_SIZE]:
+                pos -= w[_TX_SIZE]
+            if pos + n <= w[_TX_SIZE]:
+                _copy(tx, o + hlen, self.buf, w[_TX_BASE] + pos, n)
+            else:
+                _ring_peek_into(self.buf, w, _TX, tx, o + hlen, n, k)
+        # RFC 9293 3.1: the checksum over the pseudo-header and the segment,
+        # carries folded back twice (the sum stays below 2**20)
+        k = _sum16(tx, o, o + hlen + n) + iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO] \
+            + 6 + hlen + n
+        k = (k & 0xFFFF) + (k >> 16)
+        k = ~((k & 0xFFFF) + (k >> 16))
+        tx[o + 16] = (k >> 8) & 0xFF
+        tx[o + 17] = k & 0xFF
         self.ctr[_C_TCP_SEGS_OUT] += 1
         iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 6, hlen + n, now_ms)
 
@@ -1253,7 +1299,16 @@ class Tcp:
                 new = nxt >= w[_SND_MAX]
                 if not new:
                     self.ctr[_C_TCP_RETRANSMITS] += 1
-                self._emit(c, nxt, flags, n, now_ms)
+                if _emit_native is not None and self.native_emit:
+                    # _emit's native path inline (a call and a heap frame
+                    # less per segment)
+                    iface = self.iface
+                    _emit_native(w, iface.tx, self.buf, nxt, flags, n,
+                                 iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss)
+                    self.ctr[_C_TCP_SEGS_OUT] += 1
+                    iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 6, 20 + n, now_ms)
+                else:
+                    self._emit(c, nxt, flags, n, now_ms)
                 if new and not (w[_FLAGS] & _F_RTT_ON):
                     w[_FLAGS] |= _F_RTT_ON  # RFC 6298 / Karn: time one new segment
                     w[_RTT_SEQ] = nxt + n
@@ -1277,7 +1332,14 @@ class Tcp:
         if not sent and (w[_FLAGS] & _F_ACK_NOW):
             # BSD: a pure ACK carries snd_max, never a rewound snd_nxt the peer
             # has already passed (it would find the ACK out of window)
-            self._emit(c, w[_SND_MAX], ACK, 0, now_ms)
+            if _emit_native is not None and self.native_emit:
+                iface = self.iface  # (as above)
+                _emit_native(w, iface.tx, self.buf, w[_SND_MAX], ACK, 0,
+                             iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss)
+                self.ctr[_C_TCP_SEGS_OUT] += 1
+                iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 6, 20, now_ms)
+            else:
+                self._emit(c, w[_SND_MAX], ACK, 0, now_ms)
 
     # ------------------------------------------------------------ input
 
@@ -1323,19 +1385,61 @@ class Tcp:
                 # sent in ESTABLISHED: all up to snd_max is data in the TX ring.
                 fast = 0 < acked and ack <= w[_SND_MAX] and not w[_FLAGS] & _F_IN_RECOVERY
                 if fast:
-                    _ring_discard(w, _TX, acked)
+                    # Every step inline but the RTT sample (one per round
+                    # trip): a MicroPython call costs more than its body here.
+                    # ring.discard: the acked bytes leave the TX ring
+                    n = w[_TX_COUNT]
+                    if acked < n:
+                        n = acked
+                    h = w[_TX_HEAD] + n
+                    if h >= w[_TX_SIZE]:
+                        h -= w[_TX_SIZE]
+                    w[_TX_COUNT] -= n
+                    if w[_TX_COUNT] == 0 and w[_TX_NRANGES] == 0:
+                        h = 0  # keep later writes contiguous when the ring drains
+                    w[_TX_HEAD] = h
                     w[_SND_UNA] = ack
                     if w[_SND_NXT] < ack:
                         w[_SND_NXT] = ack  # after a go-back-N rewind
-                    self._rtt_sample(c, ack, now_ms)
+                    if w[_FLAGS] & _F_RTT_ON and ack >= w[_RTT_SEQ]:
+                        self._rtt_sample(c, ack, now_ms)
                     w[_RETRIES] = 0
-                    _cc_on_ack(w, acked)
+                    # _cc_on_ack outside recovery: RFC 5681 3.1 slow start or
+                    # congestion avoidance
+                    mss = w[_SND_MSS]
+                    cw = w[_CWND]
+                    if cw < w[_SSTHRESH]:
+                        cw += acked if acked < mss else mss
+                    else:
+                        mss = mss * mss // cw  # mss now: the increase
+                        cw += mss if mss > 0 else 1
+                    w[_CWND] = cw if cw <= 0x40000 else 0x40000
+                    w[_DUPACKS] = 0
                     if w[_SND_MAX] == ack:
                         if w[_TMR] == _T_RTX:
                             w[_TMR] = _T_OFF
                     elif w[_TMR] == _T_RTX or w[_TMR] == _T_OFF or w[_TMR] == _T_PERSIST:
-                        self._arm(c, _T_RTX, w[_RTO_MS], now_ms)  # RFC 6298 5.3
-                    self._update_window(c, w[_RCV_NXT], ack, seg.window)
+                        # RFC 6298 5.3: restart the timer (_arm)
+                        h = ticks_add(now_ms, w[_RTO_MS])  # h now: when it fires
+                        w[_TMR] = _T_RTX
+                        w[_TMR_AT] = h
+                        if ticks_diff(h, self.next_at) < 0:
+                            self.next_at = h  # timers() scans the pool by then
+                            self.iface.wake_at = None
+                    # _update_window: RFC 9293 3.10.7.4, the send window from
+                    # the newest segment (seq is rcv_nxt here)
+                    h = w[_RCV_NXT] - w[_SND_WL1]
+                    if h > 0 or (h == 0 and ack >= w[_SND_WL2]) or not (w[_FLAGS] & _F_WL_SET):
+                        n = seg.window
+                        if w[_SND_WND] == 0 and n > 0 and w[_TMR] == _T_PERSIST:
+                            w[_TMR] = _T_OFF  # the window opened
+                            w[_SND_NXT] = w[_SND_UNA]  # a refused probe byte goes again
+                        w[_SND_WND] = n
+                        w[_SND_WL1] = w[_RCV_NXT]
+                        w[_SND_WL2] = ack
+                        w[_FLAGS] |= _F_WL_SET
+                        if n > w[_MAX_SNDWND]:
+                            w[_MAX_SNDWND] = n
             else:
                 # (b) data that ACKs nothing new, fits the RX ring, fills no gap
                 # and has no FIN waiting beyond it.  (An ESTABLISHED block is

@@ -42,20 +42,21 @@ def copy_slices(dst, dst_off, src, src_off, n):
 # word go one by one.
 
 
-def viper_source(name):
-    """The text of the viper loop ``name`` in tcpip/wire/native.py.  That
-    module is dropped again (from sys.modules and the package) before this
-    returns: a loaded .mpy keeps every string constant for as long as any of
-    its objects lives, so the sources, compiled once, leave the heap this way."""
+def viper_source(name, module="native"):
+    """The text of the viper loop ``name`` in tcpip/wire/native.py (or the
+    module ``module`` of tcpip.wire).  That module is dropped again (from
+    sys.modules and the package) before this returns: a loaded .mpy keeps
+    every string constant for as long as any of its objects lives, so the
+    sources, compiled once, leave the heap this way."""
     sys = __import__("sys")
     pkg = __import__("tcpip.wire").wire
+    full = "tcpip.wire." + module
     try:
-        from tcpip.wire import native
-        return getattr(native, name)
+        return getattr(getattr(__import__(full).wire, module), name)
     finally:
-        sys.modules.pop("tcpip.wire.native", None)
+        sys.modules.pop(full, None)
         try:
-            delattr(pkg, "native")  # the attribute the import set on the package
+            delattr(pkg, module)  # the attribute the import set on the package
         except AttributeError:
             pass
 
