@@ -414,6 +414,12 @@ class Interface:
             self.trace("in", buf, n)
         if buf[23] == 1 and self.memo[_M_ECHO] is not None and self._echo_fast(buf, n):
             return  # an echo request, answered in machine code (_echo_fast)
+        if buf[12] == 8 and not buf[13] and IP_OFF <= n <= self.cfg.mtu + IP_OFF \
+                and mac_eq(buf, 0, self.mac):
+            # the common frame: untagged IPv4 to our address, which the
+            # chain below would reach after eth.parse (a call less per frame)
+            self._ip_input(buf, n, now_ms)
+            return
         eth = self.eth
         why = eth.parse(buf, n)
         if why:
