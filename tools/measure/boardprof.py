@@ -398,8 +398,8 @@ PLAN = [
 SPLIT_GROUPS = ("driver", "input", "timers", "acks", "ip", "emit", "output", "send", "recv",
                 "app", "poll", "idle")
 SPLIT_PLAN = PLAN[:4] + [
-    ("ip", [("iface.send_ip_h", 5)]),
-    ("emit", [("tcp._emit", 5)]),
+    ("ip", [("iface.send_ip_h", 6)]),
+    ("emit", [("tcp._emit", 6)]),
     ("output", [("tcp._output", 4)]),
     ("send", [("conn.send", 4), ("conn.writable", 1)]),
     ("recv", [("conn.recv_into", 2)]),
