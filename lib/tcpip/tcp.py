@@ -703,8 +703,23 @@ class Connection:
         w = self.w
         if n < 0 or n > len(buf) - off:
             n = len(buf) - off
-        k = _ring_read_into(self.tcp.buf, w, _RX, buf, off, n) if w[_RX_COUNT] else 0
-        if k:
+        if n > w[_RX_COUNT]:
+            n = w[_RX_COUNT]
+        if n > 0:
+            k = w[_RX_HEAD]
+            if k + n <= w[_RX_SIZE]:
+                # ring.read_into's common case (no wrap) inline: its call, its
+                # heap frame and ring.discard's call less per read
+                _copy(buf, off, self.tcp.buf, w[_RX_BASE] + k, n)
+                k += n
+                if k >= w[_RX_SIZE]:
+                    k -= w[_RX_SIZE]
+                w[_RX_COUNT] -= n
+                if not w[_RX_COUNT] and not w[_RX_NRANGES]:
+                    k = 0  # (as ring.discard: later writes stay contiguous)
+                w[_RX_HEAD] = k
+            else:
+                _ring_read_into(self.tcp.buf, w, _RX, buf, off, n)
             tcp = self.tcp
             # RFC 9293 3.8.6.2.2: tell the peer once the window opened by a
             # worthwhile amount (Tcp._window_grew decides): at once when
@@ -717,7 +732,7 @@ class Connection:
                 else:
                     w[_FLAGS] |= _F_ACK_NOW
                     tcp._output(self, tcp.now_ms)
-            return k
+            return n
         if w[_FLAGS] & _F_FIN_RCVD:
             return 0
         if w[_ERROR]:
