@@ -50,44 +50,6 @@ def test_viper_checksum_is_chosen_on_micropython_unix():
         assert wb.copy is wb.copy_slices
 
 
-def test_copy_sum_agrees_with_copy_and_sum16():
-    # the viper loop (MicroPython) against the copy and sum16: word-aligned
-    # regions of every tail length, through memoryviews too; -1 and nothing
-    # copied for a region off a word boundary or out of range
-    if IS_MP:
-        assert ck.copy_sum is not None
-    else:
-        assert ck.copy_sum is None
-    r = _rng(5)
-    src = bytearray([r() & 0xFF for _ in range(1600)])
-    fs = [ck.copy_sum_portable] + ([ck.copy_sum] if ck.copy_sum is not None else [])
-    for f in fs:
-        for n in (0, 1, 2, 3, 5, 8, 9, 15, 16, 20, 1459, 1460, 1461, 1463):
-            for dst_off in (0, 8, 1004):
-                d = bytearray(3000)
-                dv = memoryview(d)
-                got = f(dv, dst_off, memoryview(src), 52, n)
-                assert got == ck.sum16_portable(src, 52, 52 + n), (f, n, dst_off)
-                assert d[dst_off:dst_off + n] == src[52:52 + n] and not any(d[:dst_off]) \
-                    and not any(d[dst_off + n:]), (f, n, dst_off)
-    if ck.copy_sum is not None:
-        for args in ((1, 52, 100), (0, 53, 100), (0, 52, 3000), (2996, 52, 8)):
-            d = bytearray(3000)
-            assert ck.copy_sum(d, args[0], src, args[1], args[2]) == -1 and not any(d), args
-    # nothing allocated per call
-    d = bytearray(3000)
-    for f in fs:
-        f(d, 0, src, 52, 1460)
-    if IS_MP:
-        gc.collect()
-        gc.disable()
-        a0 = gc.mem_alloc()
-        ck.copy_sum(d, 0, src, 52, 1460)
-        grew = gc.mem_alloc() - a0
-        gc.enable()
-        assert grew == 0, grew
-
-
 def test_the_viper_sources_do_not_stay_loaded_after_import():
     # tcpip/wire/native.py holds the loops' text; a loaded .mpy keeps its
     # strings as long as the module lives, so it is dropped once read

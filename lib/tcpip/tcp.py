@@ -147,7 +147,6 @@ from tcpip import ring as _ring
 from tcpip.ring import Ring, read_into as _ring_read_into, write as _ring_write, \
     write_at as _ring_write_at, peek_into as _ring_peek_into, discard as _ring_discard
 from tcpip.wire.bytes import copy as _copy, copy_viper as _copy_viper
-from tcpip.wire.checksum import sum16 as _sum16, copy_sum as _copy_sum
 from tcpip.iface import IP_PAYLOAD_OFF
 from tcpip.wire import tcp as wire
 from tcpip.wire.tcp import FIN, SYN, RST, PSH, ACK
@@ -802,9 +801,6 @@ class Tcp:
         self.reanchor_by = _REANCHOR_BY
         self.ack_soon = False  # some block has _F_ACK_SOON
         self.hdrpred = True  # the fast path in input (False: every segment the general way)
-        # input checks a data segment's checksum as it copies the payload
-        # into the RX ring (tcpip.wire.checksum.copy_sum; None: apart)
-        self.copy_sum = _copy_sum
         self.next_at = 0  # timers() scans the pool when this comes (see timers)
         self.now_ms = 0
         self.births = 0
@@ -1306,18 +1302,10 @@ class Tcp:
         self.now_ms = now_ms
         seg = self.seg
         buf = iface.rx
-        # A data segment with a bare 20-byte header (data offset 5) has its
-        # checksum checked as header prediction copies its payload into the
-        # RX ring (copy_sum: one pass over the bytes, not two); any other
-        # way it goes, _sum_ok checks it before anything else is done.
-        sums = self.copy_sum is not None and buf[ip.payload_off + 12] == 0x50 \
-            and ip.payload_end - ip.payload_off > 20
-        why = seg.parse_sum(buf, ip.payload_off, ip.payload_end, -1 if sums else ip.asum)
+        why = seg.parse_sum(buf, ip.payload_off, ip.payload_end, ip.asum)
         if why:
             return why
         if ip.dst_lo != iface.ip_lo or ip.dst_hi != iface.ip_hi:
-            if sums and not self._sum_ok(buf, ip):
-                return "tcp_checksum"
             return "tcp_broadcast"  # RFC 9293 3.9.2.1 / RFC 1122 4.2.3.10
         flags = seg.flags
         src_hi = ip.src_hi
@@ -1371,33 +1359,6 @@ class Tcp:
                 fast = acked == 0 and dlen <= w[_RX_SIZE] - w[_RX_COUNT] and not w[_RX_NRANGES] \
                     and not w[_FLAGS] & _F_FIN_AHEAD
                 if fast:
-                    # into the RX ring: ring.write's common case (no wrap, no
-                    # ranges) inline, a MicroPython heap frame less per segment;
-                    # the checksum checked on the way when parse_sum left it
-                    pos = w[_RX_HEAD] + w[_RX_COUNT]
-                    if pos >= w[_RX_SIZE]:
-                        pos -= w[_RX_SIZE]
-                    if sums:
-                        sums = False
-                        why = -1
-                        if pos + dlen <= w[_RX_SIZE]:
-                            why = self.copy_sum(self.buf, w[_RX_BASE] + pos, buf, seg.payload_off,
-                                                dlen)
-                        if why < 0:  # (not word-aligned, or a wrap: apart)
-                            if not self._sum_ok(buf, ip):
-                                return "tcp_checksum"
-                        elif (_sum16(buf, ip.payload_off, seg.payload_off) + why + ip.asum + 6
-                              + ip.payload_end - ip.payload_off) % 0xFFFF:
-                            return "tcp_checksum"  # (nothing counted: the ring's bytes are past its data)
-                        else:
-                            pos = -1  # copied
-                    if pos < 0:
-                        w[_RX_COUNT] += dlen
-                    elif pos + dlen <= w[_RX_SIZE]:
-                        _copy(self.buf, w[_RX_BASE] + pos, buf, seg.payload_off, dlen)
-                        w[_RX_COUNT] += dlen
-                    else:
-                        _ring_write(self.buf, w, _RX, buf, seg.payload_off, dlen)
                     if seg.window == w[_SND_WND] and w[_RCV_NXT] > w[_SND_WL1] \
                             and w[_FLAGS] & _F_WL_SET:
                         # _update_window's common case inline (a call less):
@@ -1406,6 +1367,16 @@ class Tcp:
                         w[_SND_WL2] = ack
                     else:
                         self._update_window(c, w[_RCV_NXT], ack, seg.window)
+                    # into the RX ring: ring.write's common case (no wrap, no
+                    # ranges) inline, a MicroPython heap frame less per segment
+                    pos = w[_RX_HEAD] + w[_RX_COUNT]
+                    if pos >= w[_RX_SIZE]:
+                        pos -= w[_RX_SIZE]
+                    if pos + dlen <= w[_RX_SIZE]:
+                        _copy(self.buf, w[_RX_BASE] + pos, buf, seg.payload_off, dlen)
+                        w[_RX_COUNT] += dlen
+                    else:
+                        _ring_write(self.buf, w, _RX, buf, seg.payload_off, dlen)
                     w[_RCV_NXT] += dlen
                     self._ack_later(c, dlen, now_ms)
             if fast:
@@ -1422,8 +1393,6 @@ class Tcp:
                     # no ACK owed now, no data beyond snd_nxt)
                     self._output(c, now_ms)
                 return None
-        if sums and not self._sum_ok(buf, ip):
-            return "tcp_checksum"
         if c is not None and w[_STATE] == TIME_WAIT and flags & SYN and not flags & (ACK | RST) \
                 and not w[_USER] and _sdiff(seg.seq, _abs32(w, _RA_HI, w[_RCV_NXT])) > 0 \
                 and self._listener_for(dport):
@@ -1448,12 +1417,6 @@ class Tcp:
         else:
             self._sync_input(c, seg, buf, dlen, now_ms)
         return None
-
-    def _sum_ok(self, buf, ip):
-        # the segment's checksum, which parse_sum left to input (RFC 9293 3.1)
-        n = _sum16(buf, ip.payload_off, ip.payload_end) + ip.asum + 6 + ip.payload_end \
-            - ip.payload_off
-        return n and not n % 0xFFFF
 
     def _listener_for(self, port):
         for l in self.listeners:

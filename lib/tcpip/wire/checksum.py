@@ -131,46 +131,6 @@ else:
         IMPL = "chunked"
 
 
-# copy_sum: dst[dst_off:dst_off + n] = src[src_off:src_off + n] and the ones'
-# complement sum of those bytes (sum16's value) in one pass (Tcp.input moves
-# a segment's payload into the RX ring and checks its checksum so).  The
-# viper loop (tcpip/wire/native.py's COPY_SUM) takes word-aligned regions
-# only and answers -1 (nothing copied) for anything else; copy_sum_portable
-# (the copy, then sum16) takes any.  copy_sum is None where there is no
-# viper: the caller copies and sums apart.
-
-
-def copy_sum_portable(dst, dst_off, src, src_off, n):
-    """copy_sum by tcpip.wire.bytes.copy and sum16 (tests; any alignment)."""
-    from tcpip.wire.bytes import copy
-    copy(dst, dst_off, src, src_off, n)
-    return sum16(src, src_off, src_off + n)
-
-
-def _load_copy_sum():
-    if sum16_viper is None:
-        return None
-    try:
-        ns = {}
-        exec(viper_source("COPY_SUM"), ns)
-        f = ns["copy_sum"]
-        # a self-check against the copy and sum16, every tail length
-        src = bytearray(range(7, 71))
-        for n in (0, 1, 2, 3, 4, 5, 6, 7, 40, 41, 42, 43):
-            d = bytearray(64)
-            if f(d, 4, src, 8, n) != sum16_portable(src, 8, 8 + n) or d[4:4 + n] != src[8:8 + n] \
-                    or any(d[:4]) or any(d[4 + n:]):
-                return None
-        if f(bytearray(64), 1, src, 8, 8) != -1 or f(bytearray(8), 4, src, 8, 8) != -1:
-            return None
-        return f
-    except Exception:
-        return None
-
-
-copy_sum = _load_copy_sum()
-
-
 def checksum(buf, start, end, acc=0):
     """Checksum field value for buf[start:end] plus an earlier partial sum."""
     return ~fold(sum16(buf, start, end) + acc) & 0xFFFF

@@ -1,6 +1,5 @@
-"""The sources of the viper loops of tcpip/wire: ``COPY`` (``copy`` in
-tcpip.wire.bytes), ``SUM16`` (``sum16`` in tcpip.wire.checksum) and
-``COPY_SUM`` (``copy_sum`` in tcpip.wire.checksum), which
+"""The sources of the two viper loops of tcpip/wire: ``COPY`` (``copy`` in
+tcpip.wire.bytes) and ``SUM16`` (``sum16`` in tcpip.wire.checksum), which
 those modules compile at import on MicroPython (the comments on each loop are
 there).  They live apart from the code that uses them because a loaded .mpy
 keeps all its string constants for as long as any of its functions lives:
@@ -114,46 +113,6 @@ def sum16(buf, start: int, end: int) -> int:
         s += (p[i] << 8) | p[i + 1]
         i += 2
     if i < end:
-        s += p[i] << 8
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return s
-"""
-
-COPY_SUM = """
-@micropython.viper
-def copy_sum(dst, dst_off: int, src, src_off: int, n: int) -> int:
-    if n < 0 or dst_off < 0 or src_off < 0 or n > int(len(dst)) - dst_off \\
-            or n > int(len(src)) - src_off:
-        return -1
-    da = uint(ptr8(dst)) + uint(dst_off)
-    sa = uint(ptr8(src)) + uint(src_off)
-    if (da | sa) & 3:
-        return -1
-    e = sa + uint((n >> 3) << 3)
-    t = uint(0)
-    while sa < e:  # two words a turn, by moving pointers (faster than indexing)
-        v = ptr32(sa)[0]
-        u = ptr32(sa)[1]
-        ptr32(da)[0] = v
-        ptr32(da)[1] = u
-        t += (uint(v) & 0xFFFF) + (uint(v) >> 16) + (uint(u) & 0xFFFF) + (uint(u) >> 16)
-        sa += 8
-        da += 8
-    while t >> 16:
-        t = (t & 0xFFFF) + (t >> 16)
-    s = int(((t & 0xFF) << 8) | (t >> 8))
-    d = ptr8(da)
-    p = ptr8(sa)
-    n &= 7
-    i = 0
-    while i + 1 < n:
-        d[i] = p[i]
-        d[i + 1] = p[i + 1]
-        s += (p[i] << 8) | p[i + 1]
-        i += 2
-    if i < n:
-        d[i] = p[i]
         s += p[i] << 8
     while s >> 16:
         s = (s & 0xFFFF) + (s >> 16)

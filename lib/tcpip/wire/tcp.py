@@ -89,8 +89,7 @@ class Tcp:
         return self.parse_sum(buf, off, end, addr_sum(src, dst))
 
     def parse_sum(self, buf, off, end, asum):
-        """``parse`` with the addresses' pseudo-header sum (``IPv4.asum``);
-        asum -1: the checksum is not checked (the caller does)."""
+        """``parse`` with the addresses' pseudo-header sum (``IPv4.asum``)."""
         # (few locals and no nested calls: a MicroPython frame over 11
         # words is a heap allocation, and this runs for every segment)
         n = end - off
@@ -99,11 +98,10 @@ class Tcp:
         hlen = (buf[off + 12] >> 4) * 4
         if hlen < HLEN or hlen > n:
             return "tcp_hlen"
-        if asum >= 0:  # (-1: the caller checks the checksum, see tcpip.tcp.Tcp.input)
-            n += asum + PROTO  # the pseudo-header: addresses, protocol, length
-            n = sum16(buf, off, end) + n
-            if n % 0xFFFF or not n:  # (fold(n) != 0xFFFF, without the call)
-                return "tcp_checksum"
+        n += asum + PROTO  # the pseudo-header: addresses, protocol, length
+        n = sum16(buf, off, end) + n
+        if n % 0xFFFF or not n:  # (fold(n) != 0xFFFF, without the call)
+            return "tcp_checksum"
         # Fields read in place, without get16/get32 calls or a tuple from
         # unpack_from (this runs once per segment).
         self.sport = (buf[off] << 8) | buf[off + 1]
