@@ -11,9 +11,13 @@ COPY = """
 @micropython.viper
 def _words(da: uint, sa: uint, e: uint):
     # (the three hot values as the first three locals: the native emitter
-    # keeps those in registers, the rest on the stack; 1,460 bytes in 66
-    # against 160 us on the RP2040)
-    e -= 4
+    # keeps those in registers, the rest on the stack; 1,460 bytes in 78
+    # against 160 us on the RP2040.  The addresses come as word numbers,
+    # address >> 2: an argument is passed as an object, and an address of
+    # 2**30 or more, a 32-bit x86 heap's, would be a big int, allocated)
+    da <<= 2
+    sa <<= 2
+    e = (e << 2) - 4
     while sa < e:  # two words a turn
         v = ptr32(sa)[0]
         u = ptr32(sa)[1]
@@ -48,7 +52,7 @@ def copy(dst, dst_off: int, src, src_off: int, n: int):
         r = sa & 3
         i = 0
         if r == 0:
-            _words(uint(da), uint(sa), uint(sa + (k << 2)))
+            _words(uint(da) >> 2, uint(sa) >> 2, (uint(sa) >> 2) + uint(k))
         else:
             sw = ptr32(sa - r)
             lo = r << 3
@@ -81,8 +85,10 @@ def copy(dst, dst_off: int, src, src_off: int, n: int):
 SUM16 = """
 @micropython.viper
 def _sum_words(sa: uint, e: uint, t: uint) -> uint:
-    # (the hot values as the first three locals, kept in registers: see COPY)
-    e -= 12
+    # (the hot values as the first three locals, kept in registers; the
+    # addresses as word numbers: see COPY's _words)
+    sa <<= 2
+    e = (e << 2) - 12
     while sa < e:  # four words a turn
         v = uint(ptr32(sa)[0])
         u = uint(ptr32(sa)[1])
@@ -113,7 +119,7 @@ def sum16(buf, start: int, end: int) -> int:
             s += (p[i] << 8) | p[i + 1]
             i += 2
         k = (end - i) >> 2
-        t = uint(_sum_words(uint(int(p) + i), uint(int(p) + i + (k << 2)), uint(0)))
+        t = uint(_sum_words(uint(int(p) + i) >> 2, (uint(int(p) + i) >> 2) + uint(k), uint(0)))
         i += k << 2
         while t >> 16:
             t = (t & 0xFFFF) + (t >> 16)
