@@ -2,7 +2,7 @@
 
     FIRMWARE_DIR=... .venv/bin/python tools/measure/boardprof.py [--label before] \\
         [--out bench/board_profile.json] [--kbytes 60] [--pings 20] [--no-tcp] [--profile] \\
-        [--ping-profile]
+        [--split-app | --split-input] [--ping-profile]
 
 Boots stock MicroPython (RPI_PICO) on the emulated RP2040 of tools/emu/rp2040_board.py
 with the W5500 board set on its filesystem (``firmware/main.py`` brings the stack up as
@@ -59,6 +59,12 @@ SPI at the rate the firmware programmed; exactly repeatable from run to run):
   and reply's departure: ``rtt_us_by_group`` of the ping of median RTT, with the
   calls in it.  A mark costs ``wrap_overhead_us`` (reported; figures are raw, and the
   instrumented RTT is longer than the plain one).
+
+With ``--split-input`` the ``input`` group and the reads are cut at the receive
+path instead (INPUT_PLAN: ``eth`` Interface.input and _ip_input, ``ipparse``,
+``segparse`` the TCP parse with its checksum, ``window``, ``acklater``, ``recv``
+Connection.recv_into, ``grew`` Tcp._window_grew; ``input`` is then Stack._input
+and Tcp.input's own code).
 
 Results go to ``--out`` under ``--label`` (other labels in the file are kept), so a
 "before" and an "after" run sit side by side; the JSON is also printed.
