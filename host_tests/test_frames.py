@@ -30,6 +30,7 @@ SMALL = {
                          "Tcp._cc_on_dupack", "Tcp._rtt_sample", "_rto_update",
                          "Tcp.send_soon_acks", "Tcp._ack_later", "Tcp._ack_soon"],
     "lib/tcpip/wire/tcp.py": ["Tcp.parse_sum", "finish_sum"],
+    "lib/tcpip/wire/ipv4.py": ["IPv4.parse"],
     "lib/tcpip/nic/w5500_spi.py": ["MachineSPI.write", "MachineSPI.write_frame", "MachineSPI.read",
                                    "MachineSPI.read_two", "BusioSPI.write", "BusioSPI.write_frame",
                                    "BusioSPI.read", "BusioSPI.read_two"],

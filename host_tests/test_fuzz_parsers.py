@@ -144,6 +144,8 @@ def _replace_tcp_options(b, opts):
     opts = bytes(opts[:40]) + bytes(-len(opts[:40]) % 4)
     hl = (b[14] & 15) * 4
     t = 14 + hl
+    if len(b) < t + 20:  # (a mutated IHL can put the TCP header past the end)
+        return b
     old = (b[t + 12] >> 4) * 4
     nb = bytearray(b[:t + 20]) + opts + b[t + old:]
     nb[t + 12] = ((20 + len(opts)) // 4) << 4 | (nb[t + 12] & 0x0F)

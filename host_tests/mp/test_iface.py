@@ -797,3 +797,18 @@ def test_tcp_segment_waits_for_arp_in_tcp_not_in_the_queue():
     assert c.state_name() == "SYN-SENT" and rig.stats()["tcp_retransmits"] == 0
     rig.advance(500)  # the original RTO (1 s from open) still stands; nothing extra
     assert [f for f in rig.out() if f[23:24] == b"\x06"] == []
+
+
+def test_received_ip_header_and_tcp_payload_sit_on_a_word_boundary():
+    # iface.rx starts 2 bytes into its buffer: the IP header (offset 14) and
+    # a TCP payload after 20-byte headers (offset 54) are 4-byte aligned like
+    # the RX ring's data, so the viper copy into the ring moves whole words
+    # (MicroPython; CPython has no addresses to ask about)
+    try:
+        import uctypes
+    except ImportError:
+        return
+    rig = Rig()
+    assert (uctypes.addressof(rig.iface.rx) + IP_PAYLOAD_OFF - 20) % 4 == 0
+    assert (uctypes.addressof(rig.iface.rx) + IP_PAYLOAD_OFF + 20) % 4 == 0
+    assert len(rig.iface.rx) == rig.iface.cfg.mtu + 14 + 4

@@ -383,3 +383,18 @@ def test_tcp_options_reset_between_parses():
     assert h.parse(b, 0, len(b), PEER_IP, US_IP) is None and h.mss == 1460
     b = _tcp()
     assert h.parse(b, 0, len(b), PEER_IP, US_IP) is None and h.mss == -1
+    # every option field, after a segment with all of them, and after a
+    # malformed one (parse_sum resets them only when some were parsed)
+    o = bytearray(24)
+    i = tcp.opt_mss(o, 0, 1460)
+    i += tcp.opt_wscale(o, i, 7)
+    i += tcp.opt_sack_perm(o, i)
+    i += tcp.opt_timestamp(o, i, 1, 2)
+    full = _tcp(bytes(o))
+    bad = _tcp(b"\x02\x04\x05\xb4\x03\x02\x00\x00")  # wscale with length 2
+    sack = _tcp(b"\x01\x01\x05\x0a" + bytes(8), flags=tcp.ACK)
+    for first in (full, bad, sack):
+        h.parse(first, 0, len(first), PEER_IP, US_IP)
+        for _ in range(2):
+            assert h.parse(b, 0, len(b), PEER_IP, US_IP) is None
+            assert (h.mss, h.wscale, h.sack_perm, h.has_ts, h.sack_n) == (-1, -1, False, False, 0)

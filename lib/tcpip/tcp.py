@@ -141,6 +141,7 @@ from struct import pack_into
 from tcpip.compat import (const, ticks_add, ticks_diff, random32, urandom, uint32_slots,
                           ENOMEM, EADDRINUSE, ENOTCONN, EPIPE, ECONNREFUSED, ECONNRESET,
                           ETIMEDOUT, EINVAL, EHOSTUNREACH)
+from tcpip import compat as _compat
 from tcpip import ring as _ring
 from tcpip.ring import Ring, read_into as _ring_read_into, write as _ring_write, \
     write_at as _ring_write_at, peek_into as _ring_peek_into, discard as _ring_discard
@@ -726,8 +727,23 @@ class Connection:
         w = self.w
         if n < 0 or n > len(buf) - off:
             n = len(buf) - off
-        k = _ring_read_into(self.tcp.buf, w, _RX, buf, off, n) if w[_RX_COUNT] else 0
-        if k:
+        if n > w[_RX_COUNT]:
+            n = w[_RX_COUNT]
+        if n > 0:
+            k = w[_RX_HEAD]
+            if k + n <= w[_RX_SIZE]:
+                # ring.read_into's common case (no wrap) inline: its call, its
+                # heap frame and ring.discard's call less per read
+                _copy(buf, off, self.tcp.buf, w[_RX_BASE] + k, n)
+                k += n
+                if k >= w[_RX_SIZE]:
+                    k -= w[_RX_SIZE]
+                w[_RX_COUNT] -= n
+                if not w[_RX_COUNT] and not w[_RX_NRANGES]:
+                    k = 0  # (as ring.discard: later writes stay contiguous)
+                w[_RX_HEAD] = k
+            else:
+                _ring_read_into(self.tcp.buf, w, _RX, buf, off, n)
             tcp = self.tcp
             # RFC 9293 3.8.6.2.2: tell the peer once the window opened by a
             # worthwhile amount (Tcp._window_grew decides): at once when
@@ -740,7 +756,7 @@ class Connection:
                 else:
                     w[_FLAGS] |= _F_ACK_NOW
                     tcp._output(self, tcp.now_ms)
-            return k
+            return n
         if w[_FLAGS] & _F_FIN_RCVD:
             return 0
         if w[_ERROR]:
@@ -1447,7 +1463,14 @@ class Tcp:
                 fast = acked == 0 and dlen <= w[_RX_SIZE] - w[_RX_COUNT] and not w[_RX_NRANGES] \
                     and not w[_FLAGS] & _F_FIN_AHEAD
                 if fast:
-                    self._update_window(c, w[_RCV_NXT], ack, seg.window)
+                    if seg.window == w[_SND_WND] and w[_RCV_NXT] > w[_SND_WL1] \
+                            and w[_FLAGS] & _F_WL_SET:
+                        # _update_window's common case inline (a call less):
+                        # a newer segment, the same window
+                        w[_SND_WL1] = w[_RCV_NXT]
+                        w[_SND_WL2] = ack
+                    else:
+                        self._update_window(c, w[_RCV_NXT], ack, seg.window)
                     # into the RX ring: ring.write's common case (no wrap, no
                     # ranges) inline, a MicroPython heap frame less per segment
                     pos = w[_RX_HEAD] + w[_RX_COUNT]
@@ -1462,7 +1485,7 @@ class Tcp:
                     self._ack_later(c, dlen, now_ms)
             if fast:
                 self.ctr[_C_TCP_PREDICTED] += 1
-                w[_KA_AT] = ticks_add(now_ms, self.cfg.tcp_keepalive_idle_ms)
+                w[_KA_AT] = (now_ms + self.cfg.tcp_keepalive_idle_ms) & _compat.TICKS_MAX  # (ticks_add)
                 w[_KA_PROBES] = 0
                 w[_PROBES] = 0
                 if w[_RCV_NXT] >= self.reanchor_at:

@@ -2,7 +2,7 @@
 
     FIRMWARE_DIR=... .venv/bin/python tools/measure/boardprof.py [--label before] \\
         [--out bench/board_profile.json] [--kbytes 60] [--pings 20] [--no-tcp] [--profile] \\
-        [--ping-profile]
+        [--split-app | --split-input] [--ping-profile]
 
 Boots stock MicroPython (RPI_PICO) on the emulated RP2040 of tools/emu/rp2040_board.py
 with the W5500 board set on its filesystem (``firmware/main.py`` brings the stack up as
@@ -59,6 +59,12 @@ SPI at the rate the firmware programmed; exactly repeatable from run to run):
   and reply's departure: ``rtt_us_by_group`` of the ping of median RTT, with the
   calls in it.  A mark costs ``wrap_overhead_us`` (reported; figures are raw, and the
   instrumented RTT is longer than the plain one).
+
+With ``--split-input`` the ``input`` group and the reads are cut at the receive
+path instead (INPUT_PLAN: ``eth`` Interface.input and _ip_input, ``ipparse``,
+``segparse`` the TCP parse with its checksum, ``window``, ``acklater``, ``recv``
+Connection.recv_into, ``grew`` Tcp._window_grew; ``input`` is then Stack._input
+and Tcp.input's own code).
 
 Results go to ``--out`` under ``--label`` (other labels in the file are kept), so a
 "before" and an "after" run sit side by side; the JSON is also printed.
@@ -212,6 +218,12 @@ def _wrap(f, g, nargs):
             r = f(s, a, b, c) if c != -1 else f(s, a, b)
             _leave()
             return r
+    elif nargs == 5:
+        def w(s, a, b, c, d):
+            _enter(g)
+            r = f(s, a, b, c, d)
+            _leave()
+            return r
     else:
         def w(s, a, b, c, d, e):
             _enter(g)
@@ -233,9 +245,10 @@ _wrap_overhead = (_d(_us(), _t) - _t1) / 200
 _stk.clear()
 _cur[0] = len(_G) - 1
 import tcpip.nic.macraw, tcpip.tcp, tcpip.stack, tcpip.iface, services, netboot
+import tcpip.wire.ipv4, tcpip.wire.tcp
 _M = {"nic": tcpip.nic.macraw.MacrawNIC, "stack": tcpip.stack.Stack, "tcp": tcpip.tcp.Tcp,
       "services": services.Services, "conn": tcpip.tcp.Connection, "iface": tcpip.iface.Interface,
-      "background": netboot.Background}
+      "background": netboot.Background, "ipv4": tcpip.wire.ipv4.IPv4, "seg": tcpip.wire.tcp.Tcp}
 for _name, _targets in %(plan)r:
     for _t, _nargs in _targets:
         _k, _fn = _t.split(".")
@@ -391,11 +404,31 @@ PLAN = [
 SPLIT_GROUPS = ("driver", "input", "timers", "acks", "ip", "emit", "output", "send", "recv",
                 "app", "poll", "idle")
 SPLIT_PLAN = PLAN[:4] + [
-    ("ip", [("iface.send_ip_h", 5)]),
-    ("emit", [("tcp._emit", 5)]),
+    ("ip", [("iface.send_ip_h", 6)]),
+    ("emit", [("tcp._emit", 6)]),
     ("output", [("tcp._output", 4)]),
     ("send", [("conn.send", 4), ("conn.writable", 1)]),
     ("recv", [("conn.recv_into", 2)]),
+] + PLAN[4:]
+# --split-input: the "input" group (and the app's reads) cut at the receive
+# path's functions (exclusive time each): ``eth`` Interface.input and
+# _ip_input (Ethernet demux, the IP checks), ``ipparse`` IPv4.parse (header
+# checksum included), ``segparse`` the TCP header parse with the segment's
+# checksum (wire.tcp.Tcp.parse_sum), ``window`` Tcp._update_window,
+# ``acklater`` Tcp._ack_later, ``grew`` Tcp._window_grew (a read's window
+# update decision), ``recv`` Connection.recv_into (ring read); ``input`` is
+# then Stack._input and Tcp.input's own code (lookup, header prediction, the
+# ring write).
+INPUT_GROUPS = ("driver", "input", "eth", "ipparse", "segparse", "window", "acklater",
+                "timers", "acks", "recv", "grew", "app", "poll", "idle")
+INPUT_PLAN = PLAN[:4] + [
+    ("eth", [("iface.input", 3), ("iface._ip_input", 4)]),
+    ("ipparse", [("ipv4.parse", 4)]),
+    ("segparse", [("seg.parse_sum", 5)]),
+    ("window", [("tcp._update_window", 5)]),
+    ("acklater", [("tcp._ack_later", 4)]),
+    ("recv", [("conn.recv_into", 2)]),
+    ("grew", [("tcp._window_grew", 2)]),
 ] + PLAN[4:]
 
 # The ping profile: the background poller's path from the INTn edge to the
@@ -581,8 +614,10 @@ def measure_tcp(b, peer, nbytes, wall_s):
             "out": serve_one(b, peer, "chargen", nbytes, wall_s)}
 
 
-def measure_profile(b, peer, nbytes, wall_s, split=False):
+def measure_profile(b, peer, nbytes, wall_s, split=False, split_input=False):
     groups, plan = (SPLIT_GROUPS, SPLIT_PLAN) if split else (GROUPS, PLAN)
+    if split_input:
+        groups, plan = INPUT_GROUPS, INPUT_PLAN
     b.exec(PROFILE % {"groups": groups, "plan": plan}, wall_s=120)
     res = {}
     for kind, name in (("discard", "in"), ("chargen", "out")):
@@ -695,7 +730,8 @@ def run(args):
             result["tcp"] = measure_tcp(b, peer, nbytes, args.wall)
             _log("tcp: %s" % json.dumps(result["tcp"]))
         if args.profile:
-            result["profile"] = measure_profile(b, peer, nbytes, args.wall, args.split_app)
+            result["profile"] = measure_profile(b, peer, nbytes, args.wall, args.split_app,
+                                                 args.split_input)
             for k, v in result["profile"].items():
                 _log("profile %s (us/segment): %s" % (k, json.dumps(v["us_per_segment"])))
         if args.ping_profile:  # (last: its marks stay on the board)
@@ -733,6 +769,9 @@ def main(argv):
     ap.add_argument("--split-app", action="store_true",
                     help="with --profile: split the app group at the stack's send path "
                          "(ip, emit, output, send, recv; see SPLIT_PLAN)")
+    ap.add_argument("--split-input", action="store_true",
+                    help="with --profile: split the input group (and the reads) at the receive "
+                         "path (eth, ipparse, segparse, window, acklater, recv, grew; see INPUT_PLAN)")
     ap.add_argument("--ping-profile", action="store_true",
                     help="also the per-group profile of ping (instrumented pings, after the others)")
     a = ap.parse_args(argv)

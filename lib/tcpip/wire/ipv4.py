@@ -45,38 +45,40 @@ class IPv4:
         self.payload_end = 0
 
     def parse(self, buf, off, end):
-        avail = end - off
-        if avail < HLEN:
+        # (six locals, reused: a MicroPython frame over 11 words is a heap
+        # allocation, and this runs for every datagram)
+        end -= off  # the bytes available
+        if end < HLEN:
             return "ip_short"
-        vihl = buf[off]
-        if vihl >> 4 != 4:
+        h = buf[off]
+        if h >> 4 != 4:
             return "ip_version"
-        hlen = (vihl & 0x0F) * 4
-        if hlen < HLEN or hlen > avail:
+        h = (h & 0x0F) * 4
+        if h < HLEN or h > end:
             return "ip_ihl"
-        b = buf
-        total = (b[off + 2] << 8) | b[off + 3]
+        t = (buf[off + 2] << 8) | buf[off + 3]
         # RFC 1122 3.2.1.1-3.2.1.2: the length field must fit what arrived
-        if total < hlen or total > avail:
+        if t < h or t > end:
             return "ip_len"
-        if sum16(buf, off, off + hlen) != 0xFFFF:
+        if sum16(buf, off, off + h) != 0xFFFF:
             return "ip_checksum"
-        frag = (b[off + 6] << 8) | b[off + 7]
-        if frag & 0x3FFF:  # MF set or a fragment offset: no reassembly
+        if buf[off + 6] & 0x3F or buf[off + 7]:  # MF set or a fragment offset: no reassembly
             return "ip_fragment"
         self.off = off
-        self.hlen = hlen
-        self.total_len = total
-        self.ident = (b[off + 4] << 8) | b[off + 5]
-        self.ttl = b[off + 8]
-        self.proto = b[off + 9]
-        self.src_hi = sh = (b[off + 12] << 8) | b[off + 13]
-        self.src_lo = sl = (b[off + 14] << 8) | b[off + 15]
-        self.dst_hi = dh = (b[off + 16] << 8) | b[off + 17]
-        self.dst_lo = dl = (b[off + 18] << 8) | b[off + 19]
-        self.asum = sh + sl + dh + dl
-        self.payload_off = off + hlen
-        self.payload_end = off + total
+        self.hlen = h
+        self.total_len = t
+        self.payload_off = off + h
+        self.payload_end = off + t
+        self.ident = (buf[off + 4] << 8) | buf[off + 5]
+        self.ttl = buf[off + 8]
+        self.proto = buf[off + 9]
+        self.src_hi = h = (buf[off + 12] << 8) | buf[off + 13]
+        self.src_lo = t = (buf[off + 14] << 8) | buf[off + 15]
+        h += t
+        self.dst_hi = t = (buf[off + 16] << 8) | buf[off + 17]
+        h += t
+        self.dst_lo = t = (buf[off + 18] << 8) | buf[off + 19]
+        self.asum = h + t
         return None
 
     def _src(self):

@@ -64,6 +64,7 @@ class Tcp:
         self.ts_val = 0
         self.ts_ecr = 0
         self.sack_n = 0
+        self.opts = False  # options parsed since the fields above were last reset
         self.sack_left = [0] * MAX_SACK_BLOCKS
         self.sack_right = [0] * MAX_SACK_BLOCKS
 
@@ -99,7 +100,7 @@ class Tcp:
             return "tcp_hlen"
         n += asum + PROTO  # the pseudo-header: addresses, protocol, length
         n = sum16(buf, off, end) + n
-        if fold(n) != 0xFFFF:
+        if n % 0xFFFF or not n:  # (fold(n) != 0xFFFF, without the call)
             return "tcp_checksum"
         # Fields read in place, without get16/get32 calls or a tuple from
         # unpack_from (this runs once per segment).
@@ -115,18 +116,25 @@ class Tcp:
         self.hlen = hlen
         self.payload_off = off + hlen
         self.payload_end = end
+        if hlen > HLEN:
+            return self._options(buf, off)  # (two arguments: a smaller frame here)
+        if self.opts:  # (the option fields are reset only after a segment that had some)
+            self._no_options()
+        return None
+
+    def _no_options(self):
+        self.opts = False
         self.mss = -1
         self.wscale = -1
         self.sack_perm = False
         self.has_ts = False
         self.sack_n = 0
-        if hlen > HLEN:
-            return self._options(buf, off)  # (two arguments: a smaller frame here)
-        return None
 
     def _options(self, buf, off):
         # RFC 9293 3.2: kind, length, data; a length that runs past the
         # header or is too short for its kind makes the segment malformed.
+        self._no_options()
+        self.opts = True
         i = off + HLEN
         end = off + self.hlen
         while i < end:
