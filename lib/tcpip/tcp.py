@@ -360,6 +360,13 @@ def _load_emit():
     if _copy_viper is None:
         return None  # no viper here (CPython, CircuitPython): not even its text is loaded
     try:
+        # A collection first: the compiler's garbage then comes after the
+        # heap's live blocks instead of between them, and the machine code
+        # lands low.  Without it the board's heap was left cut into pieces
+        # too small for an mbedTLS session after TLS sessions came and went
+        # (host_tests/test_rp2040_tls.py: ENOMEM in wrap_socket at 63 KB free).
+        import gc
+        gc.collect()
         ns = {}
         exec(viper_source("EMIT", "native_emit"), ns)
         for i, name in ns.pop("LAYOUT"):
