@@ -23,9 +23,15 @@ buffer end, RX records ``LEN_hi LEN_lo frame`` where LEN counts its own two
 bytes, and SPI frames of a 3-byte header then data (so a burst costs 3 + n
 bytes).  Facts and section numbers: ``docs/w5500.md`` (W5500
 datasheet v1.0.9, [DS]; WIZnet ioLibrary_Driver, [ioLib]; Mongoose's W5500 and
-W5100 drivers, [MG]).  Per frame no object is allocated except memoryview
-slices of the caller's buffer (MicroPython's ``machine.SPI`` has no start/end
-arguments).
+W5100 drivers, [MG]).
+
+Per frame no object is allocated.  MicroPython's ``machine.SPI`` has no
+start/end arguments, so a transfer of part of a buffer needs a memoryview
+slice, a heap object: the driver keeps views of the caller's receive buffer
+for two lengths in use (``_view``), and moves a frame of another length, and
+every frame that the chip's buffer end splits, through a bounce buffer of its
+own with views of fixed lengths (steps of 128 bytes; ``_read_split``,
+``_write_split``).
 """
 
 from tcpip.compat import const, ticks_ms, ticks_diff, sleep_ms, EIO, EMSGSIZE
@@ -64,6 +70,9 @@ _IR_TIMEOUT = const(0x08)
 _IR_RECV = const(0x04)
 
 _MTU_FRAME = const(1514)  # MACRAW MTU, no FCS
+_B_STEP = const(128)  # the bounce buffer's views: 128, 256, .. 1536 bytes
+_B_SHIFT = const(7)  # (log2 of _B_STEP)
+_B_BYTES = const(1536)  # the bounce buffer: any part of a frame, rounded up to _B_STEP
 _MIN_FRAME = const(60)  # the MAC never hands over a shorter frame (64 minus FCS)
 
 # Frame filter bits: the W5500 has them in Sn_MR, the W5100S in Sn_MR2, at the
@@ -127,7 +136,12 @@ class MacrawNIC:
         self._r6 = reg[:6]
         self._pad = bytearray(_MIN_FRAME)  # short frames are padded here
         self._pad_mv = memoryview(self._pad)
-        self._views: list = [None, -1, None, -1, None]  # see _view
+        self._views: list = [None, -1, None, -1, None, 0, 0, 0, -1]  # see _view
+        # The bounce buffer and its views of fixed lengths (_read_split,
+        # _write_split): made once here, so no transfer makes a view.
+        self._bounce = bytearray(_B_BYTES)
+        b = memoryview(self._bounce)
+        self._bv = [b[:k] for k in range(_B_STEP, _B_BYTES + 1, _B_STEP)]
         self._int = spi.int_asserted() is not None
         # INTn's level, high (truthy) when nothing is pending: the adapter's
         # int_level (the pin's own read, a C call on MicroPython) where it
@@ -416,11 +430,17 @@ class MacrawNIC:
         # (few locals, some reused: a MicroPython frame over 11 words is a
         # heap allocation)
         # buf[:avail - 2], the last view made (as _view keeps it) without
-        # the call when it fits (the same bytes: the next header is in it)
+        # the call when it fits (the same bytes: the next header is in it);
+        # no view of that length: the header alone first, then the frame
+        # through the bounce buffer (_rx_frame, _read_ring)
         if self._views[0] is buf and self._views[1] == avail - 2:
             buf = self._views[2]
+            self._views[5] = 1  # (used: _view's clock)
         else:
-            buf = self._view(buf, avail - 2)
+            h = self._view(buf, avail - 2)  # (h reused: the view)
+            if h is None:
+                return self._rx_frame(buf, 0)
+            buf = h
         h = self._h_rxb
         rec = (self._rx_rd & self._buf_mask) + self._rxb16  # (the address, first)
         h[self._hdr_at] = rec >> 8
@@ -467,12 +487,15 @@ class MacrawNIC:
             self.rx_bytes -= n
             self.rx_drop_too_big += 1
             return 0
-        if self._rx_avail - rec < 2 or ((self._rx_rd + 2) & self._buf_mask) + rec > self._buf_mask + 1:
+        h = None  # (reused: buf[:n], None when there is no view of that length)
+        if self._rx_avail - rec >= 2 and ((self._rx_rd + 2) & self._buf_mask) + rec <= self._buf_mask + 1:
+            h = self._view(buf, n)
+        if h is None:
             self._read_ring((self._rx_rd + 2) & 0xFFFF, buf, n)
             self.spi_transactions += 1
             self.spi_bytes += rec + 1
             return self._rx_done(rec, 0)
-        buf = self._view(buf, n)
+        buf = h
         h = self._h_rxb
         n = ((self._rx_rd + 2) & self._buf_mask) + self._rxb16  # (reused: the address)
         h[self._hdr_at] = n >> 8
@@ -536,10 +559,10 @@ class MacrawNIC:
         # (kept small: a MicroPython frame over 11 words is a heap allocation;
         # counted by the caller, as one transaction of 3 + n bytes)
         off = ptr & self._buf_mask
-        if off + n > self._buf_mask + 1:
+        ptr = buf if len(buf) == n else self._view(buf, n)  # (reused: buf[:n] or None)
+        if ptr is None or off + n > self._buf_mask + 1:
             return self._read_split(off, buf, n)
-        if len(buf) != n:
-            buf = self._view(buf, n)
+        buf = ptr
         off += self._rxb16
         h = self._h_rxb
         h[self._hdr_at] = off >> 8
@@ -547,34 +570,73 @@ class MacrawNIC:
         self.spi.read(h, buf)  # (_read, inlined)
 
     def _read_split(self, off, buf, n):
-        # (two SPI frames: one transaction and header more than the caller counts)
-        mv = buf if isinstance(buf, memoryview) else memoryview(buf)
-        first = self._BUF_BYTES - off
-        self.spi.read(self._header(self._RX_BUF + off, False), mv[:first])
-        self.spi.read(self._header(self._RX_BUF, False), mv[first:n])
-        self.spi_transactions += 1
-        self.spi_bytes += 3
+        # The n bytes at off in the RX buffer into buf[:n] through the
+        # bounce buffer, without a view of buf (a heap object on
+        # MicroPython): a record the buffer end splits, or a length with no
+        # view (_view).  Each part is read with a view of the bounce buffer
+        # rounded up to _B_STEP, so it reads bytes it does not need: after
+        # it when the buffer end does not come first, else before it (a
+        # read of the chip's memory changes nothing); then copied.  (One
+        # transaction of 3 + n bytes is counted by the caller.)
+        first = self._BUF_BYTES - off  # (the part before the buffer end)
+        if first > n:
+            first = n
+        v = self._bv[(first - 1) >> _B_SHIFT]
+        k = len(v)
+        a = off if off + k <= self._BUF_BYTES else self._BUF_BYTES - k
+        self._rx_at(a, v)
+        copy(buf, 0, self._bounce, off - a, first)
+        self.spi_bytes += k - n
+        if first < n:  # the rest, from the buffer's start
+            n -= first
+            v = self._bv[(n - 1) >> _B_SHIFT]
+            self._rx_at(0, v)
+            copy(buf, first, self._bounce, 0, n)
+            self.spi_transactions += 1
+            self.spi_bytes += 3 + len(v)
+
+    def _rx_at(self, a, v):
+        # one SPI frame: RX memory at offset a into v
+        a += self._rxb16
+        h = self._h_rxb
+        h[self._hdr_at] = a >> 8
+        h[self._hdr_at + 1] = a & 0xFF
+        self.spi.read(h, v)
 
     def _view(self, buf, n):
-        """buf[:n] for an SPI read of n bytes, without a new view object (a
-        heap object on MicroPython) when buf is n long or (buf, n) is one of
-        the last two asked for: a bulk transfer's frames have two lengths."""
+        """buf[:n] for an SPI read of n bytes, or None (the caller reads
+        through the bounce buffer instead).  No new view object (a heap
+        object on MicroPython) when buf is n long or n is one of the two
+        lengths kept; a length is kept (its view made) in place of one not
+        used since the clock hand last passed it (the clock algorithm):
+        a bulk transfer's frames have two lengths, full segments and ACKs,
+        which a frame of a third length now and then does not displace.
+        Asked again for the same frame after None, None again."""
         if len(buf) == n:
             return buf
-        m = self._views  # [buf, n0, view0, n1, view1]
+        m = self._views  # [buf, n0, view0, n1, view1, used0, used1, hand, frame refused]
         if m[0] is buf:
             if m[1] == n:
+                m[5] = 1
                 return m[2]
             if m[3] == n:
+                m[6] = 1
                 return m[4]
         else:
             m[0] = buf
             m[1] = m[3] = -1
+            m[5] = m[6] = 0
+        if m[8] == self.rx_frames:
+            return None
+        i = m[7]  # the slot at the hand, 0 or 1; the hand moves on
+        m[7] = 1 - i
+        if m[5 + i]:
+            m[5 + i] = 0  # (used since the last pass: kept this time)
+            m[8] = self.rx_frames
+            return None
         v = (buf if isinstance(buf, memoryview) else memoryview(buf))[:n]
-        m[3] = m[1]
-        m[4] = m[2]
-        m[1] = n
-        m[2] = v
+        m[1 + 2 * i] = n
+        m[2 + 2 * i] = v
         return v
 
     def pending(self):
@@ -627,7 +689,8 @@ class MacrawNIC:
             return self._send_unusual(frame, n)
         off = self._tx_wr & self._buf_mask
         if off + n > self._buf_mask + 1:
-            self._write_split(off, frame, n)
+            if not self._write_split(off, frame, n):
+                return self._tx_again(frame, n)
         else:
             off += self._txb16
             h = self._h_txb
@@ -657,14 +720,44 @@ class MacrawNIC:
         return self._pad_mv
 
     def _write_split(self, off, frame, n):
-        # [ioLib] wiz_send_data: the host splits at the buffer end.  (Two
-        # SPI frames: one transaction and header more than _tx_commit counts.)
-        mv = frame if isinstance(frame, memoryview) else memoryview(frame)
+        # [ioLib] wiz_send_data: the host splits at the buffer end.  Two SPI
+        # frames, each from a view of the bounce buffer of a fixed length
+        # (no view of frame: a heap object on MicroPython), so each writes
+        # up to _B_STEP - 1 bytes more than its part: the part after the
+        # buffer end (written first) is followed by them, in TX memory that
+        # is free (past the new TX_WR); the part before the end is preceded
+        # by them, over frames already sent, so the last SEND must be
+        # complete before it is written (checked here, the read
+        # _tx_commit would make).  False when that SEND failed
+        # (_tx_finish counted it; the socket may have been reopened): the
+        # frame is to be written again (send's _tx_again).  (Counted here
+        # beyond _tx_commit's one transaction of 3 + n bytes.)
+        b = self._bounce
         first = self._BUF_BYTES - off
-        self.spi.write(self._header(self._TX_BUF + off, True), mv[:first])
-        self.spi.write(self._header(self._TX_BUF, True), mv[first:n])
+        n -= first  # (reused: the part after the buffer end)
+        copy(b, 0, frame, first, n)
+        v = self._bv[(n - 1) >> _B_SHIFT]
+        self._tx_at(0, v)
+        off = len(v)  # (reused: bytes written)
+        if self._tx_pending and not self._tx_finish():
+            self.spi_transactions += 1
+            self.spi_bytes += 3 + off
+            return False
+        v = self._bv[(first - 1) >> _B_SHIFT]
+        off += len(v)
+        copy(b, len(v) - first, frame, 0, first)
+        self._tx_at(self._BUF_BYTES - len(v), v)
         self.spi_transactions += 1
-        self.spi_bytes += 3
+        self.spi_bytes += 3 + off - n - first
+        return True
+
+    def _tx_at(self, a, v):
+        # one SPI frame: v into TX memory at offset a
+        a += self._txb16
+        h = self._h_txb
+        h[self._hdr_at] = a >> 8
+        h[self._hdr_at + 1] = a & 0xFF
+        self.spi.write(h, v)
 
     def _tx_commit(self, frame, n):
         # One SEND sends TX_RD..TX_WR as one frame and must complete before
@@ -709,6 +802,11 @@ class MacrawNIC:
         # like on a wire).
         self.spi_transactions += 1
         self.spi_bytes += 3 + n
+        self._tx_again(frame, n)
+
+    def _tx_again(self, frame, n):
+        # The last SEND failed while this frame was being written: sent
+        # again unless the link went down (lost then, like on a wire).
         if not self._link:
             self.tx_link_down += 1
             return
