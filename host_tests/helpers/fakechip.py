@@ -88,6 +88,14 @@ class FakeSPI:
         for i in range(len(data)):
             data[i] = r[a + i]
 
+    def write_read(self, header, data, header2, data2):
+        self.write(header, data)
+        self.read(header2, data2)
+
+    def write_frames(self, first, second):
+        self.write(first, None)
+        self.write(second, None)
+
     def read_two(self, header, first, second):
         # (the RX buffer only) first, then second, as one burst
         a = (header[0] << 8) | header[1]

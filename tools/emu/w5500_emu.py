@@ -785,6 +785,14 @@ class EmuSPI:
         c.transfer(None, data)
         c.deselect()
 
+    def write_read(self, header, data, header2, data2):
+        self.write(header, data)
+        self.read(header2, data2)
+
+    def write_frames(self, first, second):
+        self.write_frame(first)
+        self.write_frame(second)
+
     def read_two(self, header, first, second):
         c = self.chip
         c.select()

@@ -680,24 +680,31 @@ class MacrawNIC:
         # The common frame (60..1514 bytes, link up) in one function and
         # one call of _tx_commit: on the board every bytecode and call shows
         # (docs/performance.md).  Per frame four SPI transactions and no
-        # more: the frame, the last SEND's check, TX_WR, SEND.  The frame
-        # goes into TX memory behind the one the chip may still be sending
-        # (the buffer holds many, so no TX_FSR read), and only then is that
-        # SEND checked: its wire time overlapped this frame's SPI write.
+        # more, in two calls of the adapter: the frame and the last SEND's
+        # check (write_read), then TX_WR and SEND (write_frames).  The
+        # frame goes into TX memory behind the one the chip may still be
+        # sending (the buffer holds many, so no TX_FSR read), and only then
+        # is that SEND checked: its wire time overlapped this frame's SPI
+        # write.  (TX_RD is the chip's: it reaches TX_WR when SEND is done.)
         n = len(frame)
         if n < _MIN_FRAME or n > _MTU_FRAME or not self._link:
             return self._send_unusual(frame, n)
         off = self._tx_wr & self._buf_mask
         if off + n > self._buf_mask + 1:
-            if not self._write_split(off, frame, n):
+            if not self._write_split(off, frame, n):  # (checks the last SEND itself)
                 return self._tx_again(frame, n)
         else:
             off += self._txb16
             h = self._h_txb
             h[self._hdr_at] = off >> 8
             h[self._hdr_at + 1] = off & 0xFF
-            self.spi.write(h, frame)  # (counted by _tx_commit)
-        self._tx_commit(frame, n)
+            if self._tx_pending:  # (all counted by _tx_commit)
+                self.spi.write_read(h, frame, self._h_tx_rd, self._r2)
+                if ((self._reg[0] << 8) | self._reg[1]) != self._tx_wr:
+                    return self._tx_wait(frame, n)
+            else:
+                self.spi.write(h, frame)
+        self._tx_commit(n)
 
     def _send_unusual(self, frame, n):
         if n > _MTU_FRAME or n < 14:
@@ -759,26 +766,21 @@ class MacrawNIC:
         h[self._hdr_at + 1] = a & 0xFF
         self.spi.write(h, v)
 
-    def _tx_commit(self, frame, n):
-        # One SEND sends TX_RD..TX_WR as one frame and must complete before
-        # the next (docs/w5500.md section 5): the chip moves TX_RD up to
-        # TX_WR when it has [DS Sn_TX_RD].  One read, inline; _tx_wait
-        # waits when it is not done yet.  The SPI counters take the frame's
-        # write (3 + n bytes), this read (5), TX_WR (5) and SEND (4) at once.
-        if self._tx_pending:  # (it stays set through the check's read: counted below)
-            r = self._reg
-            self.spi.read(self._h_tx_rd, self._r2)
-            if ((r[0] << 8) | r[1]) != self._tx_wr:
-                return self._tx_wait(frame, n)
-        # TX_WR past the frame, then SEND (not waited for).  The driver's
-        # copy moves only once SEND is out: interrupted before that, the next
-        # frame is written over this one and sent alone.
+    def _tx_commit(self, n):
+        # The frame is in TX memory and the last SEND, if one was
+        # pending, found complete (send): one SEND sends TX_RD..TX_WR as one
+        # frame and must complete before the next (docs/w5500.md section
+        # 5).  The SPI counters take the frame's write (3 + n bytes), that
+        # check's read (5), TX_WR (5) and SEND (4) at once.
+        # TX_WR past the frame, then SEND (not waited for), in one call of
+        # the adapter (straight-line: no Ctrl-C between them).  The
+        # driver's copy moves only once SEND is out: interrupted before
+        # that, the next frame is written over this one and sent alone.
         wr = (self._tx_wr + n) & 0xFFFF
         f = self._f_tx_wr
         f[3] = wr >> 8
         f[4] = wr & 0xFF
-        self.spi.write_frame(f)
-        self.spi.write_frame(self._f_send)
+        self.spi.write_frames(f, self._f_send)
         # the frame (3 + n bytes), TX_WR (5), SEND (4), and the check's read
         # (5) when one was pending (True counts 1; no local for it: one
         # more would put this frame on the heap, tools/measure/frames.py)
@@ -795,7 +797,7 @@ class MacrawNIC:
         self.spi_transactions += 1
         self.spi_bytes += 5
         if self._tx_finish():
-            return self._tx_commit(frame, n)  # (nothing pending now: no read)
+            return self._tx_commit(n)
         # It failed (counted by _tx_finish), which may have reopened the
         # socket and so moved TX_WR: this frame's write is lost (counted
         # here); it is sent again unless the link went down (lost then,

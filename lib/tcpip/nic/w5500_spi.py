@@ -6,6 +6,12 @@ An adapter has these calls (the emulator's ``tools/w5500_emu.EmuSPI`` has the sa
     write_frame(frame)    one SPI frame held in one buffer (header and data): SCSn low,
                           frame, SCSn high (the driver's prebuilt register writes)
     read(header, data)    one SPI frame: SCSn low, header, clock len(data) bytes in, SCSn high
+    write_read(header, data, header2, data2)
+                          two SPI frames: write(header, data), then read(header2, data2)
+                          (a frame into TX memory, then the last SEND's check)
+    write_frames(first, second)
+                          two SPI frames: write_frame(first), then write_frame(second)
+                          (TX_WR, then SEND: no Ctrl-C can fall between them)
     read_two(header, first, second)
                           one SPI frame: SCSn low, header, len(first) bytes into first, then
                           len(second) into second, SCSn high (the chip's address runs on
@@ -21,7 +27,8 @@ and may have ``int_level``: a callable giving INTn's level (truthy: high,
 nothing pending), or None; the driver's empty receive calls it instead of
 ``int_asserted()`` (``MachineSPI``: the pin's own ``value``, one C call).
 
-write, write_frame, read and read_two run for every SPI transaction, so they are
+write, write_frame, write_read, write_frames, read and read_two run for every
+SPI transaction, so they are
 straight-line code: no branch and no try/finally.  MicroPython raises a
 KeyboardInterrupt (and runs scheduled soft-IRQ handlers) only at a branch or
 a loop's back edge, never between two calls without one, so SCSn cannot be
@@ -89,6 +96,26 @@ class MachineSPI:
         cs(0)
         self._spi.write(header)
         self._spi.readinto(data)  # clocks out 0x00 while reading (machine.SPI default)
+        cs(1)
+
+    def write_read(self, header, data, header2, data2):
+        cs = self._cs
+        cs(0)
+        self._spi.write(header)
+        self._spi.write(data)
+        cs(1)
+        cs(0)
+        self._spi.write(header2)
+        self._spi.readinto(data2)
+        cs(1)
+
+    def write_frames(self, first, second):
+        cs = self._cs
+        cs(0)
+        self._spi.write(first)
+        cs(1)
+        cs(0)
+        self._spi.write(second)
         cs(1)
 
     def read_two(self, header, first, second):
@@ -171,6 +198,8 @@ class BusioSPI:
             self.write_frame = self._write_frame_shared  # type: ignore[method-assign]
             self.read = self._read_shared  # type: ignore[method-assign]
             self.read_two = self._read_two_shared  # type: ignore[method-assign]
+            self.write_read = self._write_read_shared  # type: ignore[method-assign]
+            self.write_frames = self._write_frames_shared  # type: ignore[method-assign]
         else:
             self._lock()
 
@@ -209,10 +238,30 @@ class BusioSPI:
         self._spi.readinto(second)
         self._cs.value = True
 
+    def write_read(self, header, data, header2, data2):
+        self._cs.value = False
+        self._spi.write(header)
+        self._spi.write(data)
+        self._cs.value = True
+        self._cs.value = False
+        self._spi.write(header2)
+        self._spi.readinto(data2)
+        self._cs.value = True
+
+    def write_frames(self, first, second):
+        self._cs.value = False
+        self._spi.write(first)
+        self._cs.value = True
+        self._cs.value = False
+        self._spi.write(second)
+        self._cs.value = True
+
     _frame_write = write  # (the methods above, when write/read are the shared ones)
     _frame_write1 = write_frame
     _frame_read = read
     _frame_read_two = read_two
+    _frame_write_read = write_read
+    _frame_write_frames = write_frames
 
     # shared=True: lock and configure the bus around every frame, like
     # SPIDevice (the lock is taken in a loop: a branch, so these are not
@@ -236,6 +285,16 @@ class BusioSPI:
     def _read_two_shared(self, header, first, second):
         self._lock()
         self._frame_read_two(header, first, second)
+        self._spi.unlock()
+
+    def _write_read_shared(self, header, data, header2, data2):
+        self._lock()
+        self._frame_write_read(header, data, header2, data2)
+        self._spi.unlock()
+
+    def _write_frames_shared(self, first, second):
+        self._lock()
+        self._frame_write_frames(first, second)
         self._spi.unlock()
 
     def hard_reset(self):
