@@ -178,8 +178,7 @@ class MacrawNIC:
         # TX: the driver owns TX_WR, so it keeps a copy; a SEND is checked
         # for completion when the next frame needs the chip (or by tx_flush).
         self._tx_wr = 0
-        self._tx_pending = False
-        self._tx_len = 0
+        self._tx_pending = 0  # the length of the frame whose SEND is not known done; 0: none
         # Headers of the fixed transactions, built once (no _header() call
         # per frame), and their 2-byte data buffers.
         s0 = self._S0
@@ -340,7 +339,7 @@ class MacrawNIC:
         self._read(s0 + _Sn_TX_WR, self._r6)
         self._tx_wr = (r[0] << 8) | r[1]
         self._rx_rd = self._rx_rd0 = (r[4] << 8) | r[5]
-        self._tx_pending = False
+        self._tx_pending = 0
 
     def _resync(self):
         # A length that cannot be right: we lost track of the record
@@ -689,22 +688,39 @@ class MacrawNIC:
         n = len(frame)
         if n < _MIN_FRAME or n > _MTU_FRAME or not self._link:
             return self._send_unusual(frame, n)
+        # The SPI counters take the frame's write (3 + n bytes), the check's
+        # read (5), TX_WR (5) and SEND (4) at once.  Then TX_WR past the
+        # frame and SEND (not waited for), _tx_commit inline (a call less).
         off = self._tx_wr & self._buf_mask
         if off + n > self._buf_mask + 1:
             if not self._write_split(off, frame, n):  # (checks the last SEND itself)
                 return self._tx_again(frame, n)
+            self.spi_transactions += 3
+            self.spi_bytes += n + 12
         else:
             off += self._txb16
             h = self._h_txb
             h[self._hdr_at] = off >> 8
             h[self._hdr_at + 1] = off & 0xFF
-            if self._tx_pending:  # (all counted by _tx_commit)
+            if self._tx_pending:
                 self.spi.write_read(h, frame, self._h_tx_rd, self._r2)
                 if ((self._reg[0] << 8) | self._reg[1]) != self._tx_wr:
                     return self._tx_wait(frame, n)
+                self.spi_transactions += 4
+                self.spi_bytes += n + 17
             else:
                 self.spi.write(h, frame)
-        self._tx_commit(n)
+                self.spi_transactions += 3
+                self.spi_bytes += n + 12
+        off = (self._tx_wr + n) & 0xFFFF  # (off and h reused: a local more would put
+        h = self._f_tx_wr  # this frame on the heap, tools/measure/frames.py)
+        h[3] = off >> 8
+        h[4] = off & 0xFF
+        self.spi.write_frames(h, self._f_send)
+        self._tx_wr = off
+        self._tx_pending = n  # (the frame's length, for _tx_finish; 0: none pending)
+        self.tx_frames += 1
+        self.tx_bytes += n
 
     def _send_unusual(self, frame, n):
         if n > _MTU_FRAME or n < 14:
@@ -781,14 +797,12 @@ class MacrawNIC:
         f[3] = wr >> 8
         f[4] = wr & 0xFF
         self.spi.write_frames(f, self._f_send)
-        # the frame (3 + n bytes), TX_WR (5), SEND (4), and the check's read
-        # (5) when one was pending (True counts 1; no local for it: one
-        # more would put this frame on the heap, tools/measure/frames.py)
-        self.spi_transactions += 3 + self._tx_pending
-        self.spi_bytes += n + 12 + 5 * self._tx_pending
+        # the frame (3 + n bytes), TX_WR (5), SEND (4): the check's read
+        # was counted by _tx_wait
+        self.spi_transactions += 3
+        self.spi_bytes += n + 12
         self._tx_wr = wr
-        self._tx_pending = True
-        self._tx_len = n
+        self._tx_pending = n
         self.tx_frames += 1
         self.tx_bytes += n
 
@@ -828,7 +842,7 @@ class MacrawNIC:
             self.spi_transactions += 1
             self.spi_bytes += 5
             if ((r[0] << 8) | r[1]) == self._tx_wr:
-                self._tx_pending = False
+                self._tx_pending = 0
                 return True
             if t0 < 0:
                 t0 = ticks_ms()
@@ -839,12 +853,12 @@ class MacrawNIC:
             self.spi_bytes += 5
             if r[1] & _IR_TIMEOUT or ticks_diff(ticks_ms(), t0) > self.send_timeout_ms:
                 break
-        self._tx_pending = False
+        self.tx_bytes -= self._tx_pending
+        self._tx_pending = 0
         if r[1] & _IR_TIMEOUT:
             self._write8(self._S0 + _Sn_IR, _IR_TIMEOUT)
         self.tx_timeouts += 1
         self.tx_frames -= 1
-        self.tx_bytes -= self._tx_len
         self._tx_recover()
         return False
 
