@@ -131,6 +131,7 @@ def test_a_frame_split_at_the_tx_buffer_end_waits_for_the_last_send():
     # only 3 SPI frames later; every frame still goes out whole.
     wire, chip, nic = make()
     chip.send_selects = 3
+    t0, b0, f0, c0 = nic.spi_transactions, nic.spi_bytes, chip.spi_frames, chip.spi_bytes
     sizes = (1514, 1200, 1514, 61, 1514, 999, 1514, 1514, 700, 1514, 1514, 1514, 1514)
     sent = []
     for k in range(4):
@@ -139,6 +140,8 @@ def test_a_frame_split_at_the_tx_buffer_end_waits_for_the_last_send():
             sent.append(f)
             nic.send(f)
     assert nic.tx_flush() is True
+    # (the driver's counters still add up to what the chip saw)
+    assert (nic.spi_transactions - t0, nic.spi_bytes - b0) == (chip.spi_frames - f0, chip.spi_bytes - c0)
     chip.select()  # (SPI frames: the last SEND completes)
     chip.deselect()
     chip.select()

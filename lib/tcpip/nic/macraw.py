@@ -755,23 +755,30 @@ class MacrawNIC:
         # (_tx_finish counted it; the socket may have been reopened): the
         # frame is to be written again (send's _tx_again).  (Counted here
         # beyond _tx_commit's one transaction of 3 + n bytes.)
-        b = self._bounce
-        first = self._BUF_BYTES - off
-        n -= first  # (reused: the part after the buffer end)
-        copy(b, 0, frame, first, n)
+        # (locals reused: a MicroPython frame over 11 words is a heap allocation)
+        off = self._BUF_BYTES - off  # (reused: the part before the buffer end)
+        n -= off  # (reused: the part after it)
+        copy(self._bounce, 0, frame, off, n)
         v = self._bv[(n - 1) >> _B_SHIFT]
-        self._tx_at(0, v)
-        off = len(v)  # (reused: bytes written)
-        if self._tx_pending and not self._tx_finish():
+        self.spi_transactions += 1  # (the SPI frame more)
+        self.spi_bytes += len(v) - n
+        n = self._h_txb  # (reused: the header, for the start of TX memory)
+        n[self._hdr_at] = self._txb16 >> 8
+        n[self._hdr_at + 1] = self._txb16 & 0xFF
+        if not self._tx_pending:
+            self.spi.write(n, v)
+        else:  # (the check's read in the same call, as in send)
+            self.spi.write_read(n, v, self._h_tx_rd, self._r2)
             self.spi_transactions += 1
-            self.spi_bytes += 3 + off
-            return False
-        v = self._bv[(first - 1) >> _B_SHIFT]
-        off += len(v)
-        copy(b, len(v) - first, frame, 0, first)
+            self.spi_bytes += 5
+            if ((self._reg[0] << 8) | self._reg[1]) != self._tx_wr and not self._tx_finish():
+                self.spi_bytes += 3 + len(frame) - off  # (that write, lost: send counts none)
+                return False
+            self._tx_pending = 0
+        v = self._bv[(off - 1) >> _B_SHIFT]
+        copy(self._bounce, len(v) - off, frame, 0, off)
         self._tx_at(self._BUF_BYTES - len(v), v)
-        self.spi_transactions += 1
-        self.spi_bytes += 3 + off - n - first
+        self.spi_bytes += 3 + len(v) - off
         return True
 
     def _tx_at(self, a, v):
