@@ -34,6 +34,13 @@ class Bus:
         for i in range(len(b)):
             b[i] = 0xA0 + i
 
+    def write_readinto(self, out, b):
+        assert self.cur is not None, "SPI transfer with CS high"
+        assert len(out) == len(b)
+        self.cur += bytes(out)
+        for i in range(len(b)):
+            b[i] = 0xB0 + i
+
 
 @pytest.fixture
 def machine_bus(monkeypatch):
@@ -63,6 +70,9 @@ def machine_bus(monkeypatch):
 
         def readinto(self, b):
             bus.readinto(b)
+
+        def write_readinto(self, out, b):
+            bus.write_readinto(out, b)
 
     monkeypatch.setitem(sys.modules, "machine", types.SimpleNamespace(Pin=Pin, SPI=SPI))
     return bus
@@ -111,6 +121,9 @@ def busio_bus(monkeypatch):
         def readinto(self, b):
             bus.readinto(b)
 
+        def write_readinto(self, out, b):
+            bus.write_readinto(out, b)
+
     bus.locks = []
     monkeypatch.setitem(sys.modules, "busio", types.SimpleNamespace(SPI=SPI))
     monkeypatch.setitem(sys.modules, "digitalio", types.SimpleNamespace(
@@ -140,7 +153,7 @@ def test_transactions_are_straight_line_code(which, machine_bus, busio_bus):
     # without a try/finally a small transaction costs half (w5500_spi.py)
     import dis
     cls = w5500_spi.MachineSPI if which == "machine" else w5500_spi.BusioSPI
-    for name in ("write", "write_frame", "read", "read_two"):
+    for name in ("write", "write_frame", "read", "read_two", "write_read", "write_frames"):
         ops = {i.opname for i in dis.get_instructions(getattr(cls, name))}
         jumps = {o for o in ops if "JUMP" in o or o.startswith("SETUP_") or o == "PUSH_EXC_INFO"}
         assert not jumps, (name, sorted(jumps))
@@ -169,6 +182,27 @@ def test_read_two_reads_both_buffers_in_one_chip_select(which, machine_bus, busi
 
 
 @pytest.mark.parametrize("which", ["machine", "busio"])
+def test_write_read_is_a_write_then_a_full_duplex_frame(which, machine_bus, busio_bus):
+    # a frame into TX memory, then TX_RD's read as one transfer: the header
+    # and filler clocked out, as many bytes clocked in
+    bus = machine_bus if which == "machine" else busio_bus
+    spi = _adapters(which)
+    inp = bytearray(5)
+    spi.write_read(b"\x12\x34\x14", b"\x01\x02\x03", b"\x00\x22\x08\x00\x00", inp)
+    assert bus.frames == [b"\x12\x34\x14\x01\x02\x03", b"\x00\x22\x08\x00\x00"]
+    assert inp == bytearray(b"\xb0\xb1\xb2\xb3\xb4")
+
+
+@pytest.mark.parametrize("which", ["machine", "busio"])
+def test_write_frames_is_two_frames(which, machine_bus, busio_bus):
+    # TX_WR, then SEND: two chip selects in one call
+    bus = machine_bus if which == "machine" else busio_bus
+    spi = _adapters(which)
+    spi.write_frames(b"\x00\x24\x0c\x12\x34", b"\x00\x01\x0c\x20")
+    assert bus.frames == [b"\x00\x24\x0c\x12\x34", b"\x00\x01\x0c\x20"]
+
+
+@pytest.mark.parametrize("which", ["machine", "busio"])
 def test_int_level_follows_the_pin_and_is_none_when_not_wired(which, machine_bus, busio_bus):
     bus = machine_bus if which == "machine" else busio_bus
     if which == "machine":
@@ -190,7 +224,11 @@ def test_busio_shared_locks_and_unlocks_the_bus_around_every_frame(busio_bus):
     spi.read(b"\x00\x26\x08", data)
     spi.write_frame(b"\x00\x01\x0c\x40")
     spi.read_two(b"\x00\x00\x18", bytearray(2), bytearray(1))
+    spi.write_read(b"\x00\x00\x14", b"\x01", b"\x00\x22\x08\x00\x00", bytearray(5))
+    spi.write_frames(b"\x00\x24\x0c\x12\x34", b"\x00\x01\x0c\x20")
     assert busio_bus.frames == [b"\x00\x28\x0c\x12\x34", b"\x00\x26\x08\x00\x00",
-                                b"\x00\x01\x0c\x40", b"\x00\x00\x18\x00\x00\x00"]
+                                b"\x00\x01\x0c\x40", b"\x00\x00\x18\x00\x00\x00",
+                                b"\x00\x00\x14\x01", b"\x00\x22\x08\x00\x00",
+                                b"\x00\x24\x0c\x12\x34", b"\x00\x01\x0c\x20"]
     assert data == bytearray(b"\xa0\xa1")
-    assert busio_bus.locks == ["lock", "unlock"] * 4
+    assert busio_bus.locks == ["lock", "unlock"] * 6

@@ -228,8 +228,8 @@ class _FailingSPI:
 
     # (one call each, as in the adapters: straight-line, so an exception
     # comes before both SPI frames or after both)
-    def write_read(self, header, data, header2, data2):
-        self._call(self._wr, header, (data, header2, data2))
+    def write_read(self, header, data, out, inp):
+        self._call(self._wr, header, (data, out, inp))
 
     def _wr(self, header, rest):
         self.spi.write_read(header, rest[0], rest[1], rest[2])
@@ -342,13 +342,15 @@ class _TraceSPI:
         self.log.append(("r2", bytes(header), len(first), len(second)))
         self.spi.read_two(header, first, second)
 
-    def write_read(self, header, data, header2, data2):
-        self.write(header, data)
-        self.read(header2, data2)
+    def write_read(self, header, data, out, inp):
+        self.log.append(("w", bytes(header), len(data)))
+        self.log.append(("r", bytes(out[:3]), len(inp) - 3))  # (logged as a read: header, data)
+        self.spi.write_read(header, data, out, inp)
 
     def write_frames(self, first, second):
-        self.write_frame(first)
-        self.write_frame(second)
+        self.log.append(("f", bytes(first[:3]), len(first) - 3))
+        self.log.append(("f", bytes(second[:3]), len(second) - 3))
+        self.spi.write_frames(first, second)
 
     def int_asserted(self):
         return self.spi.int_asserted()

@@ -785,9 +785,12 @@ class EmuSPI:
         c.transfer(None, data)
         c.deselect()
 
-    def write_read(self, header, data, header2, data2):
+    def write_read(self, header, data, out, inp):
         self.write(header, data)
-        self.read(header2, data2)
+        c = self.chip
+        c.select()
+        c.transfer(out, inp)
+        c.deselect()
 
     def write_frames(self, first, second):
         self.write_frame(first)

@@ -133,6 +133,7 @@ class MacrawNIC:
         reg = memoryview(self._reg)
         self._r1 = reg[:1]
         self._r2 = reg[:2]
+        self._r5 = reg[:5]
         self._r6 = reg[:6]
         self._pad = bytearray(_MIN_FRAME)  # short frames are padded here
         self._pad_mv = memoryview(self._pad)
@@ -196,6 +197,9 @@ class MacrawNIC:
         self._f_send = self._h_cr_w + bytes([_CMD_SEND])
         self._f_irq_clear = self._h_ir_w + bytes([_IR_RECV])
         self._f_rx_rd = bytearray(self._h_rx_rd + b"\x00\x00")
+        # TX_RD's read as one full-duplex SPI frame (the adapter's
+        # write_read): the header and 2 filler bytes out, TX_RD into _reg[3:5]
+        self._f_tx_rd = self._h_tx_rd + b"\x00\x00"
         self._f_tx_wr = bytearray(self._h_tx_wr + b"\x00\x00")
         # Headers of the per-frame buffer transfers (a write to TX memory, a
         # read of RX memory): built once, their address patched per frame
@@ -703,8 +707,8 @@ class MacrawNIC:
             h[self._hdr_at] = off >> 8
             h[self._hdr_at + 1] = off & 0xFF
             if self._tx_pending:
-                self.spi.write_read(h, frame, self._h_tx_rd, self._r2)
-                if ((self._reg[0] << 8) | self._reg[1]) != self._tx_wr:
+                self.spi.write_read(h, frame, self._f_tx_rd, self._r5)
+                if ((self._reg[3] << 8) | self._reg[4]) != self._tx_wr:
                     return self._tx_wait(frame, n)
                 self.spi_transactions += 4
                 self.spi_bytes += n + 17
@@ -768,10 +772,10 @@ class MacrawNIC:
         if not self._tx_pending:
             self.spi.write(n, v)
         else:  # (the check's read in the same call, as in send)
-            self.spi.write_read(n, v, self._h_tx_rd, self._r2)
+            self.spi.write_read(n, v, self._f_tx_rd, self._r5)
             self.spi_transactions += 1
             self.spi_bytes += 5
-            if ((self._reg[0] << 8) | self._reg[1]) != self._tx_wr and not self._tx_finish():
+            if ((self._reg[3] << 8) | self._reg[4]) != self._tx_wr and not self._tx_finish():
                 self.spi_bytes += 3 + len(frame) - off  # (that write, lost: send counts none)
                 return False
             self._tx_pending = 0

@@ -6,9 +6,11 @@ An adapter has these calls (the emulator's ``tools/w5500_emu.EmuSPI`` has the sa
     write_frame(frame)    one SPI frame held in one buffer (header and data): SCSn low,
                           frame, SCSn high (the driver's prebuilt register writes)
     read(header, data)    one SPI frame: SCSn low, header, clock len(data) bytes in, SCSn high
-    write_read(header, data, header2, data2)
-                          two SPI frames: write(header, data), then read(header2, data2)
-                          (a frame into TX memory, then the last SEND's check)
+    write_read(header, data, out, inp)
+                          two SPI frames: write(header, data), then one that clocks
+                          out ``out`` (a header and filler) while reading the same
+                          number of bytes into ``inp`` (a frame into TX memory, then
+                          the last SEND's check: one SPI call, write_readinto)
     write_frames(first, second)
                           two SPI frames: write_frame(first), then write_frame(second)
                           (TX_WR, then SEND: no Ctrl-C can fall between them)
@@ -98,15 +100,14 @@ class MachineSPI:
         self._spi.readinto(data)  # clocks out 0x00 while reading (machine.SPI default)
         cs(1)
 
-    def write_read(self, header, data, header2, data2):
+    def write_read(self, header, data, out, inp):
         cs = self._cs
         cs(0)
         self._spi.write(header)
         self._spi.write(data)
         cs(1)
         cs(0)
-        self._spi.write(header2)
-        self._spi.readinto(data2)
+        self._spi.write_readinto(out, inp)
         cs(1)
 
     def write_frames(self, first, second):
@@ -238,14 +239,13 @@ class BusioSPI:
         self._spi.readinto(second)
         self._cs.value = True
 
-    def write_read(self, header, data, header2, data2):
+    def write_read(self, header, data, out, inp):
         self._cs.value = False
         self._spi.write(header)
         self._spi.write(data)
         self._cs.value = True
         self._cs.value = False
-        self._spi.write(header2)
-        self._spi.readinto(data2)
+        self._spi.write_readinto(out, inp)
         self._cs.value = True
 
     def write_frames(self, first, second):
@@ -287,9 +287,9 @@ class BusioSPI:
         self._frame_read_two(header, first, second)
         self._spi.unlock()
 
-    def _write_read_shared(self, header, data, header2, data2):
+    def _write_read_shared(self, header, data, out, inp):
         self._lock()
-        self._frame_write_read(header, data, header2, data2)
+        self._frame_write_read(header, data, out, inp)
         self._spi.unlock()
 
     def _write_frames_shared(self, first, second):
