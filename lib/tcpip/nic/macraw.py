@@ -34,7 +34,7 @@ own with views of fixed lengths (steps of 128 bytes; ``_read_split``,
 ``_write_split``).
 """
 
-from tcpip.compat import const, ticks_ms, ticks_diff, sleep_ms, EIO, EMSGSIZE
+from tcpip.compat import const, ticks_ms, ticks_diff, sleep_ms, EIO, EMSGSIZE, GETATTR_NOT_PROPERTY
 from tcpip.wire.ethernet import mac_str
 from tcpip.wire.bytes import copy
 
@@ -213,13 +213,14 @@ class MacrawNIC:
         self.speed_mbps = 0
         self.full_duplex = False
         self._link = False
+        self._tx_max = 0  # the longest frame send takes as it is: 1514, 0 with the link down
         # Counters (stats()).
         self.rx_frames = 0
         self.tx_frames = 0
         self.rx_bytes = 0
         self.tx_bytes = 0
-        self.spi_bytes = 0
-        self.spi_transactions = 0
+        self._spi_b = 0  # spi_bytes and spi_transactions but what sent frames count
+        self._spi_t = 0
         self.resyncs = 0
         self.rx_drop_too_big = 0
         self.tx_timeouts = 0
@@ -252,13 +253,13 @@ class MacrawNIC:
     # ------------------------------------------------------------ SPI access
     def _read(self, addr, mv):
         self.spi.read(self._header(addr, False), mv)
-        self.spi_transactions += 1
-        self.spi_bytes += 3 + len(mv)
+        self._spi_t += 1
+        self._spi_b += 3 + len(mv)
 
     def _write(self, addr, mv):
         self.spi.write(self._header(addr, True), mv)
-        self.spi_transactions += 1
-        self.spi_bytes += 3 + len(mv)
+        self._spi_t += 1
+        self._spi_b += 3 + len(mv)
 
     def _read8(self, addr):
         self._read(addr, self._r1)
@@ -404,8 +405,8 @@ class MacrawNIC:
                 k = 2
             self._ir_clear = k == 1
         self.spi.read(self._h_rsr, self._r2)
-        self.spi_transactions += k  # (counted at once: each update costs on the board)
-        self.spi_bytes += 4 * k + 1  # 5 bytes, and 4 more for Sn_IR
+        self._spi_t += k  # (counted at once: each update costs on the board)
+        self._spi_b += 4 * k + 1  # 5 bytes, and 4 more for Sn_IR
         # Not re-read: RX_RSR only grows behind our back, so a read torn by
         # an arriving frame can only under-read; _rx_frame looks again
         # when a record seems to run past it.
@@ -449,8 +450,8 @@ class MacrawNIC:
         h[self._hdr_at] = rec >> 8
         h[self._hdr_at + 1] = rec & 0xFF
         self.spi.read_two(h, self._r2, buf)
-        self.spi_transactions += 1
-        self.spi_bytes += avail + 3
+        self._spi_t += 1
+        self._spi_b += avail + 3
         rec = (self._reg[0] << 8) | self._reg[1]
         if rec == avail:
             # The run was this record (the usual case): _rx_done inline,
@@ -477,8 +478,8 @@ class MacrawNIC:
         # before it.
         if not rec:
             self._read_ring(self._rx_rd, self._r2, 2)
-            self.spi_transactions += 1
-            self.spi_bytes += 5
+            self._spi_t += 1
+            self._spi_b += 5
             rec = (self._reg[0] << 8) | self._reg[1]
         n = rec - 2
         if n < _MIN_FRAME or n > _MTU_FRAME or (rec > self._rx_avail and rec > self._rx_reread()):
@@ -495,8 +496,8 @@ class MacrawNIC:
             h = self._view(buf, n)
         if h is None:
             self._read_ring((self._rx_rd + 2) & 0xFFFF, buf, n)
-            self.spi_transactions += 1
-            self.spi_bytes += rec + 1
+            self._spi_t += 1
+            self._spi_b += rec + 1
             return self._rx_done(rec, 0)
         buf = h
         h = self._h_rxb
@@ -504,8 +505,8 @@ class MacrawNIC:
         h[self._hdr_at] = n >> 8
         h[self._hdr_at + 1] = n & 0xFF
         self.spi.read_two(h, buf, self._r2)
-        self.spi_transactions += 1
-        self.spi_bytes += rec + 3
+        self._spi_t += 1
+        self._spi_b += rec + 3
         return self._rx_done(rec, (self._reg[0] << 8) | self._reg[1])
 
     def _rx_done(self, rec, nxt):
@@ -528,8 +529,8 @@ class MacrawNIC:
         # last release (the chip counts from its RX_RD).
         r = self._reg
         self.spi.read(self._h_rsr, self._r2)
-        self.spi_transactions += 1
-        self.spi_bytes += 5
+        self._spi_t += 1
+        self._spi_b += 5
         self._rx_avail = ((r[0] << 8) | r[1]) - ((self._rx_rd - self._rx_rd0) & 0xFFFF)
         return self._rx_avail
 
@@ -549,8 +550,8 @@ class MacrawNIC:
         f[4] = rd & 0xFF
         self.spi.write_frame(f)
         self.spi.write_frame(self._f_recv)
-        self.spi_transactions += 2
-        self.spi_bytes += 9
+        self._spi_t += 2
+        self._spi_b += 9
         self._rx_rd0 = rd
         self._rx_due = False
 
@@ -589,14 +590,14 @@ class MacrawNIC:
         a = off if off + k <= self._BUF_BYTES else self._BUF_BYTES - k
         self._rx_at(a, v)
         copy(buf, 0, self._bounce, off - a, first)
-        self.spi_bytes += k - n
+        self._spi_b += k - n
         if first < n:  # the rest, from the buffer's start
             n -= first
             v = self._bv[(n - 1) >> _B_SHIFT]
             self._rx_at(0, v)
             copy(buf, first, self._bounce, 0, n)
-            self.spi_transactions += 1
-            self.spi_bytes += 3 + len(v)
+            self._spi_t += 1
+            self._spi_b += 3 + len(v)
 
     def _rx_at(self, a, v):
         # one SPI frame: RX memory at offset a into v
@@ -690,17 +691,20 @@ class MacrawNIC:
         # is that SEND checked: its wire time overlapped this frame's SPI
         # write.  (TX_RD is the chip's: it reaches TX_WR when SEND is done.)
         n = len(frame)
-        if n < _MIN_FRAME or n > _MTU_FRAME or not self._link:
+        if n < _MIN_FRAME or n > self._tx_max:  # (_tx_max: 0 while the link is down)
             return self._send_unusual(frame, n)
-        # The SPI counters take the frame's write (3 + n bytes), the check's
-        # read (5), TX_WR (5) and SEND (4) at once.  Then TX_WR past the
-        # frame and SEND (not waited for), _tx_commit inline (a call less).
+        # The SPI counters count a sent frame as the frame's write (3 + n
+        # bytes), the check's read (5), TX_WR (5) and SEND (4) through
+        # tx_frames and tx_bytes (spi_transactions, spi_bytes), so the common
+        # frame updates no SPI counter; a frame without the check takes its
+        # read back out.  Then TX_WR past the frame and SEND (not waited
+        # for), _tx_commit inline (a call less).
         off = self._tx_wr & self._buf_mask
         if off + n > self._buf_mask + 1:
             if not self._write_split(off, frame, n):  # (checks the last SEND itself)
                 return self._tx_again(frame, n)
-            self.spi_transactions += 3
-            self.spi_bytes += n + 12
+            self._spi_t -= 1  # (its check, if any, counted by _write_split)
+            self._spi_b -= 5
         else:
             off += self._txb16
             h = self._h_txb
@@ -710,12 +714,10 @@ class MacrawNIC:
                 self.spi.write_read(h, frame, self._f_tx_rd, self._r5)
                 if ((self._reg[3] << 8) | self._reg[4]) != self._tx_wr:
                     return self._tx_wait(frame, n)
-                self.spi_transactions += 4
-                self.spi_bytes += n + 17
             else:
                 self.spi.write(h, frame)
-                self.spi_transactions += 3
-                self.spi_bytes += n + 12
+                self._spi_t -= 1  # (no check)
+                self._spi_b -= 5
         off = (self._tx_wr + n) & 0xFFFF  # (off and h reused: a local more would put
         h = self._f_tx_wr  # this frame on the heap, tools/measure/frames.py)
         h[3] = off >> 8
@@ -764,8 +766,8 @@ class MacrawNIC:
         n -= off  # (reused: the part after it)
         copy(self._bounce, 0, frame, off, n)
         v = self._bv[(n - 1) >> _B_SHIFT]
-        self.spi_transactions += 1  # (the SPI frame more)
-        self.spi_bytes += len(v) - n
+        self._spi_t += 1  # (the SPI frame more)
+        self._spi_b += len(v) - n
         n = self._h_txb  # (reused: the header, for the start of TX memory)
         n[self._hdr_at] = self._txb16 >> 8
         n[self._hdr_at + 1] = self._txb16 & 0xFF
@@ -773,16 +775,16 @@ class MacrawNIC:
             self.spi.write(n, v)
         else:  # (the check's read in the same call, as in send)
             self.spi.write_read(n, v, self._f_tx_rd, self._r5)
-            self.spi_transactions += 1
-            self.spi_bytes += 5
+            self._spi_t += 1
+            self._spi_b += 5
             if ((self._reg[3] << 8) | self._reg[4]) != self._tx_wr and not self._tx_finish():
-                self.spi_bytes += 3 + len(frame) - off  # (that write, lost: send counts none)
+                self._spi_b += 3 + len(frame) - off  # (that write, lost: send counts none)
                 return False
             self._tx_pending = 0
         v = self._bv[(off - 1) >> _B_SHIFT]
         copy(self._bounce, len(v) - off, frame, 0, off)
         self._tx_at(self._BUF_BYTES - len(v), v)
-        self.spi_bytes += 3 + len(v) - off
+        self._spi_b += 3 + len(v) - off
         return True
 
     def _tx_at(self, a, v):
@@ -808,10 +810,10 @@ class MacrawNIC:
         f[3] = wr >> 8
         f[4] = wr & 0xFF
         self.spi.write_frames(f, self._f_send)
-        # the frame (3 + n bytes), TX_WR (5), SEND (4): the check's read
-        # was counted by _tx_wait
-        self.spi_transactions += 3
-        self.spi_bytes += n + 12
+        # (the check's reads were counted by _tx_wait and _tx_finish: not
+        # the one tx_frames counts)
+        self._spi_t -= 1
+        self._spi_b -= 5
         self._tx_wr = wr
         self._tx_pending = n
         self.tx_frames += 1
@@ -819,16 +821,16 @@ class MacrawNIC:
 
     def _tx_wait(self, frame, n):
         # The last SEND was still running at the first look (counted here).
-        self.spi_transactions += 1
-        self.spi_bytes += 5
+        self._spi_t += 1
+        self._spi_b += 5
         if self._tx_finish():
             return self._tx_commit(n)
         # It failed (counted by _tx_finish), which may have reopened the
         # socket and so moved TX_WR: this frame's write is lost (counted
         # here); it is sent again unless the link went down (lost then,
         # like on a wire).
-        self.spi_transactions += 1
-        self.spi_bytes += 3 + n
+        self._spi_t += 1
+        self._spi_b += 3 + n
         self._tx_again(frame, n)
 
     def _tx_again(self, frame, n):
@@ -850,8 +852,8 @@ class MacrawNIC:
         t0 = -1  # the clock is read only once SEND is found still running
         while True:
             self.spi.read(self._h_tx_rd, self._r2)
-            self.spi_transactions += 1
-            self.spi_bytes += 5
+            self._spi_t += 1
+            self._spi_b += 5
             if ((r[0] << 8) | r[1]) == self._tx_wr:
                 self._tx_pending = 0
                 return True
@@ -860,11 +862,13 @@ class MacrawNIC:
             # Sn_CR and Sn_IR are adjacent: TIMEOUT belongs to ARP/TCP timers,
             # not MACRAW, but MG and ioLib treat it as a failed send (docs/w5500.md section 5).
             self.spi.read(self._h_cr_r, self._r2)
-            self.spi_transactions += 1
-            self.spi_bytes += 5
+            self._spi_t += 1
+            self._spi_b += 5
             if r[1] & _IR_TIMEOUT or ticks_diff(ticks_ms(), t0) > self.send_timeout_ms:
                 break
         self.tx_bytes -= self._tx_pending
+        self._spi_t += 4  # (what tx_frames and tx_bytes counted for it: it was on the bus)
+        self._spi_b += self._tx_pending + 17
         self._tx_pending = 0
         if r[1] & _IR_TIMEOUT:
             self._write8(self._S0 + _Sn_IR, _IR_TIMEOUT)
@@ -907,6 +911,7 @@ class MacrawNIC:
         if up != self._link:
             self.link_changes += 1
             self._link = up
+            self._tx_max = _MTU_FRAME if up else 0
         return up
 
     # ------------------------------------------------------------ interrupts
@@ -923,6 +928,28 @@ class MacrawNIC:
             handler(nic)
 
         return self.spi.irq(_edge)
+
+    # spi_transactions (SPI frames the driver made) and spi_bytes (bytes
+    # clocked, headers included): a sent frame counts through tx_frames and
+    # tx_bytes (send).  Derived by __getattr__ on MicroPython (a property
+    # would slow every attribute store on the instance), by properties
+    # elsewhere (tcpip.compat.GETATTR_NOT_PROPERTY).
+    def _spi_transactions(self):
+        return self._spi_t + 4 * self.tx_frames
+
+    def _spi_bytes(self):
+        return self._spi_b + self.tx_bytes + 17 * self.tx_frames
+
+    if GETATTR_NOT_PROPERTY:
+        def __getattr__(self, name):
+            if name == "spi_transactions":
+                return self._spi_transactions()
+            if name == "spi_bytes":
+                return self._spi_bytes()
+            raise AttributeError(name)
+    else:
+        spi_transactions = property(_spi_transactions)
+        spi_bytes = property(_spi_bytes)
 
     def stats(self):
         """Counters: frames, bytes, SPI traffic, resyncs, timeouts."""
