@@ -1,4 +1,4 @@
-"""The board SPI adapters (lib/tcpip/nic/w5500_spi.py) on fake machine / busio
+"""The board SPI adapters (lib/tcpip/nic/w5500_spi.py, w5500_busio.py) on fake machine / busio
 modules: what each call puts on the bus between chip select low and high."""
 import sys
 import types
@@ -6,7 +6,7 @@ import types
 import pytest
 
 sys.path.insert(0, "lib")
-from tcpip.nic import w5500_spi  # noqa: E402
+from tcpip.nic import w5500_spi, w5500_busio  # noqa: E402
 
 
 class Bus:
@@ -134,7 +134,7 @@ def busio_bus(monkeypatch):
 def _adapters(which):
     if which == "machine":
         return w5500_spi.MachineSPI(0, sck=18, mosi=19, miso=16, cs=17)
-    return w5500_spi.BusioSPI("SCK", "MOSI", "MISO", "CS")
+    return w5500_busio.BusioSPI("SCK", "MOSI", "MISO", "CS")
 
 
 @pytest.mark.parametrize("which", ["machine", "busio"])
@@ -152,7 +152,7 @@ def test_transactions_are_straight_line_code(which, machine_bus, busio_bus):
     # branch: write/write_frame/read without one cannot leave SCSn low, and
     # without a try/finally a small transaction costs half (w5500_spi.py)
     import dis
-    cls = w5500_spi.MachineSPI if which == "machine" else w5500_spi.BusioSPI
+    cls = w5500_spi.MachineSPI if which == "machine" else w5500_busio.BusioSPI
     for name in ("write", "write_frame", "read", "read_two", "write_read", "write_frames"):
         ops = {i.opname for i in dis.get_instructions(getattr(cls, name))}
         jumps = {o for o in ops if "JUMP" in o or o.startswith("SETUP_") or o == "PUSH_EXC_INFO"}
@@ -208,7 +208,7 @@ def test_int_level_follows_the_pin_and_is_none_when_not_wired(which, machine_bus
     if which == "machine":
         spi = w5500_spi.MachineSPI(0, sck=18, mosi=19, miso=16, cs=17, int_pin=21)
     else:
-        spi = w5500_spi.BusioSPI("SCK", "MOSI", "MISO", "CS", int_pin="INT")
+        spi = w5500_busio.BusioSPI("SCK", "MOSI", "MISO", "CS", int_pin="INT")
     for level in (1, 0, 1):
         bus.intn = level
         assert bool(spi.int_level()) == bool(level)
@@ -217,7 +217,7 @@ def test_int_level_follows_the_pin_and_is_none_when_not_wired(which, machine_bus
 
 
 def test_busio_shared_locks_and_unlocks_the_bus_around_every_frame(busio_bus):
-    spi = w5500_spi.BusioSPI("SCK", "MOSI", "MISO", "CS", shared=True)
+    spi = w5500_busio.BusioSPI("SCK", "MOSI", "MISO", "CS", shared=True)
     assert busio_bus.locks == []  # not locked for good, unlike shared=False
     spi.write(b"\x00\x28\x0c", b"\x12\x34")
     data = bytearray(2)
