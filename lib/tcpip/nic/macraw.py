@@ -36,7 +36,14 @@ own with views of fixed lengths (steps of 128 bytes; ``_read_split``,
 
 from tcpip.compat import const, ticks_ms, ticks_diff, sleep_ms, EIO, EMSGSIZE, GETATTR_NOT_PROPERTY
 from tcpip.wire.ethernet import mac_str
+from tcpip.wire import bytes as _bytes
 from tcpip.wire.bytes import copy
+
+# The bounce buffer where the copy is MicroPython's viper loop; without it
+# (CircuitPython, CPython) a copy makes views anyway, so split transfers use
+# views of the caller's buffer and the 1.5 KB are not spent (CircuitPython has
+# about 20 KB of heap left once the stack is up).
+_BOUNCE = _bytes.copy_viper is not None
 
 # Common registers at the same address on both chips.
 _MR = const(0x0000)
@@ -140,9 +147,10 @@ class MacrawNIC:
         self._views: list = [None, -1, None, -1, None, 0, 0, 0, -1]  # see _view
         # The bounce buffer and its views of fixed lengths (_read_split,
         # _write_split): made once here, so no transfer makes a view.
-        self._bounce = bytearray(_B_BYTES)
-        b = memoryview(self._bounce)
-        self._bv = [b[:k] for k in range(_B_STEP, _B_BYTES + 1, _B_STEP)]
+        self._bounce = bytearray(_B_BYTES) if _BOUNCE else None
+        if _BOUNCE:
+            b = memoryview(self._bounce)
+            self._bv = [b[:k] for k in range(_B_STEP, _B_BYTES + 1, _B_STEP)]
         self._int = spi.int_asserted() is not None
         # INTn's level, high (truthy) when nothing is pending: the adapter's
         # int_level (the pin's own read, a C call on MicroPython) where it
@@ -582,6 +590,8 @@ class MacrawNIC:
         # it when the buffer end does not come first, else before it (a
         # read of the chip's memory changes nothing); then copied.  (One
         # transaction of 3 + n bytes is counted by the caller.)
+        if self._bounce is None:
+            return self._read_views(off, buf, n)
         first = self._BUF_BYTES - off  # (the part before the buffer end)
         if first > n:
             first = n
@@ -598,6 +608,17 @@ class MacrawNIC:
             copy(buf, first, self._bounce, 0, n)
             self._spi_t += 1
             self._spi_b += 3 + len(v)
+
+    def _read_views(self, off, buf, n):
+        # _read_split without the bounce buffer: views of buf (_BOUNCE)
+        mv = buf if isinstance(buf, memoryview) else memoryview(buf)
+        first = self._BUF_BYTES - off
+        if first >= n:
+            return self._rx_at(off, mv[:n])
+        self._rx_at(off, mv[:first])
+        self._rx_at(0, mv[first:n])
+        self._spi_t += 1
+        self._spi_b += 3
 
     def _rx_at(self, a, v):
         # one SPI frame: RX memory at offset a into v
@@ -762,6 +783,8 @@ class MacrawNIC:
         # frame is to be written again (send's _tx_again).  (Counted here
         # beyond _tx_commit's one transaction of 3 + n bytes.)
         # (locals reused: a MicroPython frame over 11 words is a heap allocation)
+        if self._bounce is None:
+            return self._write_views(off, frame, n)
         off = self._BUF_BYTES - off  # (reused: the part before the buffer end)
         n -= off  # (reused: the part after it)
         copy(self._bounce, 0, frame, off, n)
@@ -785,6 +808,21 @@ class MacrawNIC:
         copy(self._bounce, len(v) - off, frame, 0, off)
         self._tx_at(self._BUF_BYTES - len(v), v)
         self._spi_b += 3 + len(v) - off
+        return True
+
+    def _write_views(self, off, frame, n):
+        # _write_split without the bounce buffer (_BOUNCE): views of frame,
+        # each part written exactly, then the last SEND checked (as in send)
+        mv = frame if isinstance(frame, memoryview) else memoryview(frame)
+        first = self._BUF_BYTES - off
+        self._tx_at(off, mv[:first])
+        self._tx_at(0, mv[first:n])
+        self._spi_t += 1
+        self._spi_b += 3
+        if self._tx_pending and not self._tx_finish():
+            self._spi_t += 1  # (those writes, lost: send counts none)
+            self._spi_b += n + 3
+            return False
         return True
 
     def _tx_at(self, a, v):
