@@ -30,7 +30,7 @@ start/end arguments, so a transfer of part of a buffer needs a memoryview
 slice, a heap object: the driver keeps views of the caller's receive buffer
 for two lengths in use (``_view``), and moves a frame of another length, and
 every frame that the chip's buffer end splits, through a bounce buffer of its
-own with views of fixed lengths (steps of 128 bytes; ``_read_split``,
+own with views of fixed lengths (steps of 64 bytes; ``_read_split``,
 ``_write_split``).
 """
 
@@ -77,8 +77,8 @@ _IR_TIMEOUT = const(0x08)
 _IR_RECV = const(0x04)
 
 _MTU_FRAME = const(1514)  # MACRAW MTU, no FCS
-_B_STEP = const(128)  # the bounce buffer's views: 128, 256, .. 1536 bytes
-_B_SHIFT = const(7)  # (log2 of _B_STEP)
+_B_STEP = const(64)  # the bounce buffer's views: 64, 128, .. 1536 bytes
+_B_SHIFT = const(6)  # (log2 of _B_STEP)
 _B_BYTES = const(1536)  # the bounce buffer: any part of a frame, rounded up to _B_STEP
 _MIN_FRAME = const(60)  # the MAC never hands over a shorter frame (64 minus FCS)
 
