@@ -571,8 +571,10 @@ class MacrawNIC:
         # (kept small: a MicroPython frame over 11 words is a heap allocation;
         # counted by the caller, as one transaction of 3 + n bytes)
         off = ptr & self._buf_mask
+        if off + n > self._buf_mask + 1:
+            return self._read_split(off, buf, n)
         ptr = buf if len(buf) == n else self._view(buf, n)  # (reused: buf[:n] or None)
-        if ptr is None or off + n > self._buf_mask + 1:
+        if ptr is None:
             return self._read_split(off, buf, n)
         buf = ptr
         off += self._rxb16
