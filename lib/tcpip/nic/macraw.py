@@ -147,10 +147,12 @@ class MacrawNIC:
         self._views: list = [None, -1, None, -1, None, 0, 0, 0, -1]  # see _view
         # The bounce buffer and its views of fixed lengths (_read_split,
         # _write_split): made once here, so no transfer makes a view.
-        self._bounce = bytearray(_B_BYTES) if _BOUNCE else None
+        self._bounce = None
         if _BOUNCE:
-            b = memoryview(self._bounce)
-            self._bv = [b[:k] for k in range(_B_STEP, _B_BYTES + 1, _B_STEP)]
+            b = bytearray(_B_BYTES)
+            self._bounce = b
+            mv = memoryview(b)
+            self._bv = [mv[:k] for k in range(_B_STEP, _B_BYTES + 1, _B_STEP)]
         self._int = spi.int_asserted() is not None
         # INTn's level, high (truthy) when nothing is pending: the adapter's
         # int_level (the pin's own read, a C call on MicroPython) where it
