@@ -42,7 +42,16 @@ MPY_ARCH ?= armv6m
 # see line numbers.  Each option set builds in its own folder.
 LINES ?= 0
 MPY_OPT ?= $(if $(filter 1,$(LINES)),,-O3)
-MPY_DIR ?= .build/mpy$(subst $(eval) ,,$(MPY_OPT))
+# NAMES=1 (the default without LINES=1): mpy-cross compiles a copy of
+# lib/tcpip whose private names (_name) are shortened (_a, _b, ..., _aB) the
+# same way in every file, by tools/deploy/shortnames.py: each distinct name is
+# a qstr, stored in every .mpy that uses it and interned on the board's heap.
+# Lines and columns stay as in lib/tcpip.  $(MPY_DIR)/names.map (copied into
+# the board folder as names.map) reads the short names back:
+#   python tools/deploy/shortnames.py --unmap .build/mpy-O3-short/names.map < traceback.txt
+# LINES=1 (a debugging build) keeps the names unless NAMES=1 is given too.
+NAMES ?= $(if $(filter 1,$(LINES)),0,1)
+MPY_DIR ?= .build/mpy$(subst $(eval) ,,$(MPY_OPT))$(if $(filter 1,$(NAMES)),-short,)
 BOARD ?= w5500_evb_pico
 PORT ?=
 CONFIG ?= firmware/tcpip_config.json
@@ -85,9 +94,21 @@ mpy: $(TCPIP_MPY) ## compile lib/tcpip to .mpy for armv6m, -O3 (.build/mpy-O3; L
 	  "board set for $(BOARD): $$(cat $(BOARD_MPY) | wc -c) bytes in $(words $(BOARD_MPY)) files" \
 	  "(the stack, nic/__init__ and $(addprefix nic/,$(BOARD_NICS)))"
 
+ifeq ($(NAMES),1)
+# One run renames the whole package (the names must agree across files); each
+# .mpy is then compiled from its renamed copy, under its own name (-s).
+$(MPY_DIR)/names.map: $(TCPIP_SOURCES) tools/deploy/shortnames.py
+	@mkdir -p $(MPY_DIR)
+	$(BOARD_PYTHON) tools/deploy/shortnames.py lib $(MPY_DIR)/src --map $@
+
+$(MPY_DIR)/%.mpy: $(MPY_DIR)/names.map
+	@mkdir -p $(dir $@)
+	$(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -s lib/$*.py -o $@ $(MPY_DIR)/src/$*.py
+else
 $(MPY_DIR)/%.mpy: lib/%.py
 	@mkdir -p $(dir $@)
 	$(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -o $@ $<
+endif
 
 board-files: board-check ## list the sources of BOARD's board set (what make flash copies)
 	@for f in $(BOARD_SOURCES); do echo $$f; done
@@ -103,6 +124,7 @@ board-mpy: board-check $(BOARD_MPY) ## the board set's .mpy files (and netboot.m
 	    $(BOARD_MPY_DIR)/stub.py || exit 1; \
 	done; rm -f $(BOARD_MPY_DIR)/stub.py
 	$(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -o $(BOARD_MPY_DIR)/netboot.mpy firmware/netboot.py
+	@if test -f $(MPY_DIR)/names.map && test "$(NAMES)" = 1; then cp $(MPY_DIR)/names.map $(BOARD_MPY_DIR)/names.map; fi
 	@echo "board set for $(BOARD) in $(BOARD_MPY_DIR): $$(cat $(BOARD_MPY) | wc -c) bytes in $(words $(BOARD_MPY)) files" \
 	  "$(if $(BOARD_STUBS),(left off: $(BOARD_STUBS); EXTRAS=1 copies them),)"
 
