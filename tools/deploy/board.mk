@@ -7,6 +7,8 @@
 #   make flash ... LINES=1                     # the same for what flash copies
 #   make flash ... EXTRAS=1                    # also tracer.py and aio.py (and dhcp.py
 #                                              # with a static CONFIG); see EXTRAS below
+#   make flash ... NAMES=1                     # short private names (1.6 KB more heap,
+#                                              # a little slower), built in .build/mpy-O3-short
 #   make board-mpy BOARD=w5500_evb_pico        # just the board set, ready to copy
 #   make board-files BOARD=...                 # list the board set's sources
 #   make flash BOARD=w5500_evb_pico [PORT=/dev/ttyACM0] [CONFIG=my_config.json]
@@ -42,15 +44,16 @@ MPY_ARCH ?= armv6m
 # see line numbers.  Each option set builds in its own folder.
 LINES ?= 0
 MPY_OPT ?= $(if $(filter 1,$(LINES)),,-O3)
-# NAMES=1 (the default without LINES=1): mpy-cross compiles a copy of
-# lib/tcpip whose private names (_name) are shortened (_a, _b, ..., _aB) the
-# same way in every file, by tools/deploy/shortnames.py: each distinct name is
-# a qstr, stored in every .mpy that uses it and interned on the board's heap.
-# Lines and columns stay as in lib/tcpip.  $(MPY_DIR)/names.map (copied into
-# the board folder as names.map) reads the short names back:
+# NAMES=1 (off by default): mpy-cross compiles a copy of lib/tcpip whose
+# private names (_name) are shortened (_a, _b, ..., _aB) the same way in every
+# file, by tools/deploy/shortnames.py: each distinct name is a qstr, stored in
+# every .mpy that uses it and interned on the board's heap.  Measured on the
+# emulated W5500-EVB-Pico: 1.6 KB more heap free after start, 1.9 KB less
+# .mpy, 2-3% less throughput (docs/memory.md), so not the default.  Lines and
+# columns stay as in lib/tcpip; $(MPY_DIR)/names.map (also copied to the
+# board folder) reads the short names in a traceback back:
 #   python tools/deploy/shortnames.py --unmap .build/mpy-O3-short/names.map < traceback.txt
-# LINES=1 (a debugging build) keeps the names unless NAMES=1 is given too.
-NAMES ?= $(if $(filter 1,$(LINES)),0,1)
+NAMES ?= 0
 MPY_DIR ?= .build/mpy$(subst $(eval) ,,$(MPY_OPT))$(if $(filter 1,$(NAMES)),-short,)
 BOARD ?= w5500_evb_pico
 PORT ?=

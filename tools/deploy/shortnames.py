@@ -142,7 +142,8 @@ def plan(texts, keep=KEEP):
     """{original: short} for the package sources {path: text}."""
     uses, defined, frozen = analyse(texts)
     frozen = frozen | set(keep)
-    todo = [n for n in uses if private(n) and n in defined and n not in frozen]
+    # A name of up to 3 characters stays: the short names are that long.
+    todo = [n for n in uses if private(n) and n in defined and n not in frozen and len(n) > 3]
     todo.sort(key=lambda n: (-uses[n], n))
     taken = set(uses) - set(todo)  # names that stay as they are
     mapping = {}
@@ -151,7 +152,10 @@ def plan(texts, keep=KEEP):
         new = next(short)
         while new in taken:
             new = next(short)
-        if len(new) >= len(name):
+        if len(new) >= len(name):  # (not with fewer than 3,000 names) it stays
+            if name in mapping.values():
+                raise ValueError("short name %s given twice" % name)
+            taken.add(name)
             continue
         mapping[name] = new
         taken.add(new)
