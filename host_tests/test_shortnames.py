@@ -4,11 +4,10 @@ import subprocess
 import sys
 
 import pytest
+import shortnames  # tools/deploy/shortnames.py (conftest puts the tools folders on sys.path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "tools", "deploy"))
-import shortnames  # noqa: E402
 
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 
