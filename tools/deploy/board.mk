@@ -49,7 +49,7 @@ MPY_OPT ?= $(if $(filter 1,$(LINES)),,-O3)
 # file, by tools/deploy/shortnames.py: each distinct name is a qstr, stored in
 # every .mpy that uses it and interned on the board's heap.  Measured on the
 # emulated W5500-EVB-Pico: 1.6 KB more heap free after start, 1.9 KB less
-# .mpy, 2-3% less throughput (docs/memory.md), so not the default.  Lines and
+# .mpy, 1-3% slower into the board (docs/memory.md), so not the default.  Lines and
 # columns stay as in lib/tcpip; $(MPY_DIR)/names.map (also copied to the
 # board folder) reads the short names in a traceback back:
 #   python tools/deploy/shortnames.py --unmap .build/mpy-O3-short/names.map < traceback.txt
