@@ -146,7 +146,7 @@ from tcpip import ring as _ring
 from tcpip.ring import Ring, read_into as _ring_read_into, write as _ring_write, \
     write_at as _ring_write_at, peek_into as _ring_peek_into, discard as _ring_discard
 from tcpip.wire.bytes import copy as _copy, copy_viper as _copy_viper, viper_source
-from tcpip.iface import IP_PAYLOAD_OFF
+from tcpip.iface import IP_PAYLOAD_OFF, M_TCP_HDR as _M_TCP_HDR
 from tcpip.wire import tcp as wire
 from tcpip.wire.tcp import FIN, SYN, RST, PSH, ACK, HDR_FMT as _TCP_HDR_FMT
 from tcpip.wire.checksum import sum16 as _sum16
@@ -1159,9 +1159,10 @@ class Tcp:
         iface = self.iface
         if _emit_native is not None and self.native_emit and not flags & SYN:
             _emit_native(w, iface.tx, self.buf, seq, flags, n,
-                         iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss)
+                         iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss,
+                         iface.memo[_M_TCP_HDR])
             self.ctr[_C_TCP_SEGS_OUT] += 1
-            iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 6, 20 + n, now_ms)
+            iface.send_tcp_h(w[_RIP_HI], w[_RIP_LO], 20 + n, now_ms)
             return
         tx = iface.tx
         o = IP_PAYLOAD_OFF
@@ -1327,9 +1328,10 @@ class Tcp:
                     # less per segment)
                     iface = self.iface
                     _emit_native(w, iface.tx, self.buf, nxt, flags, n,
-                                 iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss)
+                                 iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss,
+                                 iface.memo[_M_TCP_HDR])
                     self.ctr[_C_TCP_SEGS_OUT] += 1
-                    iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 6, 20 + n, now_ms)
+                    iface.send_tcp_h(w[_RIP_HI], w[_RIP_LO], 20 + n, now_ms)
                 else:
                     self._emit(c, nxt, flags, n, now_ms)
                 if new and not (w[_FLAGS] & _F_RTT_ON):
@@ -1358,9 +1360,10 @@ class Tcp:
             if _emit_native is not None and self.native_emit:
                 iface = self.iface  # (as above)
                 _emit_native(w, iface.tx, self.buf, w[_SND_MAX], ACK, 0,
-                             iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss)
+                             iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss,
+                             iface.memo[_M_TCP_HDR])
                 self.ctr[_C_TCP_SEGS_OUT] += 1
-                iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 6, 20, now_ms)
+                iface.send_tcp_h(w[_RIP_HI], w[_RIP_LO], 20, now_ms)
             else:
                 self._emit(c, w[_SND_MAX], ACK, 0, now_ms)
 
