@@ -825,6 +825,10 @@ class Tcp:
                      for i in range(cfg.tcp_sockets)]
         self.listeners = [Listener(i) for i in range(cfg.tcp_listeners)]
         self.seg = wire.Tcp()
+        # Tcp.input's lookup memo: the block the last segment went to (any
+        # block to start with, a never-used one without a pool: input checks
+        # the whole key before using it)
+        self.last = self.pool[0] if self.pool else Connection(self, 0, 0, 0, 0)
         self.isn = random32  # ISN source (tests replace it to start near 2**32)
         # when a side's relative sequence numbers move their anchor, and by
         # how much (a multiple of 2**16); tests make them small
@@ -1384,14 +1388,22 @@ class Tcp:
         src_lo = ip.src_lo
         sport = seg.sport
         dport = seg.dport
-        c = None
-        w = None
-        for k in self.pool:
-            w = k.w
-            if w[_IN_USE] and w[_LPORT] == dport and w[_RPORT] == sport and w[_RIP_LO] == src_lo \
-                    and w[_RIP_HI] == src_hi and w[_STATE] != CLOSED:
-                c = k
-                break
+        # The block of the last segment first (a bulk transfer's every
+        # segment): the same key compare as the pool search below, so a
+        # block freed (in_use 0, CLOSED) or reused by another pair since
+        # simply fails it; the search then finds the right one, if any.
+        c = self.last
+        w = c.w
+        if w[_LPORT] != dport or w[_RPORT] != sport or w[_RIP_LO] != src_lo \
+                or w[_RIP_HI] != src_hi or not w[_IN_USE] or w[_STATE] == CLOSED:
+            c = None
+            for k in self.pool:
+                w = k.w
+                if w[_IN_USE] and w[_LPORT] == dport and w[_RPORT] == sport \
+                        and w[_RIP_LO] == src_lo and w[_RIP_HI] == src_hi and w[_STATE] != CLOSED:
+                    c = k
+                    self.last = k
+                    break
         dlen = seg.payload_end - seg.payload_off
         if c is not None and (flags & ~PSH) == ACK and w[_STATE] == ESTABLISHED and self.hdrpred \
                 and _rel(seg.seq_hi, seg.seq_lo, w[_RA_HI], w[_RA_LO]) == w[_RCV_NXT]:
