@@ -1504,7 +1504,24 @@ class Tcp:
                     else:
                         _ring_write(self.buf, w, _RX, buf, seg.payload_off, dlen)
                     w[_RCV_NXT] += dlen
-                    self._ack_later(c, dlen, now_ms)
+                    # _ack_later inline (a call less per segment): RFC 1122
+                    # 4.2.3.2, an ACK for every second full segment, at once
+                    # when the window is nearly shut, else after the delay
+                    if w[_RX_SIZE] - w[_RX_COUNT] < self.mss:
+                        w[_FLAGS] |= _F_ACK_SOON  # (_ack_soon)
+                        self.ack_soon = True
+                    elif dlen >= w[_SND_MSS] or dlen >= self.mss:
+                        w[_ACK_SEGS] += 1
+                        if w[_ACK_SEGS] >= 2:
+                            w[_FLAGS] |= _F_ACK_SOON
+                            self.ack_soon = True
+                    if not w[_FLAGS] & (_F_ACK_NOW | _F_ACK_SOON | _F_DELACK_ON):
+                        w[_FLAGS] |= _F_DELACK_ON
+                        h = (now_ms + self.cfg.tcp_delack_ms) & _compat.TICKS_MAX  # (ticks_add)
+                        w[_DELACK_AT] = h
+                        if ticks_diff(h, self.next_at) < 0:
+                            self.next_at = h
+                            self.iface.wake_at = None  # Stack.poll runs the timers
             if fast:
                 self.ctr[_C_TCP_PREDICTED] += 1
                 w[_KA_AT] = (now_ms + self.cfg.tcp_keepalive_idle_ms) & _compat.TICKS_MAX  # (ticks_add)
