@@ -87,7 +87,7 @@ _M_MACS = const(13)
 # destination (34 bytes, a bytearray made once and rewritten in place with
 # the memo), the total length 0 and, in the checksum field, the folded sum
 # of the header's other words: Tcp's native EMIT copies it into tx and adds
-# the length, then send_tcp_h sends without writing a header (see there)
+# the length, then send_ip_h (proto 0) sends without writing a header
 M_TCP_HDR = const(14)
 _ETH_IP_FMT = "!12sHBBHHHBBHHHHH"  # Ethernet addresses and type, then ipv4.HDR_FMT
 
@@ -750,7 +750,10 @@ class Interface:
         return self.send_ip_h(dst >> 16, dst & 0xFFFF, proto, payload_len, now_ms)
 
     def send_ip_h(self, dst_hi, dst_lo, proto, payload_len, now_ms):
-        """``send_ip`` with the destination as 16-bit halves (the per-segment path)."""
+        """``send_ip`` with the destination as 16-bit halves (the per-segment
+        path).  proto 0: a TCP segment whose Ethernet and IPv4 headers Tcp's
+        native EMIT copied from the memo's template (M_TCP_HDR): written
+        again here only when the memo's destination is not dst."""
         n = IP_PAYLOAD_OFF + payload_len
         tx = self.tx
         m = self.memo
@@ -764,15 +767,18 @@ class Interface:
                     and ticks_diff(now_ms, cache.stamp_ms[i]) <= self.cfg.arp_refresh_ms:
                 # _emit_ip, ethernet.emit and _transmit inline: the Ethernet
                 # and IPv4 headers in one pack_into from the memo's addresses
-                # (four MicroPython calls fewer per segment; the same bytes)
-                ttl = self.cfg.ttl
-                s = (_HDR_WORDS + 20 + payload_len + (ttl << 8) + proto + self.ip_hi
-                     + self.ip_lo + dst_hi + dst_lo)
-                s = (s & 0xFFFF) + (s >> 16)
-                s = (s & 0xFFFF) + (s >> 16)
-                pack_into(_ETH_IP_FMT, tx, 0, m[_M_MACS], 0x0800, 0x45, 0,
-                          20 + payload_len, IDENT, 0x4000, ttl, proto, ~s & 0xFFFF, self.ip_hi,
-                          self.ip_lo, dst_hi, dst_lo)
+                # (four MicroPython calls fewer per segment; the same bytes),
+                # unless proto is 0: Tcp's native EMIT wrote them already
+                # from the memo's template (M_TCP_HDR), for this destination
+                if proto:
+                    ttl = self.cfg.ttl
+                    s = (_HDR_WORDS + 20 + payload_len + (ttl << 8) + proto + self.ip_hi
+                         + self.ip_lo + dst_hi + dst_lo)
+                    s = (s & 0xFFFF) + (s >> 16)
+                    s = (s & 0xFFFF) + (s >> 16)
+                    pack_into(_ETH_IP_FMT, tx, 0, m[_M_MACS], 0x0800, 0x45, 0,
+                              20 + payload_len, IDENT, 0x4000, ttl, proto, ~s & 0xFFFF,
+                              self.ip_hi, self.ip_lo, dst_hi, dst_lo)
                 if self.trace:
                     self.trace("out", tx, n)
                 try:
@@ -783,6 +789,8 @@ class Interface:
                 self.ctr[_C_TX_FRAMES] += 1
                 self.ctr[_C_TX_BYTES] += n
                 return SENT
+        if not proto:
+            proto = ipv4.PROTO_TCP  # (EMIT's template was for another destination)
         self._emit_ip(dst_hi, dst_lo, proto, payload_len)
         if self.is_broadcast_h(dst_hi, dst_lo):
             ethernet.emit(tx, ethernet.BROADCAST, self.mac, ethernet.TYPE_IPV4)
@@ -836,32 +844,6 @@ class Interface:
         m = self.memo
         pack_into(_ETH_IP_FMT, m[M_TCP_HDR], 0, m[_M_MACS], 0x0800, 0x45, 0, 0, IDENT, 0x4000,
                   ttl, ipv4.PROTO_TCP, s, self.ip_hi, self.ip_lo, dst_hi, dst_lo)
-
-    def send_tcp_h(self, dst_hi, dst_lo, payload_len, now_ms):
-        """``send_ip_h`` of a TCP segment whose Ethernet and IPv4 headers are
-        already in tx when the memo's destination is dst: Tcp's native EMIT
-        copies them from the memo's template (M_TCP_HDR) with the segment.
-        The same checks as send_ip_h's fast path; when one fails (another
-        destination, the ARP entry gone or stale), send_ip_h's full path,
-        which writes both headers anew (and the template with the memo)."""
-        m = self.memo
-        i = m[_M_ARP_I]
-        if dst_lo == m[_M_DST_LO] and dst_hi == m[_M_DST_HI] and i >= 0:
-            cache = self.arp
-            if cache.state[i] == _VALID and cache.ip[i] == m[_M_HOP] \
-                    and ticks_diff(now_ms, cache.stamp_ms[i]) <= self.cfg.arp_refresh_ms:
-                n = IP_PAYLOAD_OFF + payload_len
-                if self.trace:
-                    self.trace("out", self.tx, n)
-                try:
-                    self.nic.send(m[_M_V0] if n == m[_M_N0] else self._view(n))
-                except OSError:
-                    self.ctr[_C_TX_ERRORS] += 1
-                    return SENT
-                self.ctr[_C_TX_FRAMES] += 1
-                self.ctr[_C_TX_BYTES] += n
-                return SENT
-        return self.send_ip_h(dst_hi, dst_lo, ipv4.PROTO_TCP, payload_len, now_ms)
 
     def _queue(self, hop, n, i, now_ms, proto):
         st = self.ctr

@@ -1166,7 +1166,7 @@ class Tcp:
                          iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss,
                          iface.memo[_M_TCP_HDR])
             self.ctr[_C_TCP_SEGS_OUT] += 1
-            iface.send_tcp_h(w[_RIP_HI], w[_RIP_LO], 20 + n, now_ms)
+            iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 0, 20 + n, now_ms)
             return
         tx = iface.tx
         o = IP_PAYLOAD_OFF
@@ -1335,7 +1335,7 @@ class Tcp:
                                  iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss,
                                  iface.memo[_M_TCP_HDR])
                     self.ctr[_C_TCP_SEGS_OUT] += 1
-                    iface.send_tcp_h(w[_RIP_HI], w[_RIP_LO], 20 + n, now_ms)
+                    iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 0, 20 + n, now_ms)
                 else:
                     self._emit(c, nxt, flags, n, now_ms)
                 if new and not (w[_FLAGS] & _F_RTT_ON):
@@ -1367,7 +1367,7 @@ class Tcp:
                              iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss,
                              iface.memo[_M_TCP_HDR])
                 self.ctr[_C_TCP_SEGS_OUT] += 1
-                iface.send_tcp_h(w[_RIP_HI], w[_RIP_LO], 20, now_ms)
+                iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 0, 20, now_ms)
             else:
                 self._emit(c, w[_SND_MAX], ACK, 0, now_ms)
 

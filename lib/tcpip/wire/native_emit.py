@@ -47,8 +47,8 @@ def emit(w, tx, ring, seq: int, flags: int, n: int, asum: int, mss: int, hdr):
     W = ptr32(w)
     t = ptr8(tx)
     # the Ethernet and IPv4 headers from the interface's template for its
-    # memo's destination (tcpip.iface M_TCP_HDR: send_tcp_h sends them as
-    # they are when that is this segment's destination, else writes both
+    # memo's destination (tcpip.iface M_TCP_HDR: send_ip_h, proto 0, sends them
+    # as they are when that is this segment's destination, else writes both
     # anew), with the total length and the header checksum: the template's
     # checksum field holds the other words' folded sum (RFC 1071)
     h = ptr8(hdr)
