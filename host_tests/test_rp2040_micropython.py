@@ -157,8 +157,11 @@ def test_start_loads_only_the_poll_path_and_leaves_the_heap_to_the_application()
     # path's native segment builder (tcpip/wire/native_emit.py's EMIT: +7 % out
     # of the board, +4 % into it) about 4 KB and its inlined calls 1.5 KB:
     # 96,608 measured; the driver's one-burst receive 0.7 KB and the receive
-    # path's inlined steps 0.5 KB: 95,472 measured
-    assert free_started >= 95000, r
+    # path's inlined steps 0.5 KB: 95,472 measured; the Ethernet and IPv4
+    # headers written by EMIT from a per-destination template (+3 % out of
+    # the board), Tcp.input's lookup memo and its inlined delayed-ACK step
+    # 0.8 KB: 94,640 measured
+    assert free_started >= 94500, r
     H.record("rp2040_micropython_heap", {"heap_free_repl": free_repl, "heap_free_import": free_import,
                                          "heap_free_after_start_static": free_started})
 
