@@ -18,7 +18,7 @@ import sys
 
 # tools/<group>/ folders holding Python modules (tools/README.md says what
 # each is for); a new folder with modules gets a name here.
-GROUPS = ("emu", "vboard", "measure", "robust", "codegen", "common")
+GROUPS = ("emu", "vboard", "measure", "robust", "codegen", "common", "deploy")
 
 
 def dirs(root="."):

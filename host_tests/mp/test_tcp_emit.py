@@ -120,3 +120,82 @@ def test_random_control_blocks_give_the_same_segment():
             p.nic.sent = []
         assert out[0][0] is not None and out[0][0] == out[1][0], (i, "frames differ", seq, flags, n)
         assert out[0][1] == out[1][1], (i, "control blocks differ")
+
+
+PEER2_IP = "192.0.2.3"
+PEER2_MAC = b"\x02\x00\x00\x00\x00\x03"
+PEER_NEW_MAC = b"\x02\x00\x00\x00\x01\x0b"
+
+
+def _two_peers_talk(native):
+    # the stack sends to two peers in turn (its send memo and the native
+    # header template change destination at every segment), then the first
+    # peer's MAC changes (an ARP reply): every frame the stack sends
+    from tcphelp import Peer, Seg, build, ACK, PSH, SYN, STACK_IP, PEER_IP, PEER_PORT
+    from tcpip.wire import arp as warp, ethernet
+    from tcpip.wire.ipv4 import aton
+    p = Peer(isn=0x7000)
+    p.tcp.native_emit = native
+    iface = p.stack.iface
+    i = iface.arp.alloc(aton(PEER2_IP), p.now)
+    iface.arp.set_valid(i, PEER2_MAC, 0, p.now)
+    p.tcp.listen(7)
+    conns = []
+    for ip, mac in ((PEER_IP, None), (PEER2_IP, PEER2_MAC)):
+        kw = {} if mac is None else {"src_mac": mac}
+        p.nic.inbox.append(build(ip, STACK_IP, PEER_PORT, 7, 100, 0, SYN, mss=1460, **kw))
+        p.poll()
+        syn_ack = p.out()[-1]
+        p.nic.inbox.append(build(ip, STACK_IP, PEER_PORT, 7, 101, (syn_ack.seq + 1) & 0xFFFFFFFF,
+                                 ACK, **kw))
+        p.poll()
+        conns.append((p.tcp.accept(p.tcp.listeners[0]), ip, kw, (syn_ack.seq + 1) & 0xFFFFFFFF))
+    frames = []
+    for k in range(6):
+        if k == 3:
+            arpf = bytearray(42)
+            ethernet.emit(arpf, p.nic.mac, PEER_NEW_MAC, ethernet.TYPE_ARP)
+            warp.emit(arpf, 14, warp.REPLY, PEER_NEW_MAC, aton(PEER_IP), p.nic.mac, aton(STACK_IP))
+            p.nic.inbox.append(bytes(arpf))
+            p.poll()
+        for c, ip, kw, _ in conns:
+            c.send(b"%d" % k * (300 + k))
+        p.poll()
+        sent = p.nic.sent
+        for j in range(len(conns)):
+            c, ip, kw, seq = conns[j]
+            for f in sent:  # the peer ACKs what it got, with 10 bytes of its own
+                if f[12:14] == b"\x08\x00" and Seg(f).dst == aton(ip):
+                    seq = (Seg(f).seq + len(Seg(f).data)) & 0xFFFFFFFF
+            conns[j] = (c, ip, kw, seq)
+            p.nic.inbox.append(build(ip, STACK_IP, PEER_PORT, 7, 101 + 10 * k, seq, ACK | PSH,
+                                     data=b"x" * 10, **kw))
+        p.poll()
+        p.advance(500)  # (the delayed ACKs)
+        frames += p.nic.sent
+        p.nic.sent = []
+    # then several segments in a row to one peer (the memo's fast path)
+    conns[0][0].send(b"y" * 2500)
+    p.poll()
+    frames += p.nic.sent
+    return frames
+
+
+def test_segments_to_two_peers_and_a_new_mac_same_with_native_and_portable_emit():
+    from tcphelp import PEER_MAC, Seg
+    from tcpip.wire.ipv4 import aton
+    frames = _two_peers_talk(True)
+    assert frames == _two_peers_talk(False)
+    tcp_frames = [f for f in frames if f[12:14] == b"\x08\x00"]
+    assert len(tcp_frames) >= 20, len(tcp_frames)
+    macs = {aton("192.0.2.1"): PEER_MAC, aton(PEER2_IP): PEER2_MAC}
+    seen = set()
+    for f in tcp_frames:
+        s = Seg(f)  # (checks both checksums)
+        if s.dst == aton("192.0.2.1") and f[0:6] == PEER_NEW_MAC:
+            seen.add("new")
+            continue
+        assert f[0:6] == macs[s.dst], (f[0:6], s.dst)
+        seen.add(s.dst)
+    assert len(seen) == 3, seen  # both peers, and the first at its new MAC
+    assert [len(f) for f in tcp_frames[-2:]] == [1514, 1094]  # (2,500 bytes in a row)

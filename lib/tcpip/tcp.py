@@ -146,7 +146,7 @@ from tcpip import ring as _ring
 from tcpip.ring import Ring, read_into as _ring_read_into, write as _ring_write, \
     write_at as _ring_write_at, peek_into as _ring_peek_into, discard as _ring_discard
 from tcpip.wire.bytes import copy as _copy, copy_viper as _copy_viper, viper_source
-from tcpip.iface import IP_PAYLOAD_OFF
+from tcpip.iface import IP_PAYLOAD_OFF, M_TCP_HDR as _M_TCP_HDR
 from tcpip.wire import tcp as wire
 from tcpip.wire.tcp import FIN, SYN, RST, PSH, ACK, HDR_FMT as _TCP_HDR_FMT
 from tcpip.wire.checksum import sum16 as _sum16
@@ -825,6 +825,10 @@ class Tcp:
                      for i in range(cfg.tcp_sockets)]
         self.listeners = [Listener(i) for i in range(cfg.tcp_listeners)]
         self.seg = wire.Tcp()
+        # Tcp.input's lookup memo: the block the last segment went to (any
+        # block to start with, a never-used one without a pool: input checks
+        # the whole key before using it)
+        self.last = self.pool[0] if self.pool else Connection(self, 0, 0, 0, 0)
         self.isn = random32  # ISN source (tests replace it to start near 2**32)
         # when a side's relative sequence numbers move their anchor, and by
         # how much (a multiple of 2**16); tests make them small
@@ -1159,9 +1163,10 @@ class Tcp:
         iface = self.iface
         if _emit_native is not None and self.native_emit and not flags & SYN:
             _emit_native(w, iface.tx, self.buf, seq, flags, n,
-                         iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss)
+                         iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss,
+                         iface.memo[_M_TCP_HDR])
             self.ctr[_C_TCP_SEGS_OUT] += 1
-            iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 6, 20 + n, now_ms)
+            iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 0, 20 + n, now_ms)
             return
         tx = iface.tx
         o = IP_PAYLOAD_OFF
@@ -1327,9 +1332,10 @@ class Tcp:
                     # less per segment)
                     iface = self.iface
                     _emit_native(w, iface.tx, self.buf, nxt, flags, n,
-                                 iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss)
+                                 iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss,
+                                 iface.memo[_M_TCP_HDR])
                     self.ctr[_C_TCP_SEGS_OUT] += 1
-                    iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 6, 20 + n, now_ms)
+                    iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 0, 20 + n, now_ms)
                 else:
                     self._emit(c, nxt, flags, n, now_ms)
                 if new and not (w[_FLAGS] & _F_RTT_ON):
@@ -1358,9 +1364,10 @@ class Tcp:
             if _emit_native is not None and self.native_emit:
                 iface = self.iface  # (as above)
                 _emit_native(w, iface.tx, self.buf, w[_SND_MAX], ACK, 0,
-                             iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss)
+                             iface.ip_hi + iface.ip_lo + w[_RIP_HI] + w[_RIP_LO], self.mss,
+                             iface.memo[_M_TCP_HDR])
                 self.ctr[_C_TCP_SEGS_OUT] += 1
-                iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 6, 20, now_ms)
+                iface.send_ip_h(w[_RIP_HI], w[_RIP_LO], 0, 20, now_ms)
             else:
                 self._emit(c, w[_SND_MAX], ACK, 0, now_ms)
 
@@ -1381,14 +1388,22 @@ class Tcp:
         src_lo = ip.src_lo
         sport = seg.sport
         dport = seg.dport
-        c = None
-        w = None
-        for k in self.pool:
-            w = k.w
-            if w[_IN_USE] and w[_LPORT] == dport and w[_RPORT] == sport and w[_RIP_LO] == src_lo \
-                    and w[_RIP_HI] == src_hi and w[_STATE] != CLOSED:
-                c = k
-                break
+        # The block of the last segment first (a bulk transfer's every
+        # segment): the same key compare as the pool search below, so a
+        # block freed (in_use 0, CLOSED) or reused by another pair since
+        # simply fails it; the search then finds the right one, if any.
+        c = self.last
+        w = c.w
+        if w[_LPORT] != dport or w[_RPORT] != sport or w[_RIP_LO] != src_lo \
+                or w[_RIP_HI] != src_hi or not w[_IN_USE] or w[_STATE] == CLOSED:
+            c = None
+            for k in self.pool:
+                w = k.w
+                if w[_IN_USE] and w[_LPORT] == dport and w[_RPORT] == sport \
+                        and w[_RIP_LO] == src_lo and w[_RIP_HI] == src_hi and w[_STATE] != CLOSED:
+                    c = k
+                    self.last = k
+                    break
         dlen = seg.payload_end - seg.payload_off
         if c is not None and (flags & ~PSH) == ACK and w[_STATE] == ESTABLISHED and self.hdrpred \
                 and _rel(seg.seq_hi, seg.seq_lo, w[_RA_HI], w[_RA_LO]) == w[_RCV_NXT]:
@@ -1489,7 +1504,24 @@ class Tcp:
                     else:
                         _ring_write(self.buf, w, _RX, buf, seg.payload_off, dlen)
                     w[_RCV_NXT] += dlen
-                    self._ack_later(c, dlen, now_ms)
+                    # _ack_later inline (a call less per segment): RFC 1122
+                    # 4.2.3.2, an ACK for every second full segment, at once
+                    # when the window is nearly shut, else after the delay
+                    if w[_RX_SIZE] - w[_RX_COUNT] < self.mss:
+                        w[_FLAGS] |= _F_ACK_SOON  # (_ack_soon)
+                        self.ack_soon = True
+                    elif dlen >= w[_SND_MSS] or dlen >= self.mss:
+                        w[_ACK_SEGS] += 1
+                        if w[_ACK_SEGS] >= 2:
+                            w[_FLAGS] |= _F_ACK_SOON
+                            self.ack_soon = True
+                    if not w[_FLAGS] & (_F_ACK_NOW | _F_ACK_SOON | _F_DELACK_ON):
+                        w[_FLAGS] |= _F_DELACK_ON
+                        h = (now_ms + self.cfg.tcp_delack_ms) & _compat.TICKS_MAX  # (ticks_add)
+                        w[_DELACK_AT] = h
+                        if ticks_diff(h, self.next_at) < 0:
+                            self.next_at = h
+                            self.iface.wake_at = None  # Stack.poll runs the timers
             if fast:
                 self.ctr[_C_TCP_PREDICTED] += 1
                 w[_KA_AT] = (now_ms + self.cfg.tcp_keepalive_idle_ms) & _compat.TICKS_MAX  # (ticks_add)

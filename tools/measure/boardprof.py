@@ -626,6 +626,8 @@ def measure_profile(b, peer, nbytes, wall_s, split=False, split_input=False):
         d = json.loads(b.exec("_prof_dump()").strip().splitlines()[-1])
         d["internal_errors"] = json.loads(b.exec(
             "print(net.stack.stats()['internal_errors'])").strip().splitlines()[-1])
+        if d["internal_errors"]:  # name the cause (stack.last_error), not just the count
+            d["last_error"] = b.exec("print(repr(net.stack.last_error))").strip().splitlines()[-1]
         segs = max(1, t["bytes"] // 1460)
         d["segments"] = segs
         d["us_per_segment"] = {g: round(v / segs, 1) for g, v in d["us"].items()}

@@ -8,8 +8,9 @@ its string constants, so EMIT's text would ride along twice more.
 # Tcp._emit's work for a segment without SYN (tcpip.tcp compiles it at import
 # and falls back to its portable code where it does not compile or its layout
 # check fails): the window to advertise and the ACK bookkeeping in the control
-# block w (an array('I'), tcp.py's FIELDS at the indices below), the TCP
-# header at tx[34:54], n bytes of the TX ring at seq (relative, as in w) after
+# block w (an array('I'), tcp.py's FIELDS at the indices below), the
+# Ethernet and IPv4 headers at tx[0:34] from the interface's template (hdr),
+# the TCP header at tx[34:54], n bytes of the TX ring at seq (relative, as in w) after
 # it, and the checksum: the header's words and the pseudo-header (asum: the
 # four address halves) are added as numbers, the payload summed while it is
 # copied (a word at a time, as COPY moves and SUM16 adds them).  The same
@@ -42,9 +43,28 @@ LAYOUT = ((_STATE, "state"), (_LPORT, "lport"), (_RPORT, "rport"), (_SA_HI, "sa_
           (_TX_HEAD, "tx_head"), (_RX_SIZE, "rx_size"), (_RX_COUNT, "rx_count"))
 
 @micropython.viper
-def emit(w, tx, ring, seq: int, flags: int, n: int, asum: int, mss: int):
+def emit(w, tx, ring, seq: int, flags: int, n: int, asum: int, mss: int, hdr):
     W = ptr32(w)
     t = ptr8(tx)
+    # the Ethernet and IPv4 headers from the interface's template for its
+    # memo's destination (tcpip.iface M_TCP_HDR: send_ip_h, proto 0, sends them
+    # as they are when that is this segment's destination, else writes both
+    # anew), with the total length and the header checksum: the template's
+    # checksum field holds the other words' folded sum (RFC 1071)
+    h = ptr8(hdr)
+    i = 0
+    while i < 34:
+        t[i] = h[i]
+        i += 1
+    if n > int(len(tx)) - 54:
+        n = int(len(tx)) - 54  # (never: a guard, not a length)
+    k = 40 + n
+    t[16] = k >> 8
+    t[17] = k
+    k += (h[24] << 8) | h[25]
+    k = ~((k & 0xFFFF) + (k >> 16))
+    t[24] = k >> 8
+    t[25] = k
     # RFC 9293 3.8.6.2.2: the window (Tcp._emit's portable code)
     wnd = int(W[_RX_SIZE]) - int(W[_RX_COUNT])
     if wnd > 65535:
@@ -94,8 +114,6 @@ def emit(w, tx, ring, seq: int, flags: int, n: int, asum: int, mss: int):
     t[51] = 0
     t[52] = 0
     t[53] = 0
-    if n > int(len(tx)) - 54:
-        n = int(len(tx)) - 54  # (never: a guard, not a length)
     s = (asum + 6 + 20 + n + lport + rport + seq_hi + seq_lo + ack_hi + ack_lo + 0x5000 + flags
          + wnd)
     if n > 0:
