@@ -8,17 +8,21 @@ checksum updated from the request's (RFC 1624).  Nothing is copied but the
 options when it had some), so the reply costs the same for 8 bytes of data
 as for 1472.  ``echo_to_reply`` is the ICMP part alone.
 
-``accept`` (MicroPython with the native emitter, once the application has
-called ``compile_accept()``; None until then and elsewhere) does all of it
-in machine code, the checks included: given a whole received frame and
-``params()`` (our MAC and address, the subnet's broadcast address, TTL and
-largest frame), it makes the reply in place and returns its length when the
-frame is an echo request the interface would answer (unicast to our MAC and
-address, IPv4 without options, every check of ``tcpip.iface``'s receive path
-passed), and returns 0 without touching the frame otherwise: the interface's
-general path then takes the frame and counts it as before.  On the emulated
+``accept`` (machine code; None where there is none) does all of it, the
+checks included: given a whole received frame and ``params()`` (our MAC and
+address, the subnet's broadcast address, TTL and largest frame), it makes
+the reply in place and returns its length when the frame is an echo request
+the interface would answer (unicast to our MAC and address, IPv4 without
+options, every check of ``tcpip.iface``'s receive path passed), and returns
+0 without touching the frame otherwise: the interface's general path then
+takes the frame and counts it as before.  It is ``tcpip/wire/echo_fast.py``
+(viper) as the MicroPython board set ships it, compiled by mpy-cross
+(``tcpip/wire/echo_native.mpy``, tools/deploy/board.mk): this module loads
+that by itself, nothing to compile.  Elsewhere ``accept`` stays None unless
+the application calls ``compile_accept()`` (MicroPython with the native
+emitter: the unix ports, a board given the .py sources).  On the emulated
 RP2040 the interpreted path from a received frame to the reply's send took
-about 1 ms.
+about 1 ms; ``accept`` about 0.3 ms.
 
 The interface loads this module at the first echo request: a board nobody
 pings keeps it off its heap.
@@ -98,19 +102,29 @@ def params(iface):
     return p
 
 
-accept = None
+try:
+    # the board set's machine code (no such module elsewhere; an .mpy of
+    # another architecture would be a ValueError: none there either)
+    from tcpip.wire.echo_native import accept
+except Exception:
+    accept = None
 
 
 def compile_accept():
-    """Compile ``accept`` (tcpip/wire/echo_fast.py; once) and return it, or
-    None where there is no native emitter (CPython, CircuitPython).  The
-    interface never calls this itself: on the emulated RP2040 the compiler
-    takes about 90 ms and the machine code about 2 KB of heap, for about
-    0.7 ms less per echo request (docs/performance.md), so an application
-    that wants the faster ping calls it (after ``tcpip.start()``); the
-    interface then answers with ``accept`` from its next echo request on."""
+    """Load ``accept`` and return it: the board set's machine code when it is
+    there (already loaded with this module), else tcpip/wire/echo_fast.py
+    compiled from source by the native emitter (once), else None (CPython,
+    CircuitPython).  On the emulated RP2040 compiling takes about 90 ms and
+    the machine code about 2 KB of heap, for about 0.7 ms less per echo
+    request (docs/performance.md), so the interface never compiles it
+    itself: an application that wants the faster ping without the board set
+    calls this (after ``tcpip.start()``); the interface then answers with
+    ``accept`` from its next echo request on."""
     global accept
     if accept is None:
-        from tcpip.wire import echo_fast
-        accept = echo_fast.make_accept()
+        try:
+            from tcpip.wire.echo_fast import accept as a
+        except Exception:  # CPython (ImportError), no native emitter (SyntaxError)
+            return None
+        accept = a
     return accept
