@@ -418,13 +418,13 @@ class Interface:
     def input(self, n, now_ms):
         # (few locals: a MicroPython frame over 11 words is a heap
         # allocation, and this runs for every frame)
+        buf = self.rx
+        if buf[23] == 1 and self.memo[_M_ECHO] is not None and self.echo_fast(n):
+            return  # an echo request, answered in machine code (and counted)
         self.ctr[_C_RX_FRAMES] += 1
         self.ctr[_C_RX_BYTES] += n
-        buf = self.rx
         if self.trace:
             self.trace("in", buf, n)
-        if buf[23] == 1 and self.memo[_M_ECHO] is not None and self._echo_fast(buf, n):
-            return  # an echo request, answered in machine code (_echo_fast)
         if buf[12] == 8 and not buf[13] and IP_OFF <= n <= self.cfg.mtu + IP_OFF \
                 and mac_eq(buf, 0, self.mac):
             # the common frame: untagged IPv4 to our address, which the
@@ -626,17 +626,27 @@ class Interface:
             return h(m.type, m.code, buf, off, end)
         return None
 
-    def _echo_fast(self, buf, n):
-        # tcpip.wire.echo.accept: the reply made in place when the frame is
-        # an echo request the general path would answer the same way; else
-        # False, and the general path takes the frame (and counts it)
+    def echo_fast(self, n):
+        """Answer the frame in rx[:n] with tcpip.wire.echo's ``accept``
+        (machine code) when it is an echo request the general path would
+        answer the same way, counted as that path counts it; True then.
+        False, the frame untouched, for any other frame, while no ``accept``
+        is armed (the first echo request arms it, where there is one) and
+        while a tracer is on (the general path traces).  ``input`` asks it
+        first; ``Stack.poll`` asks it for a frame its idle shortcut took in
+        (no full poll for the reply then)."""
         p = self.memo[_M_ECHO]
-        p[14] = self.cfg.ttl
-        n = self.memo[_M_ACCEPT](buf, n, p)
-        if n == 0:
+        if p is None or self.trace:
             return False
-        self.ctr[_C_IN_ICMP] += 1
-        self._send_rx(n)
+        p[14] = self.cfg.ttl
+        k = self.memo[_M_ACCEPT](self.rx, n, p)
+        if k == 0:
+            return False
+        c = self.ctr
+        c[_C_RX_FRAMES] += 1
+        c[_C_RX_BYTES] += n
+        c[_C_IN_ICMP] += 1
+        self._send_rx(k)
         return True
 
     def _send_rx(self, n):
