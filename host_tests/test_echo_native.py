@@ -1,7 +1,7 @@
 """The echo reply in machine code: tcpip/wire/echo_fast.py (viper source) goes
 to a MicroPython board as tcpip/wire/echo_native.mpy, armv6m code that
-mpy-cross made (tools/deploy/board.mk), which tcpip.wire.echo loads by itself
-at the first echo request; a CircuitPython board's set holds no machine code.
+mpy-cross made (tools/deploy/board.mk), which the interface loads by itself
+after its first echo reply; a CircuitPython board's set holds no machine code.
 
 The loading is checked on the MicroPython unix ports (64-bit and the 32-bit
 mp32) with the same module compiled for their own architecture: the replies

@@ -574,15 +574,21 @@ class Interface:
             echo = self.memo[_M_ECHO_MOD]
             if echo is None:  # the first echo request
                 from tcpip.wire import echo
-                self.memo[_M_ECHO_MOD] = echo
             # RFC 792: the reply made from the request in the receive
             # buffer, in place: no copy of the data, one send
             n = echo.reply_in_place(buf, ip, self.mac, self.cfg.ttl)
             self._send_rx(n)
+            if self.memo[_M_ECHO_MOD] is None:
+                # the first reply is out: now the board set's machine code,
+                # where there is one (its load from a board's flash would
+                # have delayed that reply by some 10 ms)
+                self.memo[_M_ECHO_MOD] = echo
+                echo.load_native()
             if self.memo[_M_ECHO] is None and echo.accept is not None:
-                # the application compiled echo.accept (echo.compile_accept):
-                # later echo requests are answered by it straight from
-                # input(), the checks included
+                # echo.accept, the board set's or compiled by the
+                # application (echo.compile_accept): later echo requests
+                # are answered by it straight from input() or the idle
+                # poll, the checks included
                 self.memo[_M_ECHO] = echo.params(self)
                 self.memo[_M_ACCEPT] = echo.accept
 

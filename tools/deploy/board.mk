@@ -80,8 +80,8 @@ BOARD_SOURCES = $(sort $(filter-out lib/tcpip/nic/% lib/tcpip/tls.py lib/tcpip/w
 BOARD_MPY = $(patsubst lib/%.py,$(MPY_DIR)/%.mpy,$(BOARD_SOURCES))
 # The echo reply in machine code: wire/echo_fast.py is viper source, which
 # mpy-cross compiles to armv6m code inside the .mpy.  A MicroPython board gets
-# it as tcpip/wire/echo_native.mpy, which tcpip.wire.echo loads by itself at
-# the first echo request (nothing compiled on the board; see wire/echo.py).
+# it as tcpip/wire/echo_native.mpy, which the interface loads by itself
+# after its first echo reply (nothing compiled on the board; see wire/echo.py).
 # Under its own name (echo_fast.py stays off every board set) so a copy of the
 # .py sources, which would compile it on the board, never loads it unasked.
 # CircuitPython has no native code: its set goes without.

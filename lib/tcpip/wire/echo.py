@@ -17,8 +17,9 @@ options, every check of ``tcpip.iface``'s receive path passed), and returns
 0 without touching the frame otherwise: the interface's general path then
 takes the frame and counts it as before.  It is ``tcpip/wire/echo_fast.py``
 (viper) as the MicroPython board set ships it, compiled by mpy-cross
-(``tcpip/wire/echo_native.mpy``, tools/deploy/board.mk): this module loads
-that by itself, nothing to compile.  Elsewhere ``accept`` stays None unless
+(``tcpip/wire/echo_native.mpy``, tools/deploy/board.mk): the interface
+loads that by itself (``load_native``) after its first echo reply, nothing
+to compile.  Elsewhere ``accept`` stays None unless
 the application calls ``compile_accept()`` (MicroPython with the native
 emitter: the unix ports, a board given the .py sources).  On the emulated
 RP2040 the interpreted path from a received frame to the reply's send took
@@ -102,26 +103,39 @@ def params(iface):
     return p
 
 
-try:
-    # the board set's machine code (no such module elsewhere; an .mpy of
-    # another architecture would be a ValueError: none there either)
-    from tcpip.wire.echo_native import accept
-except Exception:
-    accept = None
+accept = None
+
+
+def load_native():
+    """Load ``accept`` from the board set's machine code
+    (tcpip/wire/echo_native.mpy) when it is there and ``accept`` is still
+    None; returns ``accept``.  The interface calls this once, after its
+    first echo reply went out: loading the module from a board's flash takes
+    some milliseconds, which that reply need not wait for."""
+    global accept
+    if accept is None:
+        try:
+            # (no such module elsewhere; an .mpy of another architecture
+            # would be a ValueError: no machine code there either)
+            from tcpip.wire.echo_native import accept as a
+        except Exception:
+            return None
+        accept = a
+    return accept
 
 
 def compile_accept():
     """Load ``accept`` and return it: the board set's machine code when it is
-    there (already loaded with this module), else tcpip/wire/echo_fast.py
-    compiled from source by the native emitter (once), else None (CPython,
-    CircuitPython).  On the emulated RP2040 compiling takes about 90 ms and
-    the machine code about 2 KB of heap, for about 0.7 ms less per echo
-    request (docs/performance.md), so the interface never compiles it
-    itself: an application that wants the faster ping without the board set
-    calls this (after ``tcpip.start()``); the interface then answers with
-    ``accept`` from its next echo request on."""
+    there (``load_native``), else tcpip/wire/echo_fast.py compiled from
+    source by the native emitter (once), else None (CPython, CircuitPython).
+    On the emulated RP2040 compiling takes about 90 ms and the machine code
+    about 2 KB of heap, for about 0.7 ms less per echo request
+    (docs/performance.md), so the interface never compiles it itself: an
+    application that wants the faster ping without the board set calls this
+    (after ``tcpip.start()``); the interface then answers with ``accept``
+    from its next echo request on."""
     global accept
-    if accept is None:
+    if load_native() is None:
         try:
             from tcpip.wire.echo_fast import accept as a
         except Exception:  # CPython (ImportError), no native emitter (SyntaxError)

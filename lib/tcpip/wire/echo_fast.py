@@ -2,8 +2,8 @@
 
 Plain viper source, so mpy-cross compiles it to machine code inside the
 .mpy (``-march=armv6m``): the MicroPython board set (tools/deploy/board.mk)
-ships it so as ``tcpip/wire/echo_native.mpy``, which ``tcpip.wire.echo``
-loads by itself at the first echo request (nothing to compile on the
+ships it so as ``tcpip/wire/echo_native.mpy``, which the interface
+loads by itself after its first echo reply (nothing to compile on the
 board).  Imported as source (a MicroPython unix port, a board given the .py
 files) it is compiled at import: there only ``echo.compile_accept()``
 imports it (about 90 ms on the emulated RP2040).  CPython and CircuitPython
