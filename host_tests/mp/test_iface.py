@@ -795,6 +795,38 @@ def test_a_driver_error_in_the_idle_polls_echo_reply_is_counted_and_polling_goes
     assert rig.step(udp_frame(5000, 9, b"hi"))[0][23] == ipv4.PROTO_ICMP
 
 
+def test_a_nic_send_error_on_a_machine_code_echo_reply_counts_as_tx_errors_on_both_paths():
+    # The idle poll's reply and input()'s (a full poll: a deadline due)
+    # count a failed send as the general path's reply does: the reply
+    # counted, tx_errors, no tx_frames, no internal error.
+    from tcpip.wire import echo
+    if echo.compile_accept() is None:
+        return  # (CPython, no native emitter: only the general path)
+    rig = Rig()
+    assert len(rig.step(ping_frame(b"arm"))) == 1
+    nic = rig.stack.nic
+    send = nic.send
+
+    def link_gone(frame):
+        raise OSError(5)
+
+    nic.send = link_gone
+    rig.poll()
+    for full in (False, True):
+        if full:
+            rig.iface.wake_at = None  # (something armed a deadline: the next poll is a full one)
+        before = rig.stats()
+        assert rig.step(ping_frame(b"lost")) == []
+        after = rig.stats()
+        changed = dict((k, after[k] - before.get(k, 0)) for k in after if after[k] != before.get(k, 0))
+        changed.pop("link_up_events", None)
+        assert changed == {"rx_frames": 1, "rx_bytes": 14 + 20 + 8 + 4, "in_icmp": 1,
+                           "icmp_echo_replies_tx": 1, "tx_errors": 1}, (full, changed)
+    nic.send = send
+    assert rig.step(ping_frame(b"again")) == [_echo_reply(rig, b"again")]
+    _check_accounting(rig)
+
+
 def test_interface_without_transports_still_counts_every_frame():
     rig = Rig()
     rig.iface.tcp_input = None
