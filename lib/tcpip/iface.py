@@ -585,12 +585,15 @@ class Interface:
                 self.memo[_M_ECHO_MOD] = echo
                 echo.load_native()
             if self.memo[_M_ECHO] is None and echo.accept is not None:
-                # echo.accept, the board set's or compiled by the
-                # application (echo.compile_accept): later echo requests
-                # are answered by it straight from input() or the idle
-                # poll, the checks included
-                self.memo[_M_ECHO] = echo.params(self)
-                self.memo[_M_ACCEPT] = echo.accept
+                self._arm_echo(echo)
+
+    def _arm_echo(self, echo):
+        # echo.accept, the board set's or compiled by the application
+        # (echo.compile_accept): later echo requests are answered by it
+        # straight from input() or the idle poll, the checks included
+        self.memo[_M_ECHO] = echo.params(self, _C_RX_FRAMES, _C_RX_BYTES, _C_IN_ICMP,
+                                         _C_ICMP_ECHO_REPLIES_TX)
+        self.memo[_M_ACCEPT] = echo.accept
 
     def _icmp_other(self, buf, m, now_ms):
         why = m.type
@@ -648,14 +651,10 @@ class Interface:
         if p is None or self.trace:
             return False
         p[14] = self.cfg.ttl
-        k = self.memo[_M_ACCEPT](self.rx, n, p)
+        c = self.ctr
+        k = self.memo[_M_ACCEPT](self.rx, n, p, c)  # (counted in and out there)
         if k == 0:
             return False
-        c = self.ctr
-        c[_C_RX_FRAMES] += 1
-        c[_C_RX_BYTES] += n
-        c[_C_IN_ICMP] += 1
-        c[_C_ICMP_ECHO_REPLIES_TX] += 1
         p = self.memo  # (_send_rx's view of rx[:k], inlined)
         if p[_M_RX_N] != k:
             p[_M_RX_V] = self.rx[:k]

@@ -9,8 +9,10 @@ files) it is compiled at import: there only ``echo.compile_accept()``
 imports it (about 90 ms on the emulated RP2040).  CPython and CircuitPython
 (no native emitter) cannot import it.
 
-The checks are the general path's, in the order that decides soonest, each
-declining (0) rather than counting: Ethernet to our MAC, IPv4, untagged, 42
+``accept(buf, n, p, ctr)``: see ``tcpip.wire.echo`` (``ctr`` an
+``array('I')``, the interface's counters).  The checks are the general
+path's, in the order that decides soonest, each declining (0) rather than
+counting: Ethernet to our MAC, IPv4, untagged, 42
 bytes to the largest frame; IHL 5, total length from 28 bytes to what
 arrived; not a fragment; TTL not 0; ICMP; to our address (not 0.0.0.0); RFC
 1122 3.2.1.3: not from a multicast, class E, loopback or our subnet's
@@ -22,7 +24,7 @@ import micropython
 
 
 @micropython.viper
-def accept(buf, n: int, p) -> int:
+def accept(buf, n: int, p, ctr) -> int:
     b = ptr8(buf)
     q = ptr8(p)
     if n < 42 or n > ((q[16] << 8) | q[17]):
@@ -108,4 +110,10 @@ def accept(buf, n: int, p) -> int:
         b[i] = b[6 + i]
         b[6 + i] = q[i]
         i += 1
+    # the interface's counters (unsigned 32-bit: they wrap), where p says
+    w = ptr32(ctr)
+    w[q[18]] += 1
+    w[q[19]] += n
+    w[q[20]] += 1
+    w[q[21]] += 1
     return end
