@@ -419,7 +419,7 @@ class Interface:
         # (few locals: a MicroPython frame over 11 words is a heap
         # allocation, and this runs for every frame)
         buf = self.rx
-        if buf[23] == 1 and self.memo[_M_ECHO] is not None and self._echo_input(n):
+        if buf[23] == 1 and self.memo[_M_ECHO] is not None and self.echo_fast(n):
             return  # an echo request, answered in machine code (and counted)
         self.ctr[_C_RX_FRAMES] += 1
         self.ctr[_C_RX_BYTES] += n
@@ -591,8 +591,7 @@ class Interface:
         # echo.accept, the board set's or compiled by the application
         # (echo.compile_accept): later echo requests are answered by it
         # straight from input() or the idle poll, the checks included
-        self.memo[_M_ECHO] = echo.params(self, _C_RX_FRAMES, _C_RX_BYTES, _C_IN_ICMP,
-                                         _C_ICMP_ECHO_REPLIES_TX)
+        self.memo[_M_ECHO] = echo.params(self, _C_RX_FRAMES, _C_RX_BYTES, _C_IN_ICMP)
         self.memo[_M_ACCEPT] = echo.accept
 
     def _icmp_other(self, buf, m, now_ms):
@@ -641,36 +640,18 @@ class Interface:
         answer the same way, counted as that path counts it; True then.
         False, the frame untouched, for any other frame, while no ``accept``
         is armed (the first echo request arms it, where there is one) and
-        while a tracer is on (the general path traces).  The reply's send
-        is not guarded here: the caller catches the NIC's OSError and counts
-        it under ``tx_errors`` (``input`` by ``_echo_input``; ``Stack.poll``
-        asks this for a frame its idle shortcut took in: no full poll for the
-        reply then, and the send about 0.13 ms sooner on the emulated RP2040
-        than through ``_send_rx``'s call and try)."""
+        while a tracer is on (the general path traces).  ``input`` asks it
+        first; ``Stack.poll`` asks it for a frame its idle shortcut took in
+        (no full poll for the reply then)."""
         p = self.memo[_M_ECHO]
         if p is None or self.trace:
             return False
         p[14] = self.cfg.ttl
-        c = self.ctr
-        k = self.memo[_M_ACCEPT](self.rx, n, p, c)  # (counted in and out there)
-        if k == 0:
+        n = self.memo[_M_ACCEPT](self.rx, n, p, self.ctr)  # (counted in there)
+        if n == 0:
             return False
-        p = self.memo  # (_send_rx's view of rx[:k], inlined)
-        if p[_M_RX_N] != k:
-            p[_M_RX_V] = self.rx[:k]
-            p[_M_RX_N] = k
-        self.nic.send(p[_M_RX_V])
-        c[_C_TX_FRAMES] += 1
-        c[_C_TX_BYTES] += k
+        self._send_rx(n)
         return True
-
-    def _echo_input(self, n):
-        # echo_fast for input(), the send's OSError counted as _send_rx counts it
-        try:
-            return self.echo_fast(n)
-        except OSError:
-            self.ctr[_C_TX_ERRORS] += 1
-            return True
 
     def _send_rx(self, n):
         # _transmit for the echo reply made in rx[:n] (the view of the last

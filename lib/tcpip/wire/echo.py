@@ -12,7 +12,7 @@ as for 1472.  ``echo_to_reply`` is the ICMP part alone.
 checks included: given a whole received frame, ``params()`` (our MAC and
 address, the subnet's broadcast address, TTL, largest frame and where its
 counters are) and the interface's counters, it makes the reply in place,
-counts it in and returns its length when the frame is an echo request
+counts the request in and returns its length when the frame is an echo request
 the interface would answer (unicast to our MAC and address, IPv4 without
 options, every check of ``tcpip.iface``'s receive path passed), and returns
 0 without touching the frame otherwise: the interface's general path then
@@ -89,21 +89,21 @@ def reply_in_place(buf, ip, mac, ttl):
     return _IP_OFF + total
 
 
-def params(iface, rx_frames, rx_bytes, in_icmp, replies_tx):
+def params(iface, rx_frames, rx_bytes, in_icmp):
     """The block ``accept`` reads, from a ``tcpip.iface.Interface`` (its
     ``mac``, ``ip_hi``/``ip_lo``, ``bc_hi``/``bc_lo`` and ``cfg``): our MAC
     (6 bytes), our address and the subnet's broadcast address (4 each;
     broadcast 0 when there is none), the reply's TTL, a spare byte, the
     largest frame taken in (2 bytes, MTU + 14), then the positions in the
-    interface's counter array (``ctr``, unsigned 32-bit) of the four counters
-    ``accept`` bumps for a reply it makes: frames and bytes in, ICMP messages
-    in, echo replies out (one byte each).  Build it again when the address
+    interface's counter array (``ctr``, unsigned 32-bit) of the three
+    counters ``accept`` bumps for a request it answers: frames and bytes in,
+    ICMP messages in (one byte each).  Build it again when the address
     changes; the TTL may be updated in place at ``params[14]``."""
-    p = bytearray(22)
+    p = bytearray(21)
     copy(p, 0, iface.mac, 0, 6)
     cfg = iface.cfg
-    pack_into("!HHHHBBHBBBB", p, 6, iface.ip_hi, iface.ip_lo, iface.bc_hi, iface.bc_lo, cfg.ttl, 0,
-              cfg.mtu + _IP_OFF, rx_frames, rx_bytes, in_icmp, replies_tx)
+    pack_into("!HHHHBBHBBB", p, 6, iface.ip_hi, iface.ip_lo, iface.bc_hi, iface.bc_lo, cfg.ttl, 0,
+              cfg.mtu + _IP_OFF, rx_frames, rx_bytes, in_icmp)
     return p
 
 

@@ -115,5 +115,4 @@ def accept(buf, n: int, p, ctr) -> int:
     w[q[18]] += 1
     w[q[19]] += n
     w[q[20]] += 1
-    w[q[21]] += 1
     return end
