@@ -98,8 +98,11 @@ def _make(*args, **kw):
 
 HOST_ONLY = {"lib/tcpip/nic/tap.py", "lib/tcpip/nic/packet.py", "lib/tcpip/nic/link.py"}
 # tls.py is TLS for the host runtimes (a board's runtime has its own ssl)
-STACK = [s for s in SOURCES if not s.startswith("lib/tcpip/nic/") and s != "lib/tcpip/tls.py"] + \
-    ["lib/tcpip/nic/__init__.py"]
+# wire/echo_fast.py goes to no board as such: a MicroPython board gets it as
+# machine code, tcpip/wire/echo_native.mpy (NATIVE)
+STACK = [s for s in SOURCES if not s.startswith("lib/tcpip/nic/") and s != "lib/tcpip/tls.py"
+         and s != "lib/tcpip/wire/echo_fast.py"] + ["lib/tcpip/nic/__init__.py"]
+NATIVE = ["tcpip/wire/echo_native.mpy"]
 # What each board can run beyond the stack: its chip's driver(s), the MACRAW
 # base and the SPI glue (w5500_busio: CircuitPython's adapter, on its boards only).
 BOARD_NICS = {
@@ -158,7 +161,7 @@ def test_make_board_mpy_stages_only_the_board_set(tmp_path):
     staged = tmp_path / "mpy-boards" / "w5100s_evb_pico"
     got = sorted(str(f.relative_to(staged)) for f in staged.rglob("*.mpy"))
     assert got == sorted([s[len("lib/"):-3] + ".mpy" for s in _board_set("w5100s_evb_pico")] +
-                         ["netboot.mpy"] + _stubs())
+                         ["netboot.mpy"] + _stubs() + NATIVE)
 
 
 @pytest.mark.parametrize("extras,static", [(False, False), (False, True), (True, True)])
@@ -174,7 +177,7 @@ def test_board_set_leaves_tracer_aio_and_static_dhcp_off_unless_extras(extras, s
     assert p.returncode == 0, p.stdout + p.stderr
     got = sorted(str(f.relative_to(staged)) for f in staged.rglob("*.mpy"))
     assert got == sorted([s[len("lib/"):-3] + ".mpy" for s in _board_set("w5500_evb_pico", extras, static)] +
-                         ["netboot.mpy"] + ([] if extras else _stubs(static)))
+                         ["netboot.mpy"] + ([] if extras else _stubs(static)) + NATIVE)
     for stub in ([] if extras else _stubs(static)):
         assert (staged / stub).stat().st_size < 200, stub
 

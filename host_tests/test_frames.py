@@ -22,7 +22,7 @@ SMALL = {
     "lib/tcpip/stack.py": ["Stack.poll", "Stack._idle_recv", "Stack._poll", "Stack._run", "Stack._full", "Stack._finish", "Stack._receive", "Stack._recv",
                            "Stack._input", "Stack._timers", "Stack._timer", "Stack._crashed"],
     "lib/tcpip/iface.py": ["Interface.input", "Interface._ip_input", "Interface._icmp_input",
-                           "Interface._echo_request", "Interface._echo_fast", "Interface._send_rx",
+                           "Interface._echo_request", "Interface.echo_fast", "Interface._send_rx",
                            "Interface.timers", "Interface._transmit",
                            "Interface._view", "Interface.is_broadcast_h"],
     "lib/tcpip/tcp.py": ["Tcp.timers", "Tcp._arm", "Connection.send",

@@ -734,6 +734,99 @@ def test_echo_fast_path_agrees_with_the_general_path_on_mutated_requests():
     assert fast.stats()["icmp_echo_replies_tx"] > 86
 
 
+def _echo_reply(rig, data):
+    return ipv4_frame(US_IP, PEER_IP, ipv4.PROTO_ICMP, icmp_echo(icmp.ECHO_REPLY, 0x1234, 1, data),
+                      eth_dst=PEER_MAC, eth_src=US_MAC, ident=rig.reply_ident())
+
+
+def test_echo_request_taken_by_the_idle_poll_is_answered_there():
+    # Stack.poll's idle shortcut (no deadline due) answers an echo request
+    # by echo.accept itself, without the full poll (its stack lock): the
+    # reply as the general path makes it, counted the same; poll returns 0
+    # (more frames may wait).
+    from tcpip.wire import echo
+    if echo.compile_accept() is None:
+        return  # (CPython, no native emitter: only the general path)
+    rig = Rig()
+    assert rig.step(ping_frame(b"arm")) == [_echo_reply(rig, b"arm")]
+    nic = rig.stack.nic
+    send = nic.send
+    locked = []
+
+    def send_seeing_the_lock(frame):
+        locked.append(rig.stack.busy)
+        send(frame)
+
+    nic.send = send_seeing_the_lock
+    rig.poll()
+    before = rig.stats()
+    rig.inject(ping_frame(PATTERN[:56]))
+    assert rig.poll() == 0
+    assert rig.out() == [_echo_reply(rig, PATTERN[:56])]
+    assert locked == [0]
+    after = rig.stats()
+    changed = dict((k, after[k] - before.get(k, 0)) for k in after if after[k] != before.get(k, 0))
+    assert changed == {"rx_frames": 1, "rx_bytes": 14 + 20 + 8 + 56, "in_icmp": 1,
+                       "icmp_echo_replies_tx": 1, "tx_frames": 1, "tx_bytes": 14 + 20 + 8 + 56}, changed
+    # not an echo request: the full poll takes it
+    assert rig.step(udp_frame(5000, 9, b"hi"))[0][23] == ipv4.PROTO_ICMP  # port unreachable
+    assert locked == [0, 1]
+    _check_accounting(rig)
+
+
+def test_a_driver_error_in_the_idle_polls_echo_reply_is_counted_and_polling_goes_on():
+    from tcpip.wire import echo
+    if echo.compile_accept() is None:
+        return  # (CPython, no native emitter: only the general path)
+    rig = Rig()
+    assert len(rig.step(ping_frame(b"arm"))) == 1
+    nic = rig.stack.nic
+    send = nic.send
+
+    def broken(frame):
+        raise ValueError("driver bug")
+
+    nic.send = broken
+    rig.poll()  # (the timers: an idle poll next)
+    assert rig.step(ping_frame(b"lost")) == []
+    assert rig.stats()["internal_errors"] == 1
+    nic.send = send
+    assert rig.step(ping_frame(b"again")) == [_echo_reply(rig, b"again")]
+    assert rig.step(udp_frame(5000, 9, b"hi"))[0][23] == ipv4.PROTO_ICMP
+
+
+def test_a_nic_send_error_on_a_machine_code_echo_reply_counts_as_tx_errors_on_both_paths():
+    # The idle poll's reply and input()'s (a full poll: a deadline due)
+    # count a failed send as the general path's reply does: the reply
+    # counted, tx_errors, no tx_frames, no internal error.
+    from tcpip.wire import echo
+    if echo.compile_accept() is None:
+        return  # (CPython, no native emitter: only the general path)
+    rig = Rig()
+    assert len(rig.step(ping_frame(b"arm"))) == 1
+    nic = rig.stack.nic
+    send = nic.send
+
+    def link_gone(frame):
+        raise OSError(5)
+
+    nic.send = link_gone
+    rig.poll()
+    for full in (False, True):
+        if full:
+            rig.iface.wake_at = None  # (something armed a deadline: the next poll is a full one)
+        before = rig.stats()
+        assert rig.step(ping_frame(b"lost")) == []
+        after = rig.stats()
+        changed = dict((k, after[k] - before.get(k, 0)) for k in after if after[k] != before.get(k, 0))
+        changed.pop("link_up_events", None)
+        assert changed == {"rx_frames": 1, "rx_bytes": 14 + 20 + 8 + 4, "in_icmp": 1,
+                           "icmp_echo_replies_tx": 1, "tx_errors": 1}, (full, changed)
+    nic.send = send
+    assert rig.step(ping_frame(b"again")) == [_echo_reply(rig, b"again")]
+    _check_accounting(rig)
+
+
 def test_interface_without_transports_still_counts_every_frame():
     rig = Rig()
     rig.iface.tcp_input = None

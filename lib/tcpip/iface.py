@@ -425,13 +425,13 @@ class Interface:
     def input(self, n, now_ms):
         # (few locals: a MicroPython frame over 11 words is a heap
         # allocation, and this runs for every frame)
+        buf = self.rx
+        if buf[23] == 1 and self.memo[_M_ECHO] is not None and self.echo_fast(n):
+            return  # an echo request, answered in machine code (and counted)
         self.ctr[_C_RX_FRAMES] += 1
         self.ctr[_C_RX_BYTES] += n
-        buf = self.rx
         if self.trace:
             self.trace("in", buf, n)
-        if buf[23] == 1 and self.memo[_M_ECHO] is not None and self._echo_fast(buf, n):
-            return  # an echo request, answered in machine code (_echo_fast)
         if buf[12] == 8 and not buf[13] and IP_OFF <= n <= self.cfg.mtu + IP_OFF \
                 and mac_eq(buf, 0, self.mac):
             # the common frame: untagged IPv4 to our address, which the
@@ -581,17 +581,25 @@ class Interface:
             echo = self.memo[_M_ECHO_MOD]
             if echo is None:  # the first echo request
                 from tcpip.wire import echo
-                self.memo[_M_ECHO_MOD] = echo
             # RFC 792: the reply made from the request in the receive
             # buffer, in place: no copy of the data, one send
             n = echo.reply_in_place(buf, ip, self.mac, self.cfg.ttl)
             self._send_rx(n)
+            if self.memo[_M_ECHO_MOD] is None:
+                # the first reply is out: now the board set's machine code,
+                # where there is one (its load from a board's flash would
+                # have delayed that reply by some 10 ms)
+                self.memo[_M_ECHO_MOD] = echo
+                echo.load_native()
             if self.memo[_M_ECHO] is None and echo.accept is not None:
-                # the application compiled echo.accept (echo.compile_accept):
-                # later echo requests are answered by it straight from
-                # input(), the checks included
-                self.memo[_M_ECHO] = echo.params(self)
-                self.memo[_M_ACCEPT] = echo.accept
+                self._arm_echo(echo)
+
+    def _arm_echo(self, echo):
+        # echo.accept, the board set's or compiled by the application
+        # (echo.compile_accept): later echo requests are answered by it
+        # straight from input() or the idle poll, the checks included
+        self.memo[_M_ECHO] = echo.params(self, _C_RX_FRAMES, _C_RX_BYTES, _C_IN_ICMP)
+        self.memo[_M_ACCEPT] = echo.accept
 
     def _icmp_other(self, buf, m, now_ms):
         why = m.type
@@ -633,16 +641,22 @@ class Interface:
             return h(m.type, m.code, buf, off, end)
         return None
 
-    def _echo_fast(self, buf, n):
-        # tcpip.wire.echo.accept: the reply made in place when the frame is
-        # an echo request the general path would answer the same way; else
-        # False, and the general path takes the frame (and counts it)
+    def echo_fast(self, n):
+        """Answer the frame in rx[:n] with tcpip.wire.echo's ``accept``
+        (machine code) when it is an echo request the general path would
+        answer the same way, counted as that path counts it; True then.
+        False, the frame untouched, for any other frame, while no ``accept``
+        is armed (the first echo request arms it, where there is one) and
+        while a tracer is on (the general path traces).  ``input`` asks it
+        first; ``Stack.poll`` asks it for a frame its idle shortcut took in
+        (no full poll for the reply then)."""
         p = self.memo[_M_ECHO]
+        if p is None or self.trace:
+            return False
         p[14] = self.cfg.ttl
-        n = self.memo[_M_ACCEPT](buf, n, p)
+        n = self.memo[_M_ACCEPT](self.rx, n, p, self.ctr)  # (counted in there)
         if n == 0:
             return False
-        self.ctr[_C_IN_ICMP] += 1
         self._send_rx(n)
         return True
 

@@ -26,6 +26,7 @@ from tcpip.tcp import Tcp
 from tcpip.udp import Udp
 
 LINK_CHECK_MS = const(500)
+_ECHOED = const(-2)  # _idle_recv: the frame was an echo request, answered
 # Counters of the stack itself and of the DHCP client and DNS resolver (a
 # group fixed when the stack is built, so the set of counters never grows;
 # bumped by name: all rare).
@@ -174,15 +175,31 @@ class Stack:
                     return (self.iface.wake_at - now_ms) & _compat.TICKS_MAX
                 if n > 0:
                     self._took = n  # taken in by the full poll, in its place
+                elif n == _ECHOED:
+                    self.now_ms = now_ms
+                    self.tcp.now_ms = now_ms
+                    self._in_poll = False
+                    return 0  # (more frames may wait)
         return self._poll(now_ms)
 
     def _idle_recv(self):
         # the idle shortcut's receive: an error is met again by the full
-        # poll's receive, which counts it
+        # poll's receive, which counts it.  An echo request the interface
+        # answers in machine code (Interface.echo_fast) is answered here,
+        # five Python calls sooner than through the full poll (about 0.2 ms
+        # of a ping on the emulated RP2040): _ECHOED then.
         try:
-            return self.nic.recv_into(self._rxv)
+            n = self.nic.recv_into(self._rxv)
         except Exception:
             return -1
+        if n > 0 and self._rxv[23] == 1:
+            try:
+                if self.iface.echo_fast(n):
+                    return _ECHOED
+            except Exception:  # (as _input: a bug must not take the board off the network)
+                self._crashed()
+                return _ECHOED
+        return n
 
     # poll's work is split in small functions on purpose: MicroPython
     # runs a function whose state (locals, value stack, try levels) exceeds

@@ -24,7 +24,9 @@
 # CircuitPython, see flash-circuitpython) copied to the CIRCUITPY drive, with
 # firmware/code.py.
 #
-# The board set is what a board can run: the stack (lib/tcpip outside nic/),
+# The board set is what a board can run: the stack (lib/tcpip outside nic/;
+# wire/echo_fast.py goes to a MicroPython board as machine code,
+# tcpip/wire/echo_native.mpy, see BOARD_NATIVE, and to no other),
 # nic/__init__.py, the driver of each chip the board file names in CHIP/CHIPS,
 # the SPI glue (nic/w5500_spi.py, and nic/w5500_busio.py on a CircuitPython
 # board) and the nic/ modules those import (the MACRAW base).  A board file is its pin table; firmware/netboot.py's board_functions
@@ -85,9 +87,17 @@ EXTRAS ?= 0
 CONFIG_STATIC = $(shell grep -qE '"dhcp"[[:space:]]*:[[:space:]]*false' $(CONFIG) 2>/dev/null && echo 1)
 BOARD_STUBS = $(strip $(if $(filter 1,$(EXTRAS)),,tracer aio $(if $(CONFIG_STATIC),dhcp)))
 BOARD_LEFT_OFF = $(BOARD_STUBS:%=lib/tcpip/%.py) $(if $(filter dhcp,$(BOARD_STUBS)),lib/tcpip/wire/dhcp.py)
-BOARD_SOURCES = $(sort $(filter-out lib/tcpip/nic/% lib/tcpip/tls.py $(BOARD_LEFT_OFF),$(TCPIP_SOURCES)) \
+BOARD_SOURCES = $(sort $(filter-out lib/tcpip/nic/% lib/tcpip/tls.py lib/tcpip/wire/echo_fast.py $(BOARD_LEFT_OFF),$(TCPIP_SOURCES)) \
                        lib/tcpip/nic/__init__.py $(BOARD_NICS:%=lib/tcpip/nic/%.py))
 BOARD_MPY = $(patsubst lib/%.py,$(MPY_DIR)/%.mpy,$(BOARD_SOURCES))
+# The echo reply in machine code: wire/echo_fast.py is viper source, which
+# mpy-cross compiles to armv6m code inside the .mpy.  A MicroPython board gets
+# it as tcpip/wire/echo_native.mpy, which the interface loads by itself
+# after its first echo reply (nothing compiled on the board; see wire/echo.py).
+# Under its own name (echo_fast.py stays off every board set) so a copy of the
+# .py sources, which would compile it on the board, never loads it unasked.
+# CircuitPython has no native code: its set goes without.
+BOARD_NATIVE = $(if $(filter micropython,$(BOARD_RUNTIME)),$(MPY_DIR)/tcpip/wire/echo_native.mpy)
 BOARD_MPY_DIR ?= $(MPY_DIR)-boards/$(BOARD)
 
 .PHONY: mpy board-mpy board-files flash flash-micropython flash-circuitpython repl package-json board-check
@@ -96,6 +106,13 @@ mpy: $(TCPIP_MPY) ## compile lib/tcpip to .mpy for armv6m, -O3 (.build/mpy-O3; L
 	@echo "lib/tcpip .mpy ($(MPY_ARCH)$(if $(MPY_OPT), $(MPY_OPT),)): all $$(cat $(TCPIP_MPY) | wc -c) bytes in $(words $(TCPIP_MPY)) files;" \
 	  "board set for $(BOARD): $$(cat $(BOARD_MPY) | wc -c) bytes in $(words $(BOARD_MPY)) files" \
 	  "(the stack, nic/__init__ and $(addprefix nic/,$(BOARD_NICS)))"
+
+# The echo reply's machine code (MicroPython boards): echo_fast.py (its renamed
+# copy with NAMES=1) compiled as tcpip/wire/echo_native.mpy.
+ECHO_NATIVE_SRC = $(if $(filter 1,$(NAMES)),$(MPY_DIR)/src/tcpip/wire/echo_fast.py,lib/tcpip/wire/echo_fast.py)
+$(MPY_DIR)/tcpip/wire/echo_native.mpy: lib/tcpip/wire/echo_fast.py $(if $(filter 1,$(NAMES)),$(MPY_DIR)/names.map,)
+	@mkdir -p $(dir $@)
+	$(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -s tcpip/wire/echo_native.py -o $@ $(ECHO_NATIVE_SRC)
 
 ifeq ($(NAMES),1)
 # One run renames the whole package (the names must agree across files); each
@@ -116,10 +133,10 @@ endif
 board-files: board-check ## list the sources of BOARD's board set (what make flash copies)
 	@for f in $(BOARD_SOURCES); do echo $$f; done
 
-board-mpy: board-check $(BOARD_MPY) ## the board set's .mpy files (and netboot.mpy) in .build/mpy-O3-boards/BOARD
+board-mpy: board-check $(BOARD_MPY) $(BOARD_NATIVE) ## the board set's .mpy files (and netboot.mpy) in .build/mpy-O3-boards/BOARD
 	@rm -rf $(BOARD_MPY_DIR)
 	@mkdir -p $(BOARD_MPY_DIR)
-	@cd $(MPY_DIR) && cp --parents $(BOARD_MPY:$(MPY_DIR)/%=%) $(abspath $(BOARD_MPY_DIR))/
+	@cd $(MPY_DIR) && cp --parents $(BOARD_MPY:$(MPY_DIR)/%=%) $(BOARD_NATIVE:$(MPY_DIR)/%=%) $(abspath $(BOARD_MPY_DIR))/
 	@for m in $(BOARD_STUBS); do \
 	  printf 'raise ImportError("tcpip.%s is not on this board: make flash EXTRAS=1 copies it%s")\n' $$m \
 	    "$$(test $$m = dhcp && echo ' (a static CONFIG leaves it off)')" > $(BOARD_MPY_DIR)/stub.py && \
@@ -128,7 +145,7 @@ board-mpy: board-check $(BOARD_MPY) ## the board set's .mpy files (and netboot.m
 	done; rm -f $(BOARD_MPY_DIR)/stub.py
 	$(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -o $(BOARD_MPY_DIR)/netboot.mpy firmware/netboot.py
 	@if test -f $(MPY_DIR)/names.map && test "$(NAMES)" = 1; then cp $(MPY_DIR)/names.map $(BOARD_MPY_DIR)/names.map; fi
-	@echo "board set for $(BOARD) in $(BOARD_MPY_DIR): $$(cat $(BOARD_MPY) | wc -c) bytes in $(words $(BOARD_MPY)) files" \
+	@echo "board set for $(BOARD) in $(BOARD_MPY_DIR): $$(cat $(BOARD_MPY) $(BOARD_NATIVE) | wc -c) bytes in $(words $(BOARD_MPY) $(BOARD_NATIVE)) files" \
 	  "$(if $(BOARD_STUBS),(left off: $(BOARD_STUBS); EXTRAS=1 copies them),)"
 
 board-check:

@@ -8,17 +8,23 @@ checksum updated from the request's (RFC 1624).  Nothing is copied but the
 options when it had some), so the reply costs the same for 8 bytes of data
 as for 1472.  ``echo_to_reply`` is the ICMP part alone.
 
-``accept`` (MicroPython with the native emitter, once the application has
-called ``compile_accept()``; None until then and elsewhere) does all of it
-in machine code, the checks included: given a whole received frame and
-``params()`` (our MAC and address, the subnet's broadcast address, TTL and
-largest frame), it makes the reply in place and returns its length when the
-frame is an echo request the interface would answer (unicast to our MAC and
-address, IPv4 without options, every check of ``tcpip.iface``'s receive path
-passed), and returns 0 without touching the frame otherwise: the interface's
-general path then takes the frame and counts it as before.  On the emulated
+``accept`` (machine code; None where there is none) does all of it, the
+checks included: given a whole received frame, ``params()`` (our MAC and
+address, the subnet's broadcast address, TTL, largest frame and where its
+counters are) and the interface's counters, it makes the reply in place,
+counts the request in and returns its length when the frame is an echo request
+the interface would answer (unicast to our MAC and address, IPv4 without
+options, every check of ``tcpip.iface``'s receive path passed), and returns
+0 without touching the frame otherwise: the interface's general path then
+takes the frame and counts it as before.  It is ``tcpip/wire/echo_fast.py``
+(viper) as the MicroPython board set ships it, compiled by mpy-cross
+(``tcpip/wire/echo_native.mpy``, tools/deploy/board.mk): the interface
+loads that by itself (``load_native``) after its first echo reply, nothing
+to compile.  Elsewhere ``accept`` stays None unless
+the application calls ``compile_accept()`` (MicroPython with the native
+emitter: the unix ports, a board given the .py sources).  On the emulated
 RP2040 the interpreted path from a received frame to the reply's send took
-about 1 ms.
+about 1 ms; ``accept`` about 0.3 ms.
 
 The interface loads this module at the first echo request: a board nobody
 pings keeps it off its heap.
@@ -83,34 +89,60 @@ def reply_in_place(buf, ip, mac, ttl):
     return _IP_OFF + total
 
 
-def params(iface):
+def params(iface, rx_frames, rx_bytes, in_icmp):
     """The block ``accept`` reads, from a ``tcpip.iface.Interface`` (its
     ``mac``, ``ip_hi``/``ip_lo``, ``bc_hi``/``bc_lo`` and ``cfg``): our MAC
     (6 bytes), our address and the subnet's broadcast address (4 each;
-    broadcast 0 when there is none), the reply's TTL, a spare byte and the
-    largest frame taken in (2 bytes, MTU + 14).  Build it again when the
-    address changes; the TTL may be updated in place at ``params[14]``."""
-    p = bytearray(18)
+    broadcast 0 when there is none), the reply's TTL, a spare byte, the
+    largest frame taken in (2 bytes, MTU + 14), then the positions in the
+    interface's counter array (``ctr``, unsigned 32-bit) of the three
+    counters ``accept`` bumps for a request it answers: frames and bytes in,
+    ICMP messages in (one byte each).  Build it again when the address
+    changes; the TTL may be updated in place at ``params[14]``."""
+    p = bytearray(21)
     copy(p, 0, iface.mac, 0, 6)
     cfg = iface.cfg
-    pack_into("!HHHHBBH", p, 6, iface.ip_hi, iface.ip_lo, iface.bc_hi, iface.bc_lo, cfg.ttl, 0,
-              cfg.mtu + _IP_OFF)
+    pack_into("!HHHHBBHBBB", p, 6, iface.ip_hi, iface.ip_lo, iface.bc_hi, iface.bc_lo, cfg.ttl, 0,
+              cfg.mtu + _IP_OFF, rx_frames, rx_bytes, in_icmp)
     return p
 
 
 accept = None
 
 
-def compile_accept():
-    """Compile ``accept`` (tcpip/wire/echo_fast.py; once) and return it, or
-    None where there is no native emitter (CPython, CircuitPython).  The
-    interface never calls this itself: on the emulated RP2040 the compiler
-    takes about 90 ms and the machine code about 2 KB of heap, for about
-    0.7 ms less per echo request (docs/performance.md), so an application
-    that wants the faster ping calls it (after ``tcpip.start()``); the
-    interface then answers with ``accept`` from its next echo request on."""
+def load_native():
+    """Load ``accept`` from the board set's machine code
+    (tcpip/wire/echo_native.mpy) when it is there and ``accept`` is still
+    None; returns ``accept``.  The interface calls this once, after its
+    first echo reply went out: loading the module from a board's flash takes
+    some milliseconds, which that reply need not wait for."""
     global accept
     if accept is None:
-        from tcpip.wire import echo_fast
-        accept = echo_fast.make_accept()
+        try:
+            # (no such module elsewhere; an .mpy of another architecture
+            # would be a ValueError: no machine code there either)
+            from tcpip.wire.echo_native import accept as a
+        except Exception:
+            return None
+        accept = a
+    return accept
+
+
+def compile_accept():
+    """Load ``accept`` and return it: the board set's machine code when it is
+    there (``load_native``), else tcpip/wire/echo_fast.py compiled from
+    source by the native emitter (once), else None (CPython, CircuitPython).
+    On the emulated RP2040 compiling takes about 90 ms and the machine code
+    about 2 KB of heap, for about 0.7 ms less per echo request
+    (docs/performance.md), so the interface never compiles it itself: an
+    application that wants the faster ping without the board set calls this
+    (after ``tcpip.start()``); the interface then answers with ``accept``
+    from its next echo request on."""
+    global accept
+    if load_native() is None:
+        try:
+            from tcpip.wire.echo_fast import accept as a
+        except Exception:  # CPython (ImportError), no native emitter (SyntaxError)
+            return None
+        accept = a
     return accept

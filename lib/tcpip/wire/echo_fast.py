@@ -1,23 +1,30 @@
 """tcpip.wire.echo's ``accept`` in machine code (viper): see that module.
 
-Loaded and compiled only by ``tcpip.wire.echo.compile_accept()``, which an
-application calls when it wants the faster echo reply (about 90 ms of
-compiling and 2 KB of heap on the emulated RP2040).
-"""
-from tcpip.wire.checksum import sum16
+Plain viper source, so mpy-cross compiles it to machine code inside the
+.mpy (``-march=armv6m``): the MicroPython board set (tools/deploy/board.mk)
+ships it so as ``tcpip/wire/echo_native.mpy``, which the interface
+loads by itself after its first echo reply (nothing to compile on the
+board).  Imported as source (a MicroPython unix port, a board given the .py
+files) it is compiled at import: there only ``echo.compile_accept()``
+imports it (about 90 ms on the emulated RP2040).  CPython and CircuitPython
+(no native emitter) cannot import it.
 
-# accept(buf, n, p) in viper (machine code on MicroPython; compiled from
-# source by make_accept() as in tcpip.wire.checksum, so the file stays plain
-# Python).  The checks are the general path's, in the order that decides
-# soonest, each declining (0) rather than counting: Ethernet to our MAC,
-# IPv4, untagged, 42 bytes to the largest frame; IHL 5, total length from
-# 28 bytes to what arrived; not a fragment; TTL not 0; ICMP; to our address
-# (not 0.0.0.0); RFC 1122 3.2.1.3: not from a multicast, class E, loopback
-# or our subnet's broadcast address; echo request; both checksums good (by
-# checksum.sum16: less code to compile on the board than loops of its own).
-_VIPER_SRC = """
+``accept(buf, n, p, ctr)``: see ``tcpip.wire.echo`` (``ctr`` an
+``array('I')``, the interface's counters).  The checks are the general
+path's, in the order that decides soonest, each declining (0) rather than
+counting: Ethernet to our MAC, IPv4, untagged, 42
+bytes to the largest frame; IHL 5, total length from 28 bytes to what
+arrived; not a fragment; TTL not 0; ICMP; to our address (not 0.0.0.0); RFC
+1122 3.2.1.3: not from a multicast, class E, loopback or our subnet's
+broadcast address; echo request; both checksums good (RFC 1071 sums of
+16-bit words here, no calls: a call from viper costs about what 30 words of
+sum do).
+"""
+import micropython
+
+
 @micropython.viper
-def accept(buf, n: int, p) -> int:
+def accept(buf, n: int, p, ctr) -> int:
     b = ptr8(buf)
     q = ptr8(p)
     if n < 42 or n > ((q[16] << 8) | q[17]):
@@ -38,10 +45,30 @@ def accept(buf, n: int, p) -> int:
         return 0
     if (q[6] | q[7] | q[8] | q[9]) == 0 or b[26] >= 224 or b[26] == 127:
         return 0
-    if b[26] == q[10] and b[27] == q[11] and b[28] == q[12] and b[29] == q[13] \\
+    if b[26] == q[10] and b[27] == q[11] and b[28] == q[12] and b[29] == q[13] \
             and (q[10] | q[11] | q[12] | q[13]) != 0:
         return 0
-    if int(sum16(buf, 14, 34)) != 0xFFFF or int(sum16(buf, 34, 14 + total)) != 0xFFFF:
+    # RFC 1071: each sum folds to 0xFFFF when its checksum is good (a sum
+    # of up to 750 words fits the machine word)
+    s = 0
+    i = 14
+    while i < 34:
+        s += (b[i] << 8) | b[i + 1]
+        i += 2
+    s = (s & 0xFFFF) + (s >> 16)
+    if (s & 0xFFFF) + (s >> 16) != 0xFFFF:
+        return 0
+    end = 14 + total
+    s = 0
+    i = 34
+    while i + 1 < end:
+        s += (b[i] << 8) | b[i + 1]
+        i += 2
+    if i < end:
+        s += b[i] << 8  # (an odd length: padded with a zero byte)
+    s = (s & 0xFFFF) + (s >> 16)
+    s = (s & 0xFFFF) + (s >> 16)
+    if s != 0xFFFF:
         return 0
     # ICMP (RFC 1624 eqn 3, as echo_to_reply): type and code 0; a result
     # of 0 (0x0000 or 0xFFFF?) is left to the general path
@@ -68,30 +95,24 @@ def accept(buf, n: int, p) -> int:
         b[26 + i] = b[30 + i]
         b[30 + i] = c
         i += 1
-    c = int(sum16(buf, 14, 34)) ^ 0xFFFF
-    b[24] = c >> 8
-    b[25] = c & 0xFF
+    s = 0
+    i = 14
+    while i < 34:
+        s += (b[i] << 8) | b[i + 1]
+        i += 2
+    s = (s & 0xFFFF) + (s >> 16)
+    s = ((s & 0xFFFF) + (s >> 16)) ^ 0xFFFF
+    b[24] = s >> 8
+    b[25] = s & 0xFF
     # Ethernet: back to the sender, from us
     i = 0
     while i < 6:
         b[i] = b[6 + i]
         b[6 + i] = q[i]
         i += 1
-    return 14 + total
-"""
-
-
-
-
-def make_accept():
-    """``accept`` compiled (once: the source is dropped then), or None where
-    there is no native emitter."""
-    global _VIPER_SRC
-    try:
-        ns = {"sum16": sum16}  # (checksum.py's, viper too where this compiles)
-        exec(_VIPER_SRC, ns)
-        return ns["accept"]
-    except Exception:  # CPython (NameError), no native emitter (SyntaxError, ValueError)
-        return None
-    finally:
-        _VIPER_SRC = None  # (2.4 KB of source the heap need not keep)
+    # the interface's counters (unsigned 32-bit: they wrap), where p says
+    w = ptr32(ctr)
+    w[q[18]] += 1
+    w[q[19]] += n
+    w[q[20]] += 1
+    return end
