@@ -104,13 +104,14 @@ STACK = [s for s in SOURCES if not s.startswith("lib/tcpip/nic/") and s != "lib/
          and s != "lib/tcpip/wire/echo_fast.py"] + ["lib/tcpip/nic/__init__.py"]
 NATIVE = ["tcpip/wire/echo_native.mpy"]
 # What each board can run beyond the stack: its chip's driver(s), the MACRAW
-# base and the SPI glue (w5500_busio: CircuitPython's adapter, on its boards only).
+# base (and its bounce buffer, loaded on MicroPython only) and the SPI glue
+# (w5500_busio: CircuitPython's adapter, on its boards only).
 BOARD_NICS = {
-    "w5500_evb_pico": ["macraw", "w5500", "w5500_spi"],
-    "w5500_evb_pico2": ["macraw", "w5500", "w5500_spi"],
-    "feather_rp2040_ethernet_featherwing": ["macraw", "w5500", "w5500_busio", "w5500_spi"],
-    "w5100s_evb_pico": ["macraw", "w5100s", "w5500_spi"],
-    "pico_wiznet_ethernet_hat": ["macraw", "w5100s", "w5500", "w5500_spi"],  # chip="W5500" too
+    "w5500_evb_pico": ["bounce", "macraw", "w5500", "w5500_spi"],
+    "w5500_evb_pico2": ["bounce", "macraw", "w5500", "w5500_spi"],
+    "feather_rp2040_ethernet_featherwing": ["bounce", "macraw", "w5500", "w5500_busio", "w5500_spi"],
+    "w5100s_evb_pico": ["bounce", "macraw", "w5100s", "w5500_spi"],
+    "pico_wiznet_ethernet_hat": ["bounce", "macraw", "w5100s", "w5500", "w5500_spi"],  # chip="W5500" too
 }
 
 

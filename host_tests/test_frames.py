@@ -37,6 +37,7 @@ SMALL = {
     "lib/tcpip/nic/w5500_busio.py": ["BusioSPI.write", "BusioSPI.write_frame",
                                      "BusioSPI.read", "BusioSPI.read_two", "BusioSPI.write_read",
                                      "BusioSPI.write_frames"],
+    "lib/tcpip/nic/bounce.py": ["write_split"],
     "lib/tcpip/nic/macraw.py": ["MacrawNIC.recv_into", "MacrawNIC._rx_whole",
                                 "MacrawNIC._rx_frame", "MacrawNIC._rx_done",
                                 "MacrawNIC._rx_release", "MacrawNIC._read_ring", "MacrawNIC._view",

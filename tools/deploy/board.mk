@@ -77,7 +77,9 @@ nic_imports = $(sort $(shell sed -n 's/^ *from tcpip\.nic\.\([a-z0-9_]*\) import
 board_chips = $(sort $(shell sed -n 's/^CHIPS\{0,1\} = //p' $(1) 2>/dev/null | tr -c 'A-Za-z0-9' '\n' | tr 'A-Z' 'a-z' | grep '^w5'))
 BOARD_CHIPS = $(call board_chips,$(BOARD_FILE))
 BOARD_NICS_DIRECT = $(sort $(if $(BOARD_CHIPS),$(BOARD_CHIPS) w5500_spi $(if $(filter circuitpython,$(BOARD_RUNTIME)),w5500_busio)) $(call nic_imports,$(BOARD_FILE)))
-BOARD_NICS = $(sort $(BOARD_NICS_DIRECT) $(call nic_imports,$(BOARD_NICS_DIRECT:%=lib/tcpip/nic/%.py)))
+BOARD_NICS_1 = $(sort $(BOARD_NICS_DIRECT) $(call nic_imports,$(BOARD_NICS_DIRECT:%=lib/tcpip/nic/%.py)))
+# (two levels: the MACRAW base imports its bounce buffer's module)
+BOARD_NICS = $(sort $(BOARD_NICS_1) $(call nic_imports,$(BOARD_NICS_1:%=lib/tcpip/nic/%.py)))
 # Features a board does not need at boot stay on the PC unless EXTRAS=1:
 # tracer.py (tcpip.trace, tcpip.trace_pcap) and aio.py (the asyncio helpers),
 # and, when CONFIG gives a static address ("dhcp": false), dhcp.py with

@@ -30,8 +30,8 @@ start/end arguments, so a transfer of part of a buffer needs a memoryview
 slice, a heap object: the driver keeps views of the caller's receive buffer
 for two lengths in use (``_view``), and moves a frame of another length, and
 every frame that the chip's buffer end splits, through a bounce buffer of its
-own with views of fixed lengths (steps of 64 bytes; ``_read_split``,
-``_write_split``).
+own with views of fixed lengths (``tcpip/nic/bounce.py``, loaded only where
+the copy is MicroPython's viper loop).
 """
 
 from tcpip.compat import const, ticks_ms, ticks_diff, sleep_ms, EIO, EMSGSIZE, GETATTR_NOT_PROPERTY
@@ -44,6 +44,8 @@ from tcpip.wire.bytes import copy
 # views of the caller's buffer and the 1.5 KB are not spent (CircuitPython has
 # about 20 KB of heap left once the stack is up).
 _BOUNCE = _bytes.copy_viper is not None
+if _BOUNCE:  # (a module of its own: not loaded where it is not used)
+    from tcpip.nic.bounce import setup as _b_setup, read_split as _b_read, write_split as _b_write
 
 # Common registers at the same address on both chips.
 _MR = const(0x0000)
@@ -77,9 +79,6 @@ _IR_TIMEOUT = const(0x08)
 _IR_RECV = const(0x04)
 
 _MTU_FRAME = const(1514)  # MACRAW MTU, no FCS
-_B_STEP = const(64)  # the bounce buffer's views: 64, 128, .. 1536 bytes
-_B_SHIFT = const(6)  # (log2 of _B_STEP)
-_B_BYTES = const(1536)  # the bounce buffer: any part of a frame, rounded up to _B_STEP
 _MIN_FRAME = const(60)  # the MAC never hands over a shorter frame (64 minus FCS)
 
 # Frame filter bits: the W5500 has them in Sn_MR, the W5100S in Sn_MR2, at the
@@ -149,10 +148,7 @@ class MacrawNIC:
         # _write_split): made once here, so no transfer makes a view.
         self._bounce = None
         if _BOUNCE:
-            b = bytearray(_B_BYTES)
-            self._bounce = b
-            mv = memoryview(b)
-            self._bv = [mv[:k] for k in range(_B_STEP, _B_BYTES + 1, _B_STEP)]
+            _b_setup(self)
         self._int = spi.int_asserted() is not None
         # INTn's level, high (truthy) when nothing is pending: the adapter's
         # int_level (the pin's own read, a C call on MicroPython) where it
@@ -586,32 +582,14 @@ class MacrawNIC:
         self.spi.read(h, buf)  # (_read, inlined)
 
     def _read_split(self, off, buf, n):
-        # The n bytes at off in the RX buffer into buf[:n] through the
-        # bounce buffer, without a view of buf (a heap object on
-        # MicroPython): a record the buffer end splits, or a length with no
-        # view (_view).  Each part is read with a view of the bounce buffer
-        # rounded up to _B_STEP, so it reads bytes it does not need: after
-        # it when the buffer end does not come first, else before it (a
-        # read of the chip's memory changes nothing); then copied.  (One
-        # transaction of 3 + n bytes is counted by the caller.)
+        # The n bytes at off in the RX buffer into buf[:n] without a view of
+        # buf (a heap object on MicroPython): a record the buffer end
+        # splits, or a length with no view (_view); through the bounce
+        # buffer (tcpip/nic/bounce.py) where there is one, else with views.
+        # (One transaction of 3 + n bytes is counted by the caller.)
         if self._bounce is None:
             return self._read_views(off, buf, n)
-        first = self._BUF_BYTES - off  # (the part before the buffer end)
-        if first > n:
-            first = n
-        v = self._bv[(first - 1) >> _B_SHIFT]
-        k = len(v)
-        a = off if off + k <= self._BUF_BYTES else self._BUF_BYTES - k
-        self._rx_at(a, v)
-        copy(buf, 0, self._bounce, off - a, first)
-        self._spi_b += k - n
-        if first < n:  # the rest, from the buffer's start
-            n -= first
-            v = self._bv[(n - 1) >> _B_SHIFT]
-            self._rx_at(0, v)
-            copy(buf, first, self._bounce, 0, n)
-            self._spi_t += 1
-            self._spi_b += 3 + len(v)
+        _b_read(self, off, buf, n)
 
     def _read_views(self, off, buf, n):
         # _read_split without the bounce buffer: views of buf (_BOUNCE)
@@ -774,45 +752,16 @@ class MacrawNIC:
         return self._pad_mv
 
     def _write_split(self, off, frame, n):
-        # [ioLib] wiz_send_data: the host splits at the buffer end.  Two SPI
-        # frames, each from a view of the bounce buffer of a fixed length
-        # (no view of frame: a heap object on MicroPython), so each writes
-        # up to _B_STEP - 1 bytes more than its part: the part after the
-        # buffer end (written first) is followed by them, in TX memory that
-        # is free (past the new TX_WR); the part before the end is preceded
-        # by them, over frames already sent, so the last SEND must be
-        # complete before it is written (checked here, the read
-        # _tx_commit would make).  False when that SEND failed
+        # [ioLib] wiz_send_data: the host splits at the buffer end.  Through
+        # the bounce buffer (tcpip/nic/bounce.py: no view of frame, a heap
+        # object on MicroPython) where there is one, else with views; the
+        # last SEND is checked as in send.  False when that SEND failed
         # (_tx_finish counted it; the socket may have been reopened): the
         # frame is to be written again (send's _tx_again).  (Counted here
         # beyond _tx_commit's one transaction of 3 + n bytes.)
-        # (locals reused: a MicroPython frame over 11 words is a heap allocation)
         if self._bounce is None:
             return self._write_views(off, frame, n)
-        off = self._BUF_BYTES - off  # (reused: the part before the buffer end)
-        n -= off  # (reused: the part after it)
-        copy(self._bounce, 0, frame, off, n)
-        v = self._bv[(n - 1) >> _B_SHIFT]
-        self._spi_t += 1  # (the SPI frame more)
-        self._spi_b += len(v) - n
-        n = self._h_txb  # (reused: the header, for the start of TX memory)
-        n[self._hdr_at] = self._txb16 >> 8
-        n[self._hdr_at + 1] = self._txb16 & 0xFF
-        if not self._tx_pending:
-            self.spi.write(n, v)
-        else:  # (the check's read in the same call, as in send)
-            self.spi.write_read(n, v, self._f_tx_rd, self._r5)
-            self._spi_t += 1
-            self._spi_b += 5
-            if ((self._reg[3] << 8) | self._reg[4]) != self._tx_wr and not self._tx_finish():
-                self._spi_b += 3 + len(frame) - off  # (that write, lost: send counts none)
-                return False
-            self._tx_pending = 0
-        v = self._bv[(off - 1) >> _B_SHIFT]
-        copy(self._bounce, len(v) - off, frame, 0, off)
-        self._tx_at(self._BUF_BYTES - len(v), v)
-        self._spi_b += 3 + len(v) - off
-        return True
+        return _b_write(self, off, frame, n)
 
     def _write_views(self, off, frame, n):
         # _write_split without the bounce buffer (_BOUNCE): views of frame,
