@@ -42,12 +42,8 @@ class BusioSPI:
         pin = self._int
         self.int_level = (lambda: pin.value) if pin is not None else None
         if shared:  # (chosen once here: no branch left in write/read after SCSn rises)
-            self.write = self._write_shared  # type: ignore[method-assign]
-            self.write_frame = self._write_frame_shared  # type: ignore[method-assign]
-            self.read = self._read_shared  # type: ignore[method-assign]
-            self.read_two = self._read_two_shared  # type: ignore[method-assign]
-            self.write_read = self._write_read_shared  # type: ignore[method-assign]
-            self.write_frames = self._write_frames_shared  # type: ignore[method-assign]
+            for name in ("write", "write_frame", "read", "read_two", "write_read", "write_frames"):
+                setattr(self, name, self._locked(getattr(self, name)))
         else:
             self._lock()
 
@@ -103,46 +99,18 @@ class BusioSPI:
         self._spi.write(second)
         self._cs.value = True
 
-    _frame_write = write  # (the methods above, when write/read are the shared ones)
-    _frame_write1 = write_frame
-    _frame_read = read
-    _frame_read_two = read_two
-    _frame_write_read = write_read
-    _frame_write_frames = write_frames
-
     # shared=True: lock and configure the bus around every frame, like
     # SPIDevice (the lock is taken in a loop: a branch, so these are not
-    # straight-line; a bus shared with other devices costs that anyway)
-
-    def _write_shared(self, header, data):
-        self._lock()
-        self._frame_write(header, data)
-        self._spi.unlock()
-
-    def _write_frame_shared(self, frame):
-        self._lock()
-        self._frame_write1(frame)
-        self._spi.unlock()
-
-    def _read_shared(self, header, data):
-        self._lock()
-        self._frame_read(header, data)
-        self._spi.unlock()
-
-    def _read_two_shared(self, header, first, second):
-        self._lock()
-        self._frame_read_two(header, first, second)
-        self._spi.unlock()
-
-    def _write_read_shared(self, header, data, out, inp):
-        self._lock()
-        self._frame_write_read(header, data, out, inp)
-        self._spi.unlock()
-
-    def _write_frames_shared(self, first, second):
-        self._lock()
-        self._frame_write_frames(first, second)
-        self._spi.unlock()
+    # straight-line; a bus shared with other devices costs that anyway).
+    # One closure for all six calls (less code on CircuitPython's heap than
+    # a method each; its *args is a tuple a call, which the bus lock costs
+    # more than).
+    def _locked(self, fn):
+        def call(*args):
+            self._lock()
+            fn(*args)
+            self._spi.unlock()
+        return call
 
     def hard_reset(self):
         rst = self._rst
