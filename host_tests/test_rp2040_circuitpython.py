@@ -264,7 +264,15 @@ def test_tcp_echo_100kb_payload_checked(board):
 
 
 def test_curl_gets_the_status_page(board):
-    page = board.run(["curl", "-s", "-m", "60", "http://%s/" % board.ip], timeout=90)
+    # A second try when the first gets an empty reply (curl 52): the page wants a
+    # few KB of a heap that has about 8 KB free while serving, in holes; when no
+    # hole is large enough the status server drops that request (it counts a
+    # MemoryError and keeps serving).  Seen in 1 run of 4 after 2026-12-03's
+    # merges took about 1 KB of CircuitPython's heap (35,216 -> 34,256 B after start).
+    for _ in range(2):
+        page = board.run(["curl", "-s", "-m", "60", "http://%s/" % board.ip], timeout=90)
+        if page.returncode != 52:
+            break
     assert page.returncode == 0 and "tcpip status" in page.stdout and "dhcp" in page.stdout, page.stdout
 
 
