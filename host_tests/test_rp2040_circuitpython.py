@@ -268,7 +268,7 @@ def test_curl_gets_the_status_page(board):
     # few KB of a heap that has about 8 KB free while serving, in holes; when no
     # hole is large enough the status server drops that request (it counts a
     # MemoryError and keeps serving).  Seen in 1 run of 4 after 2026-12-03's
-    # merges took about 1 KB of CircuitPython's heap (35,216 -> 34,256 B after start).
+    # merges took about 0.7 KB of CircuitPython's heap (35,216 -> 34,496 B after start).
     for _ in range(2):
         page = board.run(["curl", "-s", "-m", "60", "http://%s/" % board.ip], timeout=90)
         if page.returncode != 52:
