@@ -464,6 +464,18 @@ def test_udp_to_closed_port_gets_port_unreachable():
     _check_accounting(rig)
 
 
+def test_udp_to_port_0_gets_port_unreachable_not_an_empty_hook_slot():
+    # an empty internal-user slot holds port 0 (udp.hooks): a datagram to port 0
+    # (reserved, RFC 768) was handed to its None (an internal error, fuzz.py)
+    rig = Rig()
+    f = pad60(udp_frame(5000, 0, b"hi"))
+    out = rig.step(f)
+    assert out == [_unreach(icmp.CODE_PORT_UNREACH, f[14:14 + 30], rig.reply_ident())]
+    st = rig.stats()
+    assert st["internal_errors"] == 0 and drops(st) == {"udp_port_unreach": 1}
+    _check_accounting(rig)
+
+
 def test_port_unreachable_is_rate_limited():
     rig = Rig(start_ms=NEAR_WRAP - 200, icmp_rate_per_s=3)
     n = 0

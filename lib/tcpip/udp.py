@@ -242,6 +242,8 @@ class Udp:
         if why:
             return why
         dport = h.dport
+        if not dport:  # reserved (RFC 768); an empty slot of hooks holds port 0
+            return "udp_port_unreach"
         hk = self.hooks
         for k in range(0, 2 * _HOOKS, 2):
             if hk[k] == dport:
