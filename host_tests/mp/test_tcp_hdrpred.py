@@ -106,11 +106,11 @@ def test_data_up_to_a_held_fin_goes_the_general_way():
 
 def test_ack_of_unsent_data_goes_the_general_way():
     t = Twin()
-    t.step((0, 0, 0, 0, 0, 5))  # the peer's window: 536
+    t.step((0, 0, 0, 0, 0, 5))  # the peer's window: 536 (a window update, predicted)
     t.step((11, 3))  # 2920 bytes written (the TX ring), held: SWS avoidance
     una = t.ca.snd_una
     t.step((0, 0, 5, 0, 0, 5))  # an ACK of a byte never sent: ACK and drop
-    assert t.ca.snd_una == una and t.predicted() == (0, 0)
+    assert t.ca.snd_una == una and t.predicted() == (1, 0)
 
 
 def test_partial_ack_in_fast_recovery_goes_the_general_way():
@@ -121,6 +121,33 @@ def test_partial_ack_in_fast_recovery_goes_the_general_way():
     assert t.a.stack.stats()["tcp_fast_retransmits"] == 1
     t.step((0, 0, 4, 0, 0, 0))  # a partial ACK: the next hole is resent
     assert t.a.stack.stats()["tcp_retransmits"] == 2 and t.predicted() == (0, 0)
+
+
+def test_window_update_after_the_ack_takes_the_fast_path():
+    # a receiver that reads its ring after ACKing sends the ACK (a smaller
+    # window) and then a window update (nothing new acked, a new window):
+    # case (c), not a duplicate ACK (RFC 5681 2 (e)): both predicted
+    t = Twin()
+    t.step((11, 2))  # 1460 bytes written and sent
+    t.step((0, 0, 2, 0, 0, 3))  # the peer ACKs them, window 2048
+    t.step((0, 0, 0, 0, 0, 0))  # the window update: the same ACK, window 65535
+    assert t.predicted() == (2, 0) and t.ca.snd_wnd == 65535
+
+
+def test_window_update_that_opens_the_window_sends_the_data_held():
+    t = Twin()
+    t.step((0, 0, 0, 0, 0, 6))  # the peer's window shuts
+    t.step((11, 2))  # 1460 bytes written: held, the persist timer runs
+    nxt = t.ca.snd_nxt
+    t.step((0, 0, 0, 0, 0, 0))  # the window opens: the data goes from the same call
+    assert t.ca.snd_nxt == (nxt + 1460) & 0xFFFFFFFF and t.predicted() == (2, 0)
+
+
+def test_duplicate_ack_with_data_in_flight_goes_the_general_way():
+    t = Twin()
+    t.step((11, 2))  # 1460 bytes written and sent
+    t.step((0, 0, 0, 0, 0, 0))  # the same ACK and window again: a duplicate ACK
+    assert t.predicted() == (0, 0) and t.ca.w[FIELDS.index("dupacks")] == 1
 
 
 def test_in_order_data_wrapping_the_ring_end_takes_the_fast_path():

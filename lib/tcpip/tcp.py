@@ -1421,8 +1421,13 @@ class Tcp:
                 # (a) a pure ACK of new data, not in fast recovery (where a
                 # partial ACK resends): _ack_new's common case.  Our FIN is not
                 # sent in ESTABLISHED: all up to snd_max is data in the TX ring.
-                fast = 0 < acked and ack <= w[_SND_MAX] and not w[_FLAGS] & _F_IN_RECOVERY
-                if fast:
+                # (c) a pure window update: nothing new acked and a window
+                # other than snd_wnd, so not a duplicate ACK (RFC 5681 2 (e)):
+                # _ack_input only updates the window (a receiver that read
+                # its ring sends one after the ACK of each segment).
+                fast = (0 < acked and ack <= w[_SND_MAX] and not w[_FLAGS] & _F_IN_RECOVERY) \
+                    or (acked == 0 and seg.window != w[_SND_WND])
+                if fast and acked:
                     # Every step inline but the RTT sample (one per round
                     # trip): a MicroPython call costs more than its body here.
                     # ring.discard: the acked bytes leave the TX ring
@@ -1464,6 +1469,7 @@ class Tcp:
                         if ticks_diff(h, self.next_at) < 0:
                             self.next_at = h  # timers() scans the pool by then
                             self.iface.wake_at = None
+                if fast:
                     # _update_window: RFC 9293 3.10.7.4, the send window from
                     # the newest segment (seq is rcv_nxt here)
                     h = w[_RCV_NXT] - w[_SND_WL1]
