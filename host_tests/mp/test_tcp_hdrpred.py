@@ -34,6 +34,32 @@ def test_pure_ack_of_new_data_takes_the_fast_path():
     assert c.snd_una == seq_add(snd, 1000) and c.unsent() == 0
 
 
+def test_pure_ack_and_window_update_are_taken_whole_where_viper_compiles():
+    # where viper compiles tcpip/wire/native_emit.py's ACK, a pure ACK (and
+    # a window update) never reaches Tcp.input: Interface.input hands the
+    # frame to Tcp.ack_input, which parses and checks it once
+    import tcpip.tcp as tcp
+    p = Peer()
+    c, snd, rcv = p.accept()
+    calls = []
+    general = p.stack.iface.tcp_input
+
+    def spy(iface, ip, now_ms):
+        calls.append(1)
+        return general(iface, ip, now_ms)
+
+    p.stack.iface.tcp_input = spy
+    c.send(b"x" * 1000)
+    assert len(p.one().data) == 1000
+    p.send(ACK, rcv, seq_add(snd, 1000))  # (a) an ACK of new data
+    p.send(ACK, rcv, seq_add(snd, 1000), window=2048)  # (c) a window update
+    assert _predicted(p) == 2 and c.unsent() == 0 and c.snd_una == seq_add(snd, 1000)
+    assert c.snd_wnd == 2048 and p.stack.stats()["in_tcp"] >= 2
+    assert len(calls) == (0 if tcp._ack_native is not None else 2), calls
+    p.send(ACK, rcv, seq_add(snd, 1000), window=2048)  # the same again: nothing new
+    assert len(calls) == (1 if tcp._ack_native is not None else 3) and _predicted(p) == 2
+
+
 def test_other_segments_go_the_general_way():
     p = Peer()
     c, snd, rcv = p.accept()
