@@ -161,8 +161,11 @@ def test_start_loads_only_the_poll_path_and_leaves_the_heap_to_the_application()
     # headers written by EMIT from a per-destination template (+3 % out of
     # the board), Tcp.input's lookup memo and its inlined delayed-ACK step
     # 0.8 KB: 94,640 measured; the echo reply's idle shortcut and its
-    # counters in machine code 0.16 KB: 94,480 measured
-    assert free_started >= 94000, r
+    # counters in machine code 0.16 KB: 94,480 measured; a pure ACK taken
+    # whole by one viper call (native_emit.py's ACK: +39 % out of the
+    # board) 5.1 KB for its machine code and 0.5 KB for Tcp.ack_input and
+    # the interface's hook: 88,848 measured
+    assert free_started >= 88500, r
     H.record("rp2040_micropython_heap", {"heap_free_repl": free_repl, "heap_free_import": free_import,
                                          "heap_free_after_start_static": free_started})
 
