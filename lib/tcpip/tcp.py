@@ -84,11 +84,12 @@ Choices (documented here, decided by the RFCs where they allow):
 - No window scaling, SACK or timestamps are offered (rings are small).
 - ``close()`` with unread data, or data arriving after ``close()``, resets the
   connection (RFC 9293 3.10.4, RFC 2525 2.17).
-- Header prediction (BSD, lwIP): ``Tcp.input`` takes in-order data and pure
-  ACKs of new data on an ESTABLISHED connection in a few steps ahead of the
-  general RFC 9293 3.10.7.4 path, with the same outcome; ``tcp_predicted``
-  counts them and ``stack.tcp.hdrpred = False`` sends every segment the
-  general way.
+- Header prediction (BSD, lwIP): ``Tcp.input`` takes in-order data, pure
+  ACKs of new data and pure window updates on an ESTABLISHED connection in
+  a few steps ahead of the general RFC 9293 3.10.7.4 path, with the same
+  outcome (where viper compiles it, a pure ACK or window update is taken
+  from the frame whole by ``Tcp.ack_input``); ``tcp_predicted`` counts them
+  and ``stack.tcp.hdrpred = False`` sends every segment the general way.
 - A closed connection left in FIN-WAIT-2 is freed after ``tcp_fin_wait2_ms``.
 - A Connection object is recycled once closed and freed: do not use it after
   ``close()`` / ``abort()``.
