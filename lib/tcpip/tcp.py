@@ -911,7 +911,15 @@ class Tcp:
 
     def accept(self, listener):
         """The oldest established connection waiting on listener, or None."""
+        # (a server's loop asks at every turn and mostly hears None: that
+        # answer from an 11-word frame, off the heap; _accept_oldest chooses)
         lid = listener.id
+        for c in self.pool:
+            if c.w[_LISTENER] == lid and c.w[_STATE] >= ESTABLISHED:
+                return self._accept_oldest(lid)
+        return None
+
+    def _accept_oldest(self, lid):
         best = None
         born = 0
         for c in self.pool:
