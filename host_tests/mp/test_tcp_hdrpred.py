@@ -60,6 +60,42 @@ def test_pure_ack_and_window_update_are_taken_whole_where_viper_compiles():
     assert len(calls) == (1 if tcp._ack_native is not None else 3) and _predicted(p) == 2
 
 
+def test_pure_acks_the_general_way_drops_are_dropped_the_same_way():
+    # what the native path must leave alone (every runtime: the same drops)
+    from tcphelp import build, PEER_IP, STACK_IP, PEER_PORT
+    p = Peer()
+    c, snd, rcv = p.accept()
+    c.send(b"x" * 1000)
+    p.one()
+    ack = seq_add(snd, 1000)
+    cases = (  # (byte offset, value, the counter that must count it)
+        (52, None, "drop_tcp_checksum"),  # the TCP checksum's high byte flipped
+        (24, None, "drop_ip_checksum"),  # the IPv4 header checksum's
+        (22, 0, "drop_ip_ttl"),  # TTL 0 (header checksum fixed below)
+    )
+    for off, value, counter in cases:
+        f = bytearray(build(PEER_IP, STACK_IP, PEER_PORT, p.port, rcv, ack, ACK))
+        if value is None:
+            f[off] ^= 0xFF
+        else:
+            f[off] = value
+            f[24] = f[25] = 0
+            s = 0
+            for i in range(14, 34, 2):
+                s += (f[i] << 8) | f[i + 1]
+            while s >> 16:
+                s = (s & 0xFFFF) + (s >> 16)
+            f[24] = (~s >> 8) & 0xFF
+            f[25] = ~s & 0xFF
+        before = p.stack.stats()[counter]
+        p.nic.inbox.append(bytes(f))
+        p.poll()
+        assert p.stack.stats()[counter] == before + 1, counter
+        assert c.snd_una == snd and _predicted(p) == 0, counter
+    p.send(ACK, rcv, ack)  # the good one
+    assert c.snd_una == ack and _predicted(p) == 1
+
+
 def test_other_segments_go_the_general_way():
     p = Peer()
     c, snd, rcv = p.accept()
