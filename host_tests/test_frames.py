@@ -32,12 +32,16 @@ SMALL = {
     "lib/tcpip/wire/tcp.py": ["Tcp.parse_sum", "finish_sum"],
     "lib/tcpip/wire/ipv4.py": ["IPv4.parse"],
     "lib/tcpip/nic/w5500_spi.py": ["MachineSPI.write", "MachineSPI.write_frame", "MachineSPI.read",
-                                   "MachineSPI.read_two", "BusioSPI.write", "BusioSPI.write_frame",
-                                   "BusioSPI.read", "BusioSPI.read_two"],
+                                   "MachineSPI.read_two", "MachineSPI.write_read",
+                                   "MachineSPI.write_frames"],
+    "lib/tcpip/nic/w5500_busio.py": ["BusioSPI.write", "BusioSPI.write_frame",
+                                     "BusioSPI.read", "BusioSPI.read_two", "BusioSPI.write_read",
+                                     "BusioSPI.write_frames"],
+    "lib/tcpip/nic/bounce.py": ["write_split"],
     "lib/tcpip/nic/macraw.py": ["MacrawNIC.recv_into", "MacrawNIC._rx_whole",
                                 "MacrawNIC._rx_frame", "MacrawNIC._rx_done",
                                 "MacrawNIC._rx_release", "MacrawNIC._read_ring", "MacrawNIC._view",
-                                "MacrawNIC.send", "MacrawNIC._tx_commit"],
+                                "MacrawNIC.send", "MacrawNIC._tx_commit", "MacrawNIC._write_split"],
 }
 
 
