@@ -95,9 +95,9 @@ def test_quick_tls_bench_reports_its_figures_payload_checked():
 # per new length); into the board (discard) 60 kB allocated -224, -32 and
 # +16 B against 20 kB over three runs (a block or two per session, not per
 # segment).  Three runs with --runxfail after the driver work was re-landed
-# with Stack.poll's Ctrl-C fix (2026-12-03, 13-19 s each): chargen +10.5,
-# +10.3, +9.6 B per extra segment; discard 0, +224 (4.5 B per extra
-# segment), 0 B.
+# with Stack.poll's Ctrl-C fix (2026-12-03, 15-24 s each on a loaded
+# machine): chargen +5.3, +10.4, +12.0 B per extra segment; discard +16,
+# -176, +64 B.
 @pytest.mark.xfail(reason="out of the board the heap still grows per extra segment above the driver "
                    "(Stack._input: TCP output on ACKs, iface._view): comment above; the driver "
                    "allocates nothing per frame (host_tests/mp/test_w5500_driver.py)",

@@ -166,7 +166,7 @@ def test_start_loads_only_the_poll_path_and_leaves_the_heap_to_the_application()
     # off CircuitPython's heap: no heap allocated per frame at the chip's
     # buffer end or for a new length) and the send path's adapter calls about
     # 4.5 KB, BusioSPI no longer loaded on MicroPython
-    # (tcpip/nic/w5500_busio.py) 1.5 KB back: 91,584 measured (re-landed
+    # (tcpip/nic/w5500_busio.py) 1.5 KB back: 91,600 measured (re-landed
     # with Stack.poll's Ctrl-C fix)
     assert free_started >= 91000, r
     H.record("rp2040_micropython_heap", {"heap_free_repl": free_repl, "heap_free_import": free_import,
