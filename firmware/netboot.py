@@ -112,7 +112,7 @@ def board_functions(pins):
         if pins["RUNTIME"] == "circuitpython":
             import board
 
-            from tcpip.nic.w5500_spi import BusioSPI
+            from tcpip.nic.w5500_busio import BusioSPI
 
             def pin(name):
                 return getattr(board, name) if name is not None else None

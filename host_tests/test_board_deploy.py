@@ -58,10 +58,11 @@ def test_board_file_is_its_pin_table_and_netboot_builds_spi_nic_and_mac_from_it(
     import types
 
     import tcpip.nic.w5500_spi as glue
+    import tcpip.nic.w5500_busio as busio_glue
 
     made = []
-    for cls in ("MachineSPI", "BusioSPI"):
-        monkeypatch.setattr(glue, cls, lambda *a, _cls=cls, **kw: made.append((_cls, a, kw)) or "spi")
+    for mod_, cls in ((glue, "MachineSPI"), (busio_glue, "BusioSPI")):
+        monkeypatch.setattr(mod_, cls, lambda *a, _cls=cls, **kw: made.append((_cls, a, kw)) or "spi")
     uid = b"\x10\x11\x12\x13\x14\x15\x16\x17"
     monkeypatch.setitem(sys.modules, "machine", types.SimpleNamespace(unique_id=lambda: uid))
     monkeypatch.setitem(sys.modules, "microcontroller", types.SimpleNamespace(cpu=types.SimpleNamespace(uid=uid)))
@@ -103,13 +104,14 @@ STACK = [s for s in SOURCES if not s.startswith("lib/tcpip/nic/") and s != "lib/
          and s != "lib/tcpip/wire/echo_fast.py"] + ["lib/tcpip/nic/__init__.py"]
 NATIVE = ["tcpip/wire/echo_native.mpy"]
 # What each board can run beyond the stack: its chip's driver(s), the MACRAW
-# base and the SPI glue.
+# base (and its bounce buffer, loaded on MicroPython only) and the SPI glue
+# (w5500_busio: CircuitPython's adapter, on its boards only).
 BOARD_NICS = {
-    "w5500_evb_pico": ["macraw", "w5500", "w5500_spi"],
-    "w5500_evb_pico2": ["macraw", "w5500", "w5500_spi"],
-    "feather_rp2040_ethernet_featherwing": ["macraw", "w5500", "w5500_spi"],
-    "w5100s_evb_pico": ["macraw", "w5100s", "w5500_spi"],
-    "pico_wiznet_ethernet_hat": ["macraw", "w5100s", "w5500", "w5500_spi"],  # chip="W5500" too
+    "w5500_evb_pico": ["bounce", "macraw", "w5500", "w5500_spi"],
+    "w5500_evb_pico2": ["bounce", "macraw", "w5500", "w5500_spi"],
+    "feather_rp2040_ethernet_featherwing": ["bounce", "macraw", "w5500", "w5500_busio", "w5500_spi"],
+    "w5100s_evb_pico": ["bounce", "macraw", "w5100s", "w5500_spi"],
+    "pico_wiznet_ethernet_hat": ["bounce", "macraw", "w5100s", "w5500", "w5500_spi"],  # chip="W5500" too
 }
 
 

@@ -87,3 +87,62 @@ def test_circuitpython_handlers_name_the_exception_without_exc_info():
         stack_mod.current_exception = saved
     assert plain == [None, None, None]  # what kept last_error None on CircuitPython
     assert _names(bound) == [("ValueError", "driver"), ("ValueError", "input"), ("ValueError", "timer")]
+
+
+class _CtrlC:
+    """In place of a method of the stack's NIC or interface: raises
+    KeyboardInterrupt at its first call (where MicroPython raises a Ctrl-C
+    pending since the SPI transfer in progress: at the next branch, in the
+    callee or after it), then is the method again."""
+
+    def __init__(self, obj, name):
+        self.obj = obj
+        self.name = name
+        self.fn = getattr(obj, name)
+        self.raised = 0
+        setattr(obj, name, self)
+
+    def __call__(self, *args):
+        if not self.raised:
+            self.raised = 1
+            setattr(self.obj, self.name, self.fn)
+            raise KeyboardInterrupt
+        return self.fn(*args)
+
+
+def _interrupted_poll(where, full):
+    # A frame arrives; the poll that takes it in is interrupted at the NIC's
+    # receive, the frame's input or the reply's send, from the idle
+    # shortcut (no deadline due) or a full poll: the exception reaches the
+    # caller (Ctrl-C is the application's), and the next polls answer.
+    rig = Rig()
+    assert len(rig.step(ping_frame(b"arm"))) == 1
+    rig.poll()  # (the timers: the next poll is an idle one)
+    st = rig.stack
+    obj = st.iface if where == "input" else st.nic
+    cc = _CtrlC(obj, where)
+    if full:
+        rig.iface.wake_at = None  # (something armed a deadline: a full poll)
+    rig.inject(ping_frame(b"lost"))
+    try:
+        rig.poll()
+    except KeyboardInterrupt:
+        pass
+    assert cc.raised == 1, (where, full)
+    rig.out()
+    out = rig.step(ping_frame(b"again"))
+    rig.advance(600)  # (past a link check: whatever was left in the NIC is read)
+    out += rig.out()
+    return [o[-5:] for o in out]
+
+
+def test_a_ctrl_c_inside_poll_leaves_the_stack_polling():
+    # On the board the services loop stopped receiving for good after a
+    # Ctrl-C that struck inside the idle poll's receive: the re-entrancy
+    # flag stayed set and every later poll returned at once (1 of 3 runs
+    # of test_bench_board's allocation test, the fifth connection's SYN
+    # never answered).
+    for full in (False, True):
+        for where in ("recv_into", "input", "send"):
+            got = _interrupted_poll(where, full)
+            assert b"again" in got, (where, full, got)

@@ -28,8 +28,8 @@
 # wire/echo_fast.py goes to a MicroPython board as machine code,
 # tcpip/wire/echo_native.mpy, see BOARD_NATIVE, and to no other),
 # nic/__init__.py, the driver of each chip the board file names in CHIP/CHIPS,
-# the SPI glue (nic/w5500_spi.py) and the nic/ modules those import (the MACRAW
-# base).  A board file is its pin table; firmware/netboot.py's board_functions
+# the SPI glue (nic/w5500_spi.py, and nic/w5500_busio.py on a CircuitPython
+# board) and the nic/ modules those import (the MACRAW base).  A board file is its pin table; firmware/netboot.py's board_functions
 # gives it spi(), nic() and default_mac().  The
 # host-only NICs (tap.py, packet.py, link.py), other chips' drivers and tls.py
 # (TLS for the host runtimes; a board's runtime has its own ssl) stay on the PC.
@@ -76,8 +76,10 @@ BOARD_RUNTIME = $(shell sed -n 's/^RUNTIME = "\(.*\)"/\1/p' $(BOARD_FILE) 2>/dev
 nic_imports = $(sort $(shell sed -n 's/^ *from tcpip\.nic\.\([a-z0-9_]*\) import .*/\1/p' $(1) /dev/null 2>/dev/null))
 board_chips = $(sort $(shell sed -n 's/^CHIPS\{0,1\} = //p' $(1) 2>/dev/null | tr -c 'A-Za-z0-9' '\n' | tr 'A-Z' 'a-z' | grep '^w5'))
 BOARD_CHIPS = $(call board_chips,$(BOARD_FILE))
-BOARD_NICS_DIRECT = $(sort $(if $(BOARD_CHIPS),$(BOARD_CHIPS) w5500_spi) $(call nic_imports,$(BOARD_FILE)))
-BOARD_NICS = $(sort $(BOARD_NICS_DIRECT) $(call nic_imports,$(BOARD_NICS_DIRECT:%=lib/tcpip/nic/%.py)))
+BOARD_NICS_DIRECT = $(sort $(if $(BOARD_CHIPS),$(BOARD_CHIPS) w5500_spi $(if $(filter circuitpython,$(BOARD_RUNTIME)),w5500_busio)) $(call nic_imports,$(BOARD_FILE)))
+BOARD_NICS_1 = $(sort $(BOARD_NICS_DIRECT) $(call nic_imports,$(BOARD_NICS_DIRECT:%=lib/tcpip/nic/%.py)))
+# (two levels: the MACRAW base imports its bounce buffer's module)
+BOARD_NICS = $(sort $(BOARD_NICS_1) $(call nic_imports,$(BOARD_NICS_1:%=lib/tcpip/nic/%.py)))
 # Features a board does not need at boot stay on the PC unless EXTRAS=1:
 # tracer.py (tcpip.trace, tcpip.trace_pcap) and aio.py (the asyncio helpers),
 # and, when CONFIG gives a static address ("dhcp": false), dhcp.py with

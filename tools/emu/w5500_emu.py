@@ -124,7 +124,9 @@ class WiznetChip:
     the start of each SPI frame, like frames arriving while the host works),
     ``pad_rx`` (pad frames shorter than 60 bytes, as a real wire does),
     ``send_mode`` ("ok", "stall": SEND never completes (ioLib #168),
-    "timeout": Sn_IR.TIMEOUT instead of SEND_OK), ``strict_imr`` (Sn_IR bits
+    "timeout": Sn_IR.TIMEOUT instead of SEND_OK), ``send_selects`` (N > 0: a
+    SEND completes, its frame taken from TX memory then, only when N more SPI
+    frames have begun: a frame still on the wire), ``strict_imr`` (Sn_IR bits
     latch only when their Sn_IMR bit is set, W5200 wording; docs/w5500.md quirk Q7),
     ``echo`` (hub mode: sent frames are also offered back to the RX side),
     ``tear_rsr`` (for the next N reads of S0_RX_RSR a frame from the wire
@@ -147,6 +149,8 @@ class WiznetChip:
         self.wire_frames_per_select = 1
         self.pad_rx = True
         self.send_mode = "ok"
+        self.send_selects = 0
+        self._send_held = None  # (socket, TX_WR, SPI frames to go) while send_selects holds a SEND
         self.strict_imr = False
         self.echo = False
         self.strict_bursts = False
@@ -241,6 +245,11 @@ class WiznetChip:
         self._selected = True
         self._state = 0
         self.spi_frames += 1
+        if self._send_held is not None:
+            n, wr, k = self._send_held
+            self._send_held = None if k <= 1 else (n, wr, k - 1)
+            if k <= 1:
+                self._send_now(n, wr)
         self._pull_wire(self.wire_frames_per_select)
 
     def deselect(self):
@@ -366,8 +375,14 @@ class WiznetChip:
 
     # ------------------------------------------------------------------ TX
     def _send(self, n):
-        s = self.sock[n]
         wr = self._reg16(n, Sn_TX_WR)
+        if self.send_selects > 0 and self.send_mode == "ok":
+            self._send_held = (n, wr, self.send_selects)
+            return
+        self._send_now(n, wr)
+
+    def _send_now(self, n, wr):
+        s = self.sock[n]
         rd = self._tx_rd[n]
         length = (wr - rd) & 0xFFFF
         if self.send_mode == "stall":
@@ -769,6 +784,17 @@ class EmuSPI:
         c.transfer(header)
         c.transfer(None, data)
         c.deselect()
+
+    def write_read(self, header, data, out, inp):
+        self.write(header, data)
+        c = self.chip
+        c.select()
+        c.transfer(out, inp)
+        c.deselect()
+
+    def write_frames(self, first, second):
+        self.write_frame(first)
+        self.write_frame(second)
 
     def read_two(self, header, first, second):
         c = self.chip

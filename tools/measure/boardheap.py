@@ -49,7 +49,7 @@ MODULES = (
     "tcpip.compat", "tcpip.wire", "tcpip.wire.bytes", "tcpip.wire.checksum", "tcpip.wire.ethernet",
     "tcpip.wire.arp", "tcpip.wire.ipv4", "tcpip.wire.icmp", "tcpip.wire.udp", "tcpip.wire.tcp",
     "tcpip.config", "tcpip.ring", "tcpip.iface", "tcpip.udp", "tcpip.tcp", "tcpip.stack",
-    "tcpip.socket", "tcpip.nic", "tcpip.nic.macraw", "tcpip.nic.w5500_spi", "tcpip.nic.w5500",
+    "tcpip.socket", "tcpip.nic", "tcpip.nic.bounce", "tcpip.nic.macraw", "tcpip.nic.w5500_spi", "tcpip.nic.w5500",
     "netboot", "tcpip_board",  # a board file imports netboot (board_functions)
     # loaded on first use
     "tcpip.prng", "tcpip.wire.dns", "tcpip.dns", "tcpip.wire.dhcp", "tcpip.dhcp", "tcpip.repl", "tcpip.tracer",

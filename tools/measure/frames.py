@@ -12,7 +12,8 @@ per-segment paths can be kept small::
 
     python tools/measure/frames.py [--all] [FILE ...]      (default: lib/tcpip/**.py)
 
-Columns: words of state (n_state + 2 per exception-handler level), n_state,
+Columns: words of state (n_state + 3 per exception-handler level: py/bc.h's
+mp_exc_stack_t is three words, handler, val_sp and prev_exc), n_state,
 exception depth, the line its code starts on (the body's first statement),
 name; ``HEAP`` marks > 11 words.
 """
@@ -127,7 +128,7 @@ def _raw_code(r, qstrs, out, depth=0):
     if kind == 0:  # bytecode
         n_state, n_exc, a, k, name, line = _prelude(fun)
         nm = "<module>" if depth == 0 else qstrs[name] if name < len(qstrs) else "?"
-        out.append((n_state + 2 * n_exc, n_state, n_exc, line, nm, depth))
+        out.append((n_state + 3 * n_exc, n_state, n_exc, line, nm, depth))
     if has_children:
         for _ in range(r.uint()):
             _raw_code(r, qstrs, out, depth + 1)

@@ -23,14 +23,29 @@ buffer end, RX records ``LEN_hi LEN_lo frame`` where LEN counts its own two
 bytes, and SPI frames of a 3-byte header then data (so a burst costs 3 + n
 bytes).  Facts and section numbers: ``docs/w5500.md`` (W5500
 datasheet v1.0.9, [DS]; WIZnet ioLibrary_Driver, [ioLib]; Mongoose's W5500 and
-W5100 drivers, [MG]).  Per frame no object is allocated except memoryview
-slices of the caller's buffer (MicroPython's ``machine.SPI`` has no start/end
-arguments).
+W5100 drivers, [MG]).
+
+Per frame no object is allocated.  MicroPython's ``machine.SPI`` has no
+start/end arguments, so a transfer of part of a buffer needs a memoryview
+slice, a heap object: the driver keeps views of the caller's receive buffer
+for two lengths in use (``_view``), and moves a frame of another length, and
+every frame that the chip's buffer end splits, through a bounce buffer of its
+own with views of fixed lengths (``tcpip/nic/bounce.py``, loaded only where
+the copy is MicroPython's viper loop).
 """
 
-from tcpip.compat import const, ticks_ms, ticks_diff, sleep_ms, EIO, EMSGSIZE
+from tcpip.compat import const, ticks_ms, ticks_diff, sleep_ms, EIO, EMSGSIZE, GETATTR_NOT_PROPERTY
 from tcpip.wire.ethernet import mac_str
+from tcpip.wire import bytes as _bytes
 from tcpip.wire.bytes import copy
+
+# The bounce buffer where the copy is MicroPython's viper loop; without it
+# (CircuitPython, CPython) a copy makes views anyway, so split transfers use
+# views of the caller's buffer and the 1.5 KB are not spent (CircuitPython has
+# about 20 KB of heap left once the stack is up).
+_BOUNCE = _bytes.copy_viper is not None
+if _BOUNCE:  # (a module of its own: not loaded where it is not used)
+    from tcpip.nic.bounce import setup as _b_setup, read_split as _b_read, write_split as _b_write
 
 # Common registers at the same address on both chips.
 _MR = const(0x0000)
@@ -124,10 +139,16 @@ class MacrawNIC:
         reg = memoryview(self._reg)
         self._r1 = reg[:1]
         self._r2 = reg[:2]
+        self._r5 = reg[:5]
         self._r6 = reg[:6]
         self._pad = bytearray(_MIN_FRAME)  # short frames are padded here
         self._pad_mv = memoryview(self._pad)
-        self._views: list = [None, -1, None, -1, None]  # see _view
+        self._views: list = [None, -1, None, -1, None, 0, 0, 0, -1]  # see _view
+        # The bounce buffer and its views of fixed lengths (_read_split,
+        # _write_split): made once here, so no transfer makes a view.
+        self._bounce = None
+        if _BOUNCE:
+            _b_setup(self)
         self._int = spi.int_asserted() is not None
         # INTn's level, high (truthy) when nothing is pending: the adapter's
         # int_level (the pin's own read, a C call on MicroPython) where it
@@ -164,8 +185,7 @@ class MacrawNIC:
         # TX: the driver owns TX_WR, so it keeps a copy; a SEND is checked
         # for completion when the next frame needs the chip (or by tx_flush).
         self._tx_wr = 0
-        self._tx_pending = False
-        self._tx_len = 0
+        self._tx_pending = 0  # the length of the frame whose SEND is not known done; 0: none
         # Headers of the fixed transactions, built once (no _header() call
         # per frame), and their 2-byte data buffers.
         s0 = self._S0
@@ -183,6 +203,9 @@ class MacrawNIC:
         self._f_send = self._h_cr_w + bytes([_CMD_SEND])
         self._f_irq_clear = self._h_ir_w + bytes([_IR_RECV])
         self._f_rx_rd = bytearray(self._h_rx_rd + b"\x00\x00")
+        # TX_RD's read as one full-duplex SPI frame (the adapter's
+        # write_read): the header and 2 filler bytes out, TX_RD into _reg[3:5]
+        self._f_tx_rd = self._h_tx_rd + b"\x00\x00"
         self._f_tx_wr = bytearray(self._h_tx_wr + b"\x00\x00")
         # Headers of the per-frame buffer transfers (a write to TX memory, a
         # read of RX memory): built once, their address patched per frame
@@ -196,13 +219,14 @@ class MacrawNIC:
         self.speed_mbps = 0
         self.full_duplex = False
         self._link = False
+        self._tx_max = 0  # the longest frame send takes as it is: 1514, 0 with the link down
         # Counters (stats()).
         self.rx_frames = 0
         self.tx_frames = 0
         self.rx_bytes = 0
         self.tx_bytes = 0
-        self.spi_bytes = 0
-        self.spi_transactions = 0
+        self._spi_b = 0  # spi_bytes and spi_transactions but what sent frames count
+        self._spi_t = 0
         self.resyncs = 0
         self.rx_drop_too_big = 0
         self.tx_timeouts = 0
@@ -235,13 +259,13 @@ class MacrawNIC:
     # ------------------------------------------------------------ SPI access
     def _read(self, addr, mv):
         self.spi.read(self._header(addr, False), mv)
-        self.spi_transactions += 1
-        self.spi_bytes += 3 + len(mv)
+        self._spi_t += 1
+        self._spi_b += 3 + len(mv)
 
     def _write(self, addr, mv):
         self.spi.write(self._header(addr, True), mv)
-        self.spi_transactions += 1
-        self.spi_bytes += 3 + len(mv)
+        self._spi_t += 1
+        self._spi_b += 3 + len(mv)
 
     def _read8(self, addr):
         self._read(addr, self._r1)
@@ -326,7 +350,7 @@ class MacrawNIC:
         self._read(s0 + _Sn_TX_WR, self._r6)
         self._tx_wr = (r[0] << 8) | r[1]
         self._rx_rd = self._rx_rd0 = (r[4] << 8) | r[5]
-        self._tx_pending = False
+        self._tx_pending = 0
 
     def _resync(self):
         # A length that cannot be right: we lost track of the record
@@ -387,8 +411,8 @@ class MacrawNIC:
                 k = 2
             self._ir_clear = k == 1
         self.spi.read(self._h_rsr, self._r2)
-        self.spi_transactions += k  # (counted at once: each update costs on the board)
-        self.spi_bytes += 4 * k + 1  # 5 bytes, and 4 more for Sn_IR
+        self._spi_t += k  # (counted at once: each update costs on the board)
+        self._spi_b += 4 * k + 1  # 5 bytes, and 4 more for Sn_IR
         # Not re-read: RX_RSR only grows behind our back, so a read torn by
         # an arriving frame can only under-read; _rx_frame looks again
         # when a record seems to run past it.
@@ -416,18 +440,24 @@ class MacrawNIC:
         # (few locals, some reused: a MicroPython frame over 11 words is a
         # heap allocation)
         # buf[:avail - 2], the last view made (as _view keeps it) without
-        # the call when it fits (the same bytes: the next header is in it)
+        # the call when it fits (the same bytes: the next header is in it);
+        # no view of that length: the header alone first, then the frame
+        # through the bounce buffer (_rx_frame, _read_ring)
         if self._views[0] is buf and self._views[1] == avail - 2:
             buf = self._views[2]
+            self._views[5] = 1  # (used: _view's clock)
         else:
-            buf = self._view(buf, avail - 2)
+            h = self._view(buf, avail - 2)  # (h reused: the view)
+            if h is None:
+                return self._rx_frame(buf, 0)
+            buf = h
         h = self._h_rxb
         rec = (self._rx_rd & self._buf_mask) + self._rxb16  # (the address, first)
         h[self._hdr_at] = rec >> 8
         h[self._hdr_at + 1] = rec & 0xFF
         self.spi.read_two(h, self._r2, buf)
-        self.spi_transactions += 1
-        self.spi_bytes += avail + 3
+        self._spi_t += 1
+        self._spi_b += avail + 3
         rec = (self._reg[0] << 8) | self._reg[1]
         if rec == avail:
             # The run was this record (the usual case): _rx_done inline,
@@ -454,8 +484,8 @@ class MacrawNIC:
         # before it.
         if not rec:
             self._read_ring(self._rx_rd, self._r2, 2)
-            self.spi_transactions += 1
-            self.spi_bytes += 5
+            self._spi_t += 1
+            self._spi_b += 5
             rec = (self._reg[0] << 8) | self._reg[1]
         n = rec - 2
         if n < _MIN_FRAME or n > _MTU_FRAME or (rec > self._rx_avail and rec > self._rx_reread()):
@@ -467,19 +497,22 @@ class MacrawNIC:
             self.rx_bytes -= n
             self.rx_drop_too_big += 1
             return 0
-        if self._rx_avail - rec < 2 or ((self._rx_rd + 2) & self._buf_mask) + rec > self._buf_mask + 1:
+        h = None  # (reused: buf[:n], None when there is no view of that length)
+        if self._rx_avail - rec >= 2 and ((self._rx_rd + 2) & self._buf_mask) + rec <= self._buf_mask + 1:
+            h = self._view(buf, n)
+        if h is None:
             self._read_ring((self._rx_rd + 2) & 0xFFFF, buf, n)
-            self.spi_transactions += 1
-            self.spi_bytes += rec + 1
+            self._spi_t += 1
+            self._spi_b += rec + 1
             return self._rx_done(rec, 0)
-        buf = self._view(buf, n)
+        buf = h
         h = self._h_rxb
         n = ((self._rx_rd + 2) & self._buf_mask) + self._rxb16  # (reused: the address)
         h[self._hdr_at] = n >> 8
         h[self._hdr_at + 1] = n & 0xFF
         self.spi.read_two(h, buf, self._r2)
-        self.spi_transactions += 1
-        self.spi_bytes += rec + 3
+        self._spi_t += 1
+        self._spi_b += rec + 3
         return self._rx_done(rec, (self._reg[0] << 8) | self._reg[1])
 
     def _rx_done(self, rec, nxt):
@@ -502,8 +535,8 @@ class MacrawNIC:
         # last release (the chip counts from its RX_RD).
         r = self._reg
         self.spi.read(self._h_rsr, self._r2)
-        self.spi_transactions += 1
-        self.spi_bytes += 5
+        self._spi_t += 1
+        self._spi_b += 5
         self._rx_avail = ((r[0] << 8) | r[1]) - ((self._rx_rd - self._rx_rd0) & 0xFFFF)
         return self._rx_avail
 
@@ -523,8 +556,8 @@ class MacrawNIC:
         f[4] = rd & 0xFF
         self.spi.write_frame(f)
         self.spi.write_frame(self._f_recv)
-        self.spi_transactions += 2
-        self.spi_bytes += 9
+        self._spi_t += 2
+        self._spi_b += 9
         self._rx_rd0 = rd
         self._rx_due = False
 
@@ -538,8 +571,10 @@ class MacrawNIC:
         off = ptr & self._buf_mask
         if off + n > self._buf_mask + 1:
             return self._read_split(off, buf, n)
-        if len(buf) != n:
-            buf = self._view(buf, n)
+        ptr = buf if len(buf) == n else self._view(buf, n)  # (reused: buf[:n] or None)
+        if ptr is None:
+            return self._read_split(off, buf, n)
+        buf = ptr
         off += self._rxb16
         h = self._h_rxb
         h[self._hdr_at] = off >> 8
@@ -547,34 +582,68 @@ class MacrawNIC:
         self.spi.read(h, buf)  # (_read, inlined)
 
     def _read_split(self, off, buf, n):
-        # (two SPI frames: one transaction and header more than the caller counts)
+        # The n bytes at off in the RX buffer into buf[:n] without a view of
+        # buf (a heap object on MicroPython): a record the buffer end
+        # splits, or a length with no view (_view); through the bounce
+        # buffer (tcpip/nic/bounce.py) where there is one, else with views.
+        # (One transaction of 3 + n bytes is counted by the caller.)
+        if self._bounce is None:
+            return self._read_views(off, buf, n)
+        _b_read(self, off, buf, n)
+
+    def _read_views(self, off, buf, n):
+        # _read_split without the bounce buffer: views of buf (_BOUNCE)
         mv = buf if isinstance(buf, memoryview) else memoryview(buf)
         first = self._BUF_BYTES - off
-        self.spi.read(self._header(self._RX_BUF + off, False), mv[:first])
-        self.spi.read(self._header(self._RX_BUF, False), mv[first:n])
-        self.spi_transactions += 1
-        self.spi_bytes += 3
+        if first >= n:
+            return self._rx_at(off, mv[:n])
+        self._rx_at(off, mv[:first])
+        self._rx_at(0, mv[first:n])
+        self._spi_t += 1
+        self._spi_b += 3
+
+    def _rx_at(self, a, v):
+        # one SPI frame: RX memory at offset a into v
+        a += self._rxb16
+        h = self._h_rxb
+        h[self._hdr_at] = a >> 8
+        h[self._hdr_at + 1] = a & 0xFF
+        self.spi.read(h, v)
 
     def _view(self, buf, n):
-        """buf[:n] for an SPI read of n bytes, without a new view object (a
-        heap object on MicroPython) when buf is n long or (buf, n) is one of
-        the last two asked for: a bulk transfer's frames have two lengths."""
+        """buf[:n] for an SPI read of n bytes, or None (the caller reads
+        through the bounce buffer instead).  No new view object (a heap
+        object on MicroPython) when buf is n long or n is one of the two
+        lengths kept; a length is kept (its view made) in place of one not
+        used since the clock hand last passed it (the clock algorithm):
+        a bulk transfer's frames have two lengths, full segments and ACKs,
+        which a frame of a third length now and then does not displace.
+        Asked again for the same frame after None, None again."""
         if len(buf) == n:
             return buf
-        m = self._views  # [buf, n0, view0, n1, view1]
+        m = self._views  # [buf, n0, view0, n1, view1, used0, used1, hand, frame refused]
         if m[0] is buf:
             if m[1] == n:
+                m[5] = 1
                 return m[2]
             if m[3] == n:
+                m[6] = 1
                 return m[4]
         else:
             m[0] = buf
             m[1] = m[3] = -1
+            m[5] = m[6] = 0
+        if m[8] == self.rx_frames:
+            return None
+        i = m[7]  # the slot at the hand, 0 or 1; the hand moves on
+        m[7] = 1 - i
+        if m[5 + i]:
+            m[5 + i] = 0  # (used since the last pass: kept this time)
+            m[8] = self.rx_frames
+            return None
         v = (buf if isinstance(buf, memoryview) else memoryview(buf))[:n]
-        m[3] = m[1]
-        m[4] = m[2]
-        m[1] = n
-        m[2] = v
+        m[1 + 2 * i] = n
+        m[2 + 2 * i] = v
         return v
 
     def pending(self):
@@ -618,23 +687,49 @@ class MacrawNIC:
         # The common frame (60..1514 bytes, link up) in one function and
         # one call of _tx_commit: on the board every bytecode and call shows
         # (docs/performance.md).  Per frame four SPI transactions and no
-        # more: the frame, the last SEND's check, TX_WR, SEND.  The frame
-        # goes into TX memory behind the one the chip may still be sending
-        # (the buffer holds many, so no TX_FSR read), and only then is that
-        # SEND checked: its wire time overlapped this frame's SPI write.
+        # more, in two calls of the adapter: the frame and the last SEND's
+        # check (write_read), then TX_WR and SEND (write_frames).  The
+        # frame goes into TX memory behind the one the chip may still be
+        # sending (the buffer holds many, so no TX_FSR read), and only then
+        # is that SEND checked: its wire time overlapped this frame's SPI
+        # write.  (TX_RD is the chip's: it reaches TX_WR when SEND is done.)
         n = len(frame)
-        if n < _MIN_FRAME or n > _MTU_FRAME or not self._link:
+        if n < _MIN_FRAME or n > self._tx_max:  # (_tx_max: 0 while the link is down)
             return self._send_unusual(frame, n)
+        # The SPI counters count a sent frame as the frame's write (3 + n
+        # bytes), the check's read (5), TX_WR (5) and SEND (4) through
+        # tx_frames and tx_bytes (spi_transactions, spi_bytes), so the common
+        # frame updates no SPI counter; a frame without the check takes its
+        # read back out.  Then TX_WR past the frame and SEND (not waited
+        # for), _tx_commit inline (a call less).
         off = self._tx_wr & self._buf_mask
         if off + n > self._buf_mask + 1:
-            self._write_split(off, frame, n)
+            if not self._write_split(off, frame, n):  # (checks the last SEND itself)
+                return self._tx_again(frame, n)
+            self._spi_t -= 1  # (its check, if any, counted by _write_split)
+            self._spi_b -= 5
         else:
             off += self._txb16
             h = self._h_txb
             h[self._hdr_at] = off >> 8
             h[self._hdr_at + 1] = off & 0xFF
-            self.spi.write(h, frame)  # (counted by _tx_commit)
-        self._tx_commit(frame, n)
+            if self._tx_pending:
+                self.spi.write_read(h, frame, self._f_tx_rd, self._r5)
+                if ((self._reg[3] << 8) | self._reg[4]) != self._tx_wr:
+                    return self._tx_wait(frame, n)
+            else:
+                self.spi.write(h, frame)
+                self._spi_t -= 1  # (no check)
+                self._spi_b -= 5
+        off = (self._tx_wr + n) & 0xFFFF  # (off and h reused: a local more would put
+        h = self._f_tx_wr  # this frame on the heap, tools/measure/frames.py)
+        h[3] = off >> 8
+        h[4] = off & 0xFF
+        self.spi.write_frames(h, self._f_send)
+        self._tx_wr = off
+        self._tx_pending = n  # (the frame's length, for _tx_finish; 0: none pending)
+        self.tx_frames += 1
+        self.tx_bytes += n
 
     def _send_unusual(self, frame, n):
         if n > _MTU_FRAME or n < 14:
@@ -657,58 +752,81 @@ class MacrawNIC:
         return self._pad_mv
 
     def _write_split(self, off, frame, n):
-        # [ioLib] wiz_send_data: the host splits at the buffer end.  (Two
-        # SPI frames: one transaction and header more than _tx_commit counts.)
+        # [ioLib] wiz_send_data: the host splits at the buffer end.  Through
+        # the bounce buffer (tcpip/nic/bounce.py: no view of frame, a heap
+        # object on MicroPython) where there is one, else with views; the
+        # last SEND is checked as in send.  False when that SEND failed
+        # (_tx_finish counted it; the socket may have been reopened): the
+        # frame is to be written again (send's _tx_again).  (Counted here
+        # beyond _tx_commit's one transaction of 3 + n bytes.)
+        if self._bounce is None:
+            return self._write_views(off, frame, n)
+        return _b_write(self, off, frame, n)
+
+    def _write_views(self, off, frame, n):
+        # _write_split without the bounce buffer (_BOUNCE): views of frame,
+        # each part written exactly, then the last SEND checked (as in send)
         mv = frame if isinstance(frame, memoryview) else memoryview(frame)
         first = self._BUF_BYTES - off
-        self.spi.write(self._header(self._TX_BUF + off, True), mv[:first])
-        self.spi.write(self._header(self._TX_BUF, True), mv[first:n])
-        self.spi_transactions += 1
-        self.spi_bytes += 3
+        self._tx_at(off, mv[:first])
+        self._tx_at(0, mv[first:n])
+        self._spi_t += 1
+        self._spi_b += 3
+        if self._tx_pending and not self._tx_finish():
+            self._spi_t += 1  # (those writes, lost: send counts none)
+            self._spi_b += n + 3
+            return False
+        return True
 
-    def _tx_commit(self, frame, n):
-        # One SEND sends TX_RD..TX_WR as one frame and must complete before
-        # the next (docs/w5500.md section 5): the chip moves TX_RD up to
-        # TX_WR when it has [DS Sn_TX_RD].  One read, inline; _tx_wait
-        # waits when it is not done yet.  The SPI counters take the frame's
-        # write (3 + n bytes), this read (5), TX_WR (5) and SEND (4) at once.
-        if self._tx_pending:  # (it stays set through the check's read: counted below)
-            r = self._reg
-            self.spi.read(self._h_tx_rd, self._r2)
-            if ((r[0] << 8) | r[1]) != self._tx_wr:
-                return self._tx_wait(frame, n)
-        # TX_WR past the frame, then SEND (not waited for).  The driver's
-        # copy moves only once SEND is out: interrupted before that, the next
-        # frame is written over this one and sent alone.
+    def _tx_at(self, a, v):
+        # one SPI frame: v into TX memory at offset a
+        a += self._txb16
+        h = self._h_txb
+        h[self._hdr_at] = a >> 8
+        h[self._hdr_at + 1] = a & 0xFF
+        self.spi.write(h, v)
+
+    def _tx_commit(self, n):
+        # The frame is in TX memory and the last SEND, if one was
+        # pending, found complete (send): one SEND sends TX_RD..TX_WR as one
+        # frame and must complete before the next (docs/w5500.md section
+        # 5).  The SPI counters take the frame's write (3 + n bytes), that
+        # check's read (5), TX_WR (5) and SEND (4) at once.
+        # TX_WR past the frame, then SEND (not waited for), in one call of
+        # the adapter (straight-line: no Ctrl-C between them).  The
+        # driver's copy moves only once SEND is out: interrupted before
+        # that, the next frame is written over this one and sent alone.
         wr = (self._tx_wr + n) & 0xFFFF
         f = self._f_tx_wr
         f[3] = wr >> 8
         f[4] = wr & 0xFF
-        self.spi.write_frame(f)
-        self.spi.write_frame(self._f_send)
-        # the frame (3 + n bytes), TX_WR (5), SEND (4), and the check's read
-        # (5) when one was pending (True counts 1; no local for it: one
-        # more would put this frame on the heap, tools/measure/frames.py)
-        self.spi_transactions += 3 + self._tx_pending
-        self.spi_bytes += n + 12 + 5 * self._tx_pending
+        self.spi.write_frames(f, self._f_send)
+        # (the check's reads were counted by _tx_wait and _tx_finish: not
+        # the one tx_frames counts)
+        self._spi_t -= 1
+        self._spi_b -= 5
         self._tx_wr = wr
-        self._tx_pending = True
-        self._tx_len = n
+        self._tx_pending = n
         self.tx_frames += 1
         self.tx_bytes += n
 
     def _tx_wait(self, frame, n):
         # The last SEND was still running at the first look (counted here).
-        self.spi_transactions += 1
-        self.spi_bytes += 5
+        self._spi_t += 1
+        self._spi_b += 5
         if self._tx_finish():
-            return self._tx_commit(frame, n)  # (nothing pending now: no read)
+            return self._tx_commit(n)
         # It failed (counted by _tx_finish), which may have reopened the
         # socket and so moved TX_WR: this frame's write is lost (counted
         # here); it is sent again unless the link went down (lost then,
         # like on a wire).
-        self.spi_transactions += 1
-        self.spi_bytes += 3 + n
+        self._spi_t += 1
+        self._spi_b += 3 + n
+        self._tx_again(frame, n)
+
+    def _tx_again(self, frame, n):
+        # The last SEND failed while this frame was being written: sent
+        # again unless the link went down (lost then, like on a wire).
         if not self._link:
             self.tx_link_down += 1
             return
@@ -725,26 +843,28 @@ class MacrawNIC:
         t0 = -1  # the clock is read only once SEND is found still running
         while True:
             self.spi.read(self._h_tx_rd, self._r2)
-            self.spi_transactions += 1
-            self.spi_bytes += 5
+            self._spi_t += 1
+            self._spi_b += 5
             if ((r[0] << 8) | r[1]) == self._tx_wr:
-                self._tx_pending = False
+                self._tx_pending = 0
                 return True
             if t0 < 0:
                 t0 = ticks_ms()
             # Sn_CR and Sn_IR are adjacent: TIMEOUT belongs to ARP/TCP timers,
             # not MACRAW, but MG and ioLib treat it as a failed send (docs/w5500.md section 5).
             self.spi.read(self._h_cr_r, self._r2)
-            self.spi_transactions += 1
-            self.spi_bytes += 5
+            self._spi_t += 1
+            self._spi_b += 5
             if r[1] & _IR_TIMEOUT or ticks_diff(ticks_ms(), t0) > self.send_timeout_ms:
                 break
-        self._tx_pending = False
+        self.tx_bytes -= self._tx_pending
+        self._spi_t += 4  # (what tx_frames and tx_bytes counted for it: it was on the bus)
+        self._spi_b += self._tx_pending + 17
+        self._tx_pending = 0
         if r[1] & _IR_TIMEOUT:
             self._write8(self._S0 + _Sn_IR, _IR_TIMEOUT)
         self.tx_timeouts += 1
         self.tx_frames -= 1
-        self.tx_bytes -= self._tx_len
         self._tx_recover()
         return False
 
@@ -782,6 +902,7 @@ class MacrawNIC:
         if up != self._link:
             self.link_changes += 1
             self._link = up
+            self._tx_max = _MTU_FRAME if up else 0
         return up
 
     # ------------------------------------------------------------ interrupts
@@ -798,6 +919,28 @@ class MacrawNIC:
             handler(nic)
 
         return self.spi.irq(_edge)
+
+    # spi_transactions (SPI frames the driver made) and spi_bytes (bytes
+    # clocked, headers included): a sent frame counts through tx_frames and
+    # tx_bytes (send).  Derived by __getattr__ on MicroPython (a property
+    # would slow every attribute store on the instance), by properties
+    # elsewhere (tcpip.compat.GETATTR_NOT_PROPERTY).
+    def _spi_transactions(self):
+        return self._spi_t + 4 * self.tx_frames
+
+    def _spi_bytes(self):
+        return self._spi_b + self.tx_bytes + 17 * self.tx_frames
+
+    if GETATTR_NOT_PROPERTY:
+        def __getattr__(self, name):
+            if name == "spi_transactions":
+                return self._spi_transactions()
+            if name == "spi_bytes":
+                return self._spi_bytes()
+            raise AttributeError(name)
+    else:
+        spi_transactions = property(_spi_transactions)
+        spi_bytes = property(_spi_bytes)
 
     def stats(self):
         """Counters: frames, bytes, SPI traffic, resyncs, timeouts."""
