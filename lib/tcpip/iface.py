@@ -598,7 +598,8 @@ class Interface:
         # echo.accept, the board set's or compiled by the application
         # (echo.compile_accept): later echo requests are answered by it
         # straight from input() or the idle poll, the checks included
-        self.memo[_M_ECHO] = echo.params(self, _C_RX_FRAMES, _C_RX_BYTES, _C_IN_ICMP)
+        self.memo[_M_ECHO] = echo.params(self, bytes((_C_RX_FRAMES, _C_RX_BYTES, _C_IN_ICMP, _C_ICMP_ECHO_REPLIES_TX,
+                                                      _C_TX_FRAMES, _C_TX_BYTES, _C_TX_ERRORS)))
         self.memo[_M_ACCEPT] = echo.accept
 
     def _icmp_other(self, buf, m, now_ms):
@@ -644,21 +645,15 @@ class Interface:
     def echo_fast(self, n):
         """Answer the frame in rx[:n] with tcpip.wire.echo's ``accept``
         (machine code) when it is an echo request the general path would
-        answer the same way, counted as that path counts it; True then.
-        False, the frame untouched, for any other frame, while no ``accept``
-        is armed (the first echo request arms it, where there is one) and
-        while a tracer is on (the general path traces).  ``input`` asks it
-        first; ``Stack.poll`` asks it for a frame its idle shortcut took in
-        (no full poll for the reply then)."""
+        answer the same way: the reply made in place, sent and counted as
+        that path counts it (a send's OSError under ``tx_errors``); its
+        length then.  False or 0, the frame untouched, for any other frame,
+        while no ``accept`` is armed (the first echo request arms it, where
+        there is one) and while a tracer is on (the general path traces).
+        ``input`` asks it first; ``Stack.poll`` asks it for a frame its
+        idle shortcut took in (no full poll for the reply then)."""
         p = self.memo[_M_ECHO]
-        if p is None or self.trace:
-            return False
-        p[14] = self.cfg.ttl
-        n = self.memo[_M_ACCEPT](self.rx, n, p, self.ctr)  # (counted in there)
-        if n == 0:
-            return False
-        self._send_rx(n)
-        return True
+        return p is not None and self.memo[_M_ACCEPT](self, n, p)
 
     def _send_rx(self, n):
         # _transmit for the echo reply made in rx[:n] (the view of the last
