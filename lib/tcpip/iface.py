@@ -426,7 +426,7 @@ class Interface:
         # (few locals: a MicroPython frame over 11 words is a heap
         # allocation, and this runs for every frame)
         buf = self.rx
-        if buf[23] == 1 and self.memo[_M_ECHO] is not None and Interface.echo_fast(self, n):
+        if buf[23] == 1 and self.memo[_M_ECHO] is not None and self.echo_fast(n):
             return  # an echo request, answered in machine code (and counted)
         self.ctr[_C_RX_FRAMES] += 1
         self.ctr[_C_RX_BYTES] += n

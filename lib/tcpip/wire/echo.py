@@ -10,10 +10,10 @@ as for 1472.  ``echo_to_reply`` is the ICMP part alone.
 
 ``accept`` (machine code; None where there is none) does all of it, the
 checks and the send included: given the interface (a
-``tcpip.iface.Interface``: its ``rx``, ``ctr``, ``nic``, ``cfg.ttl`` and
-``trace``), a received frame's length and ``params()`` (our MAC and
+``tcpip.iface.Interface``: its ``rx``, ``ctr``, ``nic``, ``cfg.ttl``,
+``trace`` and, in its memo, the block ``params()`` made: our MAC and
 address, the subnet's broadcast address, the largest frame and where the
-counters are), it makes the reply in place, counts the request in and the
+counters are) and a received frame's length, it makes the reply in place, counts the request in and the
 reply out, hands the reply to the NIC (a send's OSError counted under
 ``tx_errors``, as ``Interface._send_rx`` counts it) and returns its length
 when the frame is an echo request the interface would answer (unicast to
