@@ -124,3 +124,16 @@ def test_echo_loads_the_native_module_by_itself_and_its_replies_are_the_general_
     assert len(native["sent"]) == 4
     assert native["sent"] == general["sent"]
     assert native["stats"] == general["stats"]
+
+
+def test_the_machine_code_reads_the_params_block_from_the_interfaces_memo_slot():
+    # accept(iface, n) finds its params block at iface.memo[_M_ECHO]: the
+    # two modules must number that slot alike (a mismatch would have every
+    # request go to the general path, or worse).
+    import re
+
+    def slot(path):
+        with open(os.path.join(ROOT, "lib", "tcpip", path)) as f:
+            return re.findall(r"^_M_ECHO = const\((\d+)\)", f.read(), re.M)
+
+    assert slot("iface.py") == slot(os.path.join("wire", "echo_fast.py")) and len(slot("iface.py")) == 1

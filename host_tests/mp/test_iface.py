@@ -786,6 +786,26 @@ def test_echo_request_taken_by_the_idle_poll_is_answered_there():
     _check_accounting(rig)
 
 
+def test_machine_code_echo_replies_of_changing_sizes_each_go_out_whole():
+    # accept sends its reply itself through a view of rx kept for the last
+    # length it sent (a memoryview slice is a heap object): a reply of
+    # another length, and one the general path sent in between, each go
+    # out at their own length, byte for byte the general path's.
+    from tcpip.wire import echo
+    if echo.compile_accept() is None:
+        return  # (CPython, no native emitter: only the general path)
+    rig = Rig()
+    assert rig.step(ping_frame(b"arm")) == [_echo_reply(rig, b"arm")]
+    for data in (PATTERN[:56], PATTERN[:57], PATTERN[:56], b"", PATTERN[:1472], PATTERN[:56]):
+        assert rig.step(ping_frame(data)) == [_echo_reply(rig, data)], len(data)
+    # a reply by the general path (a broadcast MAC: accept declines) in between
+    assert rig.step(ping_frame(PATTERN[:30], eth_dst=BCAST_MAC)) == [_echo_reply(rig, PATTERN[:30])]
+    assert rig.step(ping_frame(PATTERN[:30])) == [_echo_reply(rig, PATTERN[:30])]
+    assert rig.step(ping_frame(PATTERN[:56])) == [_echo_reply(rig, PATTERN[:56])]
+    assert rig.stats()["icmp_echo_replies_tx"] == 10
+    _check_accounting(rig)
+
+
 def test_a_driver_error_in_the_idle_polls_echo_reply_is_counted_and_polling_goes_on():
     from tcpip.wire import echo
     if echo.compile_accept() is None:
