@@ -25,7 +25,7 @@ SMALL = {
                            "Interface._echo_request", "Interface.echo_fast",
                            "Interface.timers",
                            "Interface._view", "Interface.is_broadcast_h"],
-    "lib/tcpip/tcp.py": ["Tcp.timers", "Tcp._arm", "Connection.send",
+    "lib/tcpip/tcp.py": ["Tcp.timers", "Tcp._arm", "Connection.send", "Tcp.ack_input", "Tcp.accept",
                          "Tcp._window_grew", "Tcp._update_window", "_cc_on_ack",
                          "Tcp._cc_on_dupack", "Tcp._rtt_sample", "_rto_update",
                          "Tcp.send_soon_acks", "Tcp._ack_later", "Tcp._ack_soon"],

@@ -167,8 +167,11 @@ def test_start_loads_only_the_poll_path_and_leaves_the_heap_to_the_application()
     # buffer end or for a new length) and the send path's adapter calls about
     # 4.5 KB, BusioSPI no longer loaded on MicroPython
     # (tcpip/nic/w5500_busio.py) 1.5 KB back: 91,600 measured (re-landed
-    # with Stack.poll's Ctrl-C fix)
-    assert free_started >= 91000, r
+    # with Stack.poll's Ctrl-C fix); a pure ACK taken whole by one viper
+    # call (native_emit.py's ACK: +40-60 % out of the board) 5.1 KB for its
+    # machine code and 0.6 KB for Tcp.ack_input and the interface's hook:
+    # 85,872 measured
+    assert free_started >= 85500, r
     H.record("rp2040_micropython_heap", {"heap_free_repl": free_repl, "heap_free_import": free_import,
                                          "heap_free_after_start_static": free_started})
 

@@ -34,6 +34,68 @@ def test_pure_ack_of_new_data_takes_the_fast_path():
     assert c.snd_una == seq_add(snd, 1000) and c.unsent() == 0
 
 
+def test_pure_ack_and_window_update_are_taken_whole_where_viper_compiles():
+    # where viper compiles tcpip/wire/native_emit.py's ACK, a pure ACK (and
+    # a window update) never reaches Tcp.input: Interface.input hands the
+    # frame to Tcp.ack_input, which parses and checks it once
+    import tcpip.tcp as tcp
+    p = Peer()
+    c, snd, rcv = p.accept()
+    calls = []
+    general = p.stack.iface.tcp_input
+
+    def spy(iface, ip, now_ms):
+        calls.append(1)
+        return general(iface, ip, now_ms)
+
+    p.stack.iface.tcp_input = spy
+    c.send(b"x" * 1000)
+    assert len(p.one().data) == 1000
+    p.send(ACK, rcv, seq_add(snd, 1000))  # (a) an ACK of new data
+    p.send(ACK, rcv, seq_add(snd, 1000), window=2048)  # (c) a window update
+    assert _predicted(p) == 2 and c.unsent() == 0 and c.snd_una == seq_add(snd, 1000)
+    assert c.snd_wnd == 2048 and p.stack.stats()["in_tcp"] >= 2
+    assert len(calls) == (0 if tcp._ack_native is not None else 2), calls
+    p.send(ACK, rcv, seq_add(snd, 1000), window=2048)  # the same again: nothing new
+    assert len(calls) == (1 if tcp._ack_native is not None else 3) and _predicted(p) == 2
+
+
+def test_pure_acks_the_general_way_drops_are_dropped_the_same_way():
+    # what the native path must leave alone (every runtime: the same drops)
+    from tcphelp import build, PEER_IP, STACK_IP, PEER_PORT
+    p = Peer()
+    c, snd, rcv = p.accept()
+    c.send(b"x" * 1000)
+    p.one()
+    ack = seq_add(snd, 1000)
+    cases = (  # (byte offset, value, the counter that must count it)
+        (52, None, "drop_tcp_checksum"),  # the TCP checksum's high byte flipped
+        (24, None, "drop_ip_checksum"),  # the IPv4 header checksum's
+        (22, 0, "drop_ip_ttl"),  # TTL 0 (header checksum fixed below)
+    )
+    for off, value, counter in cases:
+        f = bytearray(build(PEER_IP, STACK_IP, PEER_PORT, p.port, rcv, ack, ACK))
+        if value is None:
+            f[off] ^= 0xFF
+        else:
+            f[off] = value
+            f[24] = f[25] = 0
+            s = 0
+            for i in range(14, 34, 2):
+                s += (f[i] << 8) | f[i + 1]
+            while s >> 16:
+                s = (s & 0xFFFF) + (s >> 16)
+            f[24] = (~s >> 8) & 0xFF
+            f[25] = ~s & 0xFF
+        before = p.stack.stats()[counter]
+        p.nic.inbox.append(bytes(f))
+        p.poll()
+        assert p.stack.stats()[counter] == before + 1, counter
+        assert c.snd_una == snd and _predicted(p) == 0, counter
+    p.send(ACK, rcv, ack)  # the good one
+    assert c.snd_una == ack and _predicted(p) == 1
+
+
 def test_other_segments_go_the_general_way():
     p = Peer()
     c, snd, rcv = p.accept()
@@ -106,11 +168,11 @@ def test_data_up_to_a_held_fin_goes_the_general_way():
 
 def test_ack_of_unsent_data_goes_the_general_way():
     t = Twin()
-    t.step((0, 0, 0, 0, 0, 5))  # the peer's window: 536
+    t.step((0, 0, 0, 0, 0, 5))  # the peer's window: 536 (a window update, predicted)
     t.step((11, 3))  # 2920 bytes written (the TX ring), held: SWS avoidance
     una = t.ca.snd_una
     t.step((0, 0, 5, 0, 0, 5))  # an ACK of a byte never sent: ACK and drop
-    assert t.ca.snd_una == una and t.predicted() == (0, 0)
+    assert t.ca.snd_una == una and t.predicted() == (1, 0)
 
 
 def test_partial_ack_in_fast_recovery_goes_the_general_way():
@@ -121,6 +183,33 @@ def test_partial_ack_in_fast_recovery_goes_the_general_way():
     assert t.a.stack.stats()["tcp_fast_retransmits"] == 1
     t.step((0, 0, 4, 0, 0, 0))  # a partial ACK: the next hole is resent
     assert t.a.stack.stats()["tcp_retransmits"] == 2 and t.predicted() == (0, 0)
+
+
+def test_window_update_after_the_ack_takes_the_fast_path():
+    # a receiver that reads its ring after ACKing sends the ACK (a smaller
+    # window) and then a window update (nothing new acked, a new window):
+    # case (c), not a duplicate ACK (RFC 5681 2 (e)): both predicted
+    t = Twin()
+    t.step((11, 2))  # 1460 bytes written and sent
+    t.step((0, 0, 2, 0, 0, 3))  # the peer ACKs them, window 2048
+    t.step((0, 0, 0, 0, 0, 0))  # the window update: the same ACK, window 65535
+    assert t.predicted() == (2, 0) and t.ca.snd_wnd == 65535
+
+
+def test_window_update_that_opens_the_window_sends_the_data_held():
+    t = Twin()
+    t.step((0, 0, 0, 0, 0, 6))  # the peer's window shuts
+    t.step((11, 2))  # 1460 bytes written: held, the persist timer runs
+    nxt = t.ca.snd_nxt
+    t.step((0, 0, 0, 0, 0, 0))  # the window opens: the data goes from the same call
+    assert t.ca.snd_nxt == (nxt + 1460) & 0xFFFFFFFF and t.predicted() == (2, 0)
+
+
+def test_duplicate_ack_with_data_in_flight_goes_the_general_way():
+    t = Twin()
+    t.step((11, 2))  # 1460 bytes written and sent
+    t.step((0, 0, 0, 0, 0, 0))  # the same ACK and window again: a duplicate ACK
+    assert t.predicted() == (0, 0) and t.ca.w[FIELDS.index("dupacks")] == 1
 
 
 def test_in_order_data_wrapping_the_ring_end_takes_the_fast_path():

@@ -84,11 +84,12 @@ Choices (documented here, decided by the RFCs where they allow):
 - No window scaling, SACK or timestamps are offered (rings are small).
 - ``close()`` with unread data, or data arriving after ``close()``, resets the
   connection (RFC 9293 3.10.4, RFC 2525 2.17).
-- Header prediction (BSD, lwIP): ``Tcp.input`` takes in-order data and pure
-  ACKs of new data on an ESTABLISHED connection in a few steps ahead of the
-  general RFC 9293 3.10.7.4 path, with the same outcome; ``tcp_predicted``
-  counts them and ``stack.tcp.hdrpred = False`` sends every segment the
-  general way.
+- Header prediction (BSD, lwIP): ``Tcp.input`` takes in-order data, pure
+  ACKs of new data and pure window updates on an ESTABLISHED connection in
+  a few steps ahead of the general RFC 9293 3.10.7.4 path, with the same
+  outcome (where viper compiles it, a pure ACK or window update is taken
+  from the frame whole by ``Tcp.ack_input``); ``tcp_predicted`` counts them
+  and ``stack.tcp.hdrpred = False`` sends every segment the general way.
 - A closed connection left in FIN-WAIT-2 is freed after ``tcp_fin_wait2_ms``.
 - A Connection object is recycled once closed and freed: do not use it after
   ``close()`` / ``abort()``.
@@ -146,7 +147,8 @@ from tcpip import ring as _ring
 from tcpip.ring import Ring, read_into as _ring_read_into, write as _ring_write, \
     write_at as _ring_write_at, peek_into as _ring_peek_into, discard as _ring_discard
 from tcpip.wire.bytes import copy as _copy, copy_viper as _copy_viper, viper_source
-from tcpip.iface import IP_PAYLOAD_OFF, M_TCP_HDR as _M_TCP_HDR
+from tcpip.iface import IP_PAYLOAD_OFF, M_TCP_HDR as _M_TCP_HDR, M_TCP_ACK as _M_TCP_ACK, \
+    M_OURS as _M_OURS
 from tcpip.wire import tcp as wire
 from tcpip.wire.tcp import FIN, SYN, RST, PSH, ACK, HDR_FMT as _TCP_HDR_FMT
 from tcpip.wire.checksum import sum16 as _sum16
@@ -353,10 +355,11 @@ _C_DROP_TCP_BROADCAST = const(27)
 # END LAYOUT tcp.counters
 
 
-def _load_emit():
-    """Tcp._emit's native half (tcpip/wire/native_emit.py's EMIT) where viper
-    compiles it and its field indices are FIELDS' (else None: the portable
-    code)."""
+def _load_native(name, fn):
+    """A viper function of tcpip/wire/native_emit.py (its text ``name``,
+    the function ``fn``: Tcp._emit's native half EMIT, Tcp.ack_input's ACK)
+    where viper compiles it and its field indices are FIELDS' (else None:
+    the portable code)."""
     if _copy_viper is None:
         return None  # no viper here (CPython, CircuitPython): not even its text is loaded
     try:
@@ -368,16 +371,17 @@ def _load_emit():
         import gc
         gc.collect()
         ns = {}
-        exec(viper_source("EMIT", "native_emit"), ns)
-        for i, name in ns.pop("LAYOUT"):
-            if FIELDS[i] != name:
+        exec(viper_source(name, "native_emit"), ns)
+        for i, field in ns.pop("LAYOUT"):
+            if FIELDS[i] != field:
                 return None
-        return ns["emit"]
+        return ns[fn]
     except Exception:  # CPython (NameError), no native emitter (SyntaxError, ValueError)
         return None
 
 
-_emit_native = _load_emit()
+_emit_native = _load_native("EMIT", "emit")
+_ack_native = _load_native("ACK", "ack")
 
 
 def _sdiff(a, b):
@@ -846,6 +850,8 @@ class Tcp:
         self.cookie_buf = bytearray(32)  # 16-byte secret key + the hashed fields
         self.cookie_buf[:16] = urandom(16)
         iface.tcp_input = self.input
+        if _ack_native is not None:
+            iface.memo[_M_TCP_ACK] = self.ack_input  # (Interface.input's hook)
         iface.arp_done = self.arp_done
         if iface.icmp_error_input is None:
             iface.icmp_error_input = self.icmp_error
@@ -905,7 +911,15 @@ class Tcp:
 
     def accept(self, listener):
         """The oldest established connection waiting on listener, or None."""
+        # (a server's loop asks at every turn and mostly hears None: that
+        # answer from an 11-word frame, off the heap; _accept_oldest chooses)
         lid = listener.id
+        for c in self.pool:
+            if c.w[_LISTENER] == lid and c.w[_STATE] >= ESTABLISHED:
+                return self._accept_oldest(lid)
+        return None
+
+    def _accept_oldest(self, lid):
         best = None
         born = 0
         for c in self.pool:
@@ -1373,6 +1387,39 @@ class Tcp:
 
     # ------------------------------------------------------------ input
 
+    def ack_input(self, n, now_ms):
+        """Interface.input's hook where viper compiles ``_ack_native``
+        (tcpip/wire/native_emit.py's ACK): the frame in iface.rx (n bytes)
+        taken whole when it is a pure ACK of new data or a window update
+        for the last segment's connection, header prediction's cases (a)
+        and (c) below, parsed and checked once instead of by Interface,
+        IPv4 and Tcp in turn; True when taken (counted as in_tcp by the
+        caller), False to go the general way, nothing read or changed."""
+        # (few locals: an 11-word frame stays off the heap)
+        w = self.last.w
+        n = _ack_native(self.iface.rx, n, w, self.iface.memo[_M_OURS]) if self.hdrpred else 0
+        if not n:
+            return False
+        # what the native code leaves: the clock and the calls (as input's (a), (c))
+        self.now_ms = now_ms
+        if n & 2:
+            self._rtt_sample(self.last, w[_SND_UNA], now_ms)
+        if n & 4:  # RFC 6298 5.3: the timer restarts (the native set _T_RTX)
+            w[_TMR_AT] = (now_ms + w[_RTO_MS]) & _compat.TICKS_MAX  # (ticks_add)
+            if ((w[_TMR_AT] - self.next_at + _compat.TICKS_HALF) & _compat.TICKS_MAX) \
+                    < _compat.TICKS_HALF:  # (ticks_diff(tmr_at, next_at) < 0)
+                self.next_at = w[_TMR_AT]  # timers() scans the pool by then
+                self.iface.wake_at = None
+        self.ctr[_C_TCP_PREDICTED] += 1
+        w[_KA_AT] = (now_ms + self.cfg.tcp_keepalive_idle_ms) & _compat.TICKS_MAX  # (ticks_add)
+        if w[_RCV_NXT] >= self.reanchor_at:
+            self._reanchor(self.last, _RCV_SEQS, _RA_HI)
+        if w[_SND_UNA] >= self.reanchor_at:
+            self._reanchor(self.last, _SND_SEQS, _SA_HI)
+        if n & 8:
+            self._output(self.last, now_ms)
+        return True
+
     def input(self, iface, ip, now_ms):
         """iface.tcp_input hook: one received segment; None when taken, else a drop reason."""
         self.now_ms = now_ms
@@ -1421,8 +1468,13 @@ class Tcp:
                 # (a) a pure ACK of new data, not in fast recovery (where a
                 # partial ACK resends): _ack_new's common case.  Our FIN is not
                 # sent in ESTABLISHED: all up to snd_max is data in the TX ring.
-                fast = 0 < acked and ack <= w[_SND_MAX] and not w[_FLAGS] & _F_IN_RECOVERY
-                if fast:
+                # (c) a pure window update: nothing new acked and a window
+                # other than snd_wnd, so not a duplicate ACK (RFC 5681 2 (e)):
+                # _ack_input only updates the window (a receiver that read
+                # its ring sends one after the ACK of each segment).
+                fast = (0 < acked and ack <= w[_SND_MAX] and not w[_FLAGS] & _F_IN_RECOVERY) \
+                    or (acked == 0 and seg.window != w[_SND_WND])
+                if fast and acked:
                     # Every step inline but the RTT sample (one per round
                     # trip): a MicroPython call costs more than its body here.
                     # ring.discard: the acked bytes leave the TX ring
@@ -1464,6 +1516,7 @@ class Tcp:
                         if ticks_diff(h, self.next_at) < 0:
                             self.next_at = h  # timers() scans the pool by then
                             self.iface.wake_at = None
+                if fast:
                     # _update_window: RFC 9293 3.10.7.4, the send window from
                     # the newest segment (seq is rcv_nxt here)
                     h = w[_RCV_NXT] - w[_SND_WL1]
