@@ -97,11 +97,13 @@ def _make(*args, **kw):
 
 HOST_ONLY = {"lib/tcpip/nic/tap.py", "lib/tcpip/nic/packet.py", "lib/tcpip/nic/link.py"}
 # tls.py is TLS for the host runtimes (a board's runtime has its own ssl)
-# wire/echo_fast.py goes to no board as such: a MicroPython board gets it as
-# machine code, tcpip/wire/echo_native.mpy (NATIVE)
+# the viper sources (wire/echo_fast.py, the texts wire/native.py and
+# wire/native_emit.py) go to no board as such: a MicroPython board gets them as
+# machine code (NATIVE), a CircuitPython board not at all
+VIPER = ["lib/tcpip/wire/echo_fast.py", "lib/tcpip/wire/native.py", "lib/tcpip/wire/native_emit.py"]
 STACK = [s for s in SOURCES if not s.startswith("lib/tcpip/nic/") and s != "lib/tcpip/tls.py"
-         and s != "lib/tcpip/wire/echo_fast.py"] + ["lib/tcpip/nic/__init__.py"]
-NATIVE = ["tcpip/wire/echo_native.mpy"]
+         and s not in VIPER] + ["lib/tcpip/nic/__init__.py"]
+NATIVE = ["tcpip/wire/echo_native.mpy", "tcpip/wire/native_mc.mpy", "tcpip/wire/native_emit_mc.mpy"]
 # What each board can run beyond the stack: its chip's driver(s), the MACRAW
 # base and the SPI glue.
 BOARD_NICS = {

@@ -145,7 +145,7 @@ from tcpip import compat as _compat
 from tcpip import ring as _ring
 from tcpip.ring import Ring, read_into as _ring_read_into, write as _ring_write, \
     write_at as _ring_write_at, peek_into as _ring_peek_into, discard as _ring_discard
-from tcpip.wire.bytes import copy as _copy, copy_viper as _copy_viper, viper_source
+from tcpip.wire.bytes import copy as _copy, copy_viper as _copy_viper
 from tcpip.iface import IP_PAYLOAD_OFF, M_TCP_HDR as _M_TCP_HDR
 from tcpip.wire import tcp as wire
 from tcpip.wire.tcp import FIN, SYN, RST, PSH, ACK, HDR_FMT as _TCP_HDR_FMT
@@ -354,26 +354,30 @@ _C_DROP_TCP_BROADCAST = const(27)
 
 
 def _load_emit():
-    """Tcp._emit's native half (tcpip/wire/native_emit.py's EMIT) where viper
-    compiles it and its field indices are FIELDS' (else None: the portable
-    code)."""
+    """Tcp._emit's native half (tcpip/wire/native_emit.py's EMIT) where there
+    is viper code (machine code in a MicroPython board set,
+    tcpip/wire/native_emit_mc.mpy; the text compiled here on a unix port) and
+    its field indices are FIELDS' (else None: the portable code)."""
     if _copy_viper is None:
         return None  # no viper here (CPython, CircuitPython): not even its text is loaded
     try:
-        # A collection first: the compiler's garbage then comes after the
-        # heap's live blocks instead of between them, and the machine code
-        # lands low.  Without it the board's heap was left cut into pieces
-        # too small for an mbedTLS session after TLS sessions came and went
-        # (host_tests/test_rp2040_tls.py: ENOMEM in wrap_socket at 63 KB free).
+        # A collection first: the loader's (or the compiler's) garbage then
+        # comes after the heap's live blocks instead of between them, and
+        # the machine code lands low.  Without it the board's heap was left
+        # cut into pieces too small for an mbedTLS session after TLS
+        # sessions came and went (host_tests/test_rp2040_tls.py: ENOMEM in
+        # wrap_socket at 63 KB free, when EMIT was compiled on the board).
         import gc
         gc.collect()
-        ns = {}
-        exec(viper_source("EMIT", "native_emit"), ns)
-        for i, name in ns.pop("LAYOUT"):
+        from tcpip.wire.viper import load  # (dropped again by load)
+        code = load(("emit", "LAYOUT"), ("EMIT",), "native_emit", "native_emit_mc", ("LAYOUT",))
+        if code is None:
+            return None
+        for i, name in code[1]:
             if FIELDS[i] != name:
                 return None
-        return ns["emit"]
-    except Exception:  # CPython (NameError), no native emitter (SyntaxError, ValueError)
+        return code[0]
+    except Exception:
         return None
 
 

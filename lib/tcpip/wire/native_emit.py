@@ -1,11 +1,14 @@
 """The source of Tcp._emit's viper segment builder ``EMIT``, which tcpip.tcp
-compiles at import on MicroPython (``tcpip.wire.bytes.viper_source("EMIT",
-"native_emit")``).  Its own module, apart from tcpip/wire/native.py: the
-copy and the checksum load that one at import, and a loaded .mpy holds all
-its string constants, so EMIT's text would ride along twice more.
+loads at import on MicroPython (``tcpip.wire.viper.load``): a MicroPython
+board set holds it compiled ahead, as machine code
+(tcpip/wire/native_emit_mc.mpy, tools/deploy/board.mk), and leaves this file
+off; a unix port compiles the text.  Its own module, apart from
+tcpip/wire/native.py: the copy and the checksum load that one at import,
+and a loaded .mpy holds all its string constants, so EMIT's text would ride
+along twice more.
 """
 
-# Tcp._emit's work for a segment without SYN (tcpip.tcp compiles it at import
+# Tcp._emit's work for a segment without SYN (tcpip.tcp loads it at import
 # and falls back to its portable code where it does not compile or its layout
 # check fails): the window to advertise and the ACK bookkeeping in the control
 # block w (an array('I'), tcp.py's FIELDS at the indices below), the
