@@ -280,6 +280,8 @@ def test_tcp_emit_suite_passes_with_the_machine_code(binary, tmp_path):
     _need(binary, "make setup / make mp32")
     _need(MPY_CROSS, "make setup")
     lib = _lib_with(tmp_path, _host_arch(binary), texts=False)
+    r = _probe(binary, lib)
+    assert r["emit"] and r["impl"] == "viper", r  # (the suite alone would pass without)
     env = dict(os.environ, MICROPYPATH=_path(lib) + ":.frozen")
     p = subprocess.run([binary, "-X", "heapsize=4M", mpsuite.MPRUN,
                         os.path.join(mpsuite.SUITES_DIR, "test_tcp_emit.py")],
