@@ -115,7 +115,7 @@ BOARD_MPY_DIR ?= $(MPY_DIR)-boards/$(BOARD)
 mpy: $(TCPIP_MPY) ## compile lib/tcpip to .mpy for armv6m, -O3 (.build/mpy-O3; LINES=1: .build/mpy); prints all and BOARD's set
 	@echo "lib/tcpip .mpy ($(MPY_ARCH)$(if $(MPY_OPT), $(MPY_OPT),)): all $$(cat $(TCPIP_MPY) | wc -c) bytes in $(words $(TCPIP_MPY)) files;" \
 	  "board set for $(BOARD): $$(cat $(BOARD_MPY) | wc -c) bytes in $(words $(BOARD_MPY)) files" \
-	  "(the stack, nic/__init__ and $(addprefix nic/,$(BOARD_NICS)))"
+	  "(the stack, nic/__init__ and $(addprefix nic/,$(BOARD_NICS))$(if $(BOARD_NATIVE),; bytecode only: make board-mpy adds $(notdir $(BOARD_NATIVE)),))"
 
 # The machine code (MicroPython boards, see BOARD_NATIVE), from lib/tcpip or,
 # with NAMES=1, from its renamed copy.
