@@ -124,6 +124,8 @@ MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 
 def _board_set(name, extras=False, static=False):
     left_off = set() if extras else set(EXTRAS + (DHCP if static else []))
+    if BOARDS[name]["RUNTIME"] == "circuitpython":
+        left_off.add("lib/tcpip/wire/viper.py")  # (the viper code's loader: no viper there)
     return sorted(s for s in STACK + ["lib/tcpip/nic/%s.py" % m for m in BOARD_NICS[name]]
                   if s not in left_off)
 

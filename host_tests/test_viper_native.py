@@ -97,7 +97,8 @@ def test_micropython_board_set_ships_the_viper_texts_as_armv6m_machine_code(tmp_
 def test_circuitpython_board_set_holds_neither_the_texts_nor_machine_code(tmp_path):
     _need(MPY_CROSS, "make setup")
     files = _board_mpy("feather_rp2040_ethernet_featherwing", tmp_path)
-    assert not (set(TEXTS) | set(MC)) & set(files)
+    assert not (set(TEXTS) | set(MC) | {"tcpip/wire/viper.mpy"}) & set(files)
+    assert "tcpip/wire/bytes.mpy" in files
 
 
 def test_names_1_board_set_ships_the_machine_code_too(tmp_path):
@@ -288,3 +289,21 @@ def test_tcp_emit_suite_passes_with_the_machine_code(binary, tmp_path):
                        env=env, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0 and " 0 failed" in p.stdout, p.stdout[-3000:] + p.stderr[-2000:]
     assert "%d passed" % len(mpsuite.scenarios("test_tcp_emit")) in p.stdout, p.stdout[-2000:]
+
+
+def test_a_runtime_without_machine_code_never_imports_the_loader():
+    # CircuitPython (sys.implementation._mpy names no architecture) and
+    # CPython (no _mpy): tcpip.wire.bytes takes its portable copy without
+    # importing tcpip.wire.viper (off CircuitPython's board set)
+    code = ("import sys\nseen = []\n"
+            "class Seen:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        seen.append(name)\n"
+            "sys.meta_path.insert(0, Seen())\n"
+            "from tcpip.wire import bytes as wb, checksum\n"
+            "print(sorted(m for m in seen if m.startswith(('tcpip.wire.viper', 'tcpip.wire.native'))),"
+            " wb.copy is wb.copy_slices, checksum.IMPL)\n")
+    p = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "lib")),
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split("\n")[0] == "[] True portable", p.stdout

@@ -88,7 +88,7 @@ EXTRAS ?= 0
 CONFIG_STATIC = $(shell grep -qE '"dhcp"[[:space:]]*:[[:space:]]*false' $(CONFIG) 2>/dev/null && echo 1)
 BOARD_STUBS = $(strip $(if $(filter 1,$(EXTRAS)),,tracer aio $(if $(CONFIG_STATIC),dhcp)))
 BOARD_LEFT_OFF = $(BOARD_STUBS:%=lib/tcpip/%.py) $(if $(filter dhcp,$(BOARD_STUBS)),lib/tcpip/wire/dhcp.py)
-BOARD_SOURCES = $(sort $(filter-out lib/tcpip/nic/% lib/tcpip/tls.py $(VIPER_SOURCES) $(BOARD_LEFT_OFF),$(TCPIP_SOURCES)) \
+BOARD_SOURCES = $(sort $(filter-out lib/tcpip/nic/% lib/tcpip/tls.py $(VIPER_SOURCES) $(BOARD_NO_VIPER) $(BOARD_LEFT_OFF),$(TCPIP_SOURCES)) \
                        lib/tcpip/nic/__init__.py $(BOARD_NICS:%=lib/tcpip/nic/%.py))
 BOARD_MPY = $(patsubst lib/%.py,$(MPY_DIR)/%.mpy,$(BOARD_SOURCES))
 # Machine code: the viper sources of lib/tcpip, compiled by mpy-cross to
@@ -104,8 +104,11 @@ BOARD_MPY = $(patsubst lib/%.py,$(MPY_DIR)/%.mpy,$(BOARD_SOURCES))
 # Under their own names (the three sources stay off every board set) so a
 # copy of the .py sources, which would compile them on the board, never
 # loads them unasked.  CircuitPython has no native code: its set goes
-# without the machine code and without the texts, which it cannot compile.
+# without the machine code, without the texts, which it cannot compile, and
+# without their loader, wire/viper.py (tcpip.wire.bytes does not import it
+# where sys.implementation._mpy names no native architecture).
 VIPER_SOURCES = lib/tcpip/wire/echo_fast.py lib/tcpip/wire/native.py lib/tcpip/wire/native_emit.py
+BOARD_NO_VIPER = $(if $(filter circuitpython,$(BOARD_RUNTIME)),lib/tcpip/wire/viper.py)
 BOARD_NATIVE = $(if $(filter micropython,$(BOARD_RUNTIME)),$(NATIVE_MPY))
 NATIVE_MPY = $(addprefix $(MPY_DIR)/tcpip/wire/,echo_native.mpy native_mc.mpy native_emit_mc.mpy)
 BOARD_MPY_DIR ?= $(MPY_DIR)-boards/$(BOARD)

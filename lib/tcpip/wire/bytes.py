@@ -46,7 +46,11 @@ def copy_slices(dst, dst_off, src, src_off, n):
 
 def _load_viper():
     # COPY with SUM16 (tcpip.wire.checksum's, which checks it itself): one
-    # load of their module
+    # load of their module.  Not even tried where the runtime loads no
+    # machine code (sys.implementation._mpy's architecture bits 0, or no
+    # _mpy: CircuitPython, CPython), which has no native emitter either.
+    if not getattr(__import__("sys").implementation, "_mpy", 0) >> 10:
+        return None, None
     try:
         from tcpip.wire.viper import load  # (dropped again by load)
         code = load(("copy", "sum16"), ("COPY", "SUM16"))
