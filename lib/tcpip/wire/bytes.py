@@ -81,7 +81,7 @@ def copy_views(dst, dst_off, src, src_off, n):
     dst[dst_off:dst_off + n] = memoryview(src)[src_off:src_off + n]
 
 
-copy_viper, sum16_viper = _load_viper()  # (the sum unchecked: see tcpip.wire.checksum)
+copy_viper, sum16_unchecked = _load_viper()  # (the sum: tcpip.wire.checksum checks it)
 if copy_viper is not None:
     copy = copy_viper
 elif __import__("sys").implementation.name == "cpython":

@@ -39,7 +39,7 @@ Four implementations of ``sum16``, chosen once at import:
 ``tcpip.wire.checksum_packed.sum16_packed`` (its own module, loaded only
 where there is neither viper nor CPython).
 """
-from tcpip.wire.bytes import sum16_viper as _sum16_loaded
+from tcpip.wire.bytes import sum16_unchecked as _sum16_loaded
 
 
 def fold(acc):
