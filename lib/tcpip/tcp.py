@@ -1151,19 +1151,22 @@ class Tcp:
     def _window_grew(self, c):
         # After a read: is a window update worth a frame?  Only while the
         # window last advertised is at most half the ring (the peer may be
-        # waiting for it; above that it still has room to send, and the
-        # next ACK carries the new window), or when the read emptied the
-        # ring; and then once the right edge moves by min(half the ring,
-        # one MSS) (RFC 9293 3.8.6.2.2 receiver SWS avoidance; Linux's
-        # tcp_cleanup_rbuf asks the same two questions).
+        # waiting for it; above that it still has room for more than half a
+        # ring, which its sender SWS avoidance lets it send, and the next
+        # ACK carries the new window), and then once the right edge moves by
+        # min(half the ring, one MSS) (RFC 9293 3.8.6.2.2 receiver SWS
+        # avoidance; Linux's tcp_cleanup_rbuf asks the same two questions).
+        # A read that empties the ring is no exception: a frame per read
+        # there would be an ACK per segment, undoing the delayed ACK.
         w = c.w
         free = w[_RX_SIZE] - w[_RX_COUNT]
         if free > 65535:
             free = 65535
         adv = w[_RCV_ADV] - w[_RCV_NXT]
-        if w[_RX_COUNT] and adv + adv > w[_RX_SIZE]:
+        thresh = w[_RX_SIZE] if w[_RX_SIZE] < 65535 else 65535  # (the most we advertise)
+        if adv + adv > thresh:
             return False
-        thresh = w[_RX_SIZE] >> 1
+        thresh >>= 1
         if thresh > self.mss:
             thresh = self.mss
         return free - adv >= thresh
