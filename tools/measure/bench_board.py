@@ -22,6 +22,11 @@ board; the peer connects to them and measures:
 - ``cycles_per_byte_in`` / ``_out``: emulated CPU cycles (125 MHz) over the
   steady part per payload byte; ``spi_bytes_per_byte_in`` / ``_out``: bytes
   clocked on SPI0 per payload byte over the same part;
+- ``frames_board_in`` / ``_out``, ``frames_peer_in`` / ``_out``: TCP frames
+  each end sent from the establishment to the end of the transfer (data and
+  ACKs alike, counted at the peer: its ``in_tcp`` and ``tcp_segs_out``), so
+  the board's frames per data segment into it is
+  ``frames_board_in / frames_peer_in``;
 - ``heap_free_serving``: ``gc.mem_free()`` after ``gc.collect()`` with the
   services up; for tcpip (its services loop as tools/emu/rp2040_board.py's, with
   the background poller's timer and INTn handler off) also ``heap_free_repl``, ``heap_free_import`` (after
