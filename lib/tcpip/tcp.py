@@ -47,9 +47,10 @@ the next ``Stack.poll`` (which returns 0 then), unless the application's read
 instead of an ACK and then a window update (Linux waits for the read the
 same way).  Out-of-order data and filled gaps are still ACKed at once.
 A read sends a window update only while the window last advertised is at
-most half the ring, once the right edge can move by min(half the ring, MSS)
-(Linux tcp_cleanup_rbuf): at once when the read empties the ring, else at
-the next poll, so reads in a row cost one frame between them.
+most half the ring (a read that empties the ring too: no frame per segment
+read), once the right edge can move by min(half the ring, MSS) (Linux
+tcp_cleanup_rbuf): at once when the read empties the ring, else at the
+next poll, so reads in a row cost one frame between them.
 
 Choices (documented here, decided by the RFCs where they allow):
 - Listen queues (numbers and reasons: ``tcpip.config``): a listener keeps at
