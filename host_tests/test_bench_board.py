@@ -41,6 +41,11 @@ def test_quick_board_bench_reports_every_figure_for_tcpip_and_lwip_with_ratios()
     assert tc["heap_free_repl"] > tc["heap_free_import"] > tc["heap_free_started"] > tc["heap_free_serving"] > 0
     # one full frame costs at least its SPI wire time (12 MHz: 1009 us)
     assert tc["spi_baud"] == 12000000 and tc["nic_send_1514_us"] >= tc["spi_wire_1514_us"] > 1000
+    # frames per data segment: into the board one frame acks two segments
+    # (its 2,920-byte window); out of it the peer (tcpip, 32 KB rings, a
+    # fast reader) sends its ACK and no window update on top of it
+    assert 0 < tc["frames_board_in"] * 3 <= tc["frames_peer_in"] * 2, tc
+    assert 0 < tc["frames_peer_out"] <= tc["frames_board_out"] + 3, tc
     assert "| rp2040-micropython | rp2040-lwip |" in BB.table(out)
     H.record("rp2040_micropython_heap", {k: tc[k] for k in (
         "heap_free_repl", "heap_free_import", "heap_free_started", "heap_free_serving")})

@@ -330,3 +330,38 @@ def test_capture_of_kernel_session_passes_tshark(net, tmp_path):
     n = subprocess.run(["tshark", "-r", cap, "-Y", "ip.src==192.0.2.2 && tcp", "-T", "fields", "-e", "frame.number"],
                        capture_output=True, text=True, timeout=120).stdout.split()
     assert len(n) > 100  # our segments are in the capture
+
+
+def _tcpext(net, name):
+    """A TcpExt counter of the kernel in the namespace (/proc/net/netstat)."""
+    lines = net.ns.run(["cat", "/proc/net/netstat"], check=True).stdout.splitlines()
+    for keys, vals in zip(lines[::2], lines[1::2]):
+        if keys.startswith("TcpExt:"):
+            return int(dict(zip(keys.split()[1:], vals.split()[1:]))[name])
+    raise AssertionError("no TcpExt line")
+
+
+@pytest.mark.parametrize("pace", ["slow", "fast"])
+def test_kernel_writes_to_a_slow_and_a_fast_reader_without_window_probes(net, pace):
+    # The kernel fills the stack's receive window; the stack reads at a set
+    # pace (slow: 1 KB every 5 ms, the window shuts again and again; fast:
+    # everything at every poll).  A read must reopen the window by a window
+    # update (RFC 9293 3.8.6.2.2): the kernel never has to probe a zero
+    # window (TcpExt TCPWinProbe stays 0), and the stack sends at most about
+    # one frame per data segment (fast: ACKs every second segment, window
+    # updates only when the advertised window fell to half the ring).
+    n = 300 * 1000 if pace == "slow" else 3 * 1000 * 1000
+    net.start_board("--rx", "8192", "--reader", "1000:5" if pace == "slow" else "0:0")
+    probes0 = _tcpext(net, "TCPWinProbe")
+    r = net.kernel("discard", n, timeout=300)
+    assert r["sent"] == n and r["after"] == 0
+    got = net.board_result("reader", 60)
+    assert got["received"] == n and got["sha"] == r["sha"]
+    assert _tcpext(net, "TCPWinProbe") - probes0 == 0
+    st = net.stop_board()
+    assert st["tcp_persist_probes"] == 0 and st["tcp_rto_timeouts"] == 0
+    segs = (n + 1459) // 1460
+    _measure("tcp_kernel_to_%s_reader_%s" % (pace, net.runtime),
+             {"MB_per_s": n / 1e6 / r["seconds"], "frames_per_segment": st["tcp_segs_out"] / segs})
+    if pace == "fast":
+        assert st["tcp_segs_out"] <= segs * 3 // 4, (st["tcp_segs_out"], segs)

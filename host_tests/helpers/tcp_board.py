@@ -13,6 +13,10 @@ Options::
     --clients N                    run the client N times in a row (default 1)
     --rx N --tx N --sockets N --mtu N --msl N   Config overrides
     --seconds S                    stop after S seconds (default: until SIGINT)
+    --reader BYTES:MS              a discard server on port 9 that reads at most BYTES
+                                   every MS ms (a slow reader; 0:0 reads all at every
+                                   poll), closes at the peer's FIN and prints
+                                   ``{"reader": {"received": N, "sha": HEX}}``
 
 Prints ``ready`` once the NIC is attached, then one JSON line per finished
 client (``{"client": {...}}``) and, at exit, ``{"stats": {...}}`` with the
@@ -42,7 +46,8 @@ def _say(obj):
 
 def main(argv):
     o = {"nic": "tap", "if": "tap0", "serve": "", "client": "", "clients": "1", "rx": "", "tx": "",
-         "sockets": "", "mtu": "", "msl": "", "seconds": "0", "ip": "192.0.2.2", "peer": "192.0.2.1"}
+         "sockets": "", "mtu": "", "msl": "", "seconds": "0", "ip": "192.0.2.2", "peer": "192.0.2.1",
+         "reader": ""}
     i = 0
     while i + 1 < len(argv):
         k = argv[i][2:]
@@ -72,6 +77,7 @@ def main(argv):
     cfg.rx_frames_per_poll = 16
     stack = Stack(cfg, nic)
     svc = services.start(stack, o["serve"]) if o["serve"] else None
+    reader = Reader(stack, o["reader"]) if o["reader"] else None
     client = None
     todo = int(o["clients"]) if o["client"] else 0
     kind = port = nbytes = None
@@ -92,6 +98,8 @@ def main(argv):
             w = stack.poll(now)
             if svc is not None:
                 svc.run()
+            if reader is not None:
+                reader.run(now)
             if todo and client is None and ticks_diff(now, start) > 300:
                 client = services.Client(stack, kind, o["peer"], port, nbytes)
                 t_client = now
@@ -118,6 +126,8 @@ def main(argv):
             if w > 0:
                 if w > 20:
                     w = 20
+                if reader is not None and reader.per and w > reader.ms:
+                    w = reader.ms  # (the reader's pace, not the stack's next deadline)
                 for _ in wait(w):
                     break
     except KeyboardInterrupt:
@@ -129,6 +139,47 @@ def main(argv):
         st["served"] = svc.served
     _say({"stats": st})
     return 0
+
+
+class Reader:
+    """A discard server on port 9 that reads at a set pace (--reader BYTES:MS)."""
+
+    def __init__(self, stack, spec):
+        import hashlib
+        per, ms = spec.split(":")
+        self.per = int(per)
+        self.ms = int(ms)
+        self.tcp = stack.tcp
+        self.l = self.tcp.listen(9)
+        self.c = None
+        self.buf = bytearray(self.per or 65536)
+        self.h = hashlib.sha256()
+        self.received = 0
+        self.at = 0
+
+    def run(self, now):
+        if self.c is None:
+            self.c = self.tcp.accept(self.l)
+            self.at = now
+            if self.c is None:
+                return
+        if ticks_diff(now, self.at) < 0:
+            return
+        while True:
+            n = self.c.recv_into(self.buf)
+            if n > 0:
+                self.h.update(memoryview(self.buf)[:n])
+                self.received += n
+            if n == 0:
+                _say({"reader": {"received": self.received,
+                                 "sha": "".join("%02x" % b for b in self.h.digest())}})
+                self.c.close()
+                self.c = None
+                return
+            if n < 0 or self.per:
+                break
+        if self.per:
+            self.at = ticks_add_ms(now, self.ms)
 
 
 def ticks_add_ms(t, ms):

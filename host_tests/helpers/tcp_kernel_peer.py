@@ -140,11 +140,12 @@ def main(argv):
         n = int(argv[1])
         c = socket.create_connection((STACK, 9), timeout=30)
         c.settimeout(120)
-        c.sendall(pattern(n))
+        data = pattern(n)
+        c.sendall(data)
         c.shutdown(socket.SHUT_WR)
         rest = c.recv(10)  # the stack's FIN after it read everything
         c.close()
-        r.update(sent=n, after=len(rest))
+        r.update(sent=n, after=len(rest), sha=hashlib.sha256(data).hexdigest())
     elif mode == "rst":
         c = socket.create_connection((STACK, 19), timeout=30)
         c.settimeout(30)

@@ -61,7 +61,8 @@ def test_reads_in_a_row_send_one_window_update():
 
 def test_no_window_update_while_the_advertised_window_is_above_half_the_ring():
     # Linux tcp_cleanup_rbuf: a read sends an update only when the window
-    # last advertised is at most half the ring, or the read empties it
+    # last advertised is at most half the ring, even when it empties the
+    # ring (else every segment read gets its own frame: an ACK per segment)
     p = Peer(tcp_rx_bytes=8192)
     c, snd, rcv = p.connect()
     p.send(ACK, rcv, snd, data=b"h" * 1460)
@@ -74,9 +75,35 @@ def test_no_window_update_while_the_advertised_window_is_above_half_the_ring():
     p.none()
     p.poll()
     p.none()
-    assert c.recv_into(buf) == 1460  # the ring is empty: the update goes at once
-    u = p.one()
-    assert u.ack == seq_add(rcv, 2920) and u.window == 8192
+    assert c.recv_into(buf) == 1460  # the ring is empty, 5272 still advertised: no frame
+    p.none()
+    p.advance(500)
+    p.none()  # nothing owed: no delayed ACK either
+    # the peer goes on in the window it has; the next ACK carries the new one
+    p.send(ACK, seq_add(rcv, 2920), snd, data=b"h" * 1460)
+    p.send(ACK, seq_add(rcv, 4380), snd, data=b"h" * 1460)
+    p.poll()
+    a = p.one()
+    assert a.ack == seq_add(rcv, 5840) and a.window == 8192 - 2920
+
+
+def test_a_reader_of_single_segments_sends_no_frame_per_segment():
+    # data read as it comes, a segment per poll (a fast reader, a sender
+    # that waits for nothing): the ACKs are every second full segment's,
+    # the reads add no window updates (8 segments, 4 frames, not 8)
+    p = Peer(tcp_rx_bytes=8192)
+    c, snd, rcv = p.connect()
+    buf = bytearray(1460)
+    seq = rcv
+    sent = []
+    for k in range(8):
+        p.send(ACK, seq, snd, data=b"f" * 1460)
+        seq = seq_add(seq, 1460)
+        assert c.recv_into(buf) == 1460
+        p.poll()
+        sent += p.out()
+    assert [s.ack for s in sent] == [seq_add(rcv, 2920 * k) for k in range(1, 5)]
+    assert all(s.window >= 8192 - 1460 for s in sent)  # never a window the peer cannot use
 
 
 def test_idle_waits_no_longer_than_the_delayed_ack_and_not_while_an_ack_is_owed():

@@ -47,9 +47,10 @@ the next ``Stack.poll`` (which returns 0 then), unless the application's read
 instead of an ACK and then a window update (Linux waits for the read the
 same way).  Out-of-order data and filled gaps are still ACKed at once.
 A read sends a window update only while the window last advertised is at
-most half the ring, once the right edge can move by min(half the ring, MSS)
-(Linux tcp_cleanup_rbuf): at once when the read empties the ring, else at
-the next poll, so reads in a row cost one frame between them.
+most half the ring (a read that empties the ring too: no frame per segment
+read), once the right edge can move by min(half the ring, MSS) (Linux
+tcp_cleanup_rbuf): at once when the read empties the ring, else at the
+next poll, so reads in a row cost one frame between them.
 
 Choices (documented here, decided by the RFCs where they allow):
 - Listen queues (numbers and reasons: ``tcpip.config``): a listener keeps at
@@ -1151,19 +1152,22 @@ class Tcp:
     def _window_grew(self, c):
         # After a read: is a window update worth a frame?  Only while the
         # window last advertised is at most half the ring (the peer may be
-        # waiting for it; above that it still has room to send, and the
-        # next ACK carries the new window), or when the read emptied the
-        # ring; and then once the right edge moves by min(half the ring,
-        # one MSS) (RFC 9293 3.8.6.2.2 receiver SWS avoidance; Linux's
-        # tcp_cleanup_rbuf asks the same two questions).
+        # waiting for it; above that it still has room for more than half a
+        # ring, which its sender SWS avoidance lets it send, and the next
+        # ACK carries the new window), and then once the right edge moves by
+        # min(half the ring, one MSS) (RFC 9293 3.8.6.2.2 receiver SWS
+        # avoidance; Linux's tcp_cleanup_rbuf asks the same two questions).
+        # A read that empties the ring is no exception: a frame per read
+        # there would be an ACK per segment, undoing the delayed ACK.
         w = c.w
         free = w[_RX_SIZE] - w[_RX_COUNT]
         if free > 65535:
             free = 65535
         adv = w[_RCV_ADV] - w[_RCV_NXT]
-        if w[_RX_COUNT] and adv + adv > w[_RX_SIZE]:
+        thresh = w[_RX_SIZE] if w[_RX_SIZE] < 65535 else 65535  # (the most we advertise)
+        if adv + adv > thresh:
             return False
-        thresh = w[_RX_SIZE] >> 1
+        thresh >>= 1
         if thresh > self.mss:
             thresh = self.mss
         return free - adv >= thresh

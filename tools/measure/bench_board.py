@@ -22,6 +22,11 @@ board; the peer connects to them and measures:
 - ``cycles_per_byte_in`` / ``_out``: emulated CPU cycles (125 MHz) over the
   steady part per payload byte; ``spi_bytes_per_byte_in`` / ``_out``: bytes
   clocked on SPI0 per payload byte over the same part;
+- ``frames_board_in`` / ``_out``, ``frames_peer_in`` / ``_out``: TCP frames
+  each end sent from the establishment to the end of the transfer (data and
+  ACKs alike, counted at the peer: its ``in_tcp`` and ``tcp_segs_out``), so
+  the board's frames per data segment into it is
+  ``frames_board_in / frames_peer_in``;
 - ``heap_free_serving``: ``gc.mem_free()`` after ``gc.collect()`` with the
   services up; for tcpip (its services loop as tools/emu/rp2040_board.py's, with
   the background poller's timer and INTn handler off) also ``heap_free_repl``, ``heap_free_import`` (after
@@ -210,6 +215,7 @@ class SimPeer:
         if j.get("est_ns") is None and c.conn.is_established():
             j["est_ns"] = sim_ns
             j["cycles_e"], j["spi_e"] = b.cycles, b.spi_bytes
+            j["st_e"] = self.stack.stats()
         c.run()
         if j["kind"] == "discard":  # bytes the board acknowledged (the FIN may still wait)
             unacked = w[_tcp._SND_MAX] - w[_tcp._SND_UNA]
@@ -227,6 +233,7 @@ class SimPeer:
                 self.closing.append(c)
             j["end_ns"] = sim_ns
             j["cycles1"], j["spi1"] = b.cycles, b.spi_bytes
+            j["st1"] = self.stack.stats()
             self.done.set()
         self.stack.poll(ms)
 
@@ -261,7 +268,13 @@ class SimPeer:
         if not steady:  # too short to have one (--quick on lwIP): the whole transfer
             steady_s, n = sim_s, nbytes
             j["cycles_s"], j["spi_s"] = j["cycles_e"], j["spi_e"]
-        return {"steady": steady, "kBps": round(n / 1000.0 / steady_s, 1), "kBps_whole": round(nbytes / 1000.0 / sim_s, 1),
+        # the frames each end sent between the handshake and the end (TCP
+        # segments, data and ACKs alike), counted at the peer
+        st0, st1 = j["st_e"], j["st1"]
+        frames_board = st1["in_tcp"] - st0["in_tcp"]
+        frames_peer = st1["tcp_segs_out"] - st0["tcp_segs_out"]
+        return {"frames_board": frames_board, "frames_peer": frames_peer,
+                "steady": steady, "kBps": round(n / 1000.0 / steady_s, 1), "kBps_whole": round(nbytes / 1000.0 / sim_s, 1),
                 "connect_ms": round((j["est_ns"] - j["open_ns"]) / 1e6, 3),
                 "cycles_per_byte": round((j["cycles1"] - j["cycles_s"]) / n, 1),
                 "spi_bytes_per_byte": round((j["spi1"] - j["spi_s"]) / n, 3),
@@ -367,12 +380,14 @@ def _wait_serving(b, wall_s):
 def _measure(b, peer, nbytes, wall_s, res):
     d = peer.transfer("discard", nbytes, wall_s)
     res.update(in_kBps=d["kBps"], in_kBps_whole=d["kBps_whole"], in_steady=d["steady"], connect_ms=d["connect_ms"], cycles_per_byte_in=d["cycles_per_byte"],
-               spi_bytes_per_byte_in=d["spi_bytes_per_byte"], in_sim_s=d["sim_s"])
+               spi_bytes_per_byte_in=d["spi_bytes_per_byte"], in_sim_s=d["sim_s"],
+               frames_board_in=d["frames_board"], frames_peer_in=d["frames_peer"])
     o = peer.transfer("chargen", nbytes, wall_s)
     if not o["payload_checked"]:
         raise BenchError("chargen: payload not checked")
     res.update(out_kBps=o["kBps"], out_kBps_whole=o["kBps_whole"], out_steady=o["steady"], connect_ms_2=o["connect_ms"], cycles_per_byte_out=o["cycles_per_byte"],
-               spi_bytes_per_byte_out=o["spi_bytes_per_byte"], out_sim_s=o["sim_s"], payload_checked=True)
+               spi_bytes_per_byte_out=o["spi_bytes_per_byte"], out_sim_s=o["sim_s"], payload_checked=True,
+               frames_board_out=o["frames_board"], frames_peer_out=o["frames_peer"])
     res["ping_ms"] = peer.ping(10, wall_s)
 
 
