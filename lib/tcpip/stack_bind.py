@@ -24,9 +24,9 @@ def input_(self, n, now_ms):
         self._crashed(e)
 
 
-def timer(self, t, now_ms):
+def timer(self, t):
     try:
-        return t.timers(now_ms)
+        return t.timers(self.now_ms)
     except Exception as e:
         self._crashed(e)
         return 1000
