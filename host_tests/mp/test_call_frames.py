@@ -1,4 +1,4 @@
-"""The handlers a poll runs at every timer and every frame sent --
+"""The handlers a poll runs at every frame and every timer -- Stack._input,
 Stack._timer, Interface._transmit and Interface._send_rx -- run with their
 call frame on the C stack on MicroPython: nothing is allocated between the
 call and the callee they wrap (gc.mem_alloc() read there, the GC off).  A
@@ -17,6 +17,11 @@ from framehelp import Rig
 IS_MP = sys.implementation.name == "micropython"
 
 _at = [None, None]  # gc.mem_alloc() inside the callee; its arguments
+
+
+def _input(n, now_ms):
+    _at[0] = gc.mem_alloc() if IS_MP else 0
+    _at[1] = (n, now_ms)
 
 
 class _Transport:
@@ -45,6 +50,14 @@ def _grew(call):
         gc.enable()
     assert _at[0] is not None  # the callee ran
     return _at[0] - m0, r
+
+
+def test_stack_input_keeps_its_frame_off_the_heap():
+    s = Rig().stack
+    s.now_ms = 1234  # (what the poll that runs it set)
+    s.iface.input = _input
+    grew, _ = _grew(lambda: Stack._input(s, 60))
+    assert grew == 0 and _at[1] == (60, 1234), (grew, _at)
 
 
 def test_stack_timer_keeps_its_frame_off_the_heap():

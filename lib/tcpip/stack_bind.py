@@ -17,9 +17,9 @@ def recv(self):
     return 0
 
 
-def input_(self, n, now_ms):
+def input_(self, n):
     try:
-        self.iface.input(n, now_ms)
+        self.iface.input(n, self.now_ms)
     except Exception as e:  # a bug must not take the board off the network
         self._crashed(e)
 
