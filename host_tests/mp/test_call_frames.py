@@ -77,3 +77,21 @@ def test_interface_transmit_and_send_rx_keep_their_frames_off_the_heap():
     for _ in range(2):
         grew, _ = _grew(lambda: Interface._send_rx(iface, 98))
     assert grew == 0 and _at[1] == 98, (grew, _at)
+
+
+class _FailingNic:
+    def send(self, frame):
+        raise OSError(5)
+
+
+def test_a_failed_send_counts_tx_errors_and_nothing_sent():
+    # (the count moved out of the handlers to keep their frames small)
+    iface = Rig().stack.iface
+    iface.nic = _FailingNic()
+    for call in (lambda: Interface._transmit(iface, 60), lambda: Interface._send_rx(iface, 98)):
+        before = iface.counters.dict()
+        call()
+        after = iface.counters.dict()
+        changed = dict((k, after[k] - before[k]) for k in after if after[k] != before[k])
+        changed.pop("icmp_echo_replies_tx", None)  # (_send_rx counts the reply first)
+        assert changed == {"tx_errors": 1}, changed
