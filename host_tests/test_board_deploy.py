@@ -98,11 +98,14 @@ def _make(*args, **kw):
 
 HOST_ONLY = {"lib/tcpip/nic/tap.py", "lib/tcpip/nic/packet.py", "lib/tcpip/nic/link.py"}
 # tls.py is TLS for the host runtimes (a board's runtime has its own ssl)
-# wire/echo_fast.py goes to no board as such: a MicroPython board gets it as
-# machine code, tcpip/wire/echo_native.mpy (NATIVE)
+# the viper sources (wire/echo_fast.py, the texts wire/native.py and
+# wire/native_emit.py) go to no board as such: a MicroPython board gets them as
+# machine code (NATIVE), a CircuitPython board not at all
+VIPER = ["lib/tcpip/wire/echo_fast.py", "lib/tcpip/wire/native.py", "lib/tcpip/wire/native_emit.py"]
 STACK = [s for s in SOURCES if not s.startswith("lib/tcpip/nic/") and s != "lib/tcpip/tls.py"
-         and s != "lib/tcpip/wire/echo_fast.py"] + ["lib/tcpip/nic/__init__.py"]
-NATIVE = ["tcpip/wire/echo_native.mpy"]
+         and s not in VIPER] + ["lib/tcpip/nic/__init__.py"]
+NATIVE = ["tcpip/wire/echo_native.mpy", "tcpip/wire/native_mc.mpy", "tcpip/wire/native_emit_mc.mpy",
+          "tcpip/wire/native_ack_mc.mpy"]
 # What each board can run beyond the stack: its chip's driver(s), the MACRAW
 # base (and its bounce buffer, loaded on MicroPython only) and the SPI glue
 # (w5500_busio: CircuitPython's adapter, on its boards only).
@@ -124,6 +127,8 @@ MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 
 def _board_set(name, extras=False, static=False):
     left_off = set() if extras else set(EXTRAS + (DHCP if static else []))
+    if BOARDS[name]["RUNTIME"] == "circuitpython":
+        left_off.add("lib/tcpip/wire/viper.py")  # (the viper code's loader: no viper there)
     return sorted(s for s in STACK + ["lib/tcpip/nic/%s.py" % m for m in BOARD_NICS[name]]
                   if s not in left_off)
 

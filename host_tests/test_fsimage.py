@@ -84,7 +84,8 @@ def test_micropython_image_holds_what_make_flash_copies(mp_image, tmp_path):
     files = fsimage.read_littlefs_image(mp_image[0])
     want = {"lib/" + f[len("lib/"):-3] + ".mpy" for f in _board_files(MP_BOARD)} | STUBS
     want |= {"netboot.mpy", "tcpip_board.py", "tcpip_config.json", "main.py", "probe.py",
-             "lib/tcpip/wire/echo_native.mpy"}
+             "lib/tcpip/wire/echo_native.mpy", "lib/tcpip/wire/native_mc.mpy",
+             "lib/tcpip/wire/native_emit_mc.mpy", "lib/tcpip/wire/native_ack_mc.mpy"}
     assert set(files) == want
     # the .mpy bytes are make board-mpy's (mpy-cross -march=armv6m), built separately here
     ref = tmp_path / "ref"

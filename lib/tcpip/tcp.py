@@ -146,7 +146,7 @@ from tcpip import compat as _compat
 from tcpip import ring as _ring
 from tcpip.ring import Ring, read_into as _ring_read_into, write as _ring_write, \
     write_at as _ring_write_at, peek_into as _ring_peek_into, discard as _ring_discard
-from tcpip.wire.bytes import copy as _copy, copy_viper as _copy_viper, viper_source
+from tcpip.wire.bytes import copy as _copy, copy_viper as _copy_viper
 from tcpip.iface import IP_PAYLOAD_OFF, M_TCP_HDR as _M_TCP_HDR, M_TCP_ACK as _M_TCP_ACK, \
     M_OURS as _M_OURS
 from tcpip.wire import tcp as wire
@@ -355,33 +355,38 @@ _C_DROP_TCP_BROADCAST = const(27)
 # END LAYOUT tcp.counters
 
 
-def _load_native(name, fn):
-    """A viper function of tcpip/wire/native_emit.py (its text ``name``,
-    the function ``fn``: Tcp._emit's native half EMIT, Tcp.ack_input's ACK)
-    where viper compiles it and its field indices are FIELDS' (else None:
-    the portable code)."""
+def _load_native(name, fn, mc):
+    """A viper function of tcpip/wire/native_emit.py (its text ``name``, the
+    function ``fn``: Tcp._emit's native half EMIT, Tcp.ack_input's ACK)
+    where there is viper code (machine code in a MicroPython board set, the
+    module ``mc`` of tcpip/wire: native_emit_mc.mpy, native_ack_mc.mpy; the
+    text compiled here on a unix port) and its field indices are FIELDS'
+    (else None: the portable code)."""
     if _copy_viper is None:
         return None  # no viper here (CPython, CircuitPython): not even its text is loaded
     try:
-        # A collection first: the compiler's garbage then comes after the
-        # heap's live blocks instead of between them, and the machine code
-        # lands low.  Without it the board's heap was left cut into pieces
-        # too small for an mbedTLS session after TLS sessions came and went
-        # (host_tests/test_rp2040_tls.py: ENOMEM in wrap_socket at 63 KB free).
+        # A collection first: the loader's (or the compiler's) garbage then
+        # comes after the heap's live blocks instead of between them, and
+        # the machine code lands low.  Without it the board's heap was left
+        # cut into pieces too small for an mbedTLS session after TLS
+        # sessions came and went (host_tests/test_rp2040_tls.py: ENOMEM in
+        # wrap_socket at 63 KB free, when EMIT was compiled on the board).
         import gc
         gc.collect()
-        ns = {}
-        exec(viper_source(name, "native_emit"), ns)
-        for i, field in ns.pop("LAYOUT"):
+        from tcpip.wire.viper import load  # (dropped again by load)
+        code = load((fn, "LAYOUT"), (name,), "native_emit", mc, ("LAYOUT",))
+        if code is None:
+            return None
+        for i, field in code[1]:
             if FIELDS[i] != field:
                 return None
-        return ns[fn]
-    except Exception:  # CPython (NameError), no native emitter (SyntaxError, ValueError)
+        return code[0]
+    except Exception:
         return None
 
 
-_emit_native = _load_native("EMIT", "emit")
-_ack_native = _load_native("ACK", "ack")
+_emit_native = _load_native("EMIT", "emit", "native_emit_mc")
+_ack_native = _load_native("ACK", "ack", "native_ack_mc")
 
 
 def _sdiff(a, b):

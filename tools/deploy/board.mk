@@ -25,8 +25,10 @@
 # firmware/code.py.
 #
 # The board set is what a board can run: the stack (lib/tcpip outside nic/;
-# wire/echo_fast.py goes to a MicroPython board as machine code,
-# tcpip/wire/echo_native.mpy, see BOARD_NATIVE, and to no other),
+# the viper sources wire/echo_fast.py, wire/native.py and wire/native_emit.py
+# go to a MicroPython board as machine code, tcpip/wire/echo_native.mpy,
+# native_mc.mpy, native_emit_mc.mpy and native_ack_mc.mpy, see BOARD_NATIVE,
+# and to no other),
 # nic/__init__.py, the driver of each chip the board file names in CHIP/CHIPS,
 # the SPI glue (nic/w5500_spi.py, and nic/w5500_busio.py on a CircuitPython
 # board) and the nic/ modules those import (the MACRAW base).  A board file is its pin table; firmware/netboot.py's board_functions
@@ -89,17 +91,29 @@ EXTRAS ?= 0
 CONFIG_STATIC = $(shell grep -qE '"dhcp"[[:space:]]*:[[:space:]]*false' $(CONFIG) 2>/dev/null && echo 1)
 BOARD_STUBS = $(strip $(if $(filter 1,$(EXTRAS)),,tracer aio $(if $(CONFIG_STATIC),dhcp)))
 BOARD_LEFT_OFF = $(BOARD_STUBS:%=lib/tcpip/%.py) $(if $(filter dhcp,$(BOARD_STUBS)),lib/tcpip/wire/dhcp.py)
-BOARD_SOURCES = $(sort $(filter-out lib/tcpip/nic/% lib/tcpip/tls.py lib/tcpip/wire/echo_fast.py $(BOARD_LEFT_OFF),$(TCPIP_SOURCES)) \
+BOARD_SOURCES = $(sort $(filter-out lib/tcpip/nic/% lib/tcpip/tls.py $(VIPER_SOURCES) $(BOARD_NO_VIPER) $(BOARD_LEFT_OFF),$(TCPIP_SOURCES)) \
                        lib/tcpip/nic/__init__.py $(BOARD_NICS:%=lib/tcpip/nic/%.py))
 BOARD_MPY = $(patsubst lib/%.py,$(MPY_DIR)/%.mpy,$(BOARD_SOURCES))
-# The echo reply in machine code: wire/echo_fast.py is viper source, which
-# mpy-cross compiles to armv6m code inside the .mpy.  A MicroPython board gets
-# it as tcpip/wire/echo_native.mpy, which the interface loads by itself
-# after its first echo reply (nothing compiled on the board; see wire/echo.py).
-# Under its own name (echo_fast.py stays off every board set) so a copy of the
-# .py sources, which would compile it on the board, never loads it unasked.
-# CircuitPython has no native code: its set goes without.
-BOARD_NATIVE = $(if $(filter micropython,$(BOARD_RUNTIME)),$(MPY_DIR)/tcpip/wire/echo_native.mpy)
+# Machine code: the viper sources of lib/tcpip, compiled by mpy-cross to
+# armv6m code inside the .mpy, so a MicroPython board runs them without
+# compiling anything on its heap:
+# - wire/echo_fast.py (viper source) as tcpip/wire/echo_native.mpy, which the
+#   interface loads by itself after its first echo reply (see wire/echo.py);
+# - the texts of wire/native.py (COPY, SUM16) and wire/native_emit.py (EMIT,
+#   ACK), written out as modules by tools/deploy/vipermod.py, as
+#   tcpip/wire/native_mc.mpy, native_emit_mc.mpy and native_ack_mc.mpy, which
+#   tcpip.wire.bytes, tcpip.wire.checksum and tcpip.tcp import before they
+#   fall back to compiling the text (the unix ports, which get the .py).
+# Under their own names (the three sources stay off every board set) so a
+# copy of the .py sources, which would compile them on the board, never
+# loads them unasked.  CircuitPython has no native code: its set goes
+# without the machine code, without the texts, which it cannot compile, and
+# without their loader, wire/viper.py (tcpip.wire.bytes does not import it
+# where sys.implementation._mpy names no native architecture).
+VIPER_SOURCES = lib/tcpip/wire/echo_fast.py lib/tcpip/wire/native.py lib/tcpip/wire/native_emit.py
+BOARD_NO_VIPER = $(if $(filter circuitpython,$(BOARD_RUNTIME)),lib/tcpip/wire/viper.py)
+BOARD_NATIVE = $(if $(filter micropython,$(BOARD_RUNTIME)),$(NATIVE_MPY))
+NATIVE_MPY = $(addprefix $(MPY_DIR)/tcpip/wire/,echo_native.mpy native_mc.mpy native_emit_mc.mpy native_ack_mc.mpy)
 BOARD_MPY_DIR ?= $(MPY_DIR)-boards/$(BOARD)
 
 .PHONY: mpy board-mpy board-files flash flash-micropython flash-circuitpython repl package-json board-check
@@ -107,14 +121,37 @@ BOARD_MPY_DIR ?= $(MPY_DIR)-boards/$(BOARD)
 mpy: $(TCPIP_MPY) ## compile lib/tcpip to .mpy for armv6m, -O3 (.build/mpy-O3; LINES=1: .build/mpy); prints all and BOARD's set
 	@echo "lib/tcpip .mpy ($(MPY_ARCH)$(if $(MPY_OPT), $(MPY_OPT),)): all $$(cat $(TCPIP_MPY) | wc -c) bytes in $(words $(TCPIP_MPY)) files;" \
 	  "board set for $(BOARD): $$(cat $(BOARD_MPY) | wc -c) bytes in $(words $(BOARD_MPY)) files" \
-	  "(the stack, nic/__init__ and $(addprefix nic/,$(BOARD_NICS)))"
+	  "(the stack, nic/__init__ and $(addprefix nic/,$(BOARD_NICS))$(if $(BOARD_NATIVE),; bytecode only: make board-mpy adds $(notdir $(BOARD_NATIVE)),))"
 
-# The echo reply's machine code (MicroPython boards): echo_fast.py (its renamed
-# copy with NAMES=1) compiled as tcpip/wire/echo_native.mpy.
-ECHO_NATIVE_SRC = $(if $(filter 1,$(NAMES)),$(MPY_DIR)/src/tcpip/wire/echo_fast.py,lib/tcpip/wire/echo_fast.py)
-$(MPY_DIR)/tcpip/wire/echo_native.mpy: lib/tcpip/wire/echo_fast.py $(if $(filter 1,$(NAMES)),$(MPY_DIR)/names.map,)
+# The machine code (MicroPython boards, see BOARD_NATIVE), from lib/tcpip or,
+# with NAMES=1, from its renamed copy.
+NATIVE_SRC_DIR = $(if $(filter 1,$(NAMES)),$(MPY_DIR)/src/tcpip/wire,lib/tcpip/wire)
+NATIVE_DEPS = $(if $(filter 1,$(NAMES)),$(MPY_DIR)/names.map,)
+$(MPY_DIR)/tcpip/wire/echo_native.mpy: lib/tcpip/wire/echo_fast.py $(NATIVE_DEPS)
 	@mkdir -p $(dir $@)
-	$(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -s tcpip/wire/echo_native.py -o $@ $(ECHO_NATIVE_SRC)
+	$(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -s tcpip/wire/echo_native.py -o $@ $(NATIVE_SRC_DIR)/echo_fast.py
+
+$(MPY_DIR)/tcpip/wire/native_mc.mpy: lib/tcpip/wire/native.py tools/deploy/vipermod.py $(NATIVE_DEPS)
+	@mkdir -p $(MPY_DIR)/gen $(dir $@)
+	$(BOARD_PYTHON) tools/deploy/vipermod.py $(NATIVE_SRC_DIR)/native.py COPY SUM16 \
+	  --origin lib/tcpip/wire/native.py -o $(MPY_DIR)/gen/native_mc.py
+	$(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -s tcpip/wire/native_mc.py -o $@ $(MPY_DIR)/gen/native_mc.py
+
+# (EMIT's LAYOUT, its control block indices, checked against tcp.py's FIELDS
+# here: the build fails where they differ)
+$(MPY_DIR)/tcpip/wire/native_emit_mc.mpy: lib/tcpip/wire/native_emit.py lib/tcpip/tcp.py tools/deploy/vipermod.py $(NATIVE_DEPS)
+	@mkdir -p $(MPY_DIR)/gen $(dir $@)
+	$(BOARD_PYTHON) tools/deploy/vipermod.py $(NATIVE_SRC_DIR)/native_emit.py EMIT \
+	  --layout lib/tcpip/tcp.py:FIELDS --origin lib/tcpip/wire/native_emit.py -o $(MPY_DIR)/gen/native_emit_mc.py
+	$(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -s tcpip/wire/native_emit_mc.py -o $@ $(MPY_DIR)/gen/native_emit_mc.py
+
+# (ACK's LAYOUT likewise; its own module: Tcp.ack_input's hook is loaded apart
+# from EMIT, and either may fail its check alone)
+$(MPY_DIR)/tcpip/wire/native_ack_mc.mpy: lib/tcpip/wire/native_emit.py lib/tcpip/tcp.py tools/deploy/vipermod.py $(NATIVE_DEPS)
+	@mkdir -p $(MPY_DIR)/gen $(dir $@)
+	$(BOARD_PYTHON) tools/deploy/vipermod.py $(NATIVE_SRC_DIR)/native_emit.py ACK \
+	  --layout lib/tcpip/tcp.py:FIELDS --origin lib/tcpip/wire/native_emit.py -o $(MPY_DIR)/gen/native_ack_mc.py
+	$(MPY_CROSS) -march=$(MPY_ARCH) $(MPY_OPT) -s tcpip/wire/native_ack_mc.py -o $@ $(MPY_DIR)/gen/native_ack_mc.py
 
 ifeq ($(NAMES),1)
 # One run renames the whole package (the names must agree across files); each

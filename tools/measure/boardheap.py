@@ -10,7 +10,9 @@ and measures ``gc.mem_free()`` /
 reset between them):
 
 - ``user``: free at the REPL, after ``import tcpip`` and after
-  ``net = tcpip.start()``, and the modules each step left loaded.
+  ``net = tcpip.start()``, and the modules each step left loaded; the
+  simulated milliseconds ``import tcpip`` (``ms_import``) and
+  ``tcpip.start()`` (``ms_start``: the chip's reset and link included) took.
 - ``data``: what a NIC and a ``Stack`` hold (buffers, rings, control blocks),
   with the code already loaded: the default ``Config`` and variations of it
   (no sockets; one more TCP socket; 4 KB rings; one more UDP socket), the DNS
@@ -57,16 +59,20 @@ MODULES = (
 )
 
 USER = """
-import gc, sys, json
+import gc, sys, json, time
 def loaded():
     return sorted(m for m in sys.modules if m.startswith('tcpip') or m == 'netboot')
 gc.collect()
 r = {'free_repl': gc.mem_free()}
+t = time.ticks_us()
 import tcpip
+r['ms_import'] = time.ticks_diff(time.ticks_us(), t) / 1000
 gc.collect()
 r['free_import'] = gc.mem_free()
 r['loaded_import'] = loaded()
+t = time.ticks_us()
 net = tcpip.start()
+r['ms_start'] = time.ticks_diff(time.ticks_us(), t) / 1000
 gc.collect()
 r['free_started'] = gc.mem_free()
 r['loaded_started'] = loaded()
@@ -196,6 +202,7 @@ def table(r):
     u = r["user"]
     lines = ["heap free: REPL %d, after import tcpip %d, after tcpip.start() %d (static address)"
              % (u["free_repl"], u["free_import"], u["free_started"]),
+             "simulated time: import tcpip %.1f ms, tcpip.start() %.1f ms" % (u["ms_import"], u["ms_start"]),
              "code on the heap at start: %d B (.mpy %d B of the %d B board set with EXTRAS=1;"
              " make flash copies %d B of .mpy for this static address)"
              % (r["code_heap_at_start"], r["mpy_bytes_at_start"], r["mpy_bytes_board_set"],

@@ -29,10 +29,12 @@ def copy_slices(dst, dst_off, src, src_off, n):
 
 # MicroPython: a slice of a bytearray is a copy on the heap and a slice of a
 # memoryview a new view object, so per-segment copies (NIC buffer <-> ring <->
-# application) use a native loop there, compiled from source at import (the
-# file stays plain Python for CPython, CircuitPython and mpy-cross; the source
-# is tcpip/wire/native.py's COPY).  It never reads or writes outside either
-# buffer: n is cut to what both can hold.
+# application) use a native loop there (tcpip/wire/native.py's COPY), loaded
+# at import by tcpip.wire.viper: a MicroPython board set holds it as machine
+# code (tcpip/wire/native_mc.mpy, tools/deploy/board.mk), a unix port compiles
+# the text (this file stays plain Python for CPython, CircuitPython and
+# mpy-cross).  It never reads or writes outside either buffer: n is cut to
+# what both can hold.
 # Viper's code for a byte loop is slow on a Cortex-M0+ (about 67 cycles a
 # byte on the emulated RP2040: 778 us for a 1460-byte segment), so whole
 # words are moved: once the destination is word-aligned, each word is either
@@ -42,44 +44,33 @@ def copy_slices(dst, dst_off, src, src_off, n):
 # word go one by one.
 
 
-def viper_source(name, module="native"):
-    """The text of the viper loop ``name`` in tcpip/wire/native.py (or the
-    module ``module`` of tcpip.wire).  That module is dropped again (from
-    sys.modules and the package) before this returns: a loaded .mpy keeps
-    every string constant for as long as any of its objects lives, so the
-    sources, compiled once, leave the heap this way."""
-    sys = __import__("sys")
-    pkg = __import__("tcpip.wire").wire
-    full = "tcpip.wire." + module
-    try:
-        return getattr(getattr(__import__(full).wire, module), name)
-    finally:
-        sys.modules.pop(full, None)
-        try:
-            delattr(pkg, module)  # the attribute the import set on the package
-        except AttributeError:
-            pass
-
-
 def _load_viper():
+    # COPY with SUM16 (tcpip.wire.checksum's, which checks it itself): one
+    # load of their module.  Not even tried where the runtime loads no
+    # machine code (sys.implementation._mpy's architecture bits 0, or no
+    # _mpy: CircuitPython, CPython), which has no native emitter either.
+    if not getattr(__import__("sys").implementation, "_mpy", 0) >> 10:
+        return None, None
     try:
-        ns = {}
-        exec(viper_source("COPY"), ns)
-        f = ns["copy"]
+        from tcpip.wire.viper import load  # (dropped again by load)
+        code = load(("copy", "sum16"), ("COPY", "SUM16"))
+        if code is None:
+            return None, None
+        f = code[0]
         t = bytearray(4)
         f(t, 1, b"\x01\x02\x03", 1, 5)
         if t != bytearray(b"\x00\x02\x03\x00"):
-            return None
+            return None, code[1]
         # the word paths, every source alignment (a big-endian port fails here)
         src = bytes(range(48))
         for so in range(4):
             t = bytearray(48)
             f(t, 1, src, so, 40)
             if t[1:41] != src[so:so + 40] or t[0] or t[41:] != bytearray(7):
-                return None
-        return f
-    except Exception:  # CPython (NameError), no native emitter (SyntaxError, ValueError)
-        return None
+                return None, code[1]
+        return code
+    except Exception:
+        return None, None
 
 
 def copy_views(dst, dst_off, src, src_off, n):
@@ -90,7 +81,7 @@ def copy_views(dst, dst_off, src, src_off, n):
     dst[dst_off:dst_off + n] = memoryview(src)[src_off:src_off + n]
 
 
-copy_viper = _load_viper()
+copy_viper, sum16_unchecked = _load_viper()  # (the sum: tcpip.wire.checksum checks it)
 if copy_viper is not None:
     copy = copy_viper
 elif __import__("sys").implementation.name == "cpython":

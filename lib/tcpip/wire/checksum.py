@@ -29,16 +29,17 @@ Four implementations of ``sum16``, chosen once at import:
   MemoryError mid-echo), while ~520-byte blocks are found.  Its ulab (on the
   Feather RP2040) sums in software floats: 5.6 ms, and inexact above 2**24.
 - viper (MicroPython with the native emitter: unix, rp2): a machine-code loop
-  over the bytes with an end-around-carry fold; allocates nothing.  It is
-  compiled from source at import, so a runtime without the native emitter
-  (CircuitPython) takes the packed one and CPython the portable one.
+  over the bytes with an end-around-carry fold; allocates nothing.  A
+  MicroPython board set holds it compiled (tcpip/wire/native_mc.mpy), a unix
+  port compiles it from source at import; a runtime without the native
+  emitter (CircuitPython) takes the packed one and CPython the portable one.
 
 ``IMPL`` names the one in use; ``sum16_portable``, ``sum16_chunked`` and
 ``sum16_viper`` (None when unavailable) stay reachable for tests, and
 ``tcpip.wire.checksum_packed.sum16_packed`` (its own module, loaded only
 where there is neither viper nor CPython).
 """
-from tcpip.wire.bytes import viper_source
+from tcpip.wire.bytes import sum16_unchecked as _sum16_loaded
 
 
 def fold(acc):
@@ -92,14 +93,16 @@ def sum16_chunked(buf, start, end):
 # a little-endian word holds two byte-swapped 16-bit words, and the ones'
 # complement sum of byte-swapped words is the byte-swapped sum (RFC 1071
 # 2.(B)), so those words are summed apart, folded and swapped back.  The
-# source is tcpip/wire/native.py's SUM16 (dropped once compiled).
+# source is tcpip/wire/native.py's SUM16: machine code on a MicroPython board
+# (tcpip/wire/native_mc.mpy), compiled at import on a unix port; either is
+# loaded with the copy by tcpip.wire.bytes and checked here.
 
 
 def _load_viper():
     try:
-        ns = {}
-        exec(viper_source("SUM16"), ns)
-        f = ns["sum16"]
+        f = _sum16_loaded
+        if f is None:
+            return None
         # a self-check: a runtime that accepted the source must also agree
         if f(b"\x45\x00\x00\x1c\xff", 0, 5) != 0x441D:  # 0x4500 + 0x001C + 0xFF00, folded
             return None
@@ -109,7 +112,7 @@ def _load_viper():
             if f(b, o, 40) != sum16_portable(b, o, 40):
                 return None
         return f
-    except Exception:  # CPython (NameError), no native emitter (SyntaxError, ValueError)
+    except Exception:
         return None
 
 

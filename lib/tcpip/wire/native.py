@@ -1,10 +1,13 @@
 """The sources of the two viper loops of tcpip/wire: ``COPY`` (``copy`` in
 tcpip.wire.bytes) and ``SUM16`` (``sum16`` in tcpip.wire.checksum), which
-those modules compile at import on MicroPython (the comments on each loop are
-there).  They live apart from the code that uses them because a loaded .mpy
-keeps all its string constants for as long as any of its functions lives:
-``tcpip.wire.bytes.viper_source`` reads one and drops this module again, so
-the 3 KB of text does not stay on a board's heap next to the compiled loops.
+tcpip.wire.viper loads at import on MicroPython (the comments on each loop
+are there): a MicroPython board set holds them compiled ahead, as machine
+code (tcpip/wire/native_mc.mpy, made from this text by tools/deploy/board.mk),
+and leaves this file off; a unix port compiles the text.  They live apart
+from the code that uses them because a loaded .mpy keeps all its string
+constants for as long as any of its functions lives: tcpip.wire.viper reads
+the text and drops this module again, so the 3 KB of text does not stay on
+the heap next to the compiled loops.
 """
 
 COPY = """

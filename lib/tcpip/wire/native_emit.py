@@ -1,11 +1,14 @@
 """The sources of Tcp._emit's viper segment builder ``EMIT`` and of
-Tcp.ack_input's viper ACK taker ``ACK``, which tcpip.tcp compiles at import
-on MicroPython (``tcpip.wire.bytes.viper_source("EMIT", "native_emit")``).  Its own module, apart from tcpip/wire/native.py: the
-copy and the checksum load that one at import, and a loaded .mpy holds all
-its string constants, so EMIT's text would ride along twice more.
+Tcp.ack_input's viper ACK taker ``ACK``, which tcpip.tcp loads at import on
+MicroPython (``tcpip.wire.viper.load``): a MicroPython board set holds them
+compiled ahead, as machine code (tcpip/wire/native_emit_mc.mpy and
+native_ack_mc.mpy, tools/deploy/board.mk), and leaves this file off; a unix
+port compiles the texts.  Its own module, apart from tcpip/wire/native.py:
+the copy and the checksum load that one at import, and a loaded .mpy holds
+all its string constants, so these texts would ride along twice more.
 """
 
-# Tcp._emit's work for a segment without SYN (tcpip.tcp compiles it at import
+# Tcp._emit's work for a segment without SYN (tcpip.tcp loads it at import
 # and falls back to its portable code where it does not compile or its layout
 # check fails): the window to advertise and the ACK bookkeeping in the control
 # block w (an array('I'), tcp.py's FIELDS at the indices below), the
@@ -227,7 +230,7 @@ def emit(w, tx, ring, seq: int, flags: int, n: int, asum: int, mss: int, hdr):
     t[51] = s
 """
 
-# Tcp.ack_input's work (tcpip.tcp compiles it at import where viper does,
+# Tcp.ack_input's work (tcpip.tcp loads it at import where there is viper,
 # its field indices checked against tcp.FIELDS): a received frame (rx, n
 # bytes) taken whole when it is a pure ACK for the connection of block w,
 # the one the last segment was for -- header prediction's cases (a), an ACK
