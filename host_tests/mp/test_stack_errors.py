@@ -41,10 +41,11 @@ def _break_three_ways(rig, recv, input_, timer):
     s.nic.recv_into = nic_recv
     iface_input = s.iface.input
     s.iface.input = _raising_input
-    input_(s, 60, rig.now)
+    s.now_ms = rig.now  # (what the poll that calls them set)
+    input_(s, 60)
     got.append(s.last_error)
     s.iface.input = iface_input
-    assert timer(s, _Boom("timer"), rig.now) == 1000
+    assert timer(s, _Boom("timer")) == 1000
     got.append(s.last_error)
     assert s.stats()["internal_errors"] == 3
     return got

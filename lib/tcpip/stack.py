@@ -242,7 +242,7 @@ class Stack:
         # (anything that does sets iface.wake_at to None).
         if self.tcp.ack_soon:  # ACKs owed since the last poll that nothing carried
             self.tcp.send_soon_acks(now_ms)
-        due = self._receive(now_ms)
+        due = self._receive()
         if self.iface.wake_at is None:
             return self._finish(now_ms, due)
         if self.tcp.ack_soon:
@@ -258,7 +258,7 @@ class Stack:
             self._check_link(now_ms)
         if self.tcp.ack_soon:  # ACKs owed since the last poll that nothing carried
             self.tcp.send_soon_acks(now_ms)
-        return self._finish(now_ms, self._receive(now_ms))
+        return self._finish(now_ms, self._receive())
 
     def _finish(self, now_ms, busy):
         # the timers, and the next wake-up: the earliest deadline (the link
@@ -275,7 +275,7 @@ class Stack:
         self.iface.wake_at = ticks_add(now_ms, wait)
         return wait
 
-    def _receive(self, now_ms):
+    def _receive(self):
         """Drain up to cfg.rx_frames_per_poll frames (the first the one poll
         took already, if it took one); True when more may wait."""
         k = self.cfg.rx_frames_per_poll
@@ -288,7 +288,7 @@ class Stack:
                 n = self._recv()
                 if not n:
                     return False
-            self._input(n, now_ms)
+            self._input(n)
             n = 0
             k -= 1
         return True
@@ -302,9 +302,14 @@ class Stack:
             self._crashed()
         return 0
 
-    def _input(self, n, now_ms):
+    # _input and _timer take the time from self.now_ms (_run set it): an
+    # ``except Exception`` takes 6 stack slots and its try level 3 words,
+    # so a third local would make their frames 12 words, on the heap at
+    # every frame and every timer (tools/measure/frames.py).
+
+    def _input(self, n):
         try:
-            self.iface.input(n, now_ms)
+            self.iface.input(n, self.now_ms)
         except Exception:  # a bug must not take the board off the network
             self._crashed()
 
@@ -313,15 +318,15 @@ class Stack:
         ts = self.transports
         i = 0
         while i < len(ts):  # (a while loop: a for loop's iterator would make the frame too big)
-            w = self._timer(ts[i], now_ms)
+            w = self._timer(ts[i])
             i += 1
             if w < wait:
                 wait = w
         return wait
 
-    def _timer(self, t, now_ms):
+    def _timer(self, t):
         try:
-            return t.timers(now_ms)
+            return t.timers(self.now_ms)
         except Exception:
             self._crashed()
             return 1000

@@ -17,16 +17,16 @@ def recv(self):
     return 0
 
 
-def input_(self, n, now_ms):
+def input_(self, n):
     try:
-        self.iface.input(n, now_ms)
+        self.iface.input(n, self.now_ms)
     except Exception as e:  # a bug must not take the board off the network
         self._crashed(e)
 
 
-def timer(self, t, now_ms):
+def timer(self, t):
     try:
-        return t.timers(now_ms)
+        return t.timers(self.now_ms)
     except Exception as e:
         self._crashed(e)
         return 1000

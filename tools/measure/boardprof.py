@@ -388,7 +388,7 @@ GROUPS = ("driver", "input", "timers", "acks", "app", "poll", "idle")
 # stack's inner functions are left alone (fewer marks, less distortion).
 PLAN = [
     ("driver", [("nic.recv_into", 2), ("nic.send", 2), ("nic.pending", 1)]),
-    ("input", [("stack._input", 3)]),
+    ("input", [("stack._input", 2)]),
     ("timers", [("stack._timers", 2)]),
     ("acks", [("tcp.send_soon_acks", 2)]),
     ("app", [("services.run", 1)]),
@@ -438,7 +438,7 @@ PING_GROUPS = ("rx", "tx", "input", "echo", "timers", "poll", "background", "idl
 PING_PLAN = [
     ("rx", [("nic.recv_into", 2)]),
     ("tx", [("nic.send", 2)]),
-    ("input", [("stack._input", 3)]),
+    ("input", [("stack._input", 2)]),
     ("echo", [("iface._echo_request", 3)]),
     ("timers", [("stack._timers", 2)]),
     ("poll", [("stack.poll", 2)]),
