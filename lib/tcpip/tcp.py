@@ -386,7 +386,22 @@ def _load_native(name, fn, mc):
 
 
 _emit_native = _load_native("EMIT", "emit", "native_emit_mc")
-_ack_native = _load_native("ACK", "ack", "native_ack_mc")
+# Tcp.ack_input's ACK is loaded on first use, not here: by the first bulk
+# send (Connection.send leaving more than a segment queued), where pure ACKs
+# come in a stream; until then the general way takes them.  Its machine code
+# (5 KB on the board) stays off the heap of an application that never sends
+# in bulk (host_tests/test_rp2040_tls.py: an mbedTLS session needs ~27 KB).
+_ack_native = None
+_ack_todo = _copy_viper is not None  # (no viper: nothing to load)
+
+
+def _load_ack():
+    """``_ack_native``, loaded now if not yet (once per process)."""
+    global _ack_native, _ack_todo
+    if _ack_todo:
+        _ack_todo = False
+        _ack_native = _load_native("ACK", "ack", "native_ack_mc")
+    return _ack_native
 
 
 def _sdiff(a, b):
@@ -733,6 +748,8 @@ class Connection:
         if n < 0 or n > len(data) - off:
             n = len(data) - off
         n = _ring_write(self.tcp.buf, self.w, _TX, data, off, n)
+        if self.tcp.ack_lazy and self.w[_TX_COUNT] > self.w[_SND_MSS]:
+            self.tcp.load_ack()  # a bulk send: the ACKs will come in a stream
         if n and self.w[_STATE] >= ESTABLISHED:
             self.tcp._output(self, self.tcp.now_ms)
         return n
@@ -855,13 +872,26 @@ class Tcp:
         self.cookie_buf = bytearray(32)  # 16-byte secret key + the hashed fields
         self.cookie_buf[:16] = urandom(16)
         iface.tcp_input = self.input
+        # Interface.input's hook for pure ACKs: installed by load_ack (on the
+        # first bulk send, or now when another stack loaded it already)
+        self.ack_lazy = _ack_todo or _ack_native is not None
         if _ack_native is not None:
-            iface.memo[_M_TCP_ACK] = self.ack_input  # (Interface.input's hook)
+            self.load_ack()
         iface.arp_done = self.arp_done
         if iface.icmp_error_input is None:
             iface.icmp_error_input = self.icmp_error
 
     # ------------------------------------------------------------------ API
+
+    def load_ack(self):
+        """Take pure ACKs by ``ack_input`` from now on where viper has its
+        native part (loaded on first use; Connection.send calls this on the
+        first bulk send): True when it does, False (the general way) else."""
+        self.ack_lazy = False
+        if _load_ack() is None:
+            return False
+        self.iface.memo[_M_TCP_ACK] = self.ack_input
+        return True
 
     def open(self, remote_ip, remote_port, local_port=0):
         """Active open: allocate a block and send SYN.  Returns the Connection
