@@ -88,7 +88,8 @@ Choices (documented here, decided by the RFCs where they allow):
   ACKs of new data and pure window updates on an ESTABLISHED connection in
   a few steps ahead of the general RFC 9293 3.10.7.4 path, with the same
   outcome (where viper compiles it, a pure ACK or window update is taken
-  from the frame whole by ``Tcp.ack_input``); ``tcp_predicted`` counts them
+  from the frame whole by ``Tcp.ack_input``, loaded on the first bulk send
+  or by ``stack.tcp.load_ack()``); ``tcp_predicted`` counts them
   and ``stack.tcp.hdrpred = False`` sends every segment the general way.
 - A closed connection left in FIN-WAIT-2 is freed after ``tcp_fin_wait2_ms``.
 - A Connection object is recycled once closed and freed: do not use it after

@@ -31,7 +31,9 @@ slice, a heap object: the driver keeps views of the caller's receive buffer
 for two lengths in use (``_view``), and moves a frame of another length, and
 every frame that the chip's buffer end splits, through a bounce buffer of its
 own with views of fixed lengths (``tcpip/nic/bounce.py``, loaded only where
-the copy is MicroPython's viper loop).
+the copy is MicroPython's viper loop, and there only once a few transfers
+were split at the buffer end: a bulk transfer's; those before it and frames
+of other lengths until then use views of the caller's buffer, garbage).
 """
 
 from tcpip.compat import const, ticks_ms, ticks_diff, sleep_ms, EIO, EMSGSIZE, GETATTR_NOT_PROPERTY
