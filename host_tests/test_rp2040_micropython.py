@@ -180,8 +180,10 @@ def test_start_loads_only_the_poll_path_and_leaves_the_heap_to_the_application()
     # with Stack.poll's Ctrl-C fix); a pure ACK taken whole by one viper
     # call (native_emit.py's ACK: +40-60 % out of the board) 5.1 KB for its
     # machine code and 0.6 KB for Tcp.ack_input and the interface's hook:
-    # 85,872 measured
-    assert free_started >= 85500, r
+    # 85,872 measured; that machine code and the bounce buffer loaded on
+    # first use (the first bulk send, a few split transfers) instead: about
+    # 6.8 KB back (quick bench after start 85,616 -> 92,416): 93,584 measured
+    assert free_started >= 93000, r
     H.record("rp2040_micropython_heap", {"heap_free_repl": free_repl, "heap_free_import": free_import,
                                          "heap_free_after_start_static": free_started})
 
