@@ -84,7 +84,7 @@ def test_the_ack_taker_loads_on_the_first_send_that_queues_more_than_a_segment()
         c.send(b"z" * 1461)  # more than a segment queued: loaded where viper is
         native = tcp._copy_viper is not None
         assert (p.stack.iface.memo[M_TCP_ACK] is not None) == native
-        assert (tcp._ack_native is not None) == native and not p.stack.tcp.ack_lazy
+        assert (tcp._ack_native is not None) == native and not tcp._ack_todo
         assert sum(len(f.data) for f in p.out()) == 1461
         p.send(ACK, rcv, seq_add(snd, 1000 + 1460 + 1461))  # taken by either way alike
         assert c.unsent() == 0 and c.snd_una == seq_add(snd, 1000 + 1460 + 1461)

@@ -393,21 +393,7 @@ _emit_native = _load_native("EMIT", "emit", "native_emit_mc")
 # (5 KB on the board) stays off the heap of an application that never sends
 # in bulk (host_tests/test_rp2040_tls.py: an mbedTLS session needs ~27 KB).
 _ack_native = None
-_ack_todo = _copy_viper is not None  # (no viper: nothing to load)
-
-
-def _load_ack():
-    """``_ack_native``, loaded now if not yet (once per process)."""
-    global _ack_native, _ack_todo
-    if _ack_todo:
-        _ack_todo = False
-        _ack_native = _load_native("ACK", "ack", "native_ack_mc")
-        # and its loader's garbage collected now: left, it brings the next
-        # collection forward into the transfer that loaded it (quick bench
-        # out of the board: 318 kB/s steady, as against 386 loaded at import)
-        import gc
-        gc.collect()
-    return _ack_native
+_ack_todo = _copy_viper is not None  # (until the first try; no viper: nothing to load)
 
 
 def _sdiff(a, b):
@@ -754,7 +740,7 @@ class Connection:
         if n < 0 or n > len(data) - off:
             n = len(data) - off
         n = _ring_write(self.tcp.buf, self.w, _TX, data, off, n)
-        if self.tcp.ack_lazy and self.w[_TX_COUNT] > self.w[_SND_MSS]:
+        if _ack_todo and self.w[_TX_COUNT] > self.w[_SND_MSS]:
             self.tcp.load_ack()  # a bulk send: the ACKs will come in a stream
         if n and self.w[_STATE] >= ESTABLISHED:
             self.tcp._output(self, self.tcp.now_ms)
@@ -879,8 +865,7 @@ class Tcp:
         self.cookie_buf[:16] = urandom(16)
         iface.tcp_input = self.input
         # Interface.input's hook for pure ACKs: installed by load_ack (on the
-        # first bulk send, or now when another stack loaded it already)
-        self.ack_lazy = _ack_todo or _ack_native is not None
+        # process's first bulk send, or now when that has been)
         if _ack_native is not None:
             self.load_ack()
         iface.arp_done = self.arp_done
@@ -891,10 +876,19 @@ class Tcp:
 
     def load_ack(self):
         """Take pure ACKs by ``ack_input`` from now on where viper has its
-        native part (loaded on first use; Connection.send calls this on the
-        first bulk send): True when it does, False (the general way) else."""
-        self.ack_lazy = False
-        if _load_ack() is None:
+        native part, loaded now if not yet (once per process: Connection.send
+        calls this on the first bulk send; stacks made later take it at
+        once): True when it does, False (the general way) else."""
+        global _ack_native, _ack_todo
+        if _ack_todo:
+            _ack_todo = False
+            _ack_native = _load_native("ACK", "ack", "native_ack_mc")
+            # and its loader's garbage collected now: left, it brings the
+            # next collection forward into the transfer that loaded it (quick
+            # bench out of the board: 318 kB/s steady, 337 with this)
+            import gc
+            gc.collect()
+        if _ack_native is None:
             return False
         self.iface.memo[_M_TCP_ACK] = self.ack_input
         return True

@@ -154,9 +154,10 @@ class MacrawNIC:
         self._views: list = [None, -1, None, -1, None, 0, 0, 0, -1]  # see _view
         # The bounce buffer and its views of fixed lengths (_read_split,
         # _write_split): made once (_bounce_setup), so no later transfer
-        # makes a view; split transfers until then (-1: never made).
+        # makes a view; split transfers until then.
         self._bounce = None
-        self._b_wait = _B_AFTER if _BOUNCE else -1
+        if _BOUNCE:  # (no attribute where there is none: CircuitPython's heap)
+            self._b_wait = _B_AFTER
         self._int = spi.int_asserted() is not None
         # INTn's level, high (truthy) when nothing is pending: the adapter's
         # int_level (the pin's own read, a C call on MicroPython) where it
@@ -596,8 +597,8 @@ class MacrawNIC:
         # buffer (tcpip/nic/bounce.py) where there is one, else with views.
         # (One transaction of 3 + n bytes is counted by the caller.)
         if self._bounce is None:
-            if self._b_wait:
-                if off + n > self._BUF_BYTES:
+            if not _BOUNCE or self._b_wait:
+                if _BOUNCE and off + n > self._BUF_BYTES:
                     self._b_wait -= 1
                 return self._read_views(off, buf, n)
             self._bounce_setup()
@@ -781,8 +782,9 @@ class MacrawNIC:
         # frame is to be written again (send's _tx_again).  (Counted here
         # beyond _tx_commit's one transaction of 3 + n bytes.)
         if self._bounce is None:
-            if self._b_wait:
-                self._b_wait -= 1
+            if not _BOUNCE or self._b_wait:
+                if _BOUNCE:
+                    self._b_wait -= 1
                 return self._write_views(off, frame, n)
             self._bounce_setup()
         return _b_write(self, off, frame, n)
