@@ -39,6 +39,9 @@ def test_quick_board_bench_reports_every_figure_for_tcpip_and_lwip_with_ratios()
     assert set(out["ratio_to_lwip"]["rp2040-micropython"]) >= {"in_kBps", "out_kBps", "ping_ms"}
     # the heap shrinks as the stack comes up; the reference leaves more to the application
     assert tc["heap_free_repl"] > tc["heap_free_import"] > tc["heap_free_started"] > tc["heap_free_serving"] > 0
+    # the pure-ACK taker (Tcp.ack_input's machine code), not loaded at
+    # start, was loaded by the board's first bulk send (chargen)
+    assert tc["ack_taker_loaded"] is True, tc
     # one full frame costs at least its SPI wire time (12 MHz: 1009 us)
     assert tc["spi_baud"] == 12000000 and tc["nic_send_1514_us"] >= tc["spi_wire_1514_us"] > 1000
     # frames per data segment: into the board one frame acks two segments

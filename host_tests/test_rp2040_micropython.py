@@ -126,7 +126,7 @@ from tcpip.wire import checksum, bytes as wb
 print(json.dumps({'heap': [free_repl, free_import, free_started], 'after_import': after_import,
                   'after_start': loaded(), 'sum16': checksum.IMPL, 'copy': wb.copy is wb.copy_viper,
                   'emit': tcp._emit_native is not None,
-                  'ack': tcp._ack_native is not None}))
+                  'ack_at_start': tcp._ack_native is not None, 'ack': net.stack.tcp.load_ack()}))
 """
 
 
@@ -150,7 +150,8 @@ def test_start_loads_only_the_poll_path_and_leaves_the_heap_to_the_application()
     # the viper code runs from the board set's machine code (its texts are
     # not on the board: tools/deploy/board.mk), and neither it nor its
     # loader stays loaded as a module
-    assert r["sum16"] == "viper" and r["copy"] and r["emit"] and r["ack"], r
+    # (ACK, Tcp.ack_input's, loads on the first bulk send: not at start)
+    assert r["sum16"] == "viper" and r["copy"] and r["emit"] and r["ack"] and not r["ack_at_start"], r
     assert not [m for m in r["after_start"] if "native" in m or m == "tcpip.wire.viper"], r
     # 108,096 bytes free after start on the reference run (the board set
     # built with mpy-cross -O3, socket methods without locked twins, the
@@ -179,8 +180,10 @@ def test_start_loads_only_the_poll_path_and_leaves_the_heap_to_the_application()
     # with Stack.poll's Ctrl-C fix); a pure ACK taken whole by one viper
     # call (native_emit.py's ACK: +40-60 % out of the board) 5.1 KB for its
     # machine code and 0.6 KB for Tcp.ack_input and the interface's hook:
-    # 85,872 measured
-    assert free_started >= 85500, r
+    # 85,872 measured; that machine code and the bounce buffer loaded on
+    # first use (the first bulk send, a few split transfers) instead: about
+    # 7 KB back (quick bench after start 85,616 -> 92,640): 93,664 measured
+    assert free_started >= 93000, r
     H.record("rp2040_micropython_heap", {"heap_free_repl": free_repl, "heap_free_import": free_import,
                                          "heap_free_after_start_static": free_started})
 

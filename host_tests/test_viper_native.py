@@ -120,7 +120,7 @@ from tcpip.wire import bytes as wb, checksum as ck
 from tcpip import tcp
 r = {'modules': sorted(m for m in sys.modules if m.startswith('tcpip.wire.native')),
      'impl': ck.IMPL, 'copy': wb.copy is wb.copy_viper and wb.copy_viper is not None,
-     'emit': tcp._emit_native is not None, 'ack': tcp._ack_native is not None}
+     'emit': tcp._emit_native is not None, 'ack': tcp._load_native('ACK', 'ack', 'native_ack_mc') is not None}
 ns = {}
 exec(%r, ns)
 en = {}

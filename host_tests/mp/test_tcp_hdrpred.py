@@ -49,15 +49,51 @@ def test_pure_ack_and_window_update_are_taken_whole_where_viper_compiles():
         return general(iface, ip, now_ms)
 
     p.stack.iface.tcp_input = spy
+    native = p.stack.tcp.load_ack()  # (else loaded by the first bulk send)
+    assert native == (tcp._copy_viper is not None)
     c.send(b"x" * 1000)
     assert len(p.one().data) == 1000
     p.send(ACK, rcv, seq_add(snd, 1000))  # (a) an ACK of new data
     p.send(ACK, rcv, seq_add(snd, 1000), window=2048)  # (c) a window update
     assert _predicted(p) == 2 and c.unsent() == 0 and c.snd_una == seq_add(snd, 1000)
     assert c.snd_wnd == 2048 and p.stack.stats()["in_tcp"] >= 2
-    assert len(calls) == (0 if tcp._ack_native is not None else 2), calls
+    assert len(calls) == (0 if native else 2), calls
     p.send(ACK, rcv, seq_add(snd, 1000), window=2048)  # the same again: nothing new
-    assert len(calls) == (1 if tcp._ack_native is not None else 3) and _predicted(p) == 2
+    assert len(calls) == (1 if native else 3) and _predicted(p) == 2
+
+
+def test_the_ack_taker_loads_on_the_first_send_that_queues_more_than_a_segment():
+    # its machine code (5 KB on a board) stays off the heap until a
+    # connection sends in bulk: short writes (a request, a TLS handshake)
+    # leave pure ACKs to the general way
+    import tcpip.tcp as tcp
+    from tcpip.iface import M_TCP_ACK
+    saved = tcp._ack_native, tcp._ack_todo
+    tcp._ack_native, tcp._ack_todo = None, tcp._copy_viper is not None  # (as after import)
+    try:
+        p = Peer()
+        c, snd, rcv = p.accept()
+        assert p.stack.iface.memo[M_TCP_ACK] is None
+        c.send(b"x" * 1000)
+        assert len(p.one().data) == 1000
+        p.send(ACK, rcv, seq_add(snd, 1000))
+        c.send(b"y" * 1460)  # a segment's worth queued: not yet
+        assert p.stack.iface.memo[M_TCP_ACK] is None and tcp._ack_native is None
+        assert len(p.one().data) == 1460
+        p.send(ACK, rcv, seq_add(snd, 1000 + 1460))
+        c.send(b"z" * 1461)  # more than a segment queued: loaded where viper is
+        native = tcp._copy_viper is not None
+        assert (p.stack.iface.memo[M_TCP_ACK] is not None) == native
+        assert (tcp._ack_native is not None) == native and not tcp._ack_todo
+        assert sum(len(f.data) for f in p.out()) == 1461
+        p.send(ACK, rcv, seq_add(snd, 1000 + 1460 + 1461))  # taken by either way alike
+        assert c.unsent() == 0 and c.snd_una == seq_add(snd, 1000 + 1460 + 1461)
+        # a stack made once it is loaded takes pure ACKs with it from the start
+        q = Peer()
+        assert (q.stack.iface.memo[M_TCP_ACK] is not None) == native
+    finally:
+        if tcp._ack_native is None:
+            tcp._ack_native, tcp._ack_todo = saved
 
 
 def test_pure_acks_the_general_way_drops_are_dropped_the_same_way():

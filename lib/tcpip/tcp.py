@@ -89,7 +89,8 @@ Choices (documented here, decided by the RFCs where they allow):
   ACKs of new data and pure window updates on an ESTABLISHED connection in
   a few steps ahead of the general RFC 9293 3.10.7.4 path, with the same
   outcome (where viper compiles it, a pure ACK or window update is taken
-  from the frame whole by ``Tcp.ack_input``); ``tcp_predicted`` counts them
+  from the frame whole by ``Tcp.ack_input``, loaded on the first bulk send
+  or by ``stack.tcp.load_ack()``); ``tcp_predicted`` counts them
   and ``stack.tcp.hdrpred = False`` sends every segment the general way.
 - A closed connection left in FIN-WAIT-2 is freed after ``tcp_fin_wait2_ms``.
 - A Connection object is recycled once closed and freed: do not use it after
@@ -387,7 +388,13 @@ def _load_native(name, fn, mc):
 
 
 _emit_native = _load_native("EMIT", "emit", "native_emit_mc")
-_ack_native = _load_native("ACK", "ack", "native_ack_mc")
+# Tcp.ack_input's ACK is loaded on first use, not here: by the first bulk
+# send (Connection.send leaving more than a segment queued), where pure ACKs
+# come in a stream; until then the general way takes them.  Its machine code
+# (5 KB on the board) stays off the heap of an application that never sends
+# in bulk (host_tests/test_rp2040_tls.py: an mbedTLS session needs ~27 KB).
+_ack_native = None
+_ack_todo = _copy_viper is not None  # (until the first try; no viper: nothing to load)
 
 
 def _sdiff(a, b):
@@ -734,6 +741,8 @@ class Connection:
         if n < 0 or n > len(data) - off:
             n = len(data) - off
         n = _ring_write(self.tcp.buf, self.w, _TX, data, off, n)
+        if _ack_todo and self.w[_TX_COUNT] > self.w[_SND_MSS]:
+            self.tcp.load_ack()  # a bulk send: the ACKs will come in a stream
         if n and self.w[_STATE] >= ESTABLISHED:
             self.tcp._output(self, self.tcp.now_ms)
         return n
@@ -856,13 +865,34 @@ class Tcp:
         self.cookie_buf = bytearray(32)  # 16-byte secret key + the hashed fields
         self.cookie_buf[:16] = urandom(16)
         iface.tcp_input = self.input
+        # Interface.input's hook for pure ACKs: installed by load_ack (on the
+        # process's first bulk send, or now when that has been)
         if _ack_native is not None:
-            iface.memo[_M_TCP_ACK] = self.ack_input  # (Interface.input's hook)
+            self.load_ack()
         iface.arp_done = self.arp_done
         if iface.icmp_error_input is None:
             iface.icmp_error_input = self.icmp_error
 
     # ------------------------------------------------------------------ API
+
+    def load_ack(self):
+        """Take pure ACKs by ``ack_input`` from now on where viper has its
+        native part, loaded now if not yet (once per process: Connection.send
+        calls this on the first bulk send; stacks made later take it at
+        once): True when it does, False (the general way) else."""
+        global _ack_native, _ack_todo
+        if _ack_todo:
+            _ack_todo = False
+            _ack_native = _load_native("ACK", "ack", "native_ack_mc")
+            # and its loader's garbage collected now: left, it brings the
+            # next collection forward into the transfer that loaded it (quick
+            # bench out of the board: 318 kB/s steady, 337 with this)
+            import gc
+            gc.collect()
+        if _ack_native is None:
+            return False
+        self.iface.memo[_M_TCP_ACK] = self.ack_input
+        return True
 
     def open(self, remote_ip, remote_port, local_port=0):
         """Active open: allocate a block and send SYN.  Returns the Connection

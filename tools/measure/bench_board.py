@@ -368,7 +368,10 @@ _a1 = gc.mem_alloc()
 gc.enable()
 _svc.stop()
 services._started.remove(_svc)
-print('bench-stats ' + json.dumps({'alloc_serving_bytes': _a1 - _a0, 'stack': _st.stats()}))
+from tcpip.iface import M_TCP_ACK
+print('bench-stats ' + json.dumps({'alloc_serving_bytes': _a1 - _a0, 'stack': _st.stats(),
+                                   'ack_taker': _st.iface.memo[M_TCP_ACK] is not None,
+                                   'bounce': getattr(net.nic, '_bounce', None) is not None}))
 """
 
 
@@ -460,6 +463,10 @@ def bench_tcpip(nbytes, wall_s):
         _measure(b, peer, nbytes, wall_s, res)
         st = _serve_stop(b)
         res["alloc_serving_bytes"] = st["alloc_serving_bytes"]
+        # loaded on first use: the ACK taker by the first bulk send, the
+        # driver's bounce buffer after a few split transfers
+        res["ack_taker_loaded"] = st.get("ack_taker")
+        res["bounce_made"] = st.get("bounce")
         s = st["stack"]
         # segments the board sent and the peer sent it (the board counts no segments in)
         res["data_segments"] = s["tcp_segs_out"] + peer.stack.stats()["tcp_segs_out"]

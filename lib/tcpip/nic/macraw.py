@@ -31,7 +31,9 @@ slice, a heap object: the driver keeps views of the caller's receive buffer
 for two lengths in use (``_view``), and moves a frame of another length, and
 every frame that the chip's buffer end splits, through a bounce buffer of its
 own with views of fixed lengths (``tcpip/nic/bounce.py``, loaded only where
-the copy is MicroPython's viper loop).
+the copy is MicroPython's viper loop, and there only once a few transfers
+were split at the buffer end: a bulk transfer's; those before it and frames
+of other lengths until then use views of the caller's buffer, garbage).
 """
 
 from tcpip.compat import const, ticks_ms, ticks_diff, sleep_ms, EIO, EMSGSIZE, GETATTR_NOT_PROPERTY
@@ -42,10 +44,16 @@ from tcpip.wire.bytes import copy
 # The bounce buffer where the copy is MicroPython's viper loop; without it
 # (CircuitPython, CPython) a copy makes views anyway, so split transfers use
 # views of the caller's buffer and the 1.5 KB are not spent (CircuitPython has
-# about 20 KB of heap left once the stack is up).
+# about 20 KB of heap left once the stack is up).  Made, and its module
+# loaded, once _B_AFTER transfers were split at the chip's buffer end (one in
+# ~11 full frames: a bulk transfer's); until then views (short-lived
+# garbage).  So its 3 KB stay off the heap of an application that moves few
+# frames, and are not made in the middle of a short-lived big block either
+# (an mbedTLS session on the board needs ~27 KB, a contiguous 16 KB of it:
+# host_tests/test_rp2040_tls.py).
 _BOUNCE = _bytes.copy_viper is not None
-if _BOUNCE:  # (a module of its own: not loaded where it is not used)
-    from tcpip.nic.bounce import setup as _b_setup, read_split as _b_read, write_split as _b_write
+_B_AFTER = const(8)
+_b_read = _b_write = None  # (tcpip/nic/bounce.py's, once loaded)
 
 # Common registers at the same address on both chips.
 _MR = const(0x0000)
@@ -145,10 +153,11 @@ class MacrawNIC:
         self._pad_mv = memoryview(self._pad)
         self._views: list = [None, -1, None, -1, None, 0, 0, 0, -1]  # see _view
         # The bounce buffer and its views of fixed lengths (_read_split,
-        # _write_split): made once here, so no transfer makes a view.
+        # _write_split): made once (_bounce_setup), so no later transfer
+        # makes a view; split transfers until then.
         self._bounce = None
-        if _BOUNCE:
-            _b_setup(self)
+        if _BOUNCE:  # (no attribute where there is none: CircuitPython's heap)
+            self._b_wait = _B_AFTER
         self._int = spi.int_asserted() is not None
         # INTn's level, high (truthy) when nothing is pending: the adapter's
         # int_level (the pin's own read, a C call on MicroPython) where it
@@ -588,8 +597,21 @@ class MacrawNIC:
         # buffer (tcpip/nic/bounce.py) where there is one, else with views.
         # (One transaction of 3 + n bytes is counted by the caller.)
         if self._bounce is None:
-            return self._read_views(off, buf, n)
+            if not _BOUNCE or self._b_wait:
+                if _BOUNCE and off + n > self._BUF_BYTES:
+                    self._b_wait -= 1
+                return self._read_views(off, buf, n)
+            self._bounce_setup()
         _b_read(self, off, buf, n)
+
+    def _bounce_setup(self):
+        # the bounce buffer, its views and tcpip/nic/bounce.py's functions,
+        # once _B_AFTER transfers were split (_BOUNCE)
+        global _b_read, _b_write
+        from tcpip.nic.bounce import setup, read_split, write_split
+        _b_read = read_split
+        _b_write = write_split
+        setup(self)
 
     def _read_views(self, off, buf, n):
         # _read_split without the bounce buffer: views of buf (_BOUNCE)
@@ -760,7 +782,11 @@ class MacrawNIC:
         # frame is to be written again (send's _tx_again).  (Counted here
         # beyond _tx_commit's one transaction of 3 + n bytes.)
         if self._bounce is None:
-            return self._write_views(off, frame, n)
+            if not _BOUNCE or self._b_wait:
+                if _BOUNCE:
+                    self._b_wait -= 1
+                return self._write_views(off, frame, n)
+            self._bounce_setup()
         return _b_write(self, off, frame, n)
 
     def _write_views(self, off, frame, n):

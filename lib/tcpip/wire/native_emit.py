@@ -1,6 +1,7 @@
 """The sources of Tcp._emit's viper segment builder ``EMIT`` and of
-Tcp.ack_input's viper ACK taker ``ACK``, which tcpip.tcp loads at import on
-MicroPython (``tcpip.wire.viper.load``): a MicroPython board set holds them
+Tcp.ack_input's viper ACK taker ``ACK``, which tcpip.tcp loads on
+MicroPython (``tcpip.wire.viper.load``; EMIT at import, ACK on the first
+bulk send: Tcp.load_ack): a MicroPython board set holds them
 compiled ahead, as machine code (tcpip/wire/native_emit_mc.mpy and
 native_ack_mc.mpy, tools/deploy/board.mk), and leaves this file off; a unix
 port compiles the texts.  Its own module, apart from tcpip/wire/native.py:
@@ -230,11 +231,12 @@ def emit(w, tx, ring, seq: int, flags: int, n: int, asum: int, mss: int, hdr):
     t[51] = s
 """
 
-# Tcp.ack_input's work (tcpip.tcp loads it at import where there is viper,
-# its field indices checked against tcp.FIELDS): a received frame (rx, n
-# bytes) taken whole when it is a pure ACK for the connection of block w,
-# the one the last segment was for -- header prediction's cases (a), an ACK
-# of new data outside fast recovery, and (c), a window update -- with every
+# Tcp.ack_input's work (tcpip.tcp loads it where there is viper, on the
+# first bulk send, its field indices checked against tcp.FIELDS): a
+# received frame (rx, n bytes) taken whole when it is a pure ACK for the
+# connection of block w, the one the last segment was for -- header
+# prediction's cases (a), an ACK of new data outside fast recovery, and
+# (c), a window update -- with every
 # check the general way makes before it would reach them (Interface.input:
 # IPv4 to our MAC; IPv4.parse and Interface._ip_input: version, length,
 # header checksum, no fragment, TTL, to our address from no bogus one;
