@@ -1759,6 +1759,13 @@ class Tcp:
     def _cookie_input(self, l, ip, seg, buf, dlen, now_ms):
         """An ACK for listener l with no connection: False when it does not
         carry a valid cookie, else None (taken) or a drop reason."""
+        # The time slot first, from the ACK's high half (small ints): most
+        # ACKs that come here are a closed connection's late ones (a peer's
+        # ACKs after our close), which fail it, and the 32-bit values below
+        # would be heap ints on a 32-bit board (~300 B a segment on mp32)
+        h = seg.ack_hi if seg.ack_lo else (seg.ack_hi - 1) & 0xFFFF  # (ack - 1) >> 16
+        if ((now_ms >> 16) - (h >> 8)) & 0xFF > 1:
+            return False  # older than two 64 s slots (as below)
         ck = (seg.ack - 1) & _MASK
         slot = ck >> 24
         if ((now_ms >> 16) - slot) & 0xFF > 1:
