@@ -365,6 +365,33 @@ def test_zero_bytes_allocated_per_stray_ack_to_a_listening_port():
     assert sink.sent == 100 and bytes(sink.frame[:sink.n]) == out[0]
 
 
+def test_a_connections_isn_allocates_the_same_whatever_its_value():
+    # Tcp._init_send draws the ISN (RFC 6528): as one 32-bit int it was a
+    # heap int on a 32-bit port 3 times in 4, and so were the steps to its
+    # halves, so a connection's open allocated 64 to 288 B by chance (the
+    # board's alloc-per-segment test saw sessions differ by 224 B); in
+    # halves from four random bytes it allocates the same every time
+    from framehelp import Rig
+    sa_hi, sa_lo, una, nxt, smax, iss = 10, 11, 12, 13, 14, 0x10000  # (tcp.py's _SA_HI.. and _ISS)
+    rig = Rig()
+    tcp = rig.stack.tcp
+    c = tcp.pool[0]
+    w = c.w
+    seen = set()
+    grew = set()
+    for _ in range(40):
+        if IS_MP:
+            grew.add(_heap_delta(lambda: tcp._init_send(c), 1))
+        else:
+            tcp._init_send(c)
+        seen.add((w[sa_hi], w[sa_lo]))
+        assert w[una] == w[nxt] == w[smax] == iss
+    assert len(seen) >= 39, seen  # random (RFC 6528): 40 draws, nearly surely all different
+    if IS_MP:
+        print("bytes per ISN drawn: %r" % sorted(grew))
+        assert len(grew) == 1 and max(grew) <= 64, grew
+
+
 def test_zero_bytes_allocated_per_ignored_dns_answer():
     # spoofed answers to a pending query (wrong id) are counted, not built into names
     from framehelp import Rig, udp_frame
