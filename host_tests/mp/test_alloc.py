@@ -418,35 +418,6 @@ def test_tx_views_of_a_connections_three_frame_lengths_allocate_nothing():
         assert len(iface._view(n)) == n
 
 
-def test_a_drop_reasons_first_drop_allocates_nothing():
-    # Counters.drop learns a reason (its counter's place) at its first drop:
-    # that built "drop_" + why and grew the reasons table, so the first
-    # stray ACK of a run (tcp_no_socket) cost the board 64 B inside
-    # whichever session it came in
-    from framehelp import Rig
-    rig = Rig()
-    ctr = rig.stack.counters
-    whys = ("tcp_no_socket", "ip_checksum", "udp_checksum", "tcp_checksum", "eth_type",
-            "arp_malformed", "ip_fragment", "tcp_backlog", "icmp_checksum", "no_route")
-
-    def first_drops():
-        for why in whys:
-            ctr.drop(why)
-    if IS_MP:
-        grew = _heap_delta(first_drops, 1)
-        print("alloc for %d first drops: %d bytes" % (len(whys), grew))
-        assert grew == 0, grew
-    else:
-        first_drops()
-    for why in whys:
-        assert ctr.get("drop_" + why) == 1, why
-    try:
-        ctr.drop("no_such_reason")
-        assert False, "a reason no layer declared"
-    except KeyError:
-        pass
-
-
 def test_zero_bytes_allocated_per_ignored_dns_answer():
     # spoofed answers to a pending query (wrong id) are counted, not built into names
     from framehelp import Rig, udp_frame

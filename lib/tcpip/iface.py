@@ -187,29 +187,13 @@ class Counters:
         # counter, filled in at each reason's first drop: drop() finds the
         # counter without building its name (a string concatenation is a
         # heap allocation per dropped frame), and a reason never seen costs
-        # no memory but its slot in the table (the key is the caller's own
-        # string: a qstr on MicroPython); group() sizes the table for every
-        # declared reason, so a first drop allocates nothing either
+        # no memory (the key is the caller's own string: a qstr on MicroPython)
         self.reasons = {}
 
     def group(self, names):
         """Add a group; returns its array of counters (index = position in names)."""
         v = uint32_slots(len(names))
         self.groups.append((names, v))
-        # room in reasons for every "drop_" counter: as many placeholder keys
-        # put in and taken out (MicroPython and CPython keep a dict's table
-        # when keys go), so learning a reason at its first drop never grows
-        # the table (~8 B a reason on a 32-bit board, taken at build time)
-        r = self.reasons
-        n = 0
-        for g in self.groups:
-            for x in g[0]:
-                if x.startswith("drop_"):
-                    n += 1
-        for i in range(n):
-            r[-1 - i] = 0
-        for i in range(n):
-            del r[-1 - i]
         return v
 
     def drop(self, why):
@@ -222,16 +206,14 @@ class Counters:
         self.groups[k >> 8][1][k & 0xFF] += 1
 
     def _learn(self, why):
-        # "drop_" + why found without building it (no string made)
-        n = len(why) + 5
+        name = "drop_" + why
         for g in range(len(self.groups)):
             names = self.groups[g][0]
             for i in range(len(names)):
-                x = names[i]
-                if len(x) == n and x.endswith(why) and x.startswith("drop_"):
+                if names[i] == name:
                     self.reasons[why] = k = (g << 8) | i
                     return k
-        raise KeyError("drop_" + why)
+        raise KeyError(name)
 
     def _slot(self, name):
         """(array, index) of a counter by name; KeyError for a name no layer declared."""
