@@ -95,12 +95,14 @@ def test_quick_tls_bench_reports_its_figures_payload_checked():
 # whole: heap ints; now the cookie's time slot from the ACK's high half
 # first), the ISN drawn as a 32-bit int (64..288 B by its value; now in
 # halves), iface._view's two TX views for a connection's three lengths
-# (1514, 54, 58: now four kept) and a drop reason's first drop (64 B; now
-# none).  host_tests/mp/test_alloc.py has a test for each.  Left (five
-# runs, 2026-12-03): sessions allocate 80..208 B each whatever their size,
-# 60 kB minus 20 kB -48..+64 B: the SYN's 48 B (urandom's bytes), the serve
-# loop's Ctrl-C (its traceback, as deep as where it lands) and the driver's
-# RX view cache admitting a length now and then (16 B, tcpip/nic/macraw.py).
+# (1514, 54, 58: now four kept); host_tests/mp/test_alloc.py has a test
+# for each.  Left (eight runs, 2026-12-03): sessions allocate 80..208 B
+# each whatever their size, 60 kB minus 20 kB -48..+64 B: the SYN's 48 B
+# (urandom's bytes), the serve loop's Ctrl-C (its traceback, as deep as
+# where it lands), the driver's RX view cache admitting a length now and
+# then (16 B, tcpip/nic/macraw.py) and a drop reason's first drop, once a
+# run (Counters.drop: the reasons table grows, 64 B; sizing it at build
+# took ~0.5 KB of heap and was not kept).
 # So the test allows 128 B (eight blocks) between the two sessions: an
 # allocation per segment would be >= 16 B x 49 extra segments.
 def test_tcpip_allocates_nothing_per_tcp_segment_on_the_board_heap():
