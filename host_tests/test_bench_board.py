@@ -96,26 +96,30 @@ def test_quick_tls_bench_reports_its_figures_payload_checked():
 # every new length.  Now split transfers go through the driver's bounce buffer
 # (fixed views) and the cache keeps its two lengths in use (clock algorithm),
 # reading other lengths through the bounce buffer (tcpip/nic/macraw.py).
-# What is left (counted the same way, 2026-12-03, after that): out of the
-# board (chargen) ~1.2 KB more for 60 kB than for 20 kB inside Stack._input
-# (the ACK's processing and the data it sends, above the driver: nic.send and
-# nic.recv_into 0 B), and iface._view's two-length cache of TX views (16 B
-# per new length); into the board (discard) 60 kB allocated -224, -32 and
-# +16 B against 20 kB over three runs (a block or two per session, not per
-# segment).  Three runs with --runxfail after the driver work was re-landed
-# with Stack.poll's Ctrl-C fix (2026-12-03, 15-24 s each on a loaded
-# machine): chargen +5.3, +10.4, +12.0 B per extra segment; discard +16,
-# -176, +64 B.
-@pytest.mark.xfail(reason="out of the board the heap still grows per extra segment above the driver "
-                   "(Stack._input: TCP output on ACKs, iface._view): comment above; the driver "
-                   "allocates nothing per frame (host_tests/mp/test_w5500_driver.py)",
-                   strict=False)
+# What was left after that (counted the same way, 2026-12-03), all of it
+# per session, none per segment, but varying with the session and so with
+# the transfer's size: out of the board ~1.2 KB in Tcp.input for the late
+# ACKs of a closed connection (the SYN-cookie check took their 32-bit ack
+# whole: heap ints; now the cookie's time slot from the ACK's high half
+# first), the ISN drawn as a 32-bit int (64..288 B by its value; now in
+# halves), iface._view's two TX views for a connection's three lengths
+# (1514, 54, 58: now four kept); host_tests/mp/test_alloc.py has a test
+# for each.  Left (eight runs, 2026-12-03): sessions allocate 80..208 B
+# each whatever their size, 60 kB minus 20 kB -48..+64 B: the SYN's 48 B
+# (urandom's bytes), the serve loop's Ctrl-C (its traceback, as deep as
+# where it lands), the driver's RX view cache admitting a length now and
+# then (16 B, tcpip/nic/macraw.py) and a drop reason's first drop, once a
+# run (Counters.drop: the reasons table grows, 64 B; sizing it at build
+# took ~0.5 KB of heap and was not kept).
+# So the test allows 128 B (eight blocks) between the two sessions: an
+# allocation per segment would be >= 16 B x 49 extra segments.
 def test_tcpip_allocates_nothing_per_tcp_segment_on_the_board_heap():
     """gc disabled in the services loop: a 60 kB transfer into the board
     allocates no more than a 20 kB one (both after a first session warmed up),
-    and likewise out of the board; the figures go to measurements.jsonl either
-    way.  An allocation on every segment (at least one 16-byte block each)
-    shows as >= 16 B per extra segment."""
+    and likewise out of the board, but for a few blocks a session (the
+    comment above); the figures go to measurements.jsonl either way.  An
+    allocation on every segment (at least one 16-byte block each) shows as
+    >= 16 B per extra segment."""
     peer = BB.SimPeer()
     b = BB.tcpip_board(peer)
     try:
@@ -139,6 +143,6 @@ def test_tcpip_allocates_nothing_per_tcp_segment_on_the_board_heap():
         for kind in ("discard", "chargen"):
             r = rec[kind]
             assert r["extra_segments"] >= 20, rec
-            assert r["alloc_60kB"] - r["alloc_20kB"] <= 0, rec
+            assert r["alloc_60kB"] - r["alloc_20kB"] <= 128, rec
     finally:
         b.close()

@@ -302,6 +302,122 @@ def test_zero_bytes_allocated_per_dropped_frame():
     assert not grown, "bytes allocated per dropped frame: %r" % grown
 
 
+class _SinkNic:
+    """A NIC that keeps the last frame sent in a buffer of its own (allocates nothing)."""
+
+    def __init__(self):
+        self.frame = bytearray(1514)
+        self.n = 0
+        self.sent = 0
+
+    def send(self, frame):
+        n = len(frame)
+        self.frame[:n] = frame
+        self.n = n
+        self.sent += 1
+
+
+def _stray_ack(seq, ack, dport=19):
+    """An ACK from the peer for a connection we do not have (as a peer's late
+    ACKs after a close), with its checksum."""
+    from framehelp import ipv4_frame, PEER_IP, US_IP
+    from tcpip.wire import ipv4, tcp as wtcp
+    seg = bytearray(20)
+    wtcp.emit(seg, 0, 40000, dport, seq, ack, wtcp.ACK, 1000)
+    wtcp.finish(seg, 0, 20, ipv4.aton(PEER_IP), ipv4.aton(US_IP))
+    return ipv4_frame(PEER_IP, US_IP, ipv4.PROTO_TCP, bytes(seg))
+
+
+def test_zero_bytes_allocated_per_stray_ack_to_a_listening_port():
+    # An ACK to a listening port with no connection (the peer's ACKs that
+    # arrive after the board closed its side, a scan) is checked as a SYN
+    # cookie: outside the cookie's time slot it is answered with a RST at
+    # once.  Its 32-bit ack and seq, taken whole, were heap ints on a
+    # 32-bit port (16-byte blocks on the board for every such segment: the
+    # chargen sessions of host_tests/test_bench_board.py, up to 1.2 KB)
+    from framehelp import Rig
+    from tcpip.wire.bytes import copy
+    from tcpip.wire import tcp as wtcp
+    rig = Rig()
+    rig.learn()
+    rig.stack.tcp.listen(19)
+    frame = _stray_ack(0xC1234567, 0xC0001235)  # ack's top byte: no cookie slot of now
+    iface = rig.iface
+    n = len(frame)
+    copy(iface.rx, 0, frame, 0, n)
+    for _ in range(3):
+        iface.input(n, rig.now)
+    out = rig.out()
+    assert len(out) == 3, out
+    for f in out:  # RFC 9293 3.10.7.1: <SEQ=SEG.ACK><CTL=RST>
+        assert f[34 + 13] == wtcp.RST and f[34 + 4:34 + 8] == b"\xc0\x00\x12\x35", f
+    sink = _SinkNic()
+    iface.nic = sink  # (the Link copies every frame it carries: a heap object)
+    if IS_MP:
+        grew = _heap_delta(lambda: iface.input(n, rig.now), 100)
+        print("alloc per stray ACK: %d bytes" % (grew // 100))
+        assert grew == 0, grew
+    else:
+        for _ in range(100):
+            iface.input(n, rig.now)
+    assert rig.stack.counters.get("drop_tcp_no_socket") == 103
+    assert rig.stack.counters.get("tcp_rst_tx") == 103
+    assert sink.sent == 100 and bytes(sink.frame[:sink.n]) == out[0]
+
+
+def test_a_connections_isn_allocates_the_same_whatever_its_value():
+    # Tcp._init_send draws the ISN (RFC 6528): as one 32-bit int it was a
+    # heap int on a 32-bit port 3 times in 4, and so were the steps to its
+    # halves, so a connection's open allocated 64 to 288 B by chance (the
+    # board's alloc-per-segment test saw sessions differ by 224 B); in
+    # halves from four random bytes it allocates the same every time
+    from framehelp import Rig
+    sa_hi, sa_lo, una, nxt, smax, iss = 10, 11, 12, 13, 14, 0x10000  # (tcp.py's _SA_HI.. and _ISS)
+    rig = Rig()
+    tcp = rig.stack.tcp
+    c = tcp.pool[0]
+    w = c.w
+    seen = set()
+    grew = set()
+    for _ in range(40):
+        if IS_MP:
+            grew.add(_heap_delta(lambda: tcp._init_send(c), 1))
+        else:
+            tcp._init_send(c)
+        seen.add((w[sa_hi], w[sa_lo]))
+        assert w[una] == w[nxt] == w[smax] == iss
+    assert len(seen) >= 39, seen  # random (RFC 6528): 40 draws, nearly surely all different
+    if IS_MP:
+        print("bytes per ISN drawn: %r" % sorted(grew))
+        assert len(grew) == 1 and max(grew) <= 64, grew
+
+
+def test_tx_views_of_a_connections_three_frame_lengths_allocate_nothing():
+    # Interface._view: a TCP connection sends frames of three lengths (full
+    # segments, pure ACKs, the SYN-ACK with its MSS option; 1514, 54, 58 on
+    # the board): each a view made once.  With two views kept, every
+    # session on the board made one or two again (16 B each)
+    from framehelp import Rig
+    rig = Rig()
+    iface = rig.iface
+    lengths = (1514, 54, 58, 1514, 54, 1514, 60, 54, 58)
+    for n in lengths:
+        v = iface._view(n)
+        assert len(v) == n
+        iface.tx[n - 1] = n & 0xFF
+        assert v[n - 1] == n & 0xFF  # a view of tx, not a copy
+
+    def cycle():
+        for n in lengths:
+            iface._view(n)
+    if IS_MP:
+        grew = _heap_delta(cycle, 20)
+        print("alloc per cycle of four TX lengths: %d bytes" % (grew // 20))
+        assert grew == 0, grew
+    for n in lengths:
+        assert len(iface._view(n)) == n
+
+
 def test_zero_bytes_allocated_per_ignored_dns_answer():
     # spoofed answers to a pending query (wrong id) are counted, not built into names
     from framehelp import Rig, udp_frame

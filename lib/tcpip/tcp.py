@@ -1075,10 +1075,22 @@ class Tcp:
         w = c.w
         # RFC 9293 3.4.1 / RFC 6528: an unpredictable ISN per connection; the
         # send anchor goes 64 KB below it (the ISS is _ISS in relative terms)
-        if iss < 0:
-            iss = self.isn() & _MASK
-        w[_SA_HI] = ((iss >> 16) - 1) & 0xFFFF  # the anchor: iss - _ISS (2**16)
-        w[_SA_LO] = iss & 0xFFFF
+        if iss >= 0:
+            w[_SA_HI] = iss >> 16  # (the anchor, below)
+            w[_SA_LO] = iss & 0xFFFF
+        elif self.isn is random32:
+            # the default source in 16-bit halves: random32's value is a
+            # heap int on a 32-bit board 3 times in 4 (and so are the steps
+            # to the halves), so what a connection's open allocates would
+            # vary with it; four random bytes, one object, every time
+            iss = urandom(4)
+            w[_SA_HI] = (iss[0] << 8) | iss[1]
+            w[_SA_LO] = (iss[2] << 8) | iss[3]
+        else:
+            iss = self.isn() & _MASK  # (a test's ISN source)
+            w[_SA_HI] = iss >> 16
+            w[_SA_LO] = iss & 0xFFFF
+        w[_SA_HI] = (w[_SA_HI] - 1) & 0xFFFF  # the anchor: iss - _ISS (2**16)
         w[_SND_UNA] = _ISS
         w[_SND_NXT] = _ISS
         w[_SND_MAX] = _ISS
@@ -1793,6 +1805,13 @@ class Tcp:
     def _cookie_input(self, l, ip, seg, buf, dlen, now_ms):
         """An ACK for listener l with no connection: False when it does not
         carry a valid cookie, else None (taken) or a drop reason."""
+        # The time slot first, from the ACK's high half (small ints): most
+        # ACKs that come here are a closed connection's late ones (a peer's
+        # ACKs after our close), which fail it, and the 32-bit values below
+        # would be heap ints on a 32-bit board (~300 B a segment on mp32)
+        h = seg.ack_hi if seg.ack_lo else (seg.ack_hi - 1) & 0xFFFF  # (ack - 1) >> 16
+        if ((now_ms >> 16) - (h >> 8)) & 0xFF > 1:
+            return False  # older than two 64 s slots (as below)
         ck = (seg.ack - 1) & _MASK
         slot = ck >> 24
         if ((now_ms >> 16) - slot) & 0xFF > 1:
