@@ -21,8 +21,11 @@ MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 # pool is one 23.4 KB block: 448 KB ran out of one that size, 456 KB passed.
 # The send path's inlined code (issue 13: Tcp._emit, header prediction's
 # pure ACK, the native segment builder's loader) moved that edge: 464 KB ran
-# out of the 23.4 KB block, 480 KB passed.
-HEAP = "496k"
+# out of the 23.4 KB block, 480 KB passed.  The pure ACK's viper text, the
+# driver's bounce buffer and the window-update rule (2026-12-03) moved it
+# again: 496 KB ran out of the 23.4 KB block in some checkouts (the edge
+# moves with the length of the checkout's path), 512 KB passed.
+HEAP = "528k"
 
 
 def _run(cmd, env):

@@ -602,7 +602,7 @@ class MacrawNIC:
                     self._b_wait -= 1
                 return self._read_views(off, buf, n)
             self._bounce_setup()
-        _b_read(self, off, buf, n)
+        _b_read(self, off, buf, n)  # type: ignore[misc]  # (set by _bounce_setup)
 
     def _bounce_setup(self):
         # the bounce buffer, its views and tcpip/nic/bounce.py's functions,
@@ -787,7 +787,7 @@ class MacrawNIC:
                     self._b_wait -= 1
                 return self._write_views(off, frame, n)
             self._bounce_setup()
-        return _b_write(self, off, frame, n)
+        return _b_write(self, off, frame, n)  # type: ignore[misc]  # (set by _bounce_setup)
 
     def _write_views(self, off, frame, n):
         # _write_split without the bounce buffer (_BOUNCE): views of frame,
