@@ -1078,7 +1078,9 @@ class Tcp:
         if iss >= 0:
             w[_SA_HI] = iss >> 16  # (the anchor, below)
             w[_SA_LO] = iss & 0xFFFF
-        elif self.isn is random32:
+        elif self.isn is _compat.random32:
+            # (compat's own: a harness that swaps this module's random32 for
+            # a seeded one, tools/robust/fuzz.py, keeps its ISNs)
             # the default source in 16-bit halves: random32's value is a
             # heap int on a 32-bit board 3 times in 4 (and so are the steps
             # to the halves), so what a connection's open allocates would
