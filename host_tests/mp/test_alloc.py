@@ -392,32 +392,6 @@ def test_a_connections_isn_allocates_the_same_whatever_its_value():
         assert len(grew) == 1 and max(grew) <= 64, grew
 
 
-def test_tx_views_of_a_connections_three_frame_lengths_allocate_nothing():
-    # Interface._view: a TCP connection sends frames of three lengths (full
-    # segments, pure ACKs, the SYN-ACK with its MSS option; 1514, 54, 58 on
-    # the board): each a view made once.  With two views kept, every
-    # session on the board made one or two again (16 B each)
-    from framehelp import Rig
-    rig = Rig()
-    iface = rig.iface
-    lengths = (1514, 54, 58, 1514, 54, 1514, 60, 54, 58)
-    for n in lengths:
-        v = iface._view(n)
-        assert len(v) == n
-        iface.tx[n - 1] = n & 0xFF
-        assert v[n - 1] == n & 0xFF  # a view of tx, not a copy
-
-    def cycle():
-        for n in lengths:
-            iface._view(n)
-    if IS_MP:
-        grew = _heap_delta(cycle, 20)
-        print("alloc per cycle of four TX lengths: %d bytes" % (grew // 20))
-        assert grew == 0, grew
-    for n in lengths:
-        assert len(iface._view(n)) == n
-
-
 def test_zero_bytes_allocated_per_ignored_dns_answer():
     # spoofed answers to a pending query (wrong id) are counted, not built into names
     from framehelp import Rig, udp_frame

@@ -324,7 +324,6 @@ class Interface:
         self.ctr = self.counters.group(STAT_KEYS)
         self.memo = [-1, -1, 0, -1, -1, None, -1, None, -1, None, None, None, None, None,
                      bytearray(IP_PAYLOAD_OFF), None, bytearray(14)]  # see _M_*
-        self.tx_views = [-1, None, -1, None]  # _view's third and fourth lengths
         # When Stack.poll must next run every layer's timers (a full poll
         # sets it); whatever arms a deadline outside them sets None: the next
         # poll is a full one.
@@ -759,27 +758,14 @@ class Interface:
         self.ctr[_C_TX_BYTES] += n
 
     def _view(self, n):
-        """tx[:n] without a new view object when n is one of the last four
-        lengths made (a memoryview slice is a heap object on MicroPython):
-        the memo's two and tx_views' two.  A TCP connection's frames have
-        three lengths, which two views did not hold (a view a session on
-        the board): full segments, pure ACKs (FIN, RST) and the SYN-ACK
-        with its MSS option."""
+        """tx[:n] without a new view object when n is one of the last two
+        lengths sent (a memoryview slice is a heap object on MicroPython)."""
         m = self.memo
         if n == m[_M_N0]:
             return m[_M_V0]
         if n == m[_M_N1]:
             return m[_M_V1]
-        e = self.tx_views  # [n2, view2, n3, view3]
-        if n == e[0]:
-            return e[1]
-        if n == e[2]:
-            return e[3]
         v = self.tx[:n]
-        e[2] = e[0]
-        e[3] = e[1]
-        e[0] = m[_M_N1]
-        e[1] = m[_M_V1]
         m[_M_N1] = m[_M_N0]
         m[_M_V1] = m[_M_V0]
         m[_M_N0] = n
