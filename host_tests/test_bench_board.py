@@ -102,9 +102,9 @@ def test_quick_tls_bench_reports_its_figures_payload_checked():
 # ACKs of a closed connection (the SYN-cookie check took their 32-bit ack
 # whole: heap ints; now the cookie's time slot from the ACK's high half
 # first), the ISN drawn as a 32-bit int (64..288 B by its value; now in
-# halves), iface._view's two TX views for a connection's three lengths
-# (1514, 54, 58: now four kept); host_tests/mp/test_alloc.py has a test
-# for each.  Left (eight runs, 2026-12-03): sessions allocate 80..208 B
+# halves); host_tests/mp/test_alloc.py has a test for each.  iface._view's
+# two TX views for a connection's three lengths (1514, 54, 58) still remake
+# one a session (keeping four moved CircuitPython's heap layout: not kept).  Left (eight runs, 2026-12-03): sessions allocate 80..208 B
 # each whatever their size, 60 kB minus 20 kB -48..+64 B: the SYN's 48 B
 # (urandom's bytes), the serve loop's Ctrl-C (its traceback, as deep as
 # where it lands), the driver's RX view cache admitting a length now and
