@@ -171,6 +171,19 @@ def _heap_delta(fn, times):
         gc.enable()
 
 
+def _inputs_grew(rig, n, what, times=100):
+    """rig.iface.input(n) ``times`` times: the bytes that allocated, under
+    MicroPython (printed per input, as ``what``); 0 under CPython."""
+    iface = rig.iface
+    if not IS_MP:
+        for _ in range(times):
+            iface.input(n, rig.now)
+        return 0
+    grew = _heap_delta(lambda: iface.input(n, rig.now), times)
+    print("alloc per %s: %d bytes" % (what, grew // times))
+    return grew
+
+
 def test_viper_checksum_and_copy_allocate_nothing():
     if not IS_MP:
         return  # CPython has no gc.mem_alloc; allocation is a MicroPython budget
@@ -290,14 +303,9 @@ def test_zero_bytes_allocated_per_dropped_frame():
         for _ in range(3):  # warm up (first-use caches)
             iface.input(n, rig.now)
         before = rig.stack.counters.get("drop_" + why)
-        if IS_MP:
-            grew = _heap_delta(lambda: iface.input(n, rig.now), 100)
-            print("alloc per dropped frame (%s): %d bytes" % (why, grew // 100))
-            if grew:
-                grown[why] = grew // 100
-        else:
-            for _ in range(100):
-                iface.input(n, rig.now)
+        grew = _inputs_grew(rig, n, "dropped frame (%s)" % why)
+        if grew:
+            grown[why] = grew // 100
         assert rig.stack.counters.get("drop_" + why) == before + 100, (why, rig.stats())
     assert not grown, "bytes allocated per dropped frame: %r" % grown
 
@@ -353,13 +361,8 @@ def test_zero_bytes_allocated_per_stray_ack_to_a_listening_port():
         assert f[34 + 13] == wtcp.RST and f[34 + 4:34 + 8] == b"\xc0\x00\x12\x35", f
     sink = _SinkNic()
     iface.nic = sink  # (the Link copies every frame it carries: a heap object)
-    if IS_MP:
-        grew = _heap_delta(lambda: iface.input(n, rig.now), 100)
-        print("alloc per stray ACK: %d bytes" % (grew // 100))
-        assert grew == 0, grew
-    else:
-        for _ in range(100):
-            iface.input(n, rig.now)
+    grew = _inputs_grew(rig, n, "stray ACK")
+    assert grew == 0, grew
     assert rig.stack.counters.get("drop_tcp_no_socket") == 103
     assert rig.stack.counters.get("tcp_rst_tx") == 103
     assert sink.sent == 100 and bytes(sink.frame[:sink.n]) == out[0]
@@ -407,13 +410,8 @@ def test_zero_bytes_allocated_per_ignored_dns_answer():
     copy(iface.rx, 0, frame, 0, n)
     for _ in range(3):
         iface.input(n, rig.now)
-    if IS_MP:
-        grew = _heap_delta(lambda: iface.input(n, rig.now), 100)
-        print("alloc per ignored DNS answer: %d bytes" % (grew // 100))
-        assert grew == 0, grew
-    else:
-        for _ in range(100):
-            iface.input(n, rig.now)
+    grew = _inputs_grew(rig, n, "ignored DNS answer")
+    assert grew == 0, grew
     assert rig.stack.counters.get("dns_ignored_id") == 103
 
 
